@@ -1,0 +1,298 @@
+// hangar: the gateway API for people and scripts, and the SSH ProxyCommand.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { ApiError, HangarClient } from '../common/client';
+import type { Environment } from '../common/model';
+import { ALIAS_PREFIX, envFromAlias } from '../common/names';
+import { createEnvironmentSchema, describeZodError, type CreateEnvironmentRequest } from '../common/schemas';
+import { openTunnel } from '../common/tunnel';
+import { generateEd25519 } from '../common/sshkeys';
+import { configDir, readConfig, resolveGateway, writeConfig } from './credentials';
+import { hostBlock, identityFile, pinHostKey, selfCommand, sshOptions } from './ssh';
+
+/** Exit codes scripts can rely on. */
+export const EXIT = { ok: 0, error: 1, usage: 2, auth: 3, notFound: 4, conflict: 5, unavailable: 6 } as const;
+
+function exitCodeFor(err: unknown): number {
+  if (!(err instanceof ApiError)) return EXIT.error;
+  if (err.status === 400) return EXIT.usage;
+  if (err.status === 401 || err.status === 403) return EXIT.auth;
+  if (err.status === 404) return EXIT.notFound;
+  if (err.status === 409) return EXIT.conflict;
+  if (err.status === 503 || err.status === 0) return EXIT.unavailable;
+  return EXIT.error;
+}
+
+class UsageError extends Error {}
+
+function aliasSlug(target: string): string | undefined {
+  if (!target.startsWith(ALIAS_PREFIX)) return undefined;
+  const rest = target.slice(ALIAS_PREFIX.length);
+  const i = rest.indexOf('--');
+  return i < 0 ? undefined : rest.slice(0, i);
+}
+
+function client(opts: { url?: string }, target?: string): HangarClient {
+  const gw = resolveGateway({ url: opts.url, aliasSlug: target ? aliasSlug(target) : undefined });
+  return new HangarClient({ url: gw.url, token: gw.token });
+}
+
+const progress = (msg: string) => { if (process.stderr.isTTY || process.env.HANGAR_PROGRESS) process.stderr.write(msg + '\n'); };
+
+function table(envs: Environment[]): string {
+  const rows = [['NAME', 'STATUS', 'TYPE', 'MODE', 'BACKEND', 'IMAGE', 'GPUS'], ...envs.map((e) => [
+    e.name, e.status, e.environment_type, e.deployment_mode, e.backend_id, e.image, e.gpu_mode === 'none' ? '-' : `${e.gpu_count} ${e.gpu_mode}`,
+  ])];
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+const print = (json: boolean, value: unknown, human: () => string) => process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human());
+
+async function ensureLocalKey(c: HangarClient): Promise<void> {
+  const dir = configDir();
+  const file = identityFile(dir);
+  if (!fs.existsSync(file)) {
+    const pair = generateEd25519(`hangar-cli@${new URL(c.url).host}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, pair.privateKey, { mode: 0o600 });
+    fs.writeFileSync(file + '.pub', pair.publicKey + '\n', { mode: 0o644 });
+  }
+  const pub = fs.readFileSync(file + '.pub', 'utf8').trim();
+  const keys = await c.listKeys();
+  if (!keys.some((k) => k.public_key.split(' ')[1] === pub.split(' ')[1])) await c.addKey('hangar-cli', pub);
+}
+
+function parseKv(list: string[] | undefined, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const i = item.indexOf('=');
+    if (i < 1) throw new UsageError(`${flag} expects KEY=VALUE, got '${item}'`);
+    out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function buildProgram(): Command {
+  const program = new Command('hangar').description('Hangar: GPU development environments on your own machines')
+    .option('--url <url>', 'gateway URL (default: HANGAR_URL or the last login)')
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError();
+  const g = () => program.opts<{ url?: string; json?: boolean }>();
+
+  program.command('login <url>').description('store a token for a gateway (token from --token, HANGAR_TOKEN or stdin)')
+    .option('--token <token>', 'API token (prefer stdin or HANGAR_TOKEN: flags end up in shell history)')
+    .option('--no-key', 'do not create/upload the CLI\'s SSH key')
+    .action(async (url: string, o: { token?: string; key: boolean }) => {
+      let token = o.token ?? process.env.HANGAR_TOKEN;
+      if (!token && !process.stdin.isTTY) token = fs.readFileSync(0, 'utf8').trim();
+      if (!token) throw new UsageError('no token: pass --token, set HANGAR_TOKEN or pipe it on stdin');
+      const c = new HangarClient({ url, token });
+      const me = await c.me();
+      const cfg = readConfig();
+      cfg.gateways[c.url] = { token };
+      cfg.current = c.url;
+      writeConfig(cfg);
+      if (o.key) await ensureLocalKey(c);
+      print(Boolean(g().json), { url: c.url, user: me.name }, () => `logged in to ${c.url} as ${me.name}\n`);
+    });
+
+  program.command('logout').description('forget the token of the current (or --url) gateway').action(() => {
+    const cfg = readConfig();
+    const url = (g().url ?? cfg.current)?.replace(/\/+$/, '');
+    if (url) delete cfg.gateways[url];
+    if (cfg.current === url) cfg.current = Object.keys(cfg.gateways)[0];
+    writeConfig(cfg);
+  });
+
+  program.command('ls').alias('list').description('list environments')
+    .option('--status <s>', 'filter by status (comma-separated)')
+    .option('--backend <id>', 'filter by backend')
+    .action(async (o: { status?: string; backend?: string }) => {
+      const q: Record<string, string> = {};
+      if (o.status) q.status = o.status;
+      if (o.backend) q.backend_id = o.backend;
+      const envs = await client(g()).listEnvironments(q);
+      print(Boolean(g().json), envs, () => (envs.length ? table(envs) : 'no environments\n'));
+    });
+
+  program.command('create <name>').description('create an environment and wait until it runs')
+    .requiredOption('--image <ref>', 'container/VM image')
+    .option('--backend <id>', 'backend id (default: the gateway\'s default)')
+    .option('--deployment-mode <m>', 'docker_local | k8s_pod | k8s_stateful | vm | bare_metal')
+    .option('--type <t>', 'environment_type: ide | terminal | desktop | training | inference | data_process')
+    .option('--gpu-mode <m>', 'exclusive | vgpu | mig | shared | none')
+    .option('--gpus <n>', 'number of GPUs', (v) => Number(v))
+    .option('--gpu-device <id>', 'exact GPU (GPU-<uuid>/MIG-<uuid>/index); repeatable', collect)
+    .option('--cpu <n>', 'CPU limit (cores)', (v) => Number(v))
+    .option('--memory <mib>', 'memory limit in MiB', (v) => Number(v))
+    .option('-e, --env <KEY=VALUE>', 'environment variable; repeatable', collect)
+    .option('-p, --port <[ip:]host:container>', 'publish a port (default address 127.0.0.1); repeatable', collect)
+    .option('-v, --volume <src:dst[:ro]>', 'named volume or absolute host path; repeatable', collect)
+    .option('--storage-type <t>', 'local | nfs | ceph | s3 | pvc')
+    .option('--lifecycle <p>', 'persistent | ephemeral | scheduled | on_demand')
+    .option('--jumpserver', 'route access through JumpServer')
+    .option('--vnc-port <n>', 'VNC port', (v) => Number(v))
+    .addOption(new Option('--pull <policy>', 'image pull policy').choices(['always', 'if-not-present', 'never']))
+    .option('--user <name>', 'login user inside the environment')
+    .option('--no-wait', 'return as soon as the gateway accepted the request')
+    .action(async (name: string, o: Record<string, any>) => {
+      const req: CreateEnvironmentRequest = {
+        name, image: o.image, backend_id: o.backend, deployment_mode: o.deploymentMode, environment_type: o.type,
+        gpu_mode: o.gpuMode ?? (o.gpus || o.gpuDevice ? 'exclusive' : undefined), gpu_count: o.gpus, gpu_device_ids: o.gpuDevice,
+        cpu: o.cpu, memory_mb: o.memory, env_vars: o.env ? parseKv(o.env, '--env') : undefined,
+        storage_type: o.storageType, lifecycle_policy: o.lifecycle, use_jumpserver: o.jumpserver, vnc_port: o.vncPort,
+        image_pull_policy: o.pull, ssh_user: o.user,
+        network_config: o.port ? { ports: (o.port as string[]).map(parsePort) } : undefined,
+        storage_config: o.volume ? { mounts: (o.volume as string[]).map(parseVolume) } : undefined,
+      } as CreateEnvironmentRequest;
+      for (const k of Object.keys(req) as (keyof CreateEnvironmentRequest)[]) if (req[k] === undefined) delete req[k];
+      const check = createEnvironmentSchema.safeParse(req);
+      if (!check.success) throw new UsageError(describeZodError(check.error).message);
+      const c = client(g());
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      let env = await c.createEnvironment(req, ac.signal);
+      if (o.wait) env = await c.waitFor(env.id, ['running'], { signal: ac.signal, onStatus: (e) => progress(`${e.name}: ${e.status}${e.status_message ? ' — ' + e.status_message : ''}`) });
+      print(Boolean(g().json), env, () => `${env.name} ${env.status} (${env.id})\n`);
+    });
+
+  for (const action of ['start', 'stop', 'restart'] as const) {
+    program.command(`${action} <env...>`).description(`${action} environments`).action(async (targets: string[]) => {
+      const c = client(g());
+      const out: Environment[] = [];
+      for (const t of targets) {
+        progress(`${t}: ${action}ing…`);
+        out.push(await c.action(envFromAlias(t), action));
+      }
+      print(Boolean(g().json), out, () => out.map((e) => `${e.name} ${e.status}\n`).join(''));
+    });
+  }
+
+  program.command('rm <env...>').alias('delete').description('delete environments (and their containers)').action(async (targets: string[]) => {
+    const c = client(g());
+    for (const t of targets) {
+      await c.deleteEnvironment(envFromAlias(t));
+      if (!g().json) process.stdout.write(`${t} deleted\n`);
+    }
+    if (g().json) process.stdout.write(JSON.stringify({ deleted: targets }) + '\n');
+  });
+
+  program.command('info <env>').description('environment details and connection info').action(async (t: string) => {
+    const c = client(g(), t);
+    const [env, conn] = await Promise.all([c.getEnvironment(envFromAlias(t)), c.connection(envFromAlias(t))]);
+    print(Boolean(g().json), { ...env, connection: conn }, () => `${table([env])}ssh: ${conn.ssh.user}@${conn.ssh.host_alias}\n${conn.jupyter ? `jupyter: ${conn.jupyter.url}\n` : ''}`);
+  });
+
+  program.command('logs <env>').description('print logs').option('-f, --follow', 'keep streaming').option('--tail <n>', 'lines from the end', (v) => Number(v), 100)
+    .action(async (t: string, o: { follow?: boolean; tail: number }) => {
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      const body = await client(g(), t).logs(envFromAlias(t), { tail: o.tail, follow: o.follow, signal: ac.signal });
+      try {
+        for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
+      } catch (err) {
+        if (!ac.signal.aborted) throw err;
+      }
+    });
+
+  program.command('ssh-config [env]').description('print ssh_config Host block(s) for an env, or for all envs plus a wildcard')
+    .action(async (t: string | undefined) => {
+      const c = client(g(), t);
+      const dir = configDir();
+      const o = { dir, gatewayUrl: c.url, cli: selfCommand() };
+      const envs = t ? [await c.getEnvironment(envFromAlias(t))] : await c.listEnvironments();
+      const blocks: string[] = [];
+      for (const e of envs) {
+        const conn = await c.connection(e.id);
+        if (conn.ssh.host_key) pinHostKey(dir, conn.ssh.host_alias, conn.ssh.host_key);
+        blocks.push(hostBlock(o, conn));
+      }
+      if (!t) blocks.push(hostBlock(o) + '  User hangar\n');
+      process.stdout.write(blocks.join('\n'));
+    });
+
+  program.command('ssh <env> [cmd...]').description('ssh into an environment through the gateway (args after -- run remotely)')
+    .action(async (t: string, cmd: string[]) => {
+      const c = client(g(), t);
+      const conn = await c.connection(envFromAlias(t));
+      const dir = configDir();
+      if (conn.ssh.host_key) pinHostKey(dir, conn.ssh.host_alias, conn.ssh.host_key);
+      const opts = sshOptions({ dir, gatewayUrl: c.url, cli: selfCommand() }, conn.ssh.user);
+      const args = [...opts.flatMap(([k, v]) => ['-o', `${k}=${v}`]), conn.ssh.host_alias, ...cmd];
+      const child = spawn(process.env.HANGAR_SSH ?? 'ssh', args, { stdio: 'inherit', env: { ...process.env, HANGAR_URL: c.url } });
+      const code = await new Promise<number>((resolve) => child.on('exit', (c2) => resolve(c2 ?? 255)));
+      process.exitCode = code;
+    });
+
+  program.command('proxy <env>').description('bridge stdin/stdout to the env\'s SSH port (for ssh ProxyCommand)')
+    .option('--port <n>', 'port inside the env', (v) => Number(v), 22)
+    .action(async (t: string, o: { port: number }) => {
+      const c = client(g(), t);
+      const name = envFromAlias(t);
+      const env = await c.getEnvironment(name);
+      // Refresh the pinned host key over the authenticated API before ssh checks it.
+      if (env.host_key && t.startsWith(ALIAS_PREFIX)) pinHostKey(configDir(), t, env.host_key);
+      const stream = await openTunnel(c.wsUrl(`/api/v1/environments/${env.id}/tunnel?port=${o.port}`), c.token);
+      process.stdin.pipe(stream);
+      stream.pipe(process.stdout);
+      await new Promise<void>((resolve) => {
+        stream.on('close', resolve);
+        stream.on('error', resolve);
+        process.stdin.on('end', () => stream.end());
+      });
+      process.exit(0);
+    });
+
+  const user = program.command('user').description('manage users (admin)');
+  user.command('create <name>').option('--admin', 'make an admin').description('create a user; prints its token once')
+    .action(async (name: string, o: { admin?: boolean }) => {
+      const r = await client(g()).createUser(name, o.admin ? 'admin' : 'user');
+      print(Boolean(g().json), r, () => `user ${r.user.name} created; token (shown once): ${r.token}\n`);
+    });
+
+  const keys = program.command('keys').description('SSH public keys used for your environments');
+  keys.command('ls').action(async () => {
+    const ks = await client(g()).listKeys();
+    print(Boolean(g().json), ks, () => ks.map((k) => `${k.id}  ${k.name}  ${k.fingerprint}\n`).join(''));
+  });
+  keys.command('add <file>').option('--name <n>', 'key name', 'default').action(async (file: string, o: { name: string }) => {
+    const k = await client(g()).addKey(o.name, fs.readFileSync(file, 'utf8').trim());
+    print(Boolean(g().json), k, () => `added ${k.fingerprint}\n`);
+  });
+
+  program.command('backends').description('backends and their reachability').action(async () => {
+    const bs = await client(g()).backends();
+    print(Boolean(g().json), bs, () => bs.map((b) => `${b.id}  ${b.kind}  ${b.available ? 'up ' + (b.version ?? '') : 'DOWN ' + (b.error ?? '')}${b.default ? '  (default)' : ''}\n`).join(''));
+  });
+
+  return program;
+}
+
+function parsePort(spec: string) {
+  const parts = spec.split(':');
+  const [ip, host, container] = parts.length === 3 ? parts : parts.length === 2 ? [undefined, ...parts] : [undefined, undefined, parts[0]];
+  const [cport, proto] = container!.split('/');
+  return { container_port: Number(cport), host_port: host ? Number(host) : undefined, host_ip: ip, protocol: (proto as 'tcp' | 'udp') || undefined };
+}
+
+function parseVolume(spec: string) {
+  const [source, target, mode] = spec.split(':');
+  if (!source || !target) throw new UsageError(`--volume expects SRC:DST[:ro], got '${spec}'`);
+  return { type: (source.startsWith('/') ? 'bind' : 'volume') as 'bind' | 'volume', source, target, read_only: mode === 'ro' };
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`hangar: ${msg}\n`);
+    process.exit(err instanceof UsageError ? EXIT.usage : exitCodeFor(err));
+  }
+}
+
+if (require.main === module) void main();

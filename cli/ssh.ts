@@ -1,0 +1,55 @@
+// SSH plumbing for the CLI: the Host block, the pinned known_hosts file, and the local key pair.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ConnectionInfo } from '../common/model';
+import { ALIAS_PREFIX, gatewaySlug } from '../common/names';
+
+/** How ssh should run this CLI (absolute paths, quoted for ssh_config's ProxyCommand). */
+export function selfCommand(): string {
+  const q = (s: string) => (/[\s"']/.test(s) ? `"${s}"` : s);
+  const script = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
+  return script.endsWith('.js') ? `${q(process.execPath)} ${q(script)}` : q(script || 'hangar');
+}
+
+export function knownHostsFile(dir: string): string { return path.join(dir, 'known_hosts'); }
+export function identityFile(dir: string): string { return path.join(dir, 'id_ed25519'); }
+
+/** Records (replacing any older entry) the env's host key under its alias: pinned, no TOFU prompt. */
+export function pinHostKey(dir: string, alias: string, hostKey: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = knownHostsFile(dir);
+  let lines: string[] = [];
+  try { lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean); } catch { /* new file */ }
+  const keyPart = hostKey.trim().split(/\s+/).slice(0, 2).join(' ');
+  const want = `${alias} ${keyPart}`;
+  const kept = lines.filter((l) => l.split(' ')[0] !== alias);
+  if (kept.length === lines.length - 1 && lines.includes(want)) return;
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, [...kept, want].join('\n') + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+export interface HostBlockOptions { dir: string; gatewayUrl: string; cli: string }
+
+/** ssh_config options shared by `hangar ssh-config` and `hangar ssh`. */
+export function sshOptions(o: HostBlockOptions, user?: string): [string, string][] {
+  const opts: [string, string][] = [
+    ['ProxyCommand', `${o.cli} proxy --url ${o.gatewayUrl} %n`],
+    ['UserKnownHostsFile', knownHostsFile(o.dir)],
+    ['StrictHostKeyChecking', 'yes'],
+    ['ServerAliveInterval', '10'],
+    ['ServerAliveCountMax', '3'],
+    ['ConnectTimeout', '0'],
+    ['LogLevel', 'ERROR'],
+  ];
+  if (fs.existsSync(identityFile(o.dir))) opts.push(['IdentityFile', identityFile(o.dir)]);
+  if (user) opts.push(['User', user]);
+  return opts;
+}
+
+/** One Host block per env, or a wildcard block for the gateway when no env is named. */
+export function hostBlock(o: HostBlockOptions, conn?: ConnectionInfo): string {
+  const host = conn ? conn.ssh.host_alias : `${ALIAS_PREFIX}${gatewaySlug(o.gatewayUrl)}--*`;
+  const lines = [`Host ${host}`, ...sshOptions(o, conn?.ssh.user).map(([k, v]) => `  ${k} ${v}`)];
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,94 @@
+// Typed HTTP client for the gateway API, shared by the CLI and the extension. No vscode imports.
+import type { BackendInfo, ConnectionInfo, Environment, SshKey, User } from './model';
+import type { CreateEnvironmentRequest, UpdateEnvironmentInput } from './schemas';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ClientOptions { url: string; token?: string; fetch?: typeof fetch; timeoutMs?: number }
+
+export class HangarClient {
+  readonly url: string;
+  constructor(private readonly o: ClientOptions) {
+    this.url = o.url.replace(/\/+$/, '');
+  }
+
+  get token(): string | undefined { return this.o.token; }
+
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await this.raw(method, path, body, signal);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  async raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 60_000);
+    let res: Response;
+    try {
+      res = await (this.o.fetch ?? fetch)(`${this.url}${path}`, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError' && signal?.aborted) throw err;
+      throw new ApiError(0, 'unreachable', `gateway ${this.url} is unreachable: ${(err as Error).cause ?? (err as Error).message}`);
+    }
+    if (!res.ok) {
+      let e: { code?: string; message?: string; field?: string } = {};
+      try { e = ((await res.json()) as { error?: typeof e }).error ?? {}; } catch { /* not JSON */ }
+      throw new ApiError(res.status, e.code ?? 'http_' + res.status, e.message ?? `${method} ${path}: HTTP ${res.status}`, e.field);
+    }
+    return res;
+  }
+
+  me() { return this.request<User>('GET', '/api/v1/me'); }
+  health() { return this.request<{ ok: boolean; version: string }>('GET', '/healthz'); }
+  listEnvironments(q: Record<string, string> = {}) {
+    const qs = new URLSearchParams(q).toString();
+    return this.request<Environment[]>('GET', `/api/v1/environments${qs ? '?' + qs : ''}`);
+  }
+  getEnvironment(idOrName: string) { return this.request<Environment>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}`); }
+  createEnvironment(req: CreateEnvironmentRequest, signal?: AbortSignal) { return this.request<Environment>('POST', '/api/v1/environments', req, signal); }
+  updateEnvironment(idOrName: string, patch: UpdateEnvironmentInput) { return this.request<Environment>('PATCH', `/api/v1/environments/${encodeURIComponent(idOrName)}`, patch); }
+  deleteEnvironment(idOrName: string) { return this.request<void>('DELETE', `/api/v1/environments/${encodeURIComponent(idOrName)}`); }
+  action(idOrName: string, action: 'start' | 'stop' | 'restart', signal?: AbortSignal) {
+    return this.request<Environment>('POST', `/api/v1/environments/${encodeURIComponent(idOrName)}/${action}`, undefined, signal);
+  }
+  connection(idOrName: string) { return this.request<ConnectionInfo>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/connection`); }
+  backends() { return this.request<(BackendInfo & { default: boolean })[]>('GET', '/api/v1/backends'); }
+  listKeys() { return this.request<SshKey[]>('GET', '/api/v1/ssh-keys'); }
+  addKey(name: string, publicKey: string) { return this.request<SshKey>('POST', '/api/v1/ssh-keys', { name, public_key: publicKey }); }
+  createUser(name: string, role: 'admin' | 'user' = 'user') { return this.request<{ user: User; token: string }>('POST', '/api/v1/users', { name, role }); }
+
+  /** Logs as a byte stream (follow keeps it open). */
+  async logs(idOrName: string, opts: { tail?: number; follow?: boolean; signal?: AbortSignal }): Promise<ReadableStream<Uint8Array>> {
+    const q = new URLSearchParams({ tail: String(opts.tail ?? 100), follow: String(Boolean(opts.follow)) });
+    const res = await this.raw('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/logs?${q}`, undefined, opts.signal);
+    return res.body!;
+  }
+
+  /** Polls until the env settles (running / stopped / failed), reporting each status change. */
+  async waitFor(idOrName: string, want: Environment['status'][], opts: { signal?: AbortSignal; onStatus?: (e: Environment) => void; timeoutMs?: number } = {}): Promise<Environment> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 15 * 60_000);
+    let last = '';
+    for (;;) {
+      const env = await this.getEnvironment(idOrName);
+      if (env.status !== last) { last = env.status; opts.onStatus?.(env); }
+      if (want.includes(env.status)) return env;
+      if (env.status === 'failed' || env.status === 'missing') throw new ApiError(422, 'environment_failed', `environment '${env.name}' ${env.status}: ${env.status_message ?? 'no reason given'}`);
+      if (Date.now() > deadline) throw new ApiError(0, 'timeout', `environment '${env.name}' still ${env.status}`);
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** ws:// URL of a WebSocket endpoint under /api/v1. */
+  wsUrl(path: string): string { return this.url.replace(/^http/, 'ws') + path; }
+}

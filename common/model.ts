@@ -1,0 +1,126 @@
+// The user's data model (requirements §二): enum values are the user's words and must not change.
+export const DEPLOYMENT_MODES = ['k8s_pod', 'k8s_stateful', 'docker_local', 'vm', 'bare_metal'] as const;
+export const ENVIRONMENT_TYPES = ['ide', 'terminal', 'desktop', 'training', 'inference', 'data_process'] as const;
+export const GPU_MODES = ['exclusive', 'vgpu', 'mig', 'shared', 'none'] as const;
+export const STORAGE_TYPES = ['local', 'nfs', 'ceph', 's3', 'pvc'] as const;
+export const LIFECYCLE_POLICIES = ['persistent', 'ephemeral', 'scheduled', 'on_demand'] as const;
+export const PULL_POLICIES = ['always', 'if-not-present', 'never'] as const;
+export const ENV_STATUSES = ['creating', 'starting', 'running', 'stopping', 'stopped', 'failed', 'missing', 'deleting'] as const;
+
+export type DeploymentMode = (typeof DEPLOYMENT_MODES)[number];
+export type EnvironmentType = (typeof ENVIRONMENT_TYPES)[number];
+export type GpuMode = (typeof GPU_MODES)[number];
+export type StorageType = (typeof STORAGE_TYPES)[number];
+export type LifecyclePolicy = (typeof LIFECYCLE_POLICIES)[number];
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+export type EnvStatus = (typeof ENV_STATUSES)[number];
+
+export interface PortMapping {
+  /** Port inside the environment. */
+  container_port: number;
+  /** Port on the backend host; 0 or absent lets the engine choose. */
+  host_port?: number;
+  /** Address on the backend host; default 127.0.0.1 (never all interfaces unless asked). */
+  host_ip?: string;
+  protocol?: 'tcp' | 'udp';
+}
+
+export interface Mount {
+  /** A named volume (created when missing) or an absolute host path. */
+  source: string;
+  target: string;
+  read_only?: boolean;
+  type: 'volume' | 'bind';
+}
+
+export interface StorageConfig {
+  mounts?: Mount[];
+  [key: string]: unknown;
+}
+
+export interface NetworkConfig {
+  ports?: PortMapping[];
+  /** Address published ports bind to when a mapping names none. */
+  host_ip?: string;
+  [key: string]: unknown;
+}
+
+export interface Environment {
+  id: string;
+  name: string;
+  owner_id: string;
+  owner_name?: string;
+  deployment_mode: DeploymentMode;
+  environment_type: EnvironmentType;
+  gpu_mode: GpuMode;
+  storage_type: StorageType;
+  storage_config: StorageConfig | null;
+  lifecycle_policy: LifecyclePolicy;
+  network_config: NetworkConfig | null;
+  use_jumpserver: boolean;
+  vnc_port: number | null;
+  /** Never returned by list/get; only through the connection endpoint. */
+  vnc_password?: never;
+  backend_id: string;
+  backend_ref: string | null;
+  image: string;
+  image_pull_policy: PullPolicy;
+  cpu: number | null;
+  memory_mb: number | null;
+  gpu_count: number;
+  gpu_device_ids: string[];
+  env_vars: Record<string, string>;
+  ssh_user: string;
+  host_key: string | null;
+  status: EnvStatus;
+  status_message: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ConnectionInfo {
+  environment_id: string;
+  name: string;
+  ssh: {
+    user: string;
+    host_alias: string;
+    host_key: string | null;
+    tunnel_path: string;
+    proxy_command: string;
+  };
+  jupyter?: { url: string; token: string; port: number };
+  vnc?: { port: number | null; password: string | null };
+}
+
+export interface BackendInfo {
+  id: string;
+  kind: 'docker' | 'kubernetes' | 'libvirt' | 'ssh';
+  url: string;
+  available: boolean;
+  error?: string;
+  version?: string;
+}
+
+export interface EnvEvent {
+  type: 'environment.status' | 'environment.created' | 'environment.deleted' | 'environment.updated';
+  environment_id: string;
+  owner_id: string;
+  status?: EnvStatus;
+  message?: string | null;
+  at: string;
+}
+
+export interface SshKey {
+  id: string;
+  name: string;
+  public_key: string;
+  fingerprint: string;
+  created_at: string;
+}
+
+export interface User {
+  id: string;
+  name: string;
+  role: 'admin' | 'user';
+  created_at: string;
+}

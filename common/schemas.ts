@@ -1,0 +1,126 @@
+// Request validation shared by the daemon (authoritative), the CLI and the extension (early feedback).
+import { z } from 'zod';
+import {
+  DEPLOYMENT_MODES, ENVIRONMENT_TYPES, GPU_MODES, LIFECYCLE_POLICIES, PULL_POLICIES, STORAGE_TYPES,
+} from './model';
+
+/** DNS-1123 label: valid as a container name, a Kubernetes object name and a hostname. */
+export const envName = z
+  .string()
+  .max(63, 'must be at most 63 characters')
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and "-", starting and ending with a letter or digit');
+
+const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a valid Unix user name');
+const envVarName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const port = z.number().int().min(1).max(65535);
+
+// Image references: registry/path:tag@digest; no whitespace or shell metacharacters.
+const imageRef = z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'must be an image reference like repo/name:tag');
+
+const portMapping = z.object({
+  container_port: port,
+  host_port: z.number().int().min(0).max(65535).optional(),
+  host_ip: z.string().ip().optional(),
+  protocol: z.enum(['tcp', 'udp']).optional(),
+}).strict();
+
+const mount = z.object({
+  type: z.enum(['volume', 'bind']),
+  source: z.string().min(1).max(4096),
+  target: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').refine((p) => !p.split('/').includes('..'), 'must not contain ".."'),
+  read_only: z.boolean().optional(),
+}).strict().superRefine((m, ctx) => {
+  if (m.type === 'bind' && (!m.source.startsWith('/') || m.source.split('/').includes('..'))) {
+    ctx.addIssue({ code: 'custom', path: ['source'], message: 'a bind source must be an absolute path without ".."' });
+  }
+  if (m.type === 'volume' && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(m.source)) {
+    ctx.addIssue({ code: 'custom', path: ['source'], message: 'a volume name may hold letters, digits, "_", "." and "-"' });
+  }
+});
+
+export const storageConfigSchema = z.object({ mounts: z.array(mount).max(32).optional() }).passthrough();
+export const networkConfigSchema = z.object({
+  ports: z.array(portMapping).max(64).optional(),
+  host_ip: z.string().ip().optional(),
+}).passthrough();
+
+const envVars = z.record(z.string().max(32768)).superRefine((vars, ctx) => {
+  for (const k of Object.keys(vars)) {
+    if (!envVarName.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a valid environment variable name' });
+  }
+});
+
+// GPU device ids: an index, a GPU-/MIG- UUID. The allocator (a later issue) will fill these itself.
+const gpuDeviceId = z.string().regex(/^(\d{1,3}|GPU-[0-9a-fA-F-]{8,64}|MIG-[0-9a-fA-F-/]{8,80})$/, 'must be a GPU index, GPU-<uuid> or MIG-<uuid>');
+
+export const createEnvironmentSchema = z.object({
+  name: envName,
+  image: imageRef,
+  deployment_mode: z.enum(DEPLOYMENT_MODES).default('docker_local'),
+  environment_type: z.enum(ENVIRONMENT_TYPES).default('ide'),
+  gpu_mode: z.enum(GPU_MODES).default('none'),
+  storage_type: z.enum(STORAGE_TYPES).default('local'),
+  storage_config: storageConfigSchema.nullable().default(null),
+  lifecycle_policy: z.enum(LIFECYCLE_POLICIES).default('persistent'),
+  network_config: networkConfigSchema.nullable().default(null),
+  use_jumpserver: z.boolean().default(false),
+  vnc_port: port.nullable().default(null),
+  backend_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a backend id').optional(),
+  image_pull_policy: z.enum(PULL_POLICIES).default('if-not-present'),
+  cpu: z.number().positive('must be greater than 0').max(1024).nullable().default(null),
+  memory_mb: z.number().int().min(6, 'must be at least 6 MiB').max(16 * 1024 * 1024).nullable().default(null),
+  gpu_count: z.number().int().min(0).max(64).default(0),
+  gpu_device_ids: z.array(gpuDeviceId).max(64).default([]),
+  env_vars: envVars.default({}),
+  ssh_user: unixUser.default('hangar'),
+}).strict().superRefine((v, ctx) => {
+  if (v.gpu_mode === 'none' && (v.gpu_count > 0 || v.gpu_device_ids.length > 0)) {
+    ctx.addIssue({ code: 'custom', path: ['gpu_mode'], message: 'is "none" but GPUs were requested' });
+  }
+  if (v.gpu_count > 0 && v.gpu_device_ids.length > 0 && v.gpu_count !== v.gpu_device_ids.length) {
+    ctx.addIssue({ code: 'custom', path: ['gpu_count'], message: 'must equal the number of gpu_device_ids when both are given' });
+  }
+  if (v.ssh_user === 'root') ctx.addIssue({ code: 'custom', path: ['ssh_user'], message: 'must not be root' });
+});
+
+/** Fields a user may change after creation; changes to resources apply at the next start. */
+export const updateEnvironmentSchema = z.object({
+  lifecycle_policy: z.enum(LIFECYCLE_POLICIES).optional(),
+  use_jumpserver: z.boolean().optional(),
+  env_vars: envVars.optional(),
+  cpu: z.number().positive('must be greater than 0').max(1024).nullable().optional(),
+  memory_mb: z.number().int().min(6).max(16 * 1024 * 1024).nullable().optional(),
+}).strict();
+
+export const listEnvironmentsQuery = z.object({
+  status: z.string().optional(),
+  deployment_mode: z.enum(DEPLOYMENT_MODES).optional(),
+  environment_type: z.enum(ENVIRONMENT_TYPES).optional(),
+  backend_id: z.string().optional(),
+  owner: z.string().optional(),
+  name: z.string().optional(),
+}).strict();
+
+export const createUserSchema = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_.-]{0,62}$/, 'must be a lowercase user name'),
+  role: z.enum(['admin', 'user']).default('user'),
+}).strict();
+
+export const addSshKeySchema = z.union([
+  z.object({ name: z.string().min(1).max(64).default('default'), public_key: z.string().regex(/^ssh-(ed25519|rsa) [A-Za-z0-9+/=]+( .*)?$/, 'must be an OpenSSH ssh-ed25519 or ssh-rsa public key') }).strict(),
+  z.object({ name: z.string().min(1).max(64).default('default'), generate: z.literal(true) }).strict(),
+]);
+
+export type CreateEnvironmentInput = z.infer<typeof createEnvironmentSchema>;
+export type CreateEnvironmentRequest = z.input<typeof createEnvironmentSchema>;
+export type UpdateEnvironmentInput = z.infer<typeof updateEnvironmentSchema>;
+
+/** "field: message" for the first issue: the 400 answer names the field. */
+export function describeZodError(err: z.ZodError): { field: string; message: string } {
+  const issue = err.issues[0];
+  const field = issue.path.join('.') || '(body)';
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') return { field: issue.keys.join(','), message: `unknown field(s): ${issue.keys.join(', ')}` };
+  if (issue.code === 'invalid_enum_value') message = `must be one of ${issue.options.join(', ')}`;
+  return { field, message: `${field}: ${message}` };
+}

@@ -1,0 +1,94 @@
+// Configuration: YAML file < environment < flags, parsed once into a typed object. Pure: never writes process.env.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+const dockerBackend = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+  kind: z.literal('docker').default('docker'),
+  /** unix:///var/run/docker.sock, tcp://host:2376, ssh://user@host[:port] */
+  url: z.string().default('unix:///var/run/docker.sock'),
+  /** For ssh:// hosts: private key file used to reach the host. */
+  ssh_key_file: z.string().optional(),
+  /** Address published ports bind to by default. */
+  publish_address: z.string().ip().default('127.0.0.1'),
+});
+export type DockerBackendConfig = z.infer<typeof dockerBackend>;
+
+const configSchema = z.object({
+  listen: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default('127.0.0.1:7420'),
+  data_dir: z.string().default(path.join(os.homedir(), '.local/share/hangar')),
+  /** URL clients use to reach this gateway (for connection info); defaults to http://<listen>. */
+  public_url: z.string().url().optional(),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  reconcile_interval_s: z.number().int().min(1).default(30),
+  /** Seconds to wait for a container to stop before it is killed. */
+  stop_timeout_s: z.number().int().min(0).default(10),
+  backends: z.array(dockerBackend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1' }]),
+  default_backend: z.string().optional(),
+}).strict();
+
+export type Config = z.infer<typeof configSchema> & { listenHost: string; listenPort: number; publicUrl: string };
+
+export interface ConfigSources {
+  argv?: string[];
+  env?: Record<string, string | undefined>;
+}
+
+/** Reads `--flag value` / `--flag=value` pairs; unknown flags are an error. */
+function parseFlags(argv: string[]): Record<string, string> {
+  const known = new Set(['config', 'listen', 'data-dir', 'log-level', 'public-url', 'docker-host']);
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new Error(`unexpected argument '${a}'`);
+    const eq = a.indexOf('=');
+    const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (!known.has(key)) throw new Error(`unknown flag --${key} (known: ${[...known].map((k) => '--' + k).join(', ')})`);
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new Error(`flag --${key} needs a value`);
+    out[key] = value;
+  }
+  return out;
+}
+
+export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config {
+  const flags = parseFlags(argv);
+  const file = flags.config ?? env.HANGAR_CONFIG;
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    const parsed = YAML.parse(fs.readFileSync(file, 'utf8'));
+    if (parsed && typeof parsed === 'object') raw = parsed as Record<string, unknown>;
+  }
+  const pick = (flag: string, envName: string, key: string) => {
+    const v = flags[flag] ?? env[envName];
+    if (v !== undefined) raw[key] = v;
+  };
+  pick('listen', 'HANGAR_LISTEN', 'listen');
+  pick('data-dir', 'HANGAR_DATA_DIR', 'data_dir');
+  pick('log-level', 'HANGAR_LOG_LEVEL', 'log_level');
+  pick('public-url', 'HANGAR_PUBLIC_URL', 'public_url');
+  const dockerHost = flags['docker-host'] ?? env.HANGAR_DOCKER_HOST;
+  if (dockerHost && !raw.backends) raw.backends = [{ id: 'local', url: dockerHost }];
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const i = result.error.issues[0];
+    throw new Error(`invalid configuration: ${i.path.join('.')}: ${i.message}`);
+  }
+  const cfg = result.data;
+  const ids = new Set<string>();
+  for (const b of cfg.backends) {
+    if (ids.has(b.id)) throw new Error(`invalid configuration: backends: duplicate id '${b.id}'`);
+    ids.add(b.id);
+  }
+  if (cfg.default_backend && !ids.has(cfg.default_backend)) {
+    throw new Error(`invalid configuration: default_backend: no backend '${cfg.default_backend}'`);
+  }
+  const sep = cfg.listen.lastIndexOf(':');
+  const listenHost = cfg.listen.slice(0, sep);
+  const listenPort = Number(cfg.listen.slice(sep + 1));
+  return { ...cfg, listenHost, listenPort, publicUrl: cfg.public_url ?? `http://${cfg.listen}` };
+}

@@ -1,0 +1,319 @@
+// Docker backend (Engine API ≥1.41 through dockerode): one container per environment, labelled as ours.
+import net from 'node:net';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
+import Dockerode from 'dockerode';
+import { Client as SshClient } from 'ssh2';
+import * as tar from 'tar-stream';
+import type { BackendInfo, PullPolicy } from '../../../common/model';
+import { BackendUnavailableError, UnprocessableError } from '../../errors';
+import type { Logger } from '../../log';
+import {
+  LABELS, type BackendState, type BackendStatus, type BootFile, type Driver, type EnvSpec, type ExecResult,
+  type LogOptions, type ManagedObject, type ProgressFn, type SnapshotInfo,
+} from '../driver';
+import { dockerOptions, type SshTarget } from './connection';
+import { createOptions } from './hostconfig';
+
+export interface DockerDriverOptions {
+  id: string;
+  url: string;
+  ssh_key_file?: string;
+  publish_address: string;
+  gatewayId: string;
+  log: Logger;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+function statusCode(err: unknown): number | undefined {
+  return (err as { statusCode?: number })?.statusCode;
+}
+
+function dockerMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; reason?: string; message?: string };
+  return e?.json?.message ?? e?.message ?? String(err);
+}
+
+function stateOf(s: Dockerode.ContainerInspectInfo['State']): BackendState {
+  if (s.Running || s.Restarting) return 'running';
+  if (s.Status === 'created') return 'created';
+  if (s.Status === 'dead' || (s.ExitCode !== 0 && s.ExitCode !== 143 && s.ExitCode !== 137 && s.Error)) return 'failed';
+  return 'stopped';
+}
+
+export class DockerDriver implements Driver {
+  readonly kind = 'docker' as const;
+  readonly id: string;
+  private readonly docker: Dockerode;
+  private readonly ssh?: SshTarget;
+  private sshClient?: Promise<SshClient>;
+
+  constructor(private readonly o: DockerDriverOptions) {
+    this.id = o.id;
+    const { opts, ssh } = dockerOptions(o.url, o.ssh_key_file);
+    this.docker = new Dockerode(opts);
+    this.ssh = ssh;
+  }
+
+  /** Runs a Docker call; a connection failure becomes BackendUnavailableError naming this backend. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException)?.code;
+      const level = (err as { level?: string })?.level; // ssh2 connection errors
+      if ((code && UNREACHABLE.has(code)) || level === 'client-socket' || level === 'client-timeout') {
+        throw new BackendUnavailableError(this.id, `${code ?? level}: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
+
+  async info(): Promise<BackendInfo> {
+    const base = { id: this.id, kind: this.kind, url: this.o.url };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const v = await Promise.race([
+        this.call(() => this.docker.version()),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new BackendUnavailableError(this.id, 'no answer within 5 s')), 5000);
+        }),
+      ]);
+      return { ...base, available: true, version: `${v.Version} (API ${v.ApiVersion})` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async ensureImage(image: string, policy: PullPolicy, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
+    const present = await this.call(() => this.docker.getImage(image).inspect()).then(() => true, (err) => {
+      if (statusCode(err) === 404) return false;
+      throw err;
+    });
+    if (policy === 'never') {
+      if (!present) throw new UnprocessableError(`image '${image}' is not present on backend '${this.id}' and image_pull_policy is 'never'`, 'image_unavailable');
+      return;
+    }
+    if (policy === 'if-not-present' && present) return;
+    onProgress?.(`pulling ${image}`);
+    try {
+      const stream = await this.call(() => this.docker.pull(image, { abortSignal: signal } as object));
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), (ev: { status?: string; progress?: string }) => {
+          if (ev.status) onProgress?.(`${ev.status}${ev.progress ? ' ' + ev.progress : ''}`);
+        });
+      });
+    } catch (err) {
+      if (err instanceof BackendUnavailableError) throw err;
+      const hint = present ? ' (a local copy exists; use image_pull_policy if-not-present to use it)' : '';
+      throw new UnprocessableError(`image '${image}' could not be pulled on backend '${this.id}': ${dockerMessage(err)}${hint}`, 'image_unavailable');
+    }
+  }
+
+  async findByEnvId(envId: string): Promise<string | undefined> {
+    const found = await this.call(() => this.docker.listContainers({
+      all: true, filters: { label: [`${LABELS.gateway}=${this.o.gatewayId}`, `${LABELS.envId}=${envId}`] },
+    }));
+    return found[0]?.Id;
+  }
+
+  async create(spec: EnvSpec): Promise<string> {
+    const existing = await this.findByEnvId(spec.envId);
+    if (existing) return existing;
+    for (const m of spec.mounts) {
+      if (m.type === 'volume') {
+        await this.call(() => this.docker.createVolume({
+          Name: m.source, Labels: { [LABELS.managed]: 'true', [LABELS.gateway]: this.o.gatewayId, [LABELS.owner]: spec.owner },
+        }));
+      }
+    }
+    let container: Dockerode.Container;
+    try {
+      container = await this.call(() => this.docker.createContainer(createOptions(spec, this.o.gatewayId, this.o.publish_address)));
+    } catch (err) {
+      if (statusCode(err) === 400 || statusCode(err) === 404 || statusCode(err) === 409) {
+        throw new UnprocessableError(`backend '${this.id}' refused the container: ${dockerMessage(err)}`);
+      }
+      throw err;
+    }
+    try {
+      await this.writeFiles(container.id, spec.files);
+    } catch (err) {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      throw err;
+    }
+    return container.id;
+  }
+
+  async writeFiles(ref: string, files: BootFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const pack = tar.pack();
+    const dirs = new Set<string>();
+    for (const f of files) {
+      const parts = f.path.replace(/^\//, '').split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const d = parts.slice(0, i).join('/');
+        if (!dirs.has(d) && !['etc', 'etc/ssh'].includes(d)) {
+          dirs.add(d);
+          pack.entry({ name: d, type: 'directory', mode: 0o755 });
+        }
+      }
+      pack.entry({ name: parts.join('/'), mode: f.mode }, typeof f.content === 'string' ? Buffer.from(f.content) : f.content);
+    }
+    pack.finalize();
+    const archive = await streamToBuffer(pack);
+    await this.call(() => this.docker.getContainer(ref).putArchive(archive, { path: '/' }));
+  }
+
+  async start(ref: string): Promise<void> {
+    await this.call(() => this.docker.getContainer(ref).start()).catch((err) => {
+      if (statusCode(err) === 304) return; // already running
+      throw new UnprocessableError(`container did not start on backend '${this.id}': ${dockerMessage(err)}`);
+    });
+  }
+
+  async stop(ref: string, timeoutS: number): Promise<void> {
+    await this.call(() => this.docker.getContainer(ref).stop({ t: timeoutS })).catch((err) => {
+      if (statusCode(err) === 304 || statusCode(err) === 404) return; // already stopped / gone
+      throw err;
+    });
+  }
+
+  async restart(ref: string, timeoutS: number): Promise<void> {
+    await this.call(() => this.docker.getContainer(ref).restart({ t: timeoutS }));
+  }
+
+  async delete(ref: string): Promise<void> {
+    await this.call(() => this.docker.getContainer(ref).remove({ force: true, v: true })).catch((err) => {
+      if (statusCode(err) === 404) return;
+      if (statusCode(err) === 409 && /already in progress/.test(dockerMessage(err))) return;
+      throw err;
+    });
+  }
+
+  async inspect(ref: string): Promise<BackendStatus> {
+    try {
+      const c = await this.call(() => this.docker.getContainer(ref).inspect());
+      const state = stateOf(c.State);
+      const message = state === 'failed' ? (c.State.Error || `exited with code ${c.State.ExitCode}`) : undefined;
+      return { state, message, startedAt: c.State.StartedAt };
+    } catch (err) {
+      if (statusCode(err) === 404) return { state: 'missing' };
+      throw err;
+    }
+  }
+
+  async list(): Promise<ManagedObject[]> {
+    const cs = await this.call(() => this.docker.listContainers({ all: true, filters: { label: [`${LABELS.gateway}=${this.o.gatewayId}`] } }));
+    return cs.map((c) => ({
+      ref: c.Id,
+      envId: c.Labels[LABELS.envId],
+      state: c.State === 'running' || c.State === 'restarting' ? 'running' : c.State === 'created' ? 'created' : c.State === 'dead' ? 'failed' : 'stopped',
+    }));
+  }
+
+  async logs(ref: string, opts: LogOptions): Promise<Readable> {
+    const c = this.docker.getContainer(ref);
+    const out = new PassThrough();
+    if (opts.follow) {
+      const raw = await this.call(() => c.logs({ follow: true, stdout: true, stderr: true, tail: opts.tail ?? 100, timestamps: opts.timestamps }));
+      this.docker.modem.demuxStream(raw, out, out);
+      raw.on('end', () => out.end());
+      raw.on('error', (e) => out.destroy(e));
+      const stop = () => (raw as unknown as { destroy(): void }).destroy();
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      out.on('close', stop);
+    } else {
+      const buf = await this.call(() => c.logs({ follow: false, stdout: true, stderr: true, tail: opts.tail ?? 100, timestamps: opts.timestamps }));
+      out.end(demuxBuffer(buf as unknown as Buffer));
+    }
+    return out;
+  }
+
+  private async containerAddress(ref: string): Promise<string> {
+    const c = await this.call(() => this.docker.getContainer(ref).inspect());
+    if (!c.State.Running) throw new UnprocessableError('environment is not running');
+    const nets = Object.values(c.NetworkSettings.Networks ?? {});
+    const ip = nets.find((n) => n.IPAddress)?.IPAddress || c.NetworkSettings.IPAddress;
+    if (!ip) throw new UnprocessableError('environment has no network address');
+    return ip;
+  }
+
+  async openPort(ref: string, port: number): Promise<Duplex> {
+    const ip = await this.containerAddress(ref);
+    if (!this.ssh) {
+      // The daemon runs beside this engine: the container's bridge address is reachable directly.
+      return await new Promise<Duplex>((resolve, reject) => {
+        const s = net.connect({ host: ip, port });
+        s.setNoDelay(true);
+        s.once('connect', () => { s.off('error', reject); resolve(s); });
+        s.once('error', reject);
+      });
+    }
+    // Remote engine: forward through the same SSH host that carries the Docker API.
+    const client = await this.sshConnection();
+    return await new Promise<Duplex>((resolve, reject) => {
+      client.forwardOut('127.0.0.1', 0, ip, port, (err, channel) => (err ? reject(err) : resolve(channel)));
+    });
+  }
+
+  private sshConnection(): Promise<SshClient> {
+    if (!this.sshClient) {
+      const target = this.ssh!;
+      this.sshClient = new Promise<SshClient>((resolve, reject) => {
+        const c = new SshClient();
+        c.once('ready', () => resolve(c));
+        c.once('error', (e) => { this.sshClient = undefined; reject(new BackendUnavailableError(this.id, e.message)); });
+        c.once('close', () => { this.sshClient = undefined; });
+        c.connect({ host: target.host, port: target.port, username: target.username, privateKey: target.privateKey, readyTimeout: 10_000, keepaliveInterval: 15_000 });
+      });
+    }
+    return this.sshClient;
+  }
+
+  async exec(ref: string, cmd: string[], opts: { user?: string; stdin?: string } = {}): Promise<ExecResult> {
+    const c = this.docker.getContainer(ref);
+    const ex = await this.call(() => c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: opts.stdin !== undefined, User: opts.user }));
+    const stream = await ex.start({ hijack: true, stdin: opts.stdin !== undefined });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const outP = streamToBuffer(stdout);
+    const errP = streamToBuffer(stderr);
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    if (opts.stdin !== undefined) stream.end(opts.stdin);
+    await new Promise<void>((resolve, reject) => { stream.on('end', resolve); stream.on('close', resolve); stream.on('error', reject); });
+    stdout.end(); stderr.end();
+    const info = await ex.inspect();
+    return { exitCode: info.ExitCode ?? -1, stdout: (await outP).toString(), stderr: (await errP).toString() };
+  }
+
+  async snapshot(ref: string, name: string): Promise<SnapshotInfo> {
+    const r = await this.call(() => this.docker.getContainer(ref).commit({ repo: 'hangar-snapshot', tag: name, pause: true }));
+    return { id: (r as { Id: string }).Id, name, created_at: new Date().toISOString() };
+  }
+
+  async close(): Promise<void> {
+    if (this.sshClient) (await this.sshClient.catch(() => undefined))?.end();
+  }
+}
+
+/** Docker's multiplexed log format: 8-byte header (stream, 0, 0, 0, big-endian length) per frame. */
+export function demuxBuffer(buf: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const len = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return Buffer.concat(parts);
+}
+
+function streamToBuffer(s: { on(event: string, cb: (...a: any[]) => void): unknown }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
+    s.on('end', () => resolve(Buffer.concat(chunks)));
+    s.on('error', reject);
+  });
+}

@@ -1,0 +1,74 @@
+// The one contract every backend implements: Docker hosts (dockerode), Kubernetes clusters (a Deployment/
+// StatefulSet/Job per env) and libvirt hosts (a domain per env). Services speak only this interface.
+import type { Duplex, Readable } from 'node:stream';
+import type { BackendInfo, GpuMode, Mount, PortMapping, PullPolicy } from '../../common/model';
+
+/** A file placed into the environment before its first start (bootstrap script, keys, config). */
+export interface BootFile { path: string; content: string | Buffer; mode: number }
+
+export interface EnvSpec {
+  envId: string;
+  name: string;
+  owner: string;
+  image: string;
+  pullPolicy: PullPolicy;
+  cpu: number | null;
+  memoryMb: number | null;
+  env: Record<string, string>;
+  ports: PortMapping[];
+  mounts: Mount[];
+  /** Exact devices granted to this env (GPU-<uuid>, MIG-<uuid> or index); empty when gpu_mode is none. */
+  gpus: { mode: GpuMode; deviceIds: string[]; count: number };
+  /** Files written before start; the command runs /.hangar/init.sh which the service renders. */
+  files: BootFile[];
+  command: string[];
+}
+
+/** What the backend says about one environment. `missing` = the object is gone. */
+export type BackendState = 'created' | 'running' | 'stopped' | 'failed' | 'missing';
+export interface BackendStatus { state: BackendState; message?: string; startedAt?: string }
+
+/** An object found on the backend carrying our labels (used by reconciliation). */
+export interface ManagedObject { ref: string; envId: string; state: BackendState }
+
+export interface LogOptions { tail?: number; follow?: boolean; timestamps?: boolean; signal?: AbortSignal }
+export interface ExecResult { exitCode: number; stdout: string; stderr: string }
+export interface SnapshotInfo { id: string; name: string; created_at: string }
+export type ProgressFn = (message: string) => void;
+
+export interface Driver {
+  readonly id: string;
+  readonly kind: BackendInfo['kind'];
+  /** Reachability and version. Throws BackendUnavailableError when the backend can't be reached. */
+  info(): Promise<BackendInfo>;
+  /** Makes the image available according to the pull policy; UnprocessableError when it can't be had. */
+  ensureImage(image: string, policy: PullPolicy, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void>;
+  /** Creates (does not start) the environment; idempotent for the same envId: returns the existing ref. */
+  create(spec: EnvSpec, signal?: AbortSignal): Promise<string>;
+  start(ref: string): Promise<void>;
+  stop(ref: string, timeoutS: number): Promise<void>;
+  restart(ref: string, timeoutS: number): Promise<void>;
+  /** Removes the environment and everything we made for it; a missing object is not an error. */
+  delete(ref: string): Promise<void>;
+  inspect(ref: string): Promise<BackendStatus>;
+  /** Everything on the backend that carries this gateway's labels. */
+  list(): Promise<ManagedObject[]>;
+  /** Finds the object created for envId (after a crash between create and recording the ref). */
+  findByEnvId(envId: string): Promise<string | undefined>;
+  logs(ref: string, opts: LogOptions): Promise<Readable>;
+  /** A raw byte stream to a TCP port inside the environment (the tunnel's far end). */
+  openPort(ref: string, port: number): Promise<Duplex>;
+  exec(ref: string, cmd: string[], opts?: { user?: string; stdin?: string }): Promise<ExecResult>;
+  /** Replaces files inside a live environment (e.g. authorized_keys after a key change). */
+  writeFiles(ref: string, files: BootFile[]): Promise<void>;
+  snapshot(ref: string, name: string): Promise<SnapshotInfo>;
+  close?(): Promise<void>;
+}
+
+export const LABELS = {
+  managed: 'dev.hangar.managed',
+  gateway: 'dev.hangar.gateway',
+  envId: 'dev.hangar.env-id',
+  envName: 'dev.hangar.env-name',
+  owner: 'dev.hangar.owner',
+} as const;

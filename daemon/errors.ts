@@ -1,0 +1,45 @@
+// Typed domain errors. Routes and services throw these; http/errorMiddleware.ts maps them to status codes.
+export class DomainError extends Error {
+  constructor(message: string, readonly code: string, readonly details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+/** Bad input: 400, message names the field. */
+export class InputError extends DomainError {
+  constructor(readonly field: string, message: string) { super(message, 'invalid_input', { field }); }
+}
+export class UnauthorizedError extends DomainError {
+  constructor(message = 'missing or invalid bearer token') { super(message, 'unauthorized'); }
+}
+export class ForbiddenError extends DomainError {
+  constructor(message = 'forbidden') { super(message, 'forbidden'); }
+}
+/** Unknown, or not the caller's: both answer 404 so ids don't leak. */
+export class NotFoundError extends DomainError {
+  constructor(what: string, id: string) { super(`${what} '${id}' not found`, 'not_found'); }
+}
+export class ConflictError extends DomainError {
+  constructor(message: string) { super(message, 'conflict'); }
+}
+/** The request is well-formed but cannot be satisfied (e.g. an image that can't be had). */
+export class UnprocessableError extends DomainError {
+  constructor(message: string, code = 'unprocessable') { super(message, code); }
+}
+/** A backend (Docker host, cluster, libvirt host) cannot be reached: 503 naming it. */
+export class BackendUnavailableError extends DomainError {
+  constructor(readonly backendId: string, cause: string) {
+    super(`backend '${backendId}' is unavailable: ${cause}`, 'backend_unavailable', { backend: backendId });
+  }
+}
+
+export function statusFor(err: unknown): number {
+  if (err instanceof InputError) return 400;
+  if (err instanceof UnauthorizedError) return 401;
+  if (err instanceof ForbiddenError) return 403;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof ConflictError) return 409;
+  if (err instanceof UnprocessableError) return 422;
+  if (err instanceof BackendUnavailableError) return 503;
+  return 500;
+}

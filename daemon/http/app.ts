@@ -1,0 +1,45 @@
+// Express wiring: health and OpenAPI are public; everything else needs a bearer token.
+import express from 'express';
+import type { DriverRegistry } from '../drivers/registry';
+import type { Logger } from '../log';
+import type { AuthService } from '../services/auth';
+import type { EnvironmentService } from '../services/environments';
+import type { SshKeyService } from '../services/keys';
+import type { AuditRepo, UserRepo } from '../store/users';
+import { requireAuth } from './auth';
+import { errorMiddleware } from './errorMiddleware';
+import { openApiDocument } from './openapi';
+import { backendsRouter } from './routes/backends';
+import { environmentsRouter } from './routes/environments';
+import { identityRouter } from './routes/identity';
+import { NotFoundError } from '../errors';
+
+export interface AppDeps {
+  version: string;
+  auth: AuthService;
+  users: UserRepo;
+  audit: AuditRepo;
+  keys: SshKeyService;
+  envs: EnvironmentService;
+  drivers: DriverRegistry;
+  log: Logger;
+}
+
+export function createApp(d: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(express.json({ limit: '1mb' }));
+  app.get('/healthz', (_req, res) => { res.json({ ok: true, version: d.version }); });
+  const doc = openApiDocument(d.version);
+  app.get('/api/v1/openapi.json', (_req, res) => { res.json(doc); });
+  const api = express.Router();
+  api.use(requireAuth(d.auth));
+  api.use('/environments', environmentsRouter(d.envs));
+  api.use(identityRouter(d.auth, d.users, d.keys));
+  api.use(backendsRouter(d.drivers, d.audit));
+  app.use('/api/v1', api);
+  app.use((req) => { throw new NotFoundError('endpoint', req.path); });
+  app.use(errorMiddleware(d.log));
+  return app;
+}

@@ -1,0 +1,95 @@
+// The API description served at /api/v1/openapi.json. Enums come from common/model so they can't drift.
+import {
+  DEPLOYMENT_MODES, ENVIRONMENT_TYPES, ENV_STATUSES, GPU_MODES, LIFECYCLE_POLICIES, PULL_POLICIES, STORAGE_TYPES,
+} from '../../common/model';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const err = (description: string) => ({ description, ...json(ref('Error')) });
+const idParam = { name: 'id', in: 'path', required: true, description: 'Environment id or name', schema: { type: 'string' } };
+const envOps = (summary: string) => ({
+  post: { summary, parameters: [idParam], responses: { 200: { description: 'The environment', ...json(ref('Environment')) }, 404: err('Unknown environment'), 409: err('Wrong state'), 503: err('Backend unavailable') } },
+});
+
+export function openApiDocument(version: string): object {
+  const envProps = {
+    name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+    image: { type: 'string' },
+    deployment_mode: { type: 'string', enum: DEPLOYMENT_MODES, default: 'docker_local' },
+    environment_type: { type: 'string', enum: ENVIRONMENT_TYPES, default: 'ide' },
+    gpu_mode: { type: 'string', enum: GPU_MODES, default: 'none' },
+    storage_type: { type: 'string', enum: STORAGE_TYPES, default: 'local' },
+    storage_config: { type: 'object', nullable: true, properties: { mounts: { type: 'array', items: ref('Mount') } } },
+    lifecycle_policy: { type: 'string', enum: LIFECYCLE_POLICIES, default: 'persistent' },
+    network_config: { type: 'object', nullable: true, properties: { host_ip: { type: 'string' }, ports: { type: 'array', items: ref('PortMapping') } } },
+    use_jumpserver: { type: 'boolean', default: false },
+    vnc_port: { type: 'integer', nullable: true },
+    backend_id: { type: 'string' },
+    image_pull_policy: { type: 'string', enum: PULL_POLICIES, default: 'if-not-present' },
+    cpu: { type: 'number', nullable: true, exclusiveMinimum: 0 },
+    memory_mb: { type: 'integer', nullable: true, minimum: 6 },
+    gpu_count: { type: 'integer', minimum: 0 },
+    gpu_device_ids: { type: 'array', items: { type: 'string' }, description: 'GPU-<uuid>, MIG-<uuid> or index' },
+    env_vars: { type: 'object', additionalProperties: { type: 'string' } },
+    ssh_user: { type: 'string', default: 'hangar' },
+  };
+  return {
+    openapi: '3.0.3',
+    info: { title: 'Hangar gateway API', version, description: 'Development environments on Docker, Kubernetes and KVM. Every route but /healthz needs `Authorization: Bearer <token>`.' },
+    servers: [{ url: '/api/v1' }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, backend: { type: 'string' } } } } },
+        PortMapping: { type: 'object', required: ['container_port'], properties: { container_port: { type: 'integer' }, host_port: { type: 'integer' }, host_ip: { type: 'string', default: '127.0.0.1' }, protocol: { type: 'string', enum: ['tcp', 'udp'] } } },
+        Mount: { type: 'object', required: ['type', 'source', 'target'], properties: { type: { type: 'string', enum: ['volume', 'bind'] }, source: { type: 'string' }, target: { type: 'string' }, read_only: { type: 'boolean' } } },
+        CreateEnvironment: { type: 'object', required: ['name', 'image'], additionalProperties: false, properties: envProps },
+        UpdateEnvironment: { type: 'object', additionalProperties: false, properties: { lifecycle_policy: envProps.lifecycle_policy, use_jumpserver: envProps.use_jumpserver, env_vars: envProps.env_vars, cpu: envProps.cpu, memory_mb: envProps.memory_mb } },
+        Environment: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, owner_id: { type: 'string' }, ...envProps,
+            backend_ref: { type: 'string', nullable: true }, host_key: { type: 'string', nullable: true, description: 'The env\'s SSH host public key (pinned by clients)' },
+            status: { type: 'string', enum: ENV_STATUSES }, status_message: { type: 'string', nullable: true },
+            created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
+          },
+        },
+        Connection: { type: 'object', description: 'SSH, Jupyter and VNC access. The only place secrets (Jupyter token, VNC password) are returned, to the owner.' },
+        Event: { type: 'object', properties: { type: { type: 'string' }, environment_id: { type: 'string' }, status: { type: 'string', enum: ENV_STATUSES }, message: { type: 'string', nullable: true }, at: { type: 'string' } } },
+      },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      '/environments': {
+        get: {
+          summary: 'List environments (own; all for an admin)',
+          parameters: ['status', 'deployment_mode', 'environment_type', 'backend_id', 'owner', 'name'].map((n) => ({ name: n, in: 'query', schema: { type: 'string' } })),
+          responses: { 200: { description: 'Environments', ...json({ type: 'array', items: ref('Environment') }) } },
+        },
+        post: {
+          summary: 'Create an environment (provisioned in the background; follow /events or poll)',
+          requestBody: { required: true, ...json(ref('CreateEnvironment')) },
+          responses: { 202: { description: 'Accepted, status creating', ...json(ref('Environment')) }, 400: err('Invalid field (named in the message)'), 409: err('Name taken'), 422: err('Image unavailable'), 503: err('Backend unavailable') },
+        },
+      },
+      '/environments/{id}': {
+        get: { summary: 'Get an environment', parameters: [idParam], responses: { 200: { description: 'The environment', ...json(ref('Environment')) }, 404: err('Unknown') } },
+        patch: { summary: 'Update an environment', parameters: [idParam], requestBody: { required: true, ...json(ref('UpdateEnvironment')) }, responses: { 200: { description: 'Updated', ...json(ref('Environment')) } } },
+        delete: { summary: 'Delete an environment and everything made for it', parameters: [idParam], responses: { 204: { description: 'Deleted' }, 404: err('Unknown'), 503: err('Backend unavailable') } },
+      },
+      '/environments/{id}/start': envOps('Start'),
+      '/environments/{id}/stop': envOps('Stop'),
+      '/environments/{id}/restart': envOps('Restart'),
+      '/environments/{id}/connection': { get: { summary: 'Connection info (SSH alias, host key, Jupyter URL + token)', parameters: [idParam], responses: { 200: { description: 'Connection', ...json(ref('Connection')) } } } },
+      '/environments/{id}/logs': { get: { summary: 'Logs; follow=true streams', parameters: [idParam, { name: 'tail', in: 'query', schema: { type: 'integer' } }, { name: 'follow', in: 'query', schema: { type: 'boolean' } }], responses: { 200: { description: 'text/plain log lines' } } } },
+      '/environments/{id}/tunnel': { get: { summary: 'WebSocket upgrade carrying raw TCP to a port of the env (binary frames)', parameters: [idParam, { name: 'port', in: 'query', schema: { type: 'integer', default: 22 } }], responses: { 101: { description: 'Switching protocols' } } } },
+      '/events': { get: { summary: 'WebSocket stream of Event messages (JSON text frames)', responses: { 101: { description: 'Switching protocols' } } } },
+      '/backends': { get: { summary: 'Backends and their reachability', responses: { 200: { description: 'Backends' } } } },
+      '/me': { get: { summary: 'The caller', responses: { 200: { description: 'User' } } } },
+      '/users': { get: { summary: 'Users (admin)', responses: { 200: { description: 'Users' } } }, post: { summary: 'Create a user and its first token (admin)', responses: { 201: { description: 'User and token (shown once)' } } } },
+      '/tokens': { get: { summary: 'Own API tokens', responses: { 200: { description: 'Tokens (no secrets)' } } }, post: { summary: 'Issue a token (shown once)', responses: { 201: { description: 'Token' } } } },
+      '/ssh-keys': { get: { summary: 'Own SSH public keys', responses: { 200: { description: 'Keys' } } }, post: { summary: 'Upload a public key or {generate:true} for an ed25519 pair (private key returned once)', responses: { 201: { description: 'Key' } } } },
+      '/audit': { get: { summary: 'Audit log (admin)', responses: { 200: { description: 'Entries' } } } },
+    },
+  };
+}

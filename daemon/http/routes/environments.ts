@@ -1,0 +1,52 @@
+import { Router } from 'express';
+import { createEnvironmentSchema, listEnvironmentsQuery, updateEnvironmentSchema } from '../../../common/schemas';
+import { InputError } from '../../errors';
+import type { EnvironmentService } from '../../services/environments';
+import { userOf } from '../auth';
+import { parse } from '../validate';
+
+export function environmentsRouter(envs: EnvironmentService): Router {
+  const r = Router();
+
+  r.get('/', async (req, res) => {
+    const q = parse(listEnvironmentsQuery, req.query);
+    res.json(await envs.list(userOf(res), { ...q, status: q.status?.split(','), owner_id: q.owner }));
+  });
+
+  r.post('/', async (req, res) => {
+    const input = parse(createEnvironmentSchema, req.body ?? {});
+    const env = await envs.create(userOf(res), input);
+    res.status(202).location(`/api/v1/environments/${env.id}`).json(env);
+  });
+
+  r.get('/:id', async (req, res) => { res.json(await envs.get(userOf(res), req.params.id)); });
+
+  r.patch('/:id', async (req, res) => {
+    res.json(await envs.update(userOf(res), req.params.id, parse(updateEnvironmentSchema, req.body ?? {})));
+  });
+
+  r.delete('/:id', async (req, res) => {
+    await envs.delete(userOf(res), req.params.id);
+    res.status(204).end();
+  });
+
+  r.post('/:id/start', async (req, res) => { res.json(await envs.start(userOf(res), req.params.id)); });
+  r.post('/:id/stop', async (req, res) => { res.json(await envs.stop(userOf(res), req.params.id)); });
+  r.post('/:id/restart', async (req, res) => { res.json(await envs.restart(userOf(res), req.params.id)); });
+
+  r.get('/:id/connection', async (req, res) => { res.json(await envs.connection(userOf(res), req.params.id)); });
+
+  r.get('/:id/logs', async (req, res) => {
+    const tail = req.query.tail === undefined ? 100 : Number(req.query.tail);
+    if (!Number.isInteger(tail) || tail < 0 || tail > 100_000) throw new InputError('tail', 'tail: must be an integer between 0 and 100000');
+    const follow = req.query.follow === 'true' || req.query.follow === '1';
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const stream = await envs.logs(userOf(res), req.params.id, { tail, follow, signal: abort.signal });
+    res.status(200).type('text/plain; charset=utf-8');
+    if (follow) res.flushHeaders();
+    stream.pipe(res);
+  });
+
+  return r;
+}

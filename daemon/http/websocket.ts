@@ -1,0 +1,68 @@
+// WebSocket endpoints: the event stream and the TCP tunnel (binary frames carry raw bytes both ways).
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { EnvEvent } from '../../common/model';
+import { DomainError, InputError, NotFoundError, statusFor } from '../errors';
+import type { Logger } from '../log';
+import type { AuthService } from '../services/auth';
+import type { EnvironmentService } from '../services/environments';
+import type { EventBus } from '../services/events';
+import { bearerOf } from './auth';
+
+const TUNNEL = /^\/api\/v1\/environments\/([^/]+)\/tunnel$/;
+
+export interface WsDeps { auth: AuthService; envs: EnvironmentService; events: EventBus; log: Logger }
+
+function reject(socket: Duplex, err: unknown): void {
+  const status = statusFor(err);
+  const body = JSON.stringify({ error: { code: err instanceof DomainError ? err.code : 'internal', message: err instanceof DomainError ? err.message : 'internal error' } });
+  socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false, // SSH is encrypted: compression costs CPU and gains nothing
+    handleProtocols: (protocols) => [...protocols].find((p) => !p.startsWith('bearer.')) ?? false,
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const user = await d.auth.authenticate(bearerOf(req));
+      if (url.pathname === '/api/v1/events') {
+        wss.handleUpgrade(req, socket, head, (ws) => streamEvents(ws, user.role === 'admin' ? undefined : user.id, d.events));
+        return;
+      }
+      const m = TUNNEL.exec(url.pathname);
+      if (!m) throw new NotFoundError('endpoint', url.pathname);
+      const port = Number(url.searchParams.get('port') ?? 22);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError('port', 'port: must be an integer between 1 and 65535');
+      const upstream = await d.envs.openTunnel(user, decodeURIComponent(m[1]), port);
+      wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, upstream, d.log));
+    })().catch((err) => reject(socket, err));
+  });
+  return wss;
+}
+
+function streamEvents(ws: WebSocket, ownerId: string | undefined, events: EventBus): void {
+  const off = events.subscribe((e: EnvEvent) => {
+    if (ownerId && e.owner_id !== ownerId) return;
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(e));
+  });
+  // Pings keep proxies from closing an idle stream and let both ends notice a dead peer.
+  const ping = setInterval(() => ws.ping(), 20_000);
+  ws.on('close', () => { off(); clearInterval(ping); });
+  ws.on('error', () => ws.terminate());
+}
+
+function bridge(ws: WebSocket, upstream: Duplex, log: Logger): void {
+  const wsStream = createWebSocketStream(ws, { allowHalfOpen: false });
+  const close = () => { upstream.destroy(); wsStream.destroy(); };
+  wsStream.on('error', close);
+  upstream.on('error', (err) => { log.debug({ err: String(err) }, 'tunnel upstream error'); close(); });
+  upstream.on('close', () => ws.close());
+  wsStream.pipe(upstream);
+  upstream.pipe(wsStream);
+}

@@ -1,0 +1,40 @@
+// hangard: the Hangar gateway daemon.
+import { loadConfig } from './config';
+import { startServer } from './server';
+import { VERSION } from './version';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`hangard ${VERSION}: the Hangar gateway daemon
+
+Usage: hangard [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--docker-host URL] [--public-url URL] [--log-level LEVEL]
+
+Environment: HANGAR_CONFIG, HANGAR_LISTEN (default 127.0.0.1:7420), HANGAR_DATA_DIR (default ~/.local/share/hangar),
+             HANGAR_DOCKER_HOST, HANGAR_PUBLIC_URL, HANGAR_LOG_LEVEL. Flags win over the environment, which wins over the file.
+`);
+    return;
+  }
+  if (argv.includes('--version')) { process.stdout.write(VERSION + '\n'); return; }
+  let cfg;
+  try {
+    cfg = loadConfig({ argv, env: process.env });
+  } catch (err) {
+    process.stderr.write(`hangard: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const srv = await startServer(cfg);
+  if (srv.adminTokenFile) process.stderr.write(`hangard: first start — admin token written to ${srv.adminTokenFile}\n`);
+  const shutdown = (sig: string) => {
+    srv.log.info({ sig }, 'shutting down');
+    void srv.close().then(() => process.exit(0));
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`hangard: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+// Composition root: every service is built here and handed in through constructors.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Config } from './config';
+import { driversFromConfig, type DriverRegistry } from './drivers/registry';
+import { createApp } from './http/app';
+import { attachWebSockets } from './http/websocket';
+import { createLogger, type Logger } from './log';
+import { AuthService } from './services/auth';
+import { EnvironmentService } from './services/environments';
+import { EventBus } from './services/events';
+import { SshKeyService } from './services/keys';
+import { Reconciler } from './services/reconciler';
+import { openDatabase } from './store/db';
+import { EnvironmentRepo } from './store/environments';
+import { AuditRepo, UserRepo } from './store/users';
+import { VERSION } from './version';
+
+export interface RunningServer {
+  url: string;
+  log: Logger;
+  envs: EnvironmentService;
+  reconciler: Reconciler;
+  drivers: DriverRegistry;
+  adminTokenFile?: string;
+  close(): Promise<void>;
+}
+
+/** This gateway's id, kept in the data dir: labels on backend objects say which gateway owns them. */
+function gatewayId(dataDir: string): string {
+  const file = path.join(dataDir, 'gateway.id');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    const id = crypto.randomBytes(6).toString('hex');
+    fs.writeFileSync(file, id + '\n', { mode: 0o600 });
+    return id;
+  }
+}
+
+export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Promise<RunningServer> {
+  const log = opts.log ?? createLogger(cfg.log_level);
+  const db = await openDatabase(cfg.data_dir);
+  const users = new UserRepo(db);
+  const audit = new AuditRepo(db);
+  const repo = new EnvironmentRepo(db);
+  const auth = new AuthService(users);
+  const keys = new SshKeyService(users);
+  const events = new EventBus();
+  const drivers = driversFromConfig(cfg, gatewayId(cfg.data_dir), log);
+  const envs = new EnvironmentService({ repo, audit, drivers, keys, events, log, publicUrl: cfg.publicUrl, stopTimeoutS: cfg.stop_timeout_s });
+  const reconciler = new Reconciler(repo, drivers, envs, log);
+
+  const adminTokenFile = await auth.bootstrap(cfg.data_dir);
+  if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
+
+  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, log });
+  const server = http.createServer(app);
+  const wss = attachWebSockets(server, { auth, envs, events, log });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.listenPort, cfg.listenHost, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  log.info({ url, backends: drivers.all().map((d) => d.id) }, 'hangard listening');
+
+  // Start-up reconcile runs in the background: an unreachable backend must not block the API.
+  void reconciler.run().catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
+  reconciler.startLoop(cfg.reconcile_interval_s);
+
+  return {
+    url, log, envs, reconciler, drivers, adminTokenFile,
+    async close() {
+      reconciler.stopLoop();
+      for (const c of wss.clients) c.terminate();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await envs.idle();
+      await drivers.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,90 @@
+// Files placed in every environment before its first start: the init script, sshd config, keys.
+// Pure functions: the same files serve Docker containers today and Kubernetes pods / VM seeds later.
+import type { BootFile } from '../drivers/driver';
+
+export const SSH_PORT = 22;
+export const JUPYTER_PORT = 8888;
+export const INIT_PATH = '/.hangar/init.sh';
+export const AUTHORIZED_KEYS_PATH = '/.hangar/authorized_keys';
+
+/** POSIX single-quote escaping. */
+export const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function sshdConfig(envVars: Record<string, string>): string {
+  // SetEnv passes the env's variables to SSH sessions (they don't inherit the container's environment).
+  // Values with quotes, backslashes or newlines can't be expressed there; /etc/profile.d covers those.
+  const setEnv = Object.entries(envVars)
+    .filter(([, v]) => !/["\\\n\r]/.test(v))
+    .map(([k, v]) => `SetEnv "${k}=${v}"`);
+  return [
+    '# Managed by Hangar: regenerated at every start.',
+    `Port ${SSH_PORT}`,
+    'HostKey /.hangar/ssh_host_ed25519_key',
+    `AuthorizedKeysFile ${AUTHORIZED_KEYS_PATH} .ssh/authorized_keys`,
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PermitRootLogin no',
+    'UsePAM no',
+    'AllowTcpForwarding yes',
+    'X11Forwarding no',
+    'PrintMotd no',
+    'AcceptEnv LANG LC_*',
+    'Subsystem sftp internal-sftp',
+    ...setEnv,
+    '',
+  ].join('\n');
+}
+
+export function profileScript(envVars: Record<string, string>): string {
+  return ['# Managed by Hangar', ...Object.entries(envVars).map(([k, v]) => `export ${k}=${shq(v)}`), ''].join('\n');
+}
+
+/** PID 1's child: create the login user, start Jupyter when asked and present, then run sshd in the foreground. */
+export function initScript(user: string, jupyter: boolean): string {
+  return `#!/bin/sh
+# Managed by Hangar.
+set -eu
+U=${shq(user)}
+if ! id "$U" >/dev/null 2>&1; then
+  if command -v useradd >/dev/null 2>&1; then useradd -m -s /bin/bash "$U" || useradd -m "$U"
+  else adduser -D "$U"; fi
+fi
+# A locked account ("!") is refused by sshd even for key logins: mark it key-only instead.
+if command -v usermod >/dev/null 2>&1; then usermod -p '*' "$U"; fi
+cp /.hangar/profile.sh /etc/profile.d/hangar-env.sh 2>/dev/null || true
+mkdir -p /run/sshd
+chmod 0600 /.hangar/ssh_host_ed25519_key
+${jupyter ? `if [ -s /.hangar/jupyter_token ]; then
+  J=""
+  for c in jupyter-server jupyter-lab jupyter-notebook; do command -v "$c" >/dev/null 2>&1 && { J="$c"; break; }; done
+  if [ -n "$J" ]; then
+    H=$(getent passwd "$U" | cut -d: -f6)
+    chown "$U" /.hangar/jupyter_token
+    su -s /bin/sh "$U" -c "cd \\"$H\\" && exec $J --ServerApp.token=\\"\\$(cat /.hangar/jupyter_token)\\" --ServerApp.ip=0.0.0.0 --ServerApp.port=${JUPYTER_PORT} --ServerApp.open_browser=False --ServerApp.allow_remote_access=True >/tmp/jupyter.log 2>&1" &
+  fi
+fi
+` : ''}exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
+`;
+}
+
+export interface BootInput {
+  user: string;
+  authorizedKeys: string;
+  hostPrivateKey: string;
+  hostPublicKey: string;
+  envVars: Record<string, string>;
+  jupyterToken: string | null;
+}
+
+export function bootFiles(b: BootInput): BootFile[] {
+  const files: BootFile[] = [
+    { path: INIT_PATH, content: initScript(b.user, b.jupyterToken !== null), mode: 0o755 },
+    { path: '/.hangar/sshd_config', content: sshdConfig(b.envVars), mode: 0o644 },
+    { path: '/.hangar/profile.sh', content: profileScript(b.envVars), mode: 0o644 },
+    { path: AUTHORIZED_KEYS_PATH, content: b.authorizedKeys, mode: 0o644 },
+    { path: '/.hangar/ssh_host_ed25519_key', content: b.hostPrivateKey, mode: 0o600 },
+    { path: '/.hangar/ssh_host_ed25519_key.pub', content: b.hostPublicKey + '\n', mode: 0o644 },
+  ];
+  if (b.jupyterToken) files.push({ path: '/.hangar/jupyter_token', content: b.jupyterToken, mode: 0o600 });
+  return files;
+}

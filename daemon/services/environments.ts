@@ -1,0 +1,335 @@
+// Environment lifecycle: durable (the row is written first, every step is resumable), owner-scoped, evented.
+import crypto from 'node:crypto';
+import type { Duplex, Readable } from 'node:stream';
+import type { ConnectionInfo, Environment, EnvStatus, User } from '../../common/model';
+import { sshAlias } from '../../common/names';
+import type { CreateEnvironmentInput, UpdateEnvironmentInput } from '../../common/schemas';
+import type { Driver, EnvSpec } from '../drivers/driver';
+import type { DriverRegistry } from '../drivers/registry';
+import { BackendUnavailableError, ConflictError, InputError, NotFoundError, UnprocessableError } from '../errors';
+import type { Logger } from '../log';
+import type { EnvFilter, EnvironmentRepo } from '../store/environments';
+import type { AuditRepo } from '../store/users';
+import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, SSH_PORT } from './bootstrap';
+import type { EventBus } from './events';
+import { generateEd25519, type SshKeyService } from './keys';
+
+const MODE_FOR_KIND: Record<Driver['kind'], Environment['deployment_mode'][]> = {
+  docker: ['docker_local'], kubernetes: ['k8s_pod', 'k8s_stateful'], libvirt: ['vm'], ssh: ['bare_metal'],
+};
+
+export interface EnvironmentServiceOptions {
+  repo: EnvironmentRepo;
+  audit: AuditRepo;
+  drivers: DriverRegistry;
+  keys: SshKeyService;
+  events: EventBus;
+  log: Logger;
+  publicUrl: string;
+  stopTimeoutS: number;
+}
+
+export class EnvironmentService {
+  /** Work in flight per env: one lifecycle operation at a time, and reconcile skips what is busy. */
+  private readonly busy = new Map<string, Promise<unknown>>();
+  constructor(private readonly o: EnvironmentServiceOptions) {
+    o.keys.onChange((userId) => this.pushAuthorizedKeys(userId));
+  }
+
+  // ---- queries ---------------------------------------------------------------------------------------------
+
+  async list(actor: User, f: EnvFilter): Promise<Environment[]> {
+    return this.o.repo.list({ ...f, owner_id: actor.role === 'admin' ? f.owner_id : actor.id });
+  }
+
+  /** By id or by name; another user's env is "not found" (404), never "forbidden". */
+  async get(actor: User, idOrName: string): Promise<Environment> {
+    const env = (await this.o.repo.get(idOrName)) ?? (await this.o.repo.findByName(actor.id, idOrName));
+    if (!env || (env.owner_id !== actor.id && actor.role !== 'admin')) throw new NotFoundError('environment', idOrName);
+    return env;
+  }
+
+  async connection(actor: User, idOrName: string): Promise<ConnectionInfo> {
+    const env = await this.get(actor, idOrName);
+    const secrets = (await this.o.repo.secrets(env.id))!;
+    const base = this.o.publicUrl.replace(/\/+$/, '');
+    const info: ConnectionInfo = {
+      environment_id: env.id,
+      name: env.name,
+      ssh: {
+        user: env.ssh_user,
+        host_alias: sshAlias(base, env.name),
+        host_key: env.host_key,
+        tunnel_path: `/api/v1/environments/${env.id}/tunnel?port=${SSH_PORT}`,
+        proxy_command: `hangar proxy --url ${base} ${env.id}`,
+      },
+    };
+    if (secrets.jupyter_token) {
+      info.jupyter = { port: JUPYTER_PORT, token: secrets.jupyter_token, url: `${base}/api/v1/environments/${env.id}/jupyter/?token=${secrets.jupyter_token}` };
+    }
+    if (env.vnc_port !== null || secrets.vnc_password) info.vnc = { port: env.vnc_port, password: secrets.vnc_password };
+    return info;
+  }
+
+  // ---- create ----------------------------------------------------------------------------------------------
+
+  async create(actor: User, input: CreateEnvironmentInput): Promise<Environment> {
+    const backendId = input.backend_id ?? this.o.drivers.defaultId;
+    if (!this.o.drivers.has(backendId)) throw new InputError('backend_id', `backend_id: no backend '${backendId}'`);
+    const driver = this.o.drivers.get(backendId);
+    if (!MODE_FOR_KIND[driver.kind].includes(input.deployment_mode)) {
+      throw new InputError('deployment_mode', `deployment_mode: '${input.deployment_mode}' is not served by backend '${backendId}' (${driver.kind}: ${MODE_FOR_KIND[driver.kind].join(', ')})`);
+    }
+    if (input.storage_type !== 'local') {
+      throw new InputError('storage_type', `storage_type: '${input.storage_type}' is not available on backend '${backendId}' yet (local only)`);
+    }
+    if (await this.o.repo.findByName(actor.id, input.name)) throw new ConflictError(`environment '${input.name}' already exists`);
+    // Fail fast, before anything is written: the backend must answer and a 'never' image must be there.
+    await driver.info();
+    if (input.image_pull_policy === 'never') await driver.ensureImage(input.image, 'never');
+
+    const hostKey = generateEd25519(`hangar-${input.name}`);
+    const wantsJupyter = input.environment_type === 'ide' || input.environment_type === 'data_process';
+    let env: Environment;
+    try {
+      env = await this.o.repo.insert({
+        id: crypto.randomUUID(), name: input.name, owner_id: actor.id,
+        deployment_mode: input.deployment_mode, environment_type: input.environment_type, gpu_mode: input.gpu_mode,
+        storage_type: input.storage_type, storage_config: input.storage_config, lifecycle_policy: input.lifecycle_policy,
+        network_config: input.network_config, use_jumpserver: input.use_jumpserver,
+        vnc_port: input.vnc_port, vnc_password: null, jupyter_token: wantsJupyter ? crypto.randomBytes(24).toString('hex') : null,
+        backend_id: backendId, backend_ref: null, image: input.image, image_pull_policy: input.image_pull_policy,
+        cpu: input.cpu, memory_mb: input.memory_mb, gpu_count: input.gpu_count || input.gpu_device_ids.length,
+        gpu_device_ids: input.gpu_device_ids, env_vars: input.env_vars, ssh_user: input.ssh_user,
+        host_key: hostKey.publicKey, status: 'creating', status_message: null,
+      });
+    } catch (err) {
+      if (/UNIQUE constraint/.test(String(err))) throw new ConflictError(`environment '${input.name}' already exists`);
+      throw err;
+    }
+    await this.o.audit.record({ user_id: actor.id, action: 'environment.create', target: env.id, detail: { name: env.name, image: env.image, backend: backendId } });
+    this.o.events.publish({ type: 'environment.created', environment_id: env.id, owner_id: env.owner_id, status: env.status });
+    this.track(env.id, () => this.provision(env.id, hostKey.privateKey));
+    return env;
+  }
+
+  /** Resumable: each step checks what already exists (image, container by label, recorded ref). */
+  private async provision(id: string, hostPrivateKey?: string): Promise<void> {
+    let env = await this.o.repo.get(id);
+    if (!env) return;
+    const driver = this.o.drivers.get(env.backend_id);
+    try {
+      await driver.ensureImage(env.image, env.image_pull_policy, (m) => this.o.log.debug({ env: id, m }, 'image'));
+      let ref = env.backend_ref ?? (await driver.findByEnvId(id));
+      if (!ref) {
+        // A resumed create lost the private host key with the old process: make a new pair (nothing used it yet).
+        let privateKey = hostPrivateKey;
+        if (!privateKey) {
+          const k = generateEd25519(`hangar-${env.name}`);
+          privateKey = k.privateKey;
+          env = (await this.o.repo.update(id, { host_key: k.publicKey }))!;
+        }
+        ref = await driver.create(await this.spec(env, privateKey));
+      }
+      await this.o.repo.update(id, { backend_ref: ref });
+      await this.setStatus(env, ['creating'], 'starting');
+      await driver.start(ref);
+      await this.setStatus(env, ['starting'], 'running');
+    } catch (err) {
+      if (err instanceof BackendUnavailableError) {
+        // Keep the row as it is: reconcile resumes when the backend is back.
+        await this.o.repo.update(id, { status_message: err.message });
+        this.o.log.warn({ env: id, err: err.message }, 'provisioning paused: backend unavailable');
+        return;
+      }
+      this.o.log.error({ env: id, err: String(err) }, 'provisioning failed');
+      // Nothing half-made stays behind: remove what was created, keep the row as failed with the reason.
+      const ref = (await this.o.repo.get(id))?.backend_ref ?? (await driver.findByEnvId(id).catch(() => undefined));
+      if (ref) await driver.delete(ref).catch(() => undefined);
+      await this.o.repo.update(id, { backend_ref: null });
+      await this.setStatus(env, ['creating', 'starting'], 'failed', err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private async spec(env: Environment, hostPrivateKey: string): Promise<EnvSpec> {
+    const secrets = (await this.o.repo.secrets(env.id))!;
+    return {
+      envId: env.id, name: env.name, owner: env.owner_id, image: env.image, pullPolicy: env.image_pull_policy,
+      cpu: env.cpu, memoryMb: env.memory_mb, env: env.env_vars,
+      ports: env.network_config?.ports?.map((p) => ({ ...p, host_ip: p.host_ip ?? env.network_config?.host_ip })) ?? [],
+      mounts: env.storage_config?.mounts ?? [],
+      gpus: { mode: env.gpu_mode, deviceIds: env.gpu_device_ids, count: env.gpu_count },
+      files: bootFiles({
+        user: env.ssh_user, authorizedKeys: await this.o.keys.authorizedKeys(env.owner_id),
+        hostPrivateKey, hostPublicKey: env.host_key!, envVars: env.env_vars, jupyterToken: secrets.jupyter_token,
+      }),
+      command: ['/bin/sh', INIT_PATH],
+    };
+  }
+
+  // ---- actions ---------------------------------------------------------------------------------------------
+
+  async start(actor: User, idOrName: string): Promise<Environment> {
+    const env = await this.get(actor, idOrName);
+    return this.exclusive(env.id, async () => {
+      const cur = (await this.o.repo.get(env.id))!;
+      if (cur.status === 'running') return cur;
+      if (cur.status === 'failed' && !cur.backend_ref) {
+        await this.setStatus(cur, ['failed'], 'creating');
+        await this.provision(cur.id);
+        return (await this.o.repo.get(env.id))!;
+      }
+      if (!cur.backend_ref || !['stopped', 'failed', 'missing'].includes(cur.status)) {
+        throw new ConflictError(`environment '${cur.name}' is ${cur.status}`);
+      }
+      if (cur.status === 'missing') throw new ConflictError(`environment '${cur.name}' was removed from backend '${cur.backend_id}'; delete it and create it again`);
+      const driver = this.o.drivers.get(cur.backend_id);
+      await driver.info();
+      await this.setStatus(cur, ['stopped', 'failed'], 'starting');
+      try {
+        await driver.start(cur.backend_ref);
+      } catch (err) {
+        await this.setStatus(cur, ['starting'], err instanceof BackendUnavailableError ? 'stopped' : 'failed', (err as Error).message);
+        throw err;
+      }
+      await this.setStatus(cur, ['starting'], 'running');
+      await this.o.audit.record({ user_id: actor.id, action: 'environment.start', target: env.id });
+      return (await this.o.repo.get(env.id))!;
+    });
+  }
+
+  async stop(actor: User, idOrName: string): Promise<Environment> {
+    const env = await this.get(actor, idOrName);
+    return this.exclusive(env.id, async () => {
+      const cur = (await this.o.repo.get(env.id))!;
+      if (cur.status === 'stopped') return cur;
+      if (cur.status !== 'running' || !cur.backend_ref) throw new ConflictError(`environment '${cur.name}' is ${cur.status}`);
+      const driver = this.o.drivers.get(cur.backend_id);
+      await driver.info();
+      await this.setStatus(cur, ['running'], 'stopping');
+      try {
+        await driver.stop(cur.backend_ref, this.o.stopTimeoutS);
+      } catch (err) {
+        await this.setStatus(cur, ['stopping'], 'running', (err as Error).message);
+        throw err;
+      }
+      await this.setStatus(cur, ['stopping'], 'stopped');
+      await this.o.audit.record({ user_id: actor.id, action: 'environment.stop', target: env.id });
+      return (await this.o.repo.get(env.id))!;
+    });
+  }
+
+  async restart(actor: User, idOrName: string): Promise<Environment> {
+    const env = await this.get(actor, idOrName);
+    if (env.status !== 'running') return this.start(actor, env.id);
+    return this.exclusive(env.id, async () => {
+      const driver = this.o.drivers.get(env.backend_id);
+      await driver.info();
+      await this.setStatus(env, ['running'], 'starting');
+      try {
+        await driver.restart(env.backend_ref!, this.o.stopTimeoutS);
+      } finally {
+        const st = await driver.inspect(env.backend_ref!).catch(() => undefined);
+        await this.setStatus(env, ['starting'], st?.state === 'running' ? 'running' : 'failed', st?.message ?? null);
+      }
+      await this.o.audit.record({ user_id: actor.id, action: 'environment.restart', target: env.id });
+      return (await this.o.repo.get(env.id))!;
+    });
+  }
+
+  async update(actor: User, idOrName: string, patch: UpdateEnvironmentInput): Promise<Environment> {
+    const env = await this.get(actor, idOrName);
+    const updated = (await this.o.repo.update(env.id, patch))!;
+    await this.o.audit.record({ user_id: actor.id, action: 'environment.update', target: env.id, detail: Object.keys(patch) });
+    this.o.events.publish({ type: 'environment.updated', environment_id: env.id, owner_id: env.owner_id, status: updated.status });
+    return updated;
+  }
+
+  async delete(actor: User, idOrName: string): Promise<void> {
+    const env = await this.get(actor, idOrName);
+    // A create still in flight finishes (or fails) first, so its container can't appear after the delete.
+    await this.busy.get(env.id)?.catch(() => undefined);
+    await this.exclusive(env.id, async () => {
+      const driver = this.o.drivers.get(env.backend_id);
+      await driver.info();
+      const cur = (await this.o.repo.get(env.id))!;
+      await this.setStatus(cur, [cur.status], 'deleting');
+      await this.o.audit.record({ user_id: actor.id, action: 'environment.delete', target: env.id, detail: { name: env.name } });
+      await this.finishDelete(cur.id);
+    });
+  }
+
+  /** Resumable: removes the backend object (by ref or by label), then the row. */
+  private async finishDelete(id: string): Promise<void> {
+    const env = await this.o.repo.get(id);
+    if (!env) return;
+    const driver = this.o.drivers.get(env.backend_id);
+    const ref = env.backend_ref ?? (await driver.findByEnvId(id));
+    if (ref) await driver.delete(ref);
+    await this.o.repo.delete(id);
+    this.o.events.publish({ type: 'environment.deleted', environment_id: id, owner_id: env.owner_id, status: 'deleting' });
+  }
+
+  // ---- streams ---------------------------------------------------------------------------------------------
+
+  async logs(actor: User, idOrName: string, opts: { tail?: number; follow?: boolean; signal?: AbortSignal }): Promise<Readable> {
+    const env = await this.get(actor, idOrName);
+    if (!env.backend_ref) throw new ConflictError(`environment '${env.name}' has no container yet (${env.status})`);
+    return this.o.drivers.get(env.backend_id).logs(env.backend_ref, opts);
+  }
+
+  /** Raw TCP to a port of a running env: the far end of the WebSocket tunnel. */
+  async openTunnel(actor: User, idOrName: string, port: number): Promise<Duplex> {
+    const env = await this.get(actor, idOrName);
+    if (env.status !== 'running' || !env.backend_ref) throw new ConflictError(`environment '${env.name}' is ${env.status}; start it first`);
+    await this.o.audit.record({ user_id: actor.id, action: 'tunnel.open', target: env.id, detail: { port } });
+    try {
+      return await this.o.drivers.get(env.backend_id).openPort(env.backend_ref, port);
+    } catch (err) {
+      if (err instanceof BackendUnavailableError || err instanceof UnprocessableError) throw err;
+      throw new UnprocessableError(`port ${port} of '${env.name}' is not reachable: ${(err as Error).message}`, 'port_unreachable');
+    }
+  }
+
+  // ---- reconciliation hooks (see reconciler.ts) ------------------------------------------------------------
+
+  isBusy(id: string): boolean { return this.busy.has(id); }
+  resumeProvision(id: string): void { if (!this.busy.has(id)) this.track(id, () => this.provision(id)); }
+  resumeDelete(id: string): void { if (!this.busy.has(id)) this.track(id, () => this.finishDelete(id)); }
+  /** Settles when no lifecycle work is in flight (tests, shutdown). */
+  async idle(): Promise<void> { while (this.busy.size) await Promise.allSettled([...this.busy.values()]); }
+
+  async setStatus(env: Pick<Environment, 'id' | 'owner_id'>, from: EnvStatus[], to: EnvStatus, message: string | null = null): Promise<boolean> {
+    const ok = await this.o.repo.transition(env.id, from, to, message);
+    if (ok) this.o.events.publish({ type: 'environment.status', environment_id: env.id, owner_id: env.owner_id, status: to, message });
+    return ok;
+  }
+
+  private async pushAuthorizedKeys(userId: string): Promise<void> {
+    const keys = await this.o.keys.authorizedKeys(userId);
+    for (const env of await this.o.repo.list({ owner_id: userId })) {
+      if (!env.backend_ref) continue;
+      await this.o.drivers.get(env.backend_id)
+        .writeFiles(env.backend_ref, [{ path: AUTHORIZED_KEYS_PATH, content: keys, mode: 0o644 }])
+        .catch((err) => this.o.log.warn({ env: env.id, err: String(err) }, 'authorized_keys not updated; it will be at next start'));
+    }
+  }
+
+  private track(id: string, fn: () => Promise<void>): void {
+    const p = fn().catch((err) => this.o.log.error({ env: id, err: String(err) }, 'background work failed'))
+      .finally(() => { if (this.busy.get(id) === p) this.busy.delete(id); });
+    this.busy.set(id, p);
+  }
+
+  private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    if (this.busy.has(id)) throw new ConflictError('another operation on this environment is in progress');
+    const p = fn();
+    const settled = p.catch(() => undefined);
+    this.busy.set(id, settled);
+    try {
+      return await p;
+    } finally {
+      if (this.busy.get(id) === settled) this.busy.delete(id);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+// Compares the store with every backend, at start-up and periodically. Unreachable backends are left alone:
+// nothing is marked or deleted on a backend we can't see.
+import type { Environment } from '../../common/model';
+import type { BackendState, Driver, ManagedObject } from '../drivers/driver';
+import type { DriverRegistry } from '../drivers/registry';
+import { BackendUnavailableError } from '../errors';
+import type { Logger } from '../log';
+import type { EnvironmentRepo } from '../store/environments';
+import type { EnvironmentService } from './environments';
+
+export interface ReconcileReport {
+  backend: string;
+  available: boolean;
+  resumed: string[];
+  adopted: string[];
+  removedOrphans: string[];
+  markedMissing: string[];
+  statusSynced: string[];
+}
+
+export class Reconciler {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<ReconcileReport[]>;
+
+  constructor(
+    private readonly repo: EnvironmentRepo,
+    private readonly drivers: DriverRegistry,
+    private readonly envs: EnvironmentService,
+    private readonly log: Logger,
+  ) {}
+
+  startLoop(intervalS: number): void {
+    this.timer = setInterval(() => void this.run().catch((err) => this.log.error({ err: String(err) }, 'reconcile failed')), intervalS * 1000);
+    this.timer.unref();
+  }
+  stopLoop(): void { clearInterval(this.timer); }
+
+  /** One pass over all backends; concurrent callers share the pass in progress. */
+  run(): Promise<ReconcileReport[]> {
+    this.running ??= Promise.all(this.drivers.all().map((d) => this.reconcileBackend(d))).finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private async reconcileBackend(driver: Driver): Promise<ReconcileReport> {
+    const report: ReconcileReport = { backend: driver.id, available: true, resumed: [], adopted: [], removedOrphans: [], markedMissing: [], statusSynced: [] };
+    let objects: ManagedObject[];
+    try {
+      objects = await driver.list();
+    } catch (err) {
+      if (err instanceof BackendUnavailableError) return { ...report, available: false };
+      throw err;
+    }
+    const rows = await this.repo.list({ backend_id: driver.id });
+    const byEnv = new Map(objects.map((o) => [o.envId, o]));
+    const known = new Set(rows.map((r) => r.id));
+
+    for (const env of rows) {
+      if (this.envs.isBusy(env.id)) continue;
+      const obj = byEnv.get(env.id);
+      if (env.status === 'deleting') { this.envs.resumeDelete(env.id); report.resumed.push(env.name); continue; }
+      if (env.status === 'creating' || (env.status === 'starting' && !env.backend_ref)) {
+        // Interrupted create: the container (if any) is found by its labels and adopted.
+        if (obj && !env.backend_ref) { await this.repo.update(env.id, { backend_ref: obj.ref }); report.adopted.push(env.name); }
+        if (env.status === 'starting') await this.envs.setStatus(env, ['starting'], 'creating');
+        this.envs.resumeProvision(env.id); report.resumed.push(env.name);
+        continue;
+      }
+      if (!env.backend_ref) continue;
+      if (!obj) {
+        if (env.status !== 'missing') {
+          await this.envs.setStatus(env, [env.status], 'missing', `removed from backend '${driver.id}' outside Hangar`);
+          report.markedMissing.push(env.name);
+        }
+        continue;
+      }
+      if (obj.ref !== env.backend_ref) await this.repo.update(env.id, { backend_ref: obj.ref });
+      const want = this.statusFor(env, obj.state);
+      if (want && want !== env.status) {
+        await this.envs.setStatus(env, [env.status], want, want === 'stopped' ? 'stopped outside Hangar' : null);
+        report.statusSynced.push(env.name);
+      }
+    }
+
+    for (const obj of objects) {
+      if (known.has(obj.envId)) continue;
+      // Ours (this gateway's label) but no row: the row is written before any object, so this one was
+      // being deleted when the daemon died. Remove it.
+      await driver.delete(obj.ref).catch((err) => this.log.warn({ ref: obj.ref, err: String(err) }, 'orphan not removed'));
+      report.removedOrphans.push(obj.ref.slice(0, 12));
+    }
+    if (report.resumed.length + report.adopted.length + report.removedOrphans.length + report.markedMissing.length + report.statusSynced.length) {
+      this.log.info(report, 'reconciled');
+    }
+    return report;
+  }
+
+  private statusFor(env: Environment, state: BackendState): Environment['status'] | undefined {
+    if (['stopping', 'starting'].includes(env.status)) return undefined; // an operation owns it
+    if (state === 'running') return 'running';
+    if (state === 'stopped' || state === 'created') return 'stopped';
+    if (state === 'failed') return 'failed';
+    return undefined;
+  }
+}

@@ -1,0 +1,28 @@
+// Opens the database and runs migrations. SQLite by default; the dialect is the only SQLite-specific part,
+// so a PostgreSQL dialect slots in here without touching repositories or services.
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely';
+import type { Database } from './schema';
+import * as m001 from './migrations/001_initial';
+
+const migrations: Record<string, Migration> = { '001_initial': m001 };
+
+export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, 'hangar.db');
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  fs.chmodSync(file, 0o600);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  }
+  return db;
+}

@@ -1,0 +1,114 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Environment, EnvStatus } from '../../common/model';
+import type { Database, EnvironmentsTable } from './schema';
+
+type Row = Selectable<EnvironmentsTable>;
+
+/** Secrets kept with the row but never part of the Environment the API returns. */
+export interface EnvSecrets { vnc_password: string | null; jupyter_token: string | null }
+
+export interface EnvFilter {
+  owner_id?: string;
+  status?: string[];
+  deployment_mode?: string;
+  environment_type?: string;
+  backend_id?: string;
+  name?: string;
+}
+
+const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+
+function toDomain(r: Row): Environment {
+  return {
+    id: r.id, name: r.name, owner_id: r.owner_id,
+    deployment_mode: r.deployment_mode as Environment['deployment_mode'],
+    environment_type: r.environment_type as Environment['environment_type'],
+    gpu_mode: r.gpu_mode as Environment['gpu_mode'],
+    storage_type: r.storage_type as Environment['storage_type'],
+    storage_config: r.storage_config ? JSON.parse(r.storage_config) : null,
+    lifecycle_policy: r.lifecycle_policy as Environment['lifecycle_policy'],
+    network_config: r.network_config ? JSON.parse(r.network_config) : null,
+    use_jumpserver: Boolean(r.use_jumpserver),
+    vnc_port: r.vnc_port,
+    backend_id: r.backend_id, backend_ref: r.backend_ref,
+    image: r.image, image_pull_policy: r.image_pull_policy as Environment['image_pull_policy'],
+    cpu: r.cpu, memory_mb: r.memory_mb, gpu_count: r.gpu_count,
+    gpu_device_ids: JSON.parse(r.gpu_device_ids), env_vars: JSON.parse(r.env_vars),
+    ssh_user: r.ssh_user, host_key: r.host_key,
+    status: r.status as EnvStatus, status_message: r.status_message,
+    created_at: r.created_at, updated_at: r.updated_at,
+  };
+}
+
+export type NewEnvironment = Omit<Environment, 'created_at' | 'updated_at' | 'owner_name' | 'vnc_password'> & EnvSecrets;
+
+export class EnvironmentRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(e: NewEnvironment): Promise<Environment> {
+    const now = new Date().toISOString();
+    await this.db.insertInto('environments').values({
+      id: e.id, name: e.name, owner_id: e.owner_id,
+      deployment_mode: e.deployment_mode, environment_type: e.environment_type, gpu_mode: e.gpu_mode,
+      storage_type: e.storage_type, storage_config: json(e.storage_config), lifecycle_policy: e.lifecycle_policy,
+      network_config: json(e.network_config), use_jumpserver: e.use_jumpserver ? 1 : 0,
+      vnc_port: e.vnc_port, vnc_password: e.vnc_password,
+      backend_id: e.backend_id, backend_ref: e.backend_ref, image: e.image, image_pull_policy: e.image_pull_policy,
+      cpu: e.cpu, memory_mb: e.memory_mb, gpu_count: e.gpu_count, gpu_device_ids: JSON.stringify(e.gpu_device_ids),
+      env_vars: JSON.stringify(e.env_vars), ssh_user: e.ssh_user, host_key: e.host_key, jupyter_token: e.jupyter_token,
+      status: e.status, status_message: e.status_message, created_at: now, updated_at: now,
+    }).execute();
+    return (await this.get(e.id))!;
+  }
+
+  async get(id: string): Promise<Environment | undefined> {
+    const r = await this.db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toDomain(r);
+  }
+
+  async findByName(ownerId: string, name: string): Promise<Environment | undefined> {
+    const r = await this.db.selectFrom('environments').selectAll()
+      .where('owner_id', '=', ownerId).where('name', '=', name).executeTakeFirst();
+    return r && toDomain(r);
+  }
+
+  async secrets(id: string): Promise<EnvSecrets | undefined> {
+    return this.db.selectFrom('environments').select(['vnc_password', 'jupyter_token']).where('id', '=', id).executeTakeFirst();
+  }
+
+  async list(f: EnvFilter = {}): Promise<Environment[]> {
+    let q = this.db.selectFrom('environments').selectAll();
+    if (f.owner_id) q = q.where('owner_id', '=', f.owner_id);
+    if (f.status?.length) q = q.where('status', 'in', f.status);
+    if (f.deployment_mode) q = q.where('deployment_mode', '=', f.deployment_mode);
+    if (f.environment_type) q = q.where('environment_type', '=', f.environment_type);
+    if (f.backend_id) q = q.where('backend_id', '=', f.backend_id);
+    if (f.name) q = q.where('name', '=', f.name);
+    return (await q.orderBy('created_at').orderBy('name').execute()).map(toDomain);
+  }
+
+  async update(id: string, patch: Partial<Pick<Environment,
+    'status' | 'status_message' | 'backend_ref' | 'host_key' | 'lifecycle_policy' | 'use_jumpserver' | 'env_vars' | 'cpu' | 'memory_mb'>>
+    & Partial<EnvSecrets>): Promise<Environment | undefined> {
+    const { use_jumpserver, env_vars, ...rest } = patch;
+    await this.db.updateTable('environments').set({
+      ...rest,
+      ...(use_jumpserver === undefined ? {} : { use_jumpserver: use_jumpserver ? 1 : 0 }),
+      ...(env_vars === undefined ? {} : { env_vars: JSON.stringify(env_vars) }),
+      updated_at: new Date().toISOString(),
+    }).where('id', '=', id).execute();
+    return this.get(id);
+  }
+
+  /** Compare-and-set on status: only one caller wins a transition (e.g. two concurrent stops). */
+  async transition(id: string, from: EnvStatus[], to: EnvStatus, message: string | null = null): Promise<boolean> {
+    const r = await this.db.updateTable('environments')
+      .set({ status: to, status_message: message, updated_at: new Date().toISOString() })
+      .where('id', '=', id).where('status', 'in', from).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('environments').where('id', '=', id).execute();
+  }
+}

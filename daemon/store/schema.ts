@@ -1,0 +1,53 @@
+// Table shapes as the query builder sees them. JSON columns are TEXT on SQLite (JSONB on PostgreSQL later);
+// repositories encode/decode them so services only see domain objects.
+import type { ColumnType, Generated } from 'kysely';
+
+export interface UsersTable { id: string; name: string; role: 'admin' | 'user'; created_at: string }
+export interface ApiTokensTable {
+  id: string; user_id: string; name: string; token_hash: string; created_at: string; last_used_at: string | null;
+}
+export interface SshKeysTable {
+  id: string; user_id: string; name: string; public_key: string; fingerprint: string; created_at: string;
+}
+export interface EnvironmentsTable {
+  id: string;
+  name: string;
+  owner_id: string;
+  deployment_mode: string;
+  environment_type: string;
+  gpu_mode: string;
+  storage_type: string;
+  storage_config: string | null;
+  lifecycle_policy: string;
+  network_config: string | null;
+  use_jumpserver: ColumnType<number, number, number>;
+  vnc_port: number | null;
+  vnc_password: string | null;
+  backend_id: string;
+  backend_ref: string | null;
+  image: string;
+  image_pull_policy: string;
+  cpu: number | null;
+  memory_mb: number | null;
+  gpu_count: number;
+  gpu_device_ids: string;
+  env_vars: string;
+  ssh_user: string;
+  host_key: string | null;
+  jupyter_token: string | null;
+  status: string;
+  status_message: string | null;
+  created_at: string;
+  updated_at: string;
+}
+export interface AuditLogTable {
+  id: Generated<number>; at: string; user_id: string | null; action: string; target: string | null; detail: string | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  ssh_keys: SshKeysTable;
+  environments: EnvironmentsTable;
+  audit_log: AuditLogTable;
+}

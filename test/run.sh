@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs one test area (unit, docker) or all of them, bringing up what the area needs first.
+# The last line of output is "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+area="${1:-all}"
+case "$area" in
+  unit) areas=(unit) ;;
+  docker) areas=(docker) ;;
+  all) areas=(unit docker) ;;
+  *) echo "unknown test area '$area' (unit, docker, all)" >&2; exit 2 ;;
+esac
+
+[ -d node_modules ] || npm ci --no-audit --no-fund
+node scripts/bundle.mjs
+specs=()
+for a in "${areas[@]}"; do
+  case "$a" in
+    unit) bash test/setup/install-packages.sh ;;
+    docker) bash test/setup/all.sh ;;
+  esac
+  specs+=("test/$a/**/*.test.ts")
+done
+exec npx mocha "${specs[@]}"

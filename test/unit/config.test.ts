@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../daemon/config';
+import { tmpDir } from '../helpers/tmp';
+
+describe('daemon configuration', () => {
+  it('defaults: 127.0.0.1:7420, ~/.local/share/hangar, the local Docker socket', () => {
+    const c = loadConfig({ env: { HOME: '/home/u' } });
+    assert.equal(c.listen, '127.0.0.1:7420');
+    assert.equal(c.listenPort, 7420);
+    assert.match(c.data_dir, /\.local\/share\/hangar$/);
+    assert.deepEqual(c.backends.map((b) => [b.id, b.url]), [['local', 'unix:///var/run/docker.sock']]);
+    assert.equal(c.publicUrl, 'http://127.0.0.1:7420');
+  });
+
+  it('file < environment < flags', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'hangar.yaml');
+    fs.writeFileSync(file, 'listen: 127.0.0.1:1\ndata_dir: /from/file\nbackends:\n  - id: gpu-box\n    url: ssh://ops@10.0.0.5\n  - id: local\n');
+    const c = loadConfig({ argv: ['--config', file, '--listen=127.0.0.1:3'], env: { HANGAR_LISTEN: '127.0.0.1:2', HANGAR_DATA_DIR: '/from/env' } });
+    assert.equal(c.listen, '127.0.0.1:3');
+    assert.equal(c.data_dir, '/from/env');
+    assert.deepEqual(c.backends.map((b) => b.id), ['gpu-box', 'local']);
+    assert.equal(c.backends[1].url, 'unix:///var/run/docker.sock');
+  });
+
+  it('rejects unknown flags, bad values and duplicate backends with the key named', () => {
+    assert.throws(() => loadConfig({ argv: ['--lsten', 'x'] }), /unknown flag --lsten/);
+    assert.throws(() => loadConfig({ env: { HANGAR_LISTEN: 'nope' } }), /listen: must be host:port/);
+    const dir = tmpDir();
+    const file = path.join(dir, 'c.yaml');
+    fs.writeFileSync(file, 'backends:\n  - id: a\n  - id: a\n');
+    assert.throws(() => loadConfig({ argv: ['--config', file] }), /duplicate id 'a'/);
+    fs.writeFileSync(file, 'colour: red\n');
+    assert.throws(() => loadConfig({ argv: ['--config', file] }), /invalid configuration/);
+  });
+});
