@@ -14,6 +14,25 @@ import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, SSH_PORT } fr
 import type { EventBus } from './events';
 import { generateEd25519, type SshKeyService } from './keys';
 
+function readAll(s: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    s.on('data', (c: Buffer) => { out += c.toString(); });
+    s.on('end', () => resolve(out));
+    s.on('error', reject);
+  });
+}
+
+/** First bytes a server sends; closes the connection. */
+function readBanner(sock: Duplex, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error('no banner')); }, timeoutMs);
+    sock.once('data', (c: Buffer) => { clearTimeout(timer); sock.destroy(); resolve(c.toString()); });
+    sock.once('error', (e) => { clearTimeout(timer); reject(e); });
+    sock.once('close', () => { clearTimeout(timer); reject(new Error('connection closed')); });
+  });
+}
+
 const MODE_FOR_KIND: Record<Driver['kind'], Environment['deployment_mode'][]> = {
   docker: ['docker_local'], kubernetes: ['k8s_pod', 'k8s_stateful'], libvirt: ['vm'], ssh: ['bare_metal'],
 };
@@ -134,6 +153,7 @@ export class EnvironmentService {
       await this.o.repo.update(id, { backend_ref: ref });
       await this.setStatus(env, ['creating'], 'starting');
       await driver.start(ref);
+      await this.waitForSsh(driver, ref);
       await this.setStatus(env, ['starting'], 'running');
     } catch (err) {
       if (err instanceof BackendUnavailableError) {
@@ -167,6 +187,28 @@ export class EnvironmentService {
     };
   }
 
+  /** "running" means SSH answers: wait for sshd's banner (the container may exit instead: then say why). */
+  private async waitForSsh(driver: Driver, ref: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      const st = await driver.inspect(ref);
+      if (st.state !== 'running') {
+        const logs = await driver.logs(ref, { tail: 5 }).then(readAll).catch(() => '');
+        throw new UnprocessableError(`environment exited during start-up (${st.message ?? st.state})${logs ? ': ' + logs.trim().split('\n').slice(-3).join(' | ') : ''}`);
+      }
+      try {
+        const banner = await readBanner(await driver.openPort(ref, SSH_PORT));
+        if (banner.startsWith('SSH-')) return;
+        last = `unexpected banner ${JSON.stringify(banner.slice(0, 40))}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new UnprocessableError(`sshd did not answer within ${timeoutMs / 1000} s: ${last}`);
+  }
+
   // ---- actions ---------------------------------------------------------------------------------------------
 
   async start(actor: User, idOrName: string): Promise<Environment> {
@@ -188,6 +230,7 @@ export class EnvironmentService {
       await this.setStatus(cur, ['stopped', 'failed'], 'starting');
       try {
         await driver.start(cur.backend_ref);
+        await this.waitForSsh(driver, cur.backend_ref);
       } catch (err) {
         await this.setStatus(cur, ['starting'], err instanceof BackendUnavailableError ? 'stopped' : 'failed', (err as Error).message);
         throw err;
@@ -228,10 +271,12 @@ export class EnvironmentService {
       await this.setStatus(env, ['running'], 'starting');
       try {
         await driver.restart(env.backend_ref!, this.o.stopTimeoutS);
-      } finally {
-        const st = await driver.inspect(env.backend_ref!).catch(() => undefined);
-        await this.setStatus(env, ['starting'], st?.state === 'running' ? 'running' : 'failed', st?.message ?? null);
+        await this.waitForSsh(driver, env.backend_ref!);
+      } catch (err) {
+        await this.setStatus(env, ['starting'], err instanceof BackendUnavailableError ? 'running' : 'failed', (err as Error).message);
+        throw err;
       }
+      await this.setStatus(env, ['starting'], 'running');
       await this.o.audit.record({ user_id: actor.id, action: 'environment.restart', target: env.id });
       return (await this.o.repo.get(env.id))!;
     });

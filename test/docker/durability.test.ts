@@ -1,0 +1,97 @@
+// Durable provisioning: kill -9 the daemon mid-create, restart, and nothing is orphaned; reconcile marks,
+// adopts and removes what changed behind its back.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { spawnDaemon, startDaemon } from '../helpers/daemon';
+import { containersWith, docker, inspect, SSH_IMAGE } from '../helpers/docker';
+import { tmpDir } from '../helpers/tmp';
+
+const gatewayOf = (dataDir: string) => fs.readFileSync(path.join(dataDir, 'gateway.id'), 'utf8').trim();
+
+describe('docker: durability and reconciliation', function () {
+  this.timeout(180_000);
+
+  for (const when of ['right after the API answered', 'once the container exists']) {
+    it(`kill -9 ${when}: after restart the env runs in exactly one container`, async () => {
+      const dataDir = tmpDir('hangard-kill-');
+      let daemon = await spawnDaemon(dataDir);
+      const env = await daemon.admin.createEnvironment({ name: 'durable', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+      if (when.startsWith('once')) {
+        const deadline = Date.now() + 30_000;
+        while ((await containersWith(`dev.hangar.env-id=${env.id}`)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      }
+      await daemon.kill('SIGKILL');
+      daemon = await spawnDaemon(dataDir);
+      try {
+        const running = await daemon.admin.waitFor(env.id, ['running'], { timeoutMs: 90_000 });
+        const cs = await containersWith(`dev.hangar.env-id=${env.id}`);
+        assert.equal(cs.length, 1, 'exactly one container');
+        assert.equal(running.backend_ref, cs[0]);
+        assert.equal((await containersWith(`dev.hangar.gateway=${gatewayOf(dataDir)}`)).length, 1, 'no orphan');
+        await daemon.admin.deleteEnvironment(env.id);
+        assert.deepEqual(await containersWith(`dev.hangar.gateway=${gatewayOf(dataDir)}`), []);
+      } finally {
+        await daemon.kill('SIGTERM');
+      }
+    });
+  }
+
+  it('a create interrupted before its container id was recorded adopts the container by label', async () => {
+    const d = await startDaemon();
+    try {
+      const env = await d.admin.createEnvironment({ name: 'adopt', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+      await d.admin.waitFor(env.id, ['running']);
+      await d.close();
+      // As if the daemon died between "container created" and "ref recorded".
+      const db = new SQLite(path.join(d.dataDir, 'hangar.db'));
+      db.prepare("update environments set backend_ref = null, status = 'creating' where id = ?").run(env.id);
+      db.close();
+      const d2 = await startDaemon({ dataDir: d.dataDir });
+      try {
+        const again = await d2.admin.waitFor(env.id, ['running']);
+        assert.equal((await containersWith(`dev.hangar.env-id=${env.id}`)).length, 1);
+        assert.ok(again.backend_ref);
+        await d2.admin.deleteEnvironment(env.id);
+      } finally {
+        await d2.close();
+      }
+    } finally {
+      await d.close().catch(() => undefined);
+    }
+  });
+
+  it('reconcile marks a container removed behind our back, syncs one stopped behind our back, removes an unrecorded one', async () => {
+    const d = await startDaemon();
+    try {
+      const a = await d.admin.createEnvironment({ name: 'gone', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+      const b = await d.admin.createEnvironment({ name: 'halted', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+      const ea = await d.admin.waitFor(a.id, ['running']);
+      const eb = await d.admin.waitFor(b.id, ['running']);
+      await docker('rm', '-f', ea.backend_ref!);
+      await docker('stop', '-t', '1', eb.backend_ref!);
+      // An object with our gateway's label and no row (the row is written first, so: interrupted delete).
+      const stray = await docker('create', '--label', 'dev.hangar.managed=true', '--label', `dev.hangar.gateway=${gatewayOf(d.dataDir)}`,
+        '--label', 'dev.hangar.env-id=00000000-0000-0000-0000-000000000000', SSH_IMAGE);
+      // Another gateway's container is not ours to touch.
+      const foreign = await docker('create', '--label', 'dev.hangar.managed=true', '--label', 'dev.hangar.gateway=someone-else',
+        '--label', 'dev.hangar.env-id=11111111-0000-0000-0000-000000000000', SSH_IMAGE);
+      const [report] = await d.server.reconciler.run();
+      assert.deepEqual(report.markedMissing, ['gone']);
+      assert.deepEqual(report.statusSynced, ['halted']);
+      assert.equal(report.removedOrphans.length, 1);
+      const ga = await d.admin.getEnvironment(a.id);
+      assert.equal(ga.status, 'missing');
+      assert.match(ga.status_message!, /removed from backend 'local' outside Hangar/);
+      assert.equal((await d.admin.getEnvironment(b.id)).status, 'stopped');
+      await assert.rejects(inspect(stray));
+      assert.ok(await inspect(foreign));
+      await docker('rm', '-f', foreign);
+      for (const id of [a.id, b.id]) await d.admin.deleteEnvironment(id);
+      assert.deepEqual(await containersWith(`dev.hangar.gateway=${gatewayOf(d.dataDir)}`), []);
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -1,0 +1,66 @@
+// Starts a real hangard (in-process, or as a child process that a test may kill) on 127.0.0.1, port 0.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { HangarClient } from '../../common/client';
+import { loadConfig } from '../../daemon/config';
+import { createLogger } from '../../daemon/log';
+import { startServer, type RunningServer } from '../../daemon/server';
+import { tmpDir } from './tmp';
+
+export interface TestDaemon {
+  url: string;
+  dataDir: string;
+  token: string;
+  admin: HangarClient;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+const LOG_LEVEL = process.env.HANGAR_TEST_LOG ?? 'silent';
+
+export async function startDaemon(opts: { dockerHost?: string; dataDir?: string; configYaml?: string; reconcileS?: number } = {}): Promise<TestDaemon> {
+  const dataDir = opts.dataDir ?? tmpDir('hangard-');
+  const argv = ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', LOG_LEVEL];
+  if (opts.configYaml) {
+    fs.writeFileSync(path.join(dataDir, 'hangar.yaml'), opts.configYaml);
+    argv.push('--config', path.join(dataDir, 'hangar.yaml'));
+  }
+  if (opts.dockerHost) argv.push('--docker-host', opts.dockerHost);
+  const cfg = loadConfig({ argv, env: {} });
+  cfg.reconcile_interval_s = opts.reconcileS ?? 3600;
+  cfg.stop_timeout_s = 2;
+  const server = await startServer(cfg, { log: createLogger(LOG_LEVEL) });
+  // The public URL is only known once the port is bound.
+  (cfg as { publicUrl: string }).publicUrl = server.url;
+  const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  return { url: server.url, dataDir, token, admin: new HangarClient({ url: server.url, token }), server, close: () => server.close() };
+}
+
+export interface ChildDaemon { url: string; proc: ChildProcess; dataDir: string; token: string; admin: HangarClient; kill(signal?: NodeJS.Signals): Promise<void> }
+
+/** The bundled daemon as its own process, for kill -9 tests. */
+export async function spawnDaemon(dataDir: string, extraArgs: string[] = []): Promise<ChildDaemon> {
+  const bin = path.resolve(__dirname, '../../dist/hangard.js');
+  const proc = spawn(process.execPath, [bin, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'info', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`hangard did not start: ${buf}`)), 20_000);
+    proc.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /"url":"(http:\/\/[^"]+)".*hangard listening/.exec(buf);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.stderr!.on('data', (c: Buffer) => { buf += c.toString(); });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`hangard exited ${code}: ${buf}`)); });
+  });
+  const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  return {
+    url, proc, dataDir, token, admin: new HangarClient({ url, token }),
+    kill: (signal = 'SIGKILL') => new Promise((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill(signal);
+    }),
+  };
+}
