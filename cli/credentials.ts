@@ -29,10 +29,10 @@ export function writeConfig(cfg: CliConfig, dir = configDir()): void {
 /** The gateway to talk to: --url, then HANGAR_URL, then the alias's gateway, then the current login. */
 export function resolveGateway(opts: { url?: string; aliasSlug?: string }, env = process.env): { url: string; token?: string } {
   const cfg = readConfig(configDir(env));
-  let url = opts.url ?? env.HANGAR_URL;
+  let url = opts.url || env.HANGAR_URL || undefined;
   if (!url && opts.aliasSlug) url = Object.keys(cfg.gateways).find((u) => gatewaySlug(u) === opts.aliasSlug);
   url ??= cfg.current;
   if (!url) throw new Error('not logged in: run `hangar login <url>` or set HANGAR_URL and HANGAR_TOKEN');
   url = url.replace(/\/+$/, '');
-  return { url, token: env.HANGAR_TOKEN ?? cfg.gateways[url]?.token };
+  return { url, token: env.HANGAR_TOKEN || cfg.gateways[url]?.token };
 }

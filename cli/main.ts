@@ -87,7 +87,7 @@ export function buildProgram(): Command {
     .option('--token <token>', 'API token (prefer stdin or HANGAR_TOKEN: flags end up in shell history)')
     .option('--no-key', 'do not create/upload the CLI\'s SSH key')
     .action(async (url: string, o: { token?: string; key: boolean }) => {
-      let token = o.token ?? process.env.HANGAR_TOKEN;
+      let token = o.token || process.env.HANGAR_TOKEN;
       if (!token && !process.stdin.isTTY) token = fs.readFileSync(0, 'utf8').trim();
       if (!token) throw new UsageError('no token: pass --token, set HANGAR_TOKEN or pipe it on stdin');
       const c = new HangarClient({ url, token });

@@ -68,6 +68,7 @@ export interface Driver {
 export const LABELS = {
   managed: 'dev.hangar.managed',
   gateway: 'dev.hangar.gateway',
+  backend: 'dev.hangar.backend',
   envId: 'dev.hangar.env-id',
   envName: 'dev.hangar.env-name',
   owner: 'dev.hangar.owner',

@@ -40,7 +40,7 @@ export function profileScript(envVars: Record<string, string>): string {
 }
 
 /** PID 1's child: create the login user, start Jupyter when asked and present, then run sshd in the foreground. */
-export function initScript(user: string, jupyter: boolean): string {
+export function initScript(user: string, jupyter: boolean, volumeDirs: string[] = []): string {
   return `#!/bin/sh
 # Managed by Hangar.
 set -eu
@@ -52,6 +52,10 @@ fi
 # A locked account ("!") is refused by sshd even for key logins: mark it key-only instead.
 if command -v usermod >/dev/null 2>&1; then usermod -p '*' "$U"; fi
 cp /.hangar/profile.sh /etc/profile.d/hangar-env.sh 2>/dev/null || true
+# Fresh named volumes are root-owned: hand them to the login user (bind mounts from the host are left alone).
+for d in ${volumeDirs.map(shq).join(' ')}; do
+  if [ -d "$d" ] && [ "$(stat -c %u "$d")" = 0 ]; then chown "$U:" "$d"; fi
+done
 mkdir -p /run/sshd
 chmod 0600 /.hangar/ssh_host_ed25519_key
 ${jupyter ? `if [ -s /.hangar/jupyter_token ]; then
@@ -74,11 +78,13 @@ export interface BootInput {
   hostPublicKey: string;
   envVars: Record<string, string>;
   jupyterToken: string | null;
+  /** Mount points of named volumes, made writable for the login user. */
+  volumeDirs?: string[];
 }
 
 export function bootFiles(b: BootInput): BootFile[] {
   const files: BootFile[] = [
-    { path: INIT_PATH, content: initScript(b.user, b.jupyterToken !== null), mode: 0o755 },
+    { path: INIT_PATH, content: initScript(b.user, b.jupyterToken !== null, b.volumeDirs), mode: 0o755 },
     { path: '/.hangar/sshd_config', content: sshdConfig(b.envVars), mode: 0o644 },
     { path: '/.hangar/profile.sh', content: profileScript(b.envVars), mode: 0o644 },
     { path: AUTHORIZED_KEYS_PATH, content: b.authorizedKeys, mode: 0o644 },

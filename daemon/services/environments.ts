@@ -182,6 +182,7 @@ export class EnvironmentService {
       files: bootFiles({
         user: env.ssh_user, authorizedKeys: await this.o.keys.authorizedKeys(env.owner_id),
         hostPrivateKey, hostPublicKey: env.host_key!, envVars: env.env_vars, jupyterToken: secrets.jupyter_token,
+        volumeDirs: (env.storage_config?.mounts ?? []).filter((m) => m.type === 'volume' && !m.read_only).map((m) => m.target),
       }),
       command: ['/bin/sh', INIT_PATH],
     };

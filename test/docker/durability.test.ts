@@ -72,7 +72,7 @@ describe('docker: durability and reconciliation', function () {
       await docker('rm', '-f', ea.backend_ref!);
       await docker('stop', '-t', '1', eb.backend_ref!);
       // An object with our gateway's label and no row (the row is written first, so: interrupted delete).
-      const stray = await docker('create', '--label', 'dev.hangar.managed=true', '--label', `dev.hangar.gateway=${gatewayOf(d.dataDir)}`,
+      const stray = await docker('create', '--label', 'dev.hangar.managed=true', '--label', `dev.hangar.gateway=${gatewayOf(d.dataDir)}`, '--label', 'dev.hangar.backend=local',
         '--label', 'dev.hangar.env-id=00000000-0000-0000-0000-000000000000', SSH_IMAGE);
       // Another gateway's container is not ours to touch.
       const foreign = await docker('create', '--label', 'dev.hangar.managed=true', '--label', 'dev.hangar.gateway=someone-else',

@@ -9,7 +9,7 @@ export function containerName(spec: Pick<EnvSpec, 'name' | 'envId'>): string {
   return `hangar-${spec.name}-${spec.envId.slice(0, 8)}`;
 }
 
-export function createOptions(spec: EnvSpec, gatewayId: string, publishAddress: string): Dockerode.ContainerCreateOptions {
+export function createOptions(spec: EnvSpec, gatewayId: string, publishAddress: string, backendId = 'local'): Dockerode.ContainerCreateOptions {
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of spec.ports) {
@@ -33,6 +33,7 @@ export function createOptions(spec: EnvSpec, gatewayId: string, publishAddress: 
     Labels: {
       [LABELS.managed]: 'true',
       [LABELS.gateway]: gatewayId,
+      [LABELS.backend]: backendId,
       [LABELS.envId]: spec.envId,
       [LABELS.envName]: spec.name,
       [LABELS.owner]: spec.owner,

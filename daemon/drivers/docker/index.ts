@@ -69,6 +69,11 @@ export class DockerDriver implements Driver {
     }
   }
 
+  /** Objects this gateway made on this backend (two backends may share one engine). */
+  private ownLabels(): string[] {
+    return [`${LABELS.gateway}=${this.o.gatewayId}`, `${LABELS.backend}=${this.id}`];
+  }
+
   async info(): Promise<BackendInfo> {
     const base = { id: this.id, kind: this.kind, url: this.o.url };
     let timer: NodeJS.Timeout | undefined;
@@ -112,7 +117,7 @@ export class DockerDriver implements Driver {
 
   async findByEnvId(envId: string): Promise<string | undefined> {
     const found = await this.call(() => this.docker.listContainers({
-      all: true, filters: { label: [`${LABELS.gateway}=${this.o.gatewayId}`, `${LABELS.envId}=${envId}`] },
+      all: true, filters: { label: [...this.ownLabels(), `${LABELS.envId}=${envId}`] },
     }));
     return found[0]?.Id;
   }
@@ -129,7 +134,7 @@ export class DockerDriver implements Driver {
     }
     let container: Dockerode.Container;
     try {
-      container = await this.call(() => this.docker.createContainer(createOptions(spec, this.o.gatewayId, this.o.publish_address)));
+      container = await this.call(() => this.docker.createContainer(createOptions(spec, this.o.gatewayId, this.o.publish_address, this.id)));
     } catch (err) {
       if (statusCode(err) === 400 || statusCode(err) === 404 || statusCode(err) === 409) {
         throw new UnprocessableError(`backend '${this.id}' refused the container: ${dockerMessage(err)}`);
@@ -204,7 +209,7 @@ export class DockerDriver implements Driver {
   }
 
   async list(): Promise<ManagedObject[]> {
-    const cs = await this.call(() => this.docker.listContainers({ all: true, filters: { label: [`${LABELS.gateway}=${this.o.gatewayId}`] } }));
+    const cs = await this.call(() => this.docker.listContainers({ all: true, filters: { label: this.ownLabels() } }));
     return cs.map((c) => ({
       ref: c.Id,
       envId: c.Labels[LABELS.envId],

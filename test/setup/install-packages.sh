@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the Hangar tests need, only when missing.
+# Idempotent: when everything is installed it only runs dpkg-query (fast, no apt-get update).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$here/lib.sh"
+need_root
+
+packages=(
+  docker.io              # dockerd, containerd, runc, /usr/bin/docker (client without BuildKit requirement)
+  iptables               # dockerd's bridge networking / port publishing
+  debootstrap            # build-images.sh builds rootfs tarballs with it
+  debian-archive-keyring # debootstrap verifies the Release signature with it
+  openssh-client
+  openssh-server
+  iproute2
+  ca-certificates
+  curl
+  gzip
+  tar
+  coreutils              # sha256sum, timeout
+  procps                 # pgrep/ps used to spot a running dockerd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ $status == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+note "installing: ${missing[*]}"
+mkdir -p "$HANGAR_CACHE"
+log="$HANGAR_CACHE/install-packages.log"
+export DEBIAN_FRONTEND=noninteractive
+run_logged "$log" apt-get update -q </dev/null
+run_logged "$log" apt-get install -y -q --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+  "${missing[@]}" </dev/null
