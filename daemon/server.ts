@@ -51,7 +51,8 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const keys = new SshKeyService(users);
   const events = new EventBus();
   const drivers = driversFromConfig(cfg, gatewayId(cfg.data_dir), log);
-  const envs = new EnvironmentService({ repo, audit, drivers, keys, events, log, publicUrl: cfg.publicUrl, stopTimeoutS: cfg.stop_timeout_s });
+  let publicUrl = cfg.publicUrl;
+  const envs = new EnvironmentService({ repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s });
   const reconciler = new Reconciler(repo, drivers, envs, log);
 
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);
@@ -66,6 +67,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   });
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  if (!cfg.public_url) publicUrl = url;
   log.info({ url, backends: drivers.all().map((d) => d.id) }, 'hangard listening');
 
   // Start-up reconcile runs in the background: an unreachable backend must not block the API.

@@ -12,6 +12,7 @@ import { openApiDocument } from './openapi';
 import { backendsRouter } from './routes/backends';
 import { environmentsRouter } from './routes/environments';
 import { identityRouter } from './routes/identity';
+import { jupyterProxy } from './routes/jupyter';
 import { NotFoundError } from '../errors';
 
 export interface AppDeps {
@@ -29,6 +30,8 @@ export function createApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Proxied before body parsing: Jupyter gets the request body untouched.
+  app.use('/api/v1/environments/:id/jupyter', requireAuth(d.auth), jupyterProxy(d.envs));
   app.use(express.json({ limit: '1mb' }));
   app.get('/healthz', (_req, res) => { res.json({ ok: true, version: d.version }); });
   const doc = openApiDocument(d.version);

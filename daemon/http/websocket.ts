@@ -9,8 +9,10 @@ import type { AuthService } from '../services/auth';
 import type { EnvironmentService } from '../services/environments';
 import type { EventBus } from '../services/events';
 import { bearerOf } from './auth';
+import { jupyterTarget, upstreamHeaders } from './routes/jupyter';
 
 const TUNNEL = /^\/api\/v1\/environments\/([^/]+)\/tunnel$/;
+const JUPYTER = /^\/api\/v1\/environments\/([^/]+)\/jupyter(\/.*)?$/;
 
 export interface WsDeps { auth: AuthService; envs: EnvironmentService; events: EventBus; log: Logger }
 
@@ -33,6 +35,22 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
       const user = await d.auth.authenticate(bearerOf(req));
       if (url.pathname === '/api/v1/events') {
         wss.handleUpgrade(req, socket, head, (ws) => streamEvents(ws, user.role === 'admin' ? undefined : user.id, d.events));
+        return;
+      }
+      const j = JUPYTER.exec(url.pathname);
+      if (j) {
+        // Kernel channels: replay the upgrade request to Jupyter and splice the two sockets.
+        const t = await jupyterTarget(d.envs, user, decodeURIComponent(j[1]), (j[2] ?? '/') + url.search);
+        const headers = upstreamHeaders(req.headers, t.token, true);
+        const lines = [`GET ${t.path} HTTP/1.1`, ...Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}: ${x}`))];
+        t.socket.write(lines.join('\r\n') + '\r\n\r\n');
+        if (head.length) t.socket.write(head);
+        socket.pipe(t.socket).pipe(socket);
+        const close = () => { socket.destroy(); t.socket.destroy(); };
+        socket.on('error', close);
+        t.socket.on('error', close);
+        socket.on('close', close);
+        t.socket.on('close', close);
         return;
       }
       const m = TUNNEL.exec(url.pathname);

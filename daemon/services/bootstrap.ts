@@ -6,6 +6,8 @@ export const SSH_PORT = 22;
 export const JUPYTER_PORT = 8888;
 export const INIT_PATH = '/.hangar/init.sh';
 export const AUTHORIZED_KEYS_PATH = '/.hangar/authorized_keys';
+/** Where the gateway serves an env's Jupyter; Jupyter's base_url must match it. */
+export const jupyterPath = (envId: string) => `/api/v1/environments/${envId}/jupyter/`;
 
 /** POSIX single-quote escaping. */
 export const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -39,35 +41,48 @@ export function profileScript(envVars: Record<string, string>): string {
   return ['# Managed by Hangar', ...Object.entries(envVars).map(([k, v]) => `export ${k}=${shq(v)}`), ''].join('\n');
 }
 
+export interface InitOptions {
+  user: string;
+  /** Jupyter's base URL (the gateway proxies it there); null: don't start Jupyter. */
+  jupyterBaseUrl: string | null;
+  /** Mount points of named volumes, made writable for the login user. */
+  volumeDirs: string[];
+}
+
 /** PID 1's child: create the login user, start Jupyter when asked and present, then run sshd in the foreground. */
-export function initScript(user: string, jupyter: boolean, volumeDirs: string[] = []): string {
+export function initScript(o: InitOptions): string {
+  const jupyterArgs = o.jupyterBaseUrl === null ? '' : [
+    `--ServerApp.ip=0.0.0.0`, `--ServerApp.port=${JUPYTER_PORT}`, `--ServerApp.base_url=${o.jupyterBaseUrl}`,
+    '--ServerApp.open_browser=False', '--ServerApp.allow_remote_access=True',
+  ].join(' ');
   return `#!/bin/sh
 # Managed by Hangar.
 set -eu
-U=${shq(user)}
+U=${shq(o.user)}
 if ! id "$U" >/dev/null 2>&1; then
   if command -v useradd >/dev/null 2>&1; then useradd -m -s /bin/bash "$U" || useradd -m "$U"
   else adduser -D "$U"; fi
 fi
 # A locked account ("!") is refused by sshd even for key logins: mark it key-only instead.
 if command -v usermod >/dev/null 2>&1; then usermod -p '*' "$U"; fi
+H=$(getent passwd "$U" | cut -d: -f6)
 cp /.hangar/profile.sh /etc/profile.d/hangar-env.sh 2>/dev/null || true
 # Fresh named volumes are root-owned: hand them to the login user (bind mounts from the host are left alone).
-for d in ${volumeDirs.map(shq).join(' ')}; do
+for d in ${o.volumeDirs.map(shq).join(' ')}; do
   if [ -d "$d" ] && [ "$(stat -c %u "$d")" = 0 ]; then chown "$U:" "$d"; fi
 done
 mkdir -p /run/sshd
 chmod 0600 /.hangar/ssh_host_ed25519_key
-${jupyter ? `if [ -s /.hangar/jupyter_token ]; then
+${o.jupyterBaseUrl === null ? '' : `if [ -s /.hangar/jupyter_token ]; then
   J=""
   for c in jupyter-server jupyter-lab jupyter-notebook; do command -v "$c" >/dev/null 2>&1 && { J="$c"; break; }; done
   if [ -n "$J" ]; then
-    H=$(getent passwd "$U" | cut -d: -f6)
     chown "$U" /.hangar/jupyter_token
-    su -s /bin/sh "$U" -c "cd \\"$H\\" && exec $J --ServerApp.token=\\"\\$(cat /.hangar/jupyter_token)\\" --ServerApp.ip=0.0.0.0 --ServerApp.port=${JUPYTER_PORT} --ServerApp.open_browser=False --ServerApp.allow_remote_access=True >/tmp/jupyter.log 2>&1" &
+    # The token is read from a file inside the env: it never appears in the container's config or env.
+    su -s /bin/sh "$U" -c "cd \"$H\" && exec $J --ServerApp.token=\"\$(cat /.hangar/jupyter_token)\" ${jupyterArgs} >/tmp/jupyter.log 2>&1" &
   fi
 fi
-` : ''}exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
+`}exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
 `;
 }
 
@@ -78,13 +93,13 @@ export interface BootInput {
   hostPublicKey: string;
   envVars: Record<string, string>;
   jupyterToken: string | null;
-  /** Mount points of named volumes, made writable for the login user. */
-  volumeDirs?: string[];
+  jupyterBaseUrl: string;
+  volumeDirs: string[];
 }
 
 export function bootFiles(b: BootInput): BootFile[] {
   const files: BootFile[] = [
-    { path: INIT_PATH, content: initScript(b.user, b.jupyterToken !== null, b.volumeDirs), mode: 0o755 },
+    { path: INIT_PATH, content: initScript({ user: b.user, jupyterBaseUrl: b.jupyterToken ? b.jupyterBaseUrl : null, volumeDirs: b.volumeDirs }), mode: 0o755 },
     { path: '/.hangar/sshd_config', content: sshdConfig(b.envVars), mode: 0o644 },
     { path: '/.hangar/profile.sh', content: profileScript(b.envVars), mode: 0o644 },
     { path: AUTHORIZED_KEYS_PATH, content: b.authorizedKeys, mode: 0o644 },

@@ -10,7 +10,7 @@ import { BackendUnavailableError, ConflictError, InputError, NotFoundError, Unpr
 import type { Logger } from '../log';
 import type { EnvFilter, EnvironmentRepo } from '../store/environments';
 import type { AuditRepo } from '../store/users';
-import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, SSH_PORT } from './bootstrap';
+import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, jupyterPath, SSH_PORT } from './bootstrap';
 import type { EventBus } from './events';
 import { generateEd25519, type SshKeyService } from './keys';
 
@@ -44,7 +44,8 @@ export interface EnvironmentServiceOptions {
   keys: SshKeyService;
   events: EventBus;
   log: Logger;
-  publicUrl: string;
+  /** URL clients reach this gateway at (known once the listener is bound). */
+  publicUrl: () => string;
   stopTimeoutS: number;
 }
 
@@ -71,7 +72,7 @@ export class EnvironmentService {
   async connection(actor: User, idOrName: string): Promise<ConnectionInfo> {
     const env = await this.get(actor, idOrName);
     const secrets = (await this.o.repo.secrets(env.id))!;
-    const base = this.o.publicUrl.replace(/\/+$/, '');
+    const base = this.o.publicUrl().replace(/\/+$/, '');
     const info: ConnectionInfo = {
       environment_id: env.id,
       name: env.name,
@@ -84,7 +85,7 @@ export class EnvironmentService {
       },
     };
     if (secrets.jupyter_token) {
-      info.jupyter = { port: JUPYTER_PORT, token: secrets.jupyter_token, url: `${base}/api/v1/environments/${env.id}/jupyter/?token=${secrets.jupyter_token}` };
+      info.jupyter = { port: JUPYTER_PORT, token: secrets.jupyter_token, url: `${base}${jupyterPath(env.id)}` };
     }
     if (env.vnc_port !== null || secrets.vnc_password) info.vnc = { port: env.vnc_port, password: secrets.vnc_password };
     return info;
@@ -182,6 +183,7 @@ export class EnvironmentService {
       files: bootFiles({
         user: env.ssh_user, authorizedKeys: await this.o.keys.authorizedKeys(env.owner_id),
         hostPrivateKey, hostPublicKey: env.host_key!, envVars: env.env_vars, jupyterToken: secrets.jupyter_token,
+        jupyterBaseUrl: jupyterPath(env.id),
         volumeDirs: (env.storage_config?.mounts ?? []).filter((m) => m.type === 'volume' && !m.read_only).map((m) => m.target),
       }),
       command: ['/bin/sh', INIT_PATH],
@@ -325,16 +327,24 @@ export class EnvironmentService {
   }
 
   /** Raw TCP to a port of a running env: the far end of the WebSocket tunnel. */
-  async openTunnel(actor: User, idOrName: string, port: number): Promise<Duplex> {
+  async openTunnel(actor: User, idOrName: string, port: number, opts: { audit?: boolean } = {}): Promise<Duplex> {
     const env = await this.get(actor, idOrName);
     if (env.status !== 'running' || !env.backend_ref) throw new ConflictError(`environment '${env.name}' is ${env.status}; start it first`);
-    await this.o.audit.record({ user_id: actor.id, action: 'tunnel.open', target: env.id, detail: { port } });
+    if (opts.audit !== false) await this.o.audit.record({ user_id: actor.id, action: 'tunnel.open', target: env.id, detail: { port } });
     try {
       return await this.o.drivers.get(env.backend_id).openPort(env.backend_ref, port);
     } catch (err) {
       if (err instanceof BackendUnavailableError || err instanceof UnprocessableError) throw err;
       throw new UnprocessableError(`port ${port} of '${env.name}' is not reachable: ${(err as Error).message}`, 'port_unreachable');
     }
+  }
+
+  /** The Jupyter token (injected by the proxy so the gateway's own auth is the only one a user meets). */
+  async jupyterToken(actor: User, idOrName: string): Promise<string> {
+    const env = await this.get(actor, idOrName);
+    const t = (await this.o.repo.secrets(env.id))?.jupyter_token;
+    if (!t) throw new ConflictError(`environment '${env.name}' does not run Jupyter (environment_type ${env.environment_type})`);
+    return t;
   }
 
   // ---- reconciliation hooks (see reconciler.ts) ------------------------------------------------------------

@@ -31,8 +31,6 @@ export async function startDaemon(opts: { dockerHost?: string; dataDir?: string;
   cfg.reconcile_interval_s = opts.reconcileS ?? 3600;
   cfg.stop_timeout_s = 2;
   const server = await startServer(cfg, { log: createLogger(LOG_LEVEL) });
-  // The public URL is only known once the port is bound.
-  (cfg as { publicUrl: string }).publicUrl = server.url;
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   return { url: server.url, dataDir, token, admin: new HangarClient({ url: server.url, token }), server, close: () => server.close() };
 }

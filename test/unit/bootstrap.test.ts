@@ -37,7 +37,7 @@ describe('environment bootstrap files', () => {
     const dir = tmpDir();
     for (const j of [true, false]) {
       const f = path.join(dir, `init-${j}.sh`);
-      fs.writeFileSync(f, initScript('dev', j));
+      fs.writeFileSync(f, initScript({ user: 'dev', jupyterBaseUrl: j ? '/api/v1/environments/x/jupyter/' : null, volumeDirs: ['/data', "/it's"] }));
       execFileSync('/bin/sh', ['-n', f]);
       assert.equal(/jupyter/.test(fs.readFileSync(f, 'utf8')), j);
     }
@@ -47,7 +47,7 @@ describe('environment bootstrap files', () => {
     const a = generateEd25519('a');
     const b = generateEd25519('b');
     assert.notEqual(a.publicKey, b.publicKey);
-    const files = bootFiles({ user: 'dev', authorizedKeys: 'ssh-ed25519 AAA\n', hostPrivateKey: a.privateKey, hostPublicKey: a.publicKey, envVars: {}, jupyterToken: null });
+    const files = bootFiles({ user: 'dev', authorizedKeys: 'ssh-ed25519 AAA\n', hostPrivateKey: a.privateKey, hostPublicKey: a.publicKey, envVars: {}, jupyterToken: null, jupyterBaseUrl: '/j/', volumeDirs: [] });
     assert.equal(files.find((f) => f.path === '/.hangar/ssh_host_ed25519_key')!.mode, 0o600);
     assert.ok(!files.some((f) => f.path === '/.hangar/jupyter_token'));
   });

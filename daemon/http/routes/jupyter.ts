@@ -1,0 +1,52 @@
+// Reverse proxy to an env's Jupyter through the tunnel: the gateway's auth in front, Jupyter's token injected,
+// so the env's port is never exposed. HTTP here; kernel WebSockets in ../websocket.ts.
+import http, { type IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { RequestHandler } from 'express';
+import type { User } from '../../../common/model';
+import { JUPYTER_PORT, jupyterPath } from '../../services/bootstrap';
+import type { EnvironmentService } from '../../services/environments';
+import { userOf } from '../auth';
+
+// Hop-by-hop and credential headers that must not reach Jupyter. Origin/Referer go too: the gateway's bearer
+// auth is not cookie-based, so there is no CSRF to guard, and Jupyter would otherwise reject our Host.
+const DROP = new Set(['authorization', 'host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'origin', 'referer', 'cookie', 'sec-websocket-protocol']);
+
+export function upstreamHeaders(h: IncomingHttpHeaders, token: string, keepUpgrade = false): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    if (DROP.has(k) && !(keepUpgrade && (k === 'connection' || k === 'upgrade'))) continue;
+    out[k] = v;
+  }
+  // Our own auth may ride in a `bearer.<token>` subprotocol; Jupyter's (e.g. v1.kernel.websocket.jupyter.org) pass on.
+  const protocols = String(h['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter((p) => p && !p.startsWith('bearer.'));
+  if (protocols.length) out['sec-websocket-protocol'] = protocols.join(', ');
+  out.host = `127.0.0.1:${JUPYTER_PORT}`;
+  out.authorization = `token ${token}`;
+  return out;
+}
+
+export interface JupyterTarget { socket: Duplex; token: string; path: string }
+
+/** Opens a connection to the env's Jupyter and maps the gateway path to Jupyter's (base_url uses the env id). */
+export async function jupyterTarget(envs: EnvironmentService, user: User, idOrName: string, rest: string): Promise<JupyterTarget> {
+  const env = await envs.get(user, idOrName);
+  const token = await envs.jupyterToken(user, env.id);
+  const socket = await envs.openTunnel(user, env.id, JUPYTER_PORT, { audit: false });
+  return { socket, token, path: jupyterPath(env.id) + rest.replace(/^\/+/, '') };
+}
+
+export function jupyterProxy(envs: EnvironmentService): RequestHandler {
+  return async (req, res, next) => {
+    const t = await jupyterTarget(envs, userOf(res), String(req.params.id), req.url);
+    const up = http.request({ createConnection: () => t.socket as never, method: req.method, path: t.path, headers: upstreamHeaders(req.headers, t.token) });
+    up.on('response', (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', next);
+    res.on('close', () => up.destroy());
+    req.pipe(up);
+  };
+}

@@ -1,0 +1,70 @@
+// Jupyter in a real container, reached only through the gateway: REST, contents, and a kernel over its WebSocket.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import WebSocket from 'ws';
+import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { JUPYTER_IMAGE } from '../helpers/docker';
+
+describe('docker: Jupyter through the gateway', function () {
+  this.timeout(180_000);
+  let d: TestDaemon;
+  let base: string;
+  let envId: string;
+  const auth = () => ({ authorization: `Bearer ${d.token}` });
+
+  before(async () => {
+    d = await startDaemon();
+    const env = await d.admin.createEnvironment({ name: 'nb', image: JUPYTER_IMAGE, image_pull_policy: 'never', environment_type: 'ide' });
+    await d.admin.waitFor(env.id, ['running']);
+    envId = env.id;
+    base = `${d.url}/api/v1/environments/${env.id}/jupyter`;
+    // sshd answers first; Jupyter takes a few seconds more to listen.
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const r = await fetch(`${base}/api/status`, { headers: auth() }).catch(() => undefined);
+      if (r?.status === 200) break;
+      if (Date.now() > deadline) throw new Error(`Jupyter never answered: ${r?.status} ${await r?.text()}`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  });
+  after(async () => {
+    if (envId) await d.admin.deleteEnvironment(envId).catch(() => undefined);
+    await d?.close();
+  });
+
+  it('connection info has the proxied URL and a generated token that never shows in the env list', async () => {
+    const c = await d.admin.connection('nb');
+    assert.equal(c.jupyter!.url, `${d.url}/api/v1/environments/${envId}/jupyter/`);
+    assert.match(c.jupyter!.token, /^[0-9a-f]{48}$/);
+    const listed = JSON.stringify(await d.admin.listEnvironments());
+    assert.ok(!listed.includes(c.jupyter!.token));
+  });
+
+  it('REST and contents work with the gateway token; without it 401', async () => {
+    assert.equal((await fetch(`${base}/api`)).status, 401);
+    const api = await (await fetch(`${base}/api`, { headers: auth() })).json() as { version: string };
+    assert.match(api.version, /^\d+\./);
+    const put = await fetch(`${base}/api/contents/hello.txt`, { method: 'PUT', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ type: 'file', format: 'text', content: 'hi' }) });
+    assert.ok(put.status === 200 || put.status === 201, String(put.status));
+    const list = await (await fetch(`${base}/api/contents`, { headers: auth() })).json() as { content: { name: string }[] };
+    assert.ok(list.content.some((f) => f.name === 'hello.txt'));
+  });
+
+  it('a kernel computes 1+1 over the kernel WebSocket', async () => {
+    const k = await (await fetch(`${base}/api/kernels`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' })).json() as { id: string };
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/kernels/${k.id}/channels`, { headers: auth() });
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); ws.once('unexpected-response', (_q, r) => reject(new Error(`HTTP ${r.statusCode}`))); });
+    const msgId = crypto.randomUUID();
+    const result = new Promise<string>((resolve) => ws.on('message', (raw) => {
+      const m = JSON.parse(raw.toString());
+      if (m.parent_header?.msg_id === msgId && m.msg_type === 'execute_result') resolve(m.content.data['text/plain']);
+    }));
+    ws.send(JSON.stringify({
+      header: { msg_id: msgId, username: 't', session: crypto.randomUUID(), msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
+      parent_header: {}, metadata: {}, channel: 'shell',
+      content: { code: '1+1', silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+    }));
+    assert.equal(await result, '2');
+    ws.close();
+  });
+});
