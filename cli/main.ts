@@ -5,9 +5,8 @@ import { Command, Option } from 'commander';
 import { ApiError, HangarClient } from '../common/client';
 import type { Environment } from '../common/model';
 import { ALIAS_PREFIX, envFromAlias } from '../common/names';
-import { createEnvironmentSchema, describeZodError, type CreateEnvironmentRequest } from '../common/schemas';
-import { openTunnel } from '../common/tunnel';
-import { generateEd25519 } from '../common/sshkeys';
+import type { CreateEnvironmentRequest } from '../common/schemas';
+import type { TunnelTransport } from '../common/tunnel';
 import { configDir, readConfig, resolveGateway, writeConfig } from './credentials';
 import { hostBlock, identityFile, pinHostKey, selfCommand, sshOptions } from './ssh';
 
@@ -54,6 +53,7 @@ async function ensureLocalKey(c: HangarClient): Promise<void> {
   const dir = configDir();
   const file = identityFile(dir);
   if (!fs.existsSync(file)) {
+    const { generateEd25519 } = await import('../common/sshkeys');
     const pair = generateEd25519(`hangar-cli@${new URL(c.url).host}`);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(file, pair.privateKey, { mode: 0o600 });
@@ -150,6 +150,7 @@ export function buildProgram(): Command {
         storage_config: o.volume ? { mounts: (o.volume as string[]).map(parseVolume) } : undefined,
       } as CreateEnvironmentRequest;
       for (const k of Object.keys(req) as (keyof CreateEnvironmentRequest)[]) if (req[k] === undefined) delete req[k];
+      const { createEnvironmentSchema, describeZodError } = await import('../common/schemas');
       const check = createEnvironmentSchema.safeParse(req);
       if (!check.success) throw new UsageError(describeZodError(check.error).message);
       const c = client(g());
@@ -230,13 +231,18 @@ export function buildProgram(): Command {
 
   program.command('proxy <env>').description('bridge stdin/stdout to the env\'s SSH port (for ssh ProxyCommand)')
     .option('--port <n>', 'port inside the env', (v) => Number(v), 22)
-    .action(async (t: string, o: { port: number }) => {
+    .addOption(new Option('--transport <t>', 'raw HTTP upgrade, or WebSocket for proxies that pass only WebSockets').choices(['raw', 'websocket']).default(process.env.HANGAR_TUNNEL ?? 'raw'))
+    .action(async (t: string, o: { port: number; transport: TunnelTransport }) => {
       const c = client(g(), t);
       const name = envFromAlias(t);
-      const env = await c.getEnvironment(name);
-      // Refresh the pinned host key over the authenticated API before ssh checks it.
+      const { openTunnel } = await import('../common/tunnel');
+      // The tunnel and the env lookup run side by side; the host key is pinned (over the authenticated API)
+      // before any byte reaches ssh, so ssh checks the key this gateway vouches for.
+      const [env, stream] = await Promise.all([
+        c.getEnvironment(name),
+        openTunnel(`${c.url}/api/v1/environments/${encodeURIComponent(name)}/tunnel?port=${o.port}`, c.token, o.transport),
+      ]);
       if (env.host_key && t.startsWith(ALIAS_PREFIX)) pinHostKey(configDir(), t, env.host_key);
-      const stream = await openTunnel(c.wsUrl(`/api/v1/environments/${env.id}/tunnel?port=${o.port}`), c.token);
       process.stdin.pipe(stream);
       stream.pipe(process.stdout);
       await new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 // Typed HTTP client for the gateway API, shared by the CLI and the extension. No vscode imports.
+import { EventStream } from './events';
 import type { BackendInfo, ConnectionInfo, Environment, SshKey, User } from './model';
 import type { CreateEnvironmentRequest, UpdateEnvironmentInput } from './schemas';
 
@@ -74,18 +75,35 @@ export class HangarClient {
     return res.body!;
   }
 
-  /** Polls until the env settles (running / stopped / failed), reporting each status change. */
+  /** Waits for one of `want`, reporting each status change. Listens on the event stream (no polling delay)
+   *  and re-reads the env on every event and every 2 s, so a lost event can't stall it. */
   async waitFor(idOrName: string, want: Environment['status'][], opts: { signal?: AbortSignal; onStatus?: (e: Environment) => void; timeoutMs?: number } = {}): Promise<Environment> {
     const deadline = Date.now() + (opts.timeoutMs ?? 15 * 60_000);
+    let wake: () => void = () => undefined;
+    let changed = false;
+    const stream = new EventStream({ url: this.url, token: this.o.token, onEvent: () => { changed = true; wake(); }, maxAttempts: 3 });
+    let readyTimer: NodeJS.Timeout | undefined;
+    await Promise.race([stream.ready, new Promise((r) => { readyTimer = setTimeout(r, 2000); })]);
+    clearTimeout(readyTimer);
     let last = '';
-    for (;;) {
-      const env = await this.getEnvironment(idOrName);
-      if (env.status !== last) { last = env.status; opts.onStatus?.(env); }
-      if (want.includes(env.status)) return env;
-      if (env.status === 'failed' || env.status === 'missing') throw new ApiError(422, 'environment_failed', `environment '${env.name}' ${env.status}: ${env.status_message ?? 'no reason given'}`);
-      if (Date.now() > deadline) throw new ApiError(0, 'timeout', `environment '${env.name}' still ${env.status}`);
-      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
-      await new Promise((r) => setTimeout(r, 250));
+    try {
+      for (;;) {
+        changed = false;
+        const env = await this.getEnvironment(idOrName);
+        if (env.status !== last) { last = env.status; opts.onStatus?.(env); }
+        if (want.includes(env.status)) return env;
+        if (env.status === 'failed' || env.status === 'missing') throw new ApiError(422, 'environment_failed', `environment '${env.name}' ${env.status}: ${env.status_message ?? 'no reason given'}`);
+        if (Date.now() > deadline) throw new ApiError(0, 'timeout', `environment '${env.name}' still ${env.status}`);
+        if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
+        if (changed) continue;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 2000);
+          wake = () => { clearTimeout(t); resolve(); };
+          opts.signal?.addEventListener('abort', wake, { once: true });
+        });
+      }
+    } finally {
+      stream.close();
     }
   }
 

@@ -11,6 +11,8 @@ import type { EventBus } from '../services/events';
 import { bearerOf } from './auth';
 import { jupyterTarget, upstreamHeaders } from './routes/jupyter';
 
+/** `Upgrade:` token of the raw tunnel (WebSocket stays available for browsers and WebSocket-only proxies). */
+export const RAW_TCP = 'hangar-tcp';
 const TUNNEL = /^\/api\/v1\/environments\/([^/]+)\/tunnel$/;
 const JUPYTER = /^\/api\/v1\/environments\/([^/]+)\/jupyter(\/.*)?$/;
 
@@ -44,13 +46,7 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
         const headers = upstreamHeaders(req.headers, t.token, true);
         const lines = [`GET ${t.path} HTTP/1.1`, ...Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}: ${x}`))];
         t.socket.write(lines.join('\r\n') + '\r\n\r\n');
-        if (head.length) t.socket.write(head);
-        socket.pipe(t.socket).pipe(socket);
-        const close = () => { socket.destroy(); t.socket.destroy(); };
-        socket.on('error', close);
-        t.socket.on('error', close);
-        socket.on('close', close);
-        t.socket.on('close', close);
+        splice(socket, t.socket, head);
         return;
       }
       const m = TUNNEL.exec(url.pathname);
@@ -58,10 +54,28 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
       const port = Number(url.searchParams.get('port') ?? 22);
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError('port', 'port: must be an integer between 1 and 65535');
       const upstream = await d.envs.openTunnel(user, decodeURIComponent(m[1]), port);
+      if (req.headers.upgrade?.toLowerCase() === RAW_TCP) {
+        // The CLI's fast path: after the 101 the connection is the env's TCP stream itself, no framing.
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${RAW_TCP}\r\nConnection: Upgrade\r\n\r\n`);
+        splice(socket, upstream, head);
+        return;
+      }
       wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, upstream, d.log));
     })().catch((err) => reject(socket, err));
   });
   return wss;
+}
+
+/** Two byte streams joined; either end closing closes both. */
+function splice(client: Duplex, upstream: Duplex, head: Buffer): void {
+  if (head.length) upstream.write(head);
+  if ('setNoDelay' in client) (client as import('node:net').Socket).setNoDelay(true);
+  client.pipe(upstream).pipe(client);
+  const close = () => { client.destroy(); upstream.destroy(); };
+  client.on('error', close);
+  upstream.on('error', close);
+  client.on('close', close);
+  upstream.on('close', close);
 }
 
 function streamEvents(ws: WebSocket, ownerId: string | undefined, events: EventBus): void {

@@ -207,7 +207,7 @@ export class EnvironmentService {
       } catch (err) {
         last = (err as Error).message;
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 50));
     }
     throw new UnprocessableError(`sshd did not answer within ${timeoutMs / 1000} s: ${last}`);
   }

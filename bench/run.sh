@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Benchmarks: ratios measured side by side in one run (the machines are noisy; never compare across runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash test/setup/all.sh
+node scripts/bundle.mjs
+npx tsx bench/ssh.bench.ts
