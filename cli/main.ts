@@ -8,7 +8,8 @@ import { ALIAS_PREFIX, envFromAlias } from '../common/names';
 import type { CreateEnvironmentRequest } from '../common/schemas';
 import type { TunnelTransport } from '../common/tunnel';
 import { configDir, readConfig, resolveGateway, writeConfig } from './credentials';
-import { hostBlock, identityFile, pinHostKey, selfCommand, sshOptions } from './ssh';
+import { ensureLocalKey } from '../common/localKey';
+import { hostBlock, pinHostKey, selfCommand, sshOptions } from './ssh';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, error: 1, usage: 2, auth: 3, notFound: 4, conflict: 5, unavailable: 6 } as const;
@@ -49,21 +50,6 @@ function table(envs: Environment[]): string {
 
 const print = (json: boolean, value: unknown, human: () => string) => process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human());
 
-async function ensureLocalKey(c: HangarClient): Promise<void> {
-  const dir = configDir();
-  const file = identityFile(dir);
-  if (!fs.existsSync(file)) {
-    const { generateEd25519 } = await import('../common/sshkeys');
-    const pair = generateEd25519(`hangar-cli@${new URL(c.url).host}`);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, pair.privateKey, { mode: 0o600 });
-    fs.writeFileSync(file + '.pub', pair.publicKey + '\n', { mode: 0o644 });
-  }
-  const pub = fs.readFileSync(file + '.pub', 'utf8').trim();
-  const keys = await c.listKeys();
-  if (!keys.some((k) => k.public_key.split(' ')[1] === pub.split(' ')[1])) await c.addKey('hangar-cli', pub);
-}
-
 function parseKv(list: string[] | undefined, flag: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of list ?? []) {
@@ -96,7 +82,7 @@ export function buildProgram(): Command {
       cfg.gateways[c.url] = { token };
       cfg.current = c.url;
       writeConfig(cfg);
-      if (o.key) await ensureLocalKey(c);
+      if (o.key) await ensureLocalKey(c, configDir(), `hangar-cli@${new URL(c.url).host}`);
       print(Boolean(g().json), { url: c.url, user: me.name }, () => `logged in to ${c.url} as ${me.name}\n`);
     });
 

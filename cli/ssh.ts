@@ -1,7 +1,7 @@
 // SSH plumbing for the CLI: the Host block, the pinned known_hosts file, and the local key pair.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { ConnectionInfo } from '../common/model';
+import { identityFile, knownHostsFile } from '../common/localKey';
 import { ALIAS_PREFIX, gatewaySlug } from '../common/names';
 
 /** How ssh should run this CLI (absolute paths, quoted for ssh_config's ProxyCommand). */
@@ -11,8 +11,7 @@ export function selfCommand(): string {
   return script.endsWith('.js') ? `${q(process.execPath)} ${q(script)}` : q(script || 'hangar');
 }
 
-export function knownHostsFile(dir: string): string { return path.join(dir, 'known_hosts'); }
-export function identityFile(dir: string): string { return path.join(dir, 'id_ed25519'); }
+export { identityFile, knownHostsFile };
 
 /** Records (replacing any older entry) the env's host key under its alias: pinned, no TOFU prompt. */
 export function pinHostKey(dir: string, alias: string, hostKey: string): void {

@@ -51,9 +51,10 @@ export interface InitOptions {
 
 /** PID 1's child: create the login user, start Jupyter when asked and present, then run sshd in the foreground. */
 export function initScript(o: InitOptions): string {
+  // $P is the config class the chosen server reads (ServerApp or, for Notebook 6, NotebookApp).
   const jupyterArgs = o.jupyterBaseUrl === null ? '' : [
-    `--ServerApp.ip=0.0.0.0`, `--ServerApp.port=${JUPYTER_PORT}`, `--ServerApp.base_url=${o.jupyterBaseUrl}`,
-    '--ServerApp.open_browser=False', '--ServerApp.allow_remote_access=True',
+    '--$P.ip=0.0.0.0', `--$P.port=${JUPYTER_PORT}`, `--$P.base_url=${o.jupyterBaseUrl}`,
+    '--$P.open_browser=False', '--$P.allow_remote_access=True',
   ].join(' ');
   return `#!/bin/sh
 # Managed by Hangar.
@@ -74,12 +75,18 @@ done
 mkdir -p /run/sshd
 chmod 0600 /.hangar/ssh_host_ed25519_key
 ${o.jupyterBaseUrl === null ? '' : `if [ -s /.hangar/jupyter_token ]; then
-  J=""
-  for c in jupyter-server jupyter-lab jupyter-notebook; do command -v "$c" >/dev/null 2>&1 && { J="$c"; break; }; done
+  # Prefer a server with a web UI: JupyterLab, then Notebook (6.x configures NotebookApp, 7+ ServerApp), then the bare server.
+  J=""; P=ServerApp
+  if command -v jupyter-lab >/dev/null 2>&1; then J=jupyter-lab
+  elif command -v jupyter-notebook >/dev/null 2>&1; then
+    J=jupyter-notebook
+    case "$(jupyter-notebook --version 2>/dev/null)" in [0-6].*) P=NotebookApp ;; esac
+  elif command -v jupyter-server >/dev/null 2>&1; then J=jupyter-server
+  fi
   if [ -n "$J" ]; then
     chown "$U" /.hangar/jupyter_token
     # The token is read from a file inside the env: it never appears in the container's config or env.
-    su -s /bin/sh "$U" -c "cd \"$H\" && exec $J --ServerApp.token=\"\$(cat /.hangar/jupyter_token)\" ${jupyterArgs} >/tmp/jupyter.log 2>&1" &
+    su -s /bin/sh "$U" -c "cd \\"$H\\" && exec $J --$P.token=\\"\\$(cat /.hangar/jupyter_token)\\" ${jupyterArgs} >/tmp/jupyter.log 2>&1" &
   fi
 fi
 `}exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
