@@ -66,7 +66,12 @@ export function buildProgram(): Command {
   const program = new Command('hangar').description('Hangar: GPU development environments on your own machines')
     .option('--url <url>', 'gateway URL (default: HANGAR_URL or the last login)')
     .option('--json', 'machine-readable output')
+    .option('--config-dir <dir>', 'where logins, the SSH key and pinned host keys live (default: HANGAR_CONFIG_DIR or ~/.config/hangar)')
     .showHelpAfterError();
+  program.hook('preAction', () => {
+    const dir = program.opts<{ configDir?: string }>().configDir;
+    if (dir) process.env.HANGAR_CONFIG_DIR = dir;
+  });
   const g = () => program.opts<{ url?: string; json?: boolean }>();
 
   program.command('login <url>').description('store a token for a gateway (token from --token, HANGAR_TOKEN or stdin)')

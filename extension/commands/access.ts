@@ -1,0 +1,84 @@
+// Jupyter, SSH command / connection info to the clipboard, logs that follow, and a terminal running `hangar ssh`.
+import * as vscode from 'vscode';
+import { sshAlias } from '../../common/names';
+import type { Services } from '../core/services';
+import { targets } from './targets';
+
+export async function openJupyter(s: Services, arg: unknown, external: boolean): Promise<void> {
+  const [ref] = await targets(s, arg, undefined, { statuses: ['running'], placeholder: vscode.l10n.t('Open Jupyter of…') });
+  if (!ref) return;
+  const local = await s.jupyter.urlFor(ref.env.id, { gatewayUrl: ref.gateway.url, token: ref.gateway.client.token! });
+  // asExternalUri maps the loopback port when VS Code runs remotely (code-server, Codespaces).
+  const uri = await vscode.env.asExternalUri(vscode.Uri.parse(local));
+  if (external) {
+    await vscode.env.openExternal(uri);
+    return;
+  }
+  await vscode.commands.executeCommand('simpleBrowser.show', uri.toString());
+}
+
+export async function copySshCommand(s: Services, arg: unknown): Promise<void> {
+  const [ref] = await targets(s, arg, undefined, { placeholder: vscode.l10n.t('Copy the SSH command of…') });
+  if (!ref) return;
+  const cmd = `ssh ${sshAlias(ref.gateway.url, ref.env.name)}`;
+  await vscode.env.clipboard.writeText(cmd);
+  void vscode.window.showInformationMessage(vscode.l10n.t('Copied "{0}" (the Hangar block in your SSH config makes it work; Attach writes it).', cmd));
+}
+
+export async function copyConnectionInfo(s: Services, arg: unknown): Promise<void> {
+  const [ref] = await targets(s, arg, undefined, { placeholder: vscode.l10n.t('Copy the connection info of…') });
+  if (!ref) return;
+  const c = await ref.gateway.client.connection(ref.env.id);
+  const lines = [
+    `${c.name} (${c.environment_id})`,
+    `ssh: ssh ${c.ssh.host_alias}   (user ${c.ssh.user}; ProxyCommand: hangar proxy --url ${ref.gateway.url} %n)`,
+    ...(c.jupyter ? [`jupyter: ${c.jupyter.url}  (gateway token required; Jupyter token ${c.jupyter.token})`] : []),
+    ...(c.vnc ? [`vnc: port ${c.vnc.port}${c.vnc.password ? `, password ${c.vnc.password}` : ''}`] : []),
+  ];
+  await vscode.env.clipboard.writeText(lines.join('\n') + '\n');
+  void vscode.window.showInformationMessage(vscode.l10n.t('Connection info of {0} copied.', c.name));
+}
+
+/** Logs in a terminal tab that follows them; closing the tab stops the stream. */
+export async function showLogs(s: Services, arg: unknown): Promise<void> {
+  const [ref] = await targets(s, arg, undefined, { placeholder: vscode.l10n.t('Show logs of…') });
+  if (!ref) return;
+  const write = new vscode.EventEmitter<string>();
+  const ac = new AbortController();
+  const pty: vscode.Pseudoterminal = {
+    onDidWrite: write.event,
+    open: () => {
+      void (async () => {
+        try {
+          const body = await ref.gateway.client.logs(ref.env.id, { tail: 500, follow: true, signal: ac.signal });
+          const reader = body.getReader();
+          const dec = new TextDecoder();
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            write.fire(dec.decode(value, { stream: true }).replace(/\r?\n/g, '\r\n'));
+          }
+          write.fire(`\r\n[${vscode.l10n.t('log stream ended')}]\r\n`);
+        } catch (err) {
+          if (!ac.signal.aborted) write.fire(`\r\n[${(err as Error).message}]\r\n`);
+        }
+      })();
+    },
+    close: () => ac.abort(),
+  };
+  vscode.window.createTerminal({ name: vscode.l10n.t('Logs: {0}', ref.env.name), pty, iconPath: new vscode.ThemeIcon('output') }).show();
+}
+
+export async function openTerminal(s: Services, arg: unknown): Promise<void> {
+  const [ref] = await targets(s, arg, undefined, { statuses: ['running'], placeholder: vscode.l10n.t('Open a terminal in…') });
+  if (!ref) return;
+  const [shellPath, ...pre] = s.cli.argv;
+  const t = vscode.window.createTerminal({
+    name: `Hangar: ${ref.env.name}`,
+    shellPath,
+    shellArgs: [...pre, '--url', ref.gateway.url, 'ssh', ref.env.name],
+    env: s.cli.env,
+    iconPath: new vscode.ThemeIcon('remote'),
+  });
+  t.show();
+}

@@ -1,0 +1,59 @@
+// The command table: every id in core/commandIds.ts maps to its handler here (the type makes that total).
+import * as vscode from 'vscode';
+import type { CommandTable } from '../core/commands';
+import type { Services } from '../core/services';
+import { askCreateAnswers, provision } from '../create/flow';
+import { copyConnectionInfo, copySshCommand, openJupyter, openTerminal, showLogs } from './access';
+import { attach } from './attach';
+import { connect, logout } from './connect';
+import { lifecycle, remove } from './lifecycle';
+
+async function create(s: Services): Promise<void> {
+  let gateways = s.gateways.all();
+  if (gateways.length === 0) {
+    if (!(await connect(s))) return;
+    gateways = s.gateways.all();
+  }
+  const g = gateways.length === 1 ? gateways[0] : (await vscode.window.showQuickPick(gateways.map((x) => ({ label: x.url, g: x })), { placeHolder: vscode.l10n.t('Create on which gateway?') }))?.g;
+  if (!g) return;
+  const backends = await g.client.backends();
+  if (!backends.some((b) => b.available)) throw new Error(vscode.l10n.t('No backend of {0} is reachable: {1}', g.url, backends.map((b) => `${b.id}: ${b.error}`).join('; ')));
+  const recent = [...new Set(g.environments.map((e) => e.image))];
+  const answers = await askCreateAnswers(backends, recent);
+  if (!answers) return;
+  const env = await provision(g.client, answers);
+  await g.refresh();
+  if (env) {
+    const open = vscode.l10n.t('Open in Remote-SSH');
+    if (await vscode.window.showInformationMessage(vscode.l10n.t('{0} is running.', env.name), open) === open) await attach(s, { gateway: g, env });
+  }
+}
+
+export function commandTable(s: Services): CommandTable {
+  return {
+    'hangar.connect': (url?: string, token?: string) => connect(s, typeof url === 'string' ? url : undefined, token),
+    'hangar.logout': (arg?: unknown) => logout(s, arg),
+    'hangar.refresh': () => s.gateways.refreshAll(),
+    'hangar.filter': async () => {
+      const text = await vscode.window.showInputBox({ prompt: vscode.l10n.t('Show environments whose name, image or backend contains…'), value: s.envTree.filter });
+      if (text !== undefined) {
+        s.envTree.setFilter(text);
+        s.envView.description = text ? vscode.l10n.t('filter: {0}', text) : undefined;
+      }
+    },
+    'hangar.clearFilter': () => { s.envTree.setFilter(''); s.envView.description = undefined; },
+    'hangar.createEnvironment': () => create(s),
+    'hangar.start': (arg?: unknown, sel?: unknown) => lifecycle(s, 'start', arg, sel),
+    'hangar.stop': (arg?: unknown, sel?: unknown) => lifecycle(s, 'stop', arg, sel),
+    'hangar.restart': (arg?: unknown, sel?: unknown) => lifecycle(s, 'restart', arg, sel),
+    'hangar.delete': (arg?: unknown, sel?: unknown) => remove(s, arg, sel),
+    'hangar.attach': (arg?: unknown) => attach(s, arg),
+    'hangar.openJupyter': (arg?: unknown) => openJupyter(s, arg, false),
+    'hangar.openJupyterInBrowser': (arg?: unknown) => openJupyter(s, arg, true),
+    'hangar.copySshCommand': (arg?: unknown) => copySshCommand(s, arg),
+    'hangar.copyConnectionInfo': (arg?: unknown) => copyConnectionInfo(s, arg),
+    'hangar.showLogs': (arg?: unknown) => showLogs(s, arg),
+    'hangar.openTerminal': (arg?: unknown) => openTerminal(s, arg),
+    'hangar.showOutput': () => s.log.show(),
+  };
+}

@@ -1,0 +1,61 @@
+// One gateway: its API client, its environments (kept fresh by the event stream) and its reachability.
+import * as vscode from 'vscode';
+import { ApiError, HangarClient } from '../../common/client';
+import { EventStream } from '../../common/events';
+import type { Environment } from '../../common/model';
+
+export type GatewayState = { kind: 'loading' } | { kind: 'ok' } | { kind: 'error'; message: string; unauthorized: boolean };
+
+export class GatewayConnection implements vscode.Disposable {
+  readonly client: HangarClient;
+  environments: Environment[] = [];
+  state: GatewayState = { kind: 'loading' };
+  private readonly emitter = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.emitter.event;
+  private stream?: EventStream;
+  private refreshing?: Promise<void>;
+  private again = false;
+
+  constructor(readonly url: string, token: string) {
+    this.client = new HangarClient({ url, token, timeoutMs: 30_000 });
+  }
+
+  start(): void {
+    this.stream = new EventStream({
+      url: this.url, token: this.client.token,
+      // Events say what changed; re-reading the list keeps one source of truth (and covers missed events).
+      onEvent: () => void this.refresh(),
+      onOpen: () => void this.refresh(),
+      onClose: (err) => {
+        if (err) this.setState({ kind: 'error', message: err.message, unauthorized: (err as { status?: number }).status === 401 });
+      },
+    });
+    void this.refresh();
+  }
+
+  /** Coalesces bursts: at most one request in flight and one queued. */
+  refresh(): Promise<void> {
+    if (this.refreshing) { this.again = true; return this.refreshing; }
+    this.refreshing = (async () => {
+      do {
+        this.again = false;
+        try {
+          this.environments = await this.client.listEnvironments();
+          this.state = { kind: 'ok' };
+        } catch (err) {
+          this.state = { kind: 'error', message: (err as Error).message, unauthorized: err instanceof ApiError && err.status === 401 };
+        }
+        this.emitter.fire();
+      } while (this.again);
+    })().finally(() => { this.refreshing = undefined; });
+    return this.refreshing;
+  }
+
+  private setState(s: GatewayState): void { this.state = s; this.emitter.fire(); }
+
+  find(idOrName: string): Environment | undefined {
+    return this.environments.find((e) => e.id === idOrName) ?? this.environments.find((e) => e.name === idOrName);
+  }
+
+  dispose(): void { this.stream?.close(); this.emitter.dispose(); }
+}

@@ -1,0 +1,95 @@
+// The Environments view: gateways (when several) → status groups → environments → details.
+import * as vscode from 'vscode';
+import type { Environment } from '../../common/model';
+import type { GatewayConnection } from '../gateways/connection';
+import type { GatewayManager } from '../gateways/manager';
+import { envContextValue, envDescription, envDetails, groupEnvironments, statusIcon, tooltipMarkdown, type Detail, type EnvGroup } from './model';
+
+export type EnvNode =
+  | { kind: 'gateway'; gateway: GatewayConnection }
+  | { kind: 'group'; gateway: GatewayConnection; group: EnvGroup }
+  | { kind: 'env'; gateway: GatewayConnection; env: Environment }
+  | { kind: 'detail'; detail: Detail }
+  | { kind: 'message'; text: string; icon: string };
+
+export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<EnvNode | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private filterText = '';
+  private readonly sub: vscode.Disposable;
+
+  constructor(private readonly gateways: GatewayManager) {
+    this.sub = gateways.onDidChange(() => this.emitter.fire(undefined));
+  }
+
+  get filter(): string { return this.filterText; }
+  setFilter(text: string): void { this.filterText = text; this.emitter.fire(undefined); }
+
+  getChildren(node?: EnvNode): EnvNode[] {
+    if (!node) {
+      const all = this.gateways.all();
+      if (all.length === 1) return this.gatewayChildren(all[0]);
+      return all.map((gateway) => ({ kind: 'gateway', gateway }));
+    }
+    switch (node.kind) {
+      case 'gateway': return this.gatewayChildren(node.gateway);
+      case 'group': return node.group.envs.map((env) => ({ kind: 'env', gateway: node.gateway, env }));
+      case 'env': return envDetails(node.env).map((detail) => ({ kind: 'detail', detail }));
+      default: return [];
+    }
+  }
+
+  private gatewayChildren(g: GatewayConnection): EnvNode[] {
+    if (g.state.kind === 'error' && g.environments.length === 0) {
+      return [{ kind: 'message', text: g.state.unauthorized ? vscode.l10n.t('Token rejected: reconnect to {0}', g.url) : g.state.message, icon: 'warning' }];
+    }
+    const groups = groupEnvironments(g.environments, this.filterText);
+    if (groups.length === 0 && this.filterText) return [{ kind: 'message', text: vscode.l10n.t('No environment matches "{0}"', this.filterText), icon: 'filter' }];
+    return groups.map((group) => ({ kind: 'group', gateway: g, group }));
+  }
+
+  getTreeItem(node: EnvNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'gateway': {
+        const item = new vscode.TreeItem(node.gateway.url, vscode.TreeItemCollapsibleState.Expanded);
+        item.iconPath = new vscode.ThemeIcon(node.gateway.state.kind === 'error' ? 'debug-disconnect' : 'cloud');
+        item.description = node.gateway.state.kind === 'error' ? node.gateway.state.message : vscode.l10n.t('{0} environments', node.gateway.environments.length);
+        item.contextValue = 'hangarGateway';
+        return item;
+      }
+      case 'group': {
+        const item = new vscode.TreeItem(`${vscode.l10n.t(node.group.label)} (${node.group.envs.length})`, node.group.group === 'stopped' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `${node.gateway.url}#${node.group.group}`;
+        item.contextValue = 'hangarGroup';
+        return item;
+      }
+      case 'env': {
+        const e = node.env;
+        const item = new vscode.TreeItem(e.name, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `${node.gateway.url}#${e.id}`;
+        item.description = envDescription(e);
+        const icon = statusIcon(e.status);
+        item.iconPath = new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
+        item.tooltip = new vscode.MarkdownString(tooltipMarkdown(e, node.gateway.url));
+        item.contextValue = envContextValue(e);
+        item.accessibilityInformation = { label: `${e.name}, ${e.status}, ${envDescription(e)}` };
+        return item;
+      }
+      case 'detail': {
+        const item = new vscode.TreeItem(node.detail.label, vscode.TreeItemCollapsibleState.None);
+        item.description = node.detail.value;
+        item.tooltip = node.detail.value;
+        item.iconPath = new vscode.ThemeIcon(node.detail.icon);
+        item.contextValue = 'hangarDetail';
+        return item;
+      }
+      case 'message': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon(node.icon);
+        return item;
+      }
+    }
+  }
+
+  dispose(): void { this.sub.dispose(); this.emitter.dispose(); }
+}

@@ -1,0 +1,94 @@
+// What the Environments tree shows, as plain data: grouping, labels, icons, contextValue tags. No vscode import,
+// so it is unit-tested under plain mocha and benchmarked with thousands of environments.
+import type { Environment, EnvStatus } from '../../common/model';
+
+export type StatusGroup = 'running' | 'busy' | 'stopped' | 'problem';
+export const GROUP_ORDER: StatusGroup[] = ['running', 'busy', 'stopped', 'problem'];
+export const GROUP_LABEL: Record<StatusGroup, string> = { running: 'Running', busy: 'In progress', stopped: 'Stopped', problem: 'Needs attention' };
+
+export function statusGroup(s: EnvStatus): StatusGroup {
+  if (s === 'running') return 'running';
+  if (s === 'stopped') return 'stopped';
+  if (s === 'failed' || s === 'missing') return 'problem';
+  return 'busy';
+}
+
+/** Codicon id and theme colour per status. */
+export function statusIcon(s: EnvStatus): { id: string; color?: string } {
+  switch (s) {
+    case 'running': return { id: 'vm-running', color: 'testing.iconPassed' };
+    case 'stopped': return { id: 'vm-outline', color: 'disabledForeground' };
+    case 'failed': return { id: 'error', color: 'testing.iconFailed' };
+    case 'missing': return { id: 'warning', color: 'list.warningForeground' };
+    default: return { id: 'loading~spin' };
+  }
+}
+
+export function gpuSummary(e: Pick<Environment, 'gpu_mode' | 'gpu_count' | 'gpu_device_ids'>): string {
+  if (e.gpu_mode === 'none') return '';
+  const n = e.gpu_count || e.gpu_device_ids.length;
+  return `${n}× GPU${e.gpu_mode === 'exclusive' ? '' : ` (${e.gpu_mode})`}`;
+}
+
+export function envDescription(e: Environment): string {
+  return [e.environment_type, e.backend_id, gpuSummary(e)].filter(Boolean).join(' · ');
+}
+
+const JUPYTER_TYPES = new Set(['ide', 'data_process']);
+
+/** `hangarEnv+<status>[+ssh][+jupyter][+desktop]`: package.json menus match these tags with regexes. */
+export function envContextValue(e: Environment): string {
+  const tags = ['hangarEnv', e.status];
+  if (e.status === 'running') tags.push('ssh');
+  if (JUPYTER_TYPES.has(e.environment_type)) tags.push('jupyter');
+  if (e.environment_type === 'desktop' || e.vnc_port !== null) tags.push('desktop');
+  return tags.join('+');
+}
+
+export interface Detail { label: string; value: string; icon: string }
+
+export function envDetails(e: Environment): Detail[] {
+  const d: Detail[] = [];
+  if (e.status_message) d.push({ label: e.status === 'failed' || e.status === 'missing' ? 'Problem' : 'Status', value: e.status_message, icon: 'info' });
+  d.push({ label: 'Image', value: e.image, icon: 'package' });
+  d.push({ label: 'Backend', value: `${e.backend_id} (${e.deployment_mode})`, icon: 'server' });
+  const res = [e.cpu ? `${e.cpu} CPU` : '', e.memory_mb ? `${e.memory_mb} MiB` : ''].filter(Boolean).join(', ');
+  if (res) d.push({ label: 'Resources', value: res, icon: 'dashboard' });
+  if (e.gpu_mode !== 'none') d.push({ label: 'GPUs', value: [gpuSummary(e), ...e.gpu_device_ids].join(' '), icon: 'circuit-board' });
+  const ports = e.network_config?.ports ?? [];
+  if (ports.length) d.push({ label: 'Ports', value: ports.map((p) => `${p.host_ip ?? '127.0.0.1'}:${p.host_port || '*'}→${p.container_port}/${p.protocol ?? 'tcp'}`).join(', '), icon: 'plug' });
+  const mounts = e.storage_config?.mounts ?? [];
+  d.push({ label: 'Storage', value: [e.storage_type, ...mounts.map((m) => `${m.source}→${m.target}${m.read_only ? ' (ro)' : ''}`)].join(', '), icon: 'database' });
+  d.push({ label: 'Lifecycle', value: e.lifecycle_policy, icon: 'history' });
+  if (e.use_jumpserver) d.push({ label: 'Access', value: 'through JumpServer', icon: 'shield' });
+  return d;
+}
+
+export interface EnvGroup { group: StatusGroup; label: string; envs: Environment[] }
+
+/** Groups by status in a fixed order, names sorted; `filter` keeps names/images/backends containing it. */
+export function groupEnvironments(envs: Environment[], filter = ''): EnvGroup[] {
+  const f = filter.trim().toLowerCase();
+  const buckets = new Map<StatusGroup, Environment[]>();
+  for (const e of envs) {
+    if (f && !`${e.name} ${e.image} ${e.backend_id} ${e.environment_type}`.toLowerCase().includes(f)) continue;
+    const g = statusGroup(e.status);
+    let b = buckets.get(g);
+    if (!b) buckets.set(g, (b = []));
+    b.push(e);
+  }
+  return GROUP_ORDER.filter((g) => buckets.has(g)).map((g) => ({
+    group: g, label: GROUP_LABEL[g], envs: buckets.get(g)!.sort((a, b) => a.name.localeCompare(b.name)),
+  }));
+}
+
+export function tooltipMarkdown(e: Environment, gatewayUrl: string): string {
+  return [
+    `**${e.name}** — ${e.status}${e.status_message ? `: ${e.status_message}` : ''}`,
+    '',
+    `| | |`, `|---|---|`,
+    `| Type | ${e.environment_type} |`, `| Backend | ${e.backend_id} (${e.deployment_mode}) |`, `| Image | \`${e.image}\` |`,
+    ...(e.gpu_mode !== 'none' ? [`| GPUs | ${gpuSummary(e)} |`] : []),
+    `| Gateway | ${gatewayUrl} |`,
+  ].join('\n');
+}

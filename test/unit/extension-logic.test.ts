@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Environment } from '../../common/model';
+import { proxyCommand, remoteFolderUri } from '../../extension/attach/remoteUri';
+import { JupyterForwarder } from '../../extension/attach/jupyterForwarder';
+import { buildCreateRequest, checkName, checkNumber, type CreateAnswers } from '../../extension/create/request';
+import { envContextValue, envDescription, envDetails, groupEnvironments, statusIcon } from '../../extension/tree/model';
+
+export function fakeEnv(over: Partial<Environment> = {}): Environment {
+  return {
+    id: 'id-' + (over.name ?? 'a'), name: 'a', owner_id: 'u', deployment_mode: 'docker_local', environment_type: 'ide', gpu_mode: 'none',
+    storage_type: 'local', storage_config: null, lifecycle_policy: 'persistent', network_config: null, use_jumpserver: false, vnc_port: null,
+    backend_id: 'local', backend_ref: 'c1', image: 'img:1', image_pull_policy: 'if-not-present', cpu: null, memory_mb: null, gpu_count: 0,
+    gpu_device_ids: [], env_vars: {}, ssh_user: 'hangar', host_key: null, status: 'running', status_message: null,
+    created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z', ...over,
+  };
+}
+
+describe('extension: tree model', () => {
+  it('groups by status in a fixed order with names sorted, and filters', () => {
+    const envs = [fakeEnv({ name: 'b' }), fakeEnv({ name: 'a' }), fakeEnv({ name: 'gamma', status: 'stopped' }), fakeEnv({ name: 'd', status: 'failed' }), fakeEnv({ name: 'e', status: 'creating' })];
+    const g = groupEnvironments(envs);
+    assert.deepEqual(g.map((x) => [x.group, x.envs.map((e) => e.name)]), [['running', ['a', 'b']], ['busy', ['e']], ['stopped', ['gamma']], ['problem', ['d']]]);
+    assert.deepEqual(groupEnvironments(envs, 'GAM').map((x) => x.envs.map((e) => e.name)), [['gamma']]);
+  });
+
+  it('contextValue carries state tags that menus match', () => {
+    assert.equal(envContextValue(fakeEnv()), 'hangarEnv+running+ssh+jupyter');
+    assert.equal(envContextValue(fakeEnv({ status: 'stopped', environment_type: 'terminal' })), 'hangarEnv+stopped');
+    assert.equal(envContextValue(fakeEnv({ environment_type: 'desktop', status: 'running' })), 'hangarEnv+running+ssh+desktop');
+    // The regexes package.json uses:
+    assert.match('hangarEnv+running+ssh+jupyter', /^hangarEnv\+running.*\+jupyter/);
+    assert.doesNotMatch('hangarEnv+stopped', /^hangarEnv\+running/);
+  });
+
+  it('descriptions, icons and details', () => {
+    const e = fakeEnv({ gpu_mode: 'exclusive', gpu_count: 2, cpu: 4, memory_mb: 8192, network_config: { ports: [{ container_port: 8080 }] }, storage_config: { mounts: [{ type: 'volume', source: 'data', target: '/data' }] } });
+    assert.equal(envDescription(e), 'ide · local · 2× GPU');
+    assert.equal(statusIcon('running').color, 'testing.iconPassed');
+    assert.equal(statusIcon('starting').id, 'loading~spin');
+    const d = Object.fromEntries(envDetails(e).map((x) => [x.label, x.value]));
+    assert.equal(d.Resources, '4 CPU, 8192 MiB');
+    assert.equal(d.Ports, '127.0.0.1:*→8080/tcp');
+    assert.equal(d.Storage, 'local, data→/data');
+  });
+
+  it('groups 10,000 environments quickly enough to rebuild on every event', () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => fakeEnv({ id: `e${i}`, name: `env-${i}`, status: (['running', 'stopped', 'failed'] as const)[i % 3] }));
+    const groups = groupEnvironments(many);
+    assert.equal(groups.reduce((n, g) => n + g.envs.length, 0), 10_000);
+  });
+});
+
+describe('extension: create request', () => {
+  const answers: CreateAnswers = {
+    name: 'dev', environment_type: 'ide', backend: { id: 'local', kind: 'docker' }, image: 'img:1', cpu: '2', memory: '', gpu_mode: 'none',
+    gpu_count: '', gpu_device_ids: '', storage_type: 'local', lifecycle_policy: 'persistent', use_jumpserver: false,
+  };
+  it('maps answers to the API request with the backend\'s deployment mode', () => {
+    const r = buildCreateRequest(answers);
+    assert.deepEqual(r.request, { ...r.request, name: 'dev', deployment_mode: 'docker_local', cpu: 2, memory_mb: null, gpu_count: 0, gpu_device_ids: [] });
+    assert.equal(buildCreateRequest({ ...answers, backend: { id: 'k', kind: 'kubernetes' } }).request!.deployment_mode, 'k8s_pod');
+  });
+  it('GPU ids or a count', () => {
+    const r = buildCreateRequest({ ...answers, gpu_mode: 'exclusive', gpu_device_ids: 'GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0, GPU-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809' });
+    assert.equal(r.request!.gpu_count, 2);
+    assert.equal(buildCreateRequest({ ...answers, gpu_mode: 'exclusive', gpu_count: '4' }).request!.gpu_count, 4);
+  });
+  it('rejects what the daemon would, naming the field', () => {
+    assert.match(buildCreateRequest({ ...answers, name: 'Bad Name' }).error!, /^name:/);
+    assert.match(buildCreateRequest({ ...answers, cpu: '-1' }).error!, /^cpu:/);
+    assert.equal(checkName('ok-1'), undefined);
+    assert.ok(checkName('a/b'));
+    assert.equal(checkNumber('', { min: 1, optional: true }), undefined);
+    assert.equal(checkNumber('1.5', { min: 1, integer: true }), 'must be a whole number');
+  });
+});
+
+describe('extension: Remote-SSH URI and ProxyCommand', () => {
+  it('builds vscode-remote URIs on the gateway alias', () => {
+    assert.equal(remoteFolderUri('http://127.0.0.1:7420', 'dev', '/home/hangar'), 'vscode-remote://ssh-remote+hangar.127.0.0.1-7420--dev/home/hangar');
+  });
+  it('runs Electron as Node inside desktop VS Code, quoting paths with spaces', () => {
+    assert.equal(
+      proxyCommand({ execPath: '/usr/share/code/code', electron: true, cliScript: '/x/dist/hangar.js', configDir: '/home/u/.config/Code/User/globalStorage/hangar-dev.hangar/cli', platform: 'linux' }),
+      '/usr/bin/env ELECTRON_RUN_AS_NODE=1 /usr/share/code/code /x/dist/hangar.js --config-dir /home/u/.config/Code/User/globalStorage/hangar-dev.hangar/cli');
+    assert.equal(proxyCommand({ execPath: '/opt/node', electron: false, cliScript: '/a b/hangar.js', configDir: '/c', platform: 'linux' }), '/opt/node "/a b/hangar.js" --config-dir /c');
+  });
+});
+
+describe('extension: Jupyter forwarder', () => {
+  it('needs the one-time secret, then forwards with the bearer token', async () => {
+    const seen: string[] = [];
+    const upstream = http.createServer((req, res) => { seen.push(`${req.url} ${req.headers.authorization}`); res.end('jupyter'); });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const gw = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const f = new JupyterForwarder();
+    try {
+      const url = await f.urlFor('env1', { gatewayUrl: gw, token: 'hgr_x' });
+      const base = new URL(url).origin;
+      assert.equal((await fetch(`${base}/api/v1/environments/env1/jupyter/tree`)).status, 403);
+      const first = await fetch(url, { redirect: 'manual' });
+      assert.equal(first.status, 302);
+      const cookie = first.headers.get('set-cookie')!.split(';')[0];
+      assert.equal(first.headers.get('location'), '/api/v1/environments/env1/jupyter/');
+      const ok = await fetch(`${base}/api/v1/environments/env1/jupyter/tree`, { headers: { cookie } });
+      assert.equal(await ok.text(), 'jupyter');
+      assert.deepEqual(seen, ['/api/v1/environments/env1/jupyter/tree Bearer hgr_x']);
+      assert.equal((await fetch(`${base}/api/v1/environments/other/jupyter/`, { headers: { cookie } })).status, 403);
+    } finally {
+      f.dispose();
+      upstream.close();
+    }
+  });
+});
