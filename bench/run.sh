@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 bash test/setup/all.sh
 node scripts/bundle.mjs
 npx tsx bench/ssh.bench.ts
+npx tsx bench/extension.bench.ts

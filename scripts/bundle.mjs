@@ -14,8 +14,8 @@ await Promise.all([
   // The daemon runs beside its node_modules (better-sqlite3 is native).
   build({ ...common, entryPoints: ['daemon/main.ts'], outfile: 'dist/hangard.js', packages: 'external' }),
   // The CLI is self-contained: the extension ships it as the SSH ProxyCommand.
-  build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/hangar.js' }),
+  build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/hangar.js', minify: true }),
   ...(fs.existsSync('extension/extension.ts')
-    ? [build({ ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', external: [...common.external, 'vscode'] })]
+    ? [build({ ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', minify: true, external: [...common.external, 'vscode'] })]
     : []),
 ]);

@@ -66,17 +66,21 @@ export async function attach(s: Services, arg?: unknown): Promise<AttachResult |
 
   const installed = REMOTE_SSH_EXTENSIONS.some((id) => vscode.extensions.getExtension(id));
   if (!installed) {
+    // Not awaited: the command finishes (the config is ready) while the offer stays on screen.
     const install = vscode.l10n.t('Install Remote - SSH');
     const anyway = vscode.l10n.t('Open Anyway');
-    const choice = await vscode.window.showInformationMessage(
+    void vscode.window.showInformationMessage(
       vscode.l10n.t('Opening {0} needs the Remote - SSH extension. Your SSH config is ready ({1}): `ssh {2}` works in a terminal too.', env.name, file, sshAlias(ref.gateway.url, env.name)),
-      install, anyway);
-    if (choice === install) {
-      await vscode.commands.executeCommand('workbench.extensions.installExtension', REMOTE_SSH_EXTENSIONS[0]);
-      return { uri, configFile: file, opened: false, warnings };
-    }
-    if (choice !== anyway) return { uri, configFile: file, opened: false, warnings };
+      install, anyway).then(async (choice) => {
+      if (choice === install) await vscode.commands.executeCommand('workbench.extensions.installExtension', REMOTE_SSH_EXTENSIONS[0]);
+      if (choice === anyway) await openRemote(uri);
+    });
+    return { uri, configFile: file, opened: false, warnings };
   }
-  await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(uri), { forceNewWindow: true });
+  await openRemote(uri);
   return { uri, configFile: file, opened: true, warnings };
+}
+
+function openRemote(uri: string): Thenable<unknown> {
+  return vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.parse(uri), { forceNewWindow: true });
 }

@@ -54,7 +54,8 @@ export async function compose(context: vscode.ExtensionContext): Promise<Service
     vscode.window.registerUriHandler(createUriHandler(s)),
     ...registerCommands(commandTable(s), log),
   );
-  await gateways.reload();
+  // Gateways connect in the background: activation must not wait on the network.
+  void gateways.reload().then(updateKeys);
   updateKeys();
   log.info(`Hangar activated; ${gateways.all().length} gateway(s); CLI ${s.cli.script}`);
   return s;
