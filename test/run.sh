@@ -7,8 +7,9 @@ area="${1:-all}"
 case "$area" in
   unit) areas=(unit) ;;
   docker) areas=(docker) ;;
-  all) areas=(unit docker) ;;
-  *) echo "unknown test area '$area' (unit, docker, all)" >&2; exit 2 ;;
+  ui) areas=(ui) ;;
+  all) areas=(unit docker ui) ;;
+  *) echo "unknown test area '$area' (unit, docker, ui, all)" >&2; exit 2 ;;
 esac
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -18,6 +19,7 @@ for a in "${areas[@]}"; do
   case "$a" in
     unit) bash test/setup/install-packages.sh ;;
     docker) bash test/setup/all.sh ;;
+    ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
   esac
   specs+=("test/$a/**/*.test.ts")
 done

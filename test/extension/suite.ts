@@ -2,7 +2,6 @@
 // a real Docker env it made. No mocks: the commands run as a user would trigger them.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
@@ -47,7 +46,7 @@ export function suite(root: Mocha.Suite): void {
     assert.ok(running);
     const item = api.services.envTree.getChildren(running).find((n) => n.kind === 'env' && n.env.name === envName);
     assert.ok(item);
-    assert.equal(api.services.envTree.getTreeItem(item).contextValue, 'hangarEnv+running+ssh');
+    assert.match(String(api.services.envTree.getTreeItem(item).contextValue), /^hangarEnv\+running\+ssh/);
     assert.equal(await api.services.context.secrets.get(`hangar.token:${url}`), token);
     // The bundled CLI's config (for ssh's ProxyCommand) has the token, readable by the user only.
     const cfg = path.join(api.services.cli.configDir, 'config.json');
@@ -55,11 +54,12 @@ export function suite(root: Mocha.Suite): void {
   }));
 
   s.addTest(new Mocha.Test('attach writes one managed block into remote.SSH.configFile, keeping the user\'s lines', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hangar-ext-'));
-    const file = path.join(dir, 'config');
+    // The runner put `remote.SSH.configFile` in the user settings (Remote-SSH, which registers it, isn't here).
+    const file = vscode.workspace.getConfiguration('remote.SSH').get<string>('configFile')!;
+    assert.ok(file, 'remote.SSH.configFile is set');
     const mine = '# my own config\nHost build\n  HostName 127.0.0.5\n  User me\n';
     fs.writeFileSync(file, mine, { mode: 0o640 });
-    await vscode.workspace.getConfiguration('remote.SSH').update('configFile', file, vscode.ConfigurationTarget.Global);
+    fs.chmodSync(file, 0o640);
     const g = api.services.gateways.get(url)!;
     const env = g.environments.find((e) => e.name === envName)!;
     const r = await vscode.commands.executeCommand<{ uri: string; configFile: string }>('hangar.attach', { gateway: g, env });

@@ -1,4 +1,4 @@
-import { Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 
 // Column names and defaults of the environments table follow the user's data model (requirements §2.1).
 export async function up(db: Kysely<any>): Promise<void> {
@@ -65,7 +65,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('target', 'text')
     .addColumn('detail', 'text')
     .execute();
-  await sql`select 1`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
