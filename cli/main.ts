@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { ApiError, HangarClient } from '../common/client';
-import type { Environment } from '../common/model';
+import type { Environment, GpuInfo } from '../common/model';
 import { ALIAS_PREFIX, envFromAlias } from '../common/names';
 import type { CreateEnvironmentRequest } from '../common/schemas';
 import type { TunnelTransport } from '../common/tunnel';
@@ -118,6 +118,8 @@ export function buildProgram(): Command {
     .option('--gpu-mode <m>', 'exclusive | vgpu | mig | shared | none')
     .option('--gpus <n>', 'number of GPUs', (v) => Number(v))
     .option('--gpu-device <id>', 'exact GPU (GPU-<uuid>/MIG-<uuid>/index); repeatable', collect)
+    .option('--gpu-model <model>', 'GPU model, e.g. A100 or "H100 80GB"')
+    .option('--mig-profile <profile>', 'MIG profile for --gpu-mode mig, e.g. 1g.10gb')
     .option('--cpu <n>', 'CPU limit (cores)', (v) => Number(v))
     .option('--memory <mib>', 'memory limit in MiB', (v) => Number(v))
     .option('-e, --env <KEY=VALUE>', 'environment variable; repeatable', collect)
@@ -133,7 +135,7 @@ export function buildProgram(): Command {
     .action(async (name: string, o: Record<string, any>) => {
       const req: CreateEnvironmentRequest = {
         name, image: o.image, backend_id: o.backend, deployment_mode: o.deploymentMode, environment_type: o.type,
-        gpu_mode: o.gpuMode ?? (o.gpus || o.gpuDevice ? 'exclusive' : undefined), gpu_count: o.gpus, gpu_device_ids: o.gpuDevice,
+        gpu_mode: o.gpuMode ?? (o.migProfile ? 'mig' : o.gpus || o.gpuDevice || o.gpuModel ? 'exclusive' : undefined), gpu_count: o.gpus, gpu_device_ids: o.gpuDevice, gpu_model: o.gpuModel, gpu_mig_profile: o.migProfile,
         cpu: o.cpu, memory_mb: o.memory, env_vars: o.env ? parseKv(o.env, '--env') : undefined,
         storage_type: o.storageType, lifecycle_policy: o.lifecycle, use_jumpserver: o.jumpserver, vnc_port: o.vncPort,
         image_pull_policy: o.pull, ssh_user: o.user,
@@ -260,6 +262,26 @@ export function buildProgram(): Command {
     const k = await client(g()).addKey(o.name, fs.readFileSync(file, 'utf8').trim());
     print(Boolean(g().json), k, () => `added ${k.fingerprint}\n`);
   });
+
+  program.command('gpus').description('GPU inventory: models, memory, free units and who holds each')
+    .option('--backend <id>').option('--model <m>').option('--free', 'only GPUs with a free unit').option('--refresh', 're-read the hosts first')
+    .action(async (o: { backend?: string; model?: string; free?: boolean; refresh?: boolean }) => {
+      const c = client(g());
+      if (o.refresh) await c.request('POST', '/api/v1/gpus/refresh');
+      const q = new URLSearchParams();
+      if (o.backend) q.set('backend', o.backend);
+      if (o.model) q.set('model', o.model);
+      if (o.free) q.set('free', 'true');
+      const gs = await c.request<GpuInfo[]>('GET', `/api/v1/gpus?${q}`);
+      print(Boolean(g().json), gs, () => {
+        const rows = [['BACKEND', 'NODE', 'ID', 'MODEL', 'MEMORY', 'FREE', 'HELD BY'], ...gs.map((x) => [
+          x.backend_id, x.node, x.id, x.model, x.memory_mb ? `${Math.round(x.memory_mb / 1024)} GiB` : '-',
+          x.present ? (x.health === 'ok' ? `${x.free}/${x.capacity}` : `unhealthy`) : 'gone', x.holders.map((h) => `${h.env_name} (${h.mode})`).join(', ') || '-',
+        ])];
+        const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+        return rows.map((r) => r.map((c2, i) => c2.padEnd(w[i])).join('  ').trimEnd()).join('\n') + '\n';
+      });
+    });
 
   program.command('backends').description('backends and their reachability').action(async () => {
     const bs = await client(g()).backends();

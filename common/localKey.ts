@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HangarClient } from './client';
+import { generateEd25519 } from './sshkeys';
 
 export function identityFile(dir: string): string { return path.join(dir, 'id_ed25519'); }
 export function knownHostsFile(dir: string): string { return path.join(dir, 'known_hosts'); }
@@ -10,8 +11,6 @@ export function knownHostsFile(dir: string): string { return path.join(dir, 'kno
 export async function ensureLocalKey(c: HangarClient, dir: string, label: string): Promise<string> {
   const file = identityFile(dir);
   if (!fs.existsSync(file)) {
-    // Loaded on demand: ssh2 is the heaviest module the CLI has, and most commands never need it.
-    const { generateEd25519 } = await import('./sshkeys');
     const pair = generateEd25519(label);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(file, pair.privateKey, { mode: 0o600 });

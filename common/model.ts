@@ -69,6 +69,10 @@ export interface Environment {
   memory_mb: number | null;
   gpu_count: number;
   gpu_device_ids: string[];
+  /** Wanted model (substring of the product name, e.g. "A100" or "H100 80GB"); null: any. */
+  gpu_model: string | null;
+  /** MIG profile for gpu_mode mig, e.g. "1g.10gb". */
+  gpu_mig_profile: string | null;
   env_vars: Record<string, string>;
   ssh_user: string;
   host_key: string | null;
@@ -123,4 +127,28 @@ export interface User {
   name: string;
   role: 'admin' | 'user';
   created_at: string;
+}
+
+export interface GpuInfo {
+  id: string;
+  backend_id: string;
+  node: string;
+  kind: 'gpu' | 'mig' | 'mdev' | 'k8s';
+  index: number | null;
+  model: string;
+  memory_mb: number | null;
+  pci_bus_id: string | null;
+  driver: string | null;
+  mig_mode: 'enabled' | 'disabled' | 'n/a';
+  parent_id: string | null;
+  profile: string | null;
+  utilization: number | null;
+  health: 'ok' | 'error';
+  health_message: string | null;
+  capacity: number;
+  present: boolean;
+  last_seen: string;
+  /** Units still grantable (capacity minus grants; 0 when an exclusive grant holds it). */
+  free: number;
+  holders: { env_id: string; env_name: string; owner_id: string; mode: string }[];
 }

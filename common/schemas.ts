@@ -51,7 +51,7 @@ const envVars = z.record(z.string().max(32768)).superRefine((vars, ctx) => {
 });
 
 // GPU device ids: an index, a GPU-/MIG- UUID. The allocator (a later issue) will fill these itself.
-const gpuDeviceId = z.string().regex(/^(\d{1,3}|GPU-[0-9a-fA-F-]{8,64}|MIG-[0-9a-fA-F-/]{8,80})$/, 'must be a GPU index, GPU-<uuid> or MIG-<uuid>');
+const gpuDeviceId = z.string().regex(/^(\d{1,3}|GPU-[0-9a-fA-F-]{8,64}|MIG-[0-9A-Za-z/-]{8,100})$/, 'must be a GPU index, GPU-<uuid> or MIG-<uuid>');
 
 export const createEnvironmentSchema = z.object({
   name: envName,
@@ -71,10 +71,18 @@ export const createEnvironmentSchema = z.object({
   memory_mb: z.number().int().min(6, 'must be at least 6 MiB').max(16 * 1024 * 1024).nullable().default(null),
   gpu_count: z.number().int().min(0).max(64).default(0),
   gpu_device_ids: z.array(gpuDeviceId).max(64).default([]),
+  gpu_model: z.string().min(1).max(128).regex(/^[A-Za-z0-9 ._-]+$/, 'must be a GPU model name like A100 or "H100 80GB"').nullable().default(null),
+  gpu_mig_profile: z.string().regex(/^\d+g\.\d+gb$/, 'must be a MIG profile like 1g.10gb').nullable().default(null),
   env_vars: envVars.default({}),
   ssh_user: unixUser.default('hangar'),
 }).strict().superRefine((v, ctx) => {
-  if (v.gpu_mode === 'none' && (v.gpu_count > 0 || v.gpu_device_ids.length > 0)) {
+  if (v.gpu_mode === 'mig' && !v.gpu_mig_profile && v.gpu_device_ids.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['gpu_mig_profile'], message: 'is required for gpu_mode mig (e.g. 1g.10gb)' });
+  }
+  if (v.gpu_mode !== 'none' && v.gpu_mode !== 'mig' && v.gpu_count === 0 && v.gpu_device_ids.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['gpu_count'], message: `must be at least 1 for gpu_mode ${v.gpu_mode}` });
+  }
+  if (v.gpu_mode === 'none' && (v.gpu_count > 0 || v.gpu_device_ids.length > 0 || v.gpu_model || v.gpu_mig_profile)) {
     ctx.addIssue({ code: 'custom', path: ['gpu_mode'], message: 'is "none" but GPUs were requested' });
   }
   if (v.gpu_count > 0 && v.gpu_device_ids.length > 0 && v.gpu_count !== v.gpu_device_ids.length) {

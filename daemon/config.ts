@@ -14,6 +14,10 @@ const dockerBackend = z.object({
   ssh_key_file: z.string().optional(),
   /** Address published ports bind to by default. */
   publish_address: z.string().ip().default('127.0.0.1'),
+  /** nvidia-smi on that host (run locally for unix:// engines, over SSH for ssh:// ones); absent: no GPUs. */
+  nvidia_smi: z.string().default('nvidia-smi'),
+  /** Time-slicing: how many gpu_mode shared environments one GPU takes. */
+  gpu_shared_replicas: z.number().int().min(1).max(64).default(4),
 });
 export type DockerBackendConfig = z.infer<typeof dockerBackend>;
 
@@ -24,9 +28,10 @@ const configSchema = z.object({
   public_url: z.string().url().optional(),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   reconcile_interval_s: z.number().int().min(1).default(30),
+  gpu_refresh_interval_s: z.number().int().min(5).default(60),
   /** Seconds to wait for a container to stop before it is killed. */
   stop_timeout_s: z.number().int().min(0).default(10),
-  backends: z.array(dockerBackend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1' }]),
+  backends: z.array(dockerBackend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4 }]),
   default_backend: z.string().optional(),
 }).strict();
 
@@ -72,6 +77,8 @@ export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config 
   pick('public-url', 'HANGAR_PUBLIC_URL', 'public_url');
   const dockerHost = flags['docker-host'] ?? env.HANGAR_DOCKER_HOST;
   if (dockerHost && !raw.backends) raw.backends = [{ id: 'local', url: dockerHost }];
+  const nvidiaSmi = env.HANGAR_NVIDIA_SMI;
+  if (nvidiaSmi) raw.backends = ((raw.backends as Record<string, unknown>[] | undefined) ?? [{ id: 'local' }]).map((b) => ({ nvidia_smi: nvidiaSmi, ...b }));
 
   const result = configSchema.safeParse(raw);
   if (!result.success) {

@@ -9,6 +9,7 @@ import { driversFromConfig, type DriverRegistry } from './drivers/registry';
 import { createApp } from './http/app';
 import { attachWebSockets } from './http/websocket';
 import { createLogger, type Logger } from './log';
+import { GpuService } from './gpu/service';
 import { AuthService } from './services/auth';
 import { EnvironmentService } from './services/environments';
 import { EventBus } from './services/events';
@@ -21,6 +22,7 @@ import { VERSION } from './version';
 
 export interface RunningServer {
   url: string;
+  gpus: GpuService;
   log: Logger;
   envs: EnvironmentService;
   reconciler: Reconciler;
@@ -52,13 +54,14 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const events = new EventBus();
   const drivers = driversFromConfig(cfg, gatewayId(cfg.data_dir), log);
   let publicUrl = cfg.publicUrl;
-  const envs = new EnvironmentService({ repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s });
-  const reconciler = new Reconciler(repo, drivers, envs, log);
+  const gpus = new GpuService(db, drivers, log);
+  const envs = new EnvironmentService({ db, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s });
+  const reconciler = new Reconciler(repo, drivers, envs, log, gpus);
 
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
-  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, log });
+  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, log });
   const server = http.createServer(app);
   const wss = attachWebSockets(server, { auth, envs, events, log });
   await new Promise<void>((resolve, reject) => {
@@ -71,13 +74,15 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   log.info({ url, backends: drivers.all().map((d) => d.id) }, 'hangard listening');
 
   // Start-up reconcile runs in the background: an unreachable backend must not block the API.
-  void reconciler.run().catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
+  void gpus.refresh().then(() => reconciler.run()).catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
   reconciler.startLoop(cfg.reconcile_interval_s);
+  gpus.startLoop(cfg.gpu_refresh_interval_s);
 
   return {
-    url, log, envs, reconciler, drivers, adminTokenFile,
+    url, log, envs, reconciler, drivers, gpus, adminTokenFile,
     async close() {
       reconciler.stopLoop();
+      gpus.stopLoop();
       for (const c of wss.clients) c.terminate();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,6 +2,7 @@
 // StatefulSet/Job per env) and libvirt hosts (a domain per env). Services speak only this interface.
 import type { Duplex, Readable } from 'node:stream';
 import type { BackendInfo, GpuMode, Mount, PortMapping, PullPolicy } from '../../common/model';
+import type { GpuDevice } from '../gpu/types';
 
 /** A file placed into the environment before its first start (bootstrap script, keys, config). */
 export interface BootFile { path: string; content: string | Buffer; mode: number }
@@ -62,6 +63,9 @@ export interface Driver {
   /** Replaces files inside a live environment (e.g. authorized_keys after a key change). */
   writeFiles(ref: string, files: BootFile[]): Promise<void>;
   snapshot(ref: string, name: string): Promise<SnapshotInfo>;
+  /** The GPUs this backend has (nvidia-smi on a Docker host, node resources on a cluster, mdev/PCI on libvirt).
+   *  Throws when the host answers but its GPUs can't be read. */
+  inventory?(): Promise<GpuDevice[]>;
   close?(): Promise<void>;
 }
 

@@ -14,6 +14,8 @@ import { environmentsRouter } from './routes/environments';
 import { identityRouter } from './routes/identity';
 import { jupyterProxy } from './routes/jupyter';
 import { NotFoundError } from '../errors';
+import type { GpuService } from '../gpu/service';
+import { gpusRouter } from './routes/gpus';
 
 export interface AppDeps {
   version: string;
@@ -23,6 +25,7 @@ export interface AppDeps {
   keys: SshKeyService;
   envs: EnvironmentService;
   drivers: DriverRegistry;
+  gpus: GpuService;
   log: Logger;
 }
 
@@ -41,6 +44,7 @@ export function createApp(d: AppDeps): express.Express {
   api.use('/environments', environmentsRouter(d.envs));
   api.use(identityRouter(d.auth, d.users, d.keys));
   api.use(backendsRouter(d.drivers, d.audit));
+  api.use(gpusRouter(d.gpus));
   app.use('/api/v1', api);
   app.use((req) => { throw new NotFoundError('endpoint', req.path); });
   app.use(errorMiddleware(d.log));

@@ -29,7 +29,9 @@ export function openApiDocument(version: string): object {
     cpu: { type: 'number', nullable: true, exclusiveMinimum: 0 },
     memory_mb: { type: 'integer', nullable: true, minimum: 6 },
     gpu_count: { type: 'integer', minimum: 0 },
-    gpu_device_ids: { type: 'array', items: { type: 'string' }, description: 'GPU-<uuid>, MIG-<uuid> or index' },
+    gpu_device_ids: { type: 'array', items: { type: 'string' }, description: 'Exact devices (GPU-<uuid>, MIG-<uuid>); empty: the daemon chooses and records its grant here' },
+    gpu_model: { type: 'string', nullable: true, description: 'Wanted model, a substring of the product name (e.g. A100, "H100 80GB")' },
+    gpu_mig_profile: { type: 'string', nullable: true, description: 'MIG profile for gpu_mode mig (e.g. 1g.10gb)' },
     env_vars: { type: 'object', additionalProperties: { type: 'string' } },
     ssh_user: { type: 'string', default: 'hangar' },
   };
@@ -69,7 +71,7 @@ export function openApiDocument(version: string): object {
         post: {
           summary: 'Create an environment (provisioned in the background; follow /events or poll)',
           requestBody: { required: true, ...json(ref('CreateEnvironment')) },
-          responses: { 202: { description: 'Accepted, status creating', ...json(ref('Environment')) }, 400: err('Invalid field (named in the message)'), 409: err('Name taken'), 422: err('Image unavailable'), 503: err('Backend unavailable') },
+          responses: { 202: { description: 'Accepted, status creating', ...json(ref('Environment')) }, 400: err('Invalid field (named in the message)'), 409: err('Name taken, or no GPU fits (the message says which model is missing and what is free where)'), 422: err('Image unavailable'), 503: err('Backend unavailable') },
         },
       },
       '/environments/{id}': {
@@ -84,6 +86,14 @@ export function openApiDocument(version: string): object {
       '/environments/{id}/logs': { get: { summary: 'Logs; follow=true streams', parameters: [idParam, { name: 'tail', in: 'query', schema: { type: 'integer' } }, { name: 'follow', in: 'query', schema: { type: 'boolean' } }], responses: { 200: { description: 'text/plain log lines' } } } },
       '/environments/{id}/tunnel': { get: { summary: 'WebSocket upgrade carrying raw TCP to a port of the env (binary frames)', parameters: [idParam, { name: 'port', in: 'query', schema: { type: 'integer', default: 22 } }], responses: { 101: { description: 'Switching protocols' } } } },
       '/events': { get: { summary: 'WebSocket stream of Event messages (JSON text frames)', responses: { 101: { description: 'Switching protocols' } } } },
+      '/gpus': {
+        get: {
+          summary: 'GPU inventory of every backend with free units and holders',
+          parameters: ['backend', 'model', 'free'].map((n) => ({ name: n, in: 'query', schema: { type: 'string' } })),
+          responses: { 200: { description: 'GPUs, MIG instances and cluster GPU resources' } },
+        },
+      },
+      '/gpus/refresh': { post: { summary: 'Re-read every backend\'s GPUs now', responses: { 200: { description: 'Per backend: devices seen or the error' } } } },
       '/backends': { get: { summary: 'Backends and their reachability', responses: { 200: { description: 'Backends' } } } },
       '/me': { get: { summary: 'The caller', responses: { 200: { description: 'User' } } } },
       '/users': { get: { summary: 'Users (admin)', responses: { 200: { description: 'Users' } } }, post: { summary: 'Create a user and its first token (admin)', responses: { 201: { description: 'User and token (shown once)' } } } },

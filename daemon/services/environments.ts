@@ -1,6 +1,7 @@
 // Environment lifecycle: durable (the row is written first, every step is resumable), owner-scoped, evented.
 import crypto from 'node:crypto';
 import type { Duplex, Readable } from 'node:stream';
+import type { Kysely } from 'kysely';
 import type { ConnectionInfo, Environment, EnvStatus, User } from '../../common/model';
 import { sshAlias } from '../../common/names';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from '../../common/schemas';
@@ -8,7 +9,9 @@ import type { Driver, EnvSpec } from '../drivers/driver';
 import type { DriverRegistry } from '../drivers/registry';
 import { BackendUnavailableError, ConflictError, InputError, NotFoundError, UnprocessableError } from '../errors';
 import type { Logger } from '../log';
-import type { EnvFilter, EnvironmentRepo } from '../store/environments';
+import { requestOf, type GpuService } from '../gpu/service';
+import { EnvironmentRepo, type EnvFilter } from '../store/environments';
+import type { Database } from '../store/schema';
 import type { AuditRepo } from '../store/users';
 import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, jupyterPath, SSH_PORT } from './bootstrap';
 import type { EventBus } from './events';
@@ -38,6 +41,8 @@ const MODE_FOR_KIND: Record<Driver['kind'], Environment['deployment_mode'][]> = 
 };
 
 export interface EnvironmentServiceOptions {
+  db: Kysely<Database>;
+  gpus: GpuService;
   repo: EnvironmentRepo;
   audit: AuditRepo;
   drivers: DriverRegistry;
@@ -108,23 +113,37 @@ export class EnvironmentService {
     await driver.info();
     if (input.image_pull_policy === 'never') await driver.ensureImage(input.image, 'never');
 
+    const gpuReq = requestOf({ ...input, gpu_count: input.gpu_count || input.gpu_device_ids.length });
+    this.o.gpus.validate(backendId, gpuReq);
+    const allocate = gpuReq !== null && this.o.gpus.allocates(backendId);
+    if (allocate) await this.o.gpus.ensureInventory(backendId);
+
     const hostKey = generateEd25519(`hangar-${input.name}`);
     const wantsJupyter = input.environment_type === 'ide' || input.environment_type === 'data_process';
+    const id = crypto.randomUUID();
     let env: Environment;
     try {
-      env = await this.o.repo.insert({
-        id: crypto.randomUUID(), name: input.name, owner_id: actor.id,
-        deployment_mode: input.deployment_mode, environment_type: input.environment_type, gpu_mode: input.gpu_mode,
-        storage_type: input.storage_type, storage_config: input.storage_config, lifecycle_policy: input.lifecycle_policy,
-        network_config: input.network_config, use_jumpserver: input.use_jumpserver,
-        vnc_port: input.vnc_port, vnc_password: null, jupyter_token: wantsJupyter ? crypto.randomBytes(24).toString('hex') : null,
-        backend_id: backendId, backend_ref: null, image: input.image, image_pull_policy: input.image_pull_policy,
-        cpu: input.cpu, memory_mb: input.memory_mb, gpu_count: input.gpu_count || input.gpu_device_ids.length,
-        gpu_device_ids: input.gpu_device_ids, env_vars: input.env_vars, ssh_user: input.ssh_user,
-        host_key: hostKey.publicKey, status: 'creating', status_message: null,
+      // The row and its GPU grants commit together: a crash leaves both or neither.
+      env = await this.o.db.transaction().execute(async (trx) => {
+        const repo = new EnvironmentRepo(trx);
+        const row = await repo.insert({
+          id, name: input.name, owner_id: actor.id,
+          deployment_mode: input.deployment_mode, environment_type: input.environment_type, gpu_mode: input.gpu_mode,
+          storage_type: input.storage_type, storage_config: input.storage_config, lifecycle_policy: input.lifecycle_policy,
+          network_config: input.network_config, use_jumpserver: input.use_jumpserver,
+          vnc_port: input.vnc_port, vnc_password: null, jupyter_token: wantsJupyter ? crypto.randomBytes(24).toString('hex') : null,
+          backend_id: backendId, backend_ref: null, image: input.image, image_pull_policy: input.image_pull_policy,
+          cpu: input.cpu, memory_mb: input.memory_mb, gpu_count: input.gpu_count || input.gpu_device_ids.length,
+          gpu_device_ids: input.gpu_device_ids, gpu_model: input.gpu_model, gpu_mig_profile: input.gpu_mig_profile,
+          env_vars: input.env_vars, ssh_user: input.ssh_user,
+          host_key: hostKey.publicKey, status: 'creating', status_message: null,
+        });
+        if (!allocate) return row;
+        const granted = await this.o.gpus.grantIn(trx, id, backendId, gpuReq!);
+        return (await repo.update(id, { gpu_device_ids: granted }))!;
       });
     } catch (err) {
-      if (/UNIQUE constraint/.test(String(err))) throw new ConflictError(`environment '${input.name}' already exists`);
+      if (/UNIQUE constraint failed: environments/.test(String(err))) throw new ConflictError(`environment '${input.name}' already exists`);
       throw err;
     }
     await this.o.audit.record({ user_id: actor.id, action: 'environment.create', target: env.id, detail: { name: env.name, image: env.image, backend: backendId } });
@@ -141,6 +160,12 @@ export class EnvironmentService {
     try {
       await driver.ensureImage(env.image, env.image_pull_policy, (m) => this.o.log.debug({ env: id, m }, 'image'));
       let ref = env.backend_ref ?? (await driver.findByEnvId(id));
+      if (ref && !hostPrivateKey && (await driver.inspect(ref)).state === 'created') {
+        // Made but never started before the crash: its boot files may never have been written. Start over.
+        await driver.delete(ref);
+        await this.o.repo.update(id, { backend_ref: null });
+        ref = undefined;
+      }
       if (!ref) {
         // A resumed create lost the private host key with the old process: make a new pair (nothing used it yet).
         let privateKey = hostPrivateKey;
@@ -153,7 +178,13 @@ export class EnvironmentService {
       }
       await this.o.repo.update(id, { backend_ref: ref });
       await this.setStatus(env, ['creating'], 'starting');
-      await driver.start(ref);
+      if (!hostPrivateKey && (await driver.inspect(ref)).state === 'running') {
+        // Resumed after a crash that may have cut a start short (dockerd can leave such a container without its
+        // network): restart it into a known state rather than trust it.
+        await driver.restart(ref, this.o.stopTimeoutS);
+      } else {
+        await driver.start(ref);
+      }
       await this.waitForSsh(driver, ref);
       await this.setStatus(env, ['starting'], 'running');
     } catch (err) {
@@ -168,6 +199,7 @@ export class EnvironmentService {
       const ref = (await this.o.repo.get(id))?.backend_ref ?? (await driver.findByEnvId(id).catch(() => undefined));
       if (ref) await driver.delete(ref).catch(() => undefined);
       await this.o.repo.update(id, { backend_ref: null });
+      await this.o.gpus.release(id);
       await this.setStatus(env, ['creating', 'starting'], 'failed', err instanceof Error ? err.message : String(err));
     }
   }
@@ -194,6 +226,8 @@ export class EnvironmentService {
   private async waitForSsh(driver: Driver, ref: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
+    let noAddressSince = 0;
+    let restarted = false;
     while (Date.now() < deadline) {
       const st = await driver.inspect(ref);
       if (st.state !== 'running') {
@@ -206,6 +240,16 @@ export class EnvironmentService {
         last = `unexpected banner ${JSON.stringify(banner.slice(0, 40))}`;
       } catch (err) {
         last = (err as Error).message;
+        // A start cut short (client gone mid-request, e.g. a daemon crash) can leave dockerd running the container
+        // without its network. One restart repairs it.
+        if (/no network address/.test(last)) {
+          noAddressSince ||= Date.now();
+          if (!restarted && Date.now() - noAddressSince > 3000) {
+            restarted = true;
+            this.o.log.warn({ ref }, 'running without a network address: restarting it');
+            await driver.restart(ref, this.o.stopTimeoutS);
+          }
+        }
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -230,11 +274,14 @@ export class EnvironmentService {
       if (cur.status === 'missing') throw new ConflictError(`environment '${cur.name}' was removed from backend '${cur.backend_id}'; delete it and create it again`);
       const driver = this.o.drivers.get(cur.backend_id);
       await driver.info();
+      // The GPUs were released at stop: take the same ones back, or say who holds them now.
+      await this.o.gpus.reacquire(cur);
       await this.setStatus(cur, ['stopped', 'failed'], 'starting');
       try {
         await driver.start(cur.backend_ref);
         await this.waitForSsh(driver, cur.backend_ref);
       } catch (err) {
+        await this.o.gpus.release(cur.id);
         await this.setStatus(cur, ['starting'], err instanceof BackendUnavailableError ? 'stopped' : 'failed', (err as Error).message);
         throw err;
       }
@@ -260,6 +307,7 @@ export class EnvironmentService {
         throw err;
       }
       await this.setStatus(cur, ['stopping'], 'stopped');
+      await this.o.gpus.release(cur.id);
       await this.o.audit.record({ user_id: actor.id, action: 'environment.stop', target: env.id });
       return (await this.o.repo.get(env.id))!;
     });
@@ -314,6 +362,7 @@ export class EnvironmentService {
     const driver = this.o.drivers.get(env.backend_id);
     const ref = env.backend_ref ?? (await driver.findByEnvId(id));
     if (ref) await driver.delete(ref);
+    await this.o.gpus.release(id);
     await this.o.repo.delete(id);
     this.o.events.publish({ type: 'environment.deleted', environment_id: id, owner_id: env.owner_id, status: 'deleting' });
   }
@@ -351,6 +400,23 @@ export class EnvironmentService {
 
   isBusy(id: string): boolean { return this.busy.has(id); }
   resumeProvision(id: string): void { if (!this.busy.has(id)) this.track(id, () => this.provision(id)); }
+  resumeStart(id: string): void {
+    if (this.busy.has(id)) return;
+    this.track(id, async () => {
+      const env = (await this.o.repo.get(id))!;
+      const driver = this.o.drivers.get(env.backend_id);
+      try {
+        if ((await driver.inspect(env.backend_ref!)).state === 'running') await driver.restart(env.backend_ref!, this.o.stopTimeoutS);
+        else await driver.start(env.backend_ref!);
+        await this.waitForSsh(driver, env.backend_ref!);
+        await this.setStatus(env, ['starting'], 'running');
+      } catch (err) {
+        if (err instanceof BackendUnavailableError) return; // stays 'starting'; the next pass retries
+        await this.o.gpus.release(id);
+        await this.setStatus(env, ['starting'], 'failed', (err as Error).message);
+      }
+    });
+  }
   resumeDelete(id: string): void { if (!this.busy.has(id)) this.track(id, () => this.finishDelete(id)); }
   /** Settles when no lifecycle work is in flight (tests, shutdown). */
   async idle(): Promise<void> { while (this.busy.size) await Promise.allSettled([...this.busy.values()]); }

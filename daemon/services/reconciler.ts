@@ -6,6 +6,7 @@ import type { DriverRegistry } from '../drivers/registry';
 import { BackendUnavailableError } from '../errors';
 import type { Logger } from '../log';
 import type { EnvironmentRepo } from '../store/environments';
+import type { GpuService } from '../gpu/service';
 import type { EnvironmentService } from './environments';
 
 export interface ReconcileReport {
@@ -27,6 +28,7 @@ export class Reconciler {
     private readonly drivers: DriverRegistry,
     private readonly envs: EnvironmentService,
     private readonly log: Logger,
+    private readonly gpus?: GpuService,
   ) {}
 
   startLoop(intervalS: number): void {
@@ -58,7 +60,12 @@ export class Reconciler {
       if (this.envs.isBusy(env.id)) continue;
       const obj = byEnv.get(env.id);
       if (env.status === 'deleting') { this.envs.resumeDelete(env.id); report.resumed.push(env.name); continue; }
-      if (env.status === 'creating' || (env.status === 'starting' && !env.backend_ref)) {
+      if (env.status === 'starting' && env.backend_ref) {
+        // Interrupted start of an existing container: finish it; never treat it as a fresh create.
+        this.envs.resumeStart(env.id); report.resumed.push(env.name);
+        continue;
+      }
+      if (env.status === 'creating' || env.status === 'starting') {
         // Interrupted create: the container (if any) is found by its labels and adopted.
         if (obj && !env.backend_ref) { await this.repo.update(env.id, { backend_ref: obj.ref }); report.adopted.push(env.name); }
         if (env.status === 'starting') await this.envs.setStatus(env, ['starting'], 'creating');
@@ -79,6 +86,12 @@ export class Reconciler {
         await this.envs.setStatus(env, [env.status], want, want === 'stopped' ? 'stopped outside Hangar' : null);
         report.statusSynced.push(env.name);
       }
+    }
+
+    // GPU grants follow what runs: released for envs that don't, restored for running ones that lost them.
+    if (this.gpus) {
+      const g = await this.gpus.reconcile(await this.repo.list({ backend_id: driver.id }));
+      if (g.released || g.restored) this.log.info({ backend: driver.id, ...g }, 'GPU grants reconciled');
     }
 
     for (const obj of objects) {

@@ -6,8 +6,9 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely';
 import type { Database } from './schema';
 import * as m001 from './migrations/001_initial';
+import * as m002 from './migrations/002_gpus';
 
-const migrations: Record<string, Migration> = { '001_initial': m001 };
+const migrations: Record<string, Migration> = { '001_initial': m001, '002_gpus': m002 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });

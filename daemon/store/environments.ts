@@ -33,7 +33,7 @@ function toDomain(r: Row): Environment {
     backend_id: r.backend_id, backend_ref: r.backend_ref,
     image: r.image, image_pull_policy: r.image_pull_policy as Environment['image_pull_policy'],
     cpu: r.cpu, memory_mb: r.memory_mb, gpu_count: r.gpu_count,
-    gpu_device_ids: JSON.parse(r.gpu_device_ids), env_vars: JSON.parse(r.env_vars),
+    gpu_device_ids: JSON.parse(r.gpu_device_ids), gpu_model: r.gpu_model, gpu_mig_profile: r.gpu_mig_profile, env_vars: JSON.parse(r.env_vars),
     ssh_user: r.ssh_user, host_key: r.host_key,
     status: r.status as EnvStatus, status_message: r.status_message,
     created_at: r.created_at, updated_at: r.updated_at,
@@ -55,7 +55,7 @@ export class EnvironmentRepo {
       vnc_port: e.vnc_port, vnc_password: e.vnc_password,
       backend_id: e.backend_id, backend_ref: e.backend_ref, image: e.image, image_pull_policy: e.image_pull_policy,
       cpu: e.cpu, memory_mb: e.memory_mb, gpu_count: e.gpu_count, gpu_device_ids: JSON.stringify(e.gpu_device_ids),
-      env_vars: JSON.stringify(e.env_vars), ssh_user: e.ssh_user, host_key: e.host_key, jupyter_token: e.jupyter_token,
+      gpu_model: e.gpu_model, gpu_mig_profile: e.gpu_mig_profile, env_vars: JSON.stringify(e.env_vars), ssh_user: e.ssh_user, host_key: e.host_key, jupyter_token: e.jupyter_token,
       status: e.status, status_message: e.status_message, created_at: now, updated_at: now,
     }).execute();
     return (await this.get(e.id))!;
@@ -89,12 +89,14 @@ export class EnvironmentRepo {
 
   async update(id: string, patch: Partial<Pick<Environment,
     'status' | 'status_message' | 'backend_ref' | 'host_key' | 'lifecycle_policy' | 'use_jumpserver' | 'env_vars' | 'cpu' | 'memory_mb'>>
+    & { gpu_device_ids?: string[] }
     & Partial<EnvSecrets>): Promise<Environment | undefined> {
-    const { use_jumpserver, env_vars, ...rest } = patch;
+    const { use_jumpserver, env_vars, gpu_device_ids, ...rest } = patch;
     await this.db.updateTable('environments').set({
       ...rest,
       ...(use_jumpserver === undefined ? {} : { use_jumpserver: use_jumpserver ? 1 : 0 }),
       ...(env_vars === undefined ? {} : { env_vars: JSON.stringify(env_vars) }),
+      ...(gpu_device_ids === undefined ? {} : { gpu_device_ids: JSON.stringify(gpu_device_ids) }),
       updated_at: new Date().toISOString(),
     }).where('id', '=', id).execute();
     return this.get(id);

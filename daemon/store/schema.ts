@@ -31,6 +31,8 @@ export interface EnvironmentsTable {
   memory_mb: number | null;
   gpu_count: number;
   gpu_device_ids: string;
+  gpu_model: string | null;
+  gpu_mig_profile: string | null;
   env_vars: string;
   ssh_user: string;
   host_key: string | null;
@@ -44,7 +46,17 @@ export interface AuditLogTable {
   id: Generated<number>; at: string; user_id: string | null; action: string; target: string | null; detail: string | null;
 }
 
+export interface GpusTable {
+  id: string; backend_id: string; node: string; kind: string; idx: number | null; model: string; memory_mb: number | null;
+  pci_bus_id: string | null; driver: string | null; mig_mode: string; parent_id: string | null; profile: string | null;
+  utilization: number | null; health: string; health_message: string | null; capacity: number;
+  present: ColumnType<number, number, number>; last_seen: string;
+}
+export interface GpuGrantsTable { id: string; env_id: string; device_id: string; mode: string; created_at: string }
+
 export interface Database {
+  gpus: GpusTable;
+  gpu_grants: GpuGrantsTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;
   ssh_keys: SshKeysTable;

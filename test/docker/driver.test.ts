@@ -17,7 +17,7 @@ const spec = (over: Partial<EnvSpec> = {}): EnvSpec => ({
 
 describe('docker: driver against the real engine', function () {
   this.timeout(120_000);
-  const driver = new DockerDriver({ id: 'local', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', gatewayId: `t${process.pid}`, log: createLogger('silent') });
+  const driver = new DockerDriver({ id: 'local', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4, gatewayId: `t${process.pid}`, log: createLogger('silent') });
 
   it('stores the granted GPUs by UUID in HostConfig.DeviceRequests', async () => {
     const ids = ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', 'GPU-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809'];

@@ -190,12 +190,15 @@ describe('docker: environment lifecycle', function () {
     await d.admin.deleteEnvironment(env.id);
   });
 
-  it('GPU device ids reach DeviceRequests; on a host without the NVIDIA runtime the env fails cleanly', async () => {
-    const env = await d.admin.createEnvironment({ name: 'gpu', image: SSH_IMAGE, image_pull_policy: 'never', gpu_mode: 'exclusive', gpu_device_ids: ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'] });
-    const failed = await err(d.admin.waitFor(env.id, ['running']));
-    assert.match(failed.message, /nvidia|device driver/i);
-    assert.deepEqual(await containersWith(`dev.hangar.env-id=${env.id}`), []);
-    await d.admin.deleteEnvironment(env.id);
+  it('a GPU request on a host without GPUs is refused with the reason, and nothing is made', async () => {
+    const before = await containersWith(gatewayLabel);
+    const e = await err(d.admin.createEnvironment({ name: 'gpu', image: SSH_IMAGE, image_pull_policy: 'never', gpu_mode: 'exclusive', gpu_device_ids: ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'] }));
+    assert.equal(e.status, 409);
+    assert.match(e.message, /not a whole GPU known on backend 'local'/);
+    const e2 = await err(d.admin.createEnvironment({ name: 'gpu', image: SSH_IMAGE, image_pull_policy: 'never', gpu_mode: 'exclusive', gpu_count: 1 }));
+    assert.match(e2.message, /need 1× GPU on backend 'local'; no GPUs in the inventory/);
+    assert.equal((await err(d.admin.getEnvironment('gpu'))).status, 404);
+    assert.deepEqual(await containersWith(gatewayLabel), before);
   });
 
   it('delete removes the container; a second delete is 404', async () => {

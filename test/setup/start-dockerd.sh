@@ -17,8 +17,25 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 need_root
 
-if docker_up; then
+# dockerd registers its "nvidia" device driver only when nvidia-container-runtime-hook is on its PATH at start:
+# the tests put a double there (test/doubles/, says so in its first line) so GPU DeviceRequests start for real.
+hook_dir="$HANGAR_CACHE/gpu-double/bin"
+mkdir -p "$hook_dir"
+install -m 0755 "$here/../doubles/nvidia-container-runtime-hook" "$hook_dir/nvidia-container-runtime-hook"
+hook_on_path() {
+  local pid
+  pid=$(pgrep -x dockerd | head -n 1) || return 1
+  tr '\0' '\n' <"/proc/$pid/environ" | grep -q "^PATH=.*$hook_dir"
+}
+
+if docker_up && hook_on_path; then
   exit 0
+fi
+if docker_up; then
+  # Started without the hook double (by hand, or an older setup): restart it with the double on PATH.
+  pid=$(pgrep -x dockerd | head -n 1)
+  kill "$pid"
+  for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
 fi
 
 sock=/var/run/docker.sock
@@ -91,7 +108,7 @@ fi
     fd=${fd##*/}
     if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
   done
-  exec setsid dockerd "${opts[@]}"
+  PATH="$hook_dir:$PATH" exec setsid dockerd "${opts[@]}"
 ) </dev/null >>"$log" 2>&1 &
 dpid=$!
 disown "$dpid" 2>/dev/null || true

@@ -52,6 +52,17 @@ describe('environment bootstrap files', () => {
     assert.ok(!files.some((f) => f.path === '/.hangar/jupyter_token'));
   });
 
+  it('every generated key loads in OpenSSH (ssh2\'s generator drops leading zero bytes now and then; ours must not)', function () {
+    this.timeout(60_000);
+    const dir = tmpDir();
+    for (let i = 0; i < 150; i++) {
+      const k = generateEd25519(`k${i}`);
+      fs.writeFileSync(path.join(dir, 'k'), k.privateKey, { mode: 0o600 });
+      const pub = execFileSync('ssh-keygen', ['-y', '-f', path.join(dir, 'k')]).toString().trim();
+      assert.equal(pub.split(' ')[1], k.publicKey.split(' ')[1]);
+    }
+  });
+
   it('fingerprints match ssh-keygen', () => {
     const dir = tmpDir();
     const k = generateEd25519('x');

@@ -1,4 +1,5 @@
 // Docker backend (Engine API ≥1.41 through dockerode): one container per environment, labelled as ours.
+import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import Dockerode from 'dockerode';
@@ -11,6 +12,8 @@ import {
   LABELS, type BackendState, type BackendStatus, type BootFile, type Driver, type EnvSpec, type ExecResult,
   type LogOptions, type ManagedObject, type ProgressFn, type SnapshotInfo,
 } from '../driver';
+import { parseList, parseQuery, QUERY_ARGS } from '../../gpu/nvidiaSmi';
+import type { GpuDevice } from '../../gpu/types';
 import { dockerOptions, type SshTarget } from './connection';
 import { createOptions } from './hostconfig';
 
@@ -19,6 +22,8 @@ export interface DockerDriverOptions {
   url: string;
   ssh_key_file?: string;
   publish_address: string;
+  nvidia_smi: string;
+  gpu_shared_replicas: number;
   gatewayId: string;
   log: Logger;
 }
@@ -199,6 +204,8 @@ export class DockerDriver implements Driver {
   async inspect(ref: string): Promise<BackendStatus> {
     try {
       const c = await this.call(() => this.docker.getContainer(ref).inspect());
+      // A crash loop under the restart policy is not "running", whatever the engine's Running flag says.
+      if (c.State.Restarting) return { state: 'failed', message: `restarting after exit code ${c.State.ExitCode}`, startedAt: c.State.StartedAt };
       const state = stateOf(c.State);
       const message = state === 'failed' ? (c.State.Error || `exited with code ${c.State.ExitCode}`) : undefined;
       return { state, message, startedAt: c.State.StartedAt };
@@ -297,6 +304,37 @@ export class DockerDriver implements Driver {
     return { id: (r as { Id: string }).Id, name, created_at: new Date().toISOString() };
   }
 
+  /** nvidia-smi on the engine's host: locally beside a unix:// engine, over SSH for ssh:// ones. */
+  async inventory(): Promise<GpuDevice[]> {
+    const node = this.ssh?.host ?? this.id;
+    const run = (args: string[]) => (this.ssh ? this.sshExec([this.o.nvidia_smi, ...args]) : localExec(this.o.nvidia_smi, args));
+    const q = await run(QUERY_ARGS);
+    if (q === undefined) return []; // no nvidia-smi on the host: no NVIDIA GPUs
+    const whole = parseQuery(q, this.id, node);
+    const list = whole.items.some((g) => g.mig_mode === 'enabled') ? parseList((await run(['-L'])) ?? '', this.id, node, whole.items) : { items: [], problems: [] };
+    for (const p of [...whole.problems, ...list.problems]) this.o.log.warn({ backend: this.id, problem: p }, 'nvidia-smi output not understood');
+    return [...whole.items.map((g) => ({ ...g, capacity: this.o.gpu_shared_replicas })), ...list.items];
+  }
+
+  private async sshExec(argv: string[]): Promise<string | undefined> {
+    const client = await this.sshConnection();
+    const cmd = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    return await new Promise<string | undefined>((resolve, reject) => {
+      client.exec(cmd, (err, ch) => {
+        if (err) return reject(err);
+        let out = '';
+        let errOut = '';
+        ch.on('data', (c: Buffer) => { out += c.toString(); });
+        ch.stderr.on('data', (c: Buffer) => { errOut += c.toString(); });
+        ch.on('close', (code: number) => {
+          if (code === 127) resolve(undefined);
+          else if (code !== 0) reject(new Error(`${argv[0]} failed on ${this.id} (exit ${code}): ${errOut.trim() || out.trim()}`));
+          else resolve(out);
+        });
+      });
+    });
+  }
+
   async close(): Promise<void> {
     if (this.sshClient) (await this.sshClient.catch(() => undefined))?.end();
   }
@@ -312,6 +350,17 @@ export function demuxBuffer(buf: Buffer): Buffer {
     i += 8 + len;
   }
   return Buffer.concat(parts);
+}
+
+/** Output of a local command; undefined when it isn't installed; throws with its message when it fails. */
+function localExec(cmd: string, args: string[]): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: 20_000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(undefined);
+      reject(new Error(`${cmd} failed (exit ${err.code}): ${(stderr || stdout).trim().slice(0, 500)}`));
+    });
+  });
 }
 
 function streamToBuffer(s: { on(event: string, cb: (...a: any[]) => void): unknown }): Promise<Buffer> {

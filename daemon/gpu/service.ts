@@ -1,0 +1,139 @@
+// GPU inventory (refreshed from every backend that can report one) and transactional grants.
+import crypto from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Environment, GpuInfo } from '../../common/model';
+import type { DriverRegistry } from '../drivers/registry';
+import { ConflictError, InputError } from '../errors';
+import type { Logger } from '../log';
+import type { Database } from '../store/schema';
+import { GpuRepo } from '../store/gpus';
+import { choose } from './allocate';
+import type { GpuGrant, GpuRequest } from './types';
+
+export function requestOf(e: Pick<Environment, 'gpu_mode' | 'gpu_count' | 'gpu_model' | 'gpu_mig_profile' | 'gpu_device_ids'>): GpuRequest | null {
+  if (e.gpu_mode === 'none') return null;
+  return { mode: e.gpu_mode, count: e.gpu_count || e.gpu_device_ids.length || 1, model: e.gpu_model, profile: e.gpu_mig_profile, deviceIds: e.gpu_device_ids };
+}
+
+export class GpuService {
+  private readonly repo: GpuRepo;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly db: Kysely<Database>, private readonly drivers: DriverRegistry, private readonly log: Logger) {
+    this.repo = new GpuRepo(db);
+  }
+
+  /** Whether the daemon allocates on this backend (Docker/libvirt), or leaves it to a scheduler (Kubernetes). */
+  allocates(backendId: string): boolean {
+    const d = this.drivers.get(backendId);
+    return Boolean(d.inventory) && d.kind !== 'kubernetes';
+  }
+
+  async refresh(backendId?: string): Promise<{ backend: string; devices: number; error?: string }[]> {
+    const out = [];
+    for (const d of this.drivers.all()) {
+      if (backendId && d.id !== backendId) continue;
+      if (!d.inventory) continue;
+      try {
+        const devices = await d.inventory();
+        await this.repo.sync(d.id, devices, null);
+        this.refreshed.add(d.id);
+        out.push({ backend: d.id, devices: devices.length });
+      } catch (err) {
+        // The host answered but its GPUs can't be read (driver gone, nvidia-smi failing): mark them, keep them.
+        const message = (err as Error).message;
+        await this.repo.sync(d.id, [], message);
+        this.refreshed.add(d.id);
+        this.log.warn({ backend: d.id, err: message }, 'GPU inventory failed');
+        out.push({ backend: d.id, devices: 0, error: message });
+      }
+    }
+    return out;
+  }
+
+  private readonly refreshed = new Set<string>();
+
+  /** Before the first grant on a backend: make sure its inventory was read at least once. */
+  async ensureInventory(backendId: string): Promise<void> {
+    if (this.refreshed.has(backendId)) return;
+    await this.refresh(backendId);
+  }
+
+  startLoop(intervalS: number): void {
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), intervalS * 1000);
+    this.timer.unref();
+  }
+  stopLoop(): void { clearInterval(this.timer); }
+
+  async list(f: { backend?: string; model?: string; free?: boolean; ownerId?: string } = {}): Promise<GpuInfo[]> {
+    const [devices, holders] = await Promise.all([this.repo.devices(f.backend), this.repo.grantsWithHolders()]);
+    const byDevice = new Map<string, typeof holders>();
+    for (const h of holders) byDevice.set(h.device_id, [...(byDevice.get(h.device_id) ?? []), h]);
+    return devices
+      .map((d) => {
+        const hs = byDevice.get(d.id) ?? [];
+        const exclusive = hs.some((h) => h.mode !== 'shared');
+        const free = !d.present || d.health !== 'ok' || d.mig_mode === 'enabled' ? 0 : exclusive ? 0 : Math.max(0, d.capacity - hs.length);
+        // Other users see that a GPU is taken, not by which environment.
+        const visible = hs.map((h) => (f.ownerId && h.owner_id !== f.ownerId ? { env_id: '', env_name: '(another user)', owner_id: '', mode: h.mode } : { env_id: h.env_id, env_name: h.env_name, owner_id: h.owner_id, mode: h.mode }));
+        return { ...d, free, holders: visible };
+      })
+      .filter((g) => (!f.model || g.model.toLowerCase().includes(f.model.toLowerCase())) && (!f.free || g.free > 0));
+  }
+
+  /** Chooses and records devices for a new env, inside the caller's transaction (with the env row). */
+  async grantIn(trx: Kysely<Database>, envId: string, backendId: string, req: GpuRequest): Promise<string[]> {
+    const repo = new GpuRepo(trx);
+    const choice = choose(req, await repo.devices(backendId), await repo.grants(backendId), `backend '${backendId}'`);
+    if (!choice.ok) throw new ConflictError(`no GPU fits: ${choice.reason}`);
+    const now = new Date().toISOString();
+    const grants: GpuGrant[] = choice.deviceIds.map((device_id) => ({ id: crypto.randomUUID(), env_id: envId, device_id, mode: req.mode, created_at: now }));
+    try {
+      await repo.insertGrants(grants);
+    } catch (err) {
+      if (/UNIQUE/.test(String(err))) throw new ConflictError(`no GPU fits: a requested GPU was just granted to another environment`);
+      throw err;
+    }
+    return choice.deviceIds;
+  }
+
+  /** At start: take back the same devices the env's container was made with (they were released at stop). */
+  async reacquire(env: Environment): Promise<void> {
+    const req = requestOf(env);
+    if (!req || !this.allocates(env.backend_id)) return;
+    await this.db.transaction().execute(async (trx) => {
+      const repo = new GpuRepo(trx);
+      if ((await repo.envGrants(env.id)).length) return;
+      const holders = await repo.grantsWithHolders();
+      for (const id of env.gpu_device_ids) {
+        const h = holders.find((x) => x.device_id === id && (req.mode !== 'shared' || x.mode !== 'shared'));
+        if (h) throw new ConflictError(`GPU ${id} is now held by environment '${h.env_name}'; stop it first or recreate '${env.name}'`);
+      }
+      const choice = choose({ ...req, deviceIds: env.gpu_device_ids }, await repo.devices(env.backend_id), await repo.grants(env.backend_id), `backend '${env.backend_id}'`);
+      if (!choice.ok) throw new ConflictError(`cannot start '${env.name}': ${choice.reason}`);
+      const now = new Date().toISOString();
+      await repo.insertGrants(choice.deviceIds.map((device_id) => ({ id: crypto.randomUUID(), env_id: env.id, device_id, mode: req.mode, created_at: now })));
+    });
+  }
+
+  release(envId: string): Promise<number> { return this.repo.release(envId); }
+
+  /** Restart consistency: grants of envs that don't run are released; running envs get theirs back. */
+  async reconcile(envs: Environment[]): Promise<{ released: number; restored: number }> {
+    let released = 0;
+    let restored = 0;
+    for (const e of envs) {
+      const holds = e.status === 'running' || e.status === 'starting' || e.status === 'creating';
+      if (!holds) released += await this.repo.release(e.id);
+      else if (e.gpu_mode !== 'none' && e.gpu_device_ids.length && this.allocates(e.backend_id) && (await this.repo.envGrants(e.id)).length === 0) {
+        await this.reacquire(e).then(() => restored++, (err) => this.log.error({ env: e.id, err: String(err) }, 'GPU grant not restored'));
+      }
+    }
+    return { released, restored };
+  }
+
+  validate(backendId: string, req: GpuRequest | null): void {
+    if (!req) return;
+    if (req.mode === 'vgpu' && this.drivers.get(backendId).kind !== 'libvirt') throw new InputError('gpu_mode', `gpu_mode: vgpu needs a libvirt (vm) backend; '${backendId}' is ${this.drivers.get(backendId).kind}`);
+  }
+}
