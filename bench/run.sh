@@ -6,3 +6,4 @@ bash test/setup/all.sh
 node scripts/bundle.mjs
 npx tsx bench/ssh.bench.ts
 npx tsx bench/extension.bench.ts
+npx tsx bench/gpu.bench.ts

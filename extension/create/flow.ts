@@ -2,7 +2,7 @@
 // the whole request validated before it is sent; provisioning shown with cancellable progress.
 import * as vscode from 'vscode';
 import type { HangarClient } from '../../common/client';
-import { ENVIRONMENT_TYPES, GPU_MODES, LIFECYCLE_POLICIES, STORAGE_TYPES, type BackendInfo, type Environment } from '../../common/model';
+import { ENVIRONMENT_TYPES, GPU_MODES, LIFECYCLE_POLICIES, STORAGE_TYPES, type BackendInfo, type Environment, type GpuInfo } from '../../common/model';
 import { withCancellableProgress } from '../core/progress';
 import { buildCreateRequest, checkName, checkNumber, type CreateAnswers } from './request';
 
@@ -42,7 +42,7 @@ function input(title: string, step: string, prompt: string, value: string, valid
   });
 }
 
-export async function askCreateAnswers(backends: (BackendInfo & { default?: boolean })[], recentImages: string[]): Promise<CreateAnswers | undefined> {
+export async function askCreateAnswers(backends: (BackendInfo & { default?: boolean })[], recentImages: string[], gpus: GpuInfo[] = []): Promise<CreateAnswers | undefined> {
   const title = vscode.l10n.t('Create Hangar environment');
   const N = 11;
   const steps: Step[] = [
@@ -62,10 +62,22 @@ export async function askCreateAnswers(backends: (BackendInfo & { default?: bool
     { title: 'gpu', run: async (a) => ({ gpu_mode: await pick(title, `7/${N}`, GPU_MODES.map((m) => ({ label: m })), a.gpu_mode ?? 'none') }) },
     {
       title: 'gpus', run: async (a) => {
-        if (a.gpu_mode === 'none') return { gpu_count: '', gpu_device_ids: '' };
-        const ids = await input(title, `8/${N}`, vscode.l10n.t('GPU UUIDs (GPU-…/MIG-…, comma-separated), or empty to give a count'), a.gpu_device_ids ?? '', () => undefined);
-        const count = ids.trim() ? '' : await input(title, `8/${N}`, vscode.l10n.t('Number of GPUs'), a.gpu_count ?? '1', (v) => checkNumber(v, { min: 1, integer: true }));
-        return { gpu_device_ids: ids, gpu_count: count };
+        if (a.gpu_mode === 'none') return { gpu_count: '', gpu_device_ids: '', gpu_model: '', gpu_mig_profile: '' };
+        const onBackend = gpus.filter((g) => g.backend_id === a.backend?.id && g.present);
+        if (a.gpu_mode === 'mig') {
+          const profiles = [...new Set(onBackend.filter((g) => g.kind === 'mig').map((g) => g.profile!))];
+          const profile = profiles.length
+            ? await pick(title, `8/${N}`, profiles.map((p) => ({ label: p, description: vscode.l10n.t('{0} free', onBackend.filter((g) => g.profile === p && g.free > 0).length) })), a.gpu_mig_profile)
+            : await input(title, `8/${N}`, vscode.l10n.t('MIG profile, e.g. 1g.10gb'), a.gpu_mig_profile ?? '', (v) => (/^\d+g\.\d+gb$/.test(v) ? undefined : vscode.l10n.t('A MIG profile like 1g.10gb')));
+          return { gpu_mig_profile: profile, gpu_count: '', gpu_device_ids: '', gpu_model: '' };
+        }
+        const models = [...new Set(onBackend.filter((g) => g.kind === 'gpu' && g.mig_mode !== 'enabled').map((g) => g.model))];
+        const any = vscode.l10n.t('any model');
+        const model = models.length
+          ? await pick(title, `8/${N}`, [{ label: any }, ...models.map((m) => ({ label: m, description: vscode.l10n.t('{0} free', onBackend.filter((g) => g.model === m && g.free > 0).length) }))], a.gpu_model || any)
+          : any;
+        const count = await input(title, `8/${N}`, vscode.l10n.t('Number of GPUs'), a.gpu_count || '1', (v) => checkNumber(v, { min: 1, integer: true }));
+        return { gpu_model: model === any ? '' : model, gpu_count: count, gpu_device_ids: '', gpu_mig_profile: '' };
       },
     },
     { title: 'storage', run: async (a) => ({ storage_type: await pick(title, `9/${N}`, STORAGE_TYPES.map((t) => ({ label: t })), a.storage_type ?? 'local') }) },

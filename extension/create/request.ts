@@ -12,6 +12,9 @@ export interface CreateAnswers {
   gpu_mode: string;
   gpu_count: string;
   gpu_device_ids: string;
+  /** '' = any model. */
+  gpu_model?: string;
+  gpu_mig_profile?: string;
   storage_type: string;
   lifecycle_policy: string;
   use_jumpserver: boolean;
@@ -49,8 +52,10 @@ export function buildCreateRequest(a: CreateAnswers): { request?: CreateEnvironm
     cpu: a.cpu.trim() ? Number(a.cpu) : null,
     memory_mb: a.memory.trim() ? Number(a.memory) : null,
     gpu_mode: a.gpu_mode as CreateEnvironmentRequest['gpu_mode'],
-    gpu_count: a.gpu_mode === 'none' ? 0 : count,
+    gpu_count: a.gpu_mode === 'none' || (a.gpu_mode === 'mig' && !a.gpu_count.trim()) ? 0 : count,
     gpu_device_ids: a.gpu_mode === 'none' ? [] : ids,
+    gpu_model: a.gpu_mode === 'none' || !a.gpu_model ? null : a.gpu_model,
+    gpu_mig_profile: a.gpu_mode === 'mig' && a.gpu_mig_profile ? a.gpu_mig_profile : null,
     storage_type: a.storage_type as CreateEnvironmentRequest['storage_type'],
     lifecycle_policy: a.lifecycle_policy as CreateEnvironmentRequest['lifecycle_policy'],
     use_jumpserver: a.use_jumpserver,

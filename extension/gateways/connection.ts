@@ -2,13 +2,15 @@
 import * as vscode from 'vscode';
 import { ApiError, HangarClient } from '../../common/client';
 import { EventStream } from '../../common/events';
-import type { Environment } from '../../common/model';
+import type { Environment, GpuInfo } from '../../common/model';
 
 export type GatewayState = { kind: 'loading' } | { kind: 'ok' } | { kind: 'error'; message: string; unauthorized: boolean };
 
 export class GatewayConnection implements vscode.Disposable {
   readonly client: HangarClient;
   environments: Environment[] = [];
+  /** The gateway's GPU inventory (empty when it has none, or predates the endpoint). */
+  gpus: GpuInfo[] = [];
   state: GatewayState = { kind: 'loading' };
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.emitter.event;
@@ -40,7 +42,12 @@ export class GatewayConnection implements vscode.Disposable {
       do {
         this.again = false;
         try {
-          this.environments = await this.client.listEnvironments();
+          const [envs, gpus] = await Promise.all([
+            this.client.listEnvironments(),
+            this.client.request<GpuInfo[]>('GET', '/api/v1/gpus').catch((err) => (err instanceof ApiError && err.status === 404 ? [] : Promise.reject(err))),
+          ]);
+          this.environments = envs;
+          this.gpus = gpus;
           this.state = { kind: 'ok' };
         } catch (err) {
           this.state = { kind: 'error', message: (err as Error).message, unauthorized: err instanceof ApiError && err.status === 401 };

@@ -1,7 +1,8 @@
-// The GPUs and Storage views. Until the gateway has an inventory endpoint they show what its environments hold:
-// the GPUs granted to each (and who holds them) and the volumes/paths they mount.
+// The GPUs view (the gateway's inventory: per host, each GPU with model, memory, free units and holders) and the
+// Storage view (the volumes and host paths environments mount).
 import * as vscode from 'vscode';
-import type { Environment } from '../../common/model';
+import type { Environment, GpuInfo } from '../../common/model';
+import { gpuRows } from './gpuModel';
 import type { GatewayManager } from '../gateways/manager';
 
 interface Row { label: string; description?: string; tooltip?: string; icon: string; children?: Row[] }
@@ -11,12 +12,12 @@ abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disp
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly sub: vscode.Disposable;
   constructor(protected readonly gateways: GatewayManager) { this.sub = gateways.onDidChange(() => this.emitter.fire()); }
-  protected abstract rows(envs: Environment[]): Row[];
+  protected abstract rows(envs: Environment[], gpus: GpuInfo[]): Row[];
   getChildren(row?: Row): Row[] {
     if (row) return row.children ?? [];
     const all = this.gateways.all();
-    if (all.length <= 1) return this.rows(all[0]?.environments ?? []);
-    return all.map((g) => ({ label: g.url, icon: 'cloud', children: this.rows(g.environments) }));
+    if (all.length <= 1) return this.rows(all[0]?.environments ?? [], all[0]?.gpus ?? []);
+    return all.map((g) => ({ label: g.url, icon: 'cloud', children: this.rows(g.environments, g.gpus) }));
   }
   getTreeItem(row: Row): vscode.TreeItem {
     const item = new vscode.TreeItem(row.label, row.children?.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
@@ -29,20 +30,16 @@ abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disp
 }
 
 export class GpusProvider extends RowsProvider {
-  protected rows(envs: Environment[]): Row[] {
-    const byBackend = new Map<string, Row[]>();
-    for (const e of envs.filter((x) => x.gpu_mode !== 'none')) {
-      const rows = byBackend.get(e.backend_id) ?? [];
-      const devices = e.gpu_device_ids.length ? e.gpu_device_ids : [`${e.gpu_count}× any`];
-      for (const d of devices) rows.push({ label: d, description: vscode.l10n.t('{0} · held by {1} ({2})', e.gpu_mode, e.name, e.status), icon: 'circuit-board' });
-      byBackend.set(e.backend_id, rows);
-    }
-    return [...byBackend].map(([backend, children]) => ({ label: backend, icon: 'server', children }));
+  protected rows(_envs: Environment[], gpus: GpuInfo[]): Row[] {
+    return gpuRows(gpus).map((host) => ({
+      label: host.label, description: host.description, icon: 'server',
+      children: host.gpus.map((g) => ({ label: g.label, description: g.description, tooltip: g.tooltip, icon: g.icon, children: g.children?.map((c) => ({ ...c, icon: 'symbol-misc' })) })),
+    }));
   }
 }
 
 export class StorageProvider extends RowsProvider {
-  protected rows(envs: Environment[]): Row[] {
+  protected rows(envs: Environment[], _gpus: GpuInfo[]): Row[] {
     const users = new Map<string, { type: string; envs: string[] }>();
     for (const e of envs) {
       for (const m of e.storage_config?.mounts ?? []) {

@@ -350,6 +350,8 @@ args_of() {
       ARGS+=(--node-ip="$HOST" --node-port="$KWOK_PORT" --server-address="$HOST:$KWOK_PORT")
       ARGS+=(--tls-cert-file="$PKI/kwok-serving.crt" --tls-private-key-file="$PKI/kwok-serving.key")
       ARGS+=(--cidr="$POD_CIDR")
+      # PortForward objects (test/setup/k8s/kwok-crd-portforwards.yaml) route port-forwards.
+      ARGS+=(--enable-crds=PortForward)
       ;;
   esac
 }
@@ -363,6 +365,7 @@ start_proc() {
   local -a args=("${ARGS[@]}")
   mkdir -p "$RUN/$name"
   echo "==== $(date -u +%FT%TZ) k8s-cluster.sh: $bin ${args[*]}" >>"$log"
+  printf '%s\n' "$(readlink -f "$bin")" "${args[@]}" >"$RUN/$name.args"
   (
     for fd in /proc/"$BASHPID"/fd/*; do
       fd=${fd##*/}
@@ -396,8 +399,18 @@ wait_healthy() {
   fail_proc "$name" "not healthy after $2 s"
 }
 
+# same_args NAME: the running NAME was started from the same build with the same arguments.
+same_args() {
+  args_of "$1"
+  [[ -f $RUN/$1.args ]] && cmp -s "$RUN/$1.args" <(printf '%s\n' "$(readlink -f "$(bin_of "$1")")" "${ARGS[@]}")
+}
+
 ensure_running() {
   local name=$1 pid
+  if pid_of "$name" >/dev/null && ! same_args "$name"; then
+    note "restarting $name: its build or arguments changed"
+    stop_proc "$name"
+  fi
   healthy "$name" && pid_of "$name" >/dev/null && return 0
   if pid=$(pid_of "$name"); then
     # Ours but not healthy: maybe still starting.
@@ -425,7 +438,7 @@ stop_proc() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
-  rm -f "$RUN/$name.pid"
+  rm -f "$RUN/$name.pid" "$RUN/$name.args"
 }
 
 KUBECTL() { "$(bin_of kubectl)" --kubeconfig="$KUBECONFIG_FILE" "$@"; }
@@ -434,7 +447,6 @@ KUBECTL() { "$(bin_of kubectl)" --kubeconfig="$KUBECONFIG_FILE" "$@"; }
 # ServiceAccount exists (pods in "default" are refused before that).
 apply_objects() {
   local log=$LOGS/apply.log out
-  : >"$log"
   run_logged_append "$log" KUBECTL apply --server-side --force-conflicts --field-manager=hangar-test -f "$here/k8s/storage.yaml"
   # Node status (capacity) is only taken on create; later changes of nodes.yaml go through the
   # status subresource.
@@ -468,6 +480,7 @@ cmd_start() {
   mkdir -p "$LOGS" "$RUN" "$DATA"
   exec 9>"$K8S_HOME/.lock"
   flock 9
+  : >"$LOGS/apply.log"
   gen_pki
   write_kubeconfig "$KUBECONFIG_FILE" admin
   write_kubeconfig "$K8S_HOME/kube-controller-manager.kubeconfig" kube-controller-manager
@@ -477,6 +490,10 @@ cmd_start() {
   wait_healthy etcd 30
   ensure_running kube-apiserver
   wait_healthy kube-apiserver 90
+  # kwok watches PortForward objects: their CRD must exist before it starts.
+  run_logged_append "$LOGS/apply.log" KUBECTL apply --server-side --force-conflicts --field-manager=hangar-test \
+    -f "$here/k8s/kwok-crd-portforwards.yaml"
+  run_logged_append "$LOGS/apply.log" KUBECTL wait --for=condition=Established --timeout=30s crd/portforwards.kwok.x-k8s.io
   local c
   for c in kube-controller-manager kube-scheduler kwok; do ensure_running "$c"; done
   for c in kube-controller-manager kube-scheduler kwok; do wait_healthy "$c" 60; done

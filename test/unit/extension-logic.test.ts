@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Environment } from '../../common/model';
+import type { Environment, GpuInfo } from '../../common/model';
+import { gpuRows } from '../../extension/tree/gpuModel';
 import { proxyCommand, remoteFolderUri } from '../../extension/attach/remoteUri';
 import { JupyterForwarder } from '../../extension/attach/jupyterForwarder';
 import { buildCreateRequest, checkName, checkNumber, type CreateAnswers } from '../../extension/create/request';
@@ -49,6 +50,27 @@ describe('extension: tree model', () => {
     const many = Array.from({ length: 10_000 }, (_, i) => fakeEnv({ id: `e${i}`, name: `env-${i}`, status: (['running', 'stopped', 'failed'] as const)[i % 3] }));
     const groups = groupEnvironments(many);
     assert.equal(groups.reduce((n, g) => n + g.envs.length, 0), 10_000);
+  });
+});
+
+describe('extension: GPUs view model', () => {
+  const g = (over: Partial<GpuInfo>): GpuInfo => ({
+    id: 'GPU-1', backend_id: 'local', node: 'local', kind: 'gpu', index: 0, model: 'NVIDIA H100 80GB HBM3', memory_mb: 81559, pci_bus_id: null, driver: '550',
+    mig_mode: 'disabled', parent_id: null, profile: null, utilization: 0, health: 'ok', health_message: null, capacity: 4, present: true, last_seen: '', free: 4, holders: [], ...over,
+  });
+  it('hosts with free counts; GPUs with memory, state and holders; MIG instances under their GPU', () => {
+    const rows = gpuRows([
+      g({}),
+      g({ id: 'GPU-2', index: 1, free: 0, holders: [{ env_id: 'e', env_name: 'train', owner_id: 'u', mode: 'exclusive' }] }),
+      g({ id: 'GPU-3', index: 2, mig_mode: 'enabled', free: 0 }),
+      g({ id: 'MIG-a', kind: 'mig', index: 0, parent_id: 'GPU-3', profile: '1g.10gb', free: 1, capacity: 1 }),
+      g({ id: 'GPU-4', index: 3, present: false, free: 0 }),
+    ]);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].label, 'local');
+    assert.equal(rows[0].description, '1 of 4 free');
+    assert.deepEqual(rows[0].gpus.map((x) => x.description), ['80 GiB · free', '80 GiB · in use · train (exclusive)', '80 GiB · MIG', '80 GiB · gone']);
+    assert.deepEqual(rows[0].gpus[2].children, [{ label: 'MIG 1g.10gb', description: 'free' }]);
   });
 });
 

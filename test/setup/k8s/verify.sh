@@ -193,26 +193,60 @@ kind: Pod
 metadata:
   name: web
 spec:
-  nodeName: cpu-0
   containers:
   - name: main
     image: hangar-test/jupyter:latest
     ports: [{containerPort: 8888}]
+    resources:
+      limits: {nvidia.com/gpu: 1}
 EOF
 wait_for 30 eq Running jp pod/web '{.status.phase}' >/dev/null
 logs=$(kubectl -n "$NS" logs web 2>&1)
 echo "     kubectl logs web: ${logs:-<empty>}"
-pflog=$(mktemp)
-kubectl -n "$NS" port-forward --address 127.0.0.1 pod/web 18888:8888 >"$pflog" 2>&1 &
-pfpid=$!
-wait_for 10 grep -q 'Forwarding from' "$pflog" >/dev/null
-curl_out=$(curl -sS --max-time 5 http://127.0.0.1:18888/ 2>&1)
-sleep 0.5
-kill "$pfpid" 2>/dev/null
-wait "$pfpid" 2>/dev/null
-echo "     curl through kubectl port-forward: $curl_out"
-sed 's/^/     port-forward: /' "$pflog"
-rm -f "$pflog"
+
+# port_forward PORT: curl through `kubectl port-forward pod/web :PORT`; sets pf_out, pf_log.
+port_forward() {
+  local log local_port
+  log=$(mktemp)
+  kubectl -n "$NS" port-forward --address 127.0.0.1 pod/web ":$1" >"$log" 2>&1 &
+  local pid=$!
+  wait_for 10 grep -q 'Forwarding from' "$log" >/dev/null
+  local_port=$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$log" | head -n 1)
+  pf_out=$(curl -sS --max-time 5 "http://127.0.0.1:${local_port:-1}/" 2>&1)
+  sleep 0.3
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  pf_log=$(cat "$log")
+  rm -f "$log"
+}
+port_forward 8888
+echo "     port-forward without a PortForward object: curl: $pf_out"
+sed 's/^/       kubectl: /' <<<"$pf_log"
+check "  ... fails with kwok's 'no forward found for port 8888'" grep -q 'no forward found for port 8888' <<<"$pf_log"
+
+# A PortForward object routes the pod's port 8888 to a server on 127.0.0.1.
+srvdir=$(mktemp -d)
+echo hangar-portforward-ok >"$srvdir/index.html"
+python3 -m http.server --bind 127.0.0.1 --directory "$srvdir" 0 >"$srvdir/log" 2>&1 &
+srvpid=$!
+wait_for 10 grep -q 'Serving HTTP' "$srvdir/log" >/dev/null
+srvport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$srvdir/log" | head -n 1)
+kubectl -n "$NS" apply -f - >/dev/null <<EOF
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: PortForward
+metadata:
+  name: web
+spec:
+  forwards:
+  - ports: [8888]
+    target: {address: 127.0.0.1, port: ${srvport:-1}}
+EOF
+sleep 1 # kwok's watch
+port_forward 8888
+check "port-forward with a PortForward object reaches 127.0.0.1:$srvport" grep -q hangar-portforward-ok <<<"$pf_out"
+kill "$srvpid" 2>/dev/null
+wait "$srvpid" 2>/dev/null
+rm -rf "$srvdir"
 
 # --- Clean up ------------------------------------------------------------------------------------
 if [[ ${HANGAR_SETUP_VERBOSE:-0} == 1 ]]; then
