@@ -18,6 +18,7 @@ import { Reconciler } from './services/reconciler';
 import { openDatabase } from './store/db';
 import { EnvironmentRepo } from './store/environments';
 import { AuditRepo, UserRepo } from './store/users';
+import { SecretBox } from './secretBox';
 import { VERSION } from './version';
 
 export interface RunningServer {
@@ -48,14 +49,15 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const db = await openDatabase(cfg.data_dir);
   const users = new UserRepo(db);
   const audit = new AuditRepo(db);
-  const repo = new EnvironmentRepo(db);
+  const box = SecretBox.fromDataDir(cfg.data_dir);
+  const repo = new EnvironmentRepo(db, box);
   const auth = new AuthService(users);
   const keys = new SshKeyService(users);
   const events = new EventBus();
   const drivers = driversFromConfig(cfg, gatewayId(cfg.data_dir), log);
   let publicUrl = cfg.publicUrl;
   const gpus = new GpuService(db, drivers, log);
-  const envs = new EnvironmentService({ db, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s });
+  const envs = new EnvironmentService({ db, box, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s });
   const reconciler = new Reconciler(repo, drivers, envs, log, gpus);
 
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);

@@ -83,6 +83,8 @@ export function openApiDocument(version: string): object {
       '/environments/{id}/stop': envOps('Stop'),
       '/environments/{id}/restart': envOps('Restart'),
       '/environments/{id}/connection': { get: { summary: 'Connection info (SSH alias, host key, Jupyter URL + token)', parameters: [idParam], responses: { 200: { description: 'Connection', ...json(ref('Connection')) } } } },
+      '/environments/{id}/rotate': { post: { summary: 'Rotate a secret ({"secret": "jupyter_token"}): the env restarts with the new one, the old one stops working', parameters: [idParam], responses: { 200: { description: 'New connection info', ...json(ref('Connection')) } } } },
+      '/environments/{id}/jupyter/{path}': { get: { summary: 'Reverse proxy (HTTP and kernel WebSockets) to the env\'s Jupyter; the gateway\'s auth in front, Jupyter\'s token injected', parameters: [idParam, { name: 'path', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'Jupyter' } } } },
       '/environments/{id}/logs': { get: { summary: 'Logs; follow=true streams', parameters: [idParam, { name: 'tail', in: 'query', schema: { type: 'integer' } }, { name: 'follow', in: 'query', schema: { type: 'boolean' } }], responses: { 200: { description: 'text/plain log lines' } } } },
       '/environments/{id}/tunnel': { get: { summary: 'WebSocket upgrade carrying raw TCP to a port of the env (binary frames)', parameters: [idParam, { name: 'port', in: 'query', schema: { type: 'integer', default: 22 } }], responses: { 101: { description: 'Switching protocols' } } } },
       '/events': { get: { summary: 'WebSocket stream of Event messages (JSON text frames)', responses: { 101: { description: 'Switching protocols' } } } },

@@ -11,6 +11,7 @@ import { BackendUnavailableError, ConflictError, InputError, NotFoundError, Unpr
 import type { Logger } from '../log';
 import { requestOf, type GpuService } from '../gpu/service';
 import { EnvironmentRepo, type EnvFilter } from '../store/environments';
+import type { SecretBox } from '../secretBox';
 import type { Database } from '../store/schema';
 import type { AuditRepo } from '../store/users';
 import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, jupyterPath, SSH_PORT } from './bootstrap';
@@ -42,6 +43,7 @@ const MODE_FOR_KIND: Record<Driver['kind'], Environment['deployment_mode'][]> = 
 
 export interface EnvironmentServiceOptions {
   db: Kysely<Database>;
+  box?: SecretBox;
   gpus: GpuService;
   repo: EnvironmentRepo;
   audit: AuditRepo;
@@ -125,7 +127,7 @@ export class EnvironmentService {
     try {
       // The row and its GPU grants commit together: a crash leaves both or neither.
       env = await this.o.db.transaction().execute(async (trx) => {
-        const repo = new EnvironmentRepo(trx);
+        const repo = new EnvironmentRepo(trx, this.o.box);
         const row = await repo.insert({
           id, name: input.name, owner_id: actor.id,
           deployment_mode: input.deployment_mode, environment_type: input.environment_type, gpu_mode: input.gpu_mode,
@@ -394,6 +396,20 @@ export class EnvironmentService {
     const t = (await this.o.repo.secrets(env.id))?.jupyter_token;
     if (!t) throw new ConflictError(`environment '${env.name}' does not run Jupyter (environment_type ${env.environment_type})`);
     return t;
+  }
+
+  /** New Jupyter token: written into the env, Jupyter restarted with it; the old one stops working. */
+  async rotateJupyterToken(actor: User, idOrName: string): Promise<ConnectionInfo> {
+    const env = await this.get(actor, idOrName);
+    if (!(await this.o.repo.secrets(env.id))?.jupyter_token) throw new ConflictError(`environment '${env.name}' does not run Jupyter`);
+    const token = crypto.randomBytes(24).toString('hex');
+    await this.o.repo.update(env.id, { jupyter_token: token });
+    if (env.backend_ref) {
+      await this.o.drivers.get(env.backend_id).writeFiles(env.backend_ref, [{ path: '/.hangar/jupyter_token', content: token, mode: 0o600 }]);
+      if (env.status === 'running') await this.restart(actor, env.id);
+    }
+    await this.o.audit.record({ user_id: actor.id, action: 'environment.rotate_secret', target: env.id, detail: { secret: 'jupyter_token' } });
+    return this.connection(actor, env.id);
   }
 
   // ---- reconciliation hooks (see reconciler.ts) ------------------------------------------------------------

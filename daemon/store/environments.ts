@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Environment, EnvStatus } from '../../common/model';
+import type { SecretBox } from '../secretBox';
 import type { Database, EnvironmentsTable } from './schema';
 
 type Row = Selectable<EnvironmentsTable>;
@@ -43,7 +44,12 @@ function toDomain(r: Row): Environment {
 export type NewEnvironment = Omit<Environment, 'created_at' | 'updated_at' | 'owner_name' | 'vnc_password'> & EnvSecrets;
 
 export class EnvironmentRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `box` encrypts the secret columns at rest (Jupyter token, VNC password). */
+  constructor(private readonly db: Kysely<Database>, private readonly box?: SecretBox) {}
+
+  private seal(v: string | null | undefined): string | null | undefined {
+    return v && this.box ? this.box.seal(v) : v;
+  }
 
   async insert(e: NewEnvironment): Promise<Environment> {
     const now = new Date().toISOString();
@@ -52,10 +58,10 @@ export class EnvironmentRepo {
       deployment_mode: e.deployment_mode, environment_type: e.environment_type, gpu_mode: e.gpu_mode,
       storage_type: e.storage_type, storage_config: json(e.storage_config), lifecycle_policy: e.lifecycle_policy,
       network_config: json(e.network_config), use_jumpserver: e.use_jumpserver ? 1 : 0,
-      vnc_port: e.vnc_port, vnc_password: e.vnc_password,
+      vnc_port: e.vnc_port, vnc_password: this.seal(e.vnc_password) ?? null,
       backend_id: e.backend_id, backend_ref: e.backend_ref, image: e.image, image_pull_policy: e.image_pull_policy,
       cpu: e.cpu, memory_mb: e.memory_mb, gpu_count: e.gpu_count, gpu_device_ids: JSON.stringify(e.gpu_device_ids),
-      gpu_model: e.gpu_model, gpu_mig_profile: e.gpu_mig_profile, env_vars: JSON.stringify(e.env_vars), ssh_user: e.ssh_user, host_key: e.host_key, jupyter_token: e.jupyter_token,
+      gpu_model: e.gpu_model, gpu_mig_profile: e.gpu_mig_profile, env_vars: JSON.stringify(e.env_vars), ssh_user: e.ssh_user, host_key: e.host_key, jupyter_token: this.seal(e.jupyter_token) ?? null,
       status: e.status, status_message: e.status_message, created_at: now, updated_at: now,
     }).execute();
     return (await this.get(e.id))!;
@@ -73,7 +79,10 @@ export class EnvironmentRepo {
   }
 
   async secrets(id: string): Promise<EnvSecrets | undefined> {
-    return this.db.selectFrom('environments').select(['vnc_password', 'jupyter_token']).where('id', '=', id).executeTakeFirst();
+    const r = await this.db.selectFrom('environments').select(['vnc_password', 'jupyter_token']).where('id', '=', id).executeTakeFirst();
+    if (!r) return undefined;
+    const open = (v: string | null) => (v && this.box ? this.box.open(v) : v);
+    return { vnc_password: open(r.vnc_password), jupyter_token: open(r.jupyter_token) };
   }
 
   async list(f: EnvFilter = {}): Promise<Environment[]> {
@@ -91,12 +100,14 @@ export class EnvironmentRepo {
     'status' | 'status_message' | 'backend_ref' | 'host_key' | 'lifecycle_policy' | 'use_jumpserver' | 'env_vars' | 'cpu' | 'memory_mb'>>
     & { gpu_device_ids?: string[] }
     & Partial<EnvSecrets>): Promise<Environment | undefined> {
-    const { use_jumpserver, env_vars, gpu_device_ids, ...rest } = patch;
+    const { use_jumpserver, env_vars, gpu_device_ids, jupyter_token, vnc_password, ...rest } = patch;
     await this.db.updateTable('environments').set({
       ...rest,
       ...(use_jumpserver === undefined ? {} : { use_jumpserver: use_jumpserver ? 1 : 0 }),
       ...(env_vars === undefined ? {} : { env_vars: JSON.stringify(env_vars) }),
       ...(gpu_device_ids === undefined ? {} : { gpu_device_ids: JSON.stringify(gpu_device_ids) }),
+      ...(jupyter_token === undefined ? {} : { jupyter_token: this.seal(jupyter_token) ?? null }),
+      ...(vnc_password === undefined ? {} : { vnc_password: this.seal(vnc_password) ?? null }),
       updated_at: new Date().toISOString(),
     }).where('id', '=', id).execute();
     return this.get(id);

@@ -1,7 +1,10 @@
 // Jupyter in a real container, reached only through the gateway: REST, contents, and a kernel over its WebSocket.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import WebSocket from 'ws';
+import { docker } from '../helpers/docker';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { JUPYTER_IMAGE } from '../helpers/docker';
 
@@ -48,6 +51,27 @@ describe('docker: Jupyter through the gateway', function () {
     assert.ok(put.status === 200 || put.status === 201, String(put.status));
     const list = await (await fetch(`${base}/api/contents`, { headers: auth() })).json() as { content: { name: string }[] };
     assert.ok(list.content.some((f) => f.name === 'hello.txt'));
+  });
+
+  it('rotation: the env restarts with a new token; the old one is refused by Jupyter itself (403)', async () => {
+    const before = await d.admin.connection('nb');
+    const after = await d.admin.request<{ jupyter: { token: string } }>('POST', `/api/v1/environments/${envId}/rotate`, { secret: 'jupyter_token' });
+    assert.notEqual(after.jupyter.token, before.jupyter!.token);
+    const env = await d.admin.getEnvironment('nb');
+    const ip = JSON.parse(await docker('inspect', env.backend_ref!))[0].NetworkSettings.IPAddress;
+    const direct = `http://${ip}:8888/api/v1/environments/${envId}/jupyter/api/status`;
+    const deadline = Date.now() + 90_000;
+    let ok = 0;
+    while (ok !== 200 && Date.now() < deadline) {
+      ok = (await fetch(direct, { headers: { authorization: `token ${after.jupyter.token}` } }).catch(() => ({ status: 0 }))).status;
+      if (ok !== 200) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(ok, 200);
+    assert.equal((await fetch(direct, { headers: { authorization: `token ${before.jupyter!.token}` } })).status, 403);
+    assert.equal((await fetch(`${base}/api/status`, { headers: auth() })).status, 200, 'the gateway proxy follows the rotation');
+    // At rest, the token is encrypted: the database file never holds it.
+    const dbBytes = fs.readFileSync(path.join(d.dataDir, 'hangar.db'));
+    assert.ok(!dbBytes.includes(Buffer.from(after.jupyter.token)));
   });
 
   it('a kernel computes 1+1 over the kernel WebSocket', async () => {

@@ -1,9 +1,12 @@
 import { Router } from 'express';
 import { createEnvironmentSchema, listEnvironmentsQuery, updateEnvironmentSchema } from '../../../common/schemas';
+import { z } from 'zod';
 import { InputError } from '../../errors';
 import type { EnvironmentService } from '../../services/environments';
 import { userOf } from '../auth';
 import { parse } from '../validate';
+
+const rotateSchema = z.object({ secret: z.enum(['jupyter_token']) }).strict();
 
 export function environmentsRouter(envs: EnvironmentService): Router {
   const r = Router();
@@ -35,6 +38,12 @@ export function environmentsRouter(envs: EnvironmentService): Router {
   r.post('/:id/restart', async (req, res) => { res.json(await envs.restart(userOf(res), req.params.id)); });
 
   r.get('/:id/connection', async (req, res) => { res.json(await envs.connection(userOf(res), req.params.id)); });
+
+  r.post('/:id/rotate', async (req, res) => {
+    const { secret } = parse(rotateSchema, req.body ?? {});
+    void secret; // one kind today; VNC passwords join it with desktop environments
+    res.json(await envs.rotateJupyterToken(userOf(res), req.params.id));
+  });
 
   r.get('/:id/logs', async (req, res) => {
     const tail = req.query.tail === undefined ? 100 : Number(req.query.tail);

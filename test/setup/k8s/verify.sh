@@ -221,6 +221,7 @@ port_forward() {
 }
 port_forward 8888
 echo "     port-forward without a PortForward object: curl: $pf_out"
+# shellcheck disable=SC2001
 sed 's/^/       kubectl: /' <<<"$pf_log"
 check "  ... fails with kwok's 'no forward found for port 8888'" grep -q 'no forward found for port 8888' <<<"$pf_log"
 
