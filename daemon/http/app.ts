@@ -7,6 +7,7 @@ import type { EnvironmentService } from '../services/environments';
 import type { SshKeyService } from '../services/keys';
 import type { AuditRepo, UserRepo } from '../store/users';
 import { requireAuth } from './auth';
+import { requestLog } from './requestLog';
 import { errorMiddleware } from './errorMiddleware';
 import { openApiDocument } from './openapi';
 import { backendsRouter } from './routes/backends';
@@ -33,6 +34,7 @@ export function createApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(requestLog(d.log));
   // Proxied before body parsing: Jupyter gets the request body untouched.
   app.use('/api/v1/environments/:id/jupyter', requireAuth(d.auth), jupyterProxy(d.envs));
   app.use(express.json({ limit: '1mb' }));

@@ -19,7 +19,7 @@ export interface TestDaemon {
 
 const LOG_LEVEL = process.env.HANGAR_TEST_LOG ?? 'silent';
 
-export async function startDaemon(opts: { dockerHost?: string; dataDir?: string; configYaml?: string; reconcileS?: number } = {}): Promise<TestDaemon> {
+export async function startDaemon(opts: { dockerHost?: string; dataDir?: string; configYaml?: string; reconcileS?: number; logLines?: string[] } = {}): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? tmpDir('hangard-');
   const argv = ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', LOG_LEVEL];
   if (opts.configYaml) {
@@ -30,7 +30,8 @@ export async function startDaemon(opts: { dockerHost?: string; dataDir?: string;
   const cfg = loadConfig({ argv, env: {} });
   cfg.reconcile_interval_s = opts.reconcileS ?? 3600;
   cfg.stop_timeout_s = 2;
-  const server = await startServer(cfg, { log: createLogger(LOG_LEVEL) });
+  const sink = opts.logLines ? { write: (line: string) => { opts.logLines!.push(line); } } : undefined;
+  const server = await startServer(cfg, { log: createLogger(opts.logLines ? 'trace' : LOG_LEVEL, sink) });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   return { url: server.url, dataDir, token, admin: new HangarClient({ url: server.url, token }), server, close: () => server.close() };
 }

@@ -3,14 +3,20 @@
 # (kwok-managed) GPU nodes. No container registry and no release downloads: every binary is
 # built from the Go module proxy.
 #
-#   test/setup/k8s-cluster.sh [up]   build (if needed), start (if not healthy), apply nodes
+#   test/setup/k8s-cluster.sh [up]   build (if needed), start what is not healthy, apply the
+#                                    nodes/StorageClass, wait for Ready nodes + default SA
 #   test/setup/k8s-cluster.sh build  only build the binaries (cached)
-#   test/setup/k8s-cluster.sh stop   stop every process this script started
+#   test/setup/k8s-cluster.sh stop   stop every process this script started (state is kept)
+#   test/setup/k8s-cluster.sh reset  stop and delete the cluster state (etcd data)
 #   test/setup/k8s-cluster.sh status what runs (pid, port, health); exit 1 unless all healthy
 #   test/setup/k8s-cluster.sh env    print `export KUBECONFIG=...` and `export PATH=...`
 #   test/setup/k8s-cluster.sh verify end-to-end smoke check (test/setup/k8s/verify.sh)
+# Timings on 2 cores: cold build ~9 min (module downloads included), warm rebuild ~15 s;
+# `up` from nothing ~10 s, from stopped ~4 s, when already up ~1 s; `stop` ~1.5 s.
+# A component whose build or arguments changed is restarted by `up` (etcd or the apiserver:
+# the whole cluster, in order).
 #
-# Pinned versions (the binaries are cached under ~/.cache/hangar/k8s/bin/<name>-<version>-<recipe>):
+# Pinned versions (cached under ~/.cache/hangar/k8s/bin/<name>-<version>-<recipe hash>):
 #   Kubernetes v1.37.2: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, built
 #     from a wrapper module (test/setup/k8s/gomod-kubernetes.sh writes its go.mod) that requires
 #     k8s.io/kubernetes and replaces every staging module (required there as v0.0.0) with the
@@ -18,29 +24,34 @@
 #   etcd v3.7.0: go.etcd.io/etcd/server/v3 (a main package), built in the same wrapper module, so
 #     it is the version k8s.io/kubernetes v1.37.2 itself requires and shares its compiled deps.
 #   kwok v0.8.0: sigs.k8s.io/kwok/cmd/kwok from its own wrapper module (no replaces).
-#   All: CGO_ENABLED=0 -trimpath, GOFLAGS=-mod=mod, GOTOOLCHAIN=local (Go 1.26),
-#   GOPATH/GOCACHE under ~/.cache/hangar/go (a warm rebuild takes seconds). Build log:
-#   ~/.cache/hangar/k8s/build.log. A cold build takes ~30 min on 2 cores.
+#   All: CGO_ENABLED=0 -trimpath, GOFLAGS=-mod=mod, GOTOOLCHAIN=local (Go 1.26), GOPATH and
+#   GOCACHE under ~/.cache/hangar/go. Build log: ~/.cache/hangar/k8s/build.log.
 #
-# Listens on 127.0.0.1 only (override the base with HANGAR_K8S_PORT_BASE, default 16000):
+# Listens on 127.0.0.1 only (HANGAR_K8S_PORT_BASE moves them all; default 16000):
 #   etcd client http 16379, etcd peer 16380, kube-apiserver https 16443,
 #   kube-controller-manager https 16257, kube-scheduler https 16259, kwok https 16250 (the fake
 #   kubelet API every fake node advertises: the apiserver dials 127.0.0.1 for logs/exec/
-#   port-forward, never another address).
+#   port-forward, only node InternalIPs, never a hostname or another address).
+#   Pod IPs (10.244.0.0/16, written by kwok) and Service IPs (10.96.0.0/16) are status/config
+#   values only: nothing routes them; never dial them.
 #
 # Files (under ~/.cache/hangar/k8s):
-#   kubeconfig   admin (client cert in system:masters), server https://127.0.0.1:16443
-#   pki/         CA, serving and client certs, service-account key pair (openssl)
-#   logs/        one log per process; run/ pid files; data/etcd the etcd data dir
-#   bin/         the builds, plus bin/current/{kubectl,...} symlinks to this script's pins
+#   kubeconfig   admin (client cert in system:masters, embedded), server https://127.0.0.1:16443
+#   pki/         CA, serving and client certs, front-proxy CA, service-account key pair (openssl)
+#   logs/        one log per process (+ apply.log); run/ pid and argument files; data/etcd
+#   bin/current/ symlinks to the pinned builds (kubectl, kube-apiserver, ..., etcd, kwok)
 #
 # What the cluster holds after `up` (test/setup/k8s/nodes.yaml, storage.yaml):
 #   nodes gpu-a100-0, gpu-a100-1 (8 x nvidia.com/gpu, A100-SXM4-80GB), gpu-h100-0 (8 x H100),
-#   gpu-a100-mig-0 (MIG mixed strategy: nvidia.com/mig-1g.10gb: 7), cpu-0; all with annotation
-#   kwok.x-k8s.io/node=fake, no taints. kwok marks them Ready and runs their pods (Running;
-#   pods owned by a Job go Succeeded). StorageClass "standard" (default) uses the in-tree
+#   gpu-a100-mig-0 (MIG mixed strategy: nvidia.com/mig-1g.10gb: 7, ...), cpu-0; all annotated
+#   kwok.x-k8s.io/node=fake, no taints. kwok keeps them Ready (node Leases) and runs their pods:
+#   a bound pod goes Running at once, a pod owned by a Job goes Succeeded (k8s/kwok-stages.yaml).
+#   StorageClass "standard" (default, WaitForFirstConsumer) uses the in-tree
 #   kubernetes.io/host-path provisioner (kube-controller-manager --enable-hostpath-provisioner):
-#   PVCs bind; the volumes are empty dirs under /tmp/hostpath_pv that no container ever sees.
+#   PVCs bind; each volume is an empty dir /tmp/hostpath_pv/<uuid>, removed with its PVC.
+#   `kubectl logs/exec/attach` fail (kwok has no such config); port-forward fails with
+#   `no forward found for port N in pod "ns/name"` unless a kwok PortForward object for the pod
+#   routes the port to a server on 127.0.0.1 (k8s/kwok-crd-portforwards.yaml).
 #
 # Idempotent and quiet unless something fails (HANGAR_SETUP_VERBOSE=1 prints progress); prints
 # one line with the seconds taken. Processes run detached (setsid, inherited fds closed).
@@ -189,40 +200,53 @@ cmd_build() {
 # =============================================================================================
 b64() { base64 -w0 <"$1"; }
 
-# sign NAME SUBJECT EXTENSIONS: key + cert signed by the CA.
+# new_ca NAME CN: a self-signed CA (kept when present).
+new_ca() {
+  [[ -f $PKI/$1.crt ]] && return 0
+  openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/$1.key" 2>/dev/null
+  openssl req -x509 -new -key "$PKI/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+    -out "$PKI/$1.crt.tmp" 2>/dev/null
+  mv "$PKI/$1.crt.tmp" "$PKI/$1.crt"
+}
+
+# sign CA NAME SUBJECT EXTENSIONS: key + cert signed by CA (kept when present).
 sign() {
-  local name=$1 subj=$2 ext=$3
+  local ca=$1 name=$2 subj=$3 ext=$4
+  [[ -f $PKI/$name.crt ]] && return 0
   openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/$name.key" 2>/dev/null
   openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
   printf '%b\n' "$ext" >"$PKI/$name.ext"
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 3650 -sha256 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt" 2>/dev/null
-  rm -f "$PKI/$name.csr" "$PKI/$name.ext"
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" -CAcreateserial \
+    -days 3650 -sha256 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt.tmp" 2>/dev/null
+  rm -f "$PKI/$name.csr" "$PKI/$name.ext" "$PKI/$ca.srl"
+  mv "$PKI/$name.crt.tmp" "$PKI/$name.crt"
 }
 
+# Every file is made only when missing, so adding a cert here keeps the CA (and the
+# kubeconfigs that tests hold) valid.
 gen_pki() {
-  [[ -f $PKI/.complete ]] && return 0
-  note "generating certificates in $PKI"
-  rm -rf "$PKI"
   mkdir -p "$PKI"
   chmod 700 "$PKI"
   local client="basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth"
   local server="basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth"
-  openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/ca.key" 2>/dev/null
-  openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=hangar-test-kubernetes-ca" -days 3650 -sha256 \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-    -out "$PKI/ca.crt" 2>/dev/null
-  sign apiserver "/CN=kube-apiserver" "$server\nsubjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-  sign apiserver-kubelet-client "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client" "$client"
-  sign admin "/O=system:masters/CN=kubernetes-admin" "$client"
-  sign kube-controller-manager "/CN=system:kube-controller-manager" "$client"
-  sign kube-scheduler "/CN=system:kube-scheduler" "$client"
-  sign kwok "/O=system:masters/CN=kwok-controller" "$client"
-  sign kwok-serving "/CN=kwok" "$server\nsubjectAltName=IP:127.0.0.1,DNS:localhost"
-  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
-  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
-  rm -f "$PKI/ca.srl"
-  touch "$PKI/.complete"
+  new_ca ca hangar-test-kubernetes-ca
+  sign ca apiserver "/CN=kube-apiserver" "$server\nsubjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  sign ca apiserver-kubelet-client "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client" "$client"
+  sign ca admin "/O=system:masters/CN=kubernetes-admin" "$client"
+  sign ca kube-controller-manager "/CN=system:kube-controller-manager" "$client"
+  sign ca kube-scheduler "/CN=system:kube-scheduler" "$client"
+  sign ca kwok "/O=system:masters/CN=kwok-controller" "$client"
+  sign ca kwok-serving "/CN=kwok" "$server\nsubjectAltName=IP:127.0.0.1,DNS:localhost"
+  # Front proxy (aggregation layer): the apiserver publishes this CA in
+  # kube-system/extension-apiserver-authentication, which kcm and the scheduler read.
+  new_ca front-proxy-ca hangar-test-front-proxy-ca
+  sign front-proxy-ca front-proxy-client "/CN=front-proxy-client" "$client"
+  if [[ ! -f $PKI/sa.pub ]]; then
+    openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub.tmp" 2>/dev/null
+    mv "$PKI/sa.pub.tmp" "$PKI/sa.pub"
+  fi
 }
 
 # write_kubeconfig FILE CERTNAME: kubeconfig with embedded CA and client cert.
@@ -265,8 +289,9 @@ pid_of() {
   [[ -f $RUN/$name.pid ]] || return 1
   pid=$(cat "$RUN/$name.pid" 2>/dev/null || true)
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  exe=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n 1) || return 1
-  [[ $exe == "$(bin_of "$name")" ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  exe=$( (tr '\0' '\n' <"/proc/$pid/cmdline" | head -n 1) 2>/dev/null) || return 1
+  [[ $exe == "$(bin_of "$name")" ]] && alive "$pid" || return 1
   echo "$pid"
 }
 
@@ -321,6 +346,10 @@ args_of() {
       ARGS+=(--kubelet-preferred-address-types=InternalIP)
       ARGS+=(--kubelet-certificate-authority="$PKI/ca.crt")
       ARGS+=(--kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" --kubelet-client-key="$PKI/apiserver-kubelet-client.key")
+      ARGS+=(--requestheader-client-ca-file="$PKI/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client)
+      ARGS+=(--requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group)
+      ARGS+=(--requestheader-extra-headers-prefix=X-Remote-Extra-)
+      ARGS+=(--proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key")
       ARGS+=(--profiling=false)
       ;;
     kube-controller-manager)
@@ -350,6 +379,10 @@ args_of() {
       ARGS+=(--node-ip="$HOST" --node-port="$KWOK_PORT" --server-address="$HOST:$KWOK_PORT")
       ARGS+=(--tls-cert-file="$PKI/kwok-serving.crt" --tls-private-key-file="$PKI/kwok-serving.key")
       ARGS+=(--cidr="$POD_CIDR")
+      # Node Leases renewed every 10 s (kwok's own default is 0 = no leases: the node lifecycle
+      # controller then marks every node NotReady after 50 s, taints it unreachable, and kwok's
+      # node-initialize stage flips it back: nodes flap).
+      ARGS+=(--node-lease-duration-seconds=40)
       # PortForward objects (test/setup/k8s/kwok-crd-portforwards.yaml) route port-forwards.
       ARGS+=(--enable-crds=PortForward)
       ;;
@@ -409,7 +442,7 @@ ensure_running() {
   local name=$1 pid
   if pid_of "$name" >/dev/null && ! same_args "$name"; then
     note "restarting $name: its build or arguments changed"
-    stop_proc "$name"
+    stop_procs "$name"
   fi
   healthy "$name" && pid_of "$name" >/dev/null && return 0
   if pid=$(pid_of "$name"); then
@@ -425,20 +458,38 @@ ensure_running() {
   start_proc "$name"
 }
 
-stop_proc() {
-  local name=$1 pid i
-  if pid=$(pid_of "$name"); then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      [[ -d /proc/$pid ]] || break
-      sleep 0.1
-    done
-    if [[ -d /proc/$pid ]]; then
-      note "$name (pid $pid) ignored SIGTERM for 10 s: SIGKILL"
+# alive PID...: one of them still runs (a zombie does not count).
+alive() {
+  local pid state
+  for pid in "$@"; do
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+    [[ -n $state && $state != Z ]] && return 0
+  done
+  return 1
+}
+
+# stop_procs NAME...: SIGTERM to each, then waits up to 10 s for all of them; SIGKILL after that.
+stop_procs() {
+  local name pid i
+  local -a pids=()
+  for name in "$@"; do
+    if pid=$(pid_of "$name"); then
+      note "stopping $name (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  for ((i = 0; i < 100; i++)); do
+    alive "${pids[@]}" || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
+    if alive "$pid"; then
+      note "pid $pid ignored SIGTERM for 10 s: SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
     fi
-  fi
-  rm -f "$RUN/$name.pid" "$RUN/$name.args"
+  done
+  for name in "$@"; do rm -f "$RUN/$name.pid" "$RUN/$name.args"; done
 }
 
 KUBECTL() { "$(bin_of kubectl)" --kubeconfig="$KUBECONFIG_FILE" "$@"; }
@@ -486,6 +537,15 @@ cmd_start() {
   write_kubeconfig "$K8S_HOME/kube-controller-manager.kubeconfig" kube-controller-manager
   write_kubeconfig "$K8S_HOME/kube-scheduler.kubeconfig" kube-scheduler
   write_kubeconfig "$K8S_HOME/kwok.kubeconfig" kwok
+  # A changed etcd or apiserver (new build or arguments) restarts everything, in order.
+  local c
+  for c in etcd kube-apiserver; do
+    if pid_of "$c" >/dev/null && ! same_args "$c"; then
+      note "$c: its build or arguments changed: restarting the cluster"
+      stop_all
+      break
+    fi
+  done
   ensure_running etcd
   wait_healthy etcd 30
   ensure_running kube-apiserver
@@ -494,19 +554,25 @@ cmd_start() {
   run_logged_append "$LOGS/apply.log" KUBECTL apply --server-side --force-conflicts --field-manager=hangar-test \
     -f "$here/k8s/kwok-crd-portforwards.yaml"
   run_logged_append "$LOGS/apply.log" KUBECTL wait --for=condition=Established --timeout=30s crd/portforwards.kwok.x-k8s.io
-  local c
   for c in kube-controller-manager kube-scheduler kwok; do ensure_running "$c"; done
   for c in kube-controller-manager kube-scheduler kwok; do wait_healthy "$c" 60; done
   apply_objects
   exec 9>&-
 }
 
+# Clients first (together: the apiserver waits for their watches to close before it exits),
+# then the apiserver, then etcd.
+stop_all() {
+  stop_procs kwok kube-scheduler kube-controller-manager
+  stop_procs kube-apiserver
+  stop_procs etcd
+}
+
 cmd_stop() {
   mkdir -p "$K8S_HOME"
   exec 9>"$K8S_HOME/.lock"
   flock 9
-  local i
-  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop_proc "${COMPONENTS[i]}"; done
+  stop_all
   exec 9>&-
 }
 

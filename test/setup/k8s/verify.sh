@@ -37,6 +37,28 @@ kubectl delete namespace "$NS" --ignore-not-found --wait=true --timeout=60s >/de
 kubectl create namespace "$NS" >/dev/null
 wait_for 30 kubectl -n "$NS" get serviceaccount default >/dev/null
 
+# --- Nodes --------------------------------------------------------------------------------------
+fresh_leases() {
+  local now renew n=0
+  now=$(date +%s)
+  while read -r _ renew; do
+    [[ -n $renew ]] || return 1
+    (($(date -d "$renew" +%s) > now - 40)) || return 1
+    n=$((n + 1))
+  done < <(kubectl -n kube-node-lease get leases -o jsonpath='{range .items[*]}{.metadata.name} {.spec.renewTime}{"\n"}{end}')
+  ((n == 5))
+}
+check "5 fake nodes, each with a Lease renewed in the last 40 s" fresh_leases
+nodes_ready_untainted() {
+  local ready taints
+  ready=$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c '^True$')
+  taints=$(kubectl get nodes -o jsonpath='{.items[*].spec.taints}')
+  [[ $ready == 5 && -z $taints ]]
+}
+check "  ... all Ready, no taints" nodes_ready_untainted
+check "  ... gpu-h100-0 allocatable nvidia.com/gpu=8, product label H100" eq "8 NVIDIA-H100-80GB-HBM3" \
+  kubectl get node gpu-h100-0 -o jsonpath='{.status.allocatable.nvidia\.com/gpu} {.metadata.labels.nvidia\.com/gpu\.product}'
+
 # --- Deployment: 2 GPUs of a given model -------------------------------------------------------
 kubectl -n "$NS" apply -f - >/dev/null <<'EOF'
 apiVersion: apps/v1
@@ -152,11 +174,14 @@ check "  ... PVC home-ws-0 Bound (storageClass standard)" \
 pv=$(jp pvc/home-ws-0 '{.spec.volumeName}')
 check "  ... PV $pv exists, provisioned by kubernetes.io/host-path" \
   eq kubernetes.io/host-path kubectl get pv "$pv" -o jsonpath='{.metadata.annotations.pv\.kubernetes\.io/provisioned-by}'
+pvdir=$(kubectl get pv "$pv" -o jsonpath='{.spec.hostPath.path}')
+check "  ... its hostPath $pvdir exists on this machine" test -d "$pvdir"
 check "StatefulSet reports 1 ready replica" wait_for 30 eq 1 jp statefulset/ws '{.status.readyReplicas}'
 kubectl -n "$NS" delete statefulset ws --wait=true --timeout=60s >/dev/null
 kubectl -n "$NS" delete pvc home-ws-0 --wait=true --timeout=60s >/dev/null
 pv_gone() { ! kubectl get pv "$pv" >/dev/null 2>&1; }
 check "delete StatefulSet + PVC -> PV deleted (reclaimPolicy Delete)" wait_for 30 pv_gone
+check "  ... and its directory removed" test ! -e "$pvdir"
 
 # --- Job -----------------------------------------------------------------------------------------
 kubectl -n "$NS" apply -f - >/dev/null <<'EOF'
