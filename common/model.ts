@@ -93,7 +93,8 @@ export interface ConnectionInfo {
     proxy_command: string;
   };
   jupyter?: { url: string; token: string; port: number };
-  vnc?: { port: number | null; password: string | null };
+  /** VNC (desktop envs): vnc_port is published on the backend host; websocket_path bridges to it through the gateway. */
+  vnc?: { port: number | null; password: string | null; websocket_path: string };
 }
 
 export interface BackendInfo {

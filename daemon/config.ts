@@ -29,6 +29,8 @@ const configSchema = z.object({
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   reconcile_interval_s: z.number().int().min(1).default(30),
   gpu_refresh_interval_s: z.number().int().min(5).default(60),
+  /** Host ports handed out as vnc_port (published on the backend host's publish_address). */
+  vnc_port_range: z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) }).default({ from: 15900, to: 15999 }),
   /** Seconds to wait for a container to stop before it is killed. */
   stop_timeout_s: z.number().int().min(0).default(10),
   backends: z.array(dockerBackend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4 }]),

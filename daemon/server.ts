@@ -57,7 +57,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const drivers = driversFromConfig(cfg, gatewayId(cfg.data_dir), log);
   let publicUrl = cfg.publicUrl;
   const gpus = new GpuService(db, drivers, log);
-  const envs = new EnvironmentService({ db, box, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s });
+  const envs = new EnvironmentService({ db, box, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, vncPorts: cfg.vnc_port_range });
   const reconciler = new Reconciler(repo, drivers, envs, log, gpus);
 
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);

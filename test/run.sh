@@ -8,8 +8,9 @@ case "$area" in
   unit) areas=(unit) ;;
   docker) areas=(docker) ;;
   ui) areas=(ui) ;;
-  all) areas=(unit docker ui) ;;
-  *) echo "unknown test area '$area' (unit, docker, ui, all)" >&2; exit 2 ;;
+  access) areas=(access) ;;
+  all) areas=(unit docker access ui) ;;
+  *) echo "unknown test area '$area' (unit, docker, access, ui, all)" >&2; exit 2 ;;
 esac
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -18,7 +19,7 @@ specs=()
 for a in "${areas[@]}"; do
   case "$a" in
     unit) bash test/setup/install-packages.sh ;;
-    docker) bash test/setup/all.sh ;;
+    docker | access) bash test/setup/all.sh ;;
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
   esac
   specs+=("test/$a/**/*.test.ts")

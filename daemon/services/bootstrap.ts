@@ -4,6 +4,8 @@ import type { BootFile } from '../drivers/driver';
 
 export const SSH_PORT = 22;
 export const JUPYTER_PORT = 8888;
+/** Xvnc's port inside a desktop environment (display :1). */
+export const VNC_PORT = 5901;
 export const INIT_PATH = '/.hangar/init.sh';
 export const AUTHORIZED_KEYS_PATH = '/.hangar/authorized_keys';
 /** Where the gateway serves an env's Jupyter; Jupyter's base_url must match it. */
@@ -43,6 +45,8 @@ export function profileScript(envVars: Record<string, string>): string {
 
 export interface InitOptions {
   user: string;
+  /** Start TigerVNC's Xvnc and a desktop session (when the image has them). */
+  desktop?: boolean;
   /** Jupyter's base URL (the gateway proxies it there); null: don't start Jupyter. */
   jupyterBaseUrl: string | null;
   /** Mount points of named volumes, made writable for the login user. */
@@ -89,7 +93,15 @@ ${o.jupyterBaseUrl === null ? '' : `if [ -s /.hangar/jupyter_token ]; then
     su -s /bin/sh "$U" -c "cd \\"$H\\" && exec $J --$P.token=\\"\\$(cat /.hangar/jupyter_token)\\" ${jupyterArgs} >/tmp/jupyter.log 2>&1" &
   fi
 fi
-`}exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
+`}${o.desktop ? `if [ -s /.hangar/vnc_password ] && command -v Xvnc >/dev/null 2>&1; then
+  install -d -m 1777 /tmp/.X11-unix
+  # VNC authentication reads a DES-obfuscated password file; vncpasswd -f makes it from the 8-character password.
+  su -s /bin/sh "$U" -c 'umask 077 && mkdir -p "$HOME/.vnc" && vncpasswd -f >"$HOME/.vnc/passwd"' </.hangar/vnc_password
+  su -s /bin/sh "$U" -c 'exec Xvnc :1 -rfbport ${VNC_PORT} -rfbauth "$HOME/.vnc/passwd" -SecurityTypes VncAuth -localhost=0 -geometry 1280x800 -depth 24 >/tmp/xvnc.log 2>&1' </dev/null &
+  for _ in $(seq 1 50); do [ -e /tmp/.X11-unix/X1 ] && break; sleep 0.1; done
+  if [ -x /etc/X11/Xsession ]; then su -s /bin/sh "$U" -c 'DISPLAY=:1 exec /etc/X11/Xsession' </dev/null >/dev/null 2>&1 & fi
+fi
+` : ''}exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
 `;
 }
 
@@ -101,12 +113,13 @@ export interface BootInput {
   envVars: Record<string, string>;
   jupyterToken: string | null;
   jupyterBaseUrl: string;
+  vncPassword?: string | null;
   volumeDirs: string[];
 }
 
 export function bootFiles(b: BootInput): BootFile[] {
   const files: BootFile[] = [
-    { path: INIT_PATH, content: initScript({ user: b.user, jupyterBaseUrl: b.jupyterToken ? b.jupyterBaseUrl : null, volumeDirs: b.volumeDirs }), mode: 0o755 },
+    { path: INIT_PATH, content: initScript({ user: b.user, jupyterBaseUrl: b.jupyterToken ? b.jupyterBaseUrl : null, volumeDirs: b.volumeDirs, desktop: Boolean(b.vncPassword) }), mode: 0o755 },
     { path: '/.hangar/sshd_config', content: sshdConfig(b.envVars), mode: 0o644 },
     { path: '/.hangar/profile.sh', content: profileScript(b.envVars), mode: 0o644 },
     { path: AUTHORIZED_KEYS_PATH, content: b.authorizedKeys, mode: 0o644 },
@@ -114,5 +127,6 @@ export function bootFiles(b: BootInput): BootFile[] {
     { path: '/.hangar/ssh_host_ed25519_key.pub', content: b.hostPublicKey + '\n', mode: 0o644 },
   ];
   if (b.jupyterToken) files.push({ path: '/.hangar/jupyter_token', content: b.jupyterToken, mode: 0o600 });
+  if (b.vncPassword) files.push({ path: '/.hangar/vnc_password', content: b.vncPassword + '\n', mode: 0o600 });
   return files;
 }

@@ -14,7 +14,8 @@ import { EnvironmentRepo, type EnvFilter } from '../store/environments';
 import type { SecretBox } from '../secretBox';
 import type { Database } from '../store/schema';
 import type { AuditRepo } from '../store/users';
-import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, jupyterPath, SSH_PORT } from './bootstrap';
+import { vncPassword } from '../secretBox';
+import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, jupyterPath, SSH_PORT, VNC_PORT } from './bootstrap';
 import type { EventBus } from './events';
 import { generateEd25519, type SshKeyService } from './keys';
 
@@ -54,6 +55,7 @@ export interface EnvironmentServiceOptions {
   /** URL clients reach this gateway at (known once the listener is bound). */
   publicUrl: () => string;
   stopTimeoutS: number;
+  vncPorts?: { from: number; to: number };
 }
 
 export class EnvironmentService {
@@ -94,7 +96,9 @@ export class EnvironmentService {
     if (secrets.jupyter_token) {
       info.jupyter = { port: JUPYTER_PORT, token: secrets.jupyter_token, url: `${base}${jupyterPath(env.id)}` };
     }
-    if (env.vnc_port !== null || secrets.vnc_password) info.vnc = { port: env.vnc_port, password: secrets.vnc_password };
+    if (env.vnc_port !== null || secrets.vnc_password) {
+      info.vnc = { port: env.vnc_port, password: secrets.vnc_password, websocket_path: `/api/v1/environments/${env.id}/tunnel?port=${VNC_PORT}` };
+    }
     return info;
   }
 
@@ -122,18 +126,20 @@ export class EnvironmentService {
 
     const hostKey = generateEd25519(`hangar-${input.name}`);
     const wantsJupyter = input.environment_type === 'ide' || input.environment_type === 'data_process';
+    const desktop = input.environment_type === 'desktop';
     const id = crypto.randomUUID();
     let env: Environment;
     try {
       // The row and its GPU grants commit together: a crash leaves both or neither.
       env = await this.o.db.transaction().execute(async (trx) => {
         const repo = new EnvironmentRepo(trx, this.o.box);
+        const vncPort = desktop ? await this.allocateVncPort(trx, backendId, input.vnc_port) : input.vnc_port;
         const row = await repo.insert({
           id, name: input.name, owner_id: actor.id,
           deployment_mode: input.deployment_mode, environment_type: input.environment_type, gpu_mode: input.gpu_mode,
           storage_type: input.storage_type, storage_config: input.storage_config, lifecycle_policy: input.lifecycle_policy,
           network_config: input.network_config, use_jumpserver: input.use_jumpserver,
-          vnc_port: input.vnc_port, vnc_password: null, jupyter_token: wantsJupyter ? crypto.randomBytes(24).toString('hex') : null,
+          vnc_port: vncPort, vnc_password: desktop ? vncPassword() : null, jupyter_token: wantsJupyter ? crypto.randomBytes(24).toString('hex') : null,
           backend_id: backendId, backend_ref: null, image: input.image, image_pull_policy: input.image_pull_policy,
           cpu: input.cpu, memory_mb: input.memory_mb, gpu_count: input.gpu_count || input.gpu_device_ids.length,
           gpu_device_ids: input.gpu_device_ids, gpu_model: input.gpu_model, gpu_mig_profile: input.gpu_mig_profile,
@@ -145,6 +151,7 @@ export class EnvironmentService {
         return (await repo.update(id, { gpu_device_ids: granted }))!;
       });
     } catch (err) {
+      if (/UNIQUE constraint failed: environments\.backend_id, environments\.vnc_port/.test(String(err))) throw new ConflictError(`vnc_port ${input.vnc_port} is already used on backend '${backendId}'`);
       if (/UNIQUE constraint failed: environments/.test(String(err))) throw new ConflictError(`environment '${input.name}' already exists`);
       throw err;
     }
@@ -152,6 +159,15 @@ export class EnvironmentService {
     this.o.events.publish({ type: 'environment.created', environment_id: env.id, owner_id: env.owner_id, status: env.status });
     this.track(env.id, () => this.provision(env.id, hostKey.privateKey));
     return env;
+  }
+
+  /** First free port of the range on this backend (or the one asked for); the unique index backs it up. */
+  private async allocateVncPort(trx: Kysely<Database>, backendId: string, wanted: number | null): Promise<number> {
+    if (wanted !== null) return wanted;
+    const used = new Set((await trx.selectFrom('environments').select('vnc_port').where('backend_id', '=', backendId).where('vnc_port', 'is not', null).execute()).map((r) => r.vnc_port));
+    const { from, to } = this.o.vncPorts ?? { from: 15900, to: 15999 };
+    for (let p = from; p <= to; p++) if (!used.has(p)) return p;
+    throw new ConflictError(`no free VNC port on backend '${backendId}' (range ${from}-${to} is full)`);
   }
 
   /** Resumable: each step checks what already exists (image, container by label, recorded ref). */
@@ -211,12 +227,16 @@ export class EnvironmentService {
     return {
       envId: env.id, name: env.name, owner: env.owner_id, image: env.image, pullPolicy: env.image_pull_policy,
       cpu: env.cpu, memoryMb: env.memory_mb, env: env.env_vars,
-      ports: env.network_config?.ports?.map((p) => ({ ...p, host_ip: p.host_ip ?? env.network_config?.host_ip })) ?? [],
+      ports: [
+        ...(env.network_config?.ports?.map((p) => ({ ...p, host_ip: p.host_ip ?? env.network_config?.host_ip })) ?? []),
+        // The allocated vnc_port, published on the backend host (127.0.0.1 unless configured) for VNC clients there.
+        ...(env.vnc_port !== null && secrets.vnc_password ? [{ container_port: VNC_PORT, host_port: env.vnc_port }] : []),
+      ],
       mounts: env.storage_config?.mounts ?? [],
       gpus: { mode: env.gpu_mode, deviceIds: env.gpu_device_ids, count: env.gpu_count },
       files: bootFiles({
         user: env.ssh_user, authorizedKeys: await this.o.keys.authorizedKeys(env.owner_id),
-        hostPrivateKey, hostPublicKey: env.host_key!, envVars: env.env_vars, jupyterToken: secrets.jupyter_token,
+        hostPrivateKey, hostPublicKey: env.host_key!, envVars: env.env_vars, jupyterToken: secrets.jupyter_token, vncPassword: secrets.vnc_password,
         jupyterBaseUrl: jupyterPath(env.id),
         volumeDirs: (env.storage_config?.mounts ?? []).filter((m) => m.type === 'volume' && !m.read_only).map((m) => m.target),
       }),
@@ -398,17 +418,18 @@ export class EnvironmentService {
     return t;
   }
 
-  /** New Jupyter token: written into the env, Jupyter restarted with it; the old one stops working. */
-  async rotateJupyterToken(actor: User, idOrName: string): Promise<ConnectionInfo> {
+  /** A new Jupyter token or VNC password: written into the env, which restarts with it; the old one stops working. */
+  async rotateSecret(actor: User, idOrName: string, secret: 'jupyter_token' | 'vnc_password'): Promise<ConnectionInfo> {
     const env = await this.get(actor, idOrName);
-    if (!(await this.o.repo.secrets(env.id))?.jupyter_token) throw new ConflictError(`environment '${env.name}' does not run Jupyter`);
-    const token = crypto.randomBytes(24).toString('hex');
-    await this.o.repo.update(env.id, { jupyter_token: token });
+    if (!(await this.o.repo.secrets(env.id))?.[secret]) throw new ConflictError(`environment '${env.name}' has no ${secret}`);
+    const value = secret === 'jupyter_token' ? crypto.randomBytes(24).toString('hex') : vncPassword();
+    await this.o.repo.update(env.id, { [secret]: value });
     if (env.backend_ref) {
-      await this.o.drivers.get(env.backend_id).writeFiles(env.backend_ref, [{ path: '/.hangar/jupyter_token', content: token, mode: 0o600 }]);
+      const file = secret === 'jupyter_token' ? { path: '/.hangar/jupyter_token', content: value } : { path: '/.hangar/vnc_password', content: value + '\n' };
+      await this.o.drivers.get(env.backend_id).writeFiles(env.backend_ref, [{ ...file, mode: 0o600 }]);
       if (env.status === 'running') await this.restart(actor, env.id);
     }
-    await this.o.audit.record({ user_id: actor.id, action: 'environment.rotate_secret', target: env.id, detail: { secret: 'jupyter_token' } });
+    await this.o.audit.record({ user_id: actor.id, action: 'environment.rotate_secret', target: env.id, detail: { secret } });
     return this.connection(actor, env.id);
   }
 

@@ -6,7 +6,7 @@ import type { EnvironmentService } from '../../services/environments';
 import { userOf } from '../auth';
 import { parse } from '../validate';
 
-const rotateSchema = z.object({ secret: z.enum(['jupyter_token']) }).strict();
+const rotateSchema = z.object({ secret: z.enum(['jupyter_token', 'vnc_password']) }).strict();
 
 export function environmentsRouter(envs: EnvironmentService): Router {
   const r = Router();
@@ -41,8 +41,7 @@ export function environmentsRouter(envs: EnvironmentService): Router {
 
   r.post('/:id/rotate', async (req, res) => {
     const { secret } = parse(rotateSchema, req.body ?? {});
-    void secret; // one kind today; VNC passwords join it with desktop environments
-    res.json(await envs.rotateJupyterToken(userOf(res), req.params.id));
+    res.json(await envs.rotateSecret(userOf(res), req.params.id, secret));
   });
 
   r.get('/:id/logs', async (req, res) => {
