@@ -15,6 +15,8 @@ await Promise.all([
   build({ ...common, entryPoints: ['daemon/main.ts'], outfile: 'dist/hangard.js', packages: 'external' }),
   // The CLI is self-contained: the extension ships it as the SSH ProxyCommand.
   build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/hangar.js', minify: true }),
+  // Webview scripts run in the browser: one ES module each (noVNC uses top-level await).
+  build({ ...common, platform: 'browser', target: 'es2022', format: 'esm', entryPoints: ['webviews/desktop/main.ts'], outfile: 'dist/webviews/desktop.js', minify: true, external: [] }),
   ...(fs.existsSync('extension/extension.ts')
     ? [build({ ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', minify: true, external: [...common.external, 'vscode'] })]
     : []),

@@ -7,6 +7,8 @@ import { copyConnectionInfo, copySshCommand, openJupyter, openTerminal, showLogs
 import { attach } from './attach';
 import { connect, logout } from './connect';
 import { lifecycle, remove } from './lifecycle';
+import { targets } from './targets';
+import { openDesktopPanel } from '../webviews/desktopPanel';
 
 async function create(s: Services): Promise<void> {
   let gateways = s.gateways.all();
@@ -50,6 +52,10 @@ export function commandTable(s: Services): CommandTable {
     'hangar.attach': (arg?: unknown) => attach(s, arg),
     'hangar.openJupyter': (arg?: unknown) => openJupyter(s, arg, false),
     'hangar.openJupyterInBrowser': (arg?: unknown) => openJupyter(s, arg, true),
+    'hangar.openDesktop': async (arg?: unknown) => {
+      const [ref] = await targets(s, arg, undefined, { statuses: ['running'], placeholder: vscode.l10n.t('Open the desktop of…') });
+      if (ref) await openDesktopPanel(s.context, s.log, ref.gateway, ref.env);
+    },
     'hangar.copySshCommand': (arg?: unknown) => copySshCommand(s, arg),
     'hangar.copyConnectionInfo': (arg?: unknown) => copyConnectionInfo(s, arg),
     'hangar.showLogs': (arg?: unknown) => showLogs(s, arg),

@@ -14,6 +14,7 @@ export const COMMAND_IDS = [
   'hangar.attach',
   'hangar.openJupyter',
   'hangar.openJupyterInBrowser',
+  'hangar.openDesktop',
   'hangar.copySshCommand',
   'hangar.copyConnectionInfo',
   'hangar.showLogs',

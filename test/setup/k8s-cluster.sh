@@ -454,6 +454,12 @@ ensure_running() {
   if healthy "$name"; then
     die "$name: something else answers on port $(port_of "$name") (not started by this script; see 'status')"
   fi
+  if [[ $name == kwok ]]; then
+    # kwok's lease holder identity is new on every start (hostname_uuid), and it only runs the
+    # pods of nodes whose Lease it holds: it would wait for the old Leases to expire (40 s).
+    # No real kubelet holds any of these, so drop them; kwok recreates them at once.
+    run_logged_append "$LOGS/apply.log" KUBECTL -n kube-node-lease delete leases --all
+  fi
   note "starting $name"
   start_proc "$name"
 }
@@ -494,10 +500,10 @@ stop_procs() {
 
 KUBECTL() { "$(bin_of kubectl)" --kubeconfig="$KUBECONFIG_FILE" "$@"; }
 
-# Nodes and the StorageClass, then waits until kwok has made every node Ready and the default
-# ServiceAccount exists (pods in "default" are refused before that).
+# Nodes and the StorageClass, then waits until kwok has made every node Ready and holds its
+# Lease, and the default ServiceAccount exists (pods in "default" are refused before that).
 apply_objects() {
-  local log=$LOGS/apply.log out
+  local log=$LOGS/apply.log out leases
   run_logged_append "$log" KUBECTL apply --server-side --force-conflicts --field-manager=hangar-test -f "$here/k8s/storage.yaml"
   # Node status (capacity) is only taken on create; later changes of nodes.yaml go through the
   # status subresource.
@@ -506,7 +512,9 @@ apply_objects() {
   local deadline=$((SECONDS + 60))
   while ((SECONDS < deadline)); do
     out=$(KUBECTL get nodes -l type=kwok -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>>"$log" || true)
-    if [[ -n $out ]] && ! grep -qv '=True$' <<<"$out" && KUBECTL get serviceaccount default -n default >/dev/null 2>&1; then
+    leases=$(KUBECTL -n kube-node-lease get leases -o name 2>>"$log" | wc -l)
+    if [[ -n $out ]] && ! grep -qv '=True$' <<<"$out" && ((leases == $(wc -l <<<"$out"))) &&
+      KUBECTL get serviceaccount default -n default >/dev/null 2>&1; then
       return 0
     fi
     sleep 0.3
