@@ -95,6 +95,8 @@ ${o.jupyterBaseUrl === null ? '' : `if [ -s /.hangar/jupyter_token ]; then
 fi
 `}${o.desktop ? `if [ -s /.hangar/vnc_password ] && command -v Xvnc >/dev/null 2>&1; then
   install -d -m 1777 /tmp/.X11-unix
+  # A restart keeps /tmp: a stale display lock would stop Xvnc ("server already active").
+  rm -f /tmp/.X1-lock /tmp/.X11-unix/X1
   # VNC authentication reads a DES-obfuscated password file; vncpasswd -f makes it from the 8-character password.
   su -s /bin/sh "$U" -c 'umask 077 && mkdir -p "$HOME/.vnc" && vncpasswd -f >"$HOME/.vnc/passwd"' </.hangar/vnc_password
   su -s /bin/sh "$U" -c 'exec Xvnc :1 -rfbport ${VNC_PORT} -rfbauth "$HOME/.vnc/passwd" -SecurityTypes VncAuth -localhost=0 -geometry 1280x800 -depth 24 >/tmp/xvnc.log 2>&1' </dev/null &

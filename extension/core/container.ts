@@ -31,7 +31,8 @@ function cliRuntime(context: vscode.ExtensionContext, configDir: string): CliRun
 export async function compose(context: vscode.ExtensionContext): Promise<Services> {
   const log = vscode.window.createOutputChannel('Hangar', { log: true });
   const keys = new ContextKeys();
-  await keys.init();
+  // Each setContext is a round trip to the workbench: don't make activation wait for them.
+  void keys.init();
   const store = new GatewayStore(context.secrets, path.join(context.globalStorageUri.fsPath, 'cli'));
   const gateways = new GatewayManager(store);
   const envTree = new EnvironmentsProvider(gateways);
