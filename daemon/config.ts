@@ -21,6 +21,23 @@ const dockerBackend = z.object({
 });
 export type DockerBackendConfig = z.infer<typeof dockerBackend>;
 
+const kubernetesBackend = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+  kind: z.literal('kubernetes'),
+  /** Path of a kubeconfig file; absent: in-cluster service-account credentials. */
+  kubeconfig: z.string().optional(),
+  context: z.string().optional(),
+  /** One namespace per user (hangar-<user>) or one per team (hangar-<team>, from the user's team). */
+  namespace_policy: z.enum(['per-user', 'per-team']).default('per-user'),
+  namespace_prefix: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('hangar'),
+  /** Service type for SSH/Jupyter/VNC: ClusterIP unless network_config asks for public access. */
+  image_pull_secrets: z.array(z.string()).default([]),
+  storage_class: z.string().optional(),
+});
+export type KubernetesBackendConfig = z.infer<typeof kubernetesBackend>;
+const backend = z.union([dockerBackend, kubernetesBackend]);
+export type BackendConfig = z.infer<typeof backend>;
+
 const configSchema = z.object({
   listen: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default('127.0.0.1:7420'),
   data_dir: z.string().default(path.join(os.homedir(), '.local/share/hangar')),
@@ -33,7 +50,7 @@ const configSchema = z.object({
   vnc_port_range: z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) }).default({ from: 15900, to: 15999 }),
   /** Seconds to wait for a container to stop before it is killed. */
   stop_timeout_s: z.number().int().min(0).default(10),
-  backends: z.array(dockerBackend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4 }]),
+  backends: z.array(backend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4 }]),
   default_backend: z.string().optional(),
 }).strict();
 

@@ -63,6 +63,9 @@ export interface Driver {
   /** Replaces files inside a live environment (e.g. authorized_keys after a key change). */
   writeFiles(ref: string, files: BootFile[]): Promise<void>;
   snapshot(ref: string, name: string): Promise<SnapshotInfo>;
+  /** Backends that know when an env is ready (Kubernetes: pod Ready) say so here; otherwise the service waits
+   *  for the SSH banner through openPort. */
+  waitReady?(ref: string, signal?: AbortSignal): Promise<void>;
   /** The GPUs this backend has (nvidia-smi on a Docker host, node resources on a cluster, mdev/PCI on libvirt).
    *  Throws when the host answers but its GPUs can't be read. */
   inventory?(): Promise<GpuDevice[]>;

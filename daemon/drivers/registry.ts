@@ -21,6 +21,9 @@ export class DriverRegistry {
 }
 
 export function driversFromConfig(cfg: Config, gatewayId: string, log: Logger): DriverRegistry {
-  const drivers = cfg.backends.map((b) => new DockerDriver({ ...b, gatewayId, log: log.child({ backend: b.id }) }));
+  const drivers = cfg.backends.map((b): Driver => {
+    if (b.kind === 'kubernetes') throw new Error(`backend '${b.id}': Kubernetes backends are not available in this build yet`);
+    return new DockerDriver({ ...b, gatewayId, log: log.child({ backend: b.id }) });
+  });
   return new DriverRegistry(drivers, cfg.default_backend ?? cfg.backends[0].id);
 }

@@ -246,6 +246,7 @@ export class EnvironmentService {
 
   /** "running" means SSH answers: wait for sshd's banner (the container may exit instead: then say why). */
   private async waitForSsh(driver: Driver, ref: string, timeoutMs = 60_000): Promise<void> {
+    if (driver.waitReady) return driver.waitReady(ref);
     const deadline = Date.now() + timeoutMs;
     let last = '';
     let noAddressSince = 0;

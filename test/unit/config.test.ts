@@ -10,7 +10,7 @@ describe('daemon configuration', () => {
     assert.equal(c.listen, '127.0.0.1:7420');
     assert.equal(c.listenPort, 7420);
     assert.match(c.data_dir, /\.local\/share\/hangar$/);
-    assert.deepEqual(c.backends.map((b) => [b.id, b.url]), [['local', 'unix:///var/run/docker.sock']]);
+    assert.deepEqual(c.backends.map((b) => [b.id, 'url' in b ? b.url : '']), [['local', 'unix:///var/run/docker.sock']]);
     assert.equal(c.publicUrl, 'http://127.0.0.1:7420');
   });
 
@@ -22,7 +22,7 @@ describe('daemon configuration', () => {
     assert.equal(c.listen, '127.0.0.1:3');
     assert.equal(c.data_dir, '/from/env');
     assert.deepEqual(c.backends.map((b) => b.id), ['gpu-box', 'local']);
-    assert.equal(c.backends[1].url, 'unix:///var/run/docker.sock');
+    assert.equal((c.backends[1] as { url: string }).url, 'unix:///var/run/docker.sock');
   });
 
   it('rejects unknown flags, bad values and duplicate backends with the key named', () => {
