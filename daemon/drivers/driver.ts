@@ -11,6 +11,11 @@ export interface EnvSpec {
   envId: string;
   name: string;
   owner: string;
+  /** k8s_pod / k8s_stateful / docker_local / vm: backends that offer several shapes choose by it. */
+  deploymentMode?: string;
+  /** GPU model (Kubernetes: nodeSelector on nvidia.com/gpu.product) and MIG profile (resource nvidia.com/mig-<p>). */
+  gpuModel?: string | null;
+  gpuProfile?: string | null;
   image: string;
   pullPolicy: PullPolicy;
   cpu: number | null;

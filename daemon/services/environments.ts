@@ -226,6 +226,7 @@ export class EnvironmentService {
     const secrets = (await this.o.repo.secrets(env.id))!;
     return {
       envId: env.id, name: env.name, owner: env.owner_id, image: env.image, pullPolicy: env.image_pull_policy,
+      deploymentMode: env.deployment_mode, gpuModel: env.gpu_model, gpuProfile: env.gpu_mig_profile,
       cpu: env.cpu, memoryMb: env.memory_mb, env: env.env_vars,
       ports: [
         ...(env.network_config?.ports?.map((p) => ({ ...p, host_ip: p.host_ip ?? env.network_config?.host_ip })) ?? []),
