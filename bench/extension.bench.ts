@@ -8,7 +8,7 @@ import { envContextValue, envDescription, envDetails, groupEnvironments, statusI
 function env(i: number): Environment {
   return {
     id: `e${i}`, name: `env-${i}`, owner_id: 'u', deployment_mode: 'docker_local', environment_type: i % 2 ? 'ide' : 'training', gpu_mode: i % 5 ? 'none' : 'exclusive',
-    storage_type: 'local', storage_config: null, lifecycle_policy: 'persistent', network_config: null, use_jumpserver: false, vnc_port: null,
+    storage_type: 'local', storage_config: null, lifecycle_policy: 'persistent', network_config: null, use_jumpserver: false, vnc_port: null, rdp_port: null,
     backend_id: `host-${i % 7}`, backend_ref: `c${i}`, image: 'team/pytorch:2.4', image_pull_policy: 'if-not-present', cpu: 8, memory_mb: 32768,
     gpu_count: i % 5 ? 0 : 2, gpu_device_ids: [], gpu_model: null, gpu_mig_profile: null, env_vars: {}, ssh_user: 'hangar', host_key: null,
     status: (['running', 'stopped', 'failed', 'creating'] as const)[i % 4], status_message: null, created_at: '', updated_at: '',

@@ -59,6 +59,8 @@ export interface Environment {
   network_config: NetworkConfig | null;
   use_jumpserver: boolean;
   vnc_port: number | null;
+  /** Desktop envs: host port of RDP (xrdp) when the image has it; unique per backend like vnc_port. */
+  rdp_port: number | null;
   /** Never returned by list/get; only through the connection endpoint. */
   vnc_password?: never;
   backend_id: string;
@@ -95,6 +97,8 @@ export interface ConnectionInfo {
   jupyter?: { url: string; token: string; port: number };
   /** VNC (desktop envs): vnc_port is published on the backend host; websocket_path bridges to it through the gateway. */
   vnc?: { port: number | null; password: string | null; websocket_path: string };
+  /** RDP (desktop envs whose image has xrdp): where to connect, the login, and a ready .rdp file. */
+  rdp?: { host: string; port: number; user: string; password: string; rdp_file: string };
 }
 
 export interface BackendInfo {

@@ -48,6 +48,7 @@ const configSchema = z.object({
   gpu_refresh_interval_s: z.number().int().min(5).default(60),
   /** Host ports handed out as vnc_port (published on the backend host's publish_address). */
   vnc_port_range: z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) }).default({ from: 15900, to: 15999 }),
+  rdp_port_range: z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) }).default({ from: 13389, to: 13488 }),
   /** Seconds to wait for a container to stop before it is killed. */
   stop_timeout_s: z.number().int().min(0).default(10),
   backends: z.array(backend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4 }]),

@@ -57,7 +57,9 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const drivers = driversFromConfig(cfg, gatewayId(cfg.data_dir), log);
   let publicUrl = cfg.publicUrl;
   const gpus = new GpuService(db, drivers, log);
-  const envs = new EnvironmentService({ db, box, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, vncPorts: cfg.vnc_port_range });
+  const envs = new EnvironmentService({ db, box, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, vncPorts: cfg.vnc_port_range, rdpPorts: cfg.rdp_port_range,
+    publishAddress: (id) => { const b = cfg.backends.find((x) => x.id === id); return b && 'publish_address' in b ? b.publish_address : '127.0.0.1'; },
+  });
   const reconciler = new Reconciler(repo, drivers, envs, log, gpus);
 
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);

@@ -6,6 +6,16 @@ export const SSH_PORT = 22;
 export const JUPYTER_PORT = 8888;
 /** Xvnc's port inside a desktop environment (display :1). */
 export const VNC_PORT = 5901;
+export const RDP_PORT = 3389;
+
+/** A .rdp file for Microsoft's and FreeRDP's clients (the password is never written into it). */
+export function rdpFile(o: { host: string; port: number; user: string; name: string }): string {
+  return [
+    `full address:s:${o.host}:${o.port}`, `username:s:${o.user}`, 'prompt for credentials:i:1', 'authentication level:i:0',
+    'screen mode id:i:1', 'desktopwidth:i:1280', 'desktopheight:i:800', 'session bpp:i:24', 'redirectclipboard:i:1',
+    `alternate shell:s:`, `title:s:Hangar ${o.name}`, '',
+  ].join('\r\n');
+}
 export const INIT_PATH = '/.hangar/init.sh';
 export const AUTHORIZED_KEYS_PATH = '/.hangar/authorized_keys';
 /** Where the gateway serves an env's Jupyter; Jupyter's base_url must match it. */
@@ -103,6 +113,16 @@ fi
   for _ in $(seq 1 50); do [ -e /tmp/.X11-unix/X1 ] && break; sleep 0.1; done
   if [ -x /etc/X11/Xsession ]; then su -s /bin/sh "$U" -c 'DISPLAY=:1 exec /etc/X11/Xsession' </dev/null >/dev/null 2>&1 & fi
 fi
+` : ''}${o.desktop ? `if [ -s /.hangar/rdp_password ] && command -v xrdp >/dev/null 2>&1; then
+  # RDP logs in through PAM: the login user gets the generated password (sshd still takes keys only).
+  printf '%s:%s\\n' "$U" "$(cat /.hangar/rdp_password)" | chpasswd
+  sh /usr/share/xrdp/socksetup 2>/dev/null || true
+  touch /var/log/xrdp.log && chown xrdp:adm /var/log/xrdp.log 2>/dev/null || true
+  [ -s /etc/xrdp/rsakeys.ini ] || { (umask 077 && xrdp-keygen xrdp auto >/dev/null) && chown xrdp /etc/xrdp/rsakeys.ini; }
+  [ -s /etc/ssl/private/ssl-cert-snakeoil.key ] || DEBIAN_FRONTEND=noninteractive make-ssl-cert generate-default-snakeoil
+  xrdp-sesman --nodaemon </dev/null >/tmp/xrdp-sesman.out 2>&1 &
+  start-stop-daemon --start --chuid xrdp:xrdp --exec /usr/sbin/xrdp -- --nodaemon </dev/null >/tmp/xrdp.out 2>&1 &
+fi
 ` : ''}exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
 `;
 }
@@ -116,6 +136,7 @@ export interface BootInput {
   jupyterToken: string | null;
   jupyterBaseUrl: string;
   vncPassword?: string | null;
+  rdpPassword?: string | null;
   volumeDirs: string[];
 }
 
@@ -130,5 +151,6 @@ export function bootFiles(b: BootInput): BootFile[] {
   ];
   if (b.jupyterToken) files.push({ path: '/.hangar/jupyter_token', content: b.jupyterToken, mode: 0o600 });
   if (b.vncPassword) files.push({ path: '/.hangar/vnc_password', content: b.vncPassword + '\n', mode: 0o600 });
+  if (b.rdpPassword) files.push({ path: '/.hangar/rdp_password', content: b.rdpPassword + '\n', mode: 0o600 });
   return files;
 }

@@ -15,7 +15,7 @@ import type { SecretBox } from '../secretBox';
 import type { Database } from '../store/schema';
 import type { AuditRepo } from '../store/users';
 import { vncPassword } from '../secretBox';
-import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, jupyterPath, SSH_PORT, VNC_PORT } from './bootstrap';
+import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, jupyterPath, RDP_PORT, rdpFile, SSH_PORT, VNC_PORT } from './bootstrap';
 import type { EventBus } from './events';
 import { generateEd25519, type SshKeyService } from './keys';
 
@@ -54,8 +54,11 @@ export interface EnvironmentServiceOptions {
   log: Logger;
   /** URL clients reach this gateway at (known once the listener is bound). */
   publicUrl: () => string;
+  /** Address a backend publishes ports on (what RDP/VNC clients connect to on that host). */
+  publishAddress?: (backendId: string) => string;
   stopTimeoutS: number;
   vncPorts?: { from: number; to: number };
+  rdpPorts?: { from: number; to: number };
 }
 
 export class EnvironmentService {
@@ -96,6 +99,10 @@ export class EnvironmentService {
     if (secrets.jupyter_token) {
       info.jupyter = { port: JUPYTER_PORT, token: secrets.jupyter_token, url: `${base}${jupyterPath(env.id)}` };
     }
+    if (env.rdp_port !== null && secrets.rdp_password) {
+      const host = this.o.publishAddress?.(env.backend_id) ?? '127.0.0.1';
+      info.rdp = { host, port: env.rdp_port, user: env.ssh_user, password: secrets.rdp_password, rdp_file: rdpFile({ host, port: env.rdp_port, user: env.ssh_user, name: env.name }) };
+    }
     if (env.vnc_port !== null || secrets.vnc_password) {
       info.vnc = { port: env.vnc_port, password: secrets.vnc_password, websocket_path: `/api/v1/environments/${env.id}/tunnel?port=${VNC_PORT}` };
     }
@@ -133,13 +140,15 @@ export class EnvironmentService {
       // The row and its GPU grants commit together: a crash leaves both or neither.
       env = await this.o.db.transaction().execute(async (trx) => {
         const repo = new EnvironmentRepo(trx, this.o.box);
-        const vncPort = desktop ? await this.allocateVncPort(trx, backendId, input.vnc_port) : input.vnc_port;
+        const vncPort = desktop ? await this.allocatePort(trx, 'vnc_port', backendId, input.vnc_port, this.o.vncPorts ?? { from: 15900, to: 15999 }) : input.vnc_port;
+        const rdpPort = desktop ? await this.allocatePort(trx, 'rdp_port', backendId, null, this.o.rdpPorts ?? { from: 13389, to: 13488 }) : null;
         const row = await repo.insert({
           id, name: input.name, owner_id: actor.id,
           deployment_mode: input.deployment_mode, environment_type: input.environment_type, gpu_mode: input.gpu_mode,
           storage_type: input.storage_type, storage_config: input.storage_config, lifecycle_policy: input.lifecycle_policy,
           network_config: input.network_config, use_jumpserver: input.use_jumpserver,
-          vnc_port: vncPort, vnc_password: desktop ? vncPassword() : null, jupyter_token: wantsJupyter ? crypto.randomBytes(24).toString('hex') : null,
+          vnc_port: vncPort, vnc_password: desktop ? vncPassword() : null,
+          rdp_port: rdpPort, rdp_password: desktop ? crypto.randomBytes(12).toString('base64url') : null, jupyter_token: wantsJupyter ? crypto.randomBytes(24).toString('hex') : null,
           backend_id: backendId, backend_ref: null, image: input.image, image_pull_policy: input.image_pull_policy,
           cpu: input.cpu, memory_mb: input.memory_mb, gpu_count: input.gpu_count || input.gpu_device_ids.length,
           gpu_device_ids: input.gpu_device_ids, gpu_model: input.gpu_model, gpu_mig_profile: input.gpu_mig_profile,
@@ -161,13 +170,12 @@ export class EnvironmentService {
     return env;
   }
 
-  /** First free port of the range on this backend (or the one asked for); the unique index backs it up. */
-  private async allocateVncPort(trx: Kysely<Database>, backendId: string, wanted: number | null): Promise<number> {
+  /** First free port of the range on this backend (or the one asked for); a unique index backs it up. */
+  private async allocatePort(trx: Kysely<Database>, column: 'vnc_port' | 'rdp_port', backendId: string, wanted: number | null, range: { from: number; to: number }): Promise<number> {
     if (wanted !== null) return wanted;
-    const used = new Set((await trx.selectFrom('environments').select('vnc_port').where('backend_id', '=', backendId).where('vnc_port', 'is not', null).execute()).map((r) => r.vnc_port));
-    const { from, to } = this.o.vncPorts ?? { from: 15900, to: 15999 };
-    for (let p = from; p <= to; p++) if (!used.has(p)) return p;
-    throw new ConflictError(`no free VNC port on backend '${backendId}' (range ${from}-${to} is full)`);
+    const used = new Set((await trx.selectFrom('environments').select(column).where('backend_id', '=', backendId).where(column, 'is not', null).execute()).map((r) => r[column]));
+    for (let p = range.from; p <= range.to; p++) if (!used.has(p)) return p;
+    throw new ConflictError(`no free ${column === 'vnc_port' ? 'VNC' : 'RDP'} port on backend '${backendId}' (range ${range.from}-${range.to} is full)`);
   }
 
   /** Resumable: each step checks what already exists (image, container by label, recorded ref). */
@@ -232,12 +240,13 @@ export class EnvironmentService {
         ...(env.network_config?.ports?.map((p) => ({ ...p, host_ip: p.host_ip ?? env.network_config?.host_ip })) ?? []),
         // The allocated vnc_port, published on the backend host (127.0.0.1 unless configured) for VNC clients there.
         ...(env.vnc_port !== null && secrets.vnc_password ? [{ container_port: VNC_PORT, host_port: env.vnc_port }] : []),
+        ...(env.rdp_port !== null && secrets.rdp_password ? [{ container_port: RDP_PORT, host_port: env.rdp_port }] : []),
       ],
       mounts: env.storage_config?.mounts ?? [],
       gpus: { mode: env.gpu_mode, deviceIds: env.gpu_device_ids, count: env.gpu_count },
       files: bootFiles({
         user: env.ssh_user, authorizedKeys: await this.o.keys.authorizedKeys(env.owner_id),
-        hostPrivateKey, hostPublicKey: env.host_key!, envVars: env.env_vars, jupyterToken: secrets.jupyter_token, vncPassword: secrets.vnc_password,
+        hostPrivateKey, hostPublicKey: env.host_key!, envVars: env.env_vars, jupyterToken: secrets.jupyter_token, vncPassword: secrets.vnc_password, rdpPassword: secrets.rdp_password,
         jupyterBaseUrl: jupyterPath(env.id),
         volumeDirs: (env.storage_config?.mounts ?? []).filter((m) => m.type === 'volume' && !m.read_only).map((m) => m.target),
       }),
@@ -421,13 +430,13 @@ export class EnvironmentService {
   }
 
   /** A new Jupyter token or VNC password: written into the env, which restarts with it; the old one stops working. */
-  async rotateSecret(actor: User, idOrName: string, secret: 'jupyter_token' | 'vnc_password'): Promise<ConnectionInfo> {
+  async rotateSecret(actor: User, idOrName: string, secret: 'jupyter_token' | 'vnc_password' | 'rdp_password'): Promise<ConnectionInfo> {
     const env = await this.get(actor, idOrName);
     if (!(await this.o.repo.secrets(env.id))?.[secret]) throw new ConflictError(`environment '${env.name}' has no ${secret}`);
-    const value = secret === 'jupyter_token' ? crypto.randomBytes(24).toString('hex') : vncPassword();
+    const value = secret === 'jupyter_token' ? crypto.randomBytes(24).toString('hex') : secret === 'vnc_password' ? vncPassword() : crypto.randomBytes(12).toString('base64url');
     await this.o.repo.update(env.id, { [secret]: value });
     if (env.backend_ref) {
-      const file = secret === 'jupyter_token' ? { path: '/.hangar/jupyter_token', content: value } : { path: '/.hangar/vnc_password', content: value + '\n' };
+      const file = { path: `/.hangar/${secret}`, content: secret === 'jupyter_token' ? value : value + '\n' };
       await this.o.drivers.get(env.backend_id).writeFiles(env.backend_ref, [{ ...file, mode: 0o600 }]);
       if (env.status === 'running') await this.restart(actor, env.id);
     }

@@ -8,8 +8,9 @@ import type { Database } from './schema';
 import * as m001 from './migrations/001_initial';
 import * as m002 from './migrations/002_gpus';
 import * as m003 from './migrations/003_vnc_ports';
+import * as m004 from './migrations/004_rdp';
 
-const migrations: Record<string, Migration> = { '001_initial': m001, '002_gpus': m002, '003_vnc_ports': m003 };
+const migrations: Record<string, Migration> = { '001_initial': m001, '002_gpus': m002, '003_vnc_ports': m003, '004_rdp': m004 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });

@@ -6,7 +6,7 @@ import type { Database, EnvironmentsTable } from './schema';
 type Row = Selectable<EnvironmentsTable>;
 
 /** Secrets kept with the row but never part of the Environment the API returns. */
-export interface EnvSecrets { vnc_password: string | null; jupyter_token: string | null }
+export interface EnvSecrets { vnc_password: string | null; jupyter_token: string | null; rdp_password: string | null }
 
 export interface EnvFilter {
   owner_id?: string;
@@ -30,7 +30,7 @@ function toDomain(r: Row): Environment {
     lifecycle_policy: r.lifecycle_policy as Environment['lifecycle_policy'],
     network_config: r.network_config ? JSON.parse(r.network_config) : null,
     use_jumpserver: Boolean(r.use_jumpserver),
-    vnc_port: r.vnc_port,
+    vnc_port: r.vnc_port, rdp_port: r.rdp_port,
     backend_id: r.backend_id, backend_ref: r.backend_ref,
     image: r.image, image_pull_policy: r.image_pull_policy as Environment['image_pull_policy'],
     cpu: r.cpu, memory_mb: r.memory_mb, gpu_count: r.gpu_count,
@@ -59,6 +59,7 @@ export class EnvironmentRepo {
       storage_type: e.storage_type, storage_config: json(e.storage_config), lifecycle_policy: e.lifecycle_policy,
       network_config: json(e.network_config), use_jumpserver: e.use_jumpserver ? 1 : 0,
       vnc_port: e.vnc_port, vnc_password: this.seal(e.vnc_password) ?? null,
+      rdp_port: e.rdp_port, rdp_password: this.seal(e.rdp_password) ?? null,
       backend_id: e.backend_id, backend_ref: e.backend_ref, image: e.image, image_pull_policy: e.image_pull_policy,
       cpu: e.cpu, memory_mb: e.memory_mb, gpu_count: e.gpu_count, gpu_device_ids: JSON.stringify(e.gpu_device_ids),
       gpu_model: e.gpu_model, gpu_mig_profile: e.gpu_mig_profile, env_vars: JSON.stringify(e.env_vars), ssh_user: e.ssh_user, host_key: e.host_key, jupyter_token: this.seal(e.jupyter_token) ?? null,
@@ -79,10 +80,10 @@ export class EnvironmentRepo {
   }
 
   async secrets(id: string): Promise<EnvSecrets | undefined> {
-    const r = await this.db.selectFrom('environments').select(['vnc_password', 'jupyter_token']).where('id', '=', id).executeTakeFirst();
+    const r = await this.db.selectFrom('environments').select(['vnc_password', 'jupyter_token', 'rdp_password']).where('id', '=', id).executeTakeFirst();
     if (!r) return undefined;
     const open = (v: string | null) => (v && this.box ? this.box.open(v) : v);
-    return { vnc_password: open(r.vnc_password), jupyter_token: open(r.jupyter_token) };
+    return { vnc_password: open(r.vnc_password), jupyter_token: open(r.jupyter_token), rdp_password: open(r.rdp_password) };
   }
 
   async list(f: EnvFilter = {}): Promise<Environment[]> {
@@ -100,7 +101,7 @@ export class EnvironmentRepo {
     'status' | 'status_message' | 'backend_ref' | 'host_key' | 'lifecycle_policy' | 'use_jumpserver' | 'env_vars' | 'cpu' | 'memory_mb'>>
     & { gpu_device_ids?: string[] }
     & Partial<EnvSecrets>): Promise<Environment | undefined> {
-    const { use_jumpserver, env_vars, gpu_device_ids, jupyter_token, vnc_password, ...rest } = patch;
+    const { use_jumpserver, env_vars, gpu_device_ids, jupyter_token, vnc_password, rdp_password, ...rest } = patch;
     await this.db.updateTable('environments').set({
       ...rest,
       ...(use_jumpserver === undefined ? {} : { use_jumpserver: use_jumpserver ? 1 : 0 }),
@@ -108,6 +109,7 @@ export class EnvironmentRepo {
       ...(gpu_device_ids === undefined ? {} : { gpu_device_ids: JSON.stringify(gpu_device_ids) }),
       ...(jupyter_token === undefined ? {} : { jupyter_token: this.seal(jupyter_token) ?? null }),
       ...(vnc_password === undefined ? {} : { vnc_password: this.seal(vnc_password) ?? null }),
+      ...(rdp_password === undefined ? {} : { rdp_password: this.seal(rdp_password) ?? null }),
       updated_at: new Date().toISOString(),
     }).where('id', '=', id).execute();
     return this.get(id);

@@ -23,6 +23,8 @@ export interface EnvironmentsTable {
   use_jumpserver: ColumnType<number, number, number>;
   vnc_port: number | null;
   vnc_password: string | null;
+  rdp_port: number | null;
+  rdp_password: string | null;
   backend_id: string;
   backend_ref: string | null;
   image: string;

@@ -34,6 +34,7 @@ export async function copyConnectionInfo(s: Services, arg: unknown): Promise<voi
     `ssh: ssh ${c.ssh.host_alias}   (user ${c.ssh.user}; ProxyCommand: hangar proxy --url ${ref.gateway.url} %n)`,
     ...(c.jupyter ? [`jupyter: ${c.jupyter.url}  (gateway token required; Jupyter token ${c.jupyter.token})`] : []),
     ...(c.vnc ? [`vnc: port ${c.vnc.port}${c.vnc.password ? `, password ${c.vnc.password}` : ''}`] : []),
+    ...(c.rdp ? [`rdp: ${c.rdp.host}:${c.rdp.port}, user ${c.rdp.user}, password ${c.rdp.password}`] : []),
   ];
   await vscode.env.clipboard.writeText(lines.join('\n') + '\n');
   void vscode.window.showInformationMessage(vscode.l10n.t('Connection info of {0} copied.', c.name));
@@ -81,4 +82,19 @@ export async function openTerminal(s: Services, arg: unknown): Promise<void> {
     iconPath: new vscode.ThemeIcon('remote'),
   });
   t.show();
+}
+
+/** Saves the env's .rdp file and hands it to the system's Remote Desktop client; the password goes to the clipboard. */
+export async function openRdp(s: Services, arg: unknown): Promise<void> {
+  const [ref] = await targets(s, arg, undefined, { statuses: ['running'], placeholder: vscode.l10n.t('Open with Remote Desktop…') });
+  if (!ref) return;
+  const c = await ref.gateway.client.connection(ref.env.id);
+  if (!c.rdp) throw new Error(vscode.l10n.t('{0} offers no RDP (desktop environments whose image has xrdp do).', ref.env.name));
+  const dir = vscode.Uri.joinPath(s.context.globalStorageUri, 'rdp');
+  await vscode.workspace.fs.createDirectory(dir);
+  const file = vscode.Uri.joinPath(dir, `${ref.env.name}.rdp`);
+  await vscode.workspace.fs.writeFile(file, Buffer.from(c.rdp.rdp_file));
+  await vscode.env.clipboard.writeText(c.rdp.password);
+  await vscode.env.openExternal(file);
+  void vscode.window.showInformationMessage(vscode.l10n.t('Opened {0} with your Remote Desktop client; the password is on the clipboard.', `${ref.env.name}.rdp`));
 }

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { CommandTable } from '../core/commands';
 import type { Services } from '../core/services';
 import { askCreateAnswers, provision } from '../create/flow';
-import { copyConnectionInfo, copySshCommand, openJupyter, openTerminal, showLogs } from './access';
+import { copyConnectionInfo, copySshCommand, openJupyter, openRdp, openTerminal, showLogs } from './access';
 import { attach } from './attach';
 import { connect, logout } from './connect';
 import { lifecycle, remove } from './lifecycle';
@@ -56,6 +56,7 @@ export function commandTable(s: Services): CommandTable {
       const [ref] = await targets(s, arg, undefined, { statuses: ['running'], placeholder: vscode.l10n.t('Open the desktop of…') });
       if (ref) await openDesktopPanel(s.context, s.log, ref.gateway, ref.env);
     },
+    'hangar.openRdp': (arg?: unknown) => openRdp(s, arg),
     'hangar.copySshCommand': (arg?: unknown) => copySshCommand(s, arg),
     'hangar.copyConnectionInfo': (arg?: unknown) => copyConnectionInfo(s, arg),
     'hangar.showLogs': (arg?: unknown) => showLogs(s, arg),

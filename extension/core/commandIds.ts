@@ -15,6 +15,7 @@ export const COMMAND_IDS = [
   'hangar.openJupyter',
   'hangar.openJupyterInBrowser',
   'hangar.openDesktop',
+  'hangar.openRdp',
   'hangar.copySshCommand',
   'hangar.copyConnectionInfo',
   'hangar.showLogs',

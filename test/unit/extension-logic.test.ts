@@ -11,7 +11,7 @@ import { envContextValue, envDescription, envDetails, groupEnvironments, statusI
 export function fakeEnv(over: Partial<Environment> = {}): Environment {
   return {
     id: 'id-' + (over.name ?? 'a'), name: 'a', owner_id: 'u', deployment_mode: 'docker_local', environment_type: 'ide', gpu_mode: 'none',
-    storage_type: 'local', storage_config: null, lifecycle_policy: 'persistent', network_config: null, use_jumpserver: false, vnc_port: null,
+    storage_type: 'local', storage_config: null, lifecycle_policy: 'persistent', network_config: null, use_jumpserver: false, vnc_port: null, rdp_port: null,
     backend_id: 'local', backend_ref: 'c1', image: 'img:1', image_pull_policy: 'if-not-present', cpu: null, memory_mb: null, gpu_count: 0,
     gpu_device_ids: [], gpu_model: null, gpu_mig_profile: null, env_vars: {}, ssh_user: 'hangar', host_key: null, status: 'running', status_message: null,
     created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z', ...over,

@@ -6,7 +6,7 @@ import type { EnvironmentService } from '../../services/environments';
 import { userOf } from '../auth';
 import { parse } from '../validate';
 
-const rotateSchema = z.object({ secret: z.enum(['jupyter_token', 'vnc_password']) }).strict();
+const rotateSchema = z.object({ secret: z.enum(['jupyter_token', 'vnc_password', 'rdp_password']) }).strict();
 
 export function environmentsRouter(envs: EnvironmentService): Router {
   const r = Router();
