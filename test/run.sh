@@ -9,8 +9,9 @@ case "$area" in
   docker) areas=(docker) ;;
   ui) areas=(ui) ;;
   access) areas=(access) ;;
+  k8s) areas=(k8s) ;;
   all) areas=(unit docker access ui) ;;
-  *) echo "unknown test area '$area' (unit, docker, access, ui, all)" >&2; exit 2 ;;
+  *) echo "unknown test area '$area' (unit, docker, access, ui, k8s, all)" >&2; exit 2 ;;
 esac
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -21,6 +22,7 @@ for a in "${areas[@]}"; do
     unit) bash test/setup/install-packages.sh ;;
     docker | access) bash test/setup/all.sh ;;
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
+    k8s) bash test/setup/k8s-cluster.sh up ;;
   esac
   specs+=("test/$a/**/*.test.ts")
 done

@@ -4,6 +4,7 @@ import { NotFoundError } from '../errors';
 import type { Logger } from '../log';
 import type { Driver } from './driver';
 import { DockerDriver } from './docker';
+import { KubernetesDriver } from './kubernetes';
 
 export class DriverRegistry {
   private readonly drivers = new Map<string, Driver>();
@@ -22,7 +23,7 @@ export class DriverRegistry {
 
 export function driversFromConfig(cfg: Config, gatewayId: string, log: Logger): DriverRegistry {
   const drivers = cfg.backends.map((b): Driver => {
-    if (b.kind === 'kubernetes') throw new Error(`backend '${b.id}': Kubernetes backends are not available in this build yet`);
+    if (b.kind === 'kubernetes') return new KubernetesDriver({ ...b, gatewayId, log: log.child({ backend: b.id }) });
     return new DockerDriver({ ...b, gatewayId, log: log.child({ backend: b.id }) });
   });
   return new DriverRegistry(drivers, cfg.default_backend ?? cfg.backends[0].id);

@@ -31,8 +31,11 @@ export async function openDesktopPanel(context: vscode.ExtensionContext, log: vs
   };
   const subs = [
     panel.webview.onDidReceiveMessage((m: FromDesktop) => (handlers[m.type] as (x: FromDesktop) => void)?.(m)),
-    // Text copied in VS Code reaches the remote desktop's clipboard when the panel gets focus.
-    panel.onDidChangeViewState(async (e) => { if (e.webviewPanel.active) post({ type: 'clipboard', text: await vscode.env.clipboard.readText() }); }),
+    // Text copied in VS Code reaches the remote desktop's clipboard when the panel gets focus. In a browser
+    // (code-server, vscode.dev) reading the clipboard needs a permission prompt each time: leave it to the user there.
+    panel.onDidChangeViewState(async (e) => {
+      if (e.webviewPanel.active && vscode.env.uiKind === vscode.UIKind.Desktop) post({ type: 'clipboard', text: await vscode.env.clipboard.readText() });
+    }),
   ];
   panel.onDidDispose(() => { panels.delete(key); subs.forEach((s) => s.dispose()); });
   return panel;

@@ -36,7 +36,9 @@ describe('ui: the extension in code-server', function () {
     vsix = path.join(REPO_ROOT, 'dist/hangar.vsix');
     d = await startDaemon();
     const env = await d.admin.createEnvironment({ name: 'ui-box', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'ide' });
+    const desk = await d.admin.createEnvironment({ name: 'ui-desk', image: 'hangar-test/desktop:latest', image_pull_policy: 'never', environment_type: 'desktop' });
     await d.admin.waitFor(env.id, ['running']);
+    await d.admin.waitFor(desk.id, ['running']);
     fs.writeFileSync(sshConfig, userLines, { mode: 0o600 });
     cs = await startCodeServer({ workspace: tmpDir('hangar-ui-ws-'), extensionVsix: vsix, settings: { 'remote.SSH.configFile': sshConfig } });
     wb = await openWorkbench(cs);
@@ -65,9 +67,16 @@ describe('ui: the extension in code-server', function () {
     await page.getByText('Connect to a Hangar gateway').first().waitFor({ timeout: 20_000 });
     await screenshot(page, '01-welcome-not-connected');
     await runCommand(page, 'Hangar: Connect to Gateway…');
+    const title = (t: string) => page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
+    await title('(1/2)');
     await quickInputType(page, d.url);
+    await title('(2/2)');
     await quickInputType(page, d.token);
-    await waitForNotification(page, /Connected to/);
+    await waitForNotification(page, /Connected to/, { timeoutMs: 30_000 }).catch(async (e) => {
+      await screenshot(page, '02-connect-failed');
+      const toasts = await page.locator('.notifications-toasts').allTextContents();
+      throw new Error(`${(e as Error).message}\nnotifications: ${toasts.join(' | ')}`);
+    });
     await treeItem(page, 'ui-box').waitFor({ timeout: 20_000 });
     await screenshot(page, '02-connected-environments');
   });
@@ -110,7 +119,7 @@ describe('ui: the extension in code-server', function () {
     await page.getByText(/Stopped \(1\)/).first().click();
     await contextMenu(page, 'ui-made', 'Start');
     await until(async () => (await d.admin.getEnvironment('ui-made')).status === 'running' || undefined, 'running');
-    await page.getByText(/Running \(2\)/).first().waitFor({ timeout: 20_000 });
+    await page.getByText(/Running \(3\)/).first().waitFor({ timeout: 20_000 });
     await screenshot(page, '06-started');
   });
 
@@ -130,6 +139,14 @@ describe('ui: the extension in code-server', function () {
     // handed to vscode.openFolder (the command's result).
     assert.match(decodeURIComponent(opened.url()), /[?&]folder=\/home\/hangar\b/);
     await opened.close();
+  });
+
+  it('Open Desktop shows the environment\'s desktop in a noVNC panel', async () => {
+    const { page } = wb;
+    await contextMenu(page, 'ui-desk', 'Open Desktop');
+    const bar = page.frameLocator('iframe.webview').frameLocator('#active-frame').locator('#bar');
+    await bar.filter({ hasText: /connected$/ }).waitFor({ timeout: 60_000 });
+    await screenshot(page, '08-desktop-panel', { settleMs: 1500 });
   });
 
   it('the extension\'s own integration suite passes inside code-server', async () => {
