@@ -7,3 +7,4 @@ node scripts/bundle.mjs
 npx tsx bench/ssh.bench.ts
 npx tsx bench/extension.bench.ts
 npx tsx bench/gpu.bench.ts
+npx tsx bench/access.bench.ts

@@ -1,4 +1,4 @@
-// Backends by id; one factory per kind. Kubernetes and libvirt register here when they land.
+// Backends by id; one factory per kind (docker, kubernetes). libvirt registers here when it lands.
 import type { Config } from '../config';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../log';

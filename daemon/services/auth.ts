@@ -10,6 +10,8 @@ export const hashToken = (t: string) => crypto.createHash('sha256').update(t).di
 export const newToken = () => `hgr_${crypto.randomBytes(32).toString('base64url')}`;
 
 export class AuthService {
+  /** last_used_at is written at most once a minute per token, not on every request. */
+  private readonly touched = new Map<string, number>();
   constructor(private readonly users: UserRepo) {}
 
   /** First start: an admin and its token in <dataDir>/admin.token (0600). Returns the path when created. */
@@ -30,7 +32,10 @@ export class AuthService {
     const hash = hashToken(m[1]);
     const user = await this.users.userForTokenHash(hash);
     if (!user) throw new UnauthorizedError('invalid or revoked token');
-    void this.users.touchToken(hash).catch(() => undefined);
+    if ((this.touched.get(hash) ?? 0) < Date.now() - 60_000) {
+      this.touched.set(hash, Date.now());
+      void this.users.touchToken(hash).catch(() => undefined);
+    }
     return user;
   }
 

@@ -17,6 +17,8 @@ export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {
   const file = path.join(dataDir, 'hangar.db');
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
+  // WAL + NORMAL: commits survive a daemon crash (only a power loss can drop the last ones) without an fsync each.
+  sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   fs.chmodSync(file, 0o600);

@@ -158,8 +158,12 @@ describe('k8s: Kubernetes backend on the test control plane', function () {
     const secret = await core.readNamespacedSecret({ name: secretVol.secretName!, namespace });
     assert.equal(secret.metadata!.labels![ENV_ID], h100.id);
     assert.ok(Buffer.from(secret.data!['init.sh'], 'base64').toString().startsWith('#!/bin/sh'));
-    assert.equal(secretVol.items!.find((i) => i.key === 'init.sh')!.mode, 0o755);
-    assert.equal(secretVol.items!.find((i) => i.key === 'ssh_host_ed25519_key')!.mode, 0o600);
+    const modes = Buffer.from(secret.data!['.modes'], 'base64').toString();
+    assert.match(modes, /^init\.sh 755$/m);
+    assert.match(modes, /^ssh_host_ed25519_key 600$/m);
+    assert.equal(secretVol.defaultMode, 0o400);
+    assert.ok(c.volumeMounts!.some((m) => m.mountPath === '/run/hangar/boot' && m.readOnly));
+    assert.ok(c.volumeMounts!.some((m) => m.mountPath === '/.hangar'));
     const svc = await core.readNamespacedService({ name, namespace });
     assert.equal(svc.spec!.type, 'ClusterIP');
     assert.deepEqual(svc.spec!.ports!.map((p) => p.port).sort((a, b) => a - b), [22, 5901, 8888]);
@@ -320,6 +324,23 @@ describe('k8s: Kubernetes backend on the test control plane', function () {
     assert.match(await res.text(), /no logs found for container/);
     const x = await driver.exec(h100.backend_ref!, ['true']).then(() => undefined, (e: Error) => e);
     assert.match(x?.message ?? '', /exec in pod \S+ failed: .*no exec found for container "env"/);
+  });
+
+  it('writeFiles (authorized_keys after a key change) updates the boot Secret, modes included', async () => {
+    const [namespace, , name] = h100.backend_ref!.split('/');
+    const before = await apps.readNamespacedDeployment({ name, namespace });
+    await d.server.drivers.get('k8s').writeFiles(h100.backend_ref!, [
+      { path: '/.hangar/authorized_keys', content: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHangarTestKey test\n', mode: 0o644 },
+      { path: '/.hangar/extra', content: 'x', mode: 0o640 },
+    ]);
+    const secret = await core.readNamespacedSecret({ name: `${name}-boot`, namespace });
+    assert.match(Buffer.from(secret.data!.authorized_keys, 'base64').toString(), /HangarTestKey/);
+    assert.equal(Buffer.from(secret.data!.extra, 'base64').toString(), 'x');
+    const modes = Buffer.from(secret.data!['.modes'], 'base64').toString();
+    assert.match(modes, /^extra 640$/m);
+    assert.match(modes, /^init\.sh 755$/m);
+    // No rollout: the running pod is left alone.
+    assert.equal((await apps.readNamespacedDeployment({ name, namespace })).metadata!.generation, before.metadata!.generation);
   });
 
   it('inventory: one row per node and GPU resource, with the product label as model', async () => {

@@ -176,6 +176,7 @@ export class DockerDriver implements Driver {
   }
 
   async start(ref: string): Promise<void> {
+    this.addresses.delete(ref);
     await this.call(() => this.docker.getContainer(ref).start()).catch((err) => {
       if (statusCode(err) === 304) return; // already running
       throw new UnprocessableError(`container did not start on backend '${this.id}': ${dockerMessage(err)}`);
@@ -183,6 +184,7 @@ export class DockerDriver implements Driver {
   }
 
   async stop(ref: string, timeoutS: number): Promise<void> {
+    this.addresses.delete(ref);
     await this.call(() => this.docker.getContainer(ref).stop({ t: timeoutS })).catch((err) => {
       if (statusCode(err) === 304 || statusCode(err) === 404) return; // already stopped / gone
       throw err;
@@ -190,10 +192,12 @@ export class DockerDriver implements Driver {
   }
 
   async restart(ref: string, timeoutS: number): Promise<void> {
+    this.addresses.delete(ref);
     await this.call(() => this.docker.getContainer(ref).restart({ t: timeoutS }));
   }
 
   async delete(ref: string): Promise<void> {
+    this.addresses.delete(ref);
     await this.call(() => this.docker.getContainer(ref).remove({ force: true, v: true })).catch((err) => {
       if (statusCode(err) === 404) return;
       if (statusCode(err) === 409 && /already in progress/.test(dockerMessage(err))) return;
@@ -242,7 +246,18 @@ export class DockerDriver implements Driver {
     return out;
   }
 
+  /** Container addresses for a few seconds: a proxied Jupyter page makes dozens of requests, each opening a port. */
+  private readonly addresses = new Map<string, { ip: string; until: number }>();
+
   private async containerAddress(ref: string): Promise<string> {
+    const hit = this.addresses.get(ref);
+    if (hit && hit.until > Date.now()) return hit.ip;
+    const ip = await this.inspectAddress(ref);
+    this.addresses.set(ref, { ip, until: Date.now() + 5000 });
+    return ip;
+  }
+
+  private async inspectAddress(ref: string): Promise<string> {
     const c = await this.call(() => this.docker.getContainer(ref).inspect());
     if (!c.State.Running) throw new UnprocessableError('environment is not running');
     const nets = Object.values(c.NetworkSettings.Networks ?? {});
@@ -259,7 +274,7 @@ export class DockerDriver implements Driver {
         const s = net.connect({ host: ip, port });
         s.setNoDelay(true);
         s.once('connect', () => { s.off('error', reject); resolve(s); });
-        s.once('error', reject);
+        s.once('error', (err) => { this.addresses.delete(ref); reject(err); });
       });
     }
     // Remote engine: forward through the same SSH host that carries the Docker API.

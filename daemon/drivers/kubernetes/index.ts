@@ -17,7 +17,7 @@ import {
   type LogOptions, type ManagedObject, type ProgressFn, type SnapshotInfo,
 } from '../driver';
 import {
-  bootKey, bootSecret, CONTAINER, deployment, GPU_PRODUCT_LABEL, namespaceFor, networkPolicy, objectName,
+  bootKey, bootSecret, CONTAINER, deployment, GPU_PRODUCT_LABEL, MODES_KEY, modesText, namespaceFor, parseModes, networkPolicy, objectName,
   PULL_POLICY, RESTARTED_ANNOTATION, service, STARTED_ANNOTATION, statefulSet, workloadKind,
   type K8sOptions, type Placement, type WorkloadKind,
 } from './manifests';
@@ -523,21 +523,17 @@ export class KubernetesDriver implements Driver {
   async writeFiles(ref: string, files: BootFile[]): Promise<void> {
     if (files.length === 0) return;
     const r = parseRef(ref);
-    const w = await this.readWorkload(r);
-    if (!w) throw new UnprocessableError(`${r.kind} ${r.namespace}/${r.name} is gone from backend '${this.id}'`);
     const secretName = `${r.name}-boot`;
+    const secret = await this.maybe(() => this.core.readNamespacedSecret({ name: secretName, namespace: r.namespace }));
+    if (!secret) throw new UnprocessableError(`Secret ${r.namespace}/${secretName} is gone from backend '${this.id}'`);
+    const modes = parseModes(Buffer.from(secret.data?.[MODES_KEY] ?? '', 'base64').toString());
     const data: Record<string, string> = {};
-    for (const f of files) data[bootKey(f.path)] = Buffer.from(f.content).toString('base64');
-    const volumes = w.spec?.template?.spec?.volumes ?? [];
-    const boot = volumes.find((v) => v.name === 'hangar-boot');
-    const items = boot?.secret?.items ?? [];
-    const newItems = files.filter((f) => !items.some((i) => i.key === bootKey(f.path)));
-    await this.call(() => this.core.patchNamespacedSecret({ name: secretName, namespace: r.namespace, body: { data } }, MERGE));
-    if (newItems.length) {
-      // A file the Secret volume doesn't project yet: add it to the pod template (takes effect at the next pod).
-      const patchedVolumes = volumes.map((v) => v.name !== 'hangar-boot' ? v : { ...v, secret: { ...v.secret, items: [...items, ...newItems.map((f) => ({ key: bootKey(f.path), path: bootKey(f.path), mode: f.mode }))] } });
-      await this.patchWorkload(r, { spec: { template: { spec: { volumes: patchedVolumes } } } });
+    for (const f of files) {
+      data[bootKey(f.path)] = Buffer.from(f.content).toString('base64');
+      modes.set(bootKey(f.path), f.mode);
     }
+    data[MODES_KEY] = Buffer.from(modesText(modes)).toString('base64');
+    await this.call(() => this.core.patchNamespacedSecret({ name: secretName, namespace: r.namespace, body: { data } }, MERGE));
     const running = (await this.pods(r)).find((p) => p.status?.phase === 'Running');
     if (!running) return;
     for (const f of files) {

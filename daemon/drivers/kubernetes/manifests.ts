@@ -78,9 +78,31 @@ export function bootKey(path: string): string {
   return m[1];
 }
 
+/** Secret key listing each file's mode (`<name> <octal>` per line): the copy at start applies them. A dot-key, so
+ *  the `*` glob of the copy script leaves it out; new files need no change of the pod template (no items list). */
+export const MODES_KEY = '.modes';
+
+export function modesText(modes: Map<string, number>): string {
+  return [...modes].map(([name, mode]) => `${name} ${mode.toString(8)}\n`).join('');
+}
+
+export function parseModes(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const [name, mode] = line.trim().split(/\s+/);
+    if (name && mode && /^[0-7]{1,4}$/.test(mode)) out.set(name, Number.parseInt(mode, 8));
+  }
+  return out;
+}
+
 export function bootSecret(spec: EnvSpec, o: K8sOptions, namespace: string): V1Secret {
   const data: Record<string, string> = {};
-  for (const f of spec.files) data[bootKey(f.path)] = Buffer.from(f.content).toString('base64');
+  const modes = new Map<string, number>();
+  for (const f of spec.files) {
+    data[bootKey(f.path)] = Buffer.from(f.content).toString('base64');
+    modes.set(bootKey(f.path), f.mode);
+  }
+  data[MODES_KEY] = Buffer.from(modesText(modes)).toString('base64');
   return {
     apiVersion: 'v1', kind: 'Secret',
     metadata: { name: `${objectName(spec)}-boot`, namespace, labels: labelsFor(spec, o) },
@@ -110,8 +132,9 @@ export interface Placement { nodeSelector?: Record<string, string>; products?: s
 const COPY_BOOT_FILES = [
   'set -e',
   `cd ${BOOT_MOUNT}`,
-  // Secret volumes are read-only and their entries are symlinks: copy each file (with its mode) to /.hangar.
-  'for f in *; do cp -L "$f" "/.hangar/$f"; chmod "$(stat -L -c %a "$f")" "/.hangar/$f"; done',
+  // Secret volumes are read-only and their entries are symlinks: copy each file to /.hangar, then give it its mode.
+  'for f in *; do cp -L "$f" "/.hangar/$f"; done',
+  `while read -r n m; do if [ -f "/.hangar/$n" ]; then chmod "$m" "/.hangar/$n"; fi; done < ${MODES_KEY}`,
   'exec "$@"',
 ].join('\n');
 
@@ -123,7 +146,6 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
   if (spec.memoryMb) limits.memory = `${spec.memoryMb}Mi`;
   const ports = new Map<number, string>([[SSH_PORT, 'ssh'], [JUPYTER_PORT, 'jupyter'], [VNC_PORT, 'vnc']]);
   for (const p of spec.ports) if (!ports.has(p.container_port) && (p.protocol ?? 'tcp') === 'tcp') ports.set(p.container_port, `p-${p.container_port}`);
-  const items = spec.files.map((f) => ({ key: bootKey(f.path), path: bootKey(f.path), mode: f.mode }));
   return {
     metadata: { labels, annotations: {} },
     spec: {
@@ -160,7 +182,7 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
         ],
       }],
       volumes: [
-        { name: 'hangar-boot', secret: { secretName: `${objectName(spec)}-boot`, defaultMode: 0o400, items } },
+        { name: 'hangar-boot', secret: { secretName: `${objectName(spec)}-boot`, defaultMode: 0o400 } },
         // In memory: it holds the env's SSH host key.
         { name: 'hangar', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
       ],
