@@ -10,7 +10,7 @@ case "$area" in
   ui) areas=(ui) ;;
   access) areas=(access) ;;
   k8s) areas=(k8s) ;;
-  all) areas=(unit docker access ui) ;;
+  all) areas=(unit docker access k8s ui) ;;
   *) echo "unknown test area '$area' (unit, docker, access, ui, k8s, all)" >&2; exit 2 ;;
 esac
 

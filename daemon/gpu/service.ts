@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Environment, GpuInfo } from '../../common/model';
 import type { DriverRegistry } from '../drivers/registry';
-import { ConflictError, InputError } from '../errors';
+import { BackendUnavailableError, ConflictError, InputError } from '../errors';
 import type { Logger } from '../log';
 import type { Database } from '../store/schema';
 import { GpuRepo } from '../store/gpus';
@@ -40,6 +40,8 @@ export class GpuService {
         this.refreshed.add(d.id);
         out.push({ backend: d.id, devices: devices.length });
       } catch (err) {
+        // An unreachable backend says nothing about its GPUs: keep them as they were.
+        if (err instanceof BackendUnavailableError) { out.push({ backend: d.id, devices: 0, error: err.message }); continue; }
         // The host answered but its GPUs can't be read (driver gone, nvidia-smi failing): mark them, keep them.
         const message = (err as Error).message;
         await this.repo.sync(d.id, [], message);

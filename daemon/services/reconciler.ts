@@ -110,7 +110,8 @@ export class Reconciler {
   private statusFor(env: Environment, state: BackendState): Environment['status'] | undefined {
     if (['stopping', 'starting'].includes(env.status)) return undefined; // an operation owns it
     if (state === 'running') return 'running';
-    if (state === 'stopped' || state === 'created') return 'stopped';
+    // 'created': made but not (yet) running — e.g. a Kubernetes pod still Pending; not a stop behind our back.
+    if (state === 'stopped') return 'stopped';
     if (state === 'failed') return 'failed';
     return undefined;
   }
