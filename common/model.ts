@@ -134,9 +134,12 @@ export interface User {
   created_at: string;
 }
 
-export interface GpuInfo {
+/** A grantable unit: a whole GPU, a MIG instance, a vGPU (mdev) type, or a Kubernetes node's GPU resource. */
+export interface GpuDevice {
+  /** GPU-<uuid>, MIG-<uuid>; for Kubernetes `<node>/<resource>`; for mdev `<parent pci>/<type>`. */
   id: string;
   backend_id: string;
+  /** Host or cluster node the device is on. */
   node: string;
   kind: 'gpu' | 'mig' | 'mdev' | 'k8s';
   index: number | null;
@@ -144,15 +147,22 @@ export interface GpuInfo {
   memory_mb: number | null;
   pci_bus_id: string | null;
   driver: string | null;
+  /** For whole GPUs: whether MIG is on (then only its instances are granted). */
   mig_mode: 'enabled' | 'disabled' | 'n/a';
   parent_id: string | null;
+  /** MIG profile (1g.10gb), mdev type, or Kubernetes resource name. */
   profile: string | null;
   utilization: number | null;
   health: 'ok' | 'error';
   health_message: string | null;
+  /** How many grants it can hold: 1 for exclusive use; replicas for time-slicing; N for a node's resource. */
   capacity: number;
+  /** False once a refresh no longer saw it: kept, marked, never silently forgotten. */
   present: boolean;
   last_seen: string;
+}
+
+export interface GpuInfo extends GpuDevice {
   /** Units still grantable (capacity minus grants; 0 when an exclusive grant holds it). */
   free: number;
   holders: { env_id: string; env_name: string; owner_id: string; mode: string }[];
