@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { openTunnel } from '../../common/tunnel';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { retry } from '../helpers/retry';
 
 const RDP_IMAGE = 'hangar-test/rdp:latest';
 // TPKT + X.224 Connection Request with an RDP negotiation request (TLS | CredSSP).
@@ -17,13 +18,6 @@ function x224(s: Duplex): Promise<Buffer> {
     s.once('error', (e) => { clearTimeout(timer); reject(e); });
     s.write(CONNECTION_REQUEST);
   });
-}
-
-async function retry<T>(fn: () => Promise<T>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try { return await fn(); } catch (err) { if (Date.now() > deadline) throw err; await new Promise((r) => setTimeout(r, 500)); }
-  }
 }
 
 describe('access: RDP (xrdp)', function () {

@@ -5,22 +5,17 @@ import net from 'node:net';
 import { ApiError } from '../../common/client';
 import { openTunnel } from '../../common/tunnel';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { retry } from '../helpers/retry';
 import { rfbLogin } from '../helpers/rfb';
 
 const DESKTOP_IMAGE = 'hangar-test/desktop:latest';
 
-async function rfbThroughGateway(d: TestDaemon, envId: string, password: string, transport: 'websocket' | 'raw' = 'websocket') {
-  // The WebSocket path is what noVNC uses (binary frames); retry while Xvnc comes up after sshd.
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const s = await openTunnel(`${d.url}/api/v1/environments/${envId}/tunnel?port=5901`, d.token, transport);
-      try { return await rfbLogin(s, password); } finally { s.destroy(); }
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+/** The WebSocket path is what noVNC uses (binary frames); retried while Xvnc comes up after sshd. */
+function rfbThroughGateway(d: TestDaemon, envId: string, password: string, transport: 'websocket' | 'raw' = 'websocket') {
+  return retry(async () => {
+    const s = await openTunnel(`${d.url}/api/v1/environments/${envId}/tunnel?port=5901`, d.token, transport);
+    try { return await rfbLogin(s, password); } finally { s.destroy(); }
+  });
 }
 
 describe('access: VNC desktop', function () {
