@@ -1,15 +1,18 @@
 // hangar: the gateway API for people and scripts, and the SSH ProxyCommand.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ApiError, HangarClient } from '../common/client';
 import type { Environment, GpuInfo } from '../common/model';
-import { ALIAS_PREFIX, envFromAlias } from '../common/names';
+import { ALIAS_PREFIX, envFromAlias, sshAlias } from '../common/names';
 import type { CreateEnvironmentRequest } from '../common/schemas';
 import type { TunnelTransport } from '../common/tunnel';
 import { configDir, readConfig, resolveGateway, writeConfig } from './credentials';
 import { ensureLocalKey } from '../common/localKey';
-import { hostBlock, pinHostKey, selfCommand, sshOptions } from './ssh';
+import { DEFAULT_USER, renderBlock, writeManagedBlock } from '../common/sshConfig';
+import { identityFile, knownHostsFile, pinHostKey, selfCommand, sshOptions } from './ssh';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, error: 1, usage: 2, auth: 3, notFound: 4, conflict: 5, unavailable: 6 } as const;
@@ -193,20 +196,25 @@ export function buildProgram(): Command {
       }
     });
 
-  program.command('ssh-config [env]').description('print ssh_config Host block(s) for an env, or for all envs plus a wildcard')
-    .action(async (t: string | undefined) => {
+  program.command('ssh-config [env]').description('print (or --write into an ssh config file) the managed Host block for this gateway; pins host keys')
+    .option('--write [file]', 'merge the block into an ssh config file (default ~/.ssh/config), keeping every other line')
+    .action(async (t: string | undefined, o: { write?: string | boolean }) => {
       const c = client(g(), t);
       const dir = configDir();
-      const o = { dir, gatewayUrl: c.url, cli: selfCommand() };
       const envs = t ? [await c.getEnvironment(envFromAlias(t))] : await c.listEnvironments();
-      const blocks: string[] = [];
       for (const e of envs) {
-        const conn = await c.connection(e.id);
-        if (conn.ssh.host_key) pinHostKey(dir, conn.ssh.host_alias, conn.ssh.host_key);
-        blocks.push(hostBlock(o, conn));
+        if (e.host_key) pinHostKey(dir, sshAlias(c.url, e.name), e.host_key);
       }
-      if (!t) blocks.push(hostBlock(o) + '  User hangar\n');
-      process.stdout.write(blocks.join('\n'));
+      const block = renderBlock({
+        gatewayUrl: c.url, proxyCommand: selfCommand(), knownHostsFile: knownHostsFile(dir),
+        identityFile: fs.existsSync(identityFile(dir)) ? identityFile(dir) : undefined,
+        envs: envs.filter((e) => e.ssh_user !== DEFAULT_USER).map((e) => ({ alias: sshAlias(c.url, e.name), user: e.ssh_user })),
+      });
+      if (!o.write) { process.stdout.write(block); return; }
+      const file = typeof o.write === 'string' ? o.write : path.join(os.homedir(), '.ssh', 'config');
+      const r = await writeManagedBlock(file, c.url, block);
+      for (const w of r.warnings) process.stderr.write(`hangar: warning: ${w}\n`);
+      process.stdout.write(`${r.changed ? 'wrote' : 'unchanged:'} the Hangar block for ${c.url} in ${file}\n`);
     });
 
   program.command('ssh <env> [cmd...]').description('ssh into an environment through the gateway (args after -- run remotely)')

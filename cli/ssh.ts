@@ -2,7 +2,6 @@
 import fs from 'node:fs';
 import type { ConnectionInfo } from '../common/model';
 import { identityFile, knownHostsFile } from '../common/localKey';
-import { ALIAS_PREFIX, gatewaySlug } from '../common/names';
 
 /** How ssh should run this CLI (absolute paths, quoted for ssh_config's ProxyCommand). */
 export function selfCommand(): string {
@@ -28,10 +27,10 @@ export function pinHostKey(dir: string, alias: string, hostKey: string): void {
   fs.renameSync(tmp, file);
 }
 
-export interface HostBlockOptions { dir: string; gatewayUrl: string; cli: string }
+export interface SshOptionsInput { dir: string; gatewayUrl: string; cli: string }
 
-/** ssh_config options shared by `hangar ssh-config` and `hangar ssh`. */
-export function sshOptions(o: HostBlockOptions, user?: string): [string, string][] {
+/** ssh -o options for `hangar ssh` (the same settings the managed block in common/sshConfig.ts writes). */
+export function sshOptions(o: SshOptionsInput, user?: string): [string, string][] {
   const opts: [string, string][] = [
     ['ProxyCommand', `${o.cli} proxy --url ${o.gatewayUrl} %n`],
     ['UserKnownHostsFile', knownHostsFile(o.dir)],
@@ -44,11 +43,4 @@ export function sshOptions(o: HostBlockOptions, user?: string): [string, string]
   if (fs.existsSync(identityFile(o.dir))) opts.push(['IdentityFile', identityFile(o.dir)]);
   if (user) opts.push(['User', user]);
   return opts;
-}
-
-/** One Host block per env, or a wildcard block for the gateway when no env is named. */
-export function hostBlock(o: HostBlockOptions, conn?: ConnectionInfo): string {
-  const host = conn ? conn.ssh.host_alias : `${ALIAS_PREFIX}${gatewaySlug(o.gatewayUrl)}--*`;
-  const lines = [`Host ${host}`, ...sshOptions(o, conn?.ssh.user).map(([k, v]) => `  ${k} ${v}`)];
-  return lines.join('\n') + '\n';
 }

@@ -9,7 +9,7 @@ import { remoteFolderUri, REMOTE_SSH_EXTENSIONS } from '../attach/remoteUri';
 import type { Services } from '../core/services';
 import { withCancellableProgress } from '../core/progress';
 import type { EnvRef } from '../gateways/manager';
-import { renderBlock, writeManagedBlock } from '../ssh/sshConfig';
+import { renderBlock, writeManagedBlock } from '../../common/sshConfig';
 import { targets } from './targets';
 
 export interface AttachResult { uri: string; configFile: string; opened: boolean; warnings: string[] }

@@ -69,17 +69,27 @@ describe('docker: environment lifecycle', function () {
     assert.match(kh, /^hangar\.127\.0\.0\.1-\d+--box ssh-ed25519 /m);
   });
 
-  it('ssh-config output works with ssh -F and a wrong pinned key is refused', async () => {
+  it('ssh-config prints the managed block (the extension writes the same), ssh -F uses it, a wrong pinned key is refused', async () => {
     const block = (await cli.run(['ssh-config', 'box'])).stdout;
     const cfgFile = path.join(cli.configDir, 'ssh_config');
     fs.writeFileSync(cfgFile, block);
-    const alias = /^Host (\S+)/m.exec(block)![1];
+    const alias = /^Host (hangar\.\S+--)\*$/m.exec(block)![1] + 'box';
+    assert.match(block, /^# --- START HANGAR 127\.0\.0\.1-\d+ ---$/m);
     const { execFile } = await import('node:child_process');
     const ssh = (args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
       execFile('ssh', ['-F', cfgFile, ...args], { env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir } }, (e, out, se) => resolve({ code: e ? Number(e.code) : 0, out: out + se }));
     });
     const ok = await ssh([alias, 'echo via-F']);
     assert.equal(ok.out.trim(), 'via-F');
+    // --write merges the same block into an existing config, keeping the user's lines.
+    const userCfg = path.join(cli.configDir, 'user_config');
+    fs.writeFileSync(userCfg, 'Host mine\n  HostName 127.0.0.3\n', { mode: 0o640 });
+    const w = await cli.run(['ssh-config', '--write', userCfg]);
+    assert.equal(w.code, 0, w.stderr);
+    const merged = fs.readFileSync(userCfg, 'utf8');
+    assert.ok(merged.startsWith('Host mine\n  HostName 127.0.0.3\n'));
+    assert.ok(merged.includes(block.trim()));
+    assert.equal(fs.statSync(userCfg).mode & 0o777, 0o640);
     // Tamper with the pinned key: ssh must refuse. (The proxy re-pins from the API only for aliases it knows.)
     const kh = path.join(cli.configDir, 'known_hosts');
     const other = generateEd25519('x').publicKey;

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sshAlias } from '../../common/names';
-import { findOverrides, gatewayHostPattern, renderBlock, shellCommand, writeManagedBlock } from '../../extension/ssh/sshConfig';
+import { findOverrides, gatewayHostPattern, renderBlock, shellCommand, writeManagedBlock } from '../../common/sshConfig';
 import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { SSH_IMAGE } from '../helpers/docker';

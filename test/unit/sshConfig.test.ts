@@ -6,7 +6,7 @@ import path from 'node:path';
 import {
   endMarker, findOverrides, listManagedGateways, mergeBlock, renderBlock, shellCommand, SshConfigError, sshConfigPath,
   startMarker, writeManagedBlock, type SshConfigFs,
-} from '../../extension/ssh/sshConfig';
+} from '../../common/sshConfig';
 import { tmpDir } from '../helpers/tmp';
 
 const GW = 'http://127.0.0.1:7420';

@@ -1,6 +1,6 @@
 // The Hangar-managed block in the user's SSH config file: render it, merge it into the file without touching the
 // user's own lines, find user settings that would override it, and write the file safely (atomic, locked).
-// Pure logic plus an injectable fs: no `vscode` import, so it runs under plain mocha and in the CLI if wanted.
+// Pure logic plus an injectable fs: no `vscode` import; the extension's attach and `hangar ssh-config` share it.
 //
 // Placement: a new block is appended at the end of the file, after one blank line of its own (none when the file is
 // empty); an existing block is replaced where it is. Removing a block also takes back that one blank line when the
@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
 import path from 'node:path';
-import { ALIAS_PREFIX, gatewaySlug } from '../../common/names';
+import { ALIAS_PREFIX, gatewaySlug } from './names';
 
 /** The login user of the wildcard Host block (envs with another user get their own Host block). */
 export const DEFAULT_USER = 'hangar';
