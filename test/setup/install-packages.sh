@@ -21,6 +21,9 @@ packages=(
   tar
   coreutils              # sha256sum, timeout
   procps                 # pgrep/ps used to spot a running dockerd
+  unzip                  # the UI test lists what the .vsix holds
+  openssl                # test/setup/k8s-cluster.sh makes the cluster's certificates
+  util-linux             # setsid, flock
 )
 
 missing=()

@@ -56,6 +56,8 @@
 # Idempotent and quiet unless something fails (HANGAR_SETUP_VERBOSE=1 prints progress); prints
 # one line with the seconds taken. Processes run detached (setsid, inherited fds closed).
 set -euo pipefail
+# The Go toolchain of this kind of machine lives in /usr/local/go; CI may not have it on PATH.
+[[ -x /usr/local/go/bin/go ]] && PATH="/usr/local/go/bin:$PATH"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$here/lib.sh"
