@@ -12,7 +12,8 @@ import { ApiError } from '../../common/client';
 import type { Environment } from '../../common/model';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 
-const KUBECONFIG = path.join(os.homedir(), '.cache/hangar/k8s/kubeconfig');
+// Where test/setup/k8s-cluster.sh writes it (it honours HANGAR_CACHE like every setup script).
+const KUBECONFIG = path.join(process.env.HANGAR_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hangar'), 'k8s/kubeconfig');
 const CLUSTER = path.resolve(__dirname, '../setup/k8s-cluster.sh');
 const IMAGE = 'hangar-test/ssh:latest';
 const ENV_ID = 'dev.hangar.env-id';
