@@ -48,6 +48,9 @@ const configSchema = z.object({
   gpu_refresh_interval_s: z.number().int().min(5).default(60),
   /** Host ports handed out as vnc_port (published on the backend host's publish_address). */
   vnc_port_range: z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) }).default({ from: 15900, to: 15999 }),
+  /** Who may embed proxied Jupyter pages (CSP frame-ancestors): VS Code's webviews by default; add a code-server or
+   *  web IDE origin here. */
+  jupyter_frame_ancestors: z.array(z.string().regex(/^[^;,\s]+$/)).default(["'self'", 'vscode-webview:', 'https://*.vscode-cdn.net']),
   rdp_port_range: z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) }).default({ from: 13389, to: 13488 }),
   /** Seconds to wait for a container to stop before it is killed. */
   stop_timeout_s: z.number().int().min(0).default(10),

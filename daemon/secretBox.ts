@@ -27,6 +27,11 @@ export class SecretBox {
     return PREFIX + Buffer.concat([iv, c.getAuthTag(), body]).toString('base64');
   }
 
+  /** A key for another purpose, derived from this one (HKDF), so one secret file serves them all. */
+  derive(label: string): Buffer {
+    return Buffer.from(crypto.hkdfSync('sha256', this.key, Buffer.alloc(0), label, 32));
+  }
+
   open(sealed: string): string {
     if (!sealed.startsWith(PREFIX)) return sealed; // written before encryption existed
     const raw = Buffer.from(sealed.slice(PREFIX.length), 'base64');

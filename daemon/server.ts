@@ -11,6 +11,7 @@ import { attachWebSockets } from './http/websocket';
 import { createLogger, type Logger } from './log';
 import { GpuService } from './gpu/service';
 import { AuthService } from './services/auth';
+import { JupyterSessions } from './services/jupyterSessions';
 import { EnvironmentService } from './services/environments';
 import { EventBus } from './services/events';
 import { SshKeyService } from './services/keys';
@@ -65,9 +66,10 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
-  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, log });
+  const sessions = new JupyterSessions(box.derive('jupyter-session'));
+  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, sessions, frameAncestors: cfg.jupyter_frame_ancestors, log });
   const server = http.createServer(app);
-  const wss = attachWebSockets(server, { auth, envs, events, log });
+  const wss = attachWebSockets(server, { auth, users, sessions, envs, events, log });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.listenPort, cfg.listenHost, () => resolve());

@@ -13,7 +13,8 @@ import { openApiDocument } from './openapi';
 import { backendsRouter } from './routes/backends';
 import { environmentsRouter } from './routes/environments';
 import { identityRouter } from './routes/identity';
-import { jupyterProxy } from './routes/jupyter';
+import { jupyterAuth, jupyterProxy } from './routes/jupyter';
+import type { JupyterSessions } from '../services/jupyterSessions';
 import { NotFoundError } from '../errors';
 import type { GpuService } from '../gpu/service';
 import { gpusRouter } from './routes/gpus';
@@ -27,6 +28,8 @@ export interface AppDeps {
   envs: EnvironmentService;
   drivers: DriverRegistry;
   gpus: GpuService;
+  sessions: JupyterSessions;
+  frameAncestors: string[];
   log: Logger;
 }
 
@@ -36,14 +39,14 @@ export function createApp(d: AppDeps): express.Express {
   app.set('query parser', 'simple');
   app.use(requestLog(d.log));
   // Proxied before body parsing: Jupyter gets the request body untouched.
-  app.use('/api/v1/environments/:id/jupyter', requireAuth(d.auth), jupyterProxy(d.envs));
+  app.use('/api/v1/environments/:id/jupyter', jupyterAuth(d.auth, d.users, d.sessions), jupyterProxy(d.envs, d.frameAncestors));
   app.use(express.json({ limit: '1mb' }));
   app.get('/healthz', (_req, res) => { res.json({ ok: true, version: d.version }); });
   const doc = openApiDocument(d.version);
   app.get('/api/v1/openapi.json', (_req, res) => { res.json(doc); });
   const api = express.Router();
   api.use(requireAuth(d.auth));
-  api.use('/environments', environmentsRouter(d.envs));
+  api.use('/environments', environmentsRouter(d.envs, d.sessions));
   api.use(identityRouter(d.auth, d.users, d.keys));
   api.use(backendsRouter(d.drivers, d.audit));
   api.use(gpusRouter(d.gpus));

@@ -8,6 +8,8 @@ import type { Logger } from '../log';
 import type { AuthService } from '../services/auth';
 import type { EnvironmentService } from '../services/environments';
 import type { EventBus } from '../services/events';
+import type { UserRepo } from '../store/users';
+import { cookieValue, type JupyterSessions, SESSION_COOKIE } from '../services/jupyterSessions';
 import { bearerOf } from './auth';
 import { jupyterTarget, upstreamHeaders } from './routes/jupyter';
 
@@ -16,7 +18,7 @@ export const RAW_TCP = 'hangar-tcp';
 const TUNNEL = /^\/api\/v1\/environments\/([^/]+)\/tunnel$/;
 const JUPYTER = /^\/api\/v1\/environments\/([^/]+)\/jupyter(\/.*)?$/;
 
-export interface WsDeps { auth: AuthService; envs: EnvironmentService; events: EventBus; log: Logger }
+export interface WsDeps { auth: AuthService; users: UserRepo; sessions: JupyterSessions; envs: EnvironmentService; events: EventBus; log: Logger }
 
 function reject(socket: Duplex, err: unknown): void {
   const status = statusFor(err);
@@ -34,7 +36,10 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://x');
-      const user = await d.auth.authenticate(bearerOf(req));
+      // Kernel sockets of a Jupyter page opened with a session link carry its env-scoped cookie instead of a bearer.
+      const j0 = JUPYTER.exec(url.pathname);
+      const cookieUser = j0 && !bearerOf(req) ? d.sessions.verify('cookie', cookieValue(req.headers.cookie, SESSION_COOKIE), decodeURIComponent(j0[1])) : undefined;
+      const user = cookieUser ? await d.users.get(cookieUser) ?? await d.auth.authenticate(undefined) : await d.auth.authenticate(bearerOf(req));
       if (url.pathname === '/api/v1/events') {
         wss.handleUpgrade(req, socket, head, (ws) => streamEvents(ws, user.role === 'admin' ? undefined : user.id, d.events));
         return;

@@ -7,14 +7,14 @@ import { targets } from './targets';
 export async function openJupyter(s: Services, arg: unknown, external: boolean): Promise<void> {
   const [ref] = await targets(s, arg, undefined, { statuses: ['running'], placeholder: vscode.l10n.t('Open Jupyter of…') });
   if (!ref) return;
-  const local = await s.jupyter.urlFor(ref.env.id, { gatewayUrl: ref.gateway.url, token: ref.gateway.client.token! });
-  // asExternalUri maps the loopback port when VS Code runs remotely (code-server, Codespaces).
-  const uri = await vscode.env.asExternalUri(vscode.Uri.parse(local));
+  // A one-minute link from the gateway that becomes a cookie scoped to this env's Jupyter: the page is served from
+  // the gateway's own origin, so it works in the Simple Browser, code-server and any browser.
+  const { url } = await ref.gateway.client.request<{ url: string }>('POST', `/api/v1/environments/${ref.env.id}/jupyter-session`);
   if (external) {
-    await vscode.env.openExternal(uri);
+    await vscode.env.openExternal(vscode.Uri.parse(url));
     return;
   }
-  await vscode.commands.executeCommand('simpleBrowser.show', uri.toString());
+  await vscode.commands.executeCommand('simpleBrowser.show', url);
 }
 
 export async function copySshCommand(s: Services, arg: unknown): Promise<void> {

@@ -2,7 +2,6 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { proxyCommand } from '../attach/remoteUri';
-import { JupyterForwarder } from '../attach/jupyterForwarder';
 import { commandTable } from '../commands/index';
 import { createStatusBar } from '../statusBar';
 import { GatewayManager } from '../gateways/manager';
@@ -37,7 +36,7 @@ export async function compose(context: vscode.ExtensionContext): Promise<Service
   const gateways = new GatewayManager(store);
   const envTree = new EnvironmentsProvider(gateways);
   const envView = vscode.window.createTreeView('hangar.environments', { treeDataProvider: envTree, canSelectMany: true, showCollapseAll: true });
-  const s: Services = { context, store, gateways, envTree, envView, log, cli: cliRuntime(context, store.cliDir), jupyter: new JupyterForwarder() };
+  const s: Services = { context, store, gateways, envTree, envView, log, cli: cliRuntime(context, store.cliDir) };
 
   const updateKeys = () => {
     const all = gateways.all();
@@ -47,7 +46,7 @@ export async function compose(context: vscode.ExtensionContext): Promise<Service
     void keys.set('hangar.remoteSshInstalled', REMOTE_SSH_EXTENSIONS.some((id) => vscode.extensions.getExtension(id)));
   };
   context.subscriptions.push(
-    log, store, gateways, envTree, envView, { dispose: () => s.jupyter.dispose() },
+    log, store, gateways, envTree, envView,
     vscode.window.registerTreeDataProvider('hangar.gpus', new GpusProvider(gateways)),
     vscode.window.registerTreeDataProvider('hangar.storage', new StorageProvider(gateways)),
     gateways.onDidChange(updateKeys),

@@ -3,7 +3,6 @@ import type * as vscode from 'vscode';
 import type { GatewayManager } from '../gateways/manager';
 import type { GatewayStore } from '../gateways/store';
 import type { EnvironmentsProvider, EnvNode } from '../tree/environments';
-import type { JupyterForwarder } from '../attach/jupyterForwarder';
 
 export interface CliRuntime {
   /** Bundled CLI script (dist/hangar.js). */
@@ -25,5 +24,4 @@ export interface Services {
   envView: vscode.TreeView<EnvNode>;
   log: vscode.LogOutputChannel;
   cli: CliRuntime;
-  jupyter: JupyterForwarder;
 }

@@ -74,6 +74,29 @@ describe('docker: Jupyter through the gateway', function () {
     assert.ok(!dbBytes.includes(Buffer.from(after.jupyter.token)));
   });
 
+  it('a session link opens Jupyter in a browser: one-minute link → env-scoped cookie → pages and kernels', async () => {
+    const { url } = await d.admin.request<{ url: string }>('POST', `/api/v1/environments/${envId}/jupyter-session`);
+    assert.match(url, /\/jupyter\/\?hangar_session=/);
+    const first = await fetch(url, { redirect: 'manual' });
+    assert.equal(first.status, 302);
+    assert.doesNotMatch(first.headers.get('location')!, /hangar_session/);
+    const cookie = first.headers.get('set-cookie')!;
+    assert.match(cookie, new RegExp(`Path=/api/v1/environments/${envId}/jupyter/; HttpOnly; SameSite=Lax`));
+    const c = cookie.split(';')[0];
+    assert.equal((await fetch(`${base}/api/status`, { headers: { cookie: c } })).status, 200);
+    // Kernel channels accept the cookie too.
+    const k = await (await fetch(`${base}/api/kernels`, { method: 'POST', headers: { cookie: c, 'content-type': 'application/json' }, body: '{}' })).json() as { id: string };
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/kernels/${k.id}/channels`, { headers: { cookie: c } });
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('unexpected-response', (_q, r) => reject(new Error(`HTTP ${r.statusCode}`))); });
+    ws.close();
+    // The cookie is for this env only; a forged or reused-for-another-env value is refused.
+    const other = await d.admin.createEnvironment({ name: 'nb2', image: JUPYTER_IMAGE, image_pull_policy: 'never', environment_type: 'ide' });
+    assert.equal((await fetch(`${d.url}/api/v1/environments/${other.id}/jupyter/api/status`, { headers: { cookie: c } })).status, 401);
+    assert.equal((await fetch(`${base}/api/status`, { headers: { cookie: c.slice(0, -3) + 'xyz' } })).status, 401);
+    assert.equal((await fetch(url.replace(/hangar_session=[^&]+/, 'hangar_session=bogus'), { redirect: 'manual' })).status, 401);
+    await d.admin.deleteEnvironment(other.id);
+  });
+
   it('a kernel computes 1+1 over the kernel WebSocket', async () => {
     const k = await (await fetch(`${base}/api/kernels`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' })).json() as { id: string };
     const ws = new WebSocket(`${base.replace('http', 'ws')}/api/kernels/${k.id}/channels`, { headers: auth() });

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
-import { SSH_IMAGE } from '../helpers/docker';
+import { JUPYTER_IMAGE, SSH_IMAGE } from '../helpers/docker';
 import { tmpDir } from '../helpers/tmp';
 import {
   clickActivityBar, clickNotificationButton, contextMenu, openWorkbench, quickInputType, quickPickSelect, REPO_ROOT,
@@ -34,8 +34,9 @@ describe('ui: the extension in code-server', function () {
   before(async () => {
     execFileSync('bash', [path.join(REPO_ROOT, 'scripts/package-vsix.sh')], { stdio: 'inherit' });
     vsix = path.join(REPO_ROOT, 'dist/hangar.vsix');
-    d = await startDaemon();
-    const env = await d.admin.createEnvironment({ name: 'ui-box', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'ide' });
+    // code-server serves VS Code (and so its webviews) from http://127.0.0.1:<port>: allow it to frame Jupyter.
+    d = await startDaemon({ configYaml: `jupyter_frame_ancestors: ["'self'", "http://127.0.0.1:*"]\n` });
+    const env = await d.admin.createEnvironment({ name: 'ui-box', image: JUPYTER_IMAGE, image_pull_policy: 'never', environment_type: 'ide' });
     const desk = await d.admin.createEnvironment({ name: 'ui-desk', image: 'hangar-test/desktop:latest', image_pull_policy: 'never', environment_type: 'desktop' });
     await d.admin.waitFor(env.id, ['running']);
     await d.admin.waitFor(desk.id, ['running']);
@@ -147,6 +148,16 @@ describe('ui: the extension in code-server', function () {
     const bar = page.frameLocator('iframe.webview').frameLocator('#active-frame').locator('#bar');
     await bar.filter({ hasText: /connected$/ }).waitFor({ timeout: 60_000 });
     await screenshot(page, '08-desktop-panel', { settleMs: 1500 });
+  });
+
+  it('Open Jupyter shows the environment\'s Jupyter in VS Code (served from the gateway through a session link)', async () => {
+    const { page } = wb;
+    await contextMenu(page, 'ui-box', 'Open Jupyter');
+    // The newest webview (the desktop panel from the test before is still open).
+    const inner = page.locator('iframe.webview').last().contentFrame().locator('#active-frame').contentFrame().locator('iframe').contentFrame();
+    await inner.locator('body').filter({ hasText: /Files|Running|Clusters|Upload/ }).first().waitFor({ timeout: 60_000 })
+      .catch(async (e) => { await screenshot(page, '09-jupyter-failed'); throw e; });
+    await screenshot(page, '09-jupyter', { settleMs: 1500 });
   });
 
   it('the extension\'s own integration suite passes inside code-server', async () => {

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Environment, GpuInfo } from '../../common/model';
 import { gpuRows } from '../../extension/tree/gpuModel';
 import { proxyCommand, remoteFolderUri } from '../../extension/attach/remoteUri';
-import { JupyterForwarder } from '../../extension/attach/jupyterForwarder';
 import { buildCreateRequest, checkName, checkNumber, type CreateAnswers } from '../../extension/create/request';
 import { envContextValue, envDescription, envDetails, groupEnvironments, statusIcon } from '../../extension/tree/model';
 
@@ -108,31 +105,5 @@ describe('extension: Remote-SSH URI and ProxyCommand', () => {
       proxyCommand({ execPath: '/usr/share/code/code', electron: true, cliScript: '/x/dist/hangar.js', configDir: '/home/u/.config/Code/User/globalStorage/hangar-dev.hangar/cli', platform: 'linux' }),
       '/usr/bin/env ELECTRON_RUN_AS_NODE=1 /usr/share/code/code /x/dist/hangar.js --config-dir /home/u/.config/Code/User/globalStorage/hangar-dev.hangar/cli');
     assert.equal(proxyCommand({ execPath: '/opt/node', electron: false, cliScript: '/a b/hangar.js', configDir: '/c', platform: 'linux' }), '/opt/node "/a b/hangar.js" --config-dir /c');
-  });
-});
-
-describe('extension: Jupyter forwarder', () => {
-  it('needs the one-time secret, then forwards with the bearer token', async () => {
-    const seen: string[] = [];
-    const upstream = http.createServer((req, res) => { seen.push(`${req.url} ${req.headers.authorization}`); res.end('jupyter'); });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const gw = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    const f = new JupyterForwarder();
-    try {
-      const url = await f.urlFor('env1', { gatewayUrl: gw, token: 'hgr_x' });
-      const base = new URL(url).origin;
-      assert.equal((await fetch(`${base}/api/v1/environments/env1/jupyter/tree`)).status, 403);
-      const first = await fetch(url, { redirect: 'manual' });
-      assert.equal(first.status, 302);
-      const cookie = first.headers.get('set-cookie')!.split(';')[0];
-      assert.equal(first.headers.get('location'), '/api/v1/environments/env1/jupyter/');
-      const ok = await fetch(`${base}/api/v1/environments/env1/jupyter/tree`, { headers: { cookie } });
-      assert.equal(await ok.text(), 'jupyter');
-      assert.deepEqual(seen, ['/api/v1/environments/env1/jupyter/tree Bearer hgr_x']);
-      assert.equal((await fetch(`${base}/api/v1/environments/other/jupyter/`, { headers: { cookie } })).status, 403);
-    } finally {
-      f.dispose();
-      upstream.close();
-    }
   });
 });

@@ -2,13 +2,14 @@ import { Router } from 'express';
 import { createEnvironmentSchema, listEnvironmentsQuery, updateEnvironmentSchema } from '../../../common/schemas';
 import { z } from 'zod';
 import { InputError } from '../../errors';
+import { SESSION_PARAM, type JupyterSessions } from '../../services/jupyterSessions';
 import type { EnvironmentService } from '../../services/environments';
 import { userOf } from '../auth';
 import { parse } from '../validate';
 
 const rotateSchema = z.object({ secret: z.enum(['jupyter_token', 'vnc_password', 'rdp_password']) }).strict();
 
-export function environmentsRouter(envs: EnvironmentService): Router {
+export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSessions): Router {
   const r = Router();
 
   r.get('/', async (req, res) => {
@@ -38,6 +39,15 @@ export function environmentsRouter(envs: EnvironmentService): Router {
   r.post('/:id/restart', async (req, res) => { res.json(await envs.restart(userOf(res), req.params.id)); });
 
   r.get('/:id/connection', async (req, res) => { res.json(await envs.connection(userOf(res), req.params.id)); });
+
+  // A one-minute link that opens the env's Jupyter in any browser (it turns into an env-scoped cookie).
+  r.post('/:id/jupyter-session', async (req, res) => {
+    const u = userOf(res);
+    const env = await envs.get(u, req.params.id);
+    await envs.jupyterToken(u, env.id);
+    const { url } = (await envs.connection(u, env.id)).jupyter!;
+    res.status(201).json({ url: `${url}?${SESSION_PARAM}=${sessions.issue('link', u.id, env.id, 60_000)}`, expires_in: 60 });
+  });
 
   r.post('/:id/rotate', async (req, res) => {
     const { secret } = parse(rotateSchema, req.body ?? {});

@@ -6,7 +6,11 @@ import type { RequestHandler } from 'express';
 import type { User } from '../../../common/model';
 import { JUPYTER_PORT, jupyterPath } from '../../services/bootstrap';
 import type { EnvironmentService } from '../../services/environments';
-import { userOf } from '../auth';
+import { UnauthorizedError } from '../../errors';
+import type { AuthService } from '../../services/auth';
+import { cookieValue, JupyterSessions, SESSION_COOKIE, SESSION_PARAM } from '../../services/jupyterSessions';
+import type { UserRepo } from '../../store/users';
+import { requireAuth, userOf } from '../auth';
 
 // Hop-by-hop and credential headers that must not reach Jupyter. Origin/Referer go too: the gateway's bearer
 // auth is not cookie-based, so there is no CSRF to guard, and Jupyter would otherwise reject our Host.
@@ -37,12 +41,52 @@ export async function jupyterTarget(envs: EnvironmentService, user: User, idOrNa
   return { socket, token, path: jupyterPath(env.id) + rest.replace(/^\/+/, '') };
 }
 
-export function jupyterProxy(envs: EnvironmentService): RequestHandler {
+/** Bearer token, or the env-scoped cookie a session link set; a session link itself becomes that cookie. */
+export function jupyterAuth(auth: AuthService, users: UserRepo, sessions: JupyterSessions): RequestHandler {
+  const bearer = requireAuth(auth);
+  return async (req, res, next) => {
+    const envId = String(req.params.id);
+    const link = typeof req.query[SESSION_PARAM] === 'string' ? (req.query[SESSION_PARAM] as string) : undefined;
+    if (link) {
+      const userId = sessions.verify('link', link, envId);
+      if (!userId) throw new UnauthorizedError('the Jupyter link expired or is not valid: open it again from Hangar');
+      const cookie = sessions.issue('cookie', userId, envId, 12 * 3600_000);
+      const secure = req.protocol === 'https' ? '; Secure' : '';
+      res.setHeader('set-cookie', `${SESSION_COOKIE}=${cookie}; Path=${jupyterPath(envId)}; HttpOnly; SameSite=Lax; Max-Age=43200${secure}`);
+      // Same place without the link in the address bar (or in Jupyter's logs).
+      const url = new URL(req.originalUrl, 'http://x');
+      url.searchParams.delete(SESSION_PARAM);
+      res.redirect(302, url.pathname + url.search);
+      return;
+    }
+    const fromCookie = sessions.verify('cookie', cookieValue(req.headers.cookie, SESSION_COOKIE), envId);
+    if (fromCookie && !req.headers.authorization) {
+      const user = await users.get(fromCookie);
+      if (!user) throw new UnauthorizedError();
+      res.locals.user = user;
+      next();
+      return;
+    }
+    await bearer(req, res, next);
+  };
+}
+
+/** Jupyter forbids framing by other origins; VS Code shows it framed (webview, Simple Browser): allow those. */
+export function frameableHeaders(h: http.IncomingHttpHeaders, ancestors: string[]): http.IncomingHttpHeaders {
+  const out = { ...h };
+  delete out['x-frame-options'];
+  const csp = String(out['content-security-policy'] ?? '');
+  const kept = csp.split(';').map((d) => d.trim()).filter((d) => d && !/^frame-ancestors\b/i.test(d));
+  out['content-security-policy'] = [...kept, `frame-ancestors ${ancestors.join(' ')}`].join('; ');
+  return out;
+}
+
+export function jupyterProxy(envs: EnvironmentService, frameAncestors: string[]): RequestHandler {
   return async (req, res, next) => {
     const t = await jupyterTarget(envs, userOf(res), String(req.params.id), req.url);
     const up = http.request({ createConnection: () => t.socket as never, method: req.method, path: t.path, headers: upstreamHeaders(req.headers, t.token) });
     up.on('response', (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
+      res.writeHead(r.statusCode ?? 502, frameableHeaders(r.headers, frameAncestors));
       r.pipe(res);
     });
     up.on('error', next);
