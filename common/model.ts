@@ -97,6 +97,9 @@ export interface ConnectionInfo {
   jupyter?: { url: string; token: string; port: number };
   /** VNC (desktop envs): vnc_port is published on the backend host; websocket_path bridges to it through the gateway. */
   vnc?: { port: number | null; password: string | null; websocket_path: string };
+  /** Protocols the image declares with labels `dev.hangar.access.<protocol>=<port>` (e.g. rstudio, nomachine):
+   *  reachable through the gateway's tunnel on that port. */
+  declared?: { protocol: string; port: number; tunnel_path: string }[];
   /** RDP (desktop envs whose image has xrdp): where to connect, the login, and a ready .rdp file. */
   rdp?: { host: string; port: number; user: string; password: string; rdp_file: string };
 }

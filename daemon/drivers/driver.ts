@@ -49,6 +49,8 @@ export interface Driver {
   info(): Promise<BackendInfo>;
   /** Makes the image available according to the pull policy; UnprocessableError when it can't be had. */
   ensureImage(image: string, policy: PullPolicy, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void>;
+  /** The image's labels (access protocols an image declares, e.g. dev.hangar.access.rstudio=8787). */
+  imageLabels?(image: string): Promise<Record<string, string>>;
   /** Creates (does not start) the environment; idempotent for the same envId: returns the existing ref. */
   create(spec: EnvSpec, signal?: AbortSignal): Promise<string>;
   start(ref: string): Promise<void>;

@@ -38,6 +38,17 @@ function readBanner(sock: Duplex, timeoutMs = 3000): Promise<string> {
   });
 }
 
+const ACCESS_LABEL = /^dev\.hangar\.access\.([a-z][a-z0-9-]{0,31})$/;
+
+/** `dev.hangar.access.<protocol>=<port>` labels → what the connection endpoint offers (RStudio, NoMachine, …). */
+export function declaredAccess(labels: Record<string, string>): { protocol: string; port: number }[] {
+  return Object.entries(labels).flatMap(([k, v]) => {
+    const m = ACCESS_LABEL.exec(k);
+    const port = Number(v);
+    return m && Number.isInteger(port) && port > 0 && port < 65536 ? [{ protocol: m[1], port }] : [];
+  }).sort((a, b) => a.protocol.localeCompare(b.protocol));
+}
+
 const MODE_FOR_KIND: Record<Driver['kind'], Environment['deployment_mode'][]> = {
   docker: ['docker_local'], kubernetes: ['k8s_pod', 'k8s_stateful'], libvirt: ['vm'], ssh: ['bare_metal'],
 };
@@ -99,6 +110,8 @@ export class EnvironmentService {
     if (secrets.jupyter_token) {
       info.jupyter = { port: JUPYTER_PORT, token: secrets.jupyter_token, url: `${base}${jupyterPath(env.id)}` };
     }
+    const declared = await this.o.repo.declaredAccess(env.id);
+    if (declared.length) info.declared = declared.map((a) => ({ ...a, tunnel_path: `/api/v1/environments/${env.id}/tunnel?port=${a.port}` }));
     if (env.rdp_port !== null && secrets.rdp_password) {
       const host = this.o.publishAddress?.(env.backend_id) ?? '127.0.0.1';
       info.rdp = { host, port: env.rdp_port, user: env.ssh_user, password: secrets.rdp_password, rdp_file: rdpFile({ host, port: env.rdp_port, user: env.ssh_user, name: env.name }) };
@@ -185,6 +198,7 @@ export class EnvironmentService {
     const driver = this.o.drivers.get(env.backend_id);
     try {
       await driver.ensureImage(env.image, env.image_pull_policy, (m) => this.o.log.debug({ env: id, m }, 'image'));
+      if (driver.imageLabels) await this.o.repo.setDeclaredAccess(id, declaredAccess(await driver.imageLabels(env.image)));
       let ref = env.backend_ref ?? (await driver.findByEnvId(id));
       if (ref && !hostPrivateKey && (await driver.inspect(ref)).state === 'created') {
         // Made but never started before the crash: its boot files may never have been written. Start over.

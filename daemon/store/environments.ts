@@ -123,6 +123,15 @@ export class EnvironmentRepo {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  async declaredAccess(id: string): Promise<{ protocol: string; port: number }[]> {
+    const r = await this.db.selectFrom('environments').select('declared_access').where('id', '=', id).executeTakeFirst();
+    return r?.declared_access ? JSON.parse(r.declared_access) : [];
+  }
+
+  async setDeclaredAccess(id: string, access: { protocol: string; port: number }[]): Promise<void> {
+    await this.db.updateTable('environments').set({ declared_access: JSON.stringify(access) }).where('id', '=', id).execute();
+  }
+
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('environments').where('id', '=', id).execute();
   }

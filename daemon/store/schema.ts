@@ -25,6 +25,7 @@ export interface EnvironmentsTable {
   vnc_password: string | null;
   rdp_port: number | null;
   rdp_password: string | null;
+  declared_access: string | null;
   backend_id: string;
   backend_ref: string | null;
   image: string;

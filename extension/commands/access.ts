@@ -35,6 +35,7 @@ export async function copyConnectionInfo(s: Services, arg: unknown): Promise<voi
     ...(c.jupyter ? [`jupyter: ${c.jupyter.url}  (gateway token required; Jupyter token ${c.jupyter.token})`] : []),
     ...(c.vnc ? [`vnc: port ${c.vnc.port}${c.vnc.password ? `, password ${c.vnc.password}` : ''}`] : []),
     ...(c.rdp ? [`rdp: ${c.rdp.host}:${c.rdp.port}, user ${c.rdp.user}, password ${c.rdp.password}`] : []),
+    ...(c.declared ?? []).map((a) => `${a.protocol}: port ${a.port} (hangar proxy --port ${a.port} ${c.name})`),
   ];
   await vscode.env.clipboard.writeText(lines.join('\n') + '\n');
   void vscode.window.showInformationMessage(vscode.l10n.t('Connection info of {0} copied.', c.name));

@@ -120,6 +120,11 @@ export class DockerDriver implements Driver {
     }
   }
 
+  async imageLabels(image: string): Promise<Record<string, string>> {
+    const i = await this.call(() => this.docker.getImage(image).inspect());
+    return (i.Config?.Labels as Record<string, string> | null) ?? {};
+  }
+
   async findByEnvId(envId: string): Promise<string | undefined> {
     const found = await this.call(() => this.docker.listContainers({
       all: true, filters: { label: [...this.ownLabels(), `${LABELS.envId}=${envId}`] },
