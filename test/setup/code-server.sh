@@ -17,6 +17,9 @@
 # Quiet unless something fails (HANGAR_SETUP_VERBOSE=1 prints progress); prints one line with the
 # seconds taken. test/ui/harness.ts finds code-server at $HANGAR_CACHE/code-server/bin/code-server.
 set -euo pipefail
+# Run from `npm test`, the outer npm's settings arrive as npm_* variables; the inner install would inherit them
+# (npm_config_user_agent names Node 20, and code-server's postinstall refuses anything but Node 24).
+while IFS= read -r v; do unset "$v"; done < <(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p')
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$here/lib.sh"
