@@ -1,7 +1,7 @@
-// SSH plumbing for the CLI: the Host block, the pinned known_hosts file, and the local key pair.
+// SSH plumbing for the CLI: how ssh runs it, the pinned known_hosts file, and the -o options of `hangar ssh`.
 import fs from 'node:fs';
-import type { ConnectionInfo } from '../common/model';
 import { identityFile, knownHostsFile } from '../common/localKey';
+import { CONNECTION_OPTIONS } from '../common/sshConfig';
 
 /** How ssh should run this CLI (absolute paths, quoted for ssh_config's ProxyCommand). */
 export function selfCommand(): string {
@@ -29,16 +29,12 @@ export function pinHostKey(dir: string, alias: string, hostKey: string): void {
 
 export interface SshOptionsInput { dir: string; gatewayUrl: string; cli: string }
 
-/** ssh -o options for `hangar ssh` (the same settings the managed block in common/sshConfig.ts writes). */
+/** ssh -o options for `hangar ssh`: the managed block's settings (common/sshConfig.ts), for one env. */
 export function sshOptions(o: SshOptionsInput, user?: string): [string, string][] {
   const opts: [string, string][] = [
     ['ProxyCommand', `${o.cli} proxy --url ${o.gatewayUrl} %n`],
     ['UserKnownHostsFile', knownHostsFile(o.dir)],
-    ['StrictHostKeyChecking', 'yes'],
-    ['ServerAliveInterval', '10'],
-    ['ServerAliveCountMax', '3'],
-    ['ConnectTimeout', '0'],
-    ['LogLevel', 'ERROR'],
+    ...CONNECTION_OPTIONS.map(([k, v]): [string, string] => [k, v]),
   ];
   if (fs.existsSync(identityFile(o.dir))) opts.push(['IdentityFile', identityFile(o.dir)]);
   if (user) opts.push(['User', user]);

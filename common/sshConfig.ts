@@ -164,6 +164,15 @@ function pathValue(what: string, p: string): string {
   return /\s/.test(v) ? `"${v}"` : v;
 }
 
+/** Options every Hangar connection uses: the managed block writes them, `hangar ssh` passes them with -o. */
+export const CONNECTION_OPTIONS: readonly (readonly [string, string])[] = [
+  ['StrictHostKeyChecking', 'yes'],
+  ['ServerAliveInterval', '10'],
+  ['ServerAliveCountMax', '3'],
+  ['ConnectTimeout', '0'],
+  ['LogLevel', 'ERROR'],
+];
+
 const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
 
 /** The managed block for one gateway; every line (the last too) ends with "\n". Throws SshConfigError on bad input. */
@@ -200,11 +209,7 @@ export function renderBlock(o: RenderOptions): string {
     `  ProxyCommand ${escapeTokens(o.proxyCommand)} proxy --url ${escapeTokens(shellArg(o.gatewayUrl))} %n`,
     `  User ${user}`,
     `  UserKnownHostsFile ${pathValue('knownHostsFile', o.knownHostsFile)}`,
-    '  StrictHostKeyChecking yes',
-    '  ServerAliveInterval 10',
-    '  ServerAliveCountMax 3',
-    '  ConnectTimeout 0',
-    '  LogLevel ERROR',
+    ...CONNECTION_OPTIONS.map(([k, v]) => `  ${k} ${v}`),
     ...(o.identityFile !== undefined ? [`  IdentityFile ${pathValue('identityFile', o.identityFile)}`] : []),
     endMarker(slug),
   ];

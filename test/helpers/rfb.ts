@@ -21,7 +21,7 @@ class Reader {
   private buf = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   private ended = false;
-  constructor(private readonly s: Duplex) {
+  constructor(s: Duplex) {
     s.on('data', (c: Buffer) => { this.buf = Buffer.concat([this.buf, c]); this.waiters.splice(0).forEach((w) => w()); });
     s.on('close', () => { this.ended = true; this.waiters.splice(0).forEach((w) => w()); });
   }

@@ -14,6 +14,7 @@ import {
 } from '../driver';
 import { parseList, parseQuery, QUERY_ARGS } from '../../gpu/nvidiaSmi';
 import type { GpuDevice } from '../../gpu/types';
+import { answerWithin } from '../answerWithin';
 import { dockerOptions, type SshTarget } from './connection';
 import { createOptions } from './hostconfig';
 
@@ -81,18 +82,8 @@ export class DockerDriver implements Driver {
 
   async info(): Promise<BackendInfo> {
     const base = { id: this.id, kind: this.kind, url: this.o.url };
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const v = await Promise.race([
-        this.call(() => this.docker.version()),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new BackendUnavailableError(this.id, 'no answer within 5 s')), 5000);
-        }),
-      ]);
-      return { ...base, available: true, version: `${v.Version} (API ${v.ApiVersion})` };
-    } finally {
-      clearTimeout(timer);
-    }
+    const v = await answerWithin(this.id, 5000, this.call(() => this.docker.version()));
+    return { ...base, available: true, version: `${v.Version} (API ${v.ApiVersion})` };
   }
 
   async ensureImage(image: string, policy: PullPolicy, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {

@@ -10,6 +10,7 @@ import {
 } from '@kubernetes/client-node';
 import type { BackendInfo, PullPolicy } from '../../../common/model';
 import { BackendUnavailableError, UnprocessableError } from '../../errors';
+import { answerWithin } from '../answerWithin';
 import type { Logger } from '../../log';
 import type { GpuDevice } from '../../gpu/types';
 import {
@@ -153,21 +154,13 @@ export class KubernetesDriver implements Driver {
 
   async info(): Promise<BackendInfo> {
     const base = { id: this.id, kind: this.kind, url: this.server };
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const v = await Promise.race([
-        this.call(() => this.version.getCode()),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new BackendUnavailableError(this.id, 'no answer within 5 s')), 5000);
-        }),
-      ]);
+      const v = await answerWithin(this.id, 5000, this.call(() => this.version.getCode()));
       return { ...base, available: true, version: `${v.gitVersion} (${v.platform})` };
     } catch (err) {
       if (err instanceof BackendUnavailableError) throw err;
       // Answered, but not with a version (TLS/auth failure, proxy error): not usable either.
       throw new BackendUnavailableError(this.id, apiMessage(err));
-    } finally {
-      clearTimeout(timer);
     }
   }
 
