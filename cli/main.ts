@@ -12,6 +12,7 @@ import type { TunnelTransport } from '../common/tunnel';
 import { configDir, readConfig, resolveGateway, writeConfig } from './credentials';
 import { ensureLocalKey } from '../common/localKey';
 import { DEFAULT_USER, renderBlock, writeManagedBlock } from '../common/sshConfig';
+import { vmCommands } from './vms';
 import { identityFile, knownHostsFile, pinHostKey, selfCommand, sshOptions } from './ssh';
 
 /** Exit codes scripts can rely on. */
@@ -43,12 +44,16 @@ function client(opts: { url?: string }, target?: string): HangarClient {
 
 const progress = (msg: string) => { if (process.stderr.isTTY || process.env.HANGAR_PROGRESS) process.stderr.write(msg + '\n'); };
 
-function table(envs: Environment[]): string {
-  const rows = [['NAME', 'STATUS', 'TYPE', 'MODE', 'BACKEND', 'IMAGE', 'GPUS'], ...envs.map((e) => [
-    e.name, e.status, e.environment_type, e.deployment_mode, e.backend_id, e.image, e.gpu_mode === 'none' ? '-' : `${e.gpu_count} ${e.gpu_mode}`,
-  ])];
+/** Rows of text as aligned columns (the first row is the header). */
+export function columns(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+function table(envs: Environment[]): string {
+  return columns([['NAME', 'STATUS', 'TYPE', 'MODE', 'BACKEND', 'IMAGE', 'GPUS'], ...envs.map((e) => [
+    e.name, e.status, e.environment_type, e.deployment_mode, e.backend_id, e.image, e.gpu_mode === 'none' ? '-' : `${e.gpu_count} ${e.gpu_mode}`,
+  ])]);
 }
 
 const print = (json: boolean, value: unknown, human: () => string) => process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human());
@@ -116,7 +121,11 @@ export function buildProgram(): Command {
   program.command('create <name>').description('create an environment and wait until it runs')
     .requiredOption('--image <ref>', 'container/VM image')
     .option('--backend <id>', 'backend id (default: the gateway\'s default)')
-    .option('--deployment-mode <m>', 'docker_local | k8s_pod | k8s_stateful | vm | bare_metal')
+    .option('--deployment-mode <m>', 'docker_local | k8s_pod | k8s_stateful | k8s_job | k8s_cronjob | vm | bare_metal')
+    .option('--schedule <cron>', 'k8s_cronjob: when it runs, e.g. "0 3 * * *"')
+    .option('--command <shell>', 'k8s_job / k8s_cronjob: what the pod runs (with /bin/sh -c)')
+    .option('--secret-env <NAME=secret/key>', 'Kubernetes: an env var from a key of a Secret in your namespace; repeatable', collect)
+    .addOption(new Option('--expose <how>', 'Kubernetes: reach SSH and the --port ports from outside the cluster').choices(['node_port', 'load_balancer']))
     .option('--type <t>', 'environment_type: ide | terminal | desktop | training | inference | data_process')
     .option('--gpu-mode <m>', 'exclusive | vgpu | mig | shared | none')
     .option('--gpus <n>', 'number of GPUs', (v) => Number(v))
@@ -142,7 +151,13 @@ export function buildProgram(): Command {
         cpu: o.cpu, memory_mb: o.memory, env_vars: o.env ? parseKv(o.env, '--env') : undefined,
         storage_type: o.storageType, lifecycle_policy: o.lifecycle, use_jumpserver: o.jumpserver, vnc_port: o.vncPort,
         image_pull_policy: o.pull, ssh_user: o.user,
-        network_config: o.port ? { ports: (o.port as string[]).map(parsePort) } : undefined,
+        network_config: o.port || o.expose ? { ...(o.port ? { ports: (o.port as string[]).map(parsePort) } : {}), ...(o.expose ? { expose: o.expose } : {}) } : undefined,
+        schedule: o.schedule, command: o.command ? ['/bin/sh', '-c', o.command] : undefined,
+        env_vars_from_secrets: o.secretEnv ? Object.fromEntries(Object.entries(parseKv(o.secretEnv, '--secret-env')).map(([k, v]) => {
+          const m = /^([^/]+)\/(.+)$/.exec(v);
+          if (!m) throw new UsageError(`--secret-env expects NAME=secret/key, got '${k}=${v}'`);
+          return [k, { secret: m[1], key: m[2] }];
+        })) : undefined,
         storage_config: o.volume ? { mounts: (o.volume as string[]).map(parseVolume) } : undefined,
       } as CreateEnvironmentRequest;
       for (const k of Object.keys(req) as (keyof CreateEnvironmentRequest)[]) if (req[k] === undefined) delete req[k];
@@ -153,7 +168,8 @@ export function buildProgram(): Command {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       let env = await c.createEnvironment(req, ac.signal);
-      if (o.wait) env = await c.waitFor(env.id, ['running'], { signal: ac.signal, onStatus: (e) => progress(`${e.name}: ${e.status}${e.status_message ? ' — ' + e.status_message : ''}`) });
+      // A Job may have finished by then; a pod the scheduler can't place yet waits as 'pending'.
+      if (o.wait) env = await c.waitFor(env.id, ['running', 'pending', ...(req.command ? ['stopped' as const] : [])], { signal: ac.signal, onStatus: (e) => progress(`${e.name}: ${e.status}${e.status_message ? ' — ' + e.status_message : ''}`) });
       print(Boolean(g().json), env, () => `${env.name} ${env.status} (${env.id})\n`);
     });
 
@@ -255,9 +271,10 @@ export function buildProgram(): Command {
     });
 
   const user = program.command('user').description('manage users (admin)');
-  user.command('create <name>').option('--admin', 'make an admin').description('create a user; prints its token once')
-    .action(async (name: string, o: { admin?: boolean }) => {
-      const r = await client(g()).createUser(name, o.admin ? 'admin' : 'user');
+  user.command('create <name>').option('--admin', 'make an admin').option('--team <team>', 'team (Kubernetes namespace_policy per-team)')
+    .description('create a user; prints its token once')
+    .action(async (name: string, o: { admin?: boolean; team?: string }) => {
+      const r = await client(g()).createUser(name, o.admin ? 'admin' : 'user', o.team);
       print(Boolean(g().json), r, () => `user ${r.user.name} created; token (shown once): ${r.token}\n`);
     });
 
@@ -281,14 +298,10 @@ export function buildProgram(): Command {
       if (o.model) q.set('model', o.model);
       if (o.free) q.set('free', 'true');
       const gs = await c.request<GpuInfo[]>('GET', `/api/v1/gpus?${q}`);
-      print(Boolean(g().json), gs, () => {
-        const rows = [['BACKEND', 'NODE', 'ID', 'MODEL', 'MEMORY', 'FREE', 'HELD BY'], ...gs.map((x) => [
-          x.backend_id, x.node, x.id, x.model, x.memory_mb ? `${Math.round(x.memory_mb / 1024)} GiB` : '-',
-          x.present ? (x.health === 'ok' ? `${x.free}/${x.capacity}` : `unhealthy`) : 'gone', x.holders.map((h) => `${h.env_name} (${h.mode})`).join(', ') || '-',
-        ])];
-        const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-        return rows.map((r) => r.map((c2, i) => c2.padEnd(w[i])).join('  ').trimEnd()).join('\n') + '\n';
-      });
+      print(Boolean(g().json), gs, () => columns([['BACKEND', 'NODE', 'ID', 'MODEL', 'MEMORY', 'FREE', 'HELD BY'], ...gs.map((x) => [
+        x.backend_id, x.node, x.id, x.model, x.memory_mb ? `${Math.round(x.memory_mb / 1024)} GiB` : '-',
+        x.present ? (x.health === 'ok' ? `${x.free}/${x.capacity}` : `unhealthy`) : 'gone', x.holders.map((h) => `${h.env_name} (${h.mode})`).join(', ') || '-',
+      ])]));
     });
 
   program.command('backends').description('backends and their reachability').action(async () => {
@@ -296,6 +309,7 @@ export function buildProgram(): Command {
     print(Boolean(g().json), bs, () => bs.map((b) => `${b.id}  ${b.kind}  ${b.available ? 'up ' + (b.version ?? '') : 'DOWN ' + (b.error ?? '')}${b.default ? '  (default)' : ''}\n`).join(''));
   });
 
+  vmCommands(program, { client: () => client(g()), json: () => Boolean(g().json), print, columns });
   return program;
 }
 

@@ -1,7 +1,7 @@
 // Typed HTTP client for the gateway API, shared by the CLI and the extension. No vscode imports.
 import { EventStream } from './events';
-import type { BackendInfo, ConnectionInfo, Environment, SshKey, User } from './model';
-import type { CreateEnvironmentRequest, UpdateEnvironmentInput } from './schemas';
+import type { BackendInfo, ConnectionInfo, Environment, Snapshot, SshKey, User, VmTemplate } from './model';
+import type { CreateEnvironmentRequest, ImportTemplateRequest, UpdateEnvironmentInput } from './schemas';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
@@ -64,9 +64,22 @@ export class HangarClient {
   }
   connection(idOrName: string) { return this.request<ConnectionInfo>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/connection`); }
   backends() { return this.request<(BackendInfo & { default: boolean })[]>('GET', '/api/v1/backends'); }
+  templates(backendId?: string) { return this.request<VmTemplate[]>('GET', `/api/v1/templates${backendId ? `?backend_id=${encodeURIComponent(backendId)}` : ''}`); }
+  importTemplate(backendId: string, req: ImportTemplateRequest, signal?: AbortSignal) {
+    return this.request<VmTemplate>('POST', `/api/v1/backends/${encodeURIComponent(backendId)}/templates`, req, signal);
+  }
+  deleteTemplate(backendId: string, name: string) { return this.request<void>('DELETE', `/api/v1/backends/${encodeURIComponent(backendId)}/templates/${encodeURIComponent(name)}`); }
+  snapshots(env: string) { return this.request<Snapshot[]>('GET', `/api/v1/environments/${encodeURIComponent(env)}/snapshots`); }
+  createSnapshot(env: string, name: string, description?: string, signal?: AbortSignal) {
+    return this.request<Snapshot>('POST', `/api/v1/environments/${encodeURIComponent(env)}/snapshots`, { name, description }, signal);
+  }
+  revertSnapshot(env: string, name: string, signal?: AbortSignal) {
+    return this.request<Environment>('POST', `/api/v1/environments/${encodeURIComponent(env)}/snapshots/${encodeURIComponent(name)}/revert`, undefined, signal);
+  }
+  deleteSnapshot(env: string, name: string) { return this.request<void>('DELETE', `/api/v1/environments/${encodeURIComponent(env)}/snapshots/${encodeURIComponent(name)}`); }
   listKeys() { return this.request<SshKey[]>('GET', '/api/v1/ssh-keys'); }
   addKey(name: string, publicKey: string) { return this.request<SshKey>('POST', '/api/v1/ssh-keys', { name, public_key: publicKey }); }
-  createUser(name: string, role: 'admin' | 'user' = 'user') { return this.request<{ user: User; token: string }>('POST', '/api/v1/users', { name, role }); }
+  createUser(name: string, role: 'admin' | 'user' = 'user', team?: string) { return this.request<{ user: User; token: string }>('POST', '/api/v1/users', { name, role, ...(team ? { team } : {}) }); }
 
   /** Logs as a byte stream (follow keeps it open). */
   async logs(idOrName: string, opts: { tail?: number; follow?: boolean; signal?: AbortSignal }): Promise<ReadableStream<Uint8Array>> {

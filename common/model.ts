@@ -1,11 +1,13 @@
 // The user's data model (requirements §二): enum values are the user's words and must not change.
-export const DEPLOYMENT_MODES = ['k8s_pod', 'k8s_stateful', 'docker_local', 'vm', 'bare_metal'] as const;
+// k8s_job / k8s_cronjob: batch training as a Job, scheduled training as a CronJob (added to the user's words).
+export const DEPLOYMENT_MODES = ['k8s_pod', 'k8s_stateful', 'docker_local', 'vm', 'bare_metal', 'k8s_job', 'k8s_cronjob'] as const;
 export const ENVIRONMENT_TYPES = ['ide', 'terminal', 'desktop', 'training', 'inference', 'data_process'] as const;
 export const GPU_MODES = ['exclusive', 'vgpu', 'mig', 'shared', 'none'] as const;
 export const STORAGE_TYPES = ['local', 'nfs', 'ceph', 's3', 'pvc'] as const;
 export const LIFECYCLE_POLICIES = ['persistent', 'ephemeral', 'scheduled', 'on_demand'] as const;
 export const PULL_POLICIES = ['always', 'if-not-present', 'never'] as const;
-export const ENV_STATUSES = ['creating', 'starting', 'running', 'stopping', 'stopped', 'failed', 'missing', 'deleting'] as const;
+/** `pending`: started, but the backend can't place it yet (Kubernetes: the scheduler's reason in status_message). */
+export const ENV_STATUSES = ['creating', 'starting', 'running', 'stopping', 'stopped', 'failed', 'missing', 'deleting', 'pending'] as const;
 
 export type DeploymentMode = (typeof DEPLOYMENT_MODES)[number];
 export type EnvironmentType = (typeof ENVIRONMENT_TYPES)[number];
@@ -42,8 +44,13 @@ export interface NetworkConfig {
   ports?: PortMapping[];
   /** Address published ports bind to when a mapping names none. */
   host_ip?: string;
+  /** Kubernetes: how the env's Service is reachable from outside the cluster (absent: ClusterIP only). */
+  expose?: 'node_port' | 'load_balancer';
   [key: string]: unknown;
 }
+
+/** An env var whose value comes from a key of a Secret in the env's namespace (Kubernetes secretKeyRef). */
+export interface SecretKeyRef { secret: string; key: string }
 
 export interface Environment {
   id: string;
@@ -76,6 +83,13 @@ export interface Environment {
   /** MIG profile for gpu_mode mig, e.g. "1g.10gb". */
   gpu_mig_profile: string | null;
   env_vars: Record<string, string>;
+  /** Kubernetes: env vars read from Secrets the user keeps in the env's namespace. The API always returns the
+   *  three fields below; optional here so older clients' literals still type-check. */
+  env_vars_from_secrets?: Record<string, SecretKeyRef>;
+  /** k8s_cronjob: cron expression (5 fields or @hourly/@daily/...); null otherwise. */
+  schedule?: string | null;
+  /** k8s_job / k8s_cronjob: the command (argv) the pod runs; null: the usual SSH environment. */
+  command?: string[] | null;
   ssh_user: string;
   host_key: string | null;
   status: EnvStatus;
@@ -102,6 +116,15 @@ export interface ConnectionInfo {
   declared?: { protocol: string; port: number; tunnel_path: string }[];
   /** RDP (desktop envs whose image has xrdp): where to connect, the login, and a ready .rdp file. */
   rdp?: { host: string; port: number; user: string; password: string; rdp_file: string };
+  /** Kubernetes envs with network_config.expose: the Service's type, node ports, and the addresses to use. */
+  exposed?: ExposedService;
+}
+
+export interface ExposedService {
+  type: 'NodePort' | 'LoadBalancer';
+  /** Node addresses (NodePort) or the load balancer's ingress (empty while it is being provisioned). */
+  hosts: string[];
+  ports: { name: string; port: number; node_port: number | null }[];
 }
 
 export interface BackendInfo {
@@ -134,6 +157,8 @@ export interface User {
   id: string;
   name: string;
   role: 'admin' | 'user';
+  /** Kubernetes namespace_policy per-team puts the user's envs in the team's namespace. */
+  team?: string | null;
   created_at: string;
 }
 
@@ -160,6 +185,8 @@ export interface GpuDevice {
   health_message: string | null;
   /** How many grants it can hold: 1 for exclusive use; replicas for time-slicing; N for a node's resource. */
   capacity: number;
+  /** Units in use that the daemon did not grant (Kubernetes: requested by scheduled, non-terminated pods). */
+  used?: number;
   /** False once a refresh no longer saw it: kept, marked, never silently forgotten. */
   present: boolean;
   last_seen: string;
@@ -169,4 +196,33 @@ export interface GpuInfo extends GpuDevice {
   /** Units still grantable (capacity minus grants; 0 when an exclusive grant holds it). */
   free: number;
   holders: { env_id: string; env_name: string; owner_id: string; mode: string }[];
+}
+
+/** A VM base image on a libvirt host (deployment_mode vm): the env's `image` names it. */
+export interface VmTemplate {
+  name: string;
+  backend_id: string;
+  os: string;
+  /** The image's own default account (cloud images: debian, ubuntu, …); the env's ssh_user is made by Hangar. */
+  default_user: string;
+  cloud_init: boolean;
+  /** bios/uefi: the disk boots itself; direct-kernel: the template carries a kernel and initrd. */
+  firmware: 'bios' | 'uefi' | 'direct-kernel';
+  cmdline?: string;
+  /** What the template offers: ssh (Linux with cloud-init), vnc (the VM's own display), rdp (Windows). */
+  access: ('ssh' | 'vnc' | 'rdp')[];
+  disk_bytes: number;
+  created_at: string;
+  /** Environments whose disks are overlays on it (a template in use can't be deleted). */
+  used_by?: string[];
+}
+
+/** A VM snapshot: with memory (the VM resumes where it was) or disk only. */
+export interface Snapshot {
+  name: string;
+  created_at: string;
+  /** The VM's state when it was taken: running (memory included) or shutoff (disk only). */
+  state: string;
+  description: string | null;
+  current: boolean;
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   DEPLOYMENT_MODES, ENVIRONMENT_TYPES, GPU_MODES, LIFECYCLE_POLICIES, PULL_POLICIES, STORAGE_TYPES,
 } from './model';
+import { cronProblem } from './cron';
 
 /** DNS-1123 label: valid as a container name, a Kubernetes object name and a hostname. */
 export const envName = z
@@ -42,7 +43,20 @@ export const storageConfigSchema = z.object({ mounts: z.array(mount).max(32).opt
 export const networkConfigSchema = z.object({
   ports: z.array(portMapping).max(64).optional(),
   host_ip: z.string().ip().optional(),
+  expose: z.enum(['node_port', 'load_balancer']).optional(),
 }).passthrough();
+
+// Kubernetes names: a Secret is a DNS-1123 subdomain; a data key is [-._a-zA-Z0-9]+.
+const secretKeyRef = z.object({
+  secret: z.string().max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a Secret name (DNS-1123 subdomain)'),
+  key: z.string().max(253).regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key ([-._a-zA-Z0-9]+)'),
+}).strict();
+const envVarsFromSecrets = z.record(secretKeyRef).superRefine((vars, ctx) => {
+  for (const k of Object.keys(vars)) {
+    if (!envVarName.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a valid environment variable name' });
+  }
+});
+const isK8s = (mode: string) => mode.startsWith('k8s_');
 
 const envVars = z.record(z.string().max(32768)).superRefine((vars, ctx) => {
   for (const k of Object.keys(vars)) {
@@ -74,8 +88,24 @@ export const createEnvironmentSchema = z.object({
   gpu_model: z.string().min(1).max(128).regex(/^[A-Za-z0-9 ._-]+$/, 'must be a GPU model name like A100 or "H100 80GB"').nullable().default(null),
   gpu_mig_profile: z.string().regex(/^\d+g\.\d+gb$/, 'must be a MIG profile like 1g.10gb').nullable().default(null),
   env_vars: envVars.default({}),
+  env_vars_from_secrets: envVarsFromSecrets.default({}),
+  schedule: z.string().max(256).superRefine((s, ctx) => {
+    const why = cronProblem(s);
+    if (why) ctx.addIssue({ code: 'custom', message: `is not a cron schedule: ${why}` });
+  }).nullable().default(null),
+  command: z.array(z.string().min(1).max(4096)).min(1).max(256).nullable().default(null),
   ssh_user: unixUser.default('hangar'),
 }).strict().superRefine((v, ctx) => {
+  if (v.deployment_mode === 'k8s_cronjob' && !v.schedule) ctx.addIssue({ code: 'custom', path: ['schedule'], message: 'is required for deployment_mode k8s_cronjob (e.g. "0 3 * * *")' });
+  if (v.deployment_mode !== 'k8s_cronjob' && v.schedule) ctx.addIssue({ code: 'custom', path: ['schedule'], message: 'is only for deployment_mode k8s_cronjob' });
+  const batch = v.deployment_mode === 'k8s_job' || v.deployment_mode === 'k8s_cronjob';
+  if (batch && !v.command) ctx.addIssue({ code: 'custom', path: ['command'], message: `is required for deployment_mode ${v.deployment_mode} (what the pod runs)` });
+  if (!batch && v.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'is only for deployment_mode k8s_job and k8s_cronjob' });
+  if (!isK8s(v.deployment_mode) && Object.keys(v.env_vars_from_secrets).length) ctx.addIssue({ code: 'custom', path: ['env_vars_from_secrets'], message: 'needs a Kubernetes deployment_mode (k8s_*)' });
+  for (const k of Object.keys(v.env_vars_from_secrets)) {
+    if (k in v.env_vars) ctx.addIssue({ code: 'custom', path: ['env_vars_from_secrets', k], message: 'is also set in env_vars' });
+  }
+  if (!isK8s(v.deployment_mode) && v.network_config?.expose) ctx.addIssue({ code: 'custom', path: ['network_config', 'expose'], message: 'needs a Kubernetes deployment_mode (k8s_*)' });
   if (v.gpu_mode === 'mig' && !v.gpu_mig_profile && v.gpu_device_ids.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['gpu_mig_profile'], message: 'is required for gpu_mode mig (e.g. 1g.10gb)' });
   }
@@ -112,6 +142,8 @@ export const listEnvironmentsQuery = z.object({
 export const createUserSchema = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_.-]{0,62}$/, 'must be a lowercase user name'),
   role: z.enum(['admin', 'user']).default('user'),
+  /** Part of a Kubernetes namespace name (namespace_policy per-team): a short DNS-1123 label. */
+  team: z.string().max(40).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and "-" (at most 40)').nullable().default(null),
 }).strict();
 
 export const addSshKeySchema = z.union([
@@ -132,3 +164,29 @@ export function describeZodError(err: z.ZodError): { field: string; message: str
   if (issue.code === 'invalid_enum_value') message = `must be one of ${issue.options.join(', ')}`;
   return { field, message: `${field}: ${message}` };
 }
+
+// ---- VMs: templates and snapshots ----------------------------------------------------------------------------
+
+const fileSource = z.union([
+  z.object({ file: z.string().startsWith('/', 'must be an absolute path on the gateway') }).strict(),
+  z.object({ url: z.string().url().refine((u) => /^https?:/.test(u), 'must be http(s)') }).strict(),
+]);
+
+export const importTemplateSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, ".", "_" and "-", up to 63'),
+  os: z.string().min(1).max(64),
+  default_user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('root'),
+  cloud_init: z.boolean().default(true),
+  firmware: z.enum(['bios', 'uefi', 'direct-kernel']).default('bios'),
+  cmdline: z.string().max(1024).optional(),
+  access: z.array(z.enum(['ssh', 'vnc', 'rdp'])).min(1).default(['ssh']),
+  disk: fileSource,
+  kernel: fileSource.optional(),
+  initrd: fileSource.optional(),
+}).strict();
+export type ImportTemplateRequest = z.input<typeof importTemplateSchema>;
+
+export const createSnapshotSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" and "-", up to 63'),
+  description: z.string().max(1024).optional(),
+}).strict();

@@ -27,15 +27,50 @@ const kubernetesBackend = z.object({
   /** Path of a kubeconfig file; absent: in-cluster service-account credentials. */
   kubeconfig: z.string().optional(),
   context: z.string().optional(),
-  /** One namespace per user (hangar-<user>) or one per team (hangar-<team>, from the user's team). */
+  /** One namespace per user (hangar-<user>) or one per team (hangar-team-<team>, from the user's team; users without one keep their own). */
   namespace_policy: z.enum(['per-user', 'per-team']).default('per-user'),
   namespace_prefix: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('hangar'),
-  /** Service type for SSH/Jupyter/VNC: ClusterIP unless network_config asks for public access. */
   image_pull_secrets: z.array(z.string()).default([]),
   storage_class: z.string().optional(),
+  /** Tolerations given to pods that ask for GPUs (Kubernetes field names); GPU nodes are often tainted so. */
+  gpu_tolerations: z.array(z.object({
+    key: z.string().optional(),
+    operator: z.enum(['Exists', 'Equal']).optional(),
+    value: z.string().optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+    tolerationSeconds: z.number().int().optional(),
+  }).strict()).default([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]),
 });
 export type KubernetesBackendConfig = z.infer<typeof kubernetesBackend>;
-const backend = z.union([dockerBackend, kubernetesBackend]);
+const portRange = z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) });
+
+const libvirtBackend = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+  kind: z.literal('libvirt'),
+  /** qemu:///system beside the gateway, qemu+ssh://user@host/system for a remote host. */
+  uri: z.string().regex(/^[a-z]+(\+[a-z]+)?:\/\//, 'must be a libvirt URI such as qemu:///system').default('qemu:///system'),
+  /** For qemu+ssh:// hosts: the key for the SSH hop that carries tunnels to the VMs' forwarded ports. */
+  ssh_key_file: z.string().optional(),
+  /** A directory storage pool: templates, overlays, cloud-init seeds and console logs live there. */
+  pool: z.string().default('hangar'),
+  /** auto: kvm when the host offers it, else qemu (TCG). Say qemu on hosts that claim KVM but can't run it (nested). */
+  virt_type: z.enum(['auto', 'kvm', 'qemu']).default('auto'),
+  /** 'user': each VM gets its own user-mode network and only forwarded ports reach it; or a libvirt network's name. */
+  network: z.string().default('user'),
+  /** User-mode networking: the guest can't open connections out (no internet, no host); forwards still reach it. */
+  restrict_network: z.boolean().default(false),
+  forward_address: z.string().ip().default('127.0.0.1'),
+  forward_port_range: portRange.default({ from: 22000, to: 22999 }),
+  boot_timeout_s: z.number().int().min(10).default(300),
+  shutdown_timeout_s: z.number().int().min(1).default(60),
+  default_vcpus: z.number().int().min(1).default(2),
+  default_memory_mb: z.number().int().min(128).default(2048),
+  /** The virsh executable. */
+  virsh: z.string().default('virsh'),
+});
+export type LibvirtBackendConfig = z.infer<typeof libvirtBackend>;
+
+const backend = z.union([dockerBackend, kubernetesBackend, libvirtBackend]);
 export type BackendConfig = z.infer<typeof backend>;
 
 const configSchema = z.object({

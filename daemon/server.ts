@@ -15,6 +15,7 @@ import { JupyterSessions } from './services/jupyterSessions';
 import { EnvironmentService } from './services/environments';
 import { EventBus } from './services/events';
 import { SshKeyService } from './services/keys';
+import { VmService } from './services/vms';
 import { Reconciler } from './services/reconciler';
 import { openDatabase } from './store/db';
 import { EnvironmentRepo } from './store/environments';
@@ -59,15 +60,16 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   let publicUrl = cfg.publicUrl;
   const gpus = new GpuService(db, drivers, log);
   const envs = new EnvironmentService({ db, box, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, vncPorts: cfg.vnc_port_range, rdpPorts: cfg.rdp_port_range,
-    publishAddress: (id) => { const b = cfg.backends.find((x) => x.id === id); return b && 'publish_address' in b ? b.publish_address : '127.0.0.1'; },
+    publishAddress: (id) => { const b = cfg.backends.find((x) => x.id === id); return b && 'publish_address' in b ? b.publish_address : b && 'forward_address' in b ? b.forward_address : '127.0.0.1'; },
   });
+  const vms = new VmService({ drivers, envs, gpus, audit });
   const reconciler = new Reconciler(repo, drivers, envs, log, gpus);
 
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
   const sessions = new JupyterSessions(box.derive('jupyter-session'));
-  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, sessions, frameAncestors: cfg.jupyter_frame_ancestors, log });
+  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, sessions, frameAncestors: cfg.jupyter_frame_ancestors, log });
   const server = http.createServer(app);
   const wss = attachWebSockets(server, { auth, users, sessions, envs, events, log });
   await new Promise<void>((resolve, reject) => {
@@ -83,12 +85,19 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   void gpus.refresh().then(() => reconciler.run()).catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
   reconciler.startLoop(cfg.reconcile_interval_s);
   gpus.startLoop(cfg.gpu_refresh_interval_s);
+  // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
+  // back, a reconcile covers what the gap hid. The periodic reconcile stays as the backstop.
+  const unwatch = drivers.all().flatMap((d) => (d.watch ? [d.watch(
+    (id, st) => void envs.observe(id, st).catch((err) => log.error({ env: id, err: String(err) }, 'watched status not applied')),
+    () => void reconciler.run().catch((err) => log.error({ err: String(err) }, 'reconcile after a lost watch failed')),
+  )] : []));
 
   return {
     url, log, envs, reconciler, drivers, gpus, adminTokenFile,
     async close() {
       reconciler.stopLoop();
       gpus.stopLoop();
+      for (const stop of unwatch) stop();
       for (const c of wss.clients) c.terminate();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

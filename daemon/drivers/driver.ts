@@ -1,8 +1,9 @@
 // The one contract every backend implements: Docker hosts (dockerode), Kubernetes clusters (a Deployment/
 // StatefulSet/Job per env) and libvirt hosts (a domain per env). Services speak only this interface.
 import type { Duplex, Readable } from 'node:stream';
-import type { BackendInfo, GpuMode, Mount, PortMapping, PullPolicy } from '../../common/model';
+import type { BackendInfo, ExposedService, GpuMode, Mount, NetworkConfig, PortMapping, PullPolicy, SecretKeyRef, Snapshot, VmTemplate } from '../../common/model';
 import type { GpuDevice } from '../gpu/types';
+import type { TemplateImport } from './libvirt/templates';
 
 /** A file placed into the environment before its first start (bootstrap script, keys, config). */
 export interface BootFile { path: string; content: string | Buffer; mode: number }
@@ -28,18 +29,25 @@ export interface EnvSpec {
   /** Files written before start; the command runs /.hangar/init.sh which the service renders. */
   files: BootFile[];
   command: string[];
+  /** Kubernetes extras: the owner's team (namespace_policy per-team), env vars from Secrets, the Service's
+   *  exposure, a CronJob's schedule, and the user's command that a Job/CronJob pod runs instead of `command`. */
+  team?: string | null;
+  secretEnv?: Record<string, SecretKeyRef>;
+  expose?: NetworkConfig['expose'];
+  schedule?: string | null;
+  runCommand?: string[] | null;
 }
 
-/** What the backend says about one environment. `missing` = the object is gone. */
-export type BackendState = 'created' | 'running' | 'stopped' | 'failed' | 'missing';
+/** What the backend says about one environment. `missing` = the object is gone; `pending` = started but not
+ *  placed yet (the message says why, e.g. the scheduler's reason). */
+export type BackendState = 'created' | 'running' | 'stopped' | 'failed' | 'missing' | 'pending';
 export interface BackendStatus { state: BackendState; message?: string; startedAt?: string }
 
 /** An object found on the backend carrying our labels (used by reconciliation). */
-export interface ManagedObject { ref: string; envId: string; state: BackendState }
+export interface ManagedObject { ref: string; envId: string; state: BackendState; message?: string }
 
 export interface LogOptions { tail?: number; follow?: boolean; timestamps?: boolean; signal?: AbortSignal }
 export interface ExecResult { exitCode: number; stdout: string; stderr: string }
-export interface SnapshotInfo { id: string; name: string; created_at: string }
 export type ProgressFn = (message: string) => void;
 
 export interface Driver {
@@ -69,10 +77,29 @@ export interface Driver {
   exec(ref: string, cmd: string[], opts?: { user?: string; stdin?: string }): Promise<ExecResult>;
   /** Replaces files inside a live environment (e.g. authorized_keys after a key change). */
   writeFiles(ref: string, files: BootFile[]): Promise<void>;
-  snapshot(ref: string, name: string): Promise<SnapshotInfo>;
+  /** VM snapshots (libvirt: internal qcow2 snapshots, with memory when running); absent where a backend has none. */
+  snapshot?(ref: string, name: string, description?: string): Promise<Snapshot>;
+  snapshots?(ref: string): Promise<Snapshot[]>;
+  revertSnapshot?(ref: string, name: string): Promise<void>;
+  deleteSnapshot?(ref: string, name: string): Promise<void>;
+  /** VM templates (the base images a libvirt host's envs boot from). */
+  listTemplates?(): Promise<VmTemplate[]>;
+  importTemplate?(req: TemplateImport, signal?: AbortSignal): Promise<VmTemplate>;
+  deleteTemplate?(name: string): Promise<void>;
+  /** How long "running" may take after start (a VM boots; a container starts); default 60 s. */
+  readonly readyTimeoutMs?: number;
   /** Backends that know when an env is ready (Kubernetes: pod Ready) say so here; otherwise the service waits
-   *  for the SSH banner through openPort. */
-  waitReady?(ref: string, signal?: AbortSignal): Promise<void>;
+   *  for the SSH banner through openPort. Resolves with the state it settled in when that isn't plain running:
+   *  `pending` (can't be placed yet; the watch reports when it is), `stopped`/`failed` (a Job that already ended). */
+  waitReady?(ref: string, signal?: AbortSignal): Promise<BackendStatus | void>;
+  /** Checks a spec with the backend before anything is recorded (Kubernetes: a server-side dry run of the pod, so
+   *  a LimitRange or ResourceQuota refuses it at create time); UnprocessableError with the backend's message. */
+  preflight?(spec: EnvSpec): Promise<void>;
+  /** Pushes status changes of this backend's environments as they happen (Kubernetes: watches). `onResync` is
+   *  called after the watch was lost and re-established (events may have been missed: reconcile). Returns stop. */
+  watch?(onChange: (envId: string, status: BackendStatus) => void, onResync: () => void): () => void;
+  /** How an env is reachable from outside its backend when network_config.expose asks (NodePort/LoadBalancer). */
+  exposure?(ref: string): Promise<ExposedService | undefined>;
   /** The GPUs this backend has (nvidia-smi on a Docker host, node resources on a cluster, mdev/PCI on libvirt).
    *  Throws when the host answers but its GPUs can't be read. */
   inventory?(): Promise<GpuDevice[]>;

@@ -1,10 +1,11 @@
-// Backends by id; one factory per kind (docker, kubernetes). libvirt registers here when it lands.
+// Backends by id; one factory per kind (docker, kubernetes, libvirt).
 import type { Config } from '../config';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../log';
 import type { Driver } from './driver';
 import { DockerDriver } from './docker';
 import { KubernetesDriver } from './kubernetes';
+import { LibvirtDriver } from './libvirt';
 
 export class DriverRegistry {
   private readonly drivers = new Map<string, Driver>();
@@ -24,6 +25,7 @@ export class DriverRegistry {
 export function driversFromConfig(cfg: Config, gatewayId: string, log: Logger): DriverRegistry {
   const drivers = cfg.backends.map((b): Driver => {
     if (b.kind === 'kubernetes') return new KubernetesDriver({ ...b, gatewayId, log: log.child({ backend: b.id }) });
+    if (b.kind === 'libvirt') return new LibvirtDriver({ ...b, gatewayId, log: log.child({ backend: b.id }) });
     return new DockerDriver({ ...b, gatewayId, log: log.child({ backend: b.id }) });
   });
   return new DriverRegistry(drivers, cfg.default_backend ?? cfg.backends[0].id);

@@ -27,7 +27,26 @@ export function choose(req: GpuRequest, devices: GpuDevice[], grants: GpuGrant[]
   }
   const usable = (d: GpuDevice) => d.present && d.health === 'ok';
 
-  if (req.mode === 'vgpu') return { ok: false, reason: `gpu_mode vgpu needs a libvirt host with mdev types; ${where} has none` };
+  // A GPU hosting vGPUs can't also be passed through whole, and NVIDIA vGPU runs one type per GPU at a time.
+  const byId = new Map(devices.map((d) => [d.id, d]));
+  const vgpuType = new Map<string, string>(); // parent GPU → the mdev type its granted vGPUs have
+  for (const id of held) {
+    const d = byId.get(id);
+    if (d?.kind === 'mdev' && d.parent_id) vgpuType.set(d.parent_id, d.profile ?? '');
+  }
+
+  if (req.mode === 'vgpu') {
+    const slots = devices.filter((d) => d.kind === 'mdev' && (!req.profile || d.profile === req.profile) && matchesModel(d, req.model));
+    if (!devices.some((d) => d.kind === 'mdev')) return { ok: false, reason: `gpu_mode vgpu needs a libvirt host with mdev types; ${where} has none` };
+    const free = slots.filter((d) => usable(d) && !used.has(d.id) && !(d.parent_id && held.has(d.parent_id))
+      && (!d.parent_id || !vgpuType.has(d.parent_id) || vgpuType.get(d.parent_id) === d.profile));
+    const n = Math.max(1, req.count);
+    if (free.length < n) {
+      const types = [...new Set(devices.filter((d) => d.kind === 'mdev').map((d) => d.profile))].join(', ');
+      return { ok: false, reason: `need ${n} free vGPU(s)${req.profile ? ` of type ${req.profile}` : ''} on ${where}: ${free.length} free of ${slots.length} (types there: ${types})` };
+    }
+    return { ok: true, deviceIds: free.slice(0, n).map((d) => d.id) };
+  }
 
   if (req.mode === 'mig') {
     const instances = devices.filter((d) => d.kind === 'mig' && (!req.profile || d.profile === req.profile));
@@ -41,7 +60,7 @@ export function choose(req: GpuRequest, devices: GpuDevice[], grants: GpuGrant[]
   }
 
   // Whole GPUs: those with MIG on are only granted as instances.
-  const whole = devices.filter((d) => d.kind === 'gpu' && d.mig_mode !== 'enabled');
+  const whole = devices.filter((d) => d.kind === 'gpu' && d.mig_mode !== 'enabled' && !vgpuType.has(d.id));
   if (req.deviceIds.length) {
     for (const id of req.deviceIds) {
       const d = whole.find((x) => x.id === id);

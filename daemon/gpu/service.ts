@@ -75,7 +75,8 @@ export class GpuService {
       .map((d) => {
         const hs = byDevice.get(d.id) ?? [];
         const exclusive = hs.some((h) => h.mode !== 'shared');
-        const free = !d.present || d.health !== 'ok' || d.mig_mode === 'enabled' ? 0 : exclusive ? 0 : Math.max(0, d.capacity - hs.length);
+        // `used`: units the backend says are taken without a grant of ours (Kubernetes: what scheduled pods request).
+        const free = !d.present || d.health !== 'ok' || d.mig_mode === 'enabled' ? 0 : exclusive ? 0 : Math.max(0, d.capacity - Math.max(hs.length, d.used ?? 0));
         // Other users see that a GPU is taken, not by which environment.
         const visible = hs.map((h) => (f.ownerId && h.owner_id !== f.ownerId ? { env_id: '', env_name: '(another user)', owner_id: '', mode: h.mode } : { env_id: h.env_id, env_name: h.env_name, owner_id: h.owner_id, mode: h.mode }));
         return { ...d, free, holders: visible };
@@ -125,7 +126,7 @@ export class GpuService {
     let released = 0;
     let restored = 0;
     for (const e of envs) {
-      const holds = e.status === 'running' || e.status === 'starting' || e.status === 'creating';
+      const holds = e.status === 'running' || e.status === 'starting' || e.status === 'creating' || e.status === 'pending';
       if (!holds) released += await this.repo.release(e.id);
       else if (e.gpu_mode !== 'none' && e.gpu_device_ids.length && this.allocates(e.backend_id) && (await this.repo.envGrants(e.id)).length === 0) {
         await this.reacquire(e).then(() => restored++, (err) => this.log.error({ env: e.id, err: String(err) }, 'GPU grant not restored'));
@@ -137,5 +138,7 @@ export class GpuService {
   validate(backendId: string, req: GpuRequest | null): void {
     if (!req) return;
     if (req.mode === 'vgpu' && this.drivers.get(backendId).kind !== 'libvirt') throw new InputError('gpu_mode', `gpu_mode: vgpu needs a libvirt (vm) backend; '${backendId}' is ${this.drivers.get(backendId).kind}`);
+    // A VM gets whole GPUs (PCI passthrough) or vGPUs (mdev); MIG and time-slicing are container features.
+    if ((req.mode === 'mig' || req.mode === 'shared') && this.drivers.get(backendId).kind === 'libvirt') throw new InputError('gpu_mode', `gpu_mode: ${req.mode} is not available for VMs; use exclusive (passthrough) or vgpu on '${backendId}'`);
   }
 }

@@ -18,6 +18,8 @@ import type { JupyterSessions } from '../services/jupyterSessions';
 import { NotFoundError } from '../errors';
 import type { GpuService } from '../gpu/service';
 import { gpusRouter } from './routes/gpus';
+import { vmsRouter } from './routes/vms';
+import type { VmService } from '../services/vms';
 
 export interface AppDeps {
   version: string;
@@ -28,6 +30,7 @@ export interface AppDeps {
   envs: EnvironmentService;
   drivers: DriverRegistry;
   gpus: GpuService;
+  vms: VmService;
   sessions: JupyterSessions;
   frameAncestors: string[];
   log: Logger;
@@ -50,6 +53,7 @@ export function createApp(d: AppDeps): express.Express {
   api.use(identityRouter(d.auth, d.users, d.keys));
   api.use(backendsRouter(d.drivers, d.audit));
   api.use(gpusRouter(d.gpus));
+  api.use(vmsRouter(d.vms));
   app.use('/api/v1', api);
   app.use((req) => { throw new NotFoundError('endpoint', req.path); });
   app.use(errorMiddleware(d.log));

@@ -15,13 +15,13 @@ export function openApiDocument(version: string): object {
   const envProps = {
     name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
     image: { type: 'string' },
-    deployment_mode: { type: 'string', enum: DEPLOYMENT_MODES, default: 'docker_local' },
+    deployment_mode: { type: 'string', enum: DEPLOYMENT_MODES, default: 'docker_local', description: 'docker_local: a container; k8s_pod: a Deployment (1 replica); k8s_stateful: a StatefulSet with a /home claim; k8s_job: batch training as a Job (runs `command` once; stop suspends it, start resumes or runs it again; status stopped "completed" or failed with the reason); k8s_cronjob: scheduled training as a CronJob (`schedule`; stop suspends, start resumes); vm: a libvirt domain' },
     environment_type: { type: 'string', enum: ENVIRONMENT_TYPES, default: 'ide' },
     gpu_mode: { type: 'string', enum: GPU_MODES, default: 'none' },
     storage_type: { type: 'string', enum: STORAGE_TYPES, default: 'local' },
     storage_config: { type: 'object', nullable: true, properties: { mounts: { type: 'array', items: ref('Mount') } } },
     lifecycle_policy: { type: 'string', enum: LIFECYCLE_POLICIES, default: 'persistent' },
-    network_config: { type: 'object', nullable: true, properties: { host_ip: { type: 'string' }, ports: { type: 'array', items: ref('PortMapping') } } },
+    network_config: { type: 'object', nullable: true, properties: { host_ip: { type: 'string' }, ports: { type: 'array', items: ref('PortMapping') }, expose: { type: 'string', enum: ['node_port', 'load_balancer'], description: 'Kubernetes only: a NodePort or LoadBalancer Service (and a NetworkPolicy admitting it) for SSH and the `ports`; Jupyter and VNC stay behind the gateway. Absent: ClusterIP only. The connection endpoint reports node ports and addresses under `exposed`.' } } },
     use_jumpserver: { type: 'boolean', default: false },
     vnc_port: { type: 'integer', nullable: true, description: 'desktop envs: allocated from vnc_port_range when absent; unique per backend' },
     backend_id: { type: 'string' },
@@ -33,6 +33,9 @@ export function openApiDocument(version: string): object {
     gpu_model: { type: 'string', nullable: true, description: 'Wanted model, a substring of the product name (e.g. A100, "H100 80GB")' },
     gpu_mig_profile: { type: 'string', nullable: true, description: 'MIG profile for gpu_mode mig (e.g. 1g.10gb)' },
     env_vars: { type: 'object', additionalProperties: { type: 'string' } },
+    env_vars_from_secrets: { type: 'object', additionalProperties: { type: 'object', required: ['secret', 'key'], additionalProperties: false, properties: { secret: { type: 'string', description: 'a Secret in the env\'s namespace' }, key: { type: 'string' } } }, description: 'Kubernetes only: env vars read from Secrets (secretKeyRef); names must not repeat env_vars' },
+    schedule: { type: 'string', nullable: true, description: 'k8s_cronjob (required there, refused elsewhere): a cron expression, 5 fields or @hourly/@daily/@weekly/@monthly/@yearly' },
+    command: { type: 'array', nullable: true, items: { type: 'string' }, description: 'k8s_job / k8s_cronjob (required there, refused elsewhere): the argv the pod runs' },
     ssh_user: { type: 'string', default: 'hangar' },
   };
   return {
@@ -52,11 +55,11 @@ export function openApiDocument(version: string): object {
           properties: {
             id: { type: 'string' }, owner_id: { type: 'string' }, ...envProps,
             backend_ref: { type: 'string', nullable: true }, host_key: { type: 'string', nullable: true, description: 'The env\'s SSH host public key (pinned by clients)' },
-            status: { type: 'string', enum: ENV_STATUSES }, status_message: { type: 'string', nullable: true },
+            status: { type: 'string', enum: ENV_STATUSES, description: 'pending: started but not placed yet (Kubernetes: status_message is the scheduler\'s reason); it becomes running when the scheduler places it' }, status_message: { type: 'string', nullable: true },
             created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
           },
         },
-        Connection: { type: 'object', description: 'SSH, Jupyter, VNC and RDP access, and protocols the image declares with labels dev.hangar.access.<protocol>=<port> (RStudio, NoMachine, …). The only place secrets (Jupyter token, VNC/RDP passwords) are returned, to the owner.' },
+        Connection: { type: 'object', description: 'SSH, Jupyter, VNC and RDP access, and protocols the image declares with labels dev.hangar.access.<protocol>=<port> (RStudio, NoMachine, …); for Kubernetes envs with network_config.expose, `exposed` {type, hosts, ports: [{name, port, node_port}]}. The only place secrets (Jupyter token, VNC/RDP passwords) are returned, to the owner.' },
         Event: { type: 'object', properties: { type: { type: 'string' }, environment_id: { type: 'string' }, status: { type: 'string', enum: ENV_STATUSES }, message: { type: 'string', nullable: true }, at: { type: 'string' } } },
       },
     },
@@ -71,7 +74,7 @@ export function openApiDocument(version: string): object {
         post: {
           summary: 'Create an environment (provisioned in the background; follow /events or poll)',
           requestBody: { required: true, ...json(ref('CreateEnvironment')) },
-          responses: { 202: { description: 'Accepted, status creating', ...json(ref('Environment')) }, 400: err('Invalid field (named in the message)'), 409: err('Name taken, or no GPU fits (the message says which model is missing and what is free where)'), 422: err('Image unavailable'), 503: err('Backend unavailable') },
+          responses: { 202: { description: 'Accepted, status creating', ...json(ref('Environment')) }, 400: err('Invalid field (named in the message)'), 409: err('Name taken, or no GPU fits (the message says which model is missing and what is free where)'), 422: err('Image unavailable, or the backend refused the workload (Kubernetes: a LimitRange, ResourceQuota or validation; the API server\'s message)'), 503: err('Backend unavailable') },
         },
       },
       '/environments/{id}': {
@@ -99,7 +102,7 @@ export function openApiDocument(version: string): object {
       '/gpus/refresh': { post: { summary: 'Re-read every backend\'s GPUs now', responses: { 200: { description: 'Per backend: devices seen or the error' } } } },
       '/backends': { get: { summary: 'Backends and their reachability', responses: { 200: { description: 'Backends' } } } },
       '/me': { get: { summary: 'The caller', responses: { 200: { description: 'User' } } } },
-      '/users': { get: { summary: 'Users (admin)', responses: { 200: { description: 'Users' } } }, post: { summary: 'Create a user and its first token (admin)', responses: { 201: { description: 'User and token (shown once)' } } } },
+      '/users': { get: { summary: 'Users (admin)', responses: { 200: { description: 'Users' } } }, post: { summary: 'Create a user and its first token (admin): {name, role?, team?}; team names the Kubernetes namespace under namespace_policy per-team', responses: { 201: { description: 'User and token (shown once)' } } } },
       '/tokens': { get: { summary: 'Own API tokens', responses: { 200: { description: 'Tokens (no secrets)' } } }, post: { summary: 'Issue a token (shown once)', responses: { 201: { description: 'Token' } } } },
       '/ssh-keys': { get: { summary: 'Own SSH public keys', responses: { 200: { description: 'Keys' } } }, post: { summary: 'Upload a public key or {generate:true} for an ed25519 pair (private key returned once)', responses: { 201: { description: 'Key' } } } },
       '/audit': { get: { summary: 'Audit log (admin)', responses: { 200: { description: 'Entries' } } } },

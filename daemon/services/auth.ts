@@ -45,10 +45,10 @@ export class AuthService {
     return token;
   }
 
-  async createUser(actor: User, name: string, role: User['role']): Promise<{ user: User; token: string }> {
+  async createUser(actor: User, name: string, role: User['role'], team: string | null = null): Promise<{ user: User; token: string }> {
     if (actor.role !== 'admin') throw new ForbiddenError('only an admin can create users');
     if (await this.users.byName(name)) throw new ConflictError(`user '${name}' already exists`);
-    const user: User = { id: crypto.randomUUID(), name, role, created_at: new Date().toISOString() };
+    const user: User = { id: crypto.randomUUID(), name, role, team, created_at: new Date().toISOString() };
     await this.users.insert(user);
     return { user, token: await this.issueToken(user.id, 'initial') };
   }

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { ConnectionInfo, Environment, EnvStatus, User } from '../../common/model';
 import { sshAlias } from '../../common/names';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from '../../common/schemas';
-import type { Driver, EnvSpec } from '../drivers/driver';
+import type { BackendStatus, Driver, EnvSpec } from '../drivers/driver';
 import type { DriverRegistry } from '../drivers/registry';
 import { BackendUnavailableError, ConflictError, InputError, NotFoundError, UnprocessableError } from '../errors';
 import type { Logger } from '../log';
@@ -50,7 +50,7 @@ export function declaredAccess(labels: Record<string, string>): { protocol: stri
 }
 
 const MODE_FOR_KIND: Record<Driver['kind'], Environment['deployment_mode'][]> = {
-  docker: ['docker_local'], kubernetes: ['k8s_pod', 'k8s_stateful'], libvirt: ['vm'], ssh: ['bare_metal'],
+  docker: ['docker_local'], kubernetes: ['k8s_pod', 'k8s_stateful', 'k8s_job', 'k8s_cronjob'], libvirt: ['vm'], ssh: ['bare_metal'],
 };
 
 export interface EnvironmentServiceOptions {
@@ -75,6 +75,8 @@ export interface EnvironmentServiceOptions {
 export class EnvironmentService {
   /** Work in flight per env: one lifecycle operation at a time, and reconcile skips what is busy. */
   private readonly busy = new Map<string, Promise<unknown>>();
+  /** The latest watched status of an env that was busy when it came (applied when the operation ends). */
+  private readonly deferred = new Map<string, BackendStatus>();
   constructor(private readonly o: EnvironmentServiceOptions) {
     o.keys.onChange((userId) => this.pushAuthorizedKeys(userId));
   }
@@ -116,6 +118,8 @@ export class EnvironmentService {
       const host = this.o.publishAddress?.(env.backend_id) ?? '127.0.0.1';
       info.rdp = { host, port: env.rdp_port, user: env.ssh_user, password: secrets.rdp_password, rdp_file: rdpFile({ host, port: env.rdp_port, user: env.ssh_user, name: env.name }) };
     }
+    const driver = env.backend_ref && env.network_config?.expose ? this.o.drivers.get(env.backend_id) : undefined;
+    if (driver?.exposure) info.exposed = await driver.exposure(env.backend_ref!).catch(() => undefined);
     if (env.vnc_port !== null || secrets.vnc_password) {
       info.vnc = { port: env.vnc_port, password: secrets.vnc_password, websocket_path: `/api/v1/environments/${env.id}/tunnel?port=${VNC_PORT}` };
     }
@@ -148,6 +152,8 @@ export class EnvironmentService {
     const wantsJupyter = input.environment_type === 'ide' || input.environment_type === 'data_process';
     const desktop = input.environment_type === 'desktop';
     const id = crypto.randomUUID();
+    // The backend's own admission (Kubernetes: LimitRange, ResourceQuota) refuses before anything is recorded.
+    if (driver.preflight) await driver.preflight(this.previewSpec(id, actor, input));
     let env: Environment;
     try {
       // The row and its GPU grants commit together: a crash leaves both or neither.
@@ -166,6 +172,7 @@ export class EnvironmentService {
           cpu: input.cpu, memory_mb: input.memory_mb, gpu_count: input.gpu_count || input.gpu_device_ids.length,
           gpu_device_ids: input.gpu_device_ids, gpu_model: input.gpu_model, gpu_mig_profile: input.gpu_mig_profile,
           env_vars: input.env_vars, ssh_user: input.ssh_user,
+          env_vars_from_secrets: input.env_vars_from_secrets, schedule: input.schedule, command: input.command,
           host_key: hostKey.publicKey, status: 'creating', status_message: null,
         });
         if (!allocate) return row;
@@ -225,8 +232,7 @@ export class EnvironmentService {
       } else {
         await driver.start(ref);
       }
-      await this.waitForSsh(driver, ref);
-      await this.setStatus(env, ['starting'], 'running');
+      await this.settle(env, await this.waitForSsh(driver, ref));
     } catch (err) {
       if (err instanceof BackendUnavailableError) {
         // Keep the row as it is: reconcile resumes when the backend is back.
@@ -265,11 +271,38 @@ export class EnvironmentService {
         volumeDirs: (env.storage_config?.mounts ?? []).filter((m) => m.type === 'volume' && !m.read_only).map((m) => m.target),
       }),
       command: ['/bin/sh', INIT_PATH],
+      team: await this.teamOf(env.owner_id), secretEnv: env.env_vars_from_secrets, expose: env.network_config?.expose,
+      schedule: env.schedule, runCommand: env.command,
     };
   }
 
+  private async teamOf(userId: string): Promise<string | null> {
+    return (await this.o.db.selectFrom('users').select('team').where('id', '=', userId).executeTakeFirst())?.team ?? null;
+  }
+
+  /** What a create will ask of the backend, before anything is recorded (no boot files yet): for preflight(). */
+  private previewSpec(id: string, actor: User, input: CreateEnvironmentInput): EnvSpec {
+    return {
+      envId: id, name: input.name, owner: actor.id, team: actor.team ?? null, image: input.image, pullPolicy: input.image_pull_policy,
+      deploymentMode: input.deployment_mode, gpuModel: input.gpu_model, gpuProfile: input.gpu_mig_profile,
+      cpu: input.cpu, memoryMb: input.memory_mb, env: input.env_vars, secretEnv: input.env_vars_from_secrets,
+      ports: input.network_config?.ports ?? [], expose: input.network_config?.expose, mounts: input.storage_config?.mounts ?? [],
+      gpus: { mode: input.gpu_mode, deviceIds: input.gpu_device_ids, count: input.gpu_count || input.gpu_device_ids.length },
+      files: [], command: ['/bin/sh', INIT_PATH], schedule: input.schedule, runCommand: input.command,
+    };
+  }
+
+  /** Where a start ends: running, or what the backend settled for — pending (not placed yet: its watch reports
+   *  when it is), or a Job that already ended (stopped "completed" / failed). */
+  private async settle(env: Pick<Environment, 'id' | 'owner_id'>, st: BackendStatus | void): Promise<void> {
+    const to: EnvStatus = !st ? 'running' : st.state === 'pending' || st.state === 'stopped' || st.state === 'failed' ? st.state : 'running';
+    await this.setStatus(env, ['starting'], to, st?.message ?? null);
+    if (to === 'stopped' || to === 'failed') await this.o.gpus.release(env.id);
+    // Placed since that answer? The watch's news waits in `deferred` until this operation ends.
+  }
+
   /** "running" means SSH answers: wait for sshd's banner (the container may exit instead: then say why). */
-  private async waitForSsh(driver: Driver, ref: string, timeoutMs = 60_000): Promise<void> {
+  private async waitForSsh(driver: Driver, ref: string, timeoutMs = driver.readyTimeoutMs ?? 60_000): Promise<BackendStatus | void> {
     if (driver.waitReady) return driver.waitReady(ref);
     const deadline = Date.now() + timeoutMs;
     let last = '';
@@ -309,7 +342,7 @@ export class EnvironmentService {
     const env = await this.get(actor, idOrName);
     return this.exclusive(env.id, async () => {
       const cur = (await this.o.repo.get(env.id))!;
-      if (cur.status === 'running') return cur;
+      if (cur.status === 'running' || cur.status === 'pending') return cur;
       if (cur.status === 'failed' && !cur.backend_ref) {
         await this.setStatus(cur, ['failed'], 'creating');
         await this.provision(cur.id);
@@ -324,15 +357,16 @@ export class EnvironmentService {
       // The GPUs were released at stop: take the same ones back, or say who holds them now.
       await this.o.gpus.reacquire(cur);
       await this.setStatus(cur, ['stopped', 'failed'], 'starting');
+      let settled: BackendStatus | void;
       try {
         await driver.start(cur.backend_ref);
-        await this.waitForSsh(driver, cur.backend_ref);
+        settled = await this.waitForSsh(driver, cur.backend_ref);
       } catch (err) {
         await this.o.gpus.release(cur.id);
         await this.setStatus(cur, ['starting'], err instanceof BackendUnavailableError ? 'stopped' : 'failed', (err as Error).message);
         throw err;
       }
-      await this.setStatus(cur, ['starting'], 'running');
+      await this.settle(cur, settled);
       await this.o.audit.record({ user_id: actor.id, action: 'environment.start', target: env.id });
       return (await this.o.repo.get(env.id))!;
     });
@@ -343,14 +377,14 @@ export class EnvironmentService {
     return this.exclusive(env.id, async () => {
       const cur = (await this.o.repo.get(env.id))!;
       if (cur.status === 'stopped') return cur;
-      if (cur.status !== 'running' || !cur.backend_ref) throw new ConflictError(`environment '${cur.name}' is ${cur.status}`);
+      if ((cur.status !== 'running' && cur.status !== 'pending') || !cur.backend_ref) throw new ConflictError(`environment '${cur.name}' is ${cur.status}`);
       const driver = this.o.drivers.get(cur.backend_id);
       await driver.info();
-      await this.setStatus(cur, ['running'], 'stopping');
+      await this.setStatus(cur, ['running', 'pending'], 'stopping');
       try {
         await driver.stop(cur.backend_ref, this.o.stopTimeoutS);
       } catch (err) {
-        await this.setStatus(cur, ['stopping'], 'running', (err as Error).message);
+        await this.setStatus(cur, ['stopping'], cur.status, (err as Error).message);
         throw err;
       }
       await this.setStatus(cur, ['stopping'], 'stopped');
@@ -367,14 +401,15 @@ export class EnvironmentService {
       const driver = this.o.drivers.get(env.backend_id);
       await driver.info();
       await this.setStatus(env, ['running'], 'starting');
+      let settled: BackendStatus | void;
       try {
         await driver.restart(env.backend_ref!, this.o.stopTimeoutS);
-        await this.waitForSsh(driver, env.backend_ref!);
+        settled = await this.waitForSsh(driver, env.backend_ref!);
       } catch (err) {
         await this.setStatus(env, ['starting'], err instanceof BackendUnavailableError ? 'running' : 'failed', (err as Error).message);
         throw err;
       }
-      await this.setStatus(env, ['starting'], 'running');
+      await this.settle(env, settled);
       await this.o.audit.record({ user_id: actor.id, action: 'environment.restart', target: env.id });
       return (await this.o.repo.get(env.id))!;
     });
@@ -470,8 +505,7 @@ export class EnvironmentService {
       try {
         if ((await driver.inspect(env.backend_ref!)).state === 'running') await driver.restart(env.backend_ref!, this.o.stopTimeoutS);
         else await driver.start(env.backend_ref!);
-        await this.waitForSsh(driver, env.backend_ref!);
-        await this.setStatus(env, ['starting'], 'running');
+        await this.settle(env, await this.waitForSsh(driver, env.backend_ref!));
       } catch (err) {
         if (err instanceof BackendUnavailableError) return; // stays 'starting'; the next pass retries
         await this.o.gpus.release(id);
@@ -479,6 +513,27 @@ export class EnvironmentService {
       }
     });
   }
+  /** A status change a backend's watch pushed (see Driver.watch). An env with an operation in flight keeps the
+   *  news until it ends; only settled states move (compare-and-set), so a watch never undoes what an operation did. */
+  async observe(id: string, st: BackendStatus): Promise<void> {
+    if (this.busy.has(id)) { this.deferred.set(id, st); return; }
+    const env = await this.o.repo.get(id);
+    if (!env?.backend_ref) return;
+    const settled: EnvStatus[] = ['running', 'pending', 'stopped', 'failed'];
+    const moves: Partial<Record<BackendStatus['state'], { from: EnvStatus[]; message: string | null }>> = {
+      running: { from: settled, message: st.message ?? null },
+      pending: { from: ['running', 'pending'], message: st.message ?? null },
+      stopped: { from: ['running', 'pending'], message: st.message ?? 'stopped outside Hangar' },
+      failed: { from: ['running', 'pending'], message: st.message ?? null },
+      missing: { from: settled, message: `removed from backend '${env.backend_id}' outside Hangar` },
+    };
+    const move = moves[st.state];
+    if (!move || !move.from.includes(env.status)) return;
+    const to = st.state as EnvStatus;
+    if (env.status === to && env.status_message === move.message) return;
+    if (await this.setStatus(env, [env.status], to, move.message) && (to === 'stopped' || to === 'failed' || to === 'missing')) await this.o.gpus.release(id);
+  }
+
   resumeDelete(id: string): void { if (!this.busy.has(id)) this.track(id, () => this.finishDelete(id)); }
   /** Settles when no lifecycle work is in flight (tests, shutdown). */
   async idle(): Promise<void> { while (this.busy.size) await Promise.allSettled([...this.busy.values()]); }
@@ -501,11 +556,20 @@ export class EnvironmentService {
 
   private track(id: string, fn: () => Promise<void>): void {
     const p = fn().catch((err) => this.o.log.error({ env: id, err: String(err) }, 'background work failed'))
-      .finally(() => { if (this.busy.get(id) === p) this.busy.delete(id); });
+      .finally(() => { if (this.busy.get(id) === p) this.done(id); });
     this.busy.set(id, p);
   }
 
-  private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  /** The operation on `id` ended: a watched change that came meanwhile applies now. */
+  private done(id: string): void {
+    this.busy.delete(id);
+    const st = this.deferred.get(id);
+    this.deferred.delete(id);
+    if (st) void this.observe(id, st).catch((err) => this.o.log.error({ env: id, err: String(err) }, 'watched status not applied'));
+  }
+
+  /** Runs one lifecycle operation on an env; a second one at the same time is a 409. */
+  async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
     if (this.busy.has(id)) throw new ConflictError('another operation on this environment is in progress');
     const p = fn();
     const settled = p.catch(() => undefined);
@@ -513,7 +577,7 @@ export class EnvironmentService {
     try {
       return await p;
     } finally {
-      if (this.busy.get(id) === settled) this.busy.delete(id);
+      if (this.busy.get(id) === settled) this.done(id);
     }
   }
 }

@@ -83,7 +83,7 @@ export class Reconciler {
       if (obj.ref !== env.backend_ref) await this.repo.update(env.id, { backend_ref: obj.ref });
       const want = this.statusFor(env, obj.state);
       if (want && want !== env.status) {
-        await this.envs.setStatus(env, [env.status], want, want === 'stopped' ? 'stopped outside Hangar' : null);
+        await this.envs.setStatus(env, [env.status], want, obj.message ?? (want === 'stopped' ? 'stopped outside Hangar' : null));
         report.statusSynced.push(env.name);
       }
     }

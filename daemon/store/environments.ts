@@ -35,6 +35,7 @@ function toDomain(r: Row): Environment {
     image: r.image, image_pull_policy: r.image_pull_policy as Environment['image_pull_policy'],
     cpu: r.cpu, memory_mb: r.memory_mb, gpu_count: r.gpu_count,
     gpu_device_ids: JSON.parse(r.gpu_device_ids), gpu_model: r.gpu_model, gpu_mig_profile: r.gpu_mig_profile, env_vars: JSON.parse(r.env_vars),
+    env_vars_from_secrets: JSON.parse(r.env_secrets || '{}'), schedule: r.schedule, command: r.command ? JSON.parse(r.command) : null,
     ssh_user: r.ssh_user, host_key: r.host_key,
     status: r.status as EnvStatus, status_message: r.status_message,
     created_at: r.created_at, updated_at: r.updated_at,
@@ -62,7 +63,8 @@ export class EnvironmentRepo {
       rdp_port: e.rdp_port, rdp_password: this.seal(e.rdp_password) ?? null,
       backend_id: e.backend_id, backend_ref: e.backend_ref, image: e.image, image_pull_policy: e.image_pull_policy,
       cpu: e.cpu, memory_mb: e.memory_mb, gpu_count: e.gpu_count, gpu_device_ids: JSON.stringify(e.gpu_device_ids),
-      gpu_model: e.gpu_model, gpu_mig_profile: e.gpu_mig_profile, env_vars: JSON.stringify(e.env_vars), ssh_user: e.ssh_user, host_key: e.host_key, jupyter_token: this.seal(e.jupyter_token) ?? null,
+      gpu_model: e.gpu_model, gpu_mig_profile: e.gpu_mig_profile, env_vars: JSON.stringify(e.env_vars),
+      env_secrets: JSON.stringify(e.env_vars_from_secrets ?? {}), schedule: e.schedule ?? null, command: json(e.command), ssh_user: e.ssh_user, host_key: e.host_key, jupyter_token: this.seal(e.jupyter_token) ?? null,
       status: e.status, status_message: e.status_message, created_at: now, updated_at: now,
     }).execute();
     return (await this.get(e.id))!;

@@ -6,7 +6,7 @@ const toDevice = (r: Selectable<GpusTable>): GpuDevice => ({
   id: r.id, backend_id: r.backend_id, node: r.node, kind: r.kind as GpuDevice['kind'], index: r.idx, model: r.model,
   memory_mb: r.memory_mb, pci_bus_id: r.pci_bus_id, driver: r.driver, mig_mode: r.mig_mode as GpuDevice['mig_mode'],
   parent_id: r.parent_id, profile: r.profile, utilization: r.utilization, health: r.health as GpuDevice['health'],
-  health_message: r.health_message, capacity: r.capacity, present: Boolean(r.present), last_seen: r.last_seen,
+  health_message: r.health_message, capacity: r.capacity, used: r.used, present: Boolean(r.present), last_seen: r.last_seen,
 });
 
 /** Works on the database or inside a transaction (pass the transaction as `db`). */
@@ -26,7 +26,7 @@ export class GpuRepo {
         const row = {
           backend_id: d.backend_id, node: d.node, kind: d.kind, idx: d.index, model: d.model, memory_mb: d.memory_mb,
           pci_bus_id: d.pci_bus_id, driver: d.driver, mig_mode: d.mig_mode, parent_id: d.parent_id, profile: d.profile,
-          utilization: d.utilization, health: d.health, health_message: d.health_message, capacity: d.capacity, present: 1, last_seen: d.last_seen,
+          utilization: d.utilization, health: d.health, health_message: d.health_message, capacity: d.capacity, used: d.used ?? 0, present: 1, last_seen: d.last_seen,
         };
         await trx.insertInto('gpus').values({ id: d.id, ...row }).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute();
       }

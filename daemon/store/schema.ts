@@ -2,7 +2,7 @@
 // repositories encode/decode them so services only see domain objects.
 import type { ColumnType, Generated } from 'kysely';
 
-export interface UsersTable { id: string; name: string; role: 'admin' | 'user'; created_at: string }
+export interface UsersTable { id: string; name: string; role: 'admin' | 'user'; team: ColumnType<string | null, string | null | undefined, string | null>; created_at: string }
 export interface ApiTokensTable {
   id: string; user_id: string; name: string; token_hash: string; created_at: string; last_used_at: string | null;
 }
@@ -37,6 +37,11 @@ export interface EnvironmentsTable {
   gpu_model: string | null;
   gpu_mig_profile: string | null;
   env_vars: string;
+  /** JSON {NAME: {secret, key}} (Kubernetes secretKeyRef). */
+  env_secrets: ColumnType<string, string | undefined, string>;
+  schedule: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON argv or null. */
+  command: ColumnType<string | null, string | null | undefined, string | null>;
   ssh_user: string;
   host_key: string | null;
   jupyter_token: string | null;
@@ -53,6 +58,7 @@ export interface GpusTable {
   id: string; backend_id: string; node: string; kind: string; idx: number | null; model: string; memory_mb: number | null;
   pci_bus_id: string | null; driver: string | null; mig_mode: string; parent_id: string | null; profile: string | null;
   utilization: number | null; health: string; health_message: string | null; capacity: number;
+  used: ColumnType<number, number | undefined, number>;
   present: ColumnType<number, number, number>; last_seen: string;
 }
 export interface GpuGrantsTable { id: string; env_id: string; device_id: string; mode: string; created_at: string }

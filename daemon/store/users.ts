@@ -23,7 +23,7 @@ export class UserRepo {
   }
   async userForTokenHash(hash: string): Promise<User | undefined> {
     return this.db.selectFrom('api_tokens').innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .select(['users.id', 'users.name', 'users.role', 'users.created_at'])
+      .select(['users.id', 'users.name', 'users.role', 'users.team', 'users.created_at'])
       .where('api_tokens.token_hash', '=', hash).executeTakeFirst();
   }
   async touchToken(hash: string): Promise<void> {

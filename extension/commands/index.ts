@@ -7,6 +7,7 @@ import { copyConnectionInfo, copySshCommand, openJupyter, openRdp, openTerminal,
 import { attach } from './attach';
 import { connect, logout } from './connect';
 import { lifecycle, remove } from './lifecycle';
+import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
 import { targets } from './targets';
 import { openDesktopPanel } from '../webviews/desktopPanel';
 
@@ -61,6 +62,9 @@ export function commandTable(s: Services): CommandTable {
     'hangar.copyConnectionInfo': (arg?: unknown) => copyConnectionInfo(s, arg),
     'hangar.showLogs': (arg?: unknown) => showLogs(s, arg),
     'hangar.openTerminal': (arg?: unknown) => openTerminal(s, arg),
+    'hangar.createSnapshot': (arg?: unknown) => createSnapshot(s, arg),
+    'hangar.revertSnapshot': (arg?: unknown) => revertSnapshot(s, arg),
+    'hangar.deleteSnapshot': (arg?: unknown) => deleteSnapshot(s, arg),
     'hangar.showOutput': () => s.log.show(),
   };
 }

@@ -20,6 +20,9 @@ export const COMMAND_IDS = [
   'hangar.copyConnectionInfo',
   'hangar.showLogs',
   'hangar.openTerminal',
+  'hangar.createSnapshot',
+  'hangar.revertSnapshot',
+  'hangar.deleteSnapshot',
   'hangar.showOutput',
 ] as const;
 

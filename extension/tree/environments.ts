@@ -1,15 +1,17 @@
 // The Environments view: gateways (when several) → status groups → environments → details.
 import * as vscode from 'vscode';
-import type { Environment } from '../../common/model';
+import type { Environment, Snapshot } from '../../common/model';
 import type { GatewayConnection } from '../gateways/connection';
 import type { GatewayManager } from '../gateways/manager';
-import { envContextValue, envDescription, envDetails, groupEnvironments, statusIcon, tooltipMarkdown, type Detail, type EnvGroup } from './model';
+import { envContextValue, envDescription, envDetails, groupEnvironments, snapshotDescription, statusIcon, tooltipMarkdown, type Detail, type EnvGroup } from './model';
 
 export type EnvNode =
   | { kind: 'gateway'; gateway: GatewayConnection }
   | { kind: 'group'; gateway: GatewayConnection; group: EnvGroup }
   | { kind: 'env'; gateway: GatewayConnection; env: Environment }
   | { kind: 'detail'; detail: Detail }
+  | { kind: 'snapshots'; gateway: GatewayConnection; env: Environment }
+  | { kind: 'snapshot'; gateway: GatewayConnection; env: Environment; snapshot: Snapshot }
   | { kind: 'message'; text: string; icon: string };
 
 export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, vscode.Disposable {
@@ -25,7 +27,7 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
   get filter(): string { return this.filterText; }
   setFilter(text: string): void { this.filterText = text; this.emitter.fire(undefined); }
 
-  getChildren(node?: EnvNode): EnvNode[] {
+  getChildren(node?: EnvNode): EnvNode[] | Promise<EnvNode[]> {
     if (!node) {
       const all = this.gateways.all();
       if (all.length === 1) return this.gatewayChildren(all[0]);
@@ -34,10 +36,28 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
     switch (node.kind) {
       case 'gateway': return this.gatewayChildren(node.gateway);
       case 'group': return node.group.envs.map((env) => ({ kind: 'env', gateway: node.gateway, env }));
-      case 'env': return envDetails(node.env).map((detail) => ({ kind: 'detail', detail }));
+      case 'env': return [
+        ...(node.env.deployment_mode === 'vm' && node.env.backend_ref ? [{ kind: 'snapshots' as const, gateway: node.gateway, env: node.env }] : []),
+        ...envDetails(node.env).map((detail): EnvNode => ({ kind: 'detail', detail })),
+      ];
+      case 'snapshots': return this.snapshots(node.gateway, node.env);
       default: return [];
     }
   }
+
+  /** Fetched when the Snapshots node opens (not with the env list: most views never need them). */
+  private async snapshots(gateway: GatewayConnection, env: Environment): Promise<EnvNode[]> {
+    try {
+      const list = await gateway.client.snapshots(env.id);
+      if (list.length === 0) return [{ kind: 'message', text: vscode.l10n.t('No snapshots'), icon: 'info' }];
+      return list.map((snapshot) => ({ kind: 'snapshot', gateway, env, snapshot }));
+    } catch (err) {
+      return [{ kind: 'message', text: (err as Error).message, icon: 'warning' }];
+    }
+  }
+
+  /** Snapshots changed: redraw (the Snapshots node re-fetches when expanded). */
+  refresh(): void { this.emitter.fire(undefined); }
 
   private gatewayChildren(g: GatewayConnection): EnvNode[] {
     if (g.state.kind === 'error' && g.environments.length === 0) {
@@ -81,6 +101,22 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
         item.tooltip = node.detail.value;
         item.iconPath = new vscode.ThemeIcon(node.detail.icon);
         item.contextValue = 'hangarDetail';
+        return item;
+      }
+      case 'snapshots': {
+        const item = new vscode.TreeItem(vscode.l10n.t('Snapshots'), vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `${node.gateway.url}#${node.env.id}#snapshots`;
+        item.iconPath = new vscode.ThemeIcon('history');
+        item.contextValue = 'hangarSnapshots';
+        return item;
+      }
+      case 'snapshot': {
+        const item = new vscode.TreeItem(node.snapshot.name, vscode.TreeItemCollapsibleState.None);
+        item.id = `${node.gateway.url}#${node.env.id}#snapshot#${node.snapshot.name}`;
+        item.description = snapshotDescription(node.snapshot);
+        item.tooltip = node.snapshot.description ?? undefined;
+        item.iconPath = new vscode.ThemeIcon(node.snapshot.current ? 'pass-filled' : 'circle-outline');
+        item.contextValue = 'hangarSnapshot';
         return item;
       }
       case 'message': {

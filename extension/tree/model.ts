@@ -1,6 +1,6 @@
 // What the Environments tree shows, as plain data: grouping, labels, icons, contextValue tags. No vscode import,
 // so it is unit-tested under plain mocha and benchmarked with thousands of environments.
-import type { Environment, EnvStatus } from '../../common/model';
+import type { Environment, EnvStatus, Snapshot } from '../../common/model';
 
 export type StatusGroup = 'running' | 'busy' | 'stopped' | 'problem';
 export const GROUP_ORDER: StatusGroup[] = ['running', 'busy', 'stopped', 'problem'];
@@ -20,6 +20,8 @@ export function statusIcon(s: EnvStatus): { id: string; color?: string } {
     case 'stopped': return { id: 'vm-outline', color: 'disabledForeground' };
     case 'failed': return { id: 'error', color: 'testing.iconFailed' };
     case 'missing': return { id: 'warning', color: 'list.warningForeground' };
+    // Waiting for the scheduler (its reason is the env's status message), not busy doing something.
+    case 'pending': return { id: 'watch', color: 'list.warningForeground' };
     default: return { id: 'loading~spin' };
   }
 }
@@ -36,12 +38,13 @@ export function envDescription(e: Environment): string {
 
 const JUPYTER_TYPES = new Set(['ide', 'data_process']);
 
-/** `hangarEnv+<status>[+ssh][+jupyter][+desktop]`: package.json menus match these tags with regexes. */
+/** `hangarEnv+<status>[+ssh][+jupyter][+desktop][+vm]`: package.json menus match these tags with regexes. */
 export function envContextValue(e: Environment): string {
   const tags = ['hangarEnv', e.status];
   if (e.status === 'running') tags.push('ssh');
   if (JUPYTER_TYPES.has(e.environment_type)) tags.push('jupyter');
   if (e.environment_type === 'desktop' || e.vnc_port !== null) tags.push('desktop');
+  if (e.deployment_mode === 'vm') tags.push('vm');
   return tags.join('+');
 }
 
@@ -62,6 +65,11 @@ export function envDetails(e: Environment): Detail[] {
   d.push({ label: 'Lifecycle', value: e.lifecycle_policy, icon: 'history' });
   if (e.use_jumpserver) d.push({ label: 'Access', value: 'through JumpServer', icon: 'shield' });
   return d;
+}
+
+/** A snapshot row: name, then when and in which state it was taken. */
+export function snapshotDescription(s: Snapshot): string {
+  return [s.current ? 'current' : '', s.state === 'running' ? 'with memory' : 'disk only', s.created_at.replace('T', ' ').slice(0, 16)].filter(Boolean).join(' · ');
 }
 
 export interface EnvGroup { group: StatusGroup; label: string; envs: Environment[] }

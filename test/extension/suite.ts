@@ -41,10 +41,10 @@ export function suite(root: Mocha.Suite): void {
     const g = await until(() => api.services.gateways.get(url), 'the gateway');
     const env = await until(() => g.environments.find((e) => e.name === envName), `env ${envName} in the tree`);
     assert.equal(env.status, 'running');
-    const roots = api.services.envTree.getChildren();
+    const roots = await api.services.envTree.getChildren();
     const running = roots.find((n) => n.kind === 'group' && n.group.group === 'running');
     assert.ok(running);
-    const item = api.services.envTree.getChildren(running).find((n) => n.kind === 'env' && n.env.name === envName);
+    const item = (await api.services.envTree.getChildren(running)).find((n) => n.kind === 'env' && n.env.name === envName);
     assert.ok(item);
     assert.match(String(api.services.envTree.getTreeItem(item).contextValue), /^hangarEnv\+running\+ssh/);
     assert.equal(await api.services.context.secrets.get(`hangar.token:${url}`), token);

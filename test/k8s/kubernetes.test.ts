@@ -1,74 +1,25 @@
 // The Kubernetes backend end to end against the real test control plane (test/setup/k8s-cluster.sh: a real
 // kube-apiserver, scheduler and controller-manager; kwok fake GPU nodes run the pods). Traffic only to 127.0.0.1.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api } from '@kubernetes/client-node';
 import { ApiError } from '../../common/client';
 import type { Environment } from '../../common/model';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { ENV_ID, ensureCluster, eventLog, eventually, IMAGE, k8sApis, k8sConfig, KUBECONFIG, nsOf, objectsOf, podsOf } from '../helpers/k8s';
 
-// Where test/setup/k8s-cluster.sh writes it (it honours HANGAR_CACHE like every setup script).
-const KUBECONFIG = path.join(process.env.HANGAR_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hangar'), 'k8s/kubeconfig');
-const CLUSTER = path.resolve(__dirname, '../setup/k8s-cluster.sh');
-const IMAGE = 'hangar-test/ssh:latest';
-const ENV_ID = 'dev.hangar.env-id';
-
-const kc = new KubeConfig();
 let core: CoreV1Api;
 let apps: AppsV1Api;
 let netApi: NetworkingV1Api;
 let custom: CustomObjectsApi;
 
-function ensureCluster(): void {
-  try {
-    execFileSync('bash', [CLUSTER, 'status'], { stdio: 'ignore', timeout: 30_000 });
-  } catch {
-    execFileSync('bash', [CLUSTER, 'up'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 900_000 });
-  }
-}
-
 async function err(p: Promise<unknown>): Promise<ApiError> {
   try { await p; } catch (e) { if (e instanceof ApiError) return e; throw e; }
   assert.fail('expected an error');
-}
-
-async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-const nsOf = (env: Environment) => env.backend_ref!.split('/')[0];
-
-/** Every namespaced object carrying the env's id label, by kind (pods that are terminating included). */
-async function objectsOf(namespace: string, envId: string): Promise<string[]> {
-  const labelSelector = `${ENV_ID}=${envId}`;
-  const [d, s, svc, sec, pvc, pods] = await Promise.all([
-    apps.listNamespacedDeployment({ namespace, labelSelector }), apps.listNamespacedStatefulSet({ namespace, labelSelector }),
-    core.listNamespacedService({ namespace, labelSelector }), core.listNamespacedSecret({ namespace, labelSelector }),
-    core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }), core.listNamespacedPod({ namespace, labelSelector }),
-  ]);
-  return [
-    ...d.items.map((x) => `deployment/${x.metadata!.name}`), ...s.items.map((x) => `statefulset/${x.metadata!.name}`),
-    ...svc.items.map((x) => `service/${x.metadata!.name}`), ...sec.items.map((x) => `secret/${x.metadata!.name}`),
-    ...pvc.items.map((x) => `pvc/${x.metadata!.name}`), ...pods.items.map((x) => `pod/${x.metadata!.name}`),
-  ];
-}
-
-async function podsOf(env: Environment): Promise<V1Pod[]> {
-  return (await core.listNamespacedPod({ namespace: nsOf(env), labelSelector: `${ENV_ID}=${env.id}` })).items.filter((p) => !p.metadata?.deletionTimestamp);
 }
 
 describe('k8s: Kubernetes backend on the test control plane', function () {
@@ -79,12 +30,11 @@ describe('k8s: Kubernetes backend on the test control plane', function () {
   before(async function () {
     this.timeout(900_000);
     ensureCluster();
-    kc.loadFromFile(KUBECONFIG);
-    core = kc.makeApiClient(CoreV1Api);
-    apps = kc.makeApiClient(AppsV1Api);
-    netApi = kc.makeApiClient(NetworkingV1Api);
-    custom = kc.makeApiClient(CustomObjectsApi);
-    d = await startDaemon({ configYaml: `backends:\n  - id: k8s\n    kind: kubernetes\n    kubeconfig: ${KUBECONFIG}\n` });
+    const k = k8sApis();
+    ({ core, apps } = k);
+    netApi = k.net;
+    custom = k.kc.makeApiClient(CustomObjectsApi);
+    d = await startDaemon({ configYaml: k8sConfig() });
     gatewayId = fs.readFileSync(path.join(d.dataDir, 'gateway.id'), 'utf8').trim();
   });
 
@@ -188,20 +138,32 @@ describe('k8s: Kubernetes backend on the test control plane', function () {
     await d.admin.deleteEnvironment(env.id);
   });
 
-  it('9 GPUs: failed with the scheduler\'s reason, and nothing of it is left on the cluster', async () => {
-    const created = await d.admin.createEnvironment({
-      name: 'k8s-nine', image: IMAGE, deployment_mode: 'k8s_pod', environment_type: 'terminal', backend_id: 'k8s',
-      gpu_mode: 'exclusive', gpu_count: 9,
-    });
-    const e = await err(d.admin.waitFor(created.id, ['running'], { timeoutMs: 60_000 }));
-    assert.match(e.message, /failed/);
-    const env = await d.admin.getEnvironment(created.id);
-    assert.equal(env.status, 'failed');
-    assert.match(env.status_message ?? '', /Insufficient nvidia\.com\/gpu/);
-    assert.match(env.status_message ?? '', /0\/5 nodes are available/);
-    assert.equal(env.backend_ref, null);
-    const namespace = nsOf(h100);
-    await eventually(async () => (await objectsOf(namespace, env.id)).length === 0, 'no objects of the failed env');
+  it('9 GPUs on 8-GPU nodes: pending with the scheduler\'s reason (GET and the event stream); delete cleans up', async () => {
+    const log = await eventLog(d.url, d.token);
+    try {
+      const created = await d.admin.createEnvironment({
+        name: 'k8s-nine', image: IMAGE, deployment_mode: 'k8s_pod', environment_type: 'terminal', backend_id: 'k8s',
+        gpu_mode: 'exclusive', gpu_count: 9,
+      });
+      assert.equal(created.status, 'creating'); // the API answers before the cluster does
+      const env = await d.admin.waitFor(created.id, ['pending'], { timeoutMs: 60_000 });
+      assert.match(env.status_message ?? '', /0\/5 nodes are available: .*Insufficient nvidia\.com\/gpu/);
+      assert.ok(env.backend_ref);
+      const ev = await log.next((e) => e.environment_id === env.id && e.status === 'pending', 'pending');
+      assert.equal(ev.type, 'environment.status');
+      assert.match(ev.message ?? '', /Insufficient nvidia\.com\/gpu/);
+      // The pod is there, unbound, as the scheduler left it; a reconcile keeps the env waiting.
+      const [pod] = await podsOf(env);
+      assert.equal(pod.spec!.nodeName, undefined);
+      assert.equal(pod.status!.conditions!.find((c) => c.type === 'PodScheduled')!.reason, 'Unschedulable');
+      await d.server.reconciler.run();
+      assert.equal((await d.admin.getEnvironment(env.id)).status, 'pending');
+      assert.ok(!log.events.some((e) => e.environment_id === env.id && (e.status === 'running' || e.status === 'failed')));
+      await d.admin.deleteEnvironment(env.id);
+      await eventually(async () => (await objectsOf(nsOf(env), env.id)).length === 0, 'no objects of the deleted env');
+    } finally {
+      log.close();
+    }
   });
 
   it('a GPU model no node has: failed, naming the models the cluster has', async () => {
@@ -344,13 +306,16 @@ describe('k8s: Kubernetes backend on the test control plane', function () {
     assert.equal((await apps.readNamespacedDeployment({ name, namespace })).metadata!.generation, before.metadata!.generation);
   });
 
-  it('inventory: one row per node and GPU resource, with the product label as model', async () => {
+  it('inventory: one row per node and GPU resource, with the product label as model and what pods use', async () => {
     const [r] = await d.server.gpus.refresh('k8s');
     assert.equal(r.error, undefined);
     const gpus = await d.server.gpus.list({ backend: 'k8s' });
     const h = gpus.find((g) => g.id === 'gpu-h100-0/nvidia.com/gpu')!;
     assert.equal(h.kind, 'k8s');
     assert.equal(h.capacity, 8);
+    // k8s-h100's pod holds 2 of them (the scheduler's decision, read back from the pods on the node).
+    assert.equal(h.used, 2);
+    assert.equal(h.free, 6);
     assert.equal(h.model, 'NVIDIA-H100-80GB-HBM3');
     assert.equal(h.node, 'gpu-h100-0');
     const mig = gpus.find((g) => g.id === 'gpu-a100-mig-0/nvidia.com/mig-1g.10gb')!;

@@ -104,51 +104,8 @@ exec 9>"$IMAGES_DIR/.lock"
 flock 9
 
 # ---------------------------------------------------------------------------------------------
-# Mirror: the first "deb" source serving $SUITE (not -updates/-security) that apt already uses.
-detect_mirror() {
-  if [[ -n ${HANGAR_DEBIAN_MIRROR:-} ]]; then
-    echo "$HANGAR_DEBIAN_MIRROR"
-    return
-  fi
-  local f uri=""
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [[ -f $f ]] || continue
-    uri=$(awk -v suite="$SUITE" '
-      $1 == "deb" {
-        i = 2
-        if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
-        if ($(i + 1) == suite && $i ~ /^(https?|ftp):\/\//) { print $i; exit }
-      }' "$f")
-    [[ -n $uri ]] && break
-  done
-  if [[ -z $uri ]]; then
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [[ -f $f ]] || continue
-      # deb822: blank-line separated stanzas; fields Types, URIs, Suites, Enabled.
-      uri=$(awk -v suite="$SUITE" '
-        function flush() {
-          if (types ~ /(^| )deb( |$)/ && enabled != "no" && (" " suites " ") ~ (" " suite " ") && uris != "") {
-            split(uris, u, " ")
-            for (k in u) if (u[k] ~ /^(https?|ftp):\/\//) { print u[k]; found = 1; exit }
-          }
-          types = uris = suites = enabled = ""
-        }
-        /^[ \t]*#/ { next }
-        /^[ \t]*$/ { flush(); next }
-        {
-          line = $0; key = tolower(line); sub(/:.*/, "", key); sub(/^[^:]*:[ \t]*/, "", line)
-          if (key == "types") types = line
-          else if (key == "uris") uris = line
-          else if (key == "suites") suites = line
-          else if (key == "enabled") enabled = tolower(line)
-        }
-        END { if (!found) flush() }' "$f")
-      [[ -n $uri ]] && break
-    done
-  fi
-  echo "${uri:-http://deb.debian.org/debian}"
-}
-MIRROR=$(detect_mirror)
+# Mirror: see detect_debian_mirror in lib.sh.
+MIRROR=$(detect_debian_mirror "$SUITE")
 MIRROR=${MIRROR%/}
 
 # ---------------------------------------------------------------------------------------------

@@ -24,6 +24,14 @@ packages=(
   unzip                  # the UI test lists what the .vsix holds
   openssl                # test/setup/k8s-cluster.sh makes the cluster's certificates
   util-linux             # setsid, flock
+  # libvirt driver test bed (start-libvirtd.sh, build-vm-image.sh):
+  libvirt-daemon-system  # libvirtd, virtlogd, the libvirt-qemu user, /etc/libvirt/*.conf
+  libvirt-daemon-system-sysv # picks the sysv alternative of the above (the systemd one pulls systemd-container)
+  libvirt-clients        # virsh
+  qemu-system-x86        # qemu-system-x86_64 (TCG here: no nested KVM), seabios, ipxe-qemu (virtio-net ROM)
+  qemu-utils             # qemu-img (qcow2 template, overlays)
+  genisoimage            # NoCloud seed ISOs (volume id cidata)
+  e2fsprogs              # mke2fs -d: the VM template's ext4 root without a loop mount
 )
 
 missing=()

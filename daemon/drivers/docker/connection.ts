@@ -1,8 +1,8 @@
 // Turns a backend URL into dockerode options. unix://, tcp:// (http) and ssh:// (docker system dial-stdio on the host).
 import fs from 'node:fs';
 import type Dockerode from 'dockerode';
+import type { SshTarget } from '../sshHop';
 
-export interface SshTarget { host: string; port: number; username: string; privateKey?: Buffer }
 
 export function dockerOptions(url: string, sshKeyFile?: string): { opts: Dockerode.DockerOptions; ssh?: SshTarget } {
   const u = new URL(url);

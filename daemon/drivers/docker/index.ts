@@ -1,21 +1,20 @@
 // Docker backend (Engine API ≥1.41 through dockerode): one container per environment, labelled as ours.
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import Dockerode from 'dockerode';
-import { Client as SshClient } from 'ssh2';
 import * as tar from 'tar-stream';
 import type { BackendInfo, PullPolicy } from '../../../common/model';
 import { BackendUnavailableError, UnprocessableError } from '../../errors';
 import type { Logger } from '../../log';
 import {
   LABELS, type BackendState, type BackendStatus, type BootFile, type Driver, type EnvSpec, type ExecResult,
-  type LogOptions, type ManagedObject, type ProgressFn, type SnapshotInfo,
+  type LogOptions, type ManagedObject, type ProgressFn,
 } from '../driver';
 import { parseList, parseQuery, QUERY_ARGS } from '../../gpu/nvidiaSmi';
 import type { GpuDevice } from '../../gpu/types';
 import { answerWithin } from '../answerWithin';
-import { dockerOptions, type SshTarget } from './connection';
+import { dockerOptions } from './connection';
+import { connectLocal, SshHop } from '../sshHop';
 import { createOptions } from './hostconfig';
 
 export interface DockerDriverOptions {
@@ -51,14 +50,13 @@ export class DockerDriver implements Driver {
   readonly kind = 'docker' as const;
   readonly id: string;
   private readonly docker: Dockerode;
-  private readonly ssh?: SshTarget;
-  private sshClient?: Promise<SshClient>;
+  private readonly ssh?: SshHop;
 
   constructor(private readonly o: DockerDriverOptions) {
     this.id = o.id;
     const { opts, ssh } = dockerOptions(o.url, o.ssh_key_file);
     this.docker = new Dockerode(opts);
-    this.ssh = ssh;
+    this.ssh = ssh && new SshHop(o.id, ssh);
   }
 
   /** Runs a Docker call; a connection failure becomes BackendUnavailableError naming this backend. */
@@ -264,34 +262,9 @@ export class DockerDriver implements Driver {
 
   async openPort(ref: string, port: number): Promise<Duplex> {
     const ip = await this.containerAddress(ref);
-    if (!this.ssh) {
-      // The daemon runs beside this engine: the container's bridge address is reachable directly.
-      return await new Promise<Duplex>((resolve, reject) => {
-        const s = net.connect({ host: ip, port });
-        s.setNoDelay(true);
-        s.once('connect', () => { s.off('error', reject); resolve(s); });
-        s.once('error', (err) => { this.addresses.delete(ref); reject(err); });
-      });
-    }
-    // Remote engine: forward through the same SSH host that carries the Docker API.
-    const client = await this.sshConnection();
-    return await new Promise<Duplex>((resolve, reject) => {
-      client.forwardOut('127.0.0.1', 0, ip, port, (err, channel) => (err ? reject(err) : resolve(channel)));
-    });
-  }
-
-  private sshConnection(): Promise<SshClient> {
-    if (!this.sshClient) {
-      const target = this.ssh!;
-      this.sshClient = new Promise<SshClient>((resolve, reject) => {
-        const c = new SshClient();
-        c.once('ready', () => resolve(c));
-        c.once('error', (e) => { this.sshClient = undefined; reject(new BackendUnavailableError(this.id, e.message)); });
-        c.once('close', () => { this.sshClient = undefined; });
-        c.connect({ host: target.host, port: target.port, username: target.username, privateKey: target.privateKey, readyTimeout: 10_000, keepaliveInterval: 15_000 });
-      });
-    }
-    return this.sshClient;
+    // Beside the engine the container's bridge address is reachable directly; a remote engine's through its SSH host.
+    if (this.ssh) return this.ssh.forward(ip, port);
+    return connectLocal(ip, port).catch((err) => { this.addresses.delete(ref); throw err; });
   }
 
   async exec(ref: string, cmd: string[], opts: { user?: string; stdin?: string } = {}): Promise<ExecResult> {
@@ -310,15 +283,10 @@ export class DockerDriver implements Driver {
     return { exitCode: info.ExitCode ?? -1, stdout: (await outP).toString(), stderr: (await errP).toString() };
   }
 
-  async snapshot(ref: string, name: string): Promise<SnapshotInfo> {
-    const r = await this.call(() => this.docker.getContainer(ref).commit({ repo: 'hangar-snapshot', tag: name, pause: true }));
-    return { id: (r as { Id: string }).Id, name, created_at: new Date().toISOString() };
-  }
-
   /** nvidia-smi on the engine's host: locally beside a unix:// engine, over SSH for ssh:// ones. */
   async inventory(): Promise<GpuDevice[]> {
-    const node = this.ssh?.host ?? this.id;
-    const run = (args: string[]) => (this.ssh ? this.sshExec([this.o.nvidia_smi, ...args]) : localExec(this.o.nvidia_smi, args));
+    const node = this.ssh?.target.host ?? this.id;
+    const run = (args: string[]) => (this.ssh ? this.ssh.exec([this.o.nvidia_smi, ...args]) : localExec(this.o.nvidia_smi, args));
     const q = await run(QUERY_ARGS);
     if (q === undefined) return []; // no nvidia-smi on the host: no NVIDIA GPUs
     const whole = parseQuery(q, this.id, node);
@@ -327,27 +295,8 @@ export class DockerDriver implements Driver {
     return [...whole.items.map((g) => ({ ...g, capacity: this.o.gpu_shared_replicas })), ...list.items];
   }
 
-  private async sshExec(argv: string[]): Promise<string | undefined> {
-    const client = await this.sshConnection();
-    const cmd = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    return await new Promise<string | undefined>((resolve, reject) => {
-      client.exec(cmd, (err, ch) => {
-        if (err) return reject(err);
-        let out = '';
-        let errOut = '';
-        ch.on('data', (c: Buffer) => { out += c.toString(); });
-        ch.stderr.on('data', (c: Buffer) => { errOut += c.toString(); });
-        ch.on('close', (code: number) => {
-          if (code === 127) resolve(undefined);
-          else if (code !== 0) reject(new Error(`${argv[0]} failed on ${this.id} (exit ${code}): ${errOut.trim() || out.trim()}`));
-          else resolve(out);
-        });
-      });
-    });
-  }
-
   async close(): Promise<void> {
-    if (this.sshClient) (await this.sshClient.catch(() => undefined))?.end();
+    await this.ssh?.close();
   }
 }
 

@@ -1,27 +1,33 @@
-// Kubernetes backend (@kubernetes/client-node 1.x): a Deployment (k8s_pod) or StatefulSet (k8s_stateful) per
-// environment in a namespace per user, scaled 1/0 by start/stop; the scheduler places GPUs (the daemon does not
-// allocate them: GpuService.allocates() is false for kind kubernetes). See manifests.ts for the objects.
-//
-// A ref is `<namespace>/<deployment|statefulset>/<name>/<env id>`.
+// Kubernetes backend (@kubernetes/client-node 1.x): per environment a Deployment (k8s_pod) or StatefulSet
+// (k8s_stateful), scaled 1/0 by start/stop, or a Job (k8s_job) / CronJob (k8s_cronjob), suspended/resumed by
+// stop/start; in a namespace per user (or per team). The scheduler places GPUs (the daemon does not allocate them:
+// GpuService.allocates() is false for kind kubernetes). Objects: manifests.ts; status: status.ts (from watches,
+// watch.ts); GPUs: inventory.ts; refs and API errors: api.ts.
 import { Duplex, PassThrough, Writable, type Readable } from 'node:stream';
 import {
-  AppsV1Api, CoreV1Api, Exec, KubeConfig, Log, NetworkingV1Api, PatchStrategy, PortForward, VersionApi, Watch,
-  setHeaderOptions, type V1Pod, type V1Status,
+  AppsV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, Log, NetworkingV1Api, PortForward, VersionApi, Watch,
+  type V1Job, type V1Pod, type V1Status, type V1Toleration,
 } from '@kubernetes/client-node';
-import type { BackendInfo, PullPolicy } from '../../../common/model';
+import type { BackendInfo, ExposedService, PullPolicy } from '../../../common/model';
 import { BackendUnavailableError, UnprocessableError } from '../../errors';
 import { answerWithin } from '../answerWithin';
 import type { Logger } from '../../log';
 import type { GpuDevice } from '../../gpu/types';
 import {
-  LABELS, type BackendState, type BackendStatus, type BootFile, type Driver, type EnvSpec, type ExecResult,
-  type LogOptions, type ManagedObject, type ProgressFn, type SnapshotInfo,
+  LABELS, type BackendStatus, type BootFile, type Driver, type EnvSpec, type ExecResult,
+  type LogOptions, type ManagedObject, type ProgressFn,
 } from '../driver';
+import { apiMessage, errCode, formatRef, isUnreachable, MERGE, parseRef, statusOf, type Ref } from './api';
+import { clusterGpus } from './inventory';
 import {
-  bootKey, bootSecret, CONTAINER, deployment, GPU_PRODUCT_LABEL, MODES_KEY, modesText, namespaceFor, parseModes, networkPolicy, objectName,
-  PULL_POLICY, RESTARTED_ANNOTATION, service, STARTED_ANNOTATION, statefulSet, workloadKind,
-  type K8sOptions, type Placement, type WorkloadKind,
+  bootKey, bootSecret, CONTAINER, cronJob, deployment, GPU_PRODUCT_LABEL, job, MODES_KEY, modesText, namespaceFor, parseModes,
+  networkPolicy, objectName, podTemplate, PUBLIC_SUFFIX, publicPolicy, publicService, PULL_POLICY, RESTARTED_ANNOTATION, service,
+  STARTED_ANNOTATION, statefulSet, teamNamespace, workloadKind, type K8sOptions, type Placement, type WorkloadKind,
 } from './manifests';
+import { alive, listState, workloadStatus, type WorkloadLike } from './status';
+import { EnvWatch } from './watch';
+
+export { apiMessage, isUnreachable, parseRef, statusOf } from './api';
 
 export interface KubernetesDriverOptions {
   id: string;
@@ -31,78 +37,24 @@ export interface KubernetesDriverOptions {
   namespace_prefix: string;
   image_pull_secrets: string[];
   storage_class?: string;
+  /** Tolerations of GPU pods (default: nvidia.com/gpu NoSchedule). */
+  gpu_tolerations?: V1Toleration[];
   gatewayId: string;
   log: Logger;
-  /** How long a pod may stay Unschedulable before waitReady gives up with the scheduler's message. */
+  /** How long a pod may stay Unschedulable before waitReady settles for 'pending' (the watch takes over). */
   unschedulableGraceMs?: number;
   /** waitReady's overall limit (image pulls included). */
   readyTimeoutMs?: number;
+  /** Restart delays of a failed status watch. */
+  watchBackoffMs?: { min: number; max: number };
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
-/** Container waiting reasons that won't fix themselves. */
-const FATAL_WAITING = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'ErrImageNeverPull']);
-const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-function errCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown }; errno?: unknown };
-  if (typeof e?.code === 'string') return e.code;
-  if (typeof e?.cause?.code === 'string') return e.cause.code;
-  return undefined;
-}
-
-export function isUnreachable(err: unknown): boolean {
-  const code = errCode(err);
-  if (code && UNREACHABLE.has(code)) return true;
-  const e = err as { type?: string; name?: string; message?: string };
-  return e?.type === 'system' || e?.name === 'FetchError' || /ECONNREFUSED|socket hang up|ETIMEDOUT|EHOSTUNREACH/.test(e?.message ?? '');
-}
-
-/** HTTP status of an ApiException (client-node 1.x: `code` is the status). */
-export function statusOf(err: unknown): number | undefined {
-  const c = (err as { code?: unknown })?.code;
-  return typeof c === 'number' ? c : undefined;
-}
-
-/** The API server's own message (Status.message) from an ApiException, else the error's message. */
-export function apiMessage(err: unknown): string {
-  const body = (err as { body?: unknown })?.body;
-  if (typeof body === 'string') {
-    try { const m = (JSON.parse(body) as { message?: string }).message; if (m) return m; } catch { if (body.trim()) return body.trim(); }
-  } else if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
-    return (body as { message: string }).message;
-  }
-  return (err as Error)?.message ?? String(err);
-}
-
-interface Ref { namespace: string; kind: WorkloadKind; name: string; envId: string }
-
-export function parseRef(ref: string): Ref {
-  const [namespace, kind, name, envId] = ref.split('/');
-  if (!namespace || (kind !== 'deployment' && kind !== 'statefulset') || !name || !envId) throw new UnprocessableError(`'${ref}' is not a Kubernetes environment reference`);
-  return { namespace, kind, name, envId };
-}
-const formatRef = (r: Ref) => `${r.namespace}/${r.kind}/${r.name}/${r.envId}`;
-
-/** Why a pod can't become Ready (and won't by waiting), or undefined. */
-function podFailure(p: V1Pod): string | undefined {
-  if (p.status?.phase === 'Failed') return `pod ${p.metadata?.name} failed: ${p.status.message ?? p.status.reason ?? 'no reason given'}`;
-  for (const cs of p.status?.containerStatuses ?? []) {
-    const w = cs.state?.waiting;
-    if (w?.reason && FATAL_WAITING.has(w.reason)) return `pod ${p.metadata?.name}: ${w.reason}${w.message ? `: ${w.message}` : ''}`;
-  }
-  return undefined;
-}
-
-/** The scheduler's message when the pod can't be placed (PodScheduled=False, Unschedulable). */
-function unschedulable(p: V1Pod): string | undefined {
-  const c = p.status?.conditions?.find((x) => x.type === 'PodScheduled');
-  if (c?.status === 'False' && c.reason === 'Unschedulable') return c.message || 'no node fits';
-  return undefined;
-}
-
-const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-const alive = (p: V1Pod) => !p.metadata?.deletionTimestamp;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const finished = (j: WorkloadLike) => j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ?? false;
+/** Labels and fields the Job controller adds to a Job it accepted: dropped when the Job is made again. */
+/** On a per-team namespace (the per-user ones carry dev.hangar.owner). */
+export const TEAM_LABEL = 'dev.hangar.team';
+const JOB_CONTROLLER_LABELS = ['controller-uid', 'batch.kubernetes.io/controller-uid', 'job-name', 'batch.kubernetes.io/job-name'];
 
 export class KubernetesDriver implements Driver {
   readonly kind = 'kubernetes' as const;
@@ -110,10 +62,12 @@ export class KubernetesDriver implements Driver {
   private readonly kc = new KubeConfig();
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
+  private readonly batch: BatchV1Api;
   private readonly net: NetworkingV1Api;
   private readonly version: VersionApi;
   private readonly k8s: K8sOptions;
   private readonly server: string;
+  private readonly watches = new Set<EnvWatch>();
 
   constructor(private readonly o: KubernetesDriverOptions) {
     this.id = o.id;
@@ -123,9 +77,13 @@ export class KubernetesDriver implements Driver {
     this.server = this.kc.getCurrentCluster()?.server ?? '(in-cluster)';
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.apps = this.kc.makeApiClient(AppsV1Api);
+    this.batch = this.kc.makeApiClient(BatchV1Api);
     this.net = this.kc.makeApiClient(NetworkingV1Api);
     this.version = this.kc.makeApiClient(VersionApi);
-    this.k8s = { gatewayId: o.gatewayId, backendId: o.id, namespacePrefix: o.namespace_prefix, imagePullSecrets: o.image_pull_secrets, storageClass: o.storage_class };
+    this.k8s = {
+      gatewayId: o.gatewayId, backendId: o.id, namespacePrefix: o.namespace_prefix, imagePullSecrets: o.image_pull_secrets,
+      storageClass: o.storage_class, gpuTolerations: o.gpu_tolerations,
+    };
   }
 
   /** Runs an API call; a connection failure becomes BackendUnavailableError naming this backend. */
@@ -146,6 +104,16 @@ export class KubernetesDriver implements Driver {
       if (statusOf(err) === 404) return undefined;
       throw err;
     }
+  }
+
+  /** A refusal by the API server (admission, validation, RBAC) as a 422 with its own message. */
+  private refused(what: string) {
+    return (err: unknown): undefined => {
+      if (statusOf(err) === 422 || statusOf(err) === 400 || statusOf(err) === 403) {
+        throw new UnprocessableError(`backend '${this.id}' refused the ${what}: ${apiMessage(err)}`, 'backend_refused');
+      }
+      throw err;
+    };
   }
 
   private ownSelector(): string {
@@ -172,17 +140,19 @@ export class KubernetesDriver implements Driver {
 
   // ---- create ----------------------------------------------------------------------------------------------
 
+  /** per-user: hangar-<owner>; per-team: hangar-team-<team> for users with a team (others keep their own). */
   private namespaceOf(spec: EnvSpec): string {
-    // per-team: the spec carries no team yet, so both policies name the namespace after the owner.
+    if (this.o.namespace_policy === 'per-team' && spec.team) return teamNamespace(this.o.namespace_prefix, spec.team);
     return namespaceFor(this.o.namespace_prefix, spec.owner);
   }
 
-  private async ensureNamespace(namespace: string): Promise<void> {
+  private async ensureNamespace(namespace: string, spec: EnvSpec): Promise<void> {
     const ns = await this.maybe(() => this.core.readNamespace({ name: namespace }));
     if (ns?.status?.phase === 'Terminating') throw new UnprocessableError(`namespace '${namespace}' is being deleted on backend '${this.id}'; try again when it is gone`);
     if (!ns) {
+      const whose: Record<string, string> = namespace === namespaceFor(this.o.namespace_prefix, spec.owner) ? { [LABELS.owner]: spec.owner } : { [TEAM_LABEL]: spec.team ?? '' };
       await this.call(() => this.core.createNamespace({
-        body: { metadata: { name: namespace, labels: { [LABELS.managed]: 'true', [LABELS.gateway]: this.o.gatewayId, [LABELS.backend]: this.id } } },
+        body: { metadata: { name: namespace, labels: { [LABELS.managed]: 'true', [LABELS.gateway]: this.o.gatewayId, [LABELS.backend]: this.id, ...whose } } },
       })).catch((err) => { if (statusOf(err) !== 409) throw err; });
     }
     await this.call(() => this.net.createNamespacedNetworkPolicy({ namespace, body: networkPolicy(this.k8s, namespace) }))
@@ -207,6 +177,19 @@ export class KubernetesDriver implements Driver {
     return match.length === 1 ? { nodeSelector: { [GPU_PRODUCT_LABEL]: match[0] } } : { products: match };
   }
 
+  /** The pod as the API server's admission sees it (LimitRange, ResourceQuota, validation), without making it. */
+  async preflight(spec: EnvSpec): Promise<void> {
+    const kind = workloadKind(spec);
+    const namespace = this.namespaceOf(spec);
+    const template = podTemplate(spec, this.k8s, {}, kind);
+    await this.ensureNamespace(namespace, spec);
+    const pod: V1Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: objectName(spec), namespace, labels: template.metadata?.labels }, spec: template.spec };
+    // A StatefulSet's pods get /home from its claim template; a stand-in volume for the dry run.
+    if (kind === 'statefulset') pod.spec!.volumes = [...(pod.spec!.volumes ?? []), { name: 'home', emptyDir: {} }];
+    await this.call(() => this.core.createNamespacedPod({ namespace, body: pod, dryRun: 'All' }))
+      .catch((err) => { if (statusOf(err) !== 409) this.refused('pod')(err); });
+  }
+
   async create(spec: EnvSpec): Promise<string> {
     const existing = await this.findByEnvId(spec.envId);
     if (existing) return existing;
@@ -217,22 +200,23 @@ export class KubernetesDriver implements Driver {
     // Build everything first: an unsupported spec fails before anything is made.
     const secret = bootSecret(spec, this.k8s, namespace);
     const svc = service(spec, this.k8s, namespace);
-    const dep = kind === 'deployment' ? deployment(spec, this.k8s, namespace, placement) : undefined;
-    const sts = kind === 'statefulset' ? statefulSet(spec, this.k8s, namespace, placement) : undefined;
-    await this.ensureNamespace(namespace);
+    const pub = publicService(spec, this.k8s, namespace);
+    const pubPolicy = publicPolicy(spec, this.k8s, namespace);
+    const workload = { deployment, statefulset: statefulSet, job, cronjob: cronJob }[kind](spec, this.k8s, namespace, placement);
+    await this.ensureNamespace(namespace, spec);
     const ref = formatRef({ namespace, kind, name, envId: spec.envId });
-    const refuse = (what: string) => (err: unknown) => {
-      if (statusOf(err) === 409) return undefined; // left by an earlier, interrupted create of this env
-      if (statusOf(err) === 422 || statusOf(err) === 400 || statusOf(err) === 403) {
-        throw new UnprocessableError(`backend '${this.id}' refused the ${what}: ${apiMessage(err)}`);
-      }
-      throw err;
-    };
+    // 409: left by an earlier, interrupted create of this env. Kept, except the boot Secret: it holds the host
+    // key, and a resumed create makes a new one.
+    const keep = (what: string) => (err: unknown) => (statusOf(err) === 409 ? undefined : this.refused(what)(err));
     try {
-      await this.call(() => this.core.createNamespacedSecret({ namespace, body: secret })).catch(refuse('Secret'));
-      await this.call(() => this.core.createNamespacedService({ namespace, body: svc })).catch(refuse('Service'));
-      if (dep) await this.call(() => this.apps.createNamespacedDeployment({ namespace, body: dep })).catch(refuse('Deployment'));
-      if (sts) await this.call(() => this.apps.createNamespacedStatefulSet({ namespace, body: sts })).catch(refuse('StatefulSet'));
+      await this.call(() => this.core.createNamespacedSecret({ namespace, body: secret })).catch(async (err) => {
+        if (statusOf(err) !== 409) return this.refused('Secret')(err);
+        await this.call(() => this.core.replaceNamespacedSecret({ name: secret.metadata!.name!, namespace, body: secret }));
+      });
+      await this.call(() => this.core.createNamespacedService({ namespace, body: svc })).catch(keep('Service'));
+      if (pub) await this.call(() => this.core.createNamespacedService({ namespace, body: pub })).catch(keep('public Service'));
+      if (pubPolicy) await this.call(() => this.net.createNamespacedNetworkPolicy({ namespace, body: pubPolicy })).catch(keep('NetworkPolicy'));
+      await this.call(() => this.createWorkload(kind, namespace, workload)).catch(keep(kind));
     } catch (err) {
       if (!(err instanceof BackendUnavailableError)) await this.delete(ref).catch(() => undefined);
       throw err;
@@ -240,18 +224,37 @@ export class KubernetesDriver implements Driver {
     return ref;
   }
 
+  private createWorkload(kind: WorkloadKind, namespace: string, body: object): Promise<unknown> {
+    switch (kind) {
+      case 'deployment': return this.apps.createNamespacedDeployment({ namespace, body });
+      case 'statefulset': return this.apps.createNamespacedStatefulSet({ namespace, body });
+      case 'job': return this.batch.createNamespacedJob({ namespace, body });
+      case 'cronjob': return this.batch.createNamespacedCronJob({ namespace, body });
+    }
+  }
+
   // ---- lifecycle -------------------------------------------------------------------------------------------
 
-  private async readWorkload(r: Ref) {
-    return r.kind === 'deployment'
-      ? this.maybe(() => this.apps.readNamespacedDeployment({ name: r.name, namespace: r.namespace }))
-      : this.maybe(() => this.apps.readNamespacedStatefulSet({ name: r.name, namespace: r.namespace }));
+  private async readWorkload(r: Ref): Promise<WorkloadLike | undefined> {
+    const a = { name: r.name, namespace: r.namespace };
+    switch (r.kind) {
+      case 'deployment': return this.maybe(() => this.apps.readNamespacedDeployment(a));
+      case 'statefulset': return this.maybe(() => this.apps.readNamespacedStatefulSet(a));
+      case 'job': return this.maybe(() => this.batch.readNamespacedJob(a));
+      case 'cronjob': return this.maybe(() => this.batch.readNamespacedCronJob(a));
+    }
   }
 
   private async patchWorkload(r: Ref, body: object): Promise<void> {
-    const done = r.kind === 'deployment'
-      ? await this.maybe(() => this.apps.patchNamespacedDeployment({ name: r.name, namespace: r.namespace, body }, MERGE))
-      : await this.maybe(() => this.apps.patchNamespacedStatefulSet({ name: r.name, namespace: r.namespace, body }, MERGE));
+    const a = { name: r.name, namespace: r.namespace, body };
+    const done = await this.maybe((): Promise<unknown> => {
+      switch (r.kind) {
+        case 'deployment': return this.apps.patchNamespacedDeployment(a, MERGE);
+        case 'statefulset': return this.apps.patchNamespacedStatefulSet(a, MERGE);
+        case 'job': return this.batch.patchNamespacedJob(a, MERGE);
+        case 'cronjob': return this.batch.patchNamespacedCronJob(a, MERGE);
+      }
+    });
     if (!done) throw new UnprocessableError(`${r.kind} ${r.namespace}/${r.name} is gone from backend '${this.id}'`);
   }
 
@@ -260,20 +263,57 @@ export class KubernetesDriver implements Driver {
     return list.items.filter(alive);
   }
 
+  /** Deployment/StatefulSet: one replica; Job/CronJob: resumed (a Job that already ended runs again). */
   async start(ref: string): Promise<void> {
-    await this.patchWorkload(parseRef(ref), { metadata: { annotations: { [STARTED_ANNOTATION]: 'true' } }, spec: { replicas: 1 } });
+    const r = parseRef(ref);
+    const started = { metadata: { annotations: { [STARTED_ANNOTATION]: 'true' } } };
+    if (r.kind === 'job') {
+      const j = await this.readWorkload(r);
+      if (j && finished(j)) return this.rerunJob(r);
+    }
+    await this.patchWorkload(r, { ...started, spec: r.kind === 'job' || r.kind === 'cronjob' ? { suspend: false } : { replicas: 1 } });
   }
 
+  /** A Job runs once: running it again means making it again, from its own template. */
+  private async rerunJob(r: Ref): Promise<void> {
+    const old = await this.call(() => this.batch.readNamespacedJob({ name: r.name, namespace: r.namespace })) as V1Job;
+    const template = old.spec!.template;
+    for (const l of JOB_CONTROLLER_LABELS) delete template.metadata?.labels?.[l];
+    const body: V1Job = {
+      apiVersion: 'batch/v1', kind: 'Job',
+      metadata: { name: r.name, namespace: r.namespace, labels: old.metadata?.labels, annotations: { ...old.metadata?.annotations, [STARTED_ANNOTATION]: 'true' } },
+      spec: { suspend: false, backoffLimit: old.spec?.backoffLimit, template },
+    };
+    await this.call(() => this.batch.deleteNamespacedJob({ name: r.name, namespace: r.namespace, propagationPolicy: 'Background' })).catch((err) => { if (statusOf(err) !== 404) throw err; });
+    for (let i = 0; ; i++) {
+      try {
+        await this.call(() => this.batch.createNamespacedJob({ namespace: r.namespace, body }));
+        return;
+      } catch (err) {
+        // The old Job is still being removed: its name frees up in a moment.
+        if (statusOf(err) !== 409 || i >= 100) throw err instanceof BackendUnavailableError ? err : this.refused('Job')(err) ?? err;
+        await sleep(100);
+      }
+    }
+  }
+
+  /** Scale to zero or suspend; a CronJob's runs in progress are removed too. Returns when no pod holds resources. */
   async stop(ref: string, timeoutS: number): Promise<void> {
     const r = parseRef(ref);
     if (!(await this.readWorkload(r))) return;
-    await this.patchWorkload(r, { spec: { replicas: 0 } });
+    await this.patchWorkload(r, r.kind === 'job' || r.kind === 'cronjob' ? { spec: { suspend: true } } : { spec: { replicas: 0 } });
+    if (r.kind === 'cronjob') {
+      const jobs = await this.call(() => this.batch.listNamespacedJob({ namespace: r.namespace, labelSelector: `${LABELS.envId}=${r.envId}` }));
+      for (const j of jobs.items.filter((x) => !finished(x))) {
+        await this.call(() => this.batch.deleteNamespacedJob({ name: j.metadata!.name!, namespace: r.namespace, propagationPolicy: 'Background' })).catch((err) => { if (statusOf(err) !== 404) throw err; });
+      }
+    }
     // Stopped = no pod holds the GPUs any more (the pods' grace period is theirs; we wait a bit beyond it).
     const deadline = Date.now() + (timeoutS + 20) * 1000;
     while (Date.now() < deadline) {
       const left = await this.call(() => this.core.listNamespacedPod({ namespace: r.namespace, labelSelector: `${LABELS.envId}=${r.envId}` }));
-      if (left.items.length === 0) return;
-      await new Promise((res) => setTimeout(res, 250));
+      if (left.items.every((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed')) return;
+      await sleep(250);
     }
     this.o.log.warn({ ref }, 'pods still terminating after stop');
   }
@@ -282,6 +322,8 @@ export class KubernetesDriver implements Driver {
     const r = parseRef(ref);
     const w = await this.readWorkload(r);
     if (!w) throw new UnprocessableError(`${r.kind} ${r.namespace}/${r.name} is gone from backend '${this.id}'`);
+    if (r.kind === 'job') return this.rerunJob(r);
+    if (r.kind === 'cronjob') return this.start(ref); // its runs are its schedule's: restart = make sure it is resumed
     // A new template annotation rolls the pod (Recreate / StatefulSet rolling update: old pod first, then new).
     await this.patchWorkload(r, {
       metadata: { annotations: { [STARTED_ANNOTATION]: 'true' } },
@@ -289,72 +331,63 @@ export class KubernetesDriver implements Driver {
     });
   }
 
+  /** Everything carrying the env's id and this gateway's label; the namespace and its shared policy stay. */
   async delete(ref: string): Promise<void> {
     const r = parseRef(ref);
-    const sel = `${LABELS.envId}=${r.envId},${LABELS.gateway}=${this.o.gatewayId}`;
-    const ns = r.namespace;
+    const labelSelector = `${LABELS.envId}=${r.envId},${LABELS.gateway}=${this.o.gatewayId}`;
+    const namespace = r.namespace;
     const gone = (err: unknown) => { if (statusOf(err) !== 404) throw err; };
-    const opts = { namespace: ns, propagationPolicy: 'Background' };
-    // Workloads first (their pods go with them), then what they used.
-    for (const d of (await this.call(() => this.apps.listNamespacedDeployment({ namespace: ns, labelSelector: sel }))).items) {
-      await this.call(() => this.apps.deleteNamespacedDeployment({ ...opts, name: d.metadata!.name! })).catch(gone);
-    }
-    for (const s of (await this.call(() => this.apps.listNamespacedStatefulSet({ namespace: ns, labelSelector: sel }))).items) {
-      await this.call(() => this.apps.deleteNamespacedStatefulSet({ ...opts, name: s.metadata!.name! })).catch(gone);
-    }
-    for (const s of (await this.call(() => this.core.listNamespacedService({ namespace: ns, labelSelector: sel }))).items) {
-      await this.call(() => this.core.deleteNamespacedService({ namespace: ns, name: s.metadata!.name! })).catch(gone);
-    }
-    for (const s of (await this.call(() => this.core.listNamespacedSecret({ namespace: ns, labelSelector: sel }))).items) {
-      await this.call(() => this.core.deleteNamespacedSecret({ namespace: ns, name: s.metadata!.name! })).catch(gone);
-    }
+    const each = async <T extends { metadata?: { name?: string } }>(list: () => Promise<{ items: T[] }>, del: (name: string) => Promise<unknown>) => {
+      for (const o of (await this.call(list)).items) await this.call(() => del(o.metadata!.name!)).catch(gone);
+    };
+    const opts = { namespace, propagationPolicy: 'Background' };
+    // Workloads first (their pods and a CronJob's Jobs go with them), then what they used.
+    await each(() => this.batch.listNamespacedCronJob({ namespace, labelSelector }), (name) => this.batch.deleteNamespacedCronJob({ ...opts, name }));
+    await each(() => this.batch.listNamespacedJob({ namespace, labelSelector }), (name) => this.batch.deleteNamespacedJob({ ...opts, name }));
+    await each(() => this.apps.listNamespacedDeployment({ namespace, labelSelector }), (name) => this.apps.deleteNamespacedDeployment({ ...opts, name }));
+    await each(() => this.apps.listNamespacedStatefulSet({ namespace, labelSelector }), (name) => this.apps.deleteNamespacedStatefulSet({ ...opts, name }));
+    await each(() => this.core.listNamespacedService({ namespace, labelSelector }), (name) => this.core.deleteNamespacedService({ namespace, name }));
+    await each(() => this.core.listNamespacedSecret({ namespace, labelSelector }), (name) => this.core.deleteNamespacedSecret({ namespace, name }));
+    await each(() => this.net.listNamespacedNetworkPolicy({ namespace, labelSelector }), (name) => this.net.deleteNamespacedNetworkPolicy({ namespace, name }));
     // The StatefulSet's retention policy deletes its claims too; this also covers clusters without that feature.
-    for (const c of (await this.call(() => this.core.listNamespacedPersistentVolumeClaim({ namespace: ns, labelSelector: sel }))).items) {
-      await this.call(() => this.core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: c.metadata!.name! })).catch(gone);
-    }
+    await each(() => this.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }), (name) => this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name }));
+  }
+
+  /** The workload and its pods (and a CronJob's Jobs) now; `generation` keeps only pods of the current template. */
+  private async statusNow(r: Ref, generation?: string | null): Promise<BackendStatus> {
+    const w = await this.readWorkload(r);
+    if (!w) return { state: 'missing' };
+    let pods = await this.pods(r);
+    if (generation !== undefined) pods = pods.filter((p) => (p.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null) === generation);
+    const jobs = r.kind === 'cronjob' ? (await this.call(() => this.batch.listNamespacedJob({ namespace: r.namespace, labelSelector: `${LABELS.envId}=${r.envId}` }))).items : [];
+    return workloadStatus(r.kind, w, pods, jobs);
   }
 
   async inspect(ref: string): Promise<BackendStatus> {
-    const r = parseRef(ref);
-    const w = await this.readWorkload(r);
-    if (!w || w.metadata?.deletionTimestamp) return { state: 'missing' };
-    if ((w.spec?.replicas ?? 1) === 0) {
-      return { state: w.metadata?.annotations?.[STARTED_ANNOTATION] ? 'stopped' : 'created' };
-    }
-    const pods = await this.pods(r);
-    const ready = pods.find(isReady);
-    if (ready) return { state: 'running', startedAt: ready.status?.startTime?.toISOString?.() ?? String(ready.status?.startTime ?? '') };
-    for (const p of pods) {
-      const failure = podFailure(p);
-      if (failure) return { state: 'failed', message: failure };
-    }
-    for (const p of pods) {
-      const why = unschedulable(p);
-      // Not "failed": capacity may come back (a pod ends, a node joins); the env stays and says why it waits.
-      if (why) return { state: 'created', message: `pod ${p.metadata?.name} is Pending: ${why}` };
-    }
-    const running = pods.find((p) => p.status?.phase === 'Running');
-    if (running) return { state: 'running', message: `pod ${running.metadata?.name} is not Ready yet` };
-    return { state: 'created', message: pods.length ? `pod ${pods[0].metadata?.name} is ${pods[0].status?.phase ?? 'Pending'}` : 'no pod yet' };
+    return this.statusNow(parseRef(ref));
   }
 
   async list(): Promise<ManagedObject[]> {
-    const sel = this.ownSelector();
-    const [deps, sets] = await Promise.all([
-      this.call(() => this.apps.listDeploymentForAllNamespaces({ labelSelector: sel })),
-      this.call(() => this.apps.listStatefulSetForAllNamespaces({ labelSelector: sel })),
+    const labelSelector = this.ownSelector();
+    const [deps, sets, jobs, crons] = await Promise.all([
+      this.call(() => this.apps.listDeploymentForAllNamespaces({ labelSelector })),
+      this.call(() => this.apps.listStatefulSetForAllNamespaces({ labelSelector })),
+      this.call(() => this.batch.listJobForAllNamespaces({ labelSelector })),
+      this.call(() => this.batch.listCronJobForAllNamespaces({ labelSelector })),
     ]);
     const out: ManagedObject[] = [];
-    const add = (kind: WorkloadKind, w: { metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: Date }; spec?: { replicas?: number }; status?: { readyReplicas?: number } }) => {
+    const add = (kind: WorkloadKind, w: WorkloadLike) => {
       if (w.metadata?.deletionTimestamp) return;
+      // A CronJob's runs carry its env's labels but are part of it, not objects of their own.
+      if (w.metadata?.ownerReferences?.some((o) => o.kind === 'CronJob')) return;
       const envId = w.metadata?.labels?.[LABELS.envId];
       if (!envId) return;
-      const replicas = w.spec?.replicas ?? 1;
-      const state: BackendState = replicas === 0 ? (w.metadata?.annotations?.[STARTED_ANNOTATION] ? 'stopped' : 'created') : (w.status?.readyReplicas ?? 0) > 0 ? 'running' : 'created';
-      out.push({ ref: formatRef({ namespace: w.metadata!.namespace!, kind, name: w.metadata!.name!, envId }), envId, state });
+      out.push({ ref: formatRef({ namespace: w.metadata!.namespace!, kind, name: w.metadata!.name!, envId }), envId, ...listState(kind, w) });
     };
     for (const d of deps.items) add('deployment', d);
     for (const s of sets.items) add('statefulset', s);
+    for (const j of jobs.items) add('job', j);
+    for (const c of crons.items) add('cronjob', c);
     return out;
   }
 
@@ -362,70 +395,113 @@ export class KubernetesDriver implements Driver {
     return (await this.list()).find((o) => o.envId === envId)?.ref;
   }
 
-  /** Watches the env's pods until one of the current template is Ready. Unschedulable for longer than the grace
-   *  period, or a container that can't start (image pull, crash loop): UnprocessableError with the reason. */
-  async waitReady(ref: string, signal?: AbortSignal): Promise<void> {
+  /** Follows the env (watches on its pods and its workload) until it is Ready. Settles early, returning the
+   *  status, for a pod the scheduler can't place for longer than the grace period ('pending'), a CronJob that
+   *  waits for its schedule, a Job that already ended. A container that can't start (image pull, crash loop) or
+   *  a workload whose pods are refused: UnprocessableError with the reason. */
+  async waitReady(ref: string, signal?: AbortSignal): Promise<BackendStatus | void> {
     const r = parseRef(ref);
     const w = await this.readWorkload(r);
     if (!w) throw new UnprocessableError(`${r.kind} ${r.namespace}/${r.name} is gone from backend '${this.id}'`);
-    const generation = w.spec?.template?.metadata?.annotations?.[RESTARTED_ANNOTATION];
-    const current = (p: V1Pod) => alive(p) && p.metadata?.annotations?.[RESTARTED_ANNOTATION] === generation;
+    const template = (w as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec?.template;
+    const generation = r.kind === 'deployment' || r.kind === 'statefulset' ? template?.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null : undefined;
     const graceMs = this.o.unschedulableGraceMs ?? 5000;
-    const timeoutMs = this.o.readyTimeoutMs ?? 300_000;
-    const pods = new Map<string, V1Pod>();
-    const watch = new Watch(this.kc);
+    const deadline = Date.now() + (this.o.readyTimeoutMs ?? 300_000);
+    let wake = () => undefined as void;
+    let changed = true;
+    let lost: Error | undefined;
+    const stop = this.follow(r, () => { changed = true; wake(); }, (err) => { lost = err; wake(); });
+    const onAbort = () => wake();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      let pendingSince: number | undefined;
+      let last: BackendStatus | undefined;
+      for (;;) {
+        if (signal?.aborted) throw new Error('aborted');
+        if (lost) throw lost;
+        if (changed) {
+          changed = false;
+          last = await this.statusNow(r, generation);
+          const s = last.state;
+          if (s === 'missing') throw new UnprocessableError(`${r.kind} ${r.namespace}/${r.name} is gone from backend '${this.id}'`);
+          if (s === 'running' && (!last.message || r.kind === 'cronjob')) return r.kind === 'cronjob' ? last : undefined;
+          if (s === 'stopped' && r.kind === 'job') return last;
+          if (s === 'failed') {
+            if (r.kind === 'job' || r.kind === 'cronjob') return last; // it ran: keep it (and its logs), say why
+            throw new UnprocessableError(last.message ?? 'failed');
+          }
+          pendingSince = s === 'pending' ? pendingSince ?? Date.now() : undefined;
+        }
+        if (pendingSince !== undefined && Date.now() - pendingSince >= graceMs) return last;
+        if (Date.now() > deadline) throw new UnprocessableError(`no pod of '${r.name}' became Ready within ${Math.round((this.o.readyTimeoutMs ?? 300_000) / 1000)} s${last?.message ? `: ${last.message}` : ''}`);
+        // Events wake this up; the timer is a backstop for a missed one and ends the grace period.
+        const nap = Math.min(2000, pendingSince !== undefined ? graceMs - (Date.now() - pendingSince) : 2000, deadline - Date.now());
+        await new Promise<void>((res) => { const t = setTimeout(() => { changed = true; res(); }, Math.max(0, nap)); wake = () => { clearTimeout(t); res(); }; });
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      stop();
+    }
+  }
 
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      let aborter: AbortController | undefined;
-      let unschedTimer: NodeJS.Timeout | undefined;
-      const overall = setTimeout(() => finish(new UnprocessableError(`no pod of '${r.name}' became Ready within ${timeoutMs / 1000} s${lastWhy() ? `: ${lastWhy()}` : ''}`)), timeoutMs);
-      const onAbort = () => finish(new Error('aborted'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      function lastWhy(): string | undefined {
-        for (const p of pods.values()) { const m = unschedulable(p); if (m) return m; }
-        return undefined;
-      }
-      function finish(err?: Error): void {
-        if (settled) return;
-        settled = true;
-        clearTimeout(overall);
-        clearTimeout(unschedTimer);
-        signal?.removeEventListener('abort', onAbort);
-        aborter?.abort();
-        if (err) reject(err); else resolve();
-      }
-      const evaluate = () => {
-        const live = [...pods.values()].filter(current);
-        if (live.some(isReady)) return finish();
-        for (const p of live) { const f = podFailure(p); if (f) return finish(new UnprocessableError(f)); }
-        const stuck = live.map(unschedulable).find(Boolean);
-        if (!stuck) { clearTimeout(unschedTimer); unschedTimer = undefined; return; }
-        unschedTimer ??= setTimeout(() => {
-          const still = [...pods.values()].filter(current).map(unschedulable).find(Boolean);
-          if (still) finish(new UnprocessableError(`cannot be scheduled on backend '${this.id}': ${still}`, 'unschedulable'));
-          else unschedTimer = undefined;
-        }, graceMs);
-      };
-      const start = () => {
-        if (settled) return;
-        watch.watch(`/api/v1/namespaces/${r.namespace}/pods`, { labelSelector: `${LABELS.envId}=${r.envId}` }, (type, obj: V1Pod) => {
-          const name = obj.metadata?.name;
-          if (!name) return;
-          if (type === 'DELETED') pods.delete(name); else pods.set(name, obj);
-          evaluate();
-        }, (err) => {
-          if (settled) return;
-          if (err && isUnreachable(err)) return finish(new BackendUnavailableError(this.id, (err as Error).message));
-          if (err && (err as { name?: string }).name === 'AbortError') return;
-          // The server ends watches after a while: watch again (the first events re-list what exists).
-          setTimeout(start, err ? 1000 : 0);
-        }).then((a) => { aborter = a; if (settled) a.abort(); }, (err) => {
-          finish(isUnreachable(err) ? new BackendUnavailableError(this.id, (err as Error).message) : err);
-        });
-      };
-      start();
-    });
+  /** Watches the env's pods and its workload's collection in its namespace; onEvent on every change. */
+  private follow(r: Ref, onEvent: () => void, onLost: (err: Error) => void): () => void {
+    const labelSelector = `${LABELS.envId}=${r.envId}`;
+    const paths = [
+      `/api/v1/namespaces/${r.namespace}/pods`,
+      { deployment: `/apis/apps/v1/namespaces/${r.namespace}/deployments`, statefulset: `/apis/apps/v1/namespaces/${r.namespace}/statefulsets`,
+        job: `/apis/batch/v1/namespaces/${r.namespace}/jobs`, cronjob: `/apis/batch/v1/namespaces/${r.namespace}/jobs` }[r.kind],
+    ];
+    const watch = new Watch(this.kc);
+    const aborters: AbortController[] = [];
+    let stopped = false;
+    const open = (path: string) => {
+      if (stopped) return;
+      watch.watch(path, { labelSelector }, () => onEvent(), (err) => {
+        if (stopped) return;
+        if (err && isUnreachable(err)) return onLost(new BackendUnavailableError(this.id, (err as Error).message));
+        if (err && (err as { name?: string }).name === 'AbortError') return;
+        // The server ends watches after a while: watch again (and look again: something may have changed).
+        onEvent();
+        setTimeout(() => open(path), err ? 1000 : 0);
+      }).then((a) => { aborters.push(a); if (stopped) a.abort(); }, (err) => onLost(isUnreachable(err) ? new BackendUnavailableError(this.id, (err as Error).message) : err));
+    };
+    for (const p of paths) open(p);
+    return () => { stopped = true; for (const a of aborters) a.abort(); };
+  }
+
+  /** Status changes of every env of this backend, from watches (see watch.ts). */
+  watch(onChange: (envId: string, status: BackendStatus) => void, onResync: () => void): () => void {
+    const w = new EnvWatch({ kc: this.kc, labelSelector: this.ownSelector(), log: this.o.log, onChange, onResync, backoffMs: this.o.watchBackoffMs });
+    this.watches.add(w);
+    w.start();
+    return () => { w.stop(); this.watches.delete(w); };
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.watches) w.stop();
+    this.watches.clear();
+  }
+
+  /** The public Service's node ports (and node addresses) or load balancer ingress. */
+  async exposure(ref: string): Promise<ExposedService | undefined> {
+    const r = parseRef(ref);
+    const svc = await this.maybe(() => this.core.readNamespacedService({ name: `${r.name}${PUBLIC_SUFFIX}`, namespace: r.namespace }));
+    if (!svc || (svc.spec?.type !== 'NodePort' && svc.spec?.type !== 'LoadBalancer')) return undefined;
+    const ports = (svc.spec.ports ?? []).map((p) => ({ name: p.name ?? String(p.port), port: p.port, node_port: p.nodePort ?? null }));
+    if (svc.spec.type === 'LoadBalancer') {
+      const hosts = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? i.hostname ?? '').filter(Boolean);
+      return { type: 'LoadBalancer', hosts, ports };
+    }
+    const nodes = await this.call(() => this.core.listNode({}));
+    const hosts = new Set<string>();
+    for (const n of nodes.items) {
+      if (n.spec?.unschedulable || !n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+      const a = n.status?.addresses ?? [];
+      const addr = a.find((x) => x.type === 'ExternalIP') ?? a.find((x) => x.type === 'InternalIP');
+      if (addr) hosts.add(addr.address);
+    }
+    return { type: 'NodePort', hosts: [...hosts].sort(), ports };
   }
 
   // ---- streams ---------------------------------------------------------------------------------------------
@@ -537,40 +613,13 @@ export class KubernetesDriver implements Driver {
     }
   }
 
-  async snapshot(_ref: string, _name: string): Promise<SnapshotInfo> {
-    throw new UnprocessableError(`snapshots are not available on Kubernetes backend '${this.id}' yet`);
-  }
 
-  /** Nodes' allocatable nvidia.com/gpu and nvidia.com/mig-<profile>, one row per node and resource. */
+  /** Nodes' allocatable GPU resources less what scheduled, unfinished pods request (see inventory.ts). */
   async inventory(): Promise<GpuDevice[]> {
-    const nodes = await this.call(() => this.core.listNode({}));
-    const now = new Date().toISOString();
-    const out: GpuDevice[] = [];
-    for (const n of nodes.items) {
-      const node = n.metadata?.name ?? '?';
-      const labels = n.metadata?.labels ?? {};
-      const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
-      const healthy = ready?.status === 'True' && !n.spec?.unschedulable;
-      for (const [res, qty] of Object.entries(n.status?.allocatable ?? {})) {
-        if (res !== 'nvidia.com/gpu' && !res.startsWith('nvidia.com/mig-')) continue;
-        const capacity = Number.parseInt(String(qty), 10);
-        if (!Number.isFinite(capacity) || capacity <= 0) continue;
-        const mem = Number.parseInt(labels['nvidia.com/gpu.memory'] ?? '', 10);
-        out.push({
-          id: `${node}/${res}`, backend_id: this.id, node, kind: 'k8s', index: null,
-          model: labels[GPU_PRODUCT_LABEL] ?? 'unknown',
-          memory_mb: res === 'nvidia.com/gpu' && Number.isFinite(mem) ? mem : null,
-          pci_bus_id: null, driver: labels['nvidia.com/cuda.driver-version.full'] ?? labels['nvidia.com/cuda.driver.major'] ?? null,
-          // 'n/a' even for MIG resources: each row is itself grantable (GpuService counts 'enabled' rows as 0 free).
-          mig_mode: 'n/a',
-          parent_id: null, profile: res, utilization: null,
-          health: healthy ? 'ok' : 'error',
-          health_message: healthy ? null : `node ${node} is ${n.spec?.unschedulable ? 'cordoned' : `not Ready (${ready?.reason ?? 'unknown'})`}`,
-          capacity, present: true, last_seen: now,
-        });
-      }
-    }
-    return out;
+    const [nodes, pods] = await Promise.all([
+      this.call(() => this.core.listNode({})),
+      this.call(() => this.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed' })),
+    ]);
+    return clusterGpus(this.id, nodes.items, pods.items);
   }
 }
-

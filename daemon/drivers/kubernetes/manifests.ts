@@ -2,7 +2,9 @@
 //
 // Per environment: a Secret with the boot files, a ClusterIP Service (22/8888/5901 + the env's ports), and a
 // workload: a Deployment (k8s_pod) or a StatefulSet with a volumeClaimTemplate for /home (k8s_stateful), both
-// created with 0 replicas (create ≠ start; start scales to 1). Per namespace: a NetworkPolicy.
+// created with 0 replicas (create ≠ start; start scales to 1), or a Job (k8s_job) / CronJob (k8s_cronjob) created
+// suspended (start resumes). Per namespace: a NetworkPolicy. With network_config.expose: a second, public
+// Service (NodePort/LoadBalancer) for SSH and the env's own ports, and a NetworkPolicy admitting those.
 //
 // Pod security: the bootstrap (/.hangar/init.sh) creates the login user and runs sshd as root, so the pod can't
 // be runAsNonRoot. What it gets instead, as on Docker: seccomp RuntimeDefault, allowPrivilegeEscalation false
@@ -10,10 +12,12 @@
 // service-account token, no service links. Trade-off: root inside the container (with those capabilities) can
 // still read/modify everything in its own filesystem and chown files; a namespace with Pod Security Admission
 // level "restricted" will refuse these pods ("baseline" admits them).
-import type { V1Deployment, V1NetworkPolicy, V1PodTemplateSpec, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  V1CronJob, V1Deployment, V1EnvVar, V1Job, V1NetworkPolicy, V1PodTemplateSpec, V1Secret, V1Service, V1StatefulSet, V1Toleration,
+} from '@kubernetes/client-node';
 import type { PullPolicy } from '../../../common/model';
 import { UnprocessableError } from '../../errors';
-import { JUPYTER_PORT, SSH_PORT, VNC_PORT } from '../../services/bootstrap';
+import { JUPYTER_PORT, RDP_PORT, SSH_PORT, VNC_PORT } from '../../services/bootstrap';
 import { SSHD_CAPABILITIES } from '../docker/hostconfig';
 import { LABELS, type EnvSpec } from '../driver';
 
@@ -31,7 +35,10 @@ export const BOOT_MOUNT = '/run/hangar/boot';
 export const HOME_SIZE = '10Gi';
 export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
 
-export type WorkloadKind = 'deployment' | 'statefulset';
+export type WorkloadKind = 'deployment' | 'statefulset' | 'job' | 'cronjob';
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['deployment', 'statefulset', 'job', 'cronjob'];
+/** GPU pods tolerate this unless the backend configures gpu_tolerations (GPU nodes are commonly tainted so). */
+export const DEFAULT_GPU_TOLERATIONS: V1Toleration[] = [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }];
 
 export interface K8sOptions {
   gatewayId: string;
@@ -39,12 +46,19 @@ export interface K8sOptions {
   namespacePrefix: string;
   imagePullSecrets: string[];
   storageClass?: string;
+  /** Added to pods that ask for GPUs. */
+  gpuTolerations?: V1Toleration[];
 }
 
 /** `<prefix>-<first 8 alphanumerics of the owner id>` (DNS-1123 label). */
 export function namespaceFor(prefix: string, owner: string): string {
   const short = owner.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8) || 'user';
   return `${prefix}-${short}`.slice(0, 63).replace(/-+$/, '');
+}
+
+/** namespace_policy per-team: `<prefix>-team-<team>` (a team is a DNS-1123 label of at most 40). */
+export function teamNamespace(prefix: string, team: string): string {
+  return `${prefix}-team-${team}`.slice(0, 63).replace(/-+$/, '');
 }
 
 /** `<env name, cut to 40>-<first 8 of env id>`: ≤ 49 characters, so StatefulSet pod and PVC names stay legal. */
@@ -57,7 +71,9 @@ export function workloadKind(spec: EnvSpec): WorkloadKind {
   const mode = spec.deploymentMode ?? 'k8s_pod';
   if (mode === 'k8s_pod') return 'deployment';
   if (mode === 'k8s_stateful') return 'statefulset';
-  throw new UnprocessableError(`deployment_mode '${mode}' is not served by a Kubernetes backend (k8s_pod, k8s_stateful)`);
+  if (mode === 'k8s_job') return 'job';
+  if (mode === 'k8s_cronjob') return 'cronjob';
+  throw new UnprocessableError(`deployment_mode '${mode}' is not served by a Kubernetes backend (k8s_pod, k8s_stateful, k8s_job, k8s_cronjob)`);
 }
 
 export function labelsFor(spec: EnvSpec, o: K8sOptions): Record<string, string> {
@@ -138,10 +154,22 @@ const COPY_BOOT_FILES = [
   'exec "$@"',
 ].join('\n');
 
+/** Plain values, then values from Secrets (secretKeyRef: the kubelet reads them; the daemon never sees them). */
+export function envVars(spec: Pick<EnvSpec, 'env' | 'secretEnv'>): V1EnvVar[] {
+  return [
+    ...Object.entries(spec.env).map(([name, value]) => ({ name, value })),
+    ...Object.entries(spec.secretEnv ?? {}).map(([name, r]) => ({ name, valueFrom: { secretKeyRef: { name: r.secret, key: r.key } } })),
+  ];
+}
+
+const isBatch = (kind: WorkloadKind) => kind === 'job' || kind === 'cronjob';
+
 export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, kind: WorkloadKind): V1PodTemplateSpec {
   if (spec.mounts.length) throw new UnprocessableError('storage_config mounts are not supported on Kubernetes backends yet');
+  if (isBatch(kind) && !spec.runCommand?.length) throw new UnprocessableError(`a ${kind} needs a command to run`);
   const labels = labelsFor(spec, o);
-  const limits: Record<string, string> = { ...gpuResources(spec) };
+  const gpus = gpuResources(spec);
+  const limits: Record<string, string> = { ...gpus };
   if (spec.cpu) limits.cpu = String(spec.cpu);
   if (spec.memoryMb) limits.memory = `${spec.memoryMb}Mi`;
   const ports = new Map<number, string>([[SSH_PORT, 'ssh'], [JUPYTER_PORT, 'jupyter'], [VNC_PORT, 'vnc']]);
@@ -154,7 +182,10 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
       hostname: spec.name.slice(0, 63),
       terminationGracePeriodSeconds: 10,
       imagePullSecrets: o.imagePullSecrets.length ? o.imagePullSecrets.map((name) => ({ name })) : undefined,
+      // A Job's pod runs once: a failure is reported (backoffLimit 0), not retried in place.
+      restartPolicy: isBatch(kind) ? 'Never' : undefined,
       nodeSelector: placement.nodeSelector,
+      tolerations: Object.keys(gpus).length ? (o.gpuTolerations ?? DEFAULT_GPU_TOLERATIONS) : undefined,
       affinity: placement.products?.length ? {
         nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: GPU_PRODUCT_LABEL, operator: 'In', values: placement.products }] }] } },
       } : undefined,
@@ -163,8 +194,8 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
         name: CONTAINER,
         image: spec.image,
         imagePullPolicy: PULL_POLICY[spec.pullPolicy],
-        command: ['/bin/sh', '-c', COPY_BOOT_FILES, 'hangar-boot', ...spec.command],
-        env: Object.entries(spec.env).map(([name, value]) => ({ name, value })),
+        command: ['/bin/sh', '-c', COPY_BOOT_FILES, 'hangar-boot', ...(isBatch(kind) ? spec.runCommand! : spec.command)],
+        env: envVars(spec),
         ports: [...ports].map(([containerPort, name]) => ({ containerPort, name, protocol: 'TCP' })),
         resources: Object.keys(limits).length ? { limits, requests: { ...limits } } : undefined,
         securityContext: {
@@ -173,8 +204,8 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
           capabilities: { drop: ['ALL'], add: SSHD_CAPABILITIES },
           seccompProfile: { type: 'RuntimeDefault' },
         },
-        // "Ready" = sshd answers (what "running" means for every backend).
-        readinessProbe: { tcpSocket: { port: SSH_PORT }, periodSeconds: 2, failureThreshold: 3 },
+        // "Ready" = sshd answers (what "running" means for every backend); a batch pod runs its command instead.
+        readinessProbe: isBatch(kind) ? undefined : { tcpSocket: { port: SSH_PORT }, periodSeconds: 2, failureThreshold: 3 },
         volumeMounts: [
           { name: 'hangar-boot', mountPath: BOOT_MOUNT, readOnly: true },
           { name: 'hangar', mountPath: '/.hangar' },
@@ -228,8 +259,74 @@ export function statefulSet(spec: EnvSpec, o: K8sOptions, namespace: string, pla
   };
 }
 
+/** Batch training: created suspended (start resumes it); not retried (backoffLimit 0); kept after it ends so its
+ *  outcome (Complete / Failed) stays readable until the env is deleted. */
+export function job(spec: EnvSpec, o: K8sOptions, namespace: string, placement: Placement): V1Job {
+  return {
+    apiVersion: 'batch/v1', kind: 'Job',
+    metadata: { name: objectName(spec), namespace, labels: labelsFor(spec, o) },
+    spec: { suspend: true, backoffLimit: 0, template: podTemplate(spec, o, placement, 'job') },
+  };
+}
+
+/** Scheduled training: suspended until started; runs never overlap (Forbid), so GPUs aren't asked for twice. */
+export function cronJob(spec: EnvSpec, o: K8sOptions, namespace: string, placement: Placement): V1CronJob {
+  if (!spec.schedule) throw new UnprocessableError('a cronjob needs a schedule');
+  const labels = labelsFor(spec, o);
+  return {
+    apiVersion: 'batch/v1', kind: 'CronJob',
+    metadata: { name: objectName(spec), namespace, labels },
+    spec: {
+      schedule: spec.schedule, suspend: true, concurrencyPolicy: 'Forbid',
+      successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3,
+      jobTemplate: { metadata: { labels }, spec: { backoffLimit: 0, template: podTemplate(spec, o, placement, 'cronjob') } },
+    },
+  };
+}
+
+export const PUBLIC_SUFFIX = '-public';
+
+/** What network_config.expose publishes: SSH and the env's own ports. Jupyter and the desktop protocols stay
+ *  behind the gateway (its auth in front; a VNC password is 8 characters). */
+export function publicPorts(spec: EnvSpec): { name: string; port: number }[] {
+  const ports = new Map<number, string>([[SSH_PORT, 'ssh']]);
+  for (const p of spec.ports) {
+    if ((p.protocol ?? 'tcp') !== 'tcp' || [JUPYTER_PORT, VNC_PORT, RDP_PORT].includes(p.container_port)) continue;
+    if (!ports.has(p.container_port)) ports.set(p.container_port, `p-${p.container_port}`);
+  }
+  return [...ports].map(([port, name]) => ({ name, port }));
+}
+
+/** The public Service (NodePort or LoadBalancer), or undefined without network_config.expose. */
+export function publicService(spec: EnvSpec, o: K8sOptions, namespace: string): V1Service | undefined {
+  if (!spec.expose) return undefined;
+  return {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: `${objectName(spec)}${PUBLIC_SUFFIX}`, namespace, labels: labelsFor(spec, o) },
+    spec: {
+      type: spec.expose === 'load_balancer' ? 'LoadBalancer' : 'NodePort',
+      selector: { [LABELS.envId]: spec.envId },
+      ports: publicPorts(spec).map(({ name, port }) => ({ name, port, targetPort: port, protocol: 'TCP' })),
+    },
+  };
+}
+
+/** The namespace's policy admits only the gateway; an exposed env's public ports are admitted from anywhere. */
+export function publicPolicy(spec: EnvSpec, o: K8sOptions, namespace: string): V1NetworkPolicy | undefined {
+  if (!spec.expose) return undefined;
+  return {
+    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+    metadata: { name: `${objectName(spec)}${PUBLIC_SUFFIX}`, namespace, labels: labelsFor(spec, o) },
+    spec: {
+      podSelector: { matchLabels: { [LABELS.envId]: spec.envId } },
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: publicPorts(spec).map(({ port }) => ({ port, protocol: 'TCP' })) }],
+    },
+  };
+}
+
 /** ClusterIP: the gateway reaches the pod through the API server's port-forward, never through this Service;
- *  it names the ports for in-cluster clients. network_config's public ports are not published (no NodePort). */
+ *  it names the ports for in-cluster clients. Public access is publicService()'s. */
 export function service(spec: EnvSpec, o: K8sOptions, namespace: string): V1Service {
   const ports = new Map<number, string>([[SSH_PORT, 'ssh'], [JUPYTER_PORT, 'jupyter'], [VNC_PORT, 'vnc']]);
   for (const p of spec.ports) if (!ports.has(p.container_port) && (p.protocol ?? 'tcp') === 'tcp') ports.set(p.container_port, `p-${p.container_port}`);

@@ -17,8 +17,8 @@ export function identityRouter(auth: AuthService, users: UserRepo, keys: SshKeyS
 
   r.get('/users', async (_req, res) => { requireAdmin(res); res.json(await users.list()); });
   r.post('/users', async (req, res) => {
-    const { name, role } = parse(createUserSchema, req.body ?? {});
-    res.status(201).json(await auth.createUser(userOf(res), name, role));
+    const { name, role, team } = parse(createUserSchema, req.body ?? {});
+    res.status(201).json(await auth.createUser(userOf(res), name, role, team));
   });
 
   r.get('/tokens', async (_req, res) => { res.json(await users.listTokens(userOf(res).id)); });

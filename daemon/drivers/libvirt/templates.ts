@@ -1,0 +1,140 @@
+// VM templates live in the host's storage pool, beside the overlays made from them: hangar-tmpl-<name>.qcow2 (the
+// base image), .json (its metadata) and, for direct-kernel templates, .vmlinuz and .initrd. The host is the source of
+// truth, so every gateway that drives it sees the same templates and nothing can drift from a database.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { VmTemplate } from '../../../common/model';
+import { ConflictError, InputError, NotFoundError, UnprocessableError } from '../../errors';
+import type { Virsh } from './virsh';
+
+export const TEMPLATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const PREFIX = 'hangar-tmpl-';
+export const templateVolume = (name: string, part: 'qcow2' | 'json' | 'vmlinuz' | 'initrd') => `${PREFIX}${name}.${part}`;
+
+export type TemplateMeta = Omit<VmTemplate, 'backend_id' | 'disk_bytes' | 'created_at' | 'used_by'>;
+/** Where an imported file comes from: a path on the gateway, or an http(s) URL the gateway can fetch. */
+export type Source = { file: string } | { url: string };
+
+export interface TemplateImport extends TemplateMeta {
+  disk: Source;
+  kernel?: Source;
+  initrd?: Source;
+}
+
+async function openSource(src: Source, field: string, signal?: AbortSignal): Promise<{ stream: NodeJS.ReadableStream; size: number; cleanup: () => Promise<void> }> {
+  if ('file' in src) {
+    const st = await fsp.stat(src.file).catch(() => { throw new InputError(field, `${field}: no file '${src.file}' on the gateway`); });
+    return { stream: fs.createReadStream(src.file), size: st.size, cleanup: async () => undefined };
+  }
+  // A URL: download to a temp file first (the volume's size must be known before the upload starts).
+  const res = await fetch(src.url, { signal }).catch((e) => { throw new UnprocessableError(`${field}: cannot fetch ${src.url}: ${(e as Error).message}`); });
+  if (!res.ok || !res.body) throw new UnprocessableError(`${field}: ${src.url} answered ${res.status}`);
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-tmpl-'));
+  const file = path.join(dir, 'download');
+  await new Promise<void>((resolve, reject) => {
+    const out = fs.createWriteStream(file);
+    Readable.fromWeb(res.body as never).on('error', reject).pipe(out).on('finish', resolve).on('error', reject);
+  });
+  const size = (await fsp.stat(file)).size;
+  return { stream: fs.createReadStream(file), size, cleanup: () => fsp.rm(dir, { recursive: true, force: true }) };
+}
+
+export class TemplateStore {
+  private cache?: Map<string, VmTemplate>;
+  constructor(private readonly virsh: Virsh, private readonly pool: string, private readonly backendId: string) {}
+
+  private async volumes(): Promise<string[]> {
+    await this.virsh.run(['pool-refresh', this.pool]);
+    return (await this.virsh.run(['vol-list', '--pool', this.pool])).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
+  }
+
+  async list(): Promise<VmTemplate[]> {
+    if (this.cache) return [...this.cache.values()];
+    const vols = await this.volumes();
+    const out = new Map<string, VmTemplate>();
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-meta-'));
+    try {
+      for (const v of vols.filter((x) => x.startsWith(PREFIX) && x.endsWith('.json'))) {
+        const name = v.slice(PREFIX.length, -'.json'.length);
+        if (!vols.includes(templateVolume(name, 'qcow2'))) continue; // an import cut short: not a template
+        const file = path.join(dir, 'm.json');
+        await this.virsh.download(this.pool, v, file);
+        const meta = JSON.parse(await fsp.readFile(file, 'utf8')) as VmTemplate;
+        out.set(name, { ...meta, name, backend_id: this.backendId });
+      }
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+    this.cache = out;
+    return [...out.values()];
+  }
+
+  async get(name: string): Promise<VmTemplate | undefined> {
+    return (await this.list()).find((t) => t.name === name);
+  }
+
+  /** Uploads the parts, the metadata last: a template exists only once its .json does. */
+  async import(req: TemplateImport, signal?: AbortSignal): Promise<VmTemplate> {
+    if (!TEMPLATE_NAME.test(req.name)) throw new InputError('name', 'name: lower-case letters, digits, ".", "_" and "-", up to 63');
+    if (req.firmware === 'direct-kernel' && !req.kernel) throw new InputError('kernel', 'kernel: a direct-kernel template needs a kernel');
+    if (await this.get(req.name)) throw new ConflictError(`template '${req.name}' already exists on backend '${this.backendId}'`);
+    const parts: [Source | undefined, 'qcow2' | 'vmlinuz' | 'initrd', string][] = [[req.disk, 'qcow2', 'disk'], [req.kernel, 'vmlinuz', 'kernel'], [req.initrd, 'initrd', 'initrd']];
+    this.cache = undefined;
+    let diskBytes = 0;
+    try {
+      for (const [src, part, field] of parts) {
+        if (!src) continue;
+        const s = await openSource(src, field, signal);
+        try {
+          const vol = templateVolume(req.name, part);
+          await this.virsh.act(['vol-create-as', this.pool, vol, `${s.size}b`, '--format', 'raw']);
+          await this.virsh.upload(this.pool, vol, s.stream, signal);
+        } finally {
+          await s.cleanup();
+        }
+      }
+      diskBytes = await this.virtualSize(templateVolume(req.name, 'qcow2'));
+      const meta: VmTemplate = {
+        name: req.name, backend_id: this.backendId, os: req.os, default_user: req.default_user, cloud_init: req.cloud_init,
+        firmware: req.firmware, cmdline: req.cmdline, access: req.access, disk_bytes: diskBytes, created_at: new Date().toISOString(),
+      };
+      const body = Buffer.from(JSON.stringify(meta, null, 2));
+      await this.virsh.act(['vol-create-as', this.pool, templateVolume(req.name, 'json'), `${body.length}b`, '--format', 'raw']);
+      await this.virsh.upload(this.pool, templateVolume(req.name, 'json'), Readable.from([body]), signal);
+      return meta;
+    } catch (err) {
+      await this.removeVolumes(req.name);
+      throw err;
+    } finally {
+      this.cache = undefined;
+    }
+  }
+
+  /** The disk's virtual size (qemu-img info through libvirt: vol-info reports capacity from the qcow2 header). */
+  async virtualSize(vol: string): Promise<number> {
+    await this.virsh.run(['pool-refresh', this.pool]);
+    const info = await this.virsh.run(['vol-info', '--pool', this.pool, vol, '--bytes']);
+    const m = /Capacity:\s+(\d+)/.exec(info);
+    if (!m) throw new UnprocessableError(`cannot read the size of ${vol}`);
+    return Number(m[1]);
+  }
+
+  async delete(name: string, usedBy: string[]): Promise<void> {
+    if (!(await this.get(name))) throw new NotFoundError('template', name);
+    if (usedBy.length) throw new ConflictError(`template '${name}' is used by ${usedBy.length} environment(s): ${usedBy.join(', ')}`);
+    await this.removeVolumes(name);
+  }
+
+  private async removeVolumes(name: string): Promise<void> {
+    this.cache = undefined;
+    const vols = await this.volumes();
+    // Metadata first: a half-deleted template is no longer offered.
+    for (const part of ['json', 'qcow2', 'vmlinuz', 'initrd'] as const) {
+      const v = templateVolume(name, part);
+      if (vols.includes(v)) await this.virsh.run(['vol-delete', '--pool', this.pool, v]);
+    }
+  }
+}
