@@ -8,3 +8,5 @@ npx tsx bench/ssh.bench.ts
 npx tsx bench/extension.bench.ts
 npx tsx bench/gpu.bench.ts
 npx tsx bench/access.bench.ts
+bash test/setup/k8s-cluster.sh up
+npx tsx bench/k8s.bench.ts

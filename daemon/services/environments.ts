@@ -293,12 +293,12 @@ export class EnvironmentService {
   }
 
   /** Where a start ends: running, or what the backend settled for — pending (not placed yet: its watch reports
-   *  when it is), or a Job that already ended (stopped "completed" / failed). */
+   *  when it is; news that came during this operation waits in `deferred`), or a Job that already ended (stopped
+   *  "completed" / failed). */
   private async settle(env: Pick<Environment, 'id' | 'owner_id'>, st: BackendStatus | void): Promise<void> {
     const to: EnvStatus = !st ? 'running' : st.state === 'pending' || st.state === 'stopped' || st.state === 'failed' ? st.state : 'running';
     await this.setStatus(env, ['starting'], to, st?.message ?? null);
     if (to === 'stopped' || to === 'failed') await this.o.gpus.release(env.id);
-    // Placed since that answer? The watch's news waits in `deferred` until this operation ends.
   }
 
   /** "running" means SSH answers: wait for sshd's banner (the container may exit instead: then say why). */
@@ -530,7 +530,8 @@ export class EnvironmentService {
     const move = moves[st.state];
     if (!move || !move.from.includes(env.status)) return;
     const to = st.state as EnvStatus;
-    if (env.status === to && env.status_message === move.message) return;
+    // Same status: only news (a new scheduler message, a CronJob's last run) is worth an update.
+    if (env.status === to && (st.message === undefined || env.status_message === move.message)) return;
     if (await this.setStatus(env, [env.status], to, move.message) && (to === 'stopped' || to === 'failed' || to === 'missing')) await this.o.gpus.release(id);
   }
 

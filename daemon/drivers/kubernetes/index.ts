@@ -108,7 +108,7 @@ export class KubernetesDriver implements Driver {
 
   /** A refusal by the API server (admission, validation, RBAC) as a 422 with its own message. */
   private refused(what: string) {
-    return (err: unknown): undefined => {
+    return (err: unknown): never => {
       if (statusOf(err) === 422 || statusOf(err) === 400 || statusOf(err) === 403) {
         throw new UnprocessableError(`backend '${this.id}' refused the ${what}: ${apiMessage(err)}`, 'backend_refused');
       }
@@ -146,7 +146,11 @@ export class KubernetesDriver implements Driver {
     return namespaceFor(this.o.namespace_prefix, spec.owner);
   }
 
+  /** Namespaces seen ready (with their policy) in the last minute: preflight and create both ask. */
+  private readonly namespacesSeen = new Map<string, number>();
+
   private async ensureNamespace(namespace: string, spec: EnvSpec): Promise<void> {
+    if ((this.namespacesSeen.get(namespace) ?? 0) > Date.now() - 60_000) return;
     const ns = await this.maybe(() => this.core.readNamespace({ name: namespace }));
     if (ns?.status?.phase === 'Terminating') throw new UnprocessableError(`namespace '${namespace}' is being deleted on backend '${this.id}'; try again when it is gone`);
     if (!ns) {
@@ -157,6 +161,7 @@ export class KubernetesDriver implements Driver {
     }
     await this.call(() => this.net.createNamespacedNetworkPolicy({ namespace, body: networkPolicy(this.k8s, namespace) }))
       .catch((err) => { if (statusOf(err) !== 409) throw err; });
+    this.namespacesSeen.set(namespace, Date.now());
   }
 
   /** gpu_model is a substring of the product name ("H100", "A100 80GB"): find the node label values it names. */
@@ -218,6 +223,7 @@ export class KubernetesDriver implements Driver {
       if (pubPolicy) await this.call(() => this.net.createNamespacedNetworkPolicy({ namespace, body: pubPolicy })).catch(keep('NetworkPolicy'));
       await this.call(() => this.createWorkload(kind, namespace, workload)).catch(keep(kind));
     } catch (err) {
+      this.namespacesSeen.delete(namespace); // deleted behind our back? Look again next time.
       if (!(err instanceof BackendUnavailableError)) await this.delete(ref).catch(() => undefined);
       throw err;
     }
@@ -291,7 +297,7 @@ export class KubernetesDriver implements Driver {
         return;
       } catch (err) {
         // The old Job is still being removed: its name frees up in a moment.
-        if (statusOf(err) !== 409 || i >= 100) throw err instanceof BackendUnavailableError ? err : this.refused('Job')(err) ?? err;
+        if (statusOf(err) !== 409 || i >= 100) this.refused('Job')(err);
         await sleep(100);
       }
     }
@@ -368,7 +374,10 @@ export class KubernetesDriver implements Driver {
   }
 
   async list(): Promise<ManagedObject[]> {
-    const labelSelector = this.ownSelector();
+    return this.listWhere(this.ownSelector());
+  }
+
+  private async listWhere(labelSelector: string): Promise<ManagedObject[]> {
     const [deps, sets, jobs, crons] = await Promise.all([
       this.call(() => this.apps.listDeploymentForAllNamespaces({ labelSelector })),
       this.call(() => this.apps.listStatefulSetForAllNamespaces({ labelSelector })),
@@ -392,7 +401,7 @@ export class KubernetesDriver implements Driver {
   }
 
   async findByEnvId(envId: string): Promise<string | undefined> {
-    return (await this.list()).find((o) => o.envId === envId)?.ref;
+    return (await this.listWhere(`${this.ownSelector()},${LABELS.envId}=${envId}`))[0]?.ref;
   }
 
   /** Follows the env (watches on its pods and its workload) until it is Ready. Settles early, returning the

@@ -87,7 +87,7 @@ function qemuArgs(s: DomainSpec): string {
   if (s.network !== 'user') return '';
   const fwd = s.meta.forwards.map((f) => `hostfwd=tcp:${s.forwardAddress}:${f.host}-:${f.guest}`).join(',');
   const netdev = ['user', 'id=hangarnet', `restrict=${s.restrictNetwork ? 'on' : 'off'}`, ...(fwd ? [fwd] : [])].join(',');
-  return `<qemu:commandline><qemu:arg value='-netdev'/><qemu:arg value='${esc(netdev)}'/><qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=hangarnet'/></qemu:commandline>`;
+  return `<qemu:commandline><qemu:arg value='-netdev'/><qemu:arg value='${esc(netdev)}'/><qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=hangarnet,addr=0x10'/></qemu:commandline>`;
 }
 
 export function renderDomainXml(s: DomainSpec): string {

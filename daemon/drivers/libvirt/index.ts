@@ -146,7 +146,7 @@ export class LibvirtDriver implements Driver {
         const size = (await fsp.stat(seed.file)).size;
         await this.virsh.act(['vol-create-as', this.o.pool, seedVol, `${size}b`, '--format', 'raw']);
         made.push(seedVol);
-        await this.virsh.upload(this.o.pool, seedVol, fs.createReadStream(seed.file), signal);
+        await this.virsh.upload(this.o.pool, seedVol, seed.file, signal);
       } finally {
         await seed.cleanup();
       }

@@ -6,6 +6,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { VmTemplate } from '../../../common/model';
 import { ConflictError, InputError, NotFoundError, UnprocessableError } from '../../errors';
 import type { Virsh } from './virsh';
@@ -24,22 +25,18 @@ export interface TemplateImport extends TemplateMeta {
   initrd?: Source;
 }
 
-async function openSource(src: Source, field: string, signal?: AbortSignal): Promise<{ stream: NodeJS.ReadableStream; size: number; cleanup: () => Promise<void> }> {
+/** The source as a local file (a URL is downloaded to a temp file first: vol-upload needs a seekable file). */
+async function localFile(src: Source, field: string, signal?: AbortSignal): Promise<{ file: string; size: number; cleanup: () => Promise<void> }> {
   if ('file' in src) {
     const st = await fsp.stat(src.file).catch(() => { throw new InputError(field, `${field}: no file '${src.file}' on the gateway`); });
-    return { stream: fs.createReadStream(src.file), size: st.size, cleanup: async () => undefined };
+    return { file: src.file, size: st.size, cleanup: async () => undefined };
   }
-  // A URL: download to a temp file first (the volume's size must be known before the upload starts).
   const res = await fetch(src.url, { signal }).catch((e) => { throw new UnprocessableError(`${field}: cannot fetch ${src.url}: ${(e as Error).message}`); });
   if (!res.ok || !res.body) throw new UnprocessableError(`${field}: ${src.url} answered ${res.status}`);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-tmpl-'));
   const file = path.join(dir, 'download');
-  await new Promise<void>((resolve, reject) => {
-    const out = fs.createWriteStream(file);
-    Readable.fromWeb(res.body as never).on('error', reject).pipe(out).on('finish', resolve).on('error', reject);
-  });
-  const size = (await fsp.stat(file)).size;
-  return { stream: fs.createReadStream(file), size, cleanup: () => fsp.rm(dir, { recursive: true, force: true }) };
+  await pipeline(Readable.fromWeb(res.body as never), fs.createWriteStream(file));
+  return { file, size: (await fsp.stat(file)).size, cleanup: () => fsp.rm(dir, { recursive: true, force: true }) };
 }
 
 export class TemplateStore {
@@ -87,11 +84,11 @@ export class TemplateStore {
     try {
       for (const [src, part, field] of parts) {
         if (!src) continue;
-        const s = await openSource(src, field, signal);
+        const s = await localFile(src, field, signal);
         try {
           const vol = templateVolume(req.name, part);
           await this.virsh.act(['vol-create-as', this.pool, vol, `${s.size}b`, '--format', 'raw']);
-          await this.virsh.upload(this.pool, vol, s.stream, signal);
+          await this.virsh.upload(this.pool, vol, s.file, signal);
         } finally {
           await s.cleanup();
         }
@@ -101,9 +98,15 @@ export class TemplateStore {
         name: req.name, backend_id: this.backendId, os: req.os, default_user: req.default_user, cloud_init: req.cloud_init,
         firmware: req.firmware, cmdline: req.cmdline, access: req.access, disk_bytes: diskBytes, created_at: new Date().toISOString(),
       };
-      const body = Buffer.from(JSON.stringify(meta, null, 2));
-      await this.virsh.act(['vol-create-as', this.pool, templateVolume(req.name, 'json'), `${body.length}b`, '--format', 'raw']);
-      await this.virsh.upload(this.pool, templateVolume(req.name, 'json'), Readable.from([body]), signal);
+      const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-meta-'));
+      try {
+        const file = path.join(dir, 'template.json');
+        await fsp.writeFile(file, JSON.stringify(meta, null, 2));
+        await this.virsh.act(['vol-create-as', this.pool, templateVolume(req.name, 'json'), `${(await fsp.stat(file)).size}b`, '--format', 'raw']);
+        await this.virsh.upload(this.pool, templateVolume(req.name, 'json'), file, signal);
+      } finally {
+        await fsp.rm(dir, { recursive: true, force: true });
+      }
       return meta;
     } catch (err) {
       await this.removeVolumes(req.name);

@@ -1,7 +1,7 @@
 // Runs libvirt's own client, virsh (libvirt-clients), against one connection URI. virsh speaks libvirt's RPC to
 // local (qemu:///system) and remote (qemu+ssh://user@host/system) daemons alike, so every operation the driver
 // needs — domains, storage volumes, snapshots, node devices — works the same on both.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { BackendUnavailableError, NotFoundError, UnprocessableError } from '../../errors';
 
 export class VirshError extends Error {
@@ -13,7 +13,7 @@ export class VirshError extends Error {
 /** libvirt's messages when the daemon (or the SSH hop to it) can't be reached. */
 const UNREACHABLE = /failed to connect to the hypervisor|Cannot recv data|End of file while reading data|Connection refused|Connection reset|No route to host|Could not resolve hostname|Permission denied \(publickey|Broken pipe|Host key verification failed|timed out/i;
 /** Messages for an object that isn't there (domain, volume, snapshot). */
-const MISSING = /Domain not found|no domain with matching|Storage volume not found|no storage vol with matching|Domain snapshot not found|no domain snapshot with matching/i;
+const MISSING = /failed to get domain '|failed to get vol '|Domain not found|no domain with matching|Storage volume not found|no storage vol with matching|Domain snapshot not found|no domain snapshot with matching/i;
 
 export interface VirshOptions {
   uri: string;
@@ -64,16 +64,8 @@ export class Virsh {
     return this.run(args);
   }
 
-  /** Uploads from a readable stream: virsh reads the bytes from its stdin (/dev/stdin). */
-  upload(pool: string, vol: string, data: NodeJS.ReadableStream, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.o.bin ?? 'virsh', ['-q', '-c', this.o.uri, 'vol-upload', '--pool', pool, vol, '/dev/stdin'], { signal, stdio: ['pipe', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => { stderr += d; });
-      child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new UnprocessableError(new VirshError(['vol-upload'], stderr, code).message))));
-      data.on('error', (e) => { child.kill(); reject(e); });
-      data.pipe(child.stdin);
-    });
+  /** Uploads a local file into a volume (vol-upload needs a real, seekable file: not a pipe). */
+  upload(pool: string, vol: string, file: string, signal?: AbortSignal): Promise<string> {
+    return this.act(['vol-upload', '--pool', pool, vol, file], { timeoutMs: 3_600_000, signal });
   }
 }
