@@ -62,6 +62,8 @@ const libvirtBackend = z.object({
   forward_address: z.string().ip().default('127.0.0.1'),
   forward_port_range: portRange.default({ from: 22000, to: 22999 }),
   boot_timeout_s: z.number().int().min(10).default(300),
+  /** Under KVM: a guest silent on its serial console this long after start hangs (fail it, don't wait forever). */
+  silent_console_timeout_s: z.number().int().min(5).default(90),
   shutdown_timeout_s: z.number().int().min(1).default(60),
   default_vcpus: z.number().int().min(1).default(2),
   default_memory_mb: z.number().int().min(128).default(2048),

@@ -22,7 +22,7 @@ import { clusterGpus } from './inventory';
 import {
   bootKey, bootSecret, CONTAINER, cronJob, deployment, GPU_PRODUCT_LABEL, job, MODES_KEY, modesText, namespaceFor, parseModes,
   networkPolicy, objectName, podTemplate, PUBLIC_SUFFIX, publicPolicy, publicService, PULL_POLICY, RESTARTED_ANNOTATION, service,
-  STARTED_ANNOTATION, statefulSet, teamNamespace, workloadKind, type K8sOptions, type Placement, type WorkloadKind,
+  STARTED_ANNOTATION, statefulSet, teamNamespace, WORKLOAD_KINDS, workloadKind, type K8sOptions, type Placement, type WorkloadKind,
 } from './manifests';
 import { alive, listState, workloadStatus, type WorkloadLike } from './status';
 import { EnvWatch } from './watch';
@@ -196,9 +196,10 @@ export class KubernetesDriver implements Driver {
   }
 
   async create(spec: EnvSpec): Promise<string> {
-    const existing = await this.findByEnvId(spec.envId);
-    if (existing) return existing;
     const kind = workloadKind(spec);
+    // Idempotent: an env's workload kind never changes, so only that kind is looked for.
+    const [existing] = await this.listWhere(`${this.ownSelector()},${LABELS.envId}=${spec.envId}`, [kind]);
+    if (existing) return existing.ref;
     const namespace = this.namespaceOf(spec);
     const name = objectName(spec);
     const placement = await this.placement(spec);
@@ -377,12 +378,13 @@ export class KubernetesDriver implements Driver {
     return this.listWhere(this.ownSelector());
   }
 
-  private async listWhere(labelSelector: string): Promise<ManagedObject[]> {
+  private async listWhere(labelSelector: string, kinds: readonly WorkloadKind[] = WORKLOAD_KINDS): Promise<ManagedObject[]> {
+    const none = Promise.resolve({ items: [] as WorkloadLike[] });
     const [deps, sets, jobs, crons] = await Promise.all([
-      this.call(() => this.apps.listDeploymentForAllNamespaces({ labelSelector })),
-      this.call(() => this.apps.listStatefulSetForAllNamespaces({ labelSelector })),
-      this.call(() => this.batch.listJobForAllNamespaces({ labelSelector })),
-      this.call(() => this.batch.listCronJobForAllNamespaces({ labelSelector })),
+      kinds.includes('deployment') ? this.call(() => this.apps.listDeploymentForAllNamespaces({ labelSelector })) : none,
+      kinds.includes('statefulset') ? this.call(() => this.apps.listStatefulSetForAllNamespaces({ labelSelector })) : none,
+      kinds.includes('job') ? this.call(() => this.batch.listJobForAllNamespaces({ labelSelector })) : none,
+      kinds.includes('cronjob') ? this.call(() => this.batch.listCronJobForAllNamespaces({ labelSelector })) : none,
     ]);
     const out: ManagedObject[] = [];
     const add = (kind: WorkloadKind, w: WorkloadLike) => {

@@ -35,6 +35,9 @@ export interface LibvirtDriverOptions {
   forward_address: string;
   forward_port_range: { from: number; to: number };
   boot_timeout_s: number;
+  /** Under KVM a booting guest prints on its serial console within seconds: silence this long means it hangs (a
+   *  host that offers KVM but can't run it, e.g. nested without vmx/svm). Not applied to TCG, which is just slow. */
+  silent_console_timeout_s: number;
   shutdown_timeout_s: number;
   default_vcpus: number;
   default_memory_mb: number;
@@ -50,9 +53,6 @@ const SSH_PORT = 22;
 const GUEST_SSH_PORT = 2222;
 const JUPYTER_PORT = 8888;
 const VNC_PORT = 5901;
-/** A booting guest prints on its serial console within seconds; silence this long means it hangs (e.g. KVM that
- *  the host claims but can't run, as under nested virtualisation). */
-const SILENT_CONSOLE_S = 90;
 
 const domainName = (envId: string) => `hangar-${envId}`;
 
@@ -339,8 +339,9 @@ export class LibvirtDriver implements Driver {
       if (st.state === 'running') {
         // Under a hypervisor that can't run the guest (KVM offered but unusable) the VM "runs" and prints nothing.
         const since = this.startedAt.get(ref);
-        if (since && Date.now() - since > SILENT_CONSOLE_S * 1000 && (await this.consoleSize(ref)) === 0) {
-          return { state: 'failed', message: `the VM printed nothing on its serial console in ${SILENT_CONSOLE_S} s: it hangs (with virt_type kvm on a host without usable KVM, set virt_type: qemu)` };
+        const limit = this.o.silent_console_timeout_s;
+        if (since && Date.now() - since > limit * 1000 && (await this.virtType()).type === 'kvm' && (await this.consoleSize(ref)) === 0) {
+          return { state: 'failed', message: `the VM printed nothing on its serial console in ${limit} s under KVM: it hangs (on a host without usable KVM, e.g. nested virtualisation, set virt_type: qemu)` };
         }
       }
       return st;
@@ -536,7 +537,7 @@ export class LibvirtDriver implements Driver {
     await this.ensureSnapshot(ref, name);
     await this.virsh.act(['snapshot-revert', ref, name], { timeoutMs: 600_000 });
     const st = await this.domState(ref);
-    if (st.state === 'running') this.startedAt.set(ref, Date.now() - SILENT_CONSOLE_S * 1000 * 2); // resumed: not booting
+    if (st.state === 'running') this.startedAt.delete(ref); // resumed from memory: not booting
     else this.startedAt.delete(ref);
   }
 
