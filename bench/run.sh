@@ -8,5 +8,8 @@ npx tsx bench/ssh.bench.ts
 npx tsx bench/extension.bench.ts
 npx tsx bench/gpu.bench.ts
 npx tsx bench/access.bench.ts
+bash test/setup/start-libvirtd.sh
+bash test/setup/build-vm-image.sh >/dev/null
+npx tsx bench/vm.bench.ts
 bash test/setup/k8s-cluster.sh up
 npx tsx bench/k8s.bench.ts

@@ -36,6 +36,8 @@ export interface EnvSpec {
   expose?: NetworkConfig['expose'];
   schedule?: string | null;
   runCommand?: string[] | null;
+  /** Made already started (start() follows at once anyway): spares Kubernetes a scale-up pass. Drivers may ignore it. */
+  startNow?: boolean;
 }
 
 /** What the backend says about one environment. `missing` = the object is gone; `pending` = started but not

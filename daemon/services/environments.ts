@@ -221,7 +221,7 @@ export class EnvironmentService {
           privateKey = k.privateKey;
           env = (await this.o.repo.update(id, { host_key: k.publicKey }))!;
         }
-        ref = await driver.create(await this.spec(env, privateKey));
+        ref = await driver.create({ ...(await this.spec(env, privateKey)), startNow: true });
       }
       await this.o.repo.update(id, { backend_ref: ref });
       await this.setStatus(env, ['creating'], 'starting');

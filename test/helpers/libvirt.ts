@@ -1,4 +1,5 @@
-// A complete DomainSpec for rendering tests; override what a test is about.
+// libvirt test fixtures: the daemon configuration for this machine's libvirtd, and a complete DomainSpec for rendering
+// tests (override what a test is about).
 import type { DomainSpec } from '../../daemon/drivers/libvirt/domainXml';
 
 export function domainSpec(over: Partial<DomainSpec> = {}): DomainSpec {
@@ -10,3 +11,20 @@ export function domainSpec(over: Partial<DomainSpec> = {}): DomainSpec {
     ...over,
   };
 }
+
+export const POOL = process.env.HANGAR_LIBVIRT_POOL ?? 'hangar-test';
+
+export const LIBVIRT_CONFIG = `
+backends:
+  - id: kvm
+    kind: libvirt
+    uri: qemu:///system
+    pool: ${POOL}
+    virt_type: qemu          # /dev/kvm exists here but KVM guests hang (nested): TCG
+    restrict_network: true   # tests never let a guest reach anything beyond this machine
+    forward_port_range: { from: 22100, to: 22199 }
+    default_vcpus: 1
+    default_memory_mb: 768
+    boot_timeout_s: 600
+    shutdown_timeout_s: 90
+`;

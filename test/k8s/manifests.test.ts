@@ -52,6 +52,16 @@ describe('k8s: manifests (no cluster)', () => {
     assert.throws(() => job(spec({ deploymentMode: 'k8s_job' }), o, 'ns', {}), /needs a command/);
   });
 
+  it('startNow: made already started (one replica / not suspended, marked started)', () => {
+    const d = deployment(spec({ startNow: true }), o, 'ns', {});
+    assert.equal(d.spec!.replicas, 1);
+    assert.equal(d.metadata!.annotations!['dev.hangar/started'], 'true');
+    assert.equal(statefulSet(spec({ startNow: true }), o, 'ns', {}).spec!.replicas, 1);
+    assert.equal(job(spec({ runCommand: ['true'], startNow: true }), o, 'ns', {}).spec!.suspend, false);
+    assert.equal(cronJob(spec({ runCommand: ['true'], schedule: '@daily', startNow: true }), o, 'ns', {}).spec!.suspend, false);
+    assert.equal(deployment(spec(), o, 'ns', {}).metadata!.annotations, undefined);
+  });
+
   it('CronJob: the schedule, suspended until started, runs never overlap, labels down to the pods', () => {
     const c = cronJob(spec({ deploymentMode: 'k8s_cronjob', schedule: '0 3 * * *', runCommand: ['true'] }), o, 'ns', {});
     assert.equal(c.spec!.schedule, '0 3 * * *');

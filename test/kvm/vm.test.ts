@@ -12,27 +12,17 @@ import { openTunnel } from '../../common/tunnel';
 import { rfbLogin } from '../helpers/rfb';
 import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { LIBVIRT_CONFIG, POOL } from '../helpers/libvirt';
 import { tmpDir } from '../helpers/tmp';
 
-const POOL = process.env.HANGAR_LIBVIRT_POOL ?? 'hangar-test';
 const TEMPLATE = 'debian12-test';
 const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });
 const templateDir = () => execFileSync('bash', ['test/setup/build-vm-image.sh', 'path'], { encoding: 'utf8' }).trim();
 const poolVolumes = () => virsh('vol-list', '--pool', POOL).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
 
-export const LIBVIRT_CONFIG = `
-backends:
-  - id: kvm
-    kind: libvirt
-    uri: qemu:///system
-    pool: ${POOL}
-    virt_type: qemu          # /dev/kvm exists here but KVM guests hang (nested): TCG
-    restrict_network: true   # tests never let a guest reach anything beyond this machine
-    forward_port_range: { from: 22100, to: 22199 }
-    default_vcpus: 1
-    default_memory_mb: 768
-    boot_timeout_s: 600
-    shutdown_timeout_s: 90
+
+/** The same host asked for KVM: libvirt offers it here, but guests can't run (nested, no vmx/svm). */
+const KVM_HW = `
   - id: kvm-hw               # the same host, asked for KVM: offered by libvirt here, but guests hang (nested)
     kind: libvirt
     uri: qemu:///system
@@ -76,7 +66,7 @@ describe('kvm: VMs through libvirt', function () {
   before(async () => {
     dir = templateDir();
     meta = JSON.parse(fs.readFileSync(path.join(dir, 'template.json'), 'utf8'));
-    d = await startDaemon({ configYaml: LIBVIRT_CONFIG });
+    d = await startDaemon({ configYaml: LIBVIRT_CONFIG + KVM_HW });
     cli = new Cli(d.url);
     await cli.login(d.token);
     // A template left by an interrupted run would make the import a 409.

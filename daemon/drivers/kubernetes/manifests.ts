@@ -3,7 +3,8 @@
 // Per environment: a Secret with the boot files, a ClusterIP Service (22/8888/5901 + the env's ports), and a
 // workload: a Deployment (k8s_pod) or a StatefulSet with a volumeClaimTemplate for /home (k8s_stateful), both
 // created with 0 replicas (create ≠ start; start scales to 1), or a Job (k8s_job) / CronJob (k8s_cronjob) created
-// suspended (start resumes). Per namespace: a NetworkPolicy. With network_config.expose: a second, public
+// suspended (start resumes) — unless the spec says startNow (a create the service starts at once: one controller
+// pass instead of a create and then a scale-up). Per namespace: a NetworkPolicy. With network_config.expose: a second, public
 // Service (NodePort/LoadBalancer) for SSH and the env's own ports, and a NetworkPolicy admitting those.
 //
 // Pod security: the bootstrap (/.hangar/init.sh) creates the login user and runs sshd as root, so the pod can't
@@ -221,12 +222,15 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
   };
 }
 
+/** Created stopped (0 replicas / suspended) unless spec.startNow; STARTED_ANNOTATION marks a started one. */
+const started = (spec: EnvSpec) => (spec.startNow ? { [STARTED_ANNOTATION]: 'true' } : undefined);
+
 export function deployment(spec: EnvSpec, o: K8sOptions, namespace: string, placement: Placement): V1Deployment {
   return {
     apiVersion: 'apps/v1', kind: 'Deployment',
-    metadata: { name: objectName(spec), namespace, labels: labelsFor(spec, o) },
+    metadata: { name: objectName(spec), namespace, labels: labelsFor(spec, o), annotations: started(spec) },
     spec: {
-      replicas: 0,
+      replicas: spec.startNow ? 1 : 0,
       // Recreate: a restart must not need a second set of GPUs for a surge pod.
       strategy: { type: 'Recreate' },
       selector: { matchLabels: { [LABELS.envId]: spec.envId } },
@@ -239,9 +243,9 @@ export function statefulSet(spec: EnvSpec, o: K8sOptions, namespace: string, pla
   const labels = labelsFor(spec, o);
   return {
     apiVersion: 'apps/v1', kind: 'StatefulSet',
-    metadata: { name: objectName(spec), namespace, labels },
+    metadata: { name: objectName(spec), namespace, labels, annotations: started(spec) },
     spec: {
-      replicas: 0,
+      replicas: spec.startNow ? 1 : 0,
       serviceName: objectName(spec),
       selector: { matchLabels: { [LABELS.envId]: spec.envId } },
       template: podTemplate(spec, o, placement, 'statefulset'),
@@ -264,8 +268,8 @@ export function statefulSet(spec: EnvSpec, o: K8sOptions, namespace: string, pla
 export function job(spec: EnvSpec, o: K8sOptions, namespace: string, placement: Placement): V1Job {
   return {
     apiVersion: 'batch/v1', kind: 'Job',
-    metadata: { name: objectName(spec), namespace, labels: labelsFor(spec, o) },
-    spec: { suspend: true, backoffLimit: 0, template: podTemplate(spec, o, placement, 'job') },
+    metadata: { name: objectName(spec), namespace, labels: labelsFor(spec, o), annotations: started(spec) },
+    spec: { suspend: !spec.startNow, backoffLimit: 0, template: podTemplate(spec, o, placement, 'job') },
   };
 }
 
@@ -275,9 +279,9 @@ export function cronJob(spec: EnvSpec, o: K8sOptions, namespace: string, placeme
   const labels = labelsFor(spec, o);
   return {
     apiVersion: 'batch/v1', kind: 'CronJob',
-    metadata: { name: objectName(spec), namespace, labels },
+    metadata: { name: objectName(spec), namespace, labels, annotations: started(spec) },
     spec: {
-      schedule: spec.schedule, suspend: true, concurrencyPolicy: 'Forbid',
+      schedule: spec.schedule, suspend: !spec.startNow, concurrencyPolicy: 'Forbid',
       successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3,
       jobTemplate: { metadata: { labels }, spec: { backoffLimit: 0, template: podTemplate(spec, o, placement, 'cronjob') } },
     },
