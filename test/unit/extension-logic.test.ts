@@ -3,7 +3,7 @@ import type { Environment, GpuInfo } from '../../common/model';
 import { gpuRows } from '../../extension/tree/gpuModel';
 import { proxyCommand, remoteFolderUri } from '../../extension/attach/remoteUri';
 import { buildCreateRequest, checkName, checkNumber, type CreateAnswers } from '../../extension/create/request';
-import { envContextValue, envDescription, envDetails, groupEnvironments, statusIcon } from '../../extension/tree/model';
+import { envContextValue, envDescription, envDetails, groupEnvironments, snapshotDescription, statusIcon } from '../../extension/tree/model';
 
 export function fakeEnv(over: Partial<Environment> = {}): Environment {
   return {
@@ -27,6 +27,10 @@ describe('extension: tree model', () => {
     assert.equal(envContextValue(fakeEnv()), 'hangarEnv+running+ssh+jupyter');
     assert.equal(envContextValue(fakeEnv({ status: 'stopped', environment_type: 'terminal' })), 'hangarEnv+stopped');
     assert.equal(envContextValue(fakeEnv({ environment_type: 'desktop', status: 'running' })), 'hangarEnv+running+ssh+desktop');
+    // VMs carry +vm (snapshot actions), after the tags the other menus match.
+    assert.equal(envContextValue(fakeEnv({ deployment_mode: 'vm', environment_type: 'terminal', status: 'stopped' })), 'hangarEnv+stopped+vm');
+    assert.equal(snapshotDescription({ name: 's1', created_at: '2026-11-30T15:04:05.000Z', state: 'running', description: null, current: true }), 'current · with memory · 2026-11-30 15:04');
+    assert.equal(snapshotDescription({ name: 's2', created_at: '2026-11-30T15:04:05.000Z', state: 'shutoff', description: null, current: false }), 'disk only · 2026-11-30 15:04');
     // The regexes package.json uses:
     assert.match('hangarEnv+running+ssh+jupyter', /^hangarEnv\+running.*\+jupyter/);
     assert.doesNotMatch('hangarEnv+stopped', /^hangarEnv\+running/);
