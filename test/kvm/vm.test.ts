@@ -33,6 +33,10 @@ const KVM_HW = `
     default_vcpus: 1
     default_memory_mb: 512
     silent_console_timeout_s: 20
+  - id: kvm-auto             # virt_type auto must see through that and pick TCG
+    kind: libvirt
+    pool: ${POOL}
+    forward_port_range: { from: 22300, to: 22399 }
 `;
 
 async function err(p: Promise<unknown>): Promise<ApiError> {
@@ -84,6 +88,9 @@ describe('kvm: VMs through libvirt', function () {
     assert.equal(b.kind, 'libvirt');
     assert.equal(b.available, true, b.error);
     assert.match(b.version!, /libvirt 9\.\d+\.\d+, QEMU 7\.\d+.*guests: qemu \(TCG\) \(configured\)/);
+    // auto: /dev/kvm is here and libvirt offers kvm, but the CPU has no vmx/svm (nested): TCG, and it says why.
+    const auto = (await d.admin.backends()).find((x) => x.id === 'kvm-auto')!;
+    assert.match(auto.version!, /guests: qemu \(TCG\) \(kvm offered, but the host CPU has no vmx\/svm \(nested\?\)\)/);
   });
 
   it('imports a direct-kernel template from files on the gateway, and refuses a second one by the same name', async () => {

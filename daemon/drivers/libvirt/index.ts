@@ -90,13 +90,18 @@ export class LibvirtDriver implements Driver {
     return this.poolPathP;
   }
 
-  /** kvm when configured or offered; the reason is reported by info(). */
+  /** kvm when configured, or when libvirt offers it and the host CPU has vmx/svm; the reason is reported by info().
+   *  (A nested host can have /dev/kvm, and libvirt then offers kvm, while guests can't run: no vmx/svm there.) */
   private virtType(): Promise<{ type: 'kvm' | 'qemu'; why: string }> {
     if (this.o.virt_type !== 'auto') return Promise.resolve({ type: this.o.virt_type, why: 'configured' });
-    this.virtTypeP ??= this.virsh.run(['domcapabilities', '--virttype', 'kvm', '--arch', 'x86_64']).then(
-      (xml) => (/<domain>kvm<\/domain>/.test(xml) ? { type: 'kvm' as const, why: 'offered by domcapabilities' } : { type: 'qemu' as const, why: 'kvm not offered' }),
-      (err) => ({ type: 'qemu' as const, why: `kvm not available: ${(err as Error).message}` }),
-    );
+    this.virtTypeP ??= (async () => {
+      const dom = await this.virsh.run(['domcapabilities', '--virttype', 'kvm', '--arch', 'x86_64']).catch((err: Error) => err);
+      if (dom instanceof Error) return { type: 'qemu' as const, why: `kvm not available: ${dom.message}` };
+      if (!/<domain>kvm<\/domain>/.test(dom)) return { type: 'qemu' as const, why: 'kvm not offered by libvirt' };
+      const host = /<host>[\s\S]*?<\/cpu>/.exec(await this.virsh.run(['capabilities']))?.[0] ?? '';
+      if (!/<feature name='(vmx|svm)'\/>/.test(host)) return { type: 'qemu' as const, why: 'kvm offered, but the host CPU has no vmx/svm (nested?)' };
+      return { type: 'kvm' as const, why: 'offered by libvirt, vmx/svm present' };
+    })().catch((err) => { this.virtTypeP = undefined; throw err; });
     return this.virtTypeP;
   }
 
@@ -537,6 +542,8 @@ export class LibvirtDriver implements Driver {
     await this.ensureSnapshot(ref, name);
     await this.virsh.act(['snapshot-revert', ref, name], { timeoutMs: 600_000 });
     const st = await this.domState(ref);
+    // A guest resumed from memory has the snapshot's clock: set it from the host through the guest agent.
+    if (st.state === 'running') await this.virsh.run(['domtime', ref, '--sync']).catch((err) => this.o.log.warn({ ref, err: String(err) }, 'guest clock not synced after revert'));
     if (st.state === 'running') this.startedAt.delete(ref); // resumed from memory: not booting
     else this.startedAt.delete(ref);
   }
