@@ -131,7 +131,8 @@ export function buildProgram(): Command {
     .option('--gpus <n>', 'number of GPUs', (v) => Number(v))
     .option('--gpu-device <id>', 'exact GPU (GPU-<uuid>/MIG-<uuid>/index); repeatable', collect)
     .option('--gpu-model <model>', 'GPU model, e.g. A100 or "H100 80GB"')
-    .option('--mig-profile <profile>', 'MIG profile for --gpu-mode mig, e.g. 1g.10gb')
+    .option('--mig-profile <profile>', 'MIG profile for --gpu-mode mig (1g.10gb), or the mdev type for vgpu (nvidia-472)')
+    .option('--gpu-wait', 'when no GPU fits now, queue until one does (instead of failing)')
     .option('--cpu <n>', 'CPU limit (cores)', (v) => Number(v))
     .option('--memory <mib>', 'memory limit in MiB', (v) => Number(v))
     .option('-e, --env <KEY=VALUE>', 'environment variable; repeatable', collect)
@@ -147,7 +148,7 @@ export function buildProgram(): Command {
     .action(async (name: string, o: Record<string, any>) => {
       const req: CreateEnvironmentRequest = {
         name, image: o.image, backend_id: o.backend, deployment_mode: o.deploymentMode, environment_type: o.type,
-        gpu_mode: o.gpuMode ?? (o.migProfile ? 'mig' : o.gpus || o.gpuDevice || o.gpuModel ? 'exclusive' : undefined), gpu_count: o.gpus, gpu_device_ids: o.gpuDevice, gpu_model: o.gpuModel, gpu_mig_profile: o.migProfile,
+        gpu_mode: o.gpuMode ?? (o.migProfile ? 'mig' : o.gpus || o.gpuDevice || o.gpuModel ? 'exclusive' : undefined), gpu_count: o.gpus, gpu_device_ids: o.gpuDevice, gpu_model: o.gpuModel, gpu_mig_profile: o.migProfile, gpu_wait: o.gpuWait,
         cpu: o.cpu, memory_mb: o.memory, env_vars: o.env ? parseKv(o.env, '--env') : undefined,
         storage_type: o.storageType, lifecycle_policy: o.lifecycle, use_jumpserver: o.jumpserver, vnc_port: o.vncPort,
         image_pull_policy: o.pull, ssh_user: o.user,

@@ -86,7 +86,10 @@ export const createEnvironmentSchema = z.object({
   gpu_count: z.number().int().min(0).max(64).default(0),
   gpu_device_ids: z.array(gpuDeviceId).max(64).default([]),
   gpu_model: z.string().min(1).max(128).regex(/^[A-Za-z0-9 ._-]+$/, 'must be a GPU model name like A100 or "H100 80GB"').nullable().default(null),
-  gpu_mig_profile: z.string().regex(/^\d+g\.\d+gb$/, 'must be a MIG profile like 1g.10gb').nullable().default(null),
+  /** gpu_mode mig: the MIG profile (1g.10gb); gpu_mode vgpu: the mdev type (nvidia-472). */
+  gpu_mig_profile: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a MIG profile like 1g.10gb or an mdev type like nvidia-472').nullable().default(null),
+  /** When no GPU fits now: queue (status pending with the reason) until one does, instead of a 409. */
+  gpu_wait: z.boolean().default(false),
   env_vars: envVars.default({}),
   env_vars_from_secrets: envVarsFromSecrets.default({}),
   schedule: z.string().max(256).superRefine((s, ctx) => {
@@ -106,6 +109,12 @@ export const createEnvironmentSchema = z.object({
     if (k in v.env_vars) ctx.addIssue({ code: 'custom', path: ['env_vars_from_secrets', k], message: 'is also set in env_vars' });
   }
   if (!isK8s(v.deployment_mode) && v.network_config?.expose) ctx.addIssue({ code: 'custom', path: ['network_config', 'expose'], message: 'needs a Kubernetes deployment_mode (k8s_*)' });
+  if (v.gpu_mode === 'mig' && v.gpu_mig_profile && !/^\d+g\.\d+gb$/.test(v.gpu_mig_profile)) {
+    ctx.addIssue({ code: 'custom', path: ['gpu_mig_profile'], message: 'must be a MIG profile like 1g.10gb' });
+  }
+  if (v.gpu_mig_profile && v.gpu_mode !== 'mig' && v.gpu_mode !== 'vgpu') {
+    ctx.addIssue({ code: 'custom', path: ['gpu_mig_profile'], message: 'is for gpu_mode mig (a MIG profile) or vgpu (an mdev type)' });
+  }
   if (v.gpu_mode === 'mig' && !v.gpu_mig_profile && v.gpu_device_ids.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['gpu_mig_profile'], message: 'is required for gpu_mode mig (e.g. 1g.10gb)' });
   }

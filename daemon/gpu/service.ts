@@ -119,7 +119,14 @@ export class GpuService {
     });
   }
 
-  release(envId: string): Promise<number> { return this.repo.release(envId); }
+  /** Releases an env's grants; listeners (the queue of envs waiting for GPUs) hear when something was freed. */
+  async release(envId: string): Promise<number> {
+    const n = await this.repo.release(envId);
+    if (n) for (const fn of this.releaseListeners) fn();
+    return n;
+  }
+  private readonly releaseListeners: (() => void)[] = [];
+  onRelease(fn: () => void): void { this.releaseListeners.push(fn); }
 
   /** Restart consistency: grants of envs that don't run are released; running envs get theirs back. */
   async reconcile(envs: Environment[]): Promise<{ released: number; restored: number }> {
@@ -127,7 +134,7 @@ export class GpuService {
     let restored = 0;
     for (const e of envs) {
       const holds = e.status === 'running' || e.status === 'starting' || e.status === 'creating' || e.status === 'pending';
-      if (!holds) released += await this.repo.release(e.id);
+      if (!holds) released += await this.release(e.id);
       else if (e.gpu_mode !== 'none' && e.gpu_device_ids.length && this.allocates(e.backend_id) && (await this.repo.envGrants(e.id)).length === 0) {
         await this.reacquire(e).then(() => restored++, (err) => this.log.error({ env: e.id, err: String(err) }, 'GPU grant not restored'));
       }

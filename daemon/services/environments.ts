@@ -79,6 +79,7 @@ export class EnvironmentService {
   private readonly deferred = new Map<string, BackendStatus>();
   constructor(private readonly o: EnvironmentServiceOptions) {
     o.keys.onChange((userId) => this.pushAuthorizedKeys(userId));
+    o.gpus.onRelease(() => void this.drainQueue());
   }
 
   // ---- queries ---------------------------------------------------------------------------------------------
@@ -176,8 +177,14 @@ export class EnvironmentService {
           host_key: hostKey.publicKey, status: 'creating', status_message: null,
         });
         if (!allocate) return row;
-        const granted = await this.o.gpus.grantIn(trx, id, backendId, gpuReq!);
-        return (await repo.update(id, { gpu_device_ids: granted }))!;
+        try {
+          const granted = await this.o.gpus.grantIn(trx, id, backendId, gpuReq!);
+          return (await repo.update(id, { gpu_device_ids: granted }))!;
+        } catch (err) {
+          if (!(input.gpu_wait && err instanceof ConflictError)) throw err;
+          // Asked to wait: queued (pending, nothing made) until GPUs free up; drainQueue takes it from there.
+          return (await repo.update(id, { status: 'pending', status_message: `waiting for GPUs: ${err.message.replace(/^no GPU fits: /, '')}` }))!;
+        }
       });
     } catch (err) {
       if (/UNIQUE constraint failed: environments\.backend_id, environments\.vnc_port/.test(String(err))) throw new ConflictError(`vnc_port ${input.vnc_port} is already used on backend '${backendId}'`);
@@ -186,8 +193,36 @@ export class EnvironmentService {
     }
     await this.o.audit.record({ user_id: actor.id, action: 'environment.create', target: env.id, detail: { name: env.name, image: env.image, backend: backendId } });
     this.o.events.publish({ type: 'environment.created', environment_id: env.id, owner_id: env.owner_id, status: env.status });
+    if (env.status === 'pending') return env; // queued for GPUs
     this.track(env.id, () => this.provision(env.id, hostKey.privateKey));
     return env;
+  }
+
+  private draining?: Promise<void>;
+
+  /** Envs queued for GPUs (gpu_wait), oldest first: each that fits now gets its grants and is provisioned. A smaller
+   *  request behind a big one may go first (backfill) rather than leave GPUs idle. Runs on every release. */
+  drainQueue(): Promise<void> {
+    this.draining ??= (async () => {
+      const queued = (await this.o.repo.list({ status: ['pending'] }))
+        .filter((e) => !e.backend_ref && e.gpu_mode !== 'none' && !this.busy.has(e.id) && this.o.gpus.allocates(e.backend_id))
+        .sort((a, b) => a.created_at.localeCompare(b.created_at));
+      for (const e of queued) {
+        const granted = await this.o.db.transaction().execute(async (trx) => {
+          const cur = await new EnvironmentRepo(trx, this.o.box).get(e.id);
+          if (cur?.status !== 'pending' || cur.backend_ref) return null;
+          return this.o.gpus.grantIn(trx, e.id, e.backend_id, requestOf(e)!).catch((err) => {
+            if (err instanceof ConflictError) return null;
+            throw err;
+          });
+        });
+        if (!granted) continue;
+        await this.o.repo.update(e.id, { gpu_device_ids: granted });
+        await this.setStatus(e, ['pending'], 'creating');
+        this.track(e.id, () => this.provision(e.id));
+      }
+    })().catch((err) => this.o.log.error({ err: String(err) }, 'GPU queue not drained')).finally(() => { this.draining = undefined; });
+    return this.draining;
   }
 
   /** First free port of the range on this backend (or the one asked for); a unique index backs it up. */
@@ -377,6 +412,7 @@ export class EnvironmentService {
     return this.exclusive(env.id, async () => {
       const cur = (await this.o.repo.get(env.id))!;
       if (cur.status === 'stopped') return cur;
+      if (cur.status === 'pending' && !cur.backend_ref) throw new ConflictError(`environment '${cur.name}' is queued for GPUs (${cur.status_message}); delete it to leave the queue`);
       if ((cur.status !== 'running' && cur.status !== 'pending') || !cur.backend_ref) throw new ConflictError(`environment '${cur.name}' is ${cur.status}`);
       const driver = this.o.drivers.get(cur.backend_id);
       await driver.info();

@@ -8,7 +8,7 @@ import { targets } from './targets';
 type Action = 'start' | 'stop' | 'restart';
 const title = (a: Action, names: string) => (a === 'start' ? vscode.l10n.t('Starting {0}', names) : a === 'stop' ? vscode.l10n.t('Stopping {0}', names) : vscode.l10n.t('Restarting {0}', names));
 const pickTitle = (a: Action) => (a === 'start' ? vscode.l10n.t('Environments to start') : a === 'stop' ? vscode.l10n.t('Environments to stop') : vscode.l10n.t('Environments to restart'));
-const FROM: Record<Action, Environment['status'][]> = { start: ['stopped', 'failed'], stop: ['running'], restart: ['running'] };
+const FROM: Record<Action, Environment['status'][]> = { start: ['stopped', 'failed'], stop: ['running', 'pending'], restart: ['running'] };
 
 export async function lifecycle(s: Services, action: Action, arg?: unknown, selection?: unknown): Promise<void> {
   const refs = await targets(s, arg, selection, { statuses: FROM[action], many: true, placeholder: pickTitle(action) });

@@ -97,6 +97,20 @@ describe('docker: GPU inventory and allocation', function () {
     assert.equal((await gpus()).find((g) => g.id === train.gpu_device_ids[0])!.holders[0].env_name, 'train');
   });
 
+  it('asked to wait: queued as pending with the reason, nothing made; running as soon as a GPU is released', async () => {
+    const q = await d.admin.createEnvironment({ ...base, name: 'queued', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'A100', gpu_wait: true });
+    assert.equal(q.status, 'pending');
+    assert.match(q.status_message!, /^waiting for GPUs: need 1× A100 on backend 'local'; 0 of 2 NVIDIA A100-SXM4-80GB free/);
+    assert.deepEqual(await containersWith(`dev.hangar.env-id=${q.id}`), []);
+    assert.match((await err(d.admin.action('queued', 'stop'))).message, /queued for GPUs/);
+    const train = await d.admin.getEnvironment('train');
+    await d.admin.action('train', 'stop'); // releases the A100: the queue takes it
+    const running = await d.admin.waitFor(q.id, ['running']);
+    assert.deepEqual(running.gpu_device_ids, train.gpu_device_ids);
+    await d.admin.deleteEnvironment(q.id);
+    assert.equal((await d.admin.action('train', 'start')).status, 'running');
+  });
+
   it('shared: time-slicing up to the configured replicas', async () => {
     await d.admin.deleteEnvironment('train');
     const a = await d.admin.createEnvironment({ ...base, name: 'share-a', gpu_mode: 'shared', gpu_count: 1 });
