@@ -204,7 +204,10 @@ export class LibvirtDriver implements Driver {
     if (this.o.network !== 'user') return Promise.resolve([]);
     const run = async (): Promise<Forward[]> => {
       const used = new Set<number>();
-      for (const m of await this.ourMetas()) for (const f of m.forwards) used.add(f.host);
+      // Every gateway's VMs on this host count: their forwards bind the same host addresses.
+      for (const { meta } of await this.hangarDomains()) {
+        for (const f of meta.forwards) used.add(f.host);
+      }
       if (vncHostPort) used.add(vncHostPort);
       const wanted: Forward[] = spec.ports.filter((p) => p.container_port !== VNC_PORT && p.host_port).map((p) => ({ guest: p.container_port, host: p.host_port! }));
       for (const w of wanted) used.add(w.host);
@@ -379,6 +382,11 @@ export class LibvirtDriver implements Driver {
 
   /** Our domains on this host (this gateway's and backend's), with their metadata. */
   private async ourDomains(): Promise<{ ref: string; meta: DomainMeta; state: string }[]> {
+    return (await this.hangarDomains()).filter((d) => d.meta.gateway === this.o.gatewayId && d.meta.backend === this.id);
+  }
+
+  /** Every Hangar domain on this host, whichever gateway made it (they share its ports and templates). */
+  private async hangarDomains(): Promise<{ ref: string; meta: DomainMeta; state: string }[]> {
     const rows = (await this.virsh.run(['list', '--all'])).split('\n').map((l) => l.trim()).filter(Boolean);
     const out = [];
     for (const row of rows) {
@@ -386,13 +394,9 @@ export class LibvirtDriver implements Driver {
       if (!m || !m[2].startsWith('hangar-')) continue;
       const [, , name, state] = m;
       const meta = await this.meta(name).catch(() => undefined);
-      if (meta && meta.gateway === this.o.gatewayId && meta.backend === this.id) out.push({ ref: name, meta, state: state.trim() });
+      if (meta) out.push({ ref: name, meta, state: state.trim() });
     }
     return out;
-  }
-
-  private async ourMetas(): Promise<DomainMeta[]> {
-    return (await this.ourDomains()).map((d) => d.meta);
   }
 
   async list(): Promise<ManagedObject[]> {
@@ -567,13 +571,7 @@ export class LibvirtDriver implements Driver {
 
   async deleteTemplate(name: string): Promise<void> {
     // Every domain on the host counts, other gateways' too: their overlays need the base image as much as ours.
-    const names = (await this.virsh.run(['list', '--all', '--name'])).split('\n').map((l) => l.trim()).filter((n) => n.startsWith('hangar-'));
-    const users: string[] = [];
-    for (const n of names) {
-      const m = await this.meta(n).catch(() => undefined);
-      if (m?.template === name) users.push(m.envName);
-    }
-    await this.templates.delete(name, users);
+    await this.templates.delete(name, (await this.hangarDomains()).filter((d) => d.meta.template === name).map((d) => d.meta.envName));
   }
 
   /** NVIDIA PCI functions (passthrough) and their mdev types (vGPU), from libvirt's node devices. */
