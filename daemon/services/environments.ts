@@ -18,6 +18,7 @@ import { vncPassword } from '../secretBox';
 import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, jupyterPath, RDP_PORT, rdpFile, SSH_PORT, VNC_PORT } from './bootstrap';
 import type { EventBus } from './events';
 import { generateEd25519, type SshKeyService } from './keys';
+import { firstBytes, isSshBanner } from '../drivers/probe';
 
 function readAll(s: Readable): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -25,16 +26,6 @@ function readAll(s: Readable): Promise<string> {
     s.on('data', (c: Buffer) => { out += c.toString(); });
     s.on('end', () => resolve(out));
     s.on('error', reject);
-  });
-}
-
-/** First bytes a server sends; closes the connection. */
-function readBanner(sock: Duplex, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error('no banner')); }, timeoutMs);
-    sock.once('data', (c: Buffer) => { clearTimeout(timer); sock.destroy(); resolve(c.toString()); });
-    sock.once('error', (e) => { clearTimeout(timer); reject(e); });
-    sock.once('close', () => { clearTimeout(timer); reject(new Error('connection closed')); });
   });
 }
 
@@ -350,9 +341,9 @@ export class EnvironmentService {
         throw new UnprocessableError(`environment exited during start-up (${st.message ?? st.state})${logs ? ': ' + logs.trim().split('\n').slice(-3).join(' | ') : ''}`);
       }
       try {
-        const banner = await readBanner(await driver.openPort(ref, SSH_PORT));
-        if (banner.startsWith('SSH-')) return;
-        last = `unexpected banner ${JSON.stringify(banner.slice(0, 40))}`;
+        const banner = await firstBytes(await driver.openPort(ref, SSH_PORT));
+        if (isSshBanner(banner)) return;
+        last = `unexpected banner ${JSON.stringify(banner.toString('latin1').slice(0, 40))}`;
       } catch (err) {
         last = (err as Error).message;
         // A start cut short (client gone mid-request, e.g. a daemon crash) can leave dockerd running the container

@@ -8,16 +8,13 @@ import type { GpuInfo } from '../../common/model';
 import { spawnDaemon, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { containersWith, docker, inspect, SSH_IMAGE } from '../helpers/docker';
 import { tmpDir } from '../helpers/tmp';
+import { apiError } from '../helpers/apiError';
 
 const DOUBLE = path.resolve(__dirname, '../doubles/nvidia-smi');
 const FIXTURES = path.resolve(__dirname, '../fixtures/nvidia-smi');
 const useFixture = (name: string) => { process.env.HANGAR_FAKE_NVIDIA_SMI = path.join(FIXTURES, name); };
 const config = `backends:\n  - id: local\n    nvidia_smi: ${DOUBLE}\n    gpu_shared_replicas: 2\n`;
 
-async function err(p: Promise<unknown>): Promise<ApiError> {
-  try { await p; } catch (e) { if (e instanceof ApiError) return e; throw e; }
-  assert.fail('expected an error');
-}
 const base = { image: SSH_IMAGE, image_pull_policy: 'never' as const, environment_type: 'terminal' as const };
 
 describe('docker: GPU inventory and allocation', function () {
@@ -62,12 +59,12 @@ describe('docker: GPU inventory and allocation', function () {
   });
 
   it('when nothing fits: 409 saying what is free, and no environment or container', async () => {
-    const e = await err(d.admin.createEnvironment({ ...base, name: 'more', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'A100' }));
+    const e = await apiError(d.admin.createEnvironment({ ...base, name: 'more', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'A100' }));
     assert.equal(e.status, 409);
     assert.match(e.message, /no GPU fits: need 1× A100 on backend 'local'; 0 of 2 NVIDIA A100-SXM4-80GB free \(1 in MIG mode\)/);
-    const h = await err(d.admin.createEnvironment({ ...base, name: 'more', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'H100' }));
+    const h = await apiError(d.admin.createEnvironment({ ...base, name: 'more', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'H100' }));
     assert.match(h.message, /no H100 on backend 'local' at all/);
-    assert.equal((await err(d.admin.getEnvironment('more'))).status, 404);
+    assert.equal((await apiError(d.admin.getEnvironment('more'))).status, 404);
     assert.deepEqual(await containersWith('dev.hangar.env-name=more'), []);
   });
 
@@ -86,7 +83,7 @@ describe('docker: GPU inventory and allocation', function () {
     assert.equal(freed.free, 2, 'free again while stopped');
     const thief = await d.admin.createEnvironment({ ...base, name: 'thief', gpu_mode: 'exclusive', gpu_count: 1 });
     await d.admin.waitFor(thief.id, ['running']);
-    const blocked = await err(d.admin.action('train', 'start'));
+    const blocked = await apiError(d.admin.action('train', 'start'));
     assert.equal(blocked.status, 409);
     assert.match(blocked.message, /is now held by environment 'thief'/);
     assert.equal((await d.admin.getEnvironment('train')).status, 'stopped');
@@ -102,7 +99,7 @@ describe('docker: GPU inventory and allocation', function () {
     assert.equal(q.status, 'pending');
     assert.match(q.status_message!, /^waiting for GPUs: need 1× A100 on backend 'local'; 0 of 2 NVIDIA A100-SXM4-80GB free/);
     assert.deepEqual(await containersWith(`dev.hangar.env-id=${q.id}`), []);
-    assert.match((await err(d.admin.action('queued', 'stop'))).message, /queued for GPUs/);
+    assert.match((await apiError(d.admin.action('queued', 'stop'))).message, /queued for GPUs/);
     const train = await d.admin.getEnvironment('train');
     await d.admin.action('train', 'stop'); // releases the A100: the queue takes it
     const running = await d.admin.waitFor(q.id, ['running']);
@@ -117,7 +114,7 @@ describe('docker: GPU inventory and allocation', function () {
     const b = await d.admin.createEnvironment({ ...base, name: 'share-b', gpu_mode: 'shared', gpu_count: 1 });
     const [ra, rb] = await Promise.all([d.admin.waitFor(a.id, ['running']), d.admin.waitFor(b.id, ['running'])]);
     assert.deepEqual(ra.gpu_device_ids, rb.gpu_device_ids, 'both on the one whole GPU (replicas: 2)');
-    const c = await err(d.admin.createEnvironment({ ...base, name: 'share-c', gpu_mode: 'shared', gpu_count: 1 }));
+    const c = await apiError(d.admin.createEnvironment({ ...base, name: 'share-c', gpu_mode: 'shared', gpu_count: 1 }));
     assert.match(c.message, /every replica is taken/);
     await d.admin.deleteEnvironment(a.id);
     await d.admin.deleteEnvironment(b.id);

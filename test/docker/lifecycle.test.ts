@@ -3,17 +3,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { ApiError, HangarClient } from '../../common/client';
+import { HangarClient } from '../../common/client';
 import type { EnvEvent } from '../../common/model';
 import { generateEd25519 } from '../../common/sshkeys';
 import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { containersWith, docker, inspect, SSH_IMAGE } from '../helpers/docker';
+import { apiError } from '../helpers/apiError';
 
-async function err(p: Promise<unknown>): Promise<ApiError> {
-  try { await p; } catch (e) { if (e instanceof ApiError) return e; throw e; }
-  assert.fail('expected an error');
-}
 
 describe('docker: environment lifecycle', function () {
   this.timeout(180_000);
@@ -160,11 +157,11 @@ describe('docker: environment lifecycle', function () {
   it('another user sees 404 for my environment; an admin sees all', async () => {
     const { token } = await d.admin.createUser('bob');
     const bob = new HangarClient({ url: d.url, token });
-    assert.equal((await err(bob.getEnvironment('box'))).status, 404);
+    assert.equal((await apiError(bob.getEnvironment('box'))).status, 404);
     const env = await d.admin.getEnvironment('box');
-    assert.equal((await err(bob.getEnvironment(env.id))).status, 404);
-    assert.equal((await err(bob.action(env.id, 'stop'))).status, 404);
-    assert.equal((await err(bob.deleteEnvironment(env.id))).status, 404);
+    assert.equal((await apiError(bob.getEnvironment(env.id))).status, 404);
+    assert.equal((await apiError(bob.action(env.id, 'stop'))).status, 404);
+    assert.equal((await apiError(bob.deleteEnvironment(env.id))).status, 404);
     assert.deepEqual(await bob.listEnvironments(), []);
     const tunnel = new WebSocket(`${d.url.replace('http', 'ws')}/api/v1/environments/${env.id}/tunnel?port=22`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(await new Promise((r) => tunnel.on('unexpected-response', (_q, res) => r(res.statusCode))), 404);
@@ -181,7 +178,7 @@ describe('docker: environment lifecycle', function () {
       { name: 'a/b', image: SSH_IMAGE }, { name: '../x', image: SSH_IMAGE }, { name: 'a b', image: SSH_IMAGE },
       { name: 'x'.repeat(300), image: SSH_IMAGE }, { name: 'ok', image: SSH_IMAGE, gpu_mode: 'quantum' }, { name: 'ok', image: SSH_IMAGE, cpu: -1 },
     ]) {
-      assert.equal((await err(d.admin.createEnvironment(body as any))).status, 400);
+      assert.equal((await apiError(d.admin.createEnvironment(body as any))).status, 400);
     }
     const r = await cli.run(['create', 'a/b', '--image', SSH_IMAGE]);
     assert.equal(r.code, 2);
@@ -190,11 +187,11 @@ describe('docker: environment lifecycle', function () {
   });
 
   it('image pull policies: never → 422 before anything is written; unavailable image → failed with the reason, no container', async () => {
-    const e = await err(d.admin.createEnvironment({ name: 'ghost', image: 'hangar-test/absent:1', image_pull_policy: 'never' }));
+    const e = await apiError(d.admin.createEnvironment({ name: 'ghost', image: 'hangar-test/absent:1', image_pull_policy: 'never' }));
     assert.equal(e.status, 422);
     assert.match(e.message, /image 'hangar-test\/absent:1' is not present on backend 'local'/);
     const env = await d.admin.createEnvironment({ name: 'ghost', image: 'hangar-test/absent:1' });
-    const r = await err(d.admin.waitFor(env.id, ['running']));
+    const r = await apiError(d.admin.waitFor(env.id, ['running']));
     assert.match(r.message, /could not be pulled on backend 'local'/);
     assert.deepEqual(await containersWith(`dev.hangar.env-id=${env.id}`), []);
     await d.admin.deleteEnvironment(env.id);
@@ -202,12 +199,12 @@ describe('docker: environment lifecycle', function () {
 
   it('a GPU request on a host without GPUs is refused with the reason, and nothing is made', async () => {
     const before = await containersWith(gatewayLabel);
-    const e = await err(d.admin.createEnvironment({ name: 'gpu', image: SSH_IMAGE, image_pull_policy: 'never', gpu_mode: 'exclusive', gpu_device_ids: ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'] }));
+    const e = await apiError(d.admin.createEnvironment({ name: 'gpu', image: SSH_IMAGE, image_pull_policy: 'never', gpu_mode: 'exclusive', gpu_device_ids: ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'] }));
     assert.equal(e.status, 409);
     assert.match(e.message, /not a whole GPU known on backend 'local'/);
-    const e2 = await err(d.admin.createEnvironment({ name: 'gpu', image: SSH_IMAGE, image_pull_policy: 'never', gpu_mode: 'exclusive', gpu_count: 1 }));
+    const e2 = await apiError(d.admin.createEnvironment({ name: 'gpu', image: SSH_IMAGE, image_pull_policy: 'never', gpu_mode: 'exclusive', gpu_count: 1 }));
     assert.match(e2.message, /need 1× GPU on backend 'local'; no GPUs in the inventory/);
-    assert.equal((await err(d.admin.getEnvironment('gpu'))).status, 404);
+    assert.equal((await apiError(d.admin.getEnvironment('gpu'))).status, 404);
     assert.deepEqual(await containersWith(gatewayLabel), before);
   });
 

@@ -4,14 +4,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AppsV1Api, BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { ApiError } from '../../common/client';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { ensureCluster, eventLog, eventually, IMAGE, k8sApis, k8sConfig, objectsOf, podsOf } from '../helpers/k8s';
-
-async function apiError(p: Promise<unknown>): Promise<ApiError> {
-  try { await p; } catch (e) { if (e instanceof ApiError) return e; throw e; }
-  assert.fail('expected an error');
-}
+import { apiError } from '../helpers/apiError';
 
 describe('k8s: Job and CronJob environments', function () {
   this.timeout(120_000);

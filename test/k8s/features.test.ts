@@ -5,20 +5,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type NetworkingV1Api, type AppsV1Api } from '@kubernetes/client-node';
-import { ApiError, HangarClient } from '../../common/client';
+import { HangarClient } from '../../common/client';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { ensureCluster, eventLog, eventually, IMAGE, k8sApis, k8sConfig, nsOf, objectsOf, podsOf } from '../helpers/k8s';
+import { apiError } from '../helpers/apiError';
 
 const TAINTED = 'gpu-l4-tainted';
 // A new team per run: the last run's namespace may still be terminating.
 const TEAM = `vision-${crypto.randomBytes(3).toString('hex')}`;
 const TEAM_NS = `hangar-team-${TEAM}`;
 const plain = <T extends object>(xs: T[] | undefined) => (xs ?? []).map((x) => ({ ...x }));
-
-async function apiError(p: Promise<unknown>): Promise<ApiError> {
-  try { await p; } catch (e) { if (e instanceof ApiError) return e; throw e; }
-  assert.fail('expected an error');
-}
 
 describe('k8s: teams, exposure, Secrets, tolerations, capacity and limits', function () {
   this.timeout(120_000);

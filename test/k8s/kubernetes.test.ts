@@ -7,20 +7,16 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api } from '@kubernetes/client-node';
-import { ApiError } from '../../common/client';
 import type { Environment } from '../../common/model';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { ENV_ID, ensureCluster, eventLog, eventually, IMAGE, k8sApis, k8sConfig, KUBECONFIG, nsOf, objectsOf, podsOf } from '../helpers/k8s';
+import { apiError } from '../helpers/apiError';
 
 let core: CoreV1Api;
 let apps: AppsV1Api;
 let netApi: NetworkingV1Api;
 let custom: CustomObjectsApi;
 
-async function err(p: Promise<unknown>): Promise<ApiError> {
-  try { await p; } catch (e) { if (e instanceof ApiError) return e; throw e; }
-  assert.fail('expected an error');
-}
 
 describe('k8s: Kubernetes backend on the test control plane', function () {
   this.timeout(180_000);
@@ -171,7 +167,7 @@ describe('k8s: Kubernetes backend on the test control plane', function () {
       name: 'k8s-v100', image: IMAGE, deployment_mode: 'k8s_pod', environment_type: 'terminal', backend_id: 'k8s',
       gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'V100',
     });
-    await err(d.admin.waitFor(created.id, ['running'], { timeoutMs: 30_000 }));
+    await apiError(d.admin.waitFor(created.id, ['running'], { timeoutMs: 30_000 }));
     const env = await d.admin.getEnvironment(created.id);
     assert.equal(env.status, 'failed');
     assert.match(env.status_message ?? '', /no node of backend 'k8s' has GPU model 'V100' \(nvidia\.com\/gpu\.product: NVIDIA-A100-SXM4-80GB, NVIDIA-H100-80GB-HBM3\)/);
@@ -348,7 +344,7 @@ describe('k8s: Kubernetes backend on the test control plane', function () {
     fs.writeFileSync(copy, fs.readFileSync(KUBECONFIG, 'utf8').replace('https://127.0.0.1:16443', `https://127.0.0.1:${port}`));
     const down = await startDaemon({ configYaml: `backends:\n  - id: k8s-down\n    kind: kubernetes\n    kubeconfig: ${copy}\n` });
     try {
-      const e = await err(down.admin.createEnvironment({ name: 'nope', image: IMAGE, deployment_mode: 'k8s_pod', environment_type: 'terminal' }));
+      const e = await apiError(down.admin.createEnvironment({ name: 'nope', image: IMAGE, deployment_mode: 'k8s_pod', environment_type: 'terminal' }));
       assert.equal(e.status, 503);
       assert.match(e.message, /backend 'k8s-down' is unavailable/);
       const b = (await down.admin.backends()).find((x) => x.id === 'k8s-down')!;

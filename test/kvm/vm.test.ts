@@ -5,7 +5,6 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { ApiError } from '../../common/client';
 import type { Environment } from '../../common/model';
 import { generateEd25519 } from '../../common/sshkeys';
 import { openTunnel } from '../../common/tunnel';
@@ -14,6 +13,7 @@ import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { LIBVIRT_CONFIG, POOL } from '../helpers/libvirt';
 import { tmpDir } from '../helpers/tmp';
+import { apiError } from '../helpers/apiError';
 
 const TEMPLATE = 'debian12-test';
 const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });
@@ -39,10 +39,6 @@ const KVM_HW = `
     forward_port_range: { from: 22300, to: 22399 }
 `;
 
-async function err(p: Promise<unknown>): Promise<ApiError> {
-  try { await p; } catch (e) { if (e instanceof ApiError) return e; throw e; }
-  assert.fail('expected an error');
-}
 
 /** Real OpenSSH through `hangar proxy`: `hangar ssh` (which pins the env's host key), or ssh itself with another key. */
 async function ssh(cli: Cli, d: TestDaemon, env: Environment, command: string, key?: string): Promise<string> {
@@ -122,18 +118,36 @@ describe('kvm: VMs through libvirt', function () {
     } finally {
       server.close();
     }
-    assert.equal((await err(d.admin.importTemplate('kvm', { name: 'Bad Name', os: 'x', disk: { file: '/nope' } }))).field, 'name');
-    assert.equal((await err(d.admin.importTemplate('kvm', { name: 'nofile', os: 'x', disk: { file: '/nope/disk.qcow2' } }))).field, 'disk');
+    assert.equal((await apiError(d.admin.importTemplate('kvm', { name: 'Bad Name', os: 'x', disk: { file: '/nope' } }))).field, 'name');
+    assert.equal((await apiError(d.admin.importTemplate('kvm', { name: 'nofile', os: 'x', disk: { file: '/nope/disk.qcow2' } }))).field, 'disk');
   });
 
   it('refuses bad VM requests before anything is made', async () => {
     const base = { deployment_mode: 'vm' as const, backend_id: 'kvm', environment_type: 'terminal' as const };
-    assert.equal((await err(d.admin.createEnvironment({ ...base, name: 'no-template', image: 'missing-template', image_pull_policy: 'never' }))).status, 422);
-    const mig = await err(d.admin.createEnvironment({ ...base, name: 'mig', image: TEMPLATE, gpu_mode: 'mig', gpu_count: 1, gpu_mig_profile: '1g.10gb' }));
+    assert.equal((await apiError(d.admin.createEnvironment({ ...base, name: 'no-template', image: 'missing-template', image_pull_policy: 'never' }))).status, 422);
+    const mig = await apiError(d.admin.createEnvironment({ ...base, name: 'mig', image: TEMPLATE, gpu_mode: 'mig', gpu_count: 1, gpu_mig_profile: '1g.10gb' }));
     assert.equal(mig.status, 400);
     assert.equal(mig.field, 'gpu_mode');
-    assert.equal((await err(d.admin.createEnvironment({ ...base, name: 'Not_DNS', image: TEMPLATE }))).field, 'name');
+    assert.equal((await apiError(d.admin.createEnvironment({ ...base, name: 'Not_DNS', image: TEMPLATE }))).field, 'name');
     assert.deepEqual(await d.admin.listEnvironments(), []);
+  });
+
+  it('a template without cloud-init (VNC only) is ready once running; its display answers on vnc_port through the bridge', async () => {
+    const blank = path.join(tmpDir(), 'blank.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '64M']);
+    await d.admin.importTemplate('kvm', { name: 'vnc-only', os: 'other', cloud_init: false, firmware: 'bios', access: ['vnc'], disk: { file: blank } });
+    const e = await d.admin.createEnvironment({ name: 'bare', deployment_mode: 'vm', backend_id: 'kvm', image: 'vnc-only', environment_type: 'desktop' });
+    const ready = await d.admin.waitFor(e.id, ['running', 'failed'], { timeoutMs: 120_000 });
+    assert.equal(ready.status, 'running', ready.status_message ?? '');
+    const s = await openTunnel(`${d.url}/api/v1/environments/${e.id}/tunnel?port=5901`, d.token, 'raw');
+    try {
+      assert.equal((await rfbLogin(s, (await d.admin.connection(e.id)).vnc!.password!)).ok, true);
+    } finally {
+      s.destroy();
+    }
+    await d.admin.deleteEnvironment(e.id);
+    await d.server.envs.idle();
+    await d.admin.deleteTemplate('kvm', 'vnc-only');
   });
 
   it('creates a VM from the template: overlay, seed, TCG domain with user-mode forwards on 127.0.0.1; it boots and SSH answers', async () => {
@@ -196,8 +210,8 @@ describe('kvm: VMs through libvirt', function () {
     const back = await d.admin.revertSnapshot('vm1', 's1');
     assert.equal(back.status, 'running');
     assert.equal(await ssh(cli, d, env, 'cat marker'), 'one');
-    assert.equal((await err(d.admin.revertSnapshot('vm1', 'nope'))).status, 404);
-    assert.equal((await err(d.admin.createSnapshot('vm1', 's1'))).status, 409);
+    assert.equal((await apiError(d.admin.revertSnapshot('vm1', 'nope'))).status, 404);
+    assert.equal((await apiError(d.admin.createSnapshot('vm1', 's1'))).status, 409);
     assert.equal((await cli.run(['snapshot', 'rm', 'vm1', 's1'])).code, 0);
     assert.deepEqual(await d.admin.snapshots('vm1'), []);
   });
@@ -226,7 +240,7 @@ describe('kvm: VMs through libvirt', function () {
   });
 
   it('keeps a template in use, then deletes the VM leaving no domain, volume or log behind, then the template', async () => {
-    assert.equal((await err(d.admin.deleteTemplate('kvm', TEMPLATE))).status, 409);
+    assert.equal((await apiError(d.admin.deleteTemplate('kvm', TEMPLATE))).status, 409);
     await d.admin.deleteEnvironment('vm1');
     await d.server.envs.idle();
     assert.ok(!virsh('list', '--all', '--name').includes(env.backend_ref!));

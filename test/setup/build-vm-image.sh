@@ -274,51 +274,8 @@ guard_root() {
   [[ $1 == "$VM_DIR"/work.*/rootfs && -d $1 ]] || die "refusing to touch rootfs path '$1'"
 }
 
-MOUNTS=()
-WORKDIRS=()
-EXIT_HOOKS=()
-cleanup() {
-  local m d h
-  for h in "${EXIT_HOOKS[@]}"; do "$h" || true; done
-  for m in "${MOUNTS[@]}"; do umount -l "$m" 2>/dev/null || true; done
-  for d in "${WORKDIRS[@]}"; do rm -rf --one-file-system "$d" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-chroot_enter() {
-  local root=$1
-  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-  chmod 0755 "$root/usr/sbin/policy-rc.d"
-  rm -f "$root/etc/resolv.conf"
-  cp /etc/resolv.conf "$root/etc/resolv.conf"
-  mkdir -p "$root/dev"
-  local spec name major minor
-  for spec in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
-    IFS=: read -r name major minor <<<"$spec"
-    [[ -c $root/dev/$name ]] || mknod -m 0666 "$root/dev/$name" c "$major" "$minor"
-  done
-  mkdir -p "$root/proc"
-  mount -t proc proc "$root/proc"
-  MOUNTS+=("$root/proc")
-}
-
-chroot_leave() {
-  local root=$1
-  umount "$root/proc"
-  rm -f "$root/usr/sbin/policy-rc.d"
-}
-
-CHROOT_LOG=/dev/null
-in_chroot() {
-  local root=$1; shift
-  if ! chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@" </dev/null >>"$CHROOT_LOG" 2>&1; then
-    echo "build-vm-image.sh: in chroot $root: command failed: $*" >&2
-    echo "---- last 40 lines of $CHROOT_LOG ----" >&2
-    tail -n 40 "$CHROOT_LOG" >&2
-    exit 1
-  fi
-}
+# shellcheck source=SCRIPTDIR/chroot.sh
+source "$here/chroot.sh"
 
 new_workdir() {
   local d

@@ -13,6 +13,7 @@ import type { GpuDevice } from '../../gpu/types';
 import type { Logger } from '../../log';
 import { answerWithin } from '../answerWithin';
 import type { BackendStatus, BootFile, Driver, EnvSpec, ExecResult, LogOptions, ManagedObject } from '../driver';
+import { firstBytes, isRdpConfirm, isSshBanner, RDP_CONNECTION_REQUEST } from '../probe';
 import { connectLocal, SshHop, type SshTarget } from '../sshHop';
 import { buildSeedIso } from './cloudInit';
 import { HANGAR_NS, parseMeta, renderDomainXml, type DomainMeta, type Forward } from './domainXml';
@@ -48,6 +49,7 @@ export interface LibvirtDriverOptions {
 
 /** Guest ports reached through the tunnel when the image offers them. */
 const SSH_PORT = 22;
+const RDP_PORT = 3389;
 /** The env's sshd listens here in a VM, so the image's own sshd (port 22, with keys of its own) is never what the
  *  tunnel reaches: only forwarded ports reach a user-mode-networked VM. The tunnel's port 22 maps to it. */
 const GUEST_SSH_PORT = 2222;
@@ -156,7 +158,8 @@ export class LibvirtDriver implements Driver {
         await seed.cleanup();
       }
       const vnc = spec.ports.find((p) => p.container_port === VNC_PORT && p.host_port);
-      const forwards = await this.allocateForwards(spec, vnc?.host_port ?? null);
+      const forwards = await this.allocateForwards(tmpl.access.includes('rdp') && !spec.ports.some((p) => p.container_port === RDP_PORT)
+        ? { ...spec, ports: [...spec.ports, { container_port: RDP_PORT }] } : spec, vnc?.host_port ?? null);
       const mdevs = await this.makeMdevs(spec);
       const meta: DomainMeta = {
         envId: spec.envId, envName: spec.name, owner: spec.owner, gateway: this.o.gatewayId, backend: this.id, template: tmpl.name,
@@ -411,6 +414,36 @@ export class LibvirtDriver implements Driver {
     const ref = domainName(envId);
     if (await this.domainExists(ref)) return ref;
     return (await this.hasVolumes(ref)) ? ref : undefined;
+  }
+
+  /** Ready when the guest answers the way its template says it will: the env's sshd (cloud-init templates), an RDP
+   *  listener (Windows templates), or just running (a VNC-only image). A VM that stops while booting fails at once,
+   *  with the end of its console. */
+  async waitReady(ref: string, signal?: AbortSignal): Promise<void> {
+    const tmpl = await this.templates.get((await this.meta(ref)).template);
+    const want = !tmpl || tmpl.cloud_init ? 'ssh' : tmpl.access.includes('rdp') ? 'rdp' : 'running';
+    const deadline = Date.now() + this.readyTimeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      signal?.throwIfAborted();
+      const st = await this.inspect(ref);
+      if (st.state !== 'running') throw new UnprocessableError(`the VM stopped while booting (${st.message ?? st.state}); console: ${await this.consoleTail(ref)}`);
+      if (want === 'running') return;
+      try {
+        const answer = await firstBytes(await this.openPort(ref, want === 'ssh' ? SSH_PORT : RDP_PORT), want === 'rdp' ? RDP_CONNECTION_REQUEST : undefined);
+        if (want === 'ssh' ? isSshBanner(answer) : isRdpConfirm(answer)) return;
+        last = 'unexpected answer';
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await sleep(1000);
+    }
+    throw new UnprocessableError(`the VM did not answer on ${want === 'ssh' ? 'SSH' : 'RDP'} within ${this.readyTimeoutMs / 1000} s (${last}); console: ${await this.consoleTail(ref)}`);
+  }
+
+  private async consoleTail(ref: string): Promise<string> {
+    const text = (await this.readConsole(ref, 0).catch(() => Buffer.alloc(0))).toString().trim();
+    return text ? text.split('\n').slice(-3).map((l) => l.trim()).join(' | ') : '(empty)';
   }
 
   // ---- console, ports, guest agent -------------------------------------------------------------------------
