@@ -22,7 +22,8 @@ async function create(s: Services): Promise<void> {
   const backends = await g.client.backends();
   if (!backends.some((b) => b.available)) throw new Error(vscode.l10n.t('No backend of {0} is reachable: {1}', g.url, backends.map((b) => `${b.id}: ${b.error}`).join('; ')));
   const recent = [...new Set(g.environments.map((e) => e.image))];
-  const answers = await askCreateAnswers(backends, recent, g.gpus);
+  const templates = backends.some((b) => b.kind === 'libvirt') ? await g.client.templates().catch(() => []) : [];
+  const answers = await askCreateAnswers(backends, recent, g.gpus, templates);
   if (!answers) return;
   const env = await provision(g.client, answers);
   await g.refresh();

@@ -2,7 +2,7 @@
 // the whole request validated before it is sent; provisioning shown with cancellable progress.
 import * as vscode from 'vscode';
 import type { HangarClient } from '../../common/client';
-import { ENVIRONMENT_TYPES, GPU_MODES, LIFECYCLE_POLICIES, STORAGE_TYPES, type BackendInfo, type Environment, type GpuInfo } from '../../common/model';
+import { ENVIRONMENT_TYPES, GPU_MODES, LIFECYCLE_POLICIES, STORAGE_TYPES, type BackendInfo, type Environment, type GpuInfo, type VmTemplate } from '../../common/model';
 import { withCancellableProgress } from '../core/progress';
 import { buildCreateRequest, checkName, checkNumber, type CreateAnswers } from './request';
 
@@ -42,7 +42,7 @@ function input(title: string, step: string, prompt: string, value: string, valid
   });
 }
 
-export async function askCreateAnswers(backends: (BackendInfo & { default?: boolean })[], recentImages: string[], gpus: GpuInfo[] = []): Promise<CreateAnswers | undefined> {
+export async function askCreateAnswers(backends: (BackendInfo & { default?: boolean })[], recentImages: string[], gpus: GpuInfo[] = [], templates: VmTemplate[] = []): Promise<CreateAnswers | undefined> {
   const title = vscode.l10n.t('Create Hangar environment');
   const N = 11;
   const steps: Step[] = [
@@ -56,7 +56,17 @@ export async function askCreateAnswers(backends: (BackendInfo & { default?: bool
         return { backend: { id: b.id, kind: b.kind } };
       },
     },
-    { title: 'image', run: async (a) => ({ image: await input(title, `4/${N}`, vscode.l10n.t('Image'), a.image ?? recentImages[0] ?? '', (v) => (v.trim() ? undefined : vscode.l10n.t('An image is required')), 'registry/team/image:tag') }) },
+    {
+      title: 'image', run: async (a) => {
+        // A VM boots from one of its host's templates: offer them rather than a free-text image.
+        const onHost = templates.filter((t) => t.backend_id === a.backend?.id);
+        if (a.backend?.kind === 'libvirt') {
+          if (onHost.length === 0) throw new Error(vscode.l10n.t('Backend {0} has no VM templates yet: import one with `hangar templates import`.', a.backend.id));
+          return { image: await pick(title, `4/${N}`, onHost.map((t) => ({ label: t.name, description: `${t.os} · ${t.firmware} · ${t.access.join(', ')}` })), a.image) };
+        }
+        return { image: await input(title, `4/${N}`, vscode.l10n.t('Image'), a.image ?? recentImages[0] ?? '', (v) => (v.trim() ? undefined : vscode.l10n.t('An image is required')), 'registry/team/image:tag') };
+      },
+    },
     { title: 'cpu', run: async (a) => ({ cpu: await input(title, `5/${N}`, vscode.l10n.t('CPU cores (empty: no limit)'), a.cpu ?? '', (v) => checkNumber(v, { min: 0.01, optional: true })) }) },
     { title: 'memory', run: async (a) => ({ memory: await input(title, `6/${N}`, vscode.l10n.t('Memory in MiB (empty: no limit)'), a.memory ?? '', (v) => checkNumber(v, { min: 6, integer: true, optional: true })) }) },
     { title: 'gpu', run: async (a) => ({ gpu_mode: await pick(title, `7/${N}`, GPU_MODES.map((m) => ({ label: m })), a.gpu_mode ?? 'none') }) },
