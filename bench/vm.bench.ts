@@ -67,7 +67,7 @@ async function main(): Promise<void> {
       execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'pool-refresh', POOL]);
       const port = 22290 + i;
       const xml = renderDomainXml({
-        name, title: name, virtType: 'qemu', vcpus: 1, memoryMb: 768, pool: POOL, disk: `${name}.qcow2`, seed: `${name}-seed.qcow2`,
+        name, title: name, virtType: 'qemu', vcpus: 1, memoryMb: 768, pool: POOL, disk: `${name}.qcow2`, seed: `${name}-seed.qcow2`, dataDisks: [],
         boot: { kind: 'direct-kernel', kernel: path.join(POOL_DIR, `hangar-tmpl-${TEMPLATE}.vmlinuz`), initrd: path.join(POOL_DIR, `hangar-tmpl-${TEMPLATE}.initrd`), cmdline: meta.cmdline },
         network: 'user', restrictNetwork: true, forwardAddress: '127.0.0.1', consoleLog: path.join(POOL_DIR, `${name}-console.log`), graphics: null,
         pciHostdevs: [], mdevHostdevs: [],

@@ -33,6 +33,8 @@ export interface Mount {
   target: string;
   read_only?: boolean;
   type: 'volume' | 'bind';
+  /** VMs: size of the data disk a new named volume becomes. */
+  size_gb?: number;
 }
 
 export interface StorageConfig {

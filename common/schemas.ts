@@ -30,6 +30,8 @@ const mount = z.object({
   source: z.string().min(1).max(4096),
   target: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').refine((p) => !p.split('/').includes('..'), 'must not contain ".."'),
   read_only: z.boolean().optional(),
+  /** VMs: the size of the data disk a new named volume becomes (default: the backend's data_disk_gb). */
+  size_gb: z.number().int().min(1).max(65536).optional(),
 }).strict().superRefine((m, ctx) => {
   if (m.type === 'bind' && (!m.source.startsWith('/') || m.source.split('/').includes('..'))) {
     ctx.addIssue({ code: 'custom', path: ['source'], message: 'a bind source must be an absolute path without ".."' });
@@ -109,6 +111,8 @@ export const createEnvironmentSchema = z.object({
     if (k in v.env_vars) ctx.addIssue({ code: 'custom', path: ['env_vars_from_secrets', k], message: 'is also set in env_vars' });
   }
   if (!isK8s(v.deployment_mode) && v.network_config?.expose) ctx.addIssue({ code: 'custom', path: ['network_config', 'expose'], message: 'needs a Kubernetes deployment_mode (k8s_*)' });
+  const bind = v.storage_config?.mounts?.findIndex((m) => m.type === 'bind') ?? -1;
+  if (v.deployment_mode === 'vm' && bind >= 0) ctx.addIssue({ code: 'custom', path: ['storage_config', 'mounts', bind, 'source'], message: "a VM can't mount a host path; use a named volume (it becomes a disk)" });
   if (v.gpu_mode === 'mig' && v.gpu_mig_profile && !/^\d+g\.\d+gb$/.test(v.gpu_mig_profile)) {
     ctx.addIssue({ code: 'custom', path: ['gpu_mig_profile'], message: 'must be a MIG profile like 1g.10gb' });
   }

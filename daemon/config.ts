@@ -67,6 +67,8 @@ const libvirtBackend = z.object({
   shutdown_timeout_s: z.number().int().min(1).default(60),
   default_vcpus: z.number().int().min(1).default(2),
   default_memory_mb: z.number().int().min(128).default(2048),
+  /** Size of the data disk a named volume becomes (storage_config mounts of type volume), unless the mount says. */
+  data_disk_gb: z.number().int().min(1).default(20),
   /** The virsh executable. */
   virsh: z.string().default('virsh'),
 });

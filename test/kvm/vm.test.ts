@@ -71,6 +71,8 @@ describe('kvm: VMs through libvirt', function () {
     await cli.login(d.token);
     // A template left by an interrupted run would make the import a 409.
     await d.admin.deleteTemplate('kvm', TEMPLATE).catch(() => undefined);
+    // A data disk left by an interrupted run would not start blank.
+    if (poolVolumes().includes('hangar-vol-vmdata.qcow2')) virsh('vol-delete', '--pool', POOL, 'hangar-vol-vmdata.qcow2');
   });
   after(async () => {
     for (const e of (await d?.admin.listEnvironments()) ?? []) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
@@ -129,6 +131,8 @@ describe('kvm: VMs through libvirt', function () {
     assert.equal(mig.status, 400);
     assert.equal(mig.field, 'gpu_mode');
     assert.equal((await apiError(d.admin.createEnvironment({ ...base, name: 'Not_DNS', image: TEMPLATE }))).field, 'name');
+    const bind = await apiError(d.admin.createEnvironment({ ...base, name: 'bind', image: TEMPLATE, storage_config: { mounts: [{ type: 'bind', source: '/srv', target: '/srv' }] } }));
+    assert.equal(bind.field, 'storage_config.mounts.0.source');
     assert.deepEqual(await d.admin.listEnvironments(), []);
   });
 
@@ -152,7 +156,7 @@ describe('kvm: VMs through libvirt', function () {
 
   it('creates a VM from the template: overlay, seed, TCG domain with user-mode forwards on 127.0.0.1; it boots and SSH answers', async () => {
     const t0 = Date.now();
-    const r = await cli.run(['--json', 'create', 'vm1', '--backend', 'kvm', '--deployment-mode', 'vm', '--image', TEMPLATE, '--type', 'desktop', '-e', 'GREETING=hello vm'], { timeoutMs: 800_000 });
+    const r = await cli.run(['--json', 'create', 'vm1', '--backend', 'kvm', '--deployment-mode', 'vm', '--image', TEMPLATE, '--type', 'desktop', '-e', 'GREETING=hello vm', '-v', 'vmdata:/data'], { timeoutMs: 800_000 });
     assert.equal(r.code, 0, r.stderr);
     env = JSON.parse(r.stdout);
     assert.equal(env.status, 'running');
@@ -166,6 +170,9 @@ describe('kvm: VMs through libvirt', function () {
     assert.equal(JSON.parse(info)['backing-filename'].endsWith(`hangar-tmpl-${TEMPLATE}.qcow2`), true);
     assert.equal(await ssh(cli, d, env, 'hostname'), 'vm1');
     assert.equal(await ssh(cli, d, env, 'echo $GREETING'), 'hello vm');
+    // The named volume is a data disk: made blank, formatted ext4 in the guest, mounted where asked, the user's.
+    assert.equal(await ssh(cli, d, env, 'findmnt -no FSTYPE /data && echo kept > /data/file && cat /data/file'), 'ext4\nkept');
+    assert.ok(poolVolumes().includes('hangar-vol-vmdata.qcow2'));
     // The env's sshd uses the host key the gateway made (pinned by the CLI: StrictHostKeyChecking passed above).
     assert.match(fs.readFileSync(path.join(cli.configDir, 'known_hosts'), 'utf8'), new RegExp(env.host_key!.split(' ')[1].replace(/[+/]/g, '\\$&')));
   });
@@ -225,6 +232,7 @@ describe('kvm: VMs through libvirt', function () {
     const started = await d.admin.action('vm1', 'start');
     assert.equal(started.status, 'running');
     assert.equal(await ssh(cli, d, env, 'cat marker'), 'one');
+    assert.equal(await ssh(cli, d, env, 'cat /data/file'), 'kept');
   });
 
   it('a guest that hangs under KVM (offered here, unusable when nested) fails with the reason instead of waiting forever', async () => {
@@ -245,6 +253,9 @@ describe('kvm: VMs through libvirt', function () {
     await d.server.envs.idle();
     assert.ok(!virsh('list', '--all', '--name').includes(env.backend_ref!));
     assert.deepEqual(poolVolumes().filter((v) => v.startsWith(env.backend_ref!)), []);
+    // The named volume outlives the env (like a Docker named volume): the next env that names it gets its data.
+    assert.ok(poolVolumes().includes('hangar-vol-vmdata.qcow2'));
+    virsh('vol-delete', '--pool', POOL, 'hangar-vol-vmdata.qcow2');
     await d.admin.deleteTemplate('kvm', TEMPLATE);
     assert.deepEqual(poolVolumes().filter((v) => v.startsWith('hangar-tmpl-')), []);
   });

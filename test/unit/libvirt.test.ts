@@ -49,6 +49,12 @@ describe('libvirt: domain XML', () => {
     assert.equal(hd[1].address?.['@uuid'], '4b20d080-1b54-4048-85b3-a6a62d165c01');
   });
 
+  it('attaches named volumes as qcow2 data disks from vdc, with the serial the guest finds them by', () => {
+    const xml = renderDomainXml(domainSpec({ dataDisks: [{ volume: 'hangar-vol-data.qcow2', serial: 'hv-0123456789abcdef', readOnly: false }, { volume: 'hangar-vol-ref.qcow2', serial: 'hv-fedcba9876543210', readOnly: true }] }));
+    assert.match(xml, /<source pool='hangar' volume='hangar-vol-data.qcow2'\/><target dev='vdc' bus='virtio'\/><serial>hv-0123456789abcdef<\/serial><\/disk>/);
+    assert.match(xml, /volume='hangar-vol-ref.qcow2'\/><target dev='vdd' bus='virtio'\/><serial>hv-fedcba9876543210<\/serial><readonly\/>/);
+  });
+
   it('boots UEFI templates with firmware=efi on q35 and BIOS templates from the disk', () => {
     assert.match(renderDomainXml(domainSpec({ boot: { kind: 'uefi' } })), /<os firmware='efi'><type arch='x86_64' machine='q35'>hvm<\/type><boot dev='hd'\/><\/os>/);
     assert.match(renderDomainXml(domainSpec({ boot: { kind: 'bios' } })), /<os><type arch='x86_64' machine='pc'>hvm<\/type><boot dev='hd'\/><\/os>/);
@@ -68,6 +74,16 @@ describe('libvirt: cloud-init seed', () => {
     const unit = c.write_files.find((f: { path: string }) => f.path.endsWith('hangar-init.service'));
     assert.match(unit.content, /ExecStart=\/bin\/sh \/.hangar\/init.sh/);
     assert.deepEqual(c.runcmd.at(-1), ['systemctl', 'enable', '--now', 'hangar-init.service']);
+    assert.equal(c.bootcmd, undefined);
+  });
+
+  it('formats a blank data disk and mounts it at every boot; a read-only one is never formatted', () => {
+    const c = YAML.parse(userData({ hostname: 'h', files: [], command: ['true'], disks: [{ serial: 'hv-1', target: '/data', readOnly: false }, { serial: 'hv-2', target: "/it's", readOnly: true }] }));
+    const script: string = c.bootcmd[0][2];
+    const [rw, ro] = script.split('\n');
+    assert.match(rw, /d='\/dev\/disk\/by-id\/virtio-hv-1'.*blkid "\$d" .*\|\| mkfs\.ext4 -q -L 'hv-1' "\$d".*mount "\$d" '\/data'/);
+    assert.doesNotMatch(ro, /mkfs/);
+    assert.match(ro, /mount -o ro "\$d" '\/it'\\''s'/);
   });
 });
 

@@ -17,7 +17,7 @@ function unit(command: string[]): string {
   return [
     '[Unit]',
     'Description=Hangar environment (login user, sshd with the environment host key, Jupyter)',
-    'After=network.target',
+    'After=network.target cloud-init.service',
     '',
     '[Service]',
     `ExecStart=${command.join(' ')}`,
@@ -30,7 +30,22 @@ function unit(command: string[]): string {
   ].join('\n');
 }
 
-export function userData(o: { hostname: string; files: BootFile[]; command: string[] }): string {
+/** A data disk (a named volume) seen in the guest by its virtio serial; made ext4 when blank, mounted every boot. */
+export interface DataDisk { serial: string; target: string; readOnly: boolean }
+
+function mountScript(disks: DataDisk[]): string {
+  const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+  return disks.map((d) => {
+    const dev = `/dev/disk/by-id/virtio-${d.serial}`;
+    return [
+      `d=${q(dev)}; for _ in 1 2 3 4 5 6 7 8 9 10; do [ -b "$d" ] && break; sleep 1; done`,
+      d.readOnly ? '' : `blkid "$d" >/dev/null 2>&1 || mkfs.ext4 -q -L ${q(d.serial.slice(0, 16))} "$d"`,
+      `mkdir -p ${q(d.target)}; mountpoint -q ${q(d.target)} || mount ${d.readOnly ? '-o ro ' : ''}"$d" ${q(d.target)}`,
+    ].filter(Boolean).join('; ');
+  }).join('\n');
+}
+
+export function userData(o: { hostname: string; files: BootFile[]; command: string[]; disks?: DataDisk[] }): string {
   const config = {
     hostname: o.hostname,
     preserve_hostname: false,
@@ -41,6 +56,8 @@ export function userData(o: { hostname: string; files: BootFile[]; command: stri
     disable_root: true,
     ssh_pwauth: false,
     users: [],
+    // Every boot, before the env's unit starts: data disks formatted when new and mounted where the env asked.
+    ...(o.disks?.length ? { bootcmd: [['sh', '-c', mountScript(o.disks)]] } : {}),
     write_files: [
       ...o.files.map((f) => ({
         path: f.path, encoding: 'b64', permissions: '0' + f.mode.toString(8), owner: 'root:root',
@@ -63,7 +80,7 @@ export function metaData(o: { instanceId: string; hostname: string }): string {
 
 /** Builds the seed (an ISO 9660 image labelled "cidata", made with genisoimage) on the gateway, wrapped in qcow2 so that
  *  every disk of the VM is qcow2 and internal snapshots (which need that) work. Returns its path in a temp dir. */
-export async function buildSeedIso(o: { instanceId: string; hostname: string; files: BootFile[]; command: string[] }): Promise<{ file: string; cleanup: () => Promise<void> }> {
+export async function buildSeedIso(o: { instanceId: string; hostname: string; files: BootFile[]; command: string[]; disks?: DataDisk[] }): Promise<{ file: string; cleanup: () => Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hangar-seed-'));
   const cleanup = () => fs.rm(dir, { recursive: true, force: true });
   try {

@@ -29,6 +29,8 @@ export interface DomainSpec {
   pool: string;
   disk: string;
   seed: string;
+  /** Data disks (named volumes), in order from vdc; the serial names them inside the guest. */
+  dataDisks: { volume: string; serial: string; readOnly: boolean }[];
   /** Direct kernel boot (paths on the host) or the disk's own boot loader (bios) / UEFI firmware. */
   boot: { kind: 'direct-kernel'; kernel: string; initrd?: string; cmdline?: string } | { kind: 'bios' } | { kind: 'uefi' };
   /** 'user': user-mode networking with port forwards on the forward address; otherwise a libvirt network's name. */
@@ -91,7 +93,7 @@ function qemuArgs(s: DomainSpec): string {
 }
 
 export function renderDomainXml(s: DomainSpec): string {
-  const disk = (vol: string, dev: string, extra = '') => `<disk type='volume' device='disk'${extra}><driver name='qemu' type='qcow2' discard='unmap'/><source pool='${esc(s.pool)}' volume='${esc(vol)}'/><target dev='${dev}' bus='virtio'/></disk>`;
+  const disk = (vol: string, dev: string, serial?: string, readOnly = false) => `<disk type='volume' device='disk'><driver name='qemu' type='qcow2' discard='unmap'/><source pool='${esc(s.pool)}' volume='${esc(vol)}'/><target dev='${dev}' bus='virtio'/>${serial ? `<serial>${esc(serial)}</serial>` : ''}${readOnly ? '<readonly/>' : ''}</disk>`;
   return `<domain type='${s.virtType}' xmlns:qemu='${QEMU_NS}'>
   <name>${esc(s.name)}</name>
   <title>${esc(s.title)}</title>
@@ -108,6 +110,7 @@ export function renderDomainXml(s: DomainSpec): string {
   <devices>
     ${disk(s.disk, 'vda')}
     ${disk(s.seed, 'vdb')}
+    ${s.dataDisks.map((d, i) => disk(d.volume, `vd${String.fromCharCode(99 + i)}`, d.serial, d.readOnly)).join('\n    ')}
     ${interfaceXml(s)}
     <serial type='pty'><log file='${esc(s.consoleLog)}' append='on'/><target port='0'/></serial>
     <console type='pty'><target type='serial' port='0'/></console>

@@ -42,6 +42,7 @@ export interface LibvirtDriverOptions {
   shutdown_timeout_s: number;
   default_vcpus: number;
   default_memory_mb: number;
+  data_disk_gb: number;
   virsh?: string;
   gatewayId: string;
   log: Logger;
@@ -147,8 +148,12 @@ export class LibvirtDriver implements Driver {
       const vncFile = spec.files.find((f) => f.path === '/.hangar/vnc_password');
       const seedFiles = spec.files.filter((f) => f !== vncFile) // the VM's own display serves VNC, not a guest Xvnc
         .map((f) => (f.path === '/.hangar/sshd_config' ? { ...f, content: f.content.toString().replace(/^Port 22$/m, `Port ${GUEST_SSH_PORT}`) } : f));
+      const dataDisks = await this.dataDisks(spec);
       const seedVol = `${ref}-seed.qcow2`;
-      const seed = await buildSeedIso({ instanceId: spec.envId, hostname: spec.name, files: seedFiles, command: spec.command });
+      const seed = await buildSeedIso({
+        instanceId: spec.envId, hostname: spec.name, files: seedFiles, command: spec.command,
+        disks: dataDisks.map((d) => ({ serial: d.serial, target: d.target, readOnly: d.readOnly })),
+      });
       try {
         const size = (await fsp.stat(seed.file)).size;
         await this.virsh.act(['vol-create-as', this.o.pool, seedVol, `${size}b`, '--format', 'raw']);
@@ -168,7 +173,7 @@ export class LibvirtDriver implements Driver {
       const xml = renderDomainXml({
         name: ref, title: spec.name, virtType: (await this.virtType()).type,
         vcpus: Math.max(1, Math.ceil(spec.cpu ?? this.o.default_vcpus)), memoryMb: spec.memoryMb ?? this.o.default_memory_mb,
-        pool: this.o.pool, disk, seed: seedVol,
+        pool: this.o.pool, disk, seed: seedVol, dataDisks,
         boot: tmpl.firmware === 'direct-kernel'
           ? { kind: 'direct-kernel', kernel: path.join(poolPath, templateVolume(tmpl.name, 'vmlinuz')), initrd: path.join(poolPath, templateVolume(tmpl.name, 'initrd')), cmdline: tmpl.cmdline }
           : { kind: tmpl.firmware },
@@ -190,6 +195,25 @@ export class LibvirtDriver implements Driver {
       await this.delete(ref).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Named volumes become data disks (qcow2 in the pool, made on first use, kept when the env is deleted, like a
+   *  Docker named volume); host paths can't be given to a VM. */
+  private async dataDisks(spec: EnvSpec): Promise<{ volume: string; serial: string; target: string; readOnly: boolean }[]> {
+    const binds = spec.mounts.filter((m) => m.type !== 'volume');
+    if (binds.length) throw new UnprocessableError(`storage_config.mounts: a VM can't mount a host path (${binds[0].source}); use a named volume, which becomes a disk`);
+    if (!spec.mounts.length) return [];
+    await this.virsh.run(['pool-refresh', this.o.pool]);
+    const vols = (await this.virsh.run(['vol-list', '--pool', this.o.pool])).split('\n').map((l) => l.trim().split(/\s+/)[0]);
+    const out = [];
+    for (const m of spec.mounts) {
+      const volume = `hangar-vol-${m.source}.qcow2`;
+      if (!vols.includes(volume)) await this.virsh.act(['vol-create-as', this.o.pool, volume, `${m.size_gb ?? this.o.data_disk_gb}G`, '--format', 'qcow2']);
+      // virtio-blk serials hold at most 20 characters: a digest of the name, stable across envs.
+      const serial = `hv-${crypto.createHash('sha256').update(m.source).digest('hex').slice(0, 16)}`;
+      out.push({ volume, serial, target: m.target, readOnly: Boolean(m.read_only) });
+    }
+    return out;
   }
 
   private async defineXml(xml: string): Promise<void> {
