@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, type Duplex, type Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { BackendInfo, PullPolicy, Snapshot, VmTemplate } from '../../../common/model';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../errors';
 import type { GpuDevice } from '../../gpu/types';
@@ -16,9 +16,11 @@ import type { BackendStatus, BootFile, Driver, EnvSpec, ExecResult, LogOptions, 
 import { firstBytes, isRdpConfirm, isSshBanner, RDP_CONNECTION_REQUEST } from '../probe';
 import { connectLocal, SshHop, type SshTarget } from '../sshHop';
 import { buildSeedIso } from './cloudInit';
+import { ConsoleLog, consoleVolume } from './consoleLog';
 import { HANGAR_NS, parseMeta, renderDomainXml, type DomainMeta, type Forward } from './domainXml';
 import { GuestAgent } from './guestAgent';
 import { mdevSlot, mdevXml, parseNodeDevices, pciAddressOf } from './nodedev';
+import { Snapshots } from './snapshots';
 import { TemplateStore, templateVolume, type TemplateImport } from './templates';
 import { Virsh } from './virsh';
 
@@ -66,6 +68,8 @@ export class LibvirtDriver implements Driver {
   readonly virsh: Virsh;
   readonly templates: TemplateStore;
   private readonly agent: GuestAgent;
+  private readonly console: ConsoleLog;
+  private readonly snaps: Snapshots;
   private readonly ssh?: SshHop;
   private readonly metas = new Map<string, DomainMeta>();
   private readonly startedAt = new Map<string, number>();
@@ -80,8 +84,10 @@ export class LibvirtDriver implements Driver {
     this.virsh = new Virsh({ uri: o.uri, backendId: o.id, bin: o.virsh });
     this.templates = new TemplateStore(this.virsh, o.pool, o.id);
     this.agent = new GuestAgent(this.virsh);
+    this.snaps = new Snapshots(this.virsh);
     const target = sshTargetOf(o.uri, o.ssh_key_file);
     if (target) this.ssh = new SshHop(o.id, target);
+    this.console = new ConsoleLog(this.virsh, o.pool, () => this.poolPath(), Boolean(target));
   }
 
   private poolPath(): Promise<string> {
@@ -178,7 +184,7 @@ export class LibvirtDriver implements Driver {
           ? { kind: 'direct-kernel', kernel: path.join(poolPath, templateVolume(tmpl.name, 'vmlinuz')), initrd: path.join(poolPath, templateVolume(tmpl.name, 'initrd')), cmdline: tmpl.cmdline }
           : { kind: tmpl.firmware },
         network: this.o.network, restrictNetwork: this.o.restrict_network, forwardAddress: this.o.forward_address,
-        consoleLog: path.join(poolPath, `${ref}-console.log`),
+        consoleLog: path.join(poolPath, consoleVolume(ref)),
         graphics: vnc && vncFile ? { port: vnc.host_port!, password: vncFile.content.toString().trim(), listen: this.o.forward_address } : null,
         pciHostdevs: spec.gpus.mode === 'exclusive' ? spec.gpus.deviceIds.map((id) => {
           const a = pciAddressOf(id);
@@ -375,7 +381,7 @@ export class LibvirtDriver implements Driver {
         // Under a hypervisor that can't run the guest (KVM offered but unusable) the VM "runs" and prints nothing.
         const since = this.startedAt.get(ref);
         const limit = this.o.silent_console_timeout_s;
-        if (since && Date.now() - since > limit * 1000 && (await this.virtType()).type === 'kvm' && (await this.consoleSize(ref)) === 0) {
+        if (since && Date.now() - since > limit * 1000 && (await this.virtType()).type === 'kvm' && (await this.console.size(ref)) === 0) {
           return { state: 'failed', message: `the VM printed nothing on its serial console in ${limit} s under KVM: it hangs (on a host without usable KVM, e.g. nested virtualisation, set virt_type: qemu)` };
         }
       }
@@ -451,7 +457,7 @@ export class LibvirtDriver implements Driver {
     while (Date.now() < deadline) {
       signal?.throwIfAborted();
       const st = await this.inspect(ref);
-      if (st.state !== 'running') throw new UnprocessableError(`the VM stopped while booting (${st.message ?? st.state}); console: ${await this.consoleTail(ref)}`);
+      if (st.state !== 'running') throw new UnprocessableError(`the VM stopped while booting (${st.message ?? st.state}); console: ${await this.console.tail(ref)}`);
       if (want === 'running') return;
       try {
         const answer = await firstBytes(await this.openPort(ref, want === 'ssh' ? SSH_PORT : RDP_PORT), want === 'rdp' ? RDP_CONNECTION_REQUEST : undefined);
@@ -462,72 +468,13 @@ export class LibvirtDriver implements Driver {
       }
       await sleep(1000);
     }
-    throw new UnprocessableError(`the VM did not answer on ${want === 'ssh' ? 'SSH' : 'RDP'} within ${this.readyTimeoutMs / 1000} s (${last}); console: ${await this.consoleTail(ref)}`);
-  }
-
-  private async consoleTail(ref: string): Promise<string> {
-    const text = (await this.readConsole(ref, 0).catch(() => Buffer.alloc(0))).toString().trim();
-    return text ? text.split('\n').slice(-3).map((l) => l.trim()).join(' | ') : '(empty)';
+    throw new UnprocessableError(`the VM did not answer on ${want === 'ssh' ? 'SSH' : 'RDP'} within ${this.readyTimeoutMs / 1000} s (${last}); console: ${await this.console.tail(ref)}`);
   }
 
   // ---- console, ports, guest agent -------------------------------------------------------------------------
 
-  private async consoleFile(ref: string): Promise<string> {
-    return path.join(await this.poolPath(), `${ref}-console.log`);
-  }
-
-  private async consoleSize(ref: string): Promise<number> {
-    if (this.ssh) return (await this.readConsole(ref, 0)).length;
-    return fsp.stat(await this.consoleFile(ref)).then((s) => s.size, () => 0);
-  }
-
-  /** The serial console log from byte `offset` (read in place beside the gateway; through libvirt otherwise). */
-  private async readConsole(ref: string, offset: number): Promise<Buffer> {
-    if (!this.ssh) {
-      const fh = await fsp.open(await this.consoleFile(ref)).catch(() => undefined);
-      if (!fh) return Buffer.alloc(0);
-      try {
-        const { size } = await fh.stat();
-        if (size <= offset) return Buffer.alloc(0);
-        const buf = Buffer.alloc(size - offset);
-        await fh.read(buf, 0, buf.length, offset);
-        return buf;
-      } finally {
-        await fh.close();
-      }
-    }
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-console-'));
-    try {
-      await this.virsh.run(['pool-refresh', this.o.pool]);
-      await this.virsh.download(this.o.pool, `${ref}-console.log`, path.join(dir, 'log'), { offset }).catch((err) => {
-        if (!(err instanceof NotFoundError)) throw err;
-      });
-      return await fsp.readFile(path.join(dir, 'log')).catch(() => Buffer.alloc(0));
-    } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
-    }
-  }
-
-  async logs(ref: string, opts: LogOptions): Promise<Readable> {
-    const out = new PassThrough();
-    let offset = 0;
-    const first = await this.readConsole(ref, 0);
-    offset = first.length;
-    const text = first.toString();
-    out.write(opts.tail ? text.split('\n').slice(-(opts.tail + 1)).join('\n') : text);
-    if (!opts.follow) {
-      out.end();
-      return out;
-    }
-    const timer = setInterval(() => {
-      this.readConsole(ref, offset).then((b) => {
-        if (b.length) { offset += b.length; out.write(b); }
-      }).catch((err) => out.destroy(err));
-    }, 500);
-    const stop = () => { clearInterval(timer); out.end(); };
-    opts.signal?.addEventListener('abort', stop, { once: true });
-    out.on('close', () => clearInterval(timer));
-    return out;
+  logs(ref: string, opts: LogOptions): Promise<Readable> {
+    return this.console.stream(ref, opts);
   }
 
   async openPort(ref: string, port: number): Promise<Duplex> {
@@ -564,54 +511,25 @@ export class LibvirtDriver implements Driver {
 
   // ---- snapshots -------------------------------------------------------------------------------------------
 
-  /** Internal snapshots (inside the qcow2 overlay): with memory when the VM runs, disk only when it is off. */
-  async snapshot(ref: string, name: string, description?: string): Promise<Snapshot> {
-    const args = ['snapshot-create-as', '--domain', ref, '--name', name, '--atomic'];
-    if (description) args.push('--description', description);
-    await this.virsh.act(args, { timeoutMs: 600_000 }).catch((err) => {
-      if (/already exists/.test((err as Error).message)) throw new ConflictError(`snapshot '${name}' already exists`);
-      throw err;
-    });
-    const s = (await this.snapshots(ref)).find((x) => x.name === name);
-    if (!s) throw new UnprocessableError(`snapshot '${name}' was not recorded`);
-    return s;
+  snapshot(ref: string, name: string, description?: string): Promise<Snapshot> {
+    return this.snaps.create(ref, name, description);
   }
 
-  async snapshots(ref: string): Promise<Snapshot[]> {
-    const names = (await this.virsh.run(['snapshot-list', ref, '--name', '--topological'])).split('\n').map((l) => l.trim()).filter(Boolean);
-    const current = (await this.virsh.run(['snapshot-current', ref, '--name']).catch(() => '')).trim();
-    const out: Snapshot[] = [];
-    for (const n of names) {
-      const xml = await this.virsh.run(['snapshot-dumpxml', ref, n]);
-      out.push({
-        name: n,
-        created_at: new Date(Number(/<creationTime>(\d+)<\/creationTime>/.exec(xml)?.[1] ?? 0) * 1000).toISOString(),
-        state: /<state>([^<]+)<\/state>/.exec(xml)?.[1] ?? 'unknown',
-        description: /<description>([^<]*)<\/description>/.exec(xml)?.[1] ?? null,
-        current: n === current,
-      });
-    }
-    return out;
+  snapshots(ref: string): Promise<Snapshot[]> {
+    return this.snaps.list(ref);
   }
 
-  private async ensureSnapshot(ref: string, name: string): Promise<void> {
-    if (!(await this.snapshots(ref)).some((s) => s.name === name)) throw new NotFoundError('snapshot', name);
-  }
-
-  /** Back to the snapshot: a running one resumes with its memory; a disk-only one leaves the VM off. */
   async revertSnapshot(ref: string, name: string): Promise<void> {
-    await this.ensureSnapshot(ref, name);
-    await this.virsh.act(['snapshot-revert', ref, name], { timeoutMs: 600_000 });
-    const st = await this.domState(ref);
+    await this.snaps.revert(ref, name);
+    this.startedAt.delete(ref); // resumed from memory or left off: not booting either way
     // A guest resumed from memory has the snapshot's clock: set it from the host through the guest agent.
-    if (st.state === 'running') await this.virsh.run(['domtime', ref, '--sync']).catch((err) => this.o.log.warn({ ref, err: String(err) }, 'guest clock not synced after revert'));
-    if (st.state === 'running') this.startedAt.delete(ref); // resumed from memory: not booting
-    else this.startedAt.delete(ref);
+    if ((await this.domState(ref)).state === 'running') {
+      await this.virsh.run(['domtime', ref, '--sync']).catch((err) => this.o.log.warn({ ref, err: String(err) }, 'guest clock not synced after revert'));
+    }
   }
 
-  async deleteSnapshot(ref: string, name: string): Promise<void> {
-    await this.ensureSnapshot(ref, name);
-    await this.virsh.act(['snapshot-delete', ref, name], { timeoutMs: 600_000 });
+  deleteSnapshot(ref: string, name: string): Promise<void> {
+    return this.snaps.delete(ref, name);
   }
 
   // ---- templates and GPUs ----------------------------------------------------------------------------------
