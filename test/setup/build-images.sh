@@ -111,22 +111,6 @@ MIRROR=${MIRROR%/}
 # ---------------------------------------------------------------------------------------------
 # Rootfs customisation (their bodies are part of the recipe hashes).
 
-# dpkg excludes docs/man/locales in the image, so installs (now and later, in containers) stay small.
-write_dpkg_excludes() {
-  local root=$1
-  mkdir -p "$root/etc/dpkg/dpkg.cfg.d"
-  cat >"$root/etc/dpkg/dpkg.cfg.d/hangar-excludes" <<'X'
-path-exclude=/usr/share/doc/*
-path-include=/usr/share/doc/*/copyright
-path-exclude=/usr/share/man/*
-path-exclude=/usr/share/info/*
-path-exclude=/usr/share/groff/*
-path-exclude=/usr/share/lintian/*
-path-exclude=/usr/share/linda/*
-path-exclude=/usr/share/locale/*
-X
-}
-
 customize_ssh() {
   local root=$1
   guard_root "$root"

@@ -96,21 +96,6 @@ MIRROR=${MIRROR%/}
 # ---------------------------------------------------------------------------------------------
 # Rootfs customisation (their bodies are part of the recipe hash).
 
-write_vm_dpkg_excludes() {
-  local root=$1
-  mkdir -p "$root/etc/dpkg/dpkg.cfg.d"
-  cat >"$root/etc/dpkg/dpkg.cfg.d/hangar-excludes" <<'X'
-path-exclude=/usr/share/doc/*
-path-include=/usr/share/doc/*/copyright
-path-exclude=/usr/share/man/*
-path-exclude=/usr/share/info/*
-path-exclude=/usr/share/groff/*
-path-exclude=/usr/share/lintian/*
-path-exclude=/usr/share/linda/*
-path-exclude=/usr/share/locale/*
-X
-}
-
 # Before the kernel is installed: a small initramfs (only the modules needed to mount an ext4
 # root on virtio-blk; whatever the cloud kernel has built in is skipped), no resume probing.
 write_initramfs_config() {
@@ -291,7 +276,7 @@ RECIPE=$(
     echo "vm v1 $NAME $SUITE minbase $MIRROR $DISK_SIZE"
     echo "$VM_PACKAGES"
     echo "$CMDLINE"
-    declare -f write_vm_dpkg_excludes write_initramfs_config customize_vm clean_vm_rootfs make_disk
+    declare -f write_dpkg_excludes write_initramfs_config customize_vm clean_vm_rootfs make_disk
   } | sha
 )
 OUT="$VM_DIR/$NAME-${RECIPE:0:16}"
@@ -361,7 +346,7 @@ build_template() {
   note "debootstrap $SUITE from $MIRROR (deb cache $DEB_CACHE)"
   run_logged "$VM_DIR/debootstrap.log" \
     debootstrap --variant=minbase --components=main --cache-dir="$DEB_CACHE" "$SUITE" "$root" "$MIRROR"
-  write_vm_dpkg_excludes "$root"
+  write_dpkg_excludes "$root"
   write_initramfs_config "$root"
   chroot_enter "$root"
   CHROOT_LOG="$VM_DIR/customize.log"

@@ -51,3 +51,20 @@ in_chroot() {
     exit 1
   fi
 }
+
+# dpkg excludes docs/man/locales in the image, so installs (now and later, in containers or VMs) stay small.
+# Part of both scripts' recipe hashes (declare -f prints the body, not where it is defined).
+write_dpkg_excludes() {
+  local root=$1
+  mkdir -p "$root/etc/dpkg/dpkg.cfg.d"
+  cat >"$root/etc/dpkg/dpkg.cfg.d/hangar-excludes" <<'X'
+path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+path-exclude=/usr/share/groff/*
+path-exclude=/usr/share/lintian/*
+path-exclude=/usr/share/linda/*
+path-exclude=/usr/share/locale/*
+X
+}
