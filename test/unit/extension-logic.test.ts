@@ -73,6 +73,12 @@ describe('extension: GPUs view model', () => {
     assert.deepEqual(rows[0].gpus.map((x) => x.description), ['80 GiB · free', '80 GiB · in use · train (exclusive)', '80 GiB · MIG', '80 GiB · gone']);
     assert.deepEqual(rows[0].gpus[2].children, [{ label: 'MIG 1g.10gb', description: 'free' }]);
   });
+  it('a libvirt host: vGPU slots grouped per mdev type under their GPU, not listed as GPUs', () => {
+    const slot = (i: number, held = false) => g({ id: `pci_0000_41_00_0/nvidia-472#${i}`, backend_id: 'kvm', node: 'kvm', kind: 'mdev', index: i, parent_id: 'pci_0000_41_00_0', profile: 'nvidia-472', capacity: 1, free: held ? 0 : 1, holders: held ? [{ env_id: 'e', env_name: 'vm1', owner_id: 'u', mode: 'vgpu' }] : [] });
+    const rows = gpuRows([g({ id: 'pci_0000_41_00_0', backend_id: 'kvm', node: 'kvm', model: 'A100 SXM4 40GB', memory_mb: null, capacity: 1, free: 1 }), slot(0, true), slot(1), slot(2)]);
+    assert.equal(rows[0].gpus.length, 1);
+    assert.deepEqual(rows[0].gpus[0].children, [{ label: 'vGPU nvidia-472', description: '2 of 3 free · held by vm1' }]);
+  });
 });
 
 describe('extension: create request', () => {
