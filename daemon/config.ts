@@ -12,6 +12,8 @@ const dockerBackend = z.object({
   url: z.string().default('unix:///var/run/docker.sock'),
   /** For ssh:// hosts: private key file used to reach the host. */
   ssh_key_file: z.string().optional(),
+  /** The host's SSH public key ("ssh-ed25519 AAAA…", as in its /etc/ssh/ssh_host_*_key.pub): pinned when set. */
+  ssh_host_key: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+={0,2}( .*)?$/, 'must be an OpenSSH public key line').optional(),
   /** Address published ports bind to by default. */
   publish_address: z.string().ip().default('127.0.0.1'),
   /** nvidia-smi on that host (run locally for unix:// engines, over SSH for ssh:// ones); absent: no GPUs. */
@@ -51,6 +53,8 @@ const libvirtBackend = z.object({
   uri: z.string().regex(/^[a-z]+(\+[a-z]+)?:\/\//, 'must be a libvirt URI such as qemu:///system').default('qemu:///system'),
   /** For qemu+ssh:// hosts: the key for the SSH hop that carries tunnels to the VMs' forwarded ports. */
   ssh_key_file: z.string().optional(),
+  /** The host's SSH public key ("ssh-ed25519 AAAA…", as in its /etc/ssh/ssh_host_*_key.pub): pinned when set. */
+  ssh_host_key: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+={0,2}( .*)?$/, 'must be an OpenSSH public key line').optional(),
   /** A directory storage pool: templates, overlays, cloud-init seeds and console logs live there. */
   pool: z.string().default('hangar'),
   /** auto: kvm when the host offers it, else qemu (TCG). Say qemu on hosts that claim KVM but can't run it (nested). */

@@ -5,7 +5,18 @@ import type { Duplex } from 'node:stream';
 import { Client as SshClient } from 'ssh2';
 import { BackendUnavailableError } from '../errors';
 
-export interface SshTarget { host: string; port: number; username: string; privateKey?: Buffer }
+export interface SshTarget {
+  host: string; port: number; username: string; privateKey?: Buffer;
+  /** The host's public key ("ssh-ed25519 AAAA…"): when set, any other key is refused (no trust on first use). */
+  hostKey?: string;
+}
+
+/** ssh2's hostVerifier for a pinned key: it gets the raw key blob, which is the base64 part of the public key line. */
+export function hostVerifier(hostKey?: string): ((key: Buffer) => boolean) | undefined {
+  if (!hostKey) return undefined;
+  const expected = Buffer.from(hostKey.trim().split(/\s+/)[1] ?? '', 'base64');
+  return (key: Buffer) => Buffer.isBuffer(key) && key.equals(expected);
+}
 
 export class SshHop {
   private client?: Promise<SshClient>;
@@ -19,7 +30,7 @@ export class SshHop {
         c.once('ready', () => resolve(c));
         c.once('error', (e) => { this.client = undefined; reject(new BackendUnavailableError(this.backendId, e.message)); });
         c.once('close', () => { this.client = undefined; });
-        c.connect({ host: t.host, port: t.port, username: t.username, privateKey: t.privateKey, readyTimeout: 10_000, keepaliveInterval: 15_000 });
+        c.connect({ host: t.host, port: t.port, username: t.username, privateKey: t.privateKey, hostVerifier: hostVerifier(t.hostKey), readyTimeout: 10_000, keepaliveInterval: 15_000 });
       });
     }
     return this.client;

@@ -9,6 +9,7 @@ import { Cli } from '../helpers/cli';
 import { startDaemon } from '../helpers/daemon';
 import { containersWith, inspect, SSH_IMAGE } from '../helpers/docker';
 import { startSshd, type Sshd } from '../helpers/sshd';
+import { generateEd25519 } from '../../common/sshkeys';
 
 const spec = (over: Partial<EnvSpec> = {}): EnvSpec => ({
   envId: `drv-${Date.now()}`, name: 'drv', owner: 'u', image: SSH_IMAGE, pullPolicy: 'never', cpu: null, memoryMb: null,
@@ -54,7 +55,7 @@ describe('docker: a remote Docker host over ssh://', function () {
 
   it('provisions through `docker system dial-stdio` and tunnels SSH through the host\'s sshd', async () => {
     const d = await startDaemon({
-      configYaml: `backends:\n  - id: remote\n    url: ssh://root@127.0.0.1:${sshd.port}\n    ssh_key_file: ${sshd.clientKeyFile}\n`,
+      configYaml: `backends:\n  - id: remote\n    url: ssh://root@127.0.0.1:${sshd.port}\n    ssh_key_file: ${sshd.clientKeyFile}\n    ssh_host_key: ${sshd.hostPublicKey}\n`,
     });
     try {
       const [b] = await d.admin.backends();
@@ -75,5 +76,19 @@ describe('docker: a remote Docker host over ssh://', function () {
       await d.close();
     }
     assert.ok(fs.existsSync(path.dirname(sshd.clientKeyFile)));
+  });
+
+  it('a pinned host key that does not match: the backend is unavailable, nothing is sent to that host', async () => {
+    const other = generateEd25519('impostor').publicKey;
+    const d = await startDaemon({
+      configYaml: `backends:\n  - id: remote\n    url: ssh://root@127.0.0.1:${sshd.port}\n    ssh_key_file: ${sshd.clientKeyFile}\n    ssh_host_key: ${other}\n`,
+    });
+    try {
+      const [b] = await d.admin.backends();
+      assert.equal(b.available, false);
+      assert.match(b.error!, /remote.*unavailable|host/i);
+    } finally {
+      await d.close();
+    }
   });
 });

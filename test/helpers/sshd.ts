@@ -6,7 +6,7 @@ import path from 'node:path';
 import { generateEd25519 } from '../../common/sshkeys';
 import { tmpDir } from './tmp';
 
-export interface Sshd { port: number; clientKeyFile: string; stop(): Promise<void> }
+export interface Sshd { port: number; clientKeyFile: string; hostPublicKey: string; stop(): Promise<void> }
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -44,7 +44,7 @@ export async function startSshd(): Promise<Sshd> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    port, clientKeyFile: path.join(dir, 'client_key'),
+    port, clientKeyFile: path.join(dir, 'client_key'), hostPublicKey: host.publicKey,
     stop: () => new Promise((resolve) => { if (proc.exitCode !== null) return resolve(); proc.once('exit', () => resolve()); proc.kill(); }),
   };
 }

@@ -22,7 +22,7 @@ describe('kvm: a libvirt host over qemu+ssh://', function () {
     sshd = await startSshd();
     const uri = `qemu+ssh://root@127.0.0.1:${sshd.port}/system?keyfile=${sshd.clientKeyFile}&no_verify=1&no_tty=1`;
     d = await startDaemon({
-      configYaml: `backends:\n  - id: far\n    kind: libvirt\n    uri: "${uri}"\n    ssh_key_file: ${sshd.clientKeyFile}\n    pool: ${POOL}\n    virt_type: qemu\n    restrict_network: true\n` +
+      configYaml: `backends:\n  - id: far\n    kind: libvirt\n    uri: "${uri}"\n    ssh_key_file: ${sshd.clientKeyFile}\n    ssh_host_key: ${sshd.hostPublicKey}\n    pool: ${POOL}\n    virt_type: qemu\n    restrict_network: true\n` +
         `    forward_port_range: { from: 22400, to: 22499 }\n    default_vcpus: 1\n    default_memory_mb: 768\n    boot_timeout_s: 600\n`,
     });
     cli = new Cli(d.url);

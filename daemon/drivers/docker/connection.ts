@@ -1,10 +1,10 @@
 // Turns a backend URL into dockerode options. unix://, tcp:// (http) and ssh:// (docker system dial-stdio on the host).
 import fs from 'node:fs';
 import type Dockerode from 'dockerode';
-import type { SshTarget } from '../sshHop';
+import { hostVerifier, type SshTarget } from '../sshHop';
 
 
-export function dockerOptions(url: string, sshKeyFile?: string): { opts: Dockerode.DockerOptions; ssh?: SshTarget } {
+export function dockerOptions(url: string, sshKeyFile?: string, sshHostKey?: string): { opts: Dockerode.DockerOptions; ssh?: SshTarget } {
   const u = new URL(url);
   switch (u.protocol) {
     case 'unix:':
@@ -17,12 +17,12 @@ export function dockerOptions(url: string, sshKeyFile?: string): { opts: Dockero
     case 'ssh:': {
       const ssh: SshTarget = {
         host: u.hostname, port: Number(u.port || 22), username: decodeURIComponent(u.username || 'root'),
-        privateKey: sshKeyFile ? fs.readFileSync(sshKeyFile) : undefined,
+        privateKey: sshKeyFile ? fs.readFileSync(sshKeyFile) : undefined, hostKey: sshHostKey,
       };
       return {
         opts: {
           protocol: 'ssh', host: ssh.host, port: ssh.port, username: ssh.username,
-          sshOptions: { privateKey: ssh.privateKey, readyTimeout: 10_000 },
+          sshOptions: { privateKey: ssh.privateKey, hostVerifier: hostVerifier(sshHostKey), readyTimeout: 10_000 },
         } as Dockerode.DockerOptions,
         ssh,
       };

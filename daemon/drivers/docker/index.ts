@@ -21,6 +21,7 @@ export interface DockerDriverOptions {
   id: string;
   url: string;
   ssh_key_file?: string;
+  ssh_host_key?: string;
   publish_address: string;
   nvidia_smi: string;
   gpu_shared_replicas: number;
@@ -54,7 +55,8 @@ export class DockerDriver implements Driver {
 
   constructor(private readonly o: DockerDriverOptions) {
     this.id = o.id;
-    const { opts, ssh } = dockerOptions(o.url, o.ssh_key_file);
+    const { opts, ssh } = dockerOptions(o.url, o.ssh_key_file, o.ssh_host_key);
+    if (ssh && !o.ssh_host_key) o.log.warn({ backend: o.id }, `the SSH host key of ${ssh.host} is not verified: set ssh_host_key`);
     this.docker = new Dockerode(opts);
     this.ssh = ssh && new SshHop(o.id, ssh);
   }

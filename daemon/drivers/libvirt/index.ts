@@ -29,6 +29,7 @@ export interface LibvirtDriverOptions {
   uri: string;
   pool: string;
   ssh_key_file?: string;
+  ssh_host_key?: string;
   /** kvm, qemu (TCG: software emulation), or auto: kvm when `virsh domcapabilities` offers it. */
   virt_type: 'auto' | 'kvm' | 'qemu';
   /** 'user' (user-mode networking, ports forwarded on forward_address) or a libvirt network's name. */
@@ -86,7 +87,10 @@ export class LibvirtDriver implements Driver {
     this.agent = new GuestAgent(this.virsh);
     this.snaps = new Snapshots(this.virsh);
     const target = sshTargetOf(o.uri, o.ssh_key_file);
-    if (target) this.ssh = new SshHop(o.id, target);
+    if (target) {
+      this.ssh = new SshHop(o.id, { ...target, hostKey: o.ssh_host_key });
+      if (!o.ssh_host_key) o.log.warn({ backend: o.id }, `the SSH host key of ${target.host} is not verified for tunnels: set ssh_host_key`);
+    }
     this.console = new ConsoleLog(this.virsh, o.pool, () => this.poolPath(), Boolean(target));
   }
 
