@@ -11,10 +11,9 @@ import { renderDomainXml } from '../daemon/drivers/libvirt/domainXml';
 import { bootFiles, INIT_PATH } from '../daemon/services/bootstrap';
 import { startDaemon } from '../test/helpers/daemon';
 import { tmpDir } from '../test/helpers/tmp';
-import { LIBVIRT_CONFIG, POOL } from '../test/helpers/libvirt';
+import { LIBVIRT_CONFIG, POOL, POOL_DIR } from '../test/helpers/libvirt';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const POOL_DIR = '/var/lib/hangar-test/pool';
 const TEMPLATE = 'bench-debian12';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });

@@ -13,6 +13,8 @@ export function domainSpec(over: Partial<DomainSpec> = {}): DomainSpec {
 }
 
 export const POOL = process.env.HANGAR_LIBVIRT_POOL ?? 'hangar-test';
+/** Where test/setup/start-libvirtd.sh puts that pool. */
+export const POOL_DIR = process.env.HANGAR_LIBVIRT_POOL_DIR ?? '/var/lib/hangar-test/pool';
 
 export const LIBVIRT_CONFIG = `
 backends:

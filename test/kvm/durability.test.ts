@@ -6,12 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Cli } from '../helpers/cli';
 import { spawnDaemon } from '../helpers/daemon';
-import { LIBVIRT_CONFIG, POOL } from '../helpers/libvirt';
+import { LIBVIRT_CONFIG, POOL_DIR } from '../helpers/libvirt';
 import { tmpDir } from '../helpers/tmp';
 
 const TEMPLATE = 'debian12-durable';
 const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });
-const volumes = () => { virsh('pool-refresh', POOL); return virsh('vol-list', '--pool', POOL).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean); };
+/** The pool's files, read on disk (asking libvirt to refresh the pool while the daemon uploads into it is refused). */
+const volumes = () => fs.readdirSync(POOL_DIR);
 
 describe('kvm: durability', function () {
   this.timeout(900_000);
@@ -31,7 +32,7 @@ describe('kvm: durability', function () {
     const env = await daemon.admin.createEnvironment({ name: 'durable-vm', deployment_mode: 'vm', backend_id: 'kvm', image: TEMPLATE, environment_type: 'terminal' });
     const ref = `hangar-${env.id}`;
     const deadline = Date.now() + 60_000;
-    while (!volumes().includes(`${ref}.qcow2`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!fs.existsSync(path.join(POOL_DIR, `${ref}.qcow2`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await daemon.kill('SIGKILL');
     daemon = await spawnDaemon(dataDir, ['--config', cfg]);
     try {
@@ -50,6 +51,12 @@ describe('kvm: durability', function () {
       while (virsh('list', '--all', '--name').includes(ref) && Date.now() < gone) await new Promise((res) => setTimeout(res, 200));
       assert.deepEqual(volumes().filter((v) => v.startsWith(ref)), []);
     } finally {
+      // Also after a failure: the env's VM would keep the template in use for the next run.
+      if (await daemon.admin.getEnvironment(env.id).then(() => true, () => false)) {
+        await daemon.admin.deleteEnvironment(env.id).catch(() => undefined);
+        const until = Date.now() + 180_000;
+        while (await daemon.admin.getEnvironment(env.id).then(() => true, () => false) && Date.now() < until) await new Promise((res) => setTimeout(res, 500));
+      }
       await daemon.admin.deleteTemplate('kvm', TEMPLATE).catch(() => undefined);
       await daemon.kill('SIGTERM');
     }

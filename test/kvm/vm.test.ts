@@ -11,7 +11,7 @@ import { openTunnel } from '../../common/tunnel';
 import { rfbLogin } from '../helpers/rfb';
 import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
-import { LIBVIRT_CONFIG, POOL } from '../helpers/libvirt';
+import { LIBVIRT_CONFIG, POOL, POOL_DIR } from '../helpers/libvirt';
 import { tmpDir } from '../helpers/tmp';
 import { apiError } from '../helpers/apiError';
 
@@ -166,7 +166,7 @@ describe('kvm: VMs through libvirt', function () {
     assert.match(xml, /<qemu:arg value='user,id=hangarnet,restrict=on,[^']*hostfwd=tcp:127\.0\.0\.1:221\d\d-:2222'\/>/);
     assert.match(xml, new RegExp(`<source pool='${POOL}' volume='${env.backend_ref}.qcow2'`));
     // The overlay is copy-on-write on the template.
-    const info = execFileSync('qemu-img', ['info', '-U', '--output=json', path.join('/var/lib/hangar-test/pool', `${env.backend_ref}.qcow2`)], { encoding: 'utf8' });
+    const info = execFileSync('qemu-img', ['info', '-U', '--output=json', path.join(POOL_DIR, `${env.backend_ref}.qcow2`)], { encoding: 'utf8' });
     assert.equal(JSON.parse(info)['backing-filename'].endsWith(`hangar-tmpl-${TEMPLATE}.qcow2`), true);
     assert.equal(await ssh(cli, d, env, 'hostname'), 'vm1');
     assert.equal(await ssh(cli, d, env, 'echo $GREETING'), 'hello vm');
@@ -257,6 +257,6 @@ describe('kvm: VMs through libvirt', function () {
     assert.ok(poolVolumes().includes('hangar-vol-vmdata.qcow2'));
     virsh('vol-delete', '--pool', POOL, 'hangar-vol-vmdata.qcow2');
     await d.admin.deleteTemplate('kvm', TEMPLATE);
-    assert.deepEqual(poolVolumes().filter((v) => v.startsWith('hangar-tmpl-')), []);
+    assert.deepEqual(poolVolumes().filter((v) => v.startsWith(`hangar-tmpl-${TEMPLATE}.`)), []);
   });
 });

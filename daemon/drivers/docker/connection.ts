@@ -17,7 +17,7 @@ export function dockerOptions(url: string, sshKeyFile?: string, sshHostKey?: str
     case 'ssh:': {
       const ssh: SshTarget = {
         host: u.hostname, port: Number(u.port || 22), username: decodeURIComponent(u.username || 'root'),
-        privateKey: sshKeyFile ? fs.readFileSync(sshKeyFile) : undefined, hostKey: sshHostKey,
+        privateKey: sshKeyFile ? fs.readFileSync(sshKeyFile) : undefined, ...(sshHostKey ? { hostKey: sshHostKey } : {}),
       };
       return {
         opts: {

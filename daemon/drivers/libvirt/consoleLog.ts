@@ -39,7 +39,7 @@ export class ConsoleLog {
     }
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-console-'));
     try {
-      await this.virsh.run(['pool-refresh', this.pool]);
+      await this.virsh.refreshPool(this.pool);
       await this.virsh.download(this.pool, consoleVolume(ref), path.join(dir, 'log'), { offset }).catch((err) => {
         if (!(err instanceof NotFoundError)) throw err;
       });

@@ -213,7 +213,7 @@ export class LibvirtDriver implements Driver {
     const binds = spec.mounts.filter((m) => m.type !== 'volume');
     if (binds.length) throw new UnprocessableError(`storage_config.mounts: a VM can't mount a host path (${binds[0].source}); use a named volume, which becomes a disk`);
     if (!spec.mounts.length) return [];
-    await this.virsh.run(['pool-refresh', this.o.pool]);
+    await this.virsh.refreshPool(this.o.pool);
     const vols = (await this.virsh.run(['vol-list', '--pool', this.o.pool])).split('\n').map((l) => l.trim().split(/\s+/)[0]);
     const out = [];
     for (const m of spec.mounts) {
@@ -351,7 +351,7 @@ export class LibvirtDriver implements Driver {
   }
 
   private async removeVolumes(ref: string): Promise<void> {
-    await this.virsh.run(['pool-refresh', this.o.pool]);
+    await this.virsh.refreshPool(this.o.pool);
     const vols = (await this.virsh.run(['vol-list', '--pool', this.o.pool])).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
     for (const v of vols.filter((x) => x === `${ref}.qcow2` || x.startsWith(`${ref}-`))) {
       await this.virsh.run(['vol-delete', '--pool', this.o.pool, v]).catch((err) => {
@@ -400,7 +400,7 @@ export class LibvirtDriver implements Driver {
   }
 
   private async hasVolumes(ref: string): Promise<boolean> {
-    await this.virsh.run(['pool-refresh', this.o.pool]);
+    await this.virsh.refreshPool(this.o.pool);
     const vols = await this.virsh.run(['vol-list', '--pool', this.o.pool]);
     return vols.split('\n').some((l) => l.trim().startsWith(ref));
   }

@@ -44,7 +44,7 @@ export class TemplateStore {
   constructor(private readonly virsh: Virsh, private readonly pool: string, private readonly backendId: string) {}
 
   private async volumes(): Promise<string[]> {
-    await this.virsh.run(['pool-refresh', this.pool]);
+    await this.virsh.refreshPool(this.pool);
     return (await this.virsh.run(['vol-list', '--pool', this.pool])).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
   }
 
@@ -118,7 +118,7 @@ export class TemplateStore {
 
   /** The disk's virtual size (qemu-img info through libvirt: vol-info reports capacity from the qcow2 header). */
   async virtualSize(vol: string): Promise<number> {
-    await this.virsh.run(['pool-refresh', this.pool]);
+    await this.virsh.refreshPool(this.pool);
     const info = await this.virsh.run(['vol-info', '--pool', this.pool, vol, '--bytes']);
     const m = /Capacity:\s+(\d+)/.exec(info);
     if (!m) throw new UnprocessableError(`cannot read the size of ${vol}`);

@@ -47,6 +47,21 @@ export class Virsh {
     });
   }
 
+  /** Re-reads a pool's directory (volumes made outside libvirt, e.g. console logs; qcow2 sizes after an upload).
+   *  libvirt refuses while any volume of the pool is being uploaded or created: wait for that instead of failing. */
+  async refreshPool(pool: string, timeoutMs = 600_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await this.run(['pool-refresh', pool]);
+        return;
+      } catch (err) {
+        if (!(err instanceof VirshError && /asynchronous jobs running/.test(err.message)) || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
   /** Like run, but a failure is a 422 carrying libvirt's message (for operations the user asked for). */
   async act(args: string[], opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<string> {
     try {
