@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
@@ -77,6 +78,8 @@ export class LibvirtDriver implements Driver {
   private poolPathP?: Promise<string>;
   private virtTypeP?: Promise<{ type: 'kvm' | 'qemu'; why: string }>;
   private portLock: Promise<unknown> = Promise.resolve();
+  /** Forward ports handed out but not yet in a defined domain's metadata. */
+  private readonly reservedPorts = new Set<number>();
   private versionP?: Promise<string>;
 
   constructor(private readonly o: LibvirtDriverOptions) {
@@ -148,13 +151,12 @@ export class LibvirtDriver implements Driver {
     if (!tmpl) throw new UnprocessableError(`template '${spec.image}' is not on backend '${this.id}'`, 'image_unavailable');
     // A crash between making volumes and defining the domain leaves volumes: start from nothing.
     await this.removeVolumes(ref);
-    const made: string[] = [];
+    let forwards: Forward[] = [];
     try {
       const poolPath = await this.poolPath();
       const disk = `${ref}.qcow2`;
       await this.virsh.act(['vol-create-as', this.o.pool, disk, `${tmpl.disk_bytes}b`, '--format', 'qcow2',
         '--backing-vol', templateVolume(tmpl.name, 'qcow2'), '--backing-vol-format', 'qcow2']);
-      made.push(disk);
       const vncFile = spec.files.find((f) => f.path === '/.hangar/vnc_password');
       const seedFiles = spec.files.filter((f) => f !== vncFile) // the VM's own display serves VNC, not a guest Xvnc
         .map((f) => (f.path === '/.hangar/sshd_config' ? { ...f, content: f.content.toString().replace(/^Port 22$/m, `Port ${GUEST_SSH_PORT}`) } : f));
@@ -167,13 +169,12 @@ export class LibvirtDriver implements Driver {
       try {
         const size = (await fsp.stat(seed.file)).size;
         await this.virsh.act(['vol-create-as', this.o.pool, seedVol, `${size}b`, '--format', 'raw']);
-        made.push(seedVol);
         await this.virsh.upload(this.o.pool, seedVol, seed.file, signal);
       } finally {
         await seed.cleanup();
       }
       const vnc = spec.ports.find((p) => p.container_port === VNC_PORT && p.host_port);
-      const forwards = await this.allocateForwards(tmpl.access.includes('rdp') && !spec.ports.some((p) => p.container_port === RDP_PORT)
+      forwards = await this.allocateForwards(tmpl.access.includes('rdp') && !spec.ports.some((p) => p.container_port === RDP_PORT)
         ? { ...spec, ports: [...spec.ports, { container_port: RDP_PORT }] } : spec, vnc?.host_port ?? null);
       const mdevs = await this.makeMdevs(spec);
       const meta: DomainMeta = {
@@ -204,6 +205,8 @@ export class LibvirtDriver implements Driver {
     } catch (err) {
       await this.delete(ref).catch(() => undefined);
       throw err;
+    } finally {
+      for (const f of forwards) this.reservedPorts.delete(f.host);
     }
   }
 
@@ -245,6 +248,7 @@ export class LibvirtDriver implements Driver {
       for (const { meta } of await this.hangarDomains()) {
         for (const f of meta.forwards) used.add(f.host);
       }
+      for (const port of this.reservedPorts) used.add(port);
       if (vncHostPort) used.add(vncHostPort);
       const wanted: Forward[] = spec.ports.filter((p) => p.container_port !== VNC_PORT && p.host_port).map((p) => ({ guest: p.container_port, host: p.host_port! }));
       for (const w of wanted) used.add(w.host);
@@ -253,14 +257,16 @@ export class LibvirtDriver implements Driver {
       let next = this.o.forward_port_range.from;
       for (const guest of guestPorts) {
         if (wanted.some((w) => w.guest === guest)) continue;
-        while (used.has(next) && next <= this.o.forward_port_range.to) next++;
+        // Skip ports something else on this host already listens on (only checkable beside the gateway).
+        while ((used.has(next) || (!this.ssh && !(await portIsFree(this.o.forward_address, next)))) && next <= this.o.forward_port_range.to) next++;
         if (next > this.o.forward_port_range.to) throw new ConflictError(`no free forward port on backend '${this.id}' (range ${this.o.forward_port_range.from}-${this.o.forward_port_range.to} is full)`);
         wanted.push({ guest, host: next });
         used.add(next);
       }
+      for (const w of wanted) this.reservedPorts.add(w.host);
       return wanted;
     };
-    // One allocation at a time in this process; the domain's metadata records the result for the next one.
+    // One allocation at a time in this process; ports stay reserved until the domain's metadata records them.
     const p = this.portLock.then(run, run);
     this.portLock = p.catch(() => undefined);
     return p;
@@ -576,6 +582,15 @@ export function sshTargetOf(uri: string, keyFile?: string): SshTarget | undefine
     host: u.hostname, port: Number(u.port || 22), username: decodeURIComponent(u.username || os.userInfo().username),
     privateKey: key ? fs.readFileSync(key) : undefined,
   };
+}
+
+/** Whether nothing listens on address:port yet (a bind that succeeds, then closes). */
+function portIsFree(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, address, () => srv.close(() => resolve(true)));
+  });
 }
 
 function uuidFrom(seed: string): string {
