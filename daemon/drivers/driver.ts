@@ -88,6 +88,8 @@ export interface Driver {
   listTemplates?(): Promise<VmTemplate[]>;
   importTemplate?(req: TemplateImport, signal?: AbortSignal): Promise<VmTemplate>;
   deleteTemplate?(name: string): Promise<void>;
+  /** What answers once the env is up (default ssh): a Windows VM answers RDP, a VNC-only VM just runs. */
+  readiness?(ref: string): Promise<'ssh' | 'rdp' | 'running'>;
   /** How long "running" may take after start (a VM boots; a container starts); default 60 s. */
   readonly readyTimeoutMs?: number;
   /** Backends that know when an env is ready (Kubernetes: pod Ready) say so here; otherwise the service waits

@@ -18,7 +18,7 @@ import { vncPassword } from '../secretBox';
 import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, jupyterPath, RDP_PORT, rdpFile, SSH_PORT, VNC_PORT } from './bootstrap';
 import type { EventBus } from './events';
 import { generateEd25519, type SshKeyService } from './keys';
-import { firstBytes, isSshBanner } from '../drivers/probe';
+import { firstBytes, isRdpConfirm, isSshBanner, RDP_CONNECTION_REQUEST } from '../drivers/probe';
 
 function readAll(s: Readable): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -190,11 +190,17 @@ export class EnvironmentService {
   }
 
   private draining?: Promise<void>;
+  private drainAgain = false;
 
   /** Envs queued for GPUs (gpu_wait), oldest first: each that fits now gets its grants and is provisioned. A smaller
    *  request behind a big one may go first (backfill) rather than leave GPUs idle. Runs on every release. */
   drainQueue(): Promise<void> {
-    this.draining ??= (async () => {
+    // A release during a pass may free what that pass already looked at: run once more after it.
+    if (this.draining) {
+      this.drainAgain = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
       const queued = (await this.o.repo.list({ status: ['pending'] }))
         .filter((e) => !e.backend_ref && e.gpu_mode !== 'none' && !this.busy.has(e.id) && this.o.gpus.allocates(e.backend_id))
         .sort((a, b) => a.created_at.localeCompare(b.created_at));
@@ -212,7 +218,13 @@ export class EnvironmentService {
         await this.setStatus(e, ['pending'], 'creating');
         this.track(e.id, () => this.provision(e.id));
       }
-    })().catch((err) => this.o.log.error({ err: String(err) }, 'GPU queue not drained')).finally(() => { this.draining = undefined; });
+    })().catch((err) => this.o.log.error({ err: String(err) }, 'GPU queue not drained')).finally(() => {
+      this.draining = undefined;
+      if (this.drainAgain) {
+        this.drainAgain = false;
+        void this.drainQueue();
+      }
+    });
     return this.draining;
   }
 
@@ -330,20 +342,24 @@ export class EnvironmentService {
   /** "running" means SSH answers: wait for sshd's banner (the container may exit instead: then say why). */
   private async waitForSsh(driver: Driver, ref: string, timeoutMs = driver.readyTimeoutMs ?? 60_000): Promise<BackendStatus | void> {
     if (driver.waitReady) return driver.waitReady(ref);
+    // What "ready" means is the image's business: sshd (the default), an RDP listener (a Windows VM), or just running.
+    const probe = (await driver.readiness?.(ref)) ?? 'ssh';
     const deadline = Date.now() + timeoutMs;
     let last = '';
     let noAddressSince = 0;
     let restarted = false;
+    let delay = 50;
     while (Date.now() < deadline) {
       const st = await driver.inspect(ref);
       if (st.state !== 'running') {
         const logs = await driver.logs(ref, { tail: 5 }).then(readAll).catch(() => '');
         throw new UnprocessableError(`environment exited during start-up (${st.message ?? st.state})${logs ? ': ' + logs.trim().split('\n').slice(-3).join(' | ') : ''}`);
       }
+      if (probe === 'running') return;
       try {
-        const banner = await firstBytes(await driver.openPort(ref, SSH_PORT));
-        if (isSshBanner(banner)) return;
-        last = `unexpected banner ${JSON.stringify(banner.toString('latin1').slice(0, 40))}`;
+        const answer = await firstBytes(await driver.openPort(ref, probe === 'ssh' ? SSH_PORT : RDP_PORT), probe === 'rdp' ? RDP_CONNECTION_REQUEST : undefined);
+        if (probe === 'ssh' ? isSshBanner(answer) : isRdpConfirm(answer)) return;
+        last = `unexpected answer ${JSON.stringify(answer.toString('latin1').slice(0, 40))}`;
       } catch (err) {
         last = (err as Error).message;
         // A start cut short (client gone mid-request, e.g. a daemon crash) can leave dockerd running the container
@@ -357,9 +373,11 @@ export class EnvironmentService {
           }
         }
       }
-      await new Promise((r) => setTimeout(r, 50));
+      // Containers answer within tens of ms; a booting VM takes a minute: back off up to half a second.
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 1.5, 500);
     }
-    throw new UnprocessableError(`sshd did not answer within ${timeoutMs / 1000} s: ${last}`);
+    throw new UnprocessableError(`${probe === 'ssh' ? 'sshd' : 'RDP'} did not answer within ${timeoutMs / 1000} s: ${last}`);
   }
 
   // ---- actions ---------------------------------------------------------------------------------------------

@@ -213,19 +213,9 @@ clean_rootfs() {
 # Chroot plumbing. Only a fresh procfs is mounted (never bind mounts of host dirs), and it is
 # unmounted before anything is deleted; deletions use --one-file-system as a second guard.
 # Every path deleted under a rootfs must be inside one of our work dirs, never the host's /.
-guard_root() {
-  [[ $1 == "$IMAGES_DIR"/work.*/rootfs && -d $1 ]] || die "refusing to touch rootfs path '$1'"
-}
-
 # shellcheck source=SCRIPTDIR/chroot.sh
 source "$here/chroot.sh"
-
-new_workdir() {
-  local d
-  d=$(mktemp -d "$IMAGES_DIR/work.XXXXXX")
-  WORKDIRS+=("$d")
-  echo "$d"
-}
+WORK_PARENT=$IMAGES_DIR
 
 # ---------------------------------------------------------------------------------------------
 # Recipes and cache paths.

@@ -255,19 +255,9 @@ make_disk() {
 # ---------------------------------------------------------------------------------------------
 # Chroot plumbing (as in build-images.sh): only a fresh procfs is mounted, never bind mounts of
 # host dirs; it is unmounted before anything is deleted, and deletions use --one-file-system.
-guard_root() {
-  [[ $1 == "$VM_DIR"/work.*/rootfs && -d $1 ]] || die "refusing to touch rootfs path '$1'"
-}
-
 # shellcheck source=SCRIPTDIR/chroot.sh
 source "$here/chroot.sh"
-
-new_workdir() {
-  local d
-  d=$(mktemp -d "$VM_DIR/work.XXXXXX")
-  WORKDIRS+=("$d")
-  echo "$d"
-}
+WORK_PARENT=$VM_DIR
 
 # ---------------------------------------------------------------------------------------------
 sha() { sha256sum | cut -c1-64; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Chroot helpers shared by build-images.sh and build-vm-image.sh (sourced; they set MOUNTS, WORKDIRS, EXIT_HOOKS
-# and CHROOT_LOG). cleanup runs at exit: exit hooks, then unmounts, then removes work dirs.
+# and CHROOT_LOG, and set WORK_PARENT to the directory their work dirs live in). cleanup runs at exit: exit hooks,
+# then unmounts, then removes work dirs.
 MOUNTS=()
 WORKDIRS=()
 EXIT_HOOKS=()
@@ -12,6 +13,19 @@ cleanup() {
   for d in "${WORKDIRS[@]}"; do rm -rf --one-file-system "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
+
+# A work dir under WORK_PARENT, removed at exit.
+new_workdir() {
+  local d
+  d=$(mktemp -d "$WORK_PARENT/work.XXXXXX")
+  WORKDIRS+=("$d")
+  echo "$d"
+}
+
+# Every path deleted under a rootfs must be inside one of our work dirs, never the host's /.
+guard_root() {
+  [[ $1 == "$WORK_PARENT"/work.*/rootfs && -d $1 ]] || die "refusing to touch rootfs path '$1'"
+}
 
 chroot_enter() {
   local root=$1
@@ -45,10 +59,7 @@ in_chroot() {
   local root=$1; shift
   if ! chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@" </dev/null >>"$CHROOT_LOG" 2>&1; then
-    echo "$(basename "$0"): in chroot $root: command failed: $*" >&2
-    echo "---- last 40 lines of $CHROOT_LOG ----" >&2
-    tail -n 40 "$CHROOT_LOG" >&2
-    exit 1
+    fail_with_log "$CHROOT_LOG" "in chroot $root: command failed: $*"
   fi
 }
 

@@ -28,12 +28,15 @@ docker_up() {
 # of that output and exit. Keeps the scripts quiet unless something breaks.
 run_logged() {
   local log=$1; shift
-  if ! "$@" >"$log" 2>&1; then
-    echo "$(basename "$0"): command failed: $*" >&2
-    echo "---- last 40 lines of $log ----" >&2
-    tail -n 40 "$log" >&2
-    exit 1
-  fi
+  "$@" >"$log" 2>&1 || fail_with_log "$log" "command failed: $*"
+}
+
+# fail_with_log LOG MESSAGE: says what failed, shows the log's tail, exits.
+fail_with_log() {
+  echo "$(basename "$0"): $2" >&2
+  echo "---- last 40 lines of $1 ----" >&2
+  tail -n 40 "$1" >&2
+  exit 1
 }
 
 # detect_debian_mirror SUITE: the first "deb" source serving SUITE (not -updates/-security) that

@@ -49,12 +49,6 @@ export class ConsoleLog {
     }
   }
 
-  /** The last lines, for error messages. */
-  async tail(ref: string, lines = 3): Promise<string> {
-    const text = (await this.read(ref, 0).catch(() => Buffer.alloc(0))).toString().trim();
-    return text ? text.split('\n').slice(-lines).map((l) => l.trim()).join(' | ') : '(empty)';
-  }
-
   async stream(ref: string, opts: LogOptions): Promise<Readable> {
     const out = new PassThrough();
     const first = await this.read(ref, 0);

@@ -14,7 +14,6 @@ import type { GpuDevice } from '../../gpu/types';
 import type { Logger } from '../../log';
 import { answerWithin } from '../answerWithin';
 import type { BackendStatus, BootFile, Driver, EnvSpec, ExecResult, LogOptions, ManagedObject } from '../driver';
-import { firstBytes, isRdpConfirm, isSshBanner, RDP_CONNECTION_REQUEST } from '../probe';
 import { connectLocal, SshHop, type SshTarget } from '../sshHop';
 import { buildSeedIso } from './cloudInit';
 import { ConsoleLog, consoleVolume } from './consoleLog';
@@ -457,28 +456,10 @@ export class LibvirtDriver implements Driver {
   }
 
   /** Ready when the guest answers the way its template says it will: the env's sshd (cloud-init templates), an RDP
-   *  listener (Windows templates), or just running (a VNC-only image). A VM that stops while booting fails at once,
-   *  with the end of its console. */
-  async waitReady(ref: string, signal?: AbortSignal): Promise<void> {
+   *  listener (Windows templates), or just running (a VNC-only image). */
+  async readiness(ref: string): Promise<'ssh' | 'rdp' | 'running'> {
     const tmpl = await this.templates.get((await this.meta(ref)).template);
-    const want = !tmpl || tmpl.cloud_init ? 'ssh' : tmpl.access.includes('rdp') ? 'rdp' : 'running';
-    const deadline = Date.now() + this.readyTimeoutMs;
-    let last = '';
-    while (Date.now() < deadline) {
-      signal?.throwIfAborted();
-      const st = await this.inspect(ref);
-      if (st.state !== 'running') throw new UnprocessableError(`the VM stopped while booting (${st.message ?? st.state}); console: ${await this.console.tail(ref)}`);
-      if (want === 'running') return;
-      try {
-        const answer = await firstBytes(await this.openPort(ref, want === 'ssh' ? SSH_PORT : RDP_PORT), want === 'rdp' ? RDP_CONNECTION_REQUEST : undefined);
-        if (want === 'ssh' ? isSshBanner(answer) : isRdpConfirm(answer)) return;
-        last = 'unexpected answer';
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      await sleep(1000);
-    }
-    throw new UnprocessableError(`the VM did not answer on ${want === 'ssh' ? 'SSH' : 'RDP'} within ${this.readyTimeoutMs / 1000} s (${last}); console: ${await this.console.tail(ref)}`);
+    return !tmpl || tmpl.cloud_init ? 'ssh' : tmpl.access.includes('rdp') ? 'rdp' : 'running';
   }
 
   // ---- console, ports, guest agent -------------------------------------------------------------------------

@@ -40,33 +40,36 @@ async function localFile(src: Source, field: string, signal?: AbortSignal): Prom
 }
 
 export class TemplateStore {
-  private cache?: Map<string, VmTemplate>;
+  /** Metadata by template name; the pool's volume list (one cheap call) says which names exist, so a template another
+   *  gateway imported or deleted shows at once, and only new names are downloaded. */
+  private readonly metas = new Map<string, VmTemplate>();
   constructor(private readonly virsh: Virsh, private readonly pool: string, private readonly backendId: string) {}
 
+  /** Volumes made through libvirt (by any gateway) are known without a pool refresh. */
   private async volumes(): Promise<string[]> {
-    await this.virsh.refreshPool(this.pool);
     return (await this.virsh.run(['vol-list', '--pool', this.pool])).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
   }
 
   async list(): Promise<VmTemplate[]> {
-    if (this.cache) return [...this.cache.values()];
     const vols = await this.volumes();
-    const out = new Map<string, VmTemplate>();
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-meta-'));
-    try {
-      for (const v of vols.filter((x) => x.startsWith(PREFIX) && x.endsWith('.json'))) {
-        const name = v.slice(PREFIX.length, -'.json'.length);
-        if (!vols.includes(templateVolume(name, 'qcow2'))) continue; // an import cut short: not a template
-        const file = path.join(dir, 'm.json');
-        await this.virsh.download(this.pool, v, file);
-        const meta = JSON.parse(await fsp.readFile(file, 'utf8')) as VmTemplate;
-        out.set(name, { ...meta, name, backend_id: this.backendId });
+    // A template exists once its metadata does (written last); a .json without its disk is an import cut short.
+    const names = vols.filter((v) => v.startsWith(PREFIX) && v.endsWith('.json')).map((v) => v.slice(PREFIX.length, -'.json'.length))
+      .filter((n) => vols.includes(templateVolume(n, 'qcow2')));
+    for (const n of [...this.metas.keys()]) if (!names.includes(n)) this.metas.delete(n);
+    const missing = names.filter((n) => !this.metas.has(n));
+    if (missing.length) {
+      const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-meta-'));
+      try {
+        for (const name of missing) {
+          const file = path.join(dir, 'm.json');
+          await this.virsh.download(this.pool, templateVolume(name, 'json'), file);
+          this.metas.set(name, { ...(JSON.parse(await fsp.readFile(file, 'utf8')) as VmTemplate), name, backend_id: this.backendId });
+        }
+      } finally {
+        await fsp.rm(dir, { recursive: true, force: true });
       }
-    } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
     }
-    this.cache = out;
-    return [...out.values()];
+    return names.map((n) => this.metas.get(n)!);
   }
 
   async get(name: string): Promise<VmTemplate | undefined> {
@@ -79,7 +82,6 @@ export class TemplateStore {
     if (req.firmware === 'direct-kernel' && !req.kernel) throw new InputError('kernel', 'kernel: a direct-kernel template needs a kernel');
     if (await this.get(req.name)) throw new ConflictError(`template '${req.name}' already exists on backend '${this.backendId}'`);
     const parts: [Source | undefined, 'qcow2' | 'vmlinuz' | 'initrd', string][] = [[req.disk, 'qcow2', 'disk'], [req.kernel, 'vmlinuz', 'kernel'], [req.initrd, 'initrd', 'initrd']];
-    this.cache = undefined;
     let diskBytes = 0;
     try {
       for (const [src, part, field] of parts) {
@@ -111,8 +113,6 @@ export class TemplateStore {
     } catch (err) {
       await this.removeVolumes(req.name);
       throw err;
-    } finally {
-      this.cache = undefined;
     }
   }
 
@@ -132,7 +132,7 @@ export class TemplateStore {
   }
 
   private async removeVolumes(name: string): Promise<void> {
-    this.cache = undefined;
+    this.metas.delete(name);
     const vols = await this.volumes();
     // Metadata first: a half-deleted template is no longer offered.
     for (const part of ['json', 'qcow2', 'vmlinuz', 'initrd'] as const) {
