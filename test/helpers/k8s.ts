@@ -2,14 +2,14 @@
 // objects an env left behind, and the daemon's event stream.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { EnvEvent, Environment } from '../../common/model';
+import { CACHE_DIR } from './cache';
 
-// Where test/setup/k8s-cluster.sh writes it (it honours HANGAR_CACHE like every setup script).
-export const KUBECONFIG = path.join(process.env.HANGAR_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hangar'), 'k8s/kubeconfig');
+// Where test/setup/k8s-cluster.sh writes it (under HANGAR_CACHE_DIR like every setup script).
+export const KUBECONFIG = path.join(CACHE_DIR, 'k8s/kubeconfig');
 const CLUSTER = path.resolve(__dirname, '../setup/k8s-cluster.sh');
 export const IMAGE = 'hangar-test/ssh:latest';
 export const ENV_ID = 'dev.hangar.env-id';

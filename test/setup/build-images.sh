@@ -223,6 +223,7 @@ sha() { sha256sum | cut -c1-64; }
 SSH_RECIPE=$(
   {
     echo "ssh v1 $SUITE minbase $MIRROR"
+    files_hash "$here/build-images.sh" "$here/chroot.sh" "$here/lib.sh"
     echo "$SSH_PACKAGES"
     printf '%s\n' "${IMPORT_CHANGES[@]}"
     declare -f write_dpkg_excludes customize_ssh clean_rootfs
@@ -307,6 +308,12 @@ build_rdp_tar() { build_derived_tar rdp "$RDP_TAR" customize_rdp; }
 
 image_recipe() {
   "$DOCKER" image inspect -f '{{index .Config.Labels "hangar.recipe"}}' "$1" 2>/dev/null || true
+}
+
+# image_current TAG RECIPE TARBALL: the tag carries this recipe and this cache holds its tarball,
+# so an empty HANGAR_CACHE_DIR always exercises the build (a dockerd's old images can't hide it).
+image_current() {
+  [[ $(image_recipe "$1") == "$2" && -f $3 ]]
 }
 
 # import_image TAG RECIPE TARBALL: imports the tarball as TAG and drops the image TAG pointed
@@ -462,24 +469,24 @@ prune_cache() {
 # Stale work dirs / partial tarballs from an interrupted run.
 prune_cache
 
-if [[ $(image_recipe "$SSH_TAG") != "$SSH_RECIPE" ]]; then
+if ! image_current "$SSH_TAG" "$SSH_RECIPE" "$SSH_TAR"; then
   build_ssh_tar
   import_image "$SSH_TAG" "$SSH_RECIPE" "$SSH_TAR"
 fi
 
-if [[ $(image_recipe "$JUPYTER_TAG") != "$JUPYTER_RECIPE" ]]; then
+if ! image_current "$JUPYTER_TAG" "$JUPYTER_RECIPE" "$JUPYTER_TAR"; then
   build_jupyter_tar
   import_image "$JUPYTER_TAG" "$JUPYTER_RECIPE" "$JUPYTER_TAR"
   verify_jupyter
 fi
 
-if [[ $(image_recipe "$DESKTOP_TAG") != "$DESKTOP_RECIPE" ]]; then
+if ! image_current "$DESKTOP_TAG" "$DESKTOP_RECIPE" "$DESKTOP_TAR"; then
   build_desktop_tar
   import_image "$DESKTOP_TAG" "$DESKTOP_RECIPE" "$DESKTOP_TAR"
   verify_desktop
 fi
 
-if [[ $(image_recipe "$RDP_TAG") != "$RDP_RECIPE" ]]; then
+if ! image_current "$RDP_TAG" "$RDP_RECIPE" "$RDP_TAR"; then
   build_rdp_tar
   import_image "$RDP_TAG" "$RDP_RECIPE" "$RDP_TAR"
   verify_rdp

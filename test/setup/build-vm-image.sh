@@ -264,6 +264,7 @@ sha() { sha256sum | cut -c1-64; }
 RECIPE=$(
   {
     echo "vm v1 $NAME $SUITE minbase $MIRROR $DISK_SIZE"
+    files_hash "$here/build-vm-image.sh" "$here/chroot.sh" "$here/lib.sh"
     echo "$VM_PACKAGES"
     echo "$CMDLINE"
     declare -f write_dpkg_excludes write_initramfs_config customize_vm clean_vm_rootfs make_disk

@@ -79,3 +79,11 @@ path-exclude=/usr/share/linda/*
 path-exclude=/usr/share/locale/*
 X
 }
+
+# tar_rootfs ROOT OUT: a reproducible gzip tarball of ROOT (numeric owners, file capabilities kept).
+tar_rootfs() {
+  local root=$1 out=$2
+  tar --numeric-owner --xattrs --xattrs-include='security.capability' --sort=name \
+    -C "$root" -cf - . | gzip -n -1 >"$out.partial"
+  mv -f "$out.partial" "$out"
+}

@@ -26,7 +26,7 @@ source "$here/lib.sh"
 
 NODE_VERSION=24.21.0
 CODE_SERVER_VERSION=4.139.1
-RECIPE="node $NODE_VERSION code-server $CODE_SERVER_VERSION"
+RECIPE="node $NODE_VERSION code-server $CODE_SERVER_VERSION $(files_hash "$here/code-server.sh")"
 DIR="$HANGAR_CACHE/code-server"
 WRAPPER="$DIR/bin/code-server"
 packages=(

@@ -24,6 +24,7 @@ packages=(
   unzip                  # the UI test lists what the .vsix holds
   openssl                # test/setup/k8s-cluster.sh makes the cluster's certificates
   util-linux             # setsid, flock
+  shellcheck             # npm run test:unit lints the shell scripts
   # libvirt driver test bed (start-libvirtd.sh, build-vm-image.sh):
   libvirt-daemon-system  # libvirtd, virtlogd, the libvirt-qemu user, /etc/libvirt/*.conf
   libvirt-daemon-system-sysv # picks the sysv alternative of the above (the systemd one pulls systemd-container)

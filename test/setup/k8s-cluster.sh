@@ -103,13 +103,13 @@ k8s_recipe() {
   {
     echo "k8s $K8S_VERSION etcd $ETCD_VERSION $(go env GOVERSION)"
     cat "$here/k8s/gomod-kubernetes.sh"
-    declare -f build_k8s
+    declare -f build_k8s gorun
   } | sha
 }
 kwok_recipe() {
   {
     echo "kwok $KWOK_VERSION $(go env GOVERSION)"
-    declare -f build_kwok
+    declare -f build_kwok gorun
   } | sha
 }
 

@@ -4,7 +4,16 @@
 # Debian's client: /usr/local/bin/docker is a newer client that insists on
 # BuildKit for builds, so the setup scripts always use this one.
 DOCKER=${HANGAR_DOCKER:-/usr/bin/docker}
-HANGAR_CACHE=${HANGAR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hangar}
+# Every cache lives under HANGAR_CACHE_DIR (default ~/.cache/hangar); HANGAR_CACHE is the older name.
+HANGAR_CACHE=${HANGAR_CACHE_DIR:-${HANGAR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hangar}}
+HANGAR_CACHE_DIR=$HANGAR_CACHE
+export HANGAR_CACHE HANGAR_CACHE_DIR
+
+# files_hash FILE...: one hash of the files' contents, for recipe keys. A cache keyed by the
+# whole scripts that make it is rebuilt by the very next run after any change to them.
+files_hash() {
+  cat "$@" | sha256sum | cut -c1-64
+}
 
 die() {
   echo "$(basename "$0"): error: $*" >&2

@@ -15,10 +15,10 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { CACHE_DIR } from '../helpers/cache';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Locator, type Page } from 'playwright-core';
 
-export const HANGAR_CACHE = process.env.HANGAR_CACHE
-  ?? path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hangar');
+export const HANGAR_CACHE = CACHE_DIR;
 /** The wrapper test/setup/code-server.sh writes: code-server on its own Node 24. */
 export const CODE_SERVER_BIN = process.env.HANGAR_CODE_SERVER ?? path.join(HANGAR_CACHE, 'code-server/bin/code-server');
 export const CHROMIUM = process.env.HANGAR_CHROMIUM ?? '/usr/bin/chromium';
