@@ -10,9 +10,10 @@ import { ALIAS_PREFIX, envFromAlias, sshAlias } from '../common/names';
 import type { CreateEnvironmentRequest } from '../common/schemas';
 import type { TunnelTransport } from '../common/tunnel';
 import { configDir, readConfig, resolveGateway, writeConfig } from './credentials';
-import { ensureLocalKey } from '../common/localKey';
+import { ensureCliKey } from './cliKey';
 import { DEFAULT_USER, renderBlock, writeManagedBlock } from '../common/sshConfig';
 import { vmCommands } from './vms';
+import { VERSION } from '../common/version';
 import { identityFile, knownHostsFile, pinHostKey, selfCommand, sshOptions } from './ssh';
 
 /** Exit codes scripts can rely on. */
@@ -72,6 +73,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function buildProgram(): Command {
   const program = new Command('hangar').description('Hangar: GPU development environments on your own machines')
+    .version(VERSION, '-V, --version', 'print the version')
     .option('--url <url>', 'gateway URL (default: HANGAR_URL or the last login)')
     .option('--json', 'machine-readable output')
     .option('--config-dir <dir>', 'where logins, the SSH key and pinned host keys live (default: HANGAR_CONFIG_DIR or ~/.config/hangar)')
@@ -95,7 +97,7 @@ export function buildProgram(): Command {
       cfg.gateways[c.url] = { token };
       cfg.current = c.url;
       writeConfig(cfg);
-      if (o.key) await ensureLocalKey(c, configDir(), `hangar-cli@${new URL(c.url).host}`);
+      if (o.key) await ensureCliKey(c, configDir(), { force: true });
       print(Boolean(g().json), { url: c.url, user: me.name }, () => `logged in to ${c.url} as ${me.name}\n`);
     });
 
@@ -218,6 +220,7 @@ export function buildProgram(): Command {
     .action(async (t: string | undefined, o: { write?: string | boolean }) => {
       const c = client(g(), t);
       const dir = configDir();
+      await ensureCliKey(c, dir);
       const envs = t ? [await c.getEnvironment(envFromAlias(t))] : await c.listEnvironments();
       for (const e of envs) {
         if (e.host_key) pinHostKey(dir, sshAlias(c.url, e.name), e.host_key);
@@ -237,8 +240,8 @@ export function buildProgram(): Command {
   program.command('ssh <env> [cmd...]').description('ssh into an environment through the gateway (args after -- run remotely)')
     .action(async (t: string, cmd: string[]) => {
       const c = client(g(), t);
-      const conn = await c.connection(envFromAlias(t));
       const dir = configDir();
+      const [conn] = await Promise.all([c.connection(envFromAlias(t)), ensureCliKey(c, dir)]);
       if (conn.ssh.host_key) pinHostKey(dir, conn.ssh.host_alias, conn.ssh.host_key);
       const opts = sshOptions({ dir, gatewayUrl: c.url, cli: selfCommand() }, conn.ssh.user);
       const args = [...opts.flatMap(([k, v]) => ['-o', `${k}=${v}`]), conn.ssh.host_alias, ...cmd];

@@ -20,7 +20,7 @@ const dockerBackend = z.object({
   nvidia_smi: z.string().default('nvidia-smi'),
   /** Time-slicing: how many gpu_mode shared environments one GPU takes. */
   gpu_shared_replicas: z.number().int().min(1).max(64).default(4),
-});
+}).strict();
 export type DockerBackendConfig = z.infer<typeof dockerBackend>;
 
 const kubernetesBackend = z.object({
@@ -42,7 +42,7 @@ const kubernetesBackend = z.object({
     effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
     tolerationSeconds: z.number().int().optional(),
   }).strict()).default([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]),
-});
+}).strict();
 export type KubernetesBackendConfig = z.infer<typeof kubernetesBackend>;
 const portRange = z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) });
 
@@ -75,10 +75,15 @@ const libvirtBackend = z.object({
   data_disk_gb: z.number().int().min(1).default(20),
   /** The virsh executable. */
   virsh: z.string().default('virsh'),
-});
+}).strict();
 export type LibvirtBackendConfig = z.infer<typeof libvirtBackend>;
 
-const backend = z.union([dockerBackend, kubernetesBackend, libvirtBackend]);
+// Chosen by `kind` (docker when absent), so a typo is reported against the right backend kind, never
+// silently dropped, and a libvirt entry without `kind:` is an error instead of a Docker backend.
+const backend = z.preprocess(
+  (b) => (b && typeof b === 'object' && !('kind' in b) ? { ...b, kind: 'docker' } : b),
+  z.discriminatedUnion('kind', [dockerBackend.extend({ kind: z.literal('docker') }), kubernetesBackend, libvirtBackend]),
+);
 export type BackendConfig = z.infer<typeof backend>;
 
 const configSchema = z.object({
@@ -144,12 +149,20 @@ export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config 
   const dockerHost = flags['docker-host'] ?? env.HANGAR_DOCKER_HOST;
   if (dockerHost && !raw.backends) raw.backends = [{ id: 'local', url: dockerHost }];
   const nvidiaSmi = env.HANGAR_NVIDIA_SMI;
-  if (nvidiaSmi) raw.backends = ((raw.backends as Record<string, unknown>[] | undefined) ?? [{ id: 'local' }]).map((b) => ({ nvidia_smi: nvidiaSmi, ...b }));
+  if (nvidiaSmi) {
+    raw.backends = ((raw.backends as Record<string, unknown>[] | undefined) ?? [{ id: 'local' }])
+      .map((b) => (b.kind === undefined || b.kind === 'docker' ? { nvidia_smi: nvidiaSmi, ...b } : b));
+  }
 
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const i = result.error.issues[0];
-    throw new Error(`invalid configuration: ${i.path.join('.')}: ${i.message}`);
+    const where = i.path.join('.') || '(top level)';
+    // zod says "Unrecognized key(s) in object: 'x'": name the key in the path, as a user would write it.
+    if (i.code === 'unrecognized_keys') {
+      throw new Error(`invalid configuration: ${i.keys.map((k) => [...i.path, k].join('.')).join(', ')}: unknown key`);
+    }
+    throw new Error(`invalid configuration: ${where}: ${i.message}`);
   }
   const cfg = result.data;
   const ids = new Set<string>();

@@ -1,7 +1,7 @@
 // hangard: the Hangar gateway daemon.
 import { loadConfig } from './config';
 import { startServer } from './server';
-import { VERSION } from './version';
+import { VERSION } from '../common/version';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

@@ -17,11 +17,12 @@ import { EventBus } from './services/events';
 import { SshKeyService } from './services/keys';
 import { VmService } from './services/vms';
 import { Reconciler } from './services/reconciler';
+import { readiness } from './services/readiness';
 import { openDatabase } from './store/db';
 import { EnvironmentRepo } from './store/environments';
 import { AuditRepo, UserRepo } from './store/users';
 import { SecretBox } from './secretBox';
-import { VERSION } from './version';
+import { VERSION } from '../common/version';
 
 export interface RunningServer {
   url: string;
@@ -69,7 +70,8 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
   const sessions = new JupyterSessions(box.derive('jupyter-session'));
-  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, sessions, frameAncestors: cfg.jupyter_frame_ancestors, log });
+  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, sessions, frameAncestors: cfg.jupyter_frame_ancestors, log,
+    readiness: () => readiness(db, drivers) });
   const server = http.createServer(app);
   const wss = attachWebSockets(server, { auth, users, sessions, envs, events, log });
   await new Promise<void>((resolve, reject) => {

@@ -20,6 +20,7 @@ import type { GpuService } from '../gpu/service';
 import { gpusRouter } from './routes/gpus';
 import { vmsRouter } from './routes/vms';
 import type { VmService } from '../services/vms';
+import type { Readiness } from '../services/readiness';
 
 export interface AppDeps {
   version: string;
@@ -34,6 +35,7 @@ export interface AppDeps {
   sessions: JupyterSessions;
   frameAncestors: string[];
   log: Logger;
+  readiness: () => Promise<Readiness>;
 }
 
 export function createApp(d: AppDeps): express.Express {
@@ -45,6 +47,11 @@ export function createApp(d: AppDeps): express.Express {
   app.use('/api/v1/environments/:id/jupyter', jupyterAuth(d.auth, d.users, d.sessions), jupyterProxy(d.envs, d.frameAncestors));
   app.use(express.json({ limit: '1mb' }));
   app.get('/healthz', (_req, res) => { res.json({ ok: true, version: d.version }); });
+  // Public like /healthz, so it names backends and their reachability but never their errors.
+  app.get('/readyz', async (_req, res) => {
+    const r = await d.readiness();
+    res.status(r.ready ? 200 : 503).json({ ...r, version: d.version });
+  });
   const doc = openApiDocument(d.version);
   app.get('/api/v1/openapi.json', (_req, res) => { res.json(doc); });
   const api = express.Router();

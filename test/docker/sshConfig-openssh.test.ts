@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { HangarClient } from '../../common/client';
 import { sshAlias } from '../../common/names';
 import { findOverrides, gatewayHostPattern, renderBlock, shellCommand, writeManagedBlock } from '../../common/sshConfig';
 import { Cli } from '../helpers/cli';
@@ -122,6 +123,40 @@ describe('docker: managed ssh config block with OpenSSH', function () {
       const sshSaysOverridden = (await effective(file, alias)).get('user') === 'someone';
       assert.equal(findOverrides(fs.readFileSync(file, 'utf8'), alias).length > 0, sshSaysOverridden, `case ${JSON.stringify(before)}`);
       assert.equal(warnings.length > 0, sshSaysOverridden, `wildcard case ${JSON.stringify(before)}: ${gatewayHostPattern(d.url)}`);
+    }
+  });
+
+  it('HANGAR_URL + HANGAR_TOKEN and no login: hangar ssh and ssh through ssh-config make and register the key', async () => {
+    const user = await d.admin.createUser(`script-${Date.now().toString(36)}`, 'user');
+    const scripted = new Cli(d.url);
+    const env = { HANGAR_URL: d.url, HANGAR_TOKEN: user.token };
+    const mine = await new HangarClient({ url: d.url, token: user.token }).createEnvironment({ name: `${envName}-s`, image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+    try {
+      await d.admin.waitFor(mine.id, ['running']);
+      const viaCli = await scripted.run(['ssh', mine.name, '--', 'echo', 'scripted'], { env });
+      assert.equal(viaCli.code, 0, viaCli.stderr);
+      assert.equal(viaCli.stdout.trim(), 'scripted');
+      assert.ok(fs.existsSync(path.join(scripted.configDir, 'id_ed25519')), 'the CLI made its key');
+      const keys = await new HangarClient({ url: d.url, token: user.token }).listKeys();
+      assert.equal(keys.length, 1, 'registered once, not once per ssh');
+      const again = await scripted.run(['ssh', mine.name, '--', 'true'], { env });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal((await new HangarClient({ url: d.url, token: user.token }).listKeys()).length, 1);
+
+      const fresh = new Cli(d.url);
+      const file = path.join(tmpDir(), 'config');
+      const w = await fresh.run(['ssh-config', '--write', file], { env });
+      assert.equal(w.code, 0, w.stderr);
+      assert.match(fs.readFileSync(file, 'utf8'), /IdentityFile /);
+      const run = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
+        execFile('ssh', ['-F', file, '-o', 'BatchMode=yes', sshAlias(d.url, mine.name), 'echo via-config'],
+          { env: { ...process.env, HANGAR_CONFIG_DIR: fresh.configDir, ...env }, timeout: 60_000 },
+          (e, out, err) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out, err }));
+      });
+      assert.equal(run.code, 0, run.err);
+      assert.equal(run.out.trim(), 'via-config');
+    } finally {
+      await d.admin.deleteEnvironment(mine.id).catch(() => undefined);
     }
   });
 });

@@ -33,6 +33,16 @@ describe('API (no backend needed)', () => {
     assert.equal((await status(new HangarClient({ url: d.url, token: 'hgr_wrong' }).listEnvironments())).status, 401);
   });
 
+  it('readyz: the store takes writes; each backend\'s reachability as data, without its error text', async () => {
+    const r = await fetch(`${d.url}/readyz`);
+    assert.equal(r.status, 200);
+    const body = await r.json() as any;
+    assert.equal(body.ready, true);
+    assert.deepEqual(body.store, { writable: true });
+    assert.deepEqual(body.backends, [{ id: 'local', kind: 'docker', available: false }]);
+    assert.ok(!JSON.stringify(body).includes('nonexistent'), 'no backend error detail on a public probe');
+  });
+
   it('tokens are stored hashed', () => {
     const db = fs.readFileSync(path.join(d.dataDir, 'hangar.db'));
     assert.ok(!db.includes(Buffer.from(d.token)));

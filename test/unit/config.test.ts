@@ -35,4 +35,22 @@ describe('daemon configuration', () => {
     fs.writeFileSync(file, 'colour: red\n');
     assert.throws(() => loadConfig({ argv: ['--config', file] }), /invalid configuration/);
   });
+
+  it('backend entries are strict: a typo or a libvirt entry without kind is an error naming the key', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'c.yaml');
+    fs.writeFileSync(file, 'backends:\n  - id: a\n    publsh_address: 127.0.0.1\n');
+    assert.throws(() => loadConfig({ argv: ['--config', file] }), /backends\.0\.publsh_address: unknown key/);
+    fs.writeFileSync(file, 'backends:\n  - id: kvm\n    uri: qemu:///system\n    pool: hangar\n');
+    assert.throws(() => loadConfig({ argv: ['--config', file] }), /backends\.0\.uri, backends\.0\.pool: unknown key/);
+    fs.writeFileSync(file, 'backends:\n  - id: kvm\n    kind: libvirt\n    uri: qemu:///system\n');
+    assert.equal(loadConfig({ argv: ['--config', file] }).backends[0].kind, 'libvirt');
+    fs.writeFileSync(file, 'backends:\n  - id: c\n    kind: kubernetes\n    namespace: x\n');
+    assert.throws(() => loadConfig({ argv: ['--config', file] }), /backends\.0\.namespace: unknown key/);
+    fs.writeFileSync(file, 'backends:\n  - id: c\n    kind: kubernetes\n  - id: d\n');
+    const c = loadConfig({ argv: ['--config', file], env: { HANGAR_NVIDIA_SMI: '/x/nvidia-smi' } });
+    assert.equal((c.backends[1] as { nvidia_smi: string }).nvidia_smi, '/x/nvidia-smi');
+    fs.writeFileSync(file, 'backends:\n  - id: c\n    kind: nomad\n');
+    assert.throws(() => loadConfig({ argv: ['--config', file] }), /backends\.0\.kind/);
+  });
 });
