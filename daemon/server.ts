@@ -1,4 +1,6 @@
 // Composition root: every service is built here and handed in through constructors.
+import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
@@ -19,6 +21,7 @@ import { EnvironmentRepo } from './store/environments';
 import { AuditRepo, UserRepo } from './store/users';
 import { SecretBox } from './secretBox';
 import { VERSION } from './version';
+import { PID_FILE } from './backup';
 import { resolveGatewayId } from './services/gatewayId';
 import { MountPolicy } from './services/mounts';
 import { OrphanService } from './services/orphans';
@@ -73,6 +76,9 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   if (!cfg.public_url) publicUrl = url;
   log.info({ url, backends: drivers.all().map((d) => d.id) }, 'hangard listening');
+  // `hangard restore` refuses while this names a live process.
+  const pidFile = path.join(cfg.data_dir, PID_FILE);
+  fs.writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
 
   // Start-up reconcile runs in the background: an unreachable backend must not block the API.
   void gpus.refresh().then(() => reconciler.run()).catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
@@ -97,6 +103,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
       await envs.idle();
       await drivers.close();
       await db.destroy();
+      fs.rmSync(pidFile, { force: true });
     },
   };
 }
