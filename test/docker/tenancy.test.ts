@@ -9,6 +9,7 @@ import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { docker, inspect, SSH_IMAGE } from '../helpers/docker';
 import { apiError } from '../helpers/apiError';
 import { tmpDir } from '../helpers/tmp';
+import { Cli } from '../helpers/cli';
 
 describe('docker: tenancy (host paths, volumes)', function () {
   this.timeout(180_000);
@@ -101,5 +102,18 @@ describe('docker: tenancy (host paths, volumes)', function () {
     await alice.c.deleteEnvironment(a.id);
     const again = await alice.c.waitFor((await alice.c.createEnvironment({ ...base, name: 'again', storage_config: { mounts: [{ type: 'volume', source: `id:${av.id}`, target: '/v' }] } })).id, ['running']);
     assert.equal(await exec(again.backend_ref!, 'cat /v/f'), 'secret-of-alice');
+  });
+
+  it('the CLI: -v takes volume names only (a host path is a usage error), --host-path an allowlist name', async () => {
+    const cli = new Cli(d.url);
+    await cli.login((await d.admin.createUser(`carol${Date.now() % 100000}`)).token);
+    const bad = await cli.run(['create', 'rooted', '--image', SSH_IMAGE, '--pull', 'never', '-v', '/:/host']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /host paths can't be given; .*--host-path NAME:DST/);
+    const refused = await cli.run(['create', 'reader', '--image', SSH_IMAGE, '--pull', 'never', '--type', 'terminal', '--host-path', 'datasets:/data']);
+    assert.equal(refused.code, 3, 'a 403');
+    assert.match(refused.stderr, /rule host_paths/);
+    const ok = await cli.run(['--json', 'create', 'tv', '--image', SSH_IMAGE, '--pull', 'never', '--type', 'terminal', '-v', 'team:x:/t']);
+    assert.equal(ok.code, 4, 'no team: 404');
   });
 });
