@@ -139,7 +139,7 @@ async function reconcile(): Promise<void> {
         [last] = await server.reconciler.run();
         times.push(ms(t));
       }
-      const changed = last!.statusSynced.length + last!.markedMissing.length + last!.removedOrphans.length;
+      const changed = last!.statusSynced.length + last!.markedMissing.length + last!.orphans.length;
       console.log(`reconcile of ${ENVS} envs (rows + Deployments): median ${median(times).toFixed(0)} ms of 5 passes (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}); changes: ${changed}`);
     } finally {
       await server.close();

@@ -14,6 +14,7 @@ import { ensureCliKey } from './cliKey';
 import { DEFAULT_USER, renderBlock, writeManagedBlock } from '../common/sshConfig';
 import { vmCommands } from './vms';
 import { VERSION } from '../common/version';
+import { storageCommands } from './storage';
 import { identityFile, knownHostsFile, pinHostKey, selfCommand, sshOptions } from './ssh';
 
 /** Exit codes scripts can rely on. */
@@ -139,7 +140,8 @@ export function buildProgram(): Command {
     .option('--memory <mib>', 'memory limit in MiB', (v) => Number(v))
     .option('-e, --env <KEY=VALUE>', 'environment variable; repeatable', collect)
     .option('-p, --port <[ip:]host:container>', 'publish a port (default address 127.0.0.1); repeatable', collect)
-    .option('-v, --volume <src:dst[:ro]>', 'named volume or absolute host path; repeatable', collect)
+    .option('-v, --volume <name:dst[:ro]>', 'your named volume (team:NAME your team\'s, id:ID by id), made on first use; repeatable', collect)
+    .option('--host-path <name:dst[:rw]>', 'a host directory the gateway\'s host_paths lists, by name (read-only unless it allows rw); repeatable', collect)
     .option('--storage-type <t>', 'local | nfs | ceph | s3 | pvc')
     .option('--lifecycle <p>', 'persistent | ephemeral | scheduled | on_demand')
     .option('--jumpserver', 'route access through JumpServer')
@@ -161,7 +163,7 @@ export function buildProgram(): Command {
           if (!m) throw new UsageError(`--secret-env expects NAME=secret/key, got '${k}=${v}'`);
           return [k, { secret: m[1], key: m[2] }];
         })) : undefined,
-        storage_config: o.volume ? { mounts: (o.volume as string[]).map(parseVolume) } : undefined,
+        storage_config: o.volume || o.hostPath ? { mounts: [...((o.volume ?? []) as string[]).map(parseVolume), ...((o.hostPath ?? []) as string[]).map(parseHostPath)] } : undefined,
       } as CreateEnvironmentRequest;
       for (const k of Object.keys(req) as (keyof CreateEnvironmentRequest)[]) if (req[k] === undefined) delete req[k];
       const { createEnvironmentSchema, describeZodError } = await import('../common/schemas');
@@ -314,6 +316,7 @@ export function buildProgram(): Command {
   });
 
   vmCommands(program, { client: () => client(g()), json: () => Boolean(g().json), print, columns });
+  storageCommands(program, { client: () => client(g()), json: () => Boolean(g().json), print, columns });
   return program;
 }
 
@@ -324,10 +327,19 @@ function parsePort(spec: string) {
   return { container_port: Number(cport), host_port: host ? Number(host) : undefined, host_ip: ip, protocol: (proto as 'tcp' | 'udp') || undefined };
 }
 
+/** NAME:/dst[:ro]; NAME may itself hold a colon (team:NAME, id:ID), so the target is the first part that is a path. */
 function parseVolume(spec: string) {
-  const [source, target, mode] = spec.split(':');
-  if (!source || !target) throw new UsageError(`--volume expects SRC:DST[:ro], got '${spec}'`);
-  return { type: (source.startsWith('/') ? 'bind' : 'volume') as 'bind' | 'volume', source, target, read_only: mode === 'ro' };
+  const parts = spec.split(':');
+  const at = parts.findIndex((p) => p.startsWith('/'));
+  if (at === 0) throw new UsageError(`--volume '${spec}': host paths can't be given; ask the operator for a host_paths entry and use --host-path NAME:DST`);
+  if (at < 0 || (parts[at + 1] !== undefined && parts[at + 1] !== 'ro' && parts[at + 1] !== 'rw')) throw new UsageError(`--volume expects NAME:DST[:ro], got '${spec}'`);
+  return { type: 'volume' as const, source: parts.slice(0, at).join(':'), target: parts[at], read_only: parts[at + 1] === 'ro' };
+}
+
+function parseHostPath(spec: string) {
+  const [source, target, mode, ...rest] = spec.split(':');
+  if (!source || !target || rest.length || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) throw new UsageError(`--host-path expects NAME:DST[:ro|rw], got '${spec}'`);
+  return { type: 'host_path' as const, source, target, ...(mode ? { read_only: mode === 'ro' } : {}) };
 }
 
 export async function main(argv = process.argv): Promise<void> {

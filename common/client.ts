@@ -1,6 +1,6 @@
 // Typed HTTP client for the gateway API, shared by the CLI and the extension. No vscode imports.
 import { EventStream } from './events';
-import type { BackendInfo, ConnectionInfo, Environment, Snapshot, SshKey, User, VmTemplate } from './model';
+import type { BackendInfo, ConnectionInfo, Environment, Orphan, Snapshot, SshKey, User, VmTemplate, Volume } from './model';
 import type { CreateEnvironmentRequest, ImportTemplateRequest, UpdateEnvironmentInput } from './schemas';
 
 export class ApiError extends Error {
@@ -77,6 +77,10 @@ export class HangarClient {
     return this.request<Environment>('POST', `/api/v1/environments/${encodeURIComponent(env)}/snapshots/${encodeURIComponent(name)}/revert`, undefined, signal);
   }
   deleteSnapshot(env: string, name: string) { return this.request<void>('DELETE', `/api/v1/environments/${encodeURIComponent(env)}/snapshots/${encodeURIComponent(name)}`); }
+  volumes() { return this.request<Volume[]>('GET', '/api/v1/volumes'); }
+  orphans() { return this.request<Orphan[]>('GET', '/api/v1/orphans'); }
+  adoptOrphan(ref: string, owner?: string) { return this.request<Environment>('POST', `/api/v1/orphans/${encodeURIComponent(ref)}/adopt`, owner ? { owner } : {}); }
+  removeOrphan(ref: string) { return this.request<void>('DELETE', `/api/v1/orphans/${encodeURIComponent(ref)}`); }
   listKeys() { return this.request<SshKey[]>('GET', '/api/v1/ssh-keys'); }
   addKey(name: string, publicKey: string) { return this.request<SshKey>('POST', '/api/v1/ssh-keys', { name, public_key: publicKey }); }
   createUser(name: string, role: 'admin' | 'user' = 'user', team?: string) { return this.request<{ user: User; token: string }>('POST', '/api/v1/users', { name, role, ...(team ? { team } : {}) }); }

@@ -28,11 +28,14 @@ export interface PortMapping {
 }
 
 export interface Mount {
-  /** A named volume (created when missing) or an absolute host path. */
+  /** volume: NAME (the caller's own, made when missing), team:NAME or id:ID; host_path: a host_paths entry's name.
+   *  bind (a raw host path) is refused. */
   source: string;
   target: string;
   read_only?: boolean;
-  type: 'volume' | 'bind';
+  type: 'volume' | 'host_path' | 'bind';
+  /** Set by the gateway: the volume this mount resolved to. */
+  volume_id?: string;
   /** VMs: size of the data disk a new named volume becomes. */
   size_gb?: number;
 }
@@ -227,4 +230,32 @@ export interface Snapshot {
   state: string;
   description: string | null;
   current: boolean;
+}
+
+/** A named volume: owned by a user or a team, its backend name derived from its id (never from input). */
+export interface Volume {
+  id: string;
+  name: string;
+  owner_id: string | null;
+  team: string | null;
+  backend_id: string;
+  /** What the backend calls it (hangar-vol-<id>). */
+  backend_name: string;
+  size_gb: number | null;
+  created_at: string;
+}
+
+/** A backend object with this gateway's labels and no row (a restored database, another data dir): kept until an
+ *  admin adopts or removes it. `ref` is its env id. */
+export interface Orphan {
+  ref: string;
+  backend_id: string;
+  backend_ref: string;
+  state: string;
+  name?: string;
+  owner_id?: string;
+  image?: string;
+  deployment_mode?: string;
+  /** Whether its labels hold what a row needs (adopt works). */
+  adoptable: boolean;
 }

@@ -25,8 +25,15 @@ const portMapping = z.object({
   protocol: z.enum(['tcp', 'udp']).optional(),
 }).strict();
 
+/** A mount names what it uses, never a host path or a backend's volume name:
+ *  - `{type: volume, source: NAME}`: the caller's own volume NAME (made on first use); `team:NAME` the caller's team's;
+ *    `id:<volume id>` one of those by id;
+ *  - `{type: host_path, source: NAME}`: an entry of the operator's `host_paths` allowlist (read-only unless it says);
+ *  - `{type: bind}` (a raw host path) is still parsed, to be refused with 403 by the service. */
+export const VOLUME_SOURCE = /^(team:|id:)?[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const HOST_PATH_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const mount = z.object({
-  type: z.enum(['volume', 'bind']),
+  type: z.enum(['volume', 'host_path', 'bind']),
   source: z.string().min(1).max(4096),
   target: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').refine((p) => !p.split('/').includes('..'), 'must not contain ".."'),
   read_only: z.boolean().optional(),
@@ -36,8 +43,11 @@ const mount = z.object({
   if (m.type === 'bind' && (!m.source.startsWith('/') || m.source.split('/').includes('..'))) {
     ctx.addIssue({ code: 'custom', path: ['source'], message: 'a bind source must be an absolute path without ".."' });
   }
-  if (m.type === 'volume' && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(m.source)) {
-    ctx.addIssue({ code: 'custom', path: ['source'], message: 'a volume name may hold letters, digits, "_", "." and "-"' });
+  if (m.type === 'host_path' && !HOST_PATH_NAME.test(m.source)) {
+    ctx.addIssue({ code: 'custom', path: ['source'], message: 'a host_path source is the name of an entry of the gateway\'s host_paths (lowercase letters, digits, "_", "." and "-"), not a path' });
+  }
+  if (m.type === 'volume' && !VOLUME_SOURCE.test(m.source)) {
+    ctx.addIssue({ code: 'custom', path: ['source'], message: 'a volume source is NAME, team:NAME or id:ID (letters, digits, "_", "." and "-")' });
   }
 });
 
@@ -111,7 +121,7 @@ export const createEnvironmentSchema = z.object({
     if (k in v.env_vars) ctx.addIssue({ code: 'custom', path: ['env_vars_from_secrets', k], message: 'is also set in env_vars' });
   }
   if (!isK8s(v.deployment_mode) && v.network_config?.expose) ctx.addIssue({ code: 'custom', path: ['network_config', 'expose'], message: 'needs a Kubernetes deployment_mode (k8s_*)' });
-  const bind = v.storage_config?.mounts?.findIndex((m) => m.type === 'bind') ?? -1;
+  const bind = v.storage_config?.mounts?.findIndex((m) => m.type !== 'volume') ?? -1;
   if (v.deployment_mode === 'vm' && bind >= 0) ctx.addIssue({ code: 'custom', path: ['storage_config', 'mounts', bind, 'source'], message: "a VM can't mount a host path; use a named volume (it becomes a disk)" });
   if (v.gpu_mode === 'mig' && v.gpu_mig_profile && !/^\d+g\.\d+gb$/.test(v.gpu_mig_profile)) {
     ctx.addIssue({ code: 'custom', path: ['gpu_mig_profile'], message: 'must be a MIG profile like 1g.10gb' });

@@ -84,6 +84,20 @@ const backend = z.preprocess(
   (b) => (b && typeof b === 'object' && !('kind' in b) ? { ...b, kind: 'docker' } : b),
   z.discriminatedUnion('kind', [dockerBackend.extend({ kind: z.literal('docker') }), kubernetesBackend, libvirtBackend]),
 );
+
+/** A host directory the operator lets users mount by name (storage_config mount {type: host_path, source: <name>}).
+ *  Users never give raw paths: a container's root can write wherever a bind points. */
+const hostPath = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be lowercase letters, digits, "_", "." and "-"'),
+  path: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path')
+    .refine((p) => p === '/' || (path.posix.normalize(p) === p && !p.endsWith('/')), 'must be a normalised path (no "..", "." or "//")'),
+  /** Read-only unless the operator says otherwise; a mount can't ask for more than this. */
+  read_only: z.boolean().default(true),
+  /** Who may mount it: user names ("*": every user) and team names. Admins are listed like anyone else. */
+  users: z.array(z.string().min(1)).default([]),
+  teams: z.array(z.string().min(1)).default([]),
+}).strict();
+export type HostPathConfig = z.infer<typeof hostPath>;
 export type BackendConfig = z.infer<typeof backend>;
 
 const configSchema = z.object({
@@ -104,6 +118,7 @@ const configSchema = z.object({
   stop_timeout_s: z.number().int().min(0).default(10),
   backends: z.array(backend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4 }]),
   default_backend: z.string().optional(),
+  host_paths: z.array(hostPath).default([]),
 }).strict();
 
 export type Config = z.infer<typeof configSchema> & { listenHost: string; listenPort: number; publicUrl: string };
@@ -172,6 +187,11 @@ export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config 
   }
   if (cfg.default_backend && !ids.has(cfg.default_backend)) {
     throw new Error(`invalid configuration: default_backend: no backend '${cfg.default_backend}'`);
+  }
+  const names = new Set<string>();
+  for (const [i, h] of cfg.host_paths.entries()) {
+    if (names.has(h.name)) throw new Error(`invalid configuration: host_paths.${i}.name: duplicate name '${h.name}'`);
+    names.add(h.name);
   }
   const sep = cfg.listen.lastIndexOf(':');
   const listenHost = cfg.listen.slice(0, sep);

@@ -13,7 +13,8 @@ export class UnauthorizedError extends DomainError {
   constructor(message = 'missing or invalid bearer token') { super(message, 'unauthorized'); }
 }
 export class ForbiddenError extends DomainError {
-  constructor(message = 'forbidden') { super(message, 'forbidden'); }
+  /** `rule` names the policy that refused (e.g. host_paths), `field` the input it refused. */
+  constructor(message = 'forbidden', details?: { rule: string; field?: string }) { super(message, 'forbidden', details); }
 }
 /** Unknown, or not the caller's: both answer 404 so ids don't leak. */
 export class NotFoundError extends DomainError {

@@ -1,9 +1,8 @@
 // Composition root: every service is built here and handed in through constructors.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { Config } from './config';
 import { driversFromConfig, type DriverRegistry } from './drivers/registry';
 import { createApp } from './http/app';
@@ -23,6 +22,11 @@ import { EnvironmentRepo } from './store/environments';
 import { AuditRepo, UserRepo } from './store/users';
 import { SecretBox } from './secretBox';
 import { VERSION } from '../common/version';
+import { PID_FILE } from './backup';
+import { resolveGatewayId } from './services/gatewayId';
+import { MountPolicy } from './services/mounts';
+import { OrphanService } from './services/orphans';
+import { VolumeRepo } from './store/volumes';
 
 export interface RunningServer {
   url: string;
@@ -31,20 +35,9 @@ export interface RunningServer {
   envs: EnvironmentService;
   reconciler: Reconciler;
   drivers: DriverRegistry;
+  gatewayId: string;
   adminTokenFile?: string;
   close(): Promise<void>;
-}
-
-/** This gateway's id, kept in the data dir: labels on backend objects say which gateway owns them. */
-function gatewayId(dataDir: string): string {
-  const file = path.join(dataDir, 'gateway.id');
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    const id = crypto.randomBytes(6).toString('hex');
-    fs.writeFileSync(file, id + '\n', { mode: 0o600 });
-    return id;
-  }
 }
 
 export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Promise<RunningServer> {
@@ -57,20 +50,23 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const auth = new AuthService(users);
   const keys = new SshKeyService(users);
   const events = new EventBus();
-  const drivers = driversFromConfig(cfg, gatewayId(cfg.data_dir), log);
+  const gatewayId = await resolveGatewayId(cfg.data_dir, db).catch(async (err) => { await db.destroy(); throw err; });
+  const drivers = driversFromConfig(cfg, gatewayId, log);
+  const volumes = new VolumeRepo(db);
   let publicUrl = cfg.publicUrl;
   const gpus = new GpuService(db, drivers, log);
-  const envs = new EnvironmentService({ db, box, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, vncPorts: cfg.vnc_port_range, rdpPorts: cfg.rdp_port_range,
+  const envs = new EnvironmentService({ db, box, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, mounts: new MountPolicy(cfg.host_paths, db), vncPorts: cfg.vnc_port_range, rdpPorts: cfg.rdp_port_range,
     publishAddress: (id) => { const b = cfg.backends.find((x) => x.id === id); return b && 'publish_address' in b ? b.publish_address : b && 'forward_address' in b ? b.forward_address : '127.0.0.1'; },
   });
   const vms = new VmService({ drivers, envs, gpus, audit });
+  const orphans = new OrphanService({ drivers, repo, users, audit, events });
   const reconciler = new Reconciler(repo, drivers, envs, log, gpus);
 
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
   const sessions = new JupyterSessions(box.derive('jupyter-session'));
-  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, sessions, frameAncestors: cfg.jupyter_frame_ancestors, log,
+  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, volumes, orphans, sessions, frameAncestors: cfg.jupyter_frame_ancestors, log,
     readiness: () => readiness(db, drivers) });
   const server = http.createServer(app);
   const wss = attachWebSockets(server, { auth, users, sessions, envs, events, log });
@@ -82,6 +78,9 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   if (!cfg.public_url) publicUrl = url;
   log.info({ url, backends: drivers.all().map((d) => d.id) }, 'hangard listening');
+  // `hangard restore` refuses while this names a live process.
+  const pidFile = path.join(cfg.data_dir, PID_FILE);
+  fs.writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
 
   // Start-up reconcile runs in the background: an unreachable backend must not block the API.
   void gpus.refresh().then(() => reconciler.run()).catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
@@ -95,7 +94,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   )] : []));
 
   return {
-    url, log, envs, reconciler, drivers, gpus, adminTokenFile,
+    url, log, envs, reconciler, drivers, gpus, gatewayId, adminTokenFile,
     async close() {
       reconciler.stopLoop();
       gpus.stopLoop();
@@ -106,6 +105,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
       await envs.idle();
       await drivers.close();
       await db.destroy();
+      fs.rmSync(pidFile, { force: true });
     },
   };
 }

@@ -1,12 +1,22 @@
 // The one contract every backend implements: Docker hosts (dockerode), Kubernetes clusters (a Deployment/
 // StatefulSet/Job per env) and libvirt hosts (a domain per env). Services speak only this interface.
 import type { Duplex, Readable } from 'node:stream';
-import type { BackendInfo, ExposedService, GpuMode, Mount, NetworkConfig, PortMapping, PullPolicy, SecretKeyRef, Snapshot, VmTemplate } from '../../common/model';
+import type { BackendInfo, Environment, ExposedService, GpuMode, NetworkConfig, PortMapping, PullPolicy, SecretKeyRef, Snapshot, VmTemplate } from '../../common/model';
 import type { GpuDevice } from '../gpu/types';
 import type { TemplateImport } from './libvirt/templates';
 
 /** A file placed into the environment before its first start (bootstrap script, keys, config). */
 export interface BootFile { path: string; content: string | Buffer; mode: number }
+
+/** What an env's row is rebuilt from when an admin adopts an orphan (services/orphans.ts). No secrets: the Jupyter
+ *  token and desktop passwords stay in the env's own files. Backends keep it with the object (a Docker label). */
+export type EnvRecord = Pick<Environment, 'name' | 'owner_id' | 'image' | 'image_pull_policy' | 'deployment_mode' | 'environment_type'
+  | 'gpu_mode' | 'gpu_count' | 'gpu_device_ids' | 'gpu_model' | 'gpu_mig_profile' | 'cpu' | 'memory_mb' | 'ssh_user' | 'host_key'
+  | 'storage_type' | 'storage_config' | 'network_config' | 'lifecycle_policy' | 'use_jumpserver' | 'vnc_port' | 'rdp_port' | 'schedule' | 'command' | 'created_at'>;
+
+/** A mount as the backend gets it, resolved by the gateway (services/mounts.ts): a volume's `source` is its
+ *  derived backend name (hangar-vol-<id>), a bind's is a path from the operator's host_paths. Never user input. */
+export interface SpecMount { type: 'volume' | 'bind'; source: string; target: string; read_only?: boolean; size_gb?: number }
 
 export interface EnvSpec {
   envId: string;
@@ -23,7 +33,7 @@ export interface EnvSpec {
   memoryMb: number | null;
   env: Record<string, string>;
   ports: PortMapping[];
-  mounts: Mount[];
+  mounts: SpecMount[];
   /** Exact devices granted to this env (GPU-<uuid>, MIG-<uuid> or index); empty when gpu_mode is none. */
   gpus: { mode: GpuMode; deviceIds: string[]; count: number };
   /** Files written before start; the command runs /.hangar/init.sh which the service renders. */
@@ -36,6 +46,8 @@ export interface EnvSpec {
   expose?: NetworkConfig['expose'];
   schedule?: string | null;
   runCommand?: string[] | null;
+  /** Kept with the object so a row can be rebuilt after a restore (see EnvRecord). */
+  record?: EnvRecord;
   /** Made already started (start() follows at once anyway): spares Kubernetes a scale-up pass. Drivers may ignore it. */
   startNow?: boolean;
 }
@@ -46,7 +58,7 @@ export type BackendState = 'created' | 'running' | 'stopped' | 'failed' | 'missi
 export interface BackendStatus { state: BackendState; message?: string; startedAt?: string }
 
 /** An object found on the backend carrying our labels (used by reconciliation). */
-export interface ManagedObject { ref: string; envId: string; state: BackendState; message?: string }
+export interface ManagedObject { ref: string; envId: string; state: BackendState; message?: string; record?: EnvRecord }
 
 export interface LogOptions { tail?: number; follow?: boolean; timestamps?: boolean; signal?: AbortSignal }
 export interface ExecResult { exitCode: number; stdout: string; stderr: string }
@@ -117,4 +129,17 @@ export const LABELS = {
   envId: 'dev.hangar.env-id',
   envName: 'dev.hangar.env-name',
   owner: 'dev.hangar.owner',
+  /** JSON EnvRecord: what adopting the object rebuilds its row from. */
+  record: 'dev.hangar.record',
 } as const;
+
+/** A record label's JSON, or undefined when absent or not one (an object made before records, or by hand). */
+export function parseRecord(raw: string | undefined): EnvRecord | undefined {
+  if (!raw) return undefined;
+  try {
+    const r = JSON.parse(raw) as EnvRecord;
+    return r && typeof r.name === 'string' && typeof r.owner_id === 'string' && typeof r.image === 'string' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -21,6 +21,9 @@ import { gpusRouter } from './routes/gpus';
 import { vmsRouter } from './routes/vms';
 import type { VmService } from '../services/vms';
 import type { Readiness } from '../services/readiness';
+import type { OrphanService } from '../services/orphans';
+import type { VolumeRepo } from '../store/volumes';
+import { storageRouter } from './routes/storage';
 
 export interface AppDeps {
   version: string;
@@ -32,6 +35,8 @@ export interface AppDeps {
   drivers: DriverRegistry;
   gpus: GpuService;
   vms: VmService;
+  volumes: VolumeRepo;
+  orphans: OrphanService;
   sessions: JupyterSessions;
   frameAncestors: string[];
   log: Logger;
@@ -61,6 +66,7 @@ export function createApp(d: AppDeps): express.Express {
   api.use(backendsRouter(d.drivers, d.audit));
   api.use(gpusRouter(d.gpus));
   api.use(vmsRouter(d.vms));
+  api.use(storageRouter(d.volumes, d.orphans));
   app.use('/api/v1', api);
   app.use((req) => { throw new NotFoundError('endpoint', req.path); });
   app.use(errorMiddleware(d.log));

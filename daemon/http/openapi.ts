@@ -48,7 +48,7 @@ export function openApiDocument(version: string): object {
       schemas: {
         Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, backend: { type: 'string' } } } } },
         PortMapping: { type: 'object', required: ['container_port'], properties: { container_port: { type: 'integer' }, host_port: { type: 'integer' }, host_ip: { type: 'string', default: '127.0.0.1' }, protocol: { type: 'string', enum: ['tcp', 'udp'] } } },
-        Mount: { type: 'object', required: ['type', 'source', 'target'], properties: { type: { type: 'string', enum: ['volume', 'bind'] }, source: { type: 'string' }, target: { type: 'string' }, read_only: { type: 'boolean' } } },
+        Mount: { type: 'object', required: ['type', 'source', 'target'], description: 'volume: source NAME (your own, made on first use), team:NAME (your team\'s) or id:ID; host_path: source names an entry of the gateway\'s host_paths (read-only unless it allows rw). bind (a raw host path) is refused: 403.', properties: { type: { type: 'string', enum: ['volume', 'host_path', 'bind'] }, source: { type: 'string' }, target: { type: 'string' }, read_only: { type: 'boolean' }, size_gb: { type: 'integer' }, volume_id: { type: 'string', readOnly: true } } },
         CreateEnvironment: { type: 'object', required: ['name', 'image'], additionalProperties: false, properties: envProps },
         UpdateEnvironment: { type: 'object', additionalProperties: false, properties: { lifecycle_policy: envProps.lifecycle_policy, use_jumpserver: envProps.use_jumpserver, env_vars: envProps.env_vars, cpu: envProps.cpu, memory_mb: envProps.memory_mb } },
         Environment: {
@@ -115,6 +115,10 @@ export function openApiDocument(version: string): object {
       },
       '/environments/{id}/snapshots/{name}/revert': { post: { summary: 'Return the VM to a snapshot (running with its memory, or off); the env\'s status and GPUs follow', parameters: [idParam, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'Environment' } } } },
       '/environments/{id}/snapshots/{name}': { delete: { summary: 'Delete a snapshot', parameters: [idParam, { name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'Deleted' } } } },
+      '/volumes': { get: { summary: 'Named volumes: own and own team\'s (admin: all), with the backend\'s name (hangar-vol-<id>)', responses: { 200: { description: 'Volumes' } } } },
+      '/orphans': { get: { summary: 'Backend objects with this gateway\'s labels and no row (a restored database, another data dir), never removed automatically (admin)', responses: { 200: { description: 'Orphans: ref (env id), backend, state, name/owner/image from its labels, adoptable' }, 403: err('Not an admin') } } },
+      '/orphans/{ref}/adopt': { post: { summary: 'Rebuild the row from the object\'s labels (admin); {owner?: user name} when its owner is not in this database', parameters: [{ name: 'ref', in: 'path', required: true, schema: { type: 'string' } }], responses: { 201: { description: 'Environment', ...json(ref('Environment')) }, 403: err('Not an admin'), 404: err('No such orphan'), 409: err('Name taken'), 422: err('No record to rebuild from') } } },
+      '/orphans/{ref}': { delete: { summary: 'Remove the object from its backend (admin)', parameters: [{ name: 'ref', in: 'path', required: true, schema: { type: 'string' } }], responses: { 204: { description: 'Removed' }, 403: err('Not an admin'), 404: err('No such orphan') } } },
       '/audit': { get: { summary: 'Audit log (admin)', responses: { 200: { description: 'Entries' } } } },
     },
   };

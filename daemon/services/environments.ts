@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { ConnectionInfo, Environment, EnvStatus, User } from '../../common/model';
 import { sshAlias } from '../../common/names';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from '../../common/schemas';
-import type { BackendStatus, Driver, EnvSpec } from '../drivers/driver';
+import type { BackendStatus, Driver, EnvRecord, EnvSpec } from '../drivers/driver';
 import type { DriverRegistry } from '../drivers/registry';
 import { BackendUnavailableError, ConflictError, InputError, NotFoundError, UnprocessableError } from '../errors';
 import type { Logger } from '../log';
@@ -17,6 +17,7 @@ import type { AuditRepo } from '../store/users';
 import { vncPassword } from '../secretBox';
 import { AUTHORIZED_KEYS_PATH, bootFiles, INIT_PATH, JUPYTER_PORT, jupyterPath, RDP_PORT, rdpFile, SSH_PORT, VNC_PORT } from './bootstrap';
 import type { EventBus } from './events';
+import type { MountPolicy, PlannedMount } from './mounts';
 import { generateEd25519, type SshKeyService } from './keys';
 import { firstBytes, isRdpConfirm, isSshBanner, RDP_CONNECTION_REQUEST } from '../drivers/probe';
 
@@ -40,6 +41,18 @@ export function declaredAccess(labels: Record<string, string>): { protocol: stri
   }).sort((a, b) => a.protocol.localeCompare(b.protocol));
 }
 
+/** The row's facts that go with the backend object (no secrets), so an admin can adopt it after a restore. */
+export function recordOf(e: Environment): EnvRecord {
+  return {
+    name: e.name, owner_id: e.owner_id, image: e.image, image_pull_policy: e.image_pull_policy, deployment_mode: e.deployment_mode,
+    environment_type: e.environment_type, gpu_mode: e.gpu_mode, gpu_count: e.gpu_count, gpu_device_ids: e.gpu_device_ids,
+    gpu_model: e.gpu_model, gpu_mig_profile: e.gpu_mig_profile, cpu: e.cpu, memory_mb: e.memory_mb, ssh_user: e.ssh_user,
+    host_key: e.host_key, storage_type: e.storage_type, storage_config: e.storage_config, network_config: e.network_config,
+    lifecycle_policy: e.lifecycle_policy, use_jumpserver: e.use_jumpserver, vnc_port: e.vnc_port, rdp_port: e.rdp_port,
+    schedule: e.schedule, command: e.command, created_at: e.created_at,
+  };
+}
+
 const MODE_FOR_KIND: Record<Driver['kind'], Environment['deployment_mode'][]> = {
   docker: ['docker_local'], kubernetes: ['k8s_pod', 'k8s_stateful', 'k8s_job', 'k8s_cronjob'], libvirt: ['vm'], ssh: ['bare_metal'],
 };
@@ -59,6 +72,8 @@ export interface EnvironmentServiceOptions {
   /** Address a backend publishes ports on (what RDP/VNC clients connect to on that host). */
   publishAddress?: (backendId: string) => string;
   stopTimeoutS: number;
+  /** Who may mount what (host_paths allowlist, owned volumes). */
+  mounts: MountPolicy;
   vncPorts?: { from: number; to: number };
   rdpPorts?: { from: number; to: number };
 }
@@ -130,6 +145,9 @@ export class EnvironmentService {
     if (input.storage_type !== 'local') {
       throw new InputError('storage_type', `storage_type: '${input.storage_type}' is not available on backend '${backendId}' yet (local only)`);
     }
+    // Host paths and volumes are checked before anything else: a refused mount never reaches a backend.
+    const mounts = await this.o.mounts.plan(actor, backendId, input.storage_config?.mounts ?? []);
+    const storageConfig = input.storage_config && (input.storage_config.mounts ? { ...input.storage_config, mounts: mounts.map((m) => m.stored) } : input.storage_config);
     if (await this.o.repo.findByName(actor.id, input.name)) throw new ConflictError(`environment '${input.name}' already exists`);
     // Fail fast, before anything is written: the backend must answer and a 'never' image must be there.
     await driver.info();
@@ -145,18 +163,19 @@ export class EnvironmentService {
     const desktop = input.environment_type === 'desktop';
     const id = crypto.randomUUID();
     // The backend's own admission (Kubernetes: LimitRange, ResourceQuota) refuses before anything is recorded.
-    if (driver.preflight) await driver.preflight(this.previewSpec(id, actor, input));
+    if (driver.preflight) await driver.preflight(this.previewSpec(id, actor, input, mounts));
     let env: Environment;
     try {
       // The row and its GPU grants commit together: a crash leaves both or neither.
       env = await this.o.db.transaction().execute(async (trx) => {
         const repo = new EnvironmentRepo(trx, this.o.box);
+        await this.o.mounts.commit(trx, mounts);
         const vncPort = desktop ? await this.allocatePort(trx, 'vnc_port', backendId, input.vnc_port, this.o.vncPorts ?? { from: 15900, to: 15999 }) : input.vnc_port;
         const rdpPort = desktop ? await this.allocatePort(trx, 'rdp_port', backendId, null, this.o.rdpPorts ?? { from: 13389, to: 13488 }) : null;
         const row = await repo.insert({
           id, name: input.name, owner_id: actor.id,
           deployment_mode: input.deployment_mode, environment_type: input.environment_type, gpu_mode: input.gpu_mode,
-          storage_type: input.storage_type, storage_config: input.storage_config, lifecycle_policy: input.lifecycle_policy,
+          storage_type: input.storage_type, storage_config: storageConfig, lifecycle_policy: input.lifecycle_policy,
           network_config: input.network_config, use_jumpserver: input.use_jumpserver,
           vnc_port: vncPort, vnc_password: desktop ? vncPassword() : null,
           rdp_port: rdpPort, rdp_password: desktop ? crypto.randomBytes(12).toString('base64url') : null, jupyter_token: wantsJupyter ? crypto.randomBytes(24).toString('hex') : null,
@@ -300,7 +319,7 @@ export class EnvironmentService {
         ...(env.vnc_port !== null && secrets.vnc_password ? [{ container_port: VNC_PORT, host_port: env.vnc_port }] : []),
         ...(env.rdp_port !== null && secrets.rdp_password ? [{ container_port: RDP_PORT, host_port: env.rdp_port }] : []),
       ],
-      mounts: env.storage_config?.mounts ?? [],
+      mounts: this.o.mounts.toSpec(env.storage_config?.mounts ?? []),
       gpus: { mode: env.gpu_mode, deviceIds: env.gpu_device_ids, count: env.gpu_count },
       files: bootFiles({
         user: env.ssh_user, authorizedKeys: await this.o.keys.authorizedKeys(env.owner_id),
@@ -310,7 +329,7 @@ export class EnvironmentService {
       }),
       command: ['/bin/sh', INIT_PATH],
       team: await this.teamOf(env.owner_id), secretEnv: env.env_vars_from_secrets, expose: env.network_config?.expose,
-      schedule: env.schedule, runCommand: env.command,
+      schedule: env.schedule, runCommand: env.command, record: recordOf(env),
     };
   }
 
@@ -319,12 +338,12 @@ export class EnvironmentService {
   }
 
   /** What a create will ask of the backend, before anything is recorded (no boot files yet): for preflight(). */
-  private previewSpec(id: string, actor: User, input: CreateEnvironmentInput): EnvSpec {
+  private previewSpec(id: string, actor: User, input: CreateEnvironmentInput, mounts: PlannedMount[]): EnvSpec {
     return {
       envId: id, name: input.name, owner: actor.id, team: actor.team ?? null, image: input.image, pullPolicy: input.image_pull_policy,
       deploymentMode: input.deployment_mode, gpuModel: input.gpu_model, gpuProfile: input.gpu_mig_profile,
       cpu: input.cpu, memoryMb: input.memory_mb, env: input.env_vars, secretEnv: input.env_vars_from_secrets,
-      ports: input.network_config?.ports ?? [], expose: input.network_config?.expose, mounts: input.storage_config?.mounts ?? [],
+      ports: input.network_config?.ports ?? [], expose: input.network_config?.expose, mounts: mounts.map((m) => m.spec),
       gpus: { mode: input.gpu_mode, deviceIds: input.gpu_device_ids, count: input.gpu_count || input.gpu_device_ids.length },
       files: [], command: ['/bin/sh', INIT_PATH], schedule: input.schedule, runCommand: input.command,
     };

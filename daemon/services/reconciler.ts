@@ -14,7 +14,8 @@ export interface ReconcileReport {
   available: boolean;
   resumed: string[];
   adopted: string[];
-  removedOrphans: string[];
+  /** Env ids of objects with our labels and no row: listed at /orphans for an admin, never removed here. */
+  orphans: string[];
   markedMissing: string[];
   statusSynced: string[];
 }
@@ -22,6 +23,7 @@ export interface ReconcileReport {
 export class Reconciler {
   private timer?: NodeJS.Timeout;
   private running?: Promise<ReconcileReport[]>;
+  private readonly orphansSaid = new Map<string, string>();
 
   constructor(
     private readonly repo: EnvironmentRepo,
@@ -44,7 +46,7 @@ export class Reconciler {
   }
 
   private async reconcileBackend(driver: Driver): Promise<ReconcileReport> {
-    const report: ReconcileReport = { backend: driver.id, available: true, resumed: [], adopted: [], removedOrphans: [], markedMissing: [], statusSynced: [] };
+    const report: ReconcileReport = { backend: driver.id, available: true, resumed: [], adopted: [], orphans: [], markedMissing: [], statusSynced: [] };
     let objects: ManagedObject[];
     try {
       objects = await driver.list();
@@ -95,13 +97,15 @@ export class Reconciler {
     }
 
     for (const obj of objects) {
-      if (known.has(obj.envId)) continue;
-      // Ours (this gateway's label) but no row: the row is written before any object, so this one was
-      // being deleted when the daemon died. Remove it.
-      await driver.delete(obj.ref).catch((err) => this.log.warn({ ref: obj.ref, err: String(err) }, 'orphan not removed'));
-      report.removedOrphans.push(obj.ref.slice(0, 12));
+      // Ours (this gateway's label) but no row: rows are written before objects and removed after them, so this
+      // comes from a restored database or another data dir. Someone's live work: an admin decides (/orphans).
+      if (!known.has(obj.envId)) report.orphans.push(obj.envId);
     }
-    if (report.resumed.length + report.adopted.length + report.removedOrphans.length + report.markedMissing.length + report.statusSynced.length) {
+    // Said once per change, not every pass.
+    const said = report.orphans.join(',');
+    if (said !== (this.orphansSaid.get(driver.id) ?? '') && report.orphans.length) this.log.warn({ backend: driver.id, orphans: report.orphans }, 'objects with no row kept for an admin to adopt or remove (GET /api/v1/orphans)');
+    this.orphansSaid.set(driver.id, said);
+    if (report.resumed.length + report.adopted.length + report.markedMissing.length + report.statusSynced.length) {
       this.log.info(report, 'reconciled');
     }
     return report;

@@ -42,7 +42,8 @@ function toDomain(r: Row): Environment {
   };
 }
 
-export type NewEnvironment = Omit<Environment, 'created_at' | 'updated_at' | 'owner_name' | 'vnc_password'> & EnvSecrets;
+/** created_at is kept when a row is rebuilt (an adopted orphan); new rows get now. */
+export type NewEnvironment = Omit<Environment, 'created_at' | 'updated_at' | 'owner_name' | 'vnc_password'> & EnvSecrets & { created_at?: string };
 
 export class EnvironmentRepo {
   /** `box` encrypts the secret columns at rest (Jupyter token, VNC password). */
@@ -65,7 +66,7 @@ export class EnvironmentRepo {
       cpu: e.cpu, memory_mb: e.memory_mb, gpu_count: e.gpu_count, gpu_device_ids: JSON.stringify(e.gpu_device_ids),
       gpu_model: e.gpu_model, gpu_mig_profile: e.gpu_mig_profile, env_vars: JSON.stringify(e.env_vars),
       env_secrets: JSON.stringify(e.env_vars_from_secrets ?? {}), schedule: e.schedule ?? null, command: json(e.command), ssh_user: e.ssh_user, host_key: e.host_key, jupyter_token: this.seal(e.jupyter_token) ?? null,
-      status: e.status, status_message: e.status_message, created_at: now, updated_at: now,
+      status: e.status, status_message: e.status_message, created_at: e.created_at ?? now, updated_at: now,
     }).execute();
     return (await this.get(e.id))!;
   }

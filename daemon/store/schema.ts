@@ -63,7 +63,14 @@ export interface GpusTable {
 }
 export interface GpuGrantsTable { id: string; env_id: string; device_id: string; mode: string; created_at: string }
 
+export interface VolumesTable {
+  id: string; name: string; owner_id: string | null; team: string | null; backend_id: string; size_gb: number | null; created_at: string;
+}
+export interface MetaTable { key: string; value: string }
+
 export interface Database {
+  volumes: VolumesTable;
+  meta: MetaTable;
   gpus: GpusTable;
   gpu_grants: GpuGrantsTable;
   users: UsersTable;

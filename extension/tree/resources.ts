@@ -40,15 +40,16 @@ export class GpusProvider extends RowsProvider {
 
 export class StorageProvider extends RowsProvider {
   protected rows(envs: Environment[], _gpus: GpuInfo[]): Row[] {
-    const users = new Map<string, { type: string; envs: string[] }>();
+    const users = new Map<string, { type: string; source: string; envs: string[] }>();
     for (const e of envs) {
       for (const m of e.storage_config?.mounts ?? []) {
-        const key = `${e.backend_id}:${m.source}`;
-        const u = users.get(key) ?? { type: m.type, envs: [] };
+        // One row per volume (two users' "data" are two volumes) or per host_paths entry.
+        const key = m.volume_id ?? `${e.backend_id}:${m.type}:${m.source}`;
+        const u = users.get(key) ?? { type: m.type, source: m.source, envs: [] };
         u.envs.push(`${e.name}:${m.target}${m.read_only ? ' (ro)' : ''}`);
         users.set(key, u);
       }
     }
-    return [...users].map(([key, u]) => ({ label: key.split(':').slice(1).join(':'), description: `${u.type} · ${u.envs.join(', ')}`, icon: u.type === 'volume' ? 'database' : 'folder' }));
+    return [...users.values()].map((u) => ({ label: u.source, description: `${u.type} · ${u.envs.join(', ')}`, icon: u.type === 'volume' ? 'database' : 'folder' }));
   }
 }

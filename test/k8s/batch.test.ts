@@ -120,7 +120,7 @@ describe('k8s: Job and CronJob environments', function () {
     });
     await eventually(async () => (await batch.readNamespacedJob({ name: run.metadata!.name!, namespace })).status?.conditions?.some((c) => c.type === 'Complete'), 'the run completes');
     const [r] = await d.server.reconciler.run();
-    assert.deepEqual([r.removedOrphans, r.adopted, r.statusSynced], [[], [], []]);
+    assert.deepEqual([r.orphans, r.adopted, r.statusSynced], [[], [], []]);
     assert.equal((await d.admin.getEnvironment(env.id)).status, 'running');
 
     const stopped = await d.admin.action(env.id, 'stop');

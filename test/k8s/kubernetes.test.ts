@@ -225,7 +225,7 @@ describe('k8s: Kubernetes backend on the test control plane', function () {
     const reports = await d.server.reconciler.run();
     const r = reports.find((x) => x.backend === 'k8s')!;
     assert.equal(r.available, true);
-    assert.deepEqual([r.statusSynced, r.removedOrphans, r.markedMissing], [[], [], []]);
+    assert.deepEqual([r.statusSynced, r.orphans, r.markedMissing], [[], [], []]);
     assert.equal((await d.admin.getEnvironment(stateful.id)).status, 'running');
     assert.equal((await d.admin.getEnvironment(h100.id)).status, 'running');
   });

@@ -37,12 +37,14 @@ export function createOptions(spec: EnvSpec, gatewayId: string, publishAddress: 
       [LABELS.envId]: spec.envId,
       [LABELS.envName]: spec.name,
       [LABELS.owner]: spec.owner,
+      ...(spec.record ? { [LABELS.record]: JSON.stringify(spec.record) } : {}),
     },
     ExposedPorts: exposed,
     HostConfig: {
       PortBindings: bindings,
       NanoCpus: spec.cpu ? Math.round(spec.cpu * 1e9) : undefined,
       Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
+      // Sources were resolved by the gateway (volumes: hangar-vol-<id>; binds: the operator's host_paths).
       Mounts: spec.mounts.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.read_only ?? false })),
       DeviceRequests: deviceRequests,
       Privileged: false,

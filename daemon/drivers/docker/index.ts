@@ -7,7 +7,7 @@ import type { BackendInfo, PullPolicy } from '../../../common/model';
 import { BackendUnavailableError, UnprocessableError } from '../../errors';
 import type { Logger } from '../../log';
 import {
-  LABELS, type BackendState, type BackendStatus, type BootFile, type Driver, type EnvSpec, type ExecResult,
+  LABELS, parseRecord, type BackendState, type BackendStatus, type BootFile, type Driver, type EnvSpec, type ExecResult,
   type LogOptions, type ManagedObject, type ProgressFn,
 } from '../driver';
 import { parseList, parseQuery, QUERY_ARGS } from '../../gpu/nvidiaSmi';
@@ -127,6 +127,7 @@ export class DockerDriver implements Driver {
     const existing = await this.findByEnvId(spec.envId);
     if (existing) return existing;
     for (const m of spec.mounts) {
+      // Made on first use, kept after the env (like any named volume); the name comes from the volume's id.
       if (m.type === 'volume') {
         await this.call(() => this.docker.createVolume({
           Name: m.source, Labels: { [LABELS.managed]: 'true', [LABELS.gateway]: this.o.gatewayId, [LABELS.owner]: spec.owner },
@@ -221,6 +222,7 @@ export class DockerDriver implements Driver {
       ref: c.Id,
       envId: c.Labels[LABELS.envId],
       state: c.State === 'running' || c.State === 'restarting' ? 'running' : c.State === 'created' ? 'created' : c.State === 'dead' ? 'failed' : 'stopped',
+      record: parseRecord(c.Labels[LABELS.record]),
     }));
   }
 

@@ -18,6 +18,8 @@ export interface DomainMeta {
   vncPort: number | null;
   /** mdev instances made for this VM (removed with it). */
   mdevs: string[];
+  /** JSON EnvRecord (driver.ts): what adopting this domain after a restore rebuilds its row from. */
+  record?: string;
 }
 
 export interface DomainSpec {
@@ -60,6 +62,7 @@ function metadataXml(m: DomainMeta): string {
     ...m.forwards.map((f) => `<hangar:forward guest='${f.guest}' host='${f.host}'/>`),
     ...(m.vncPort !== null ? [`<hangar:vnc port='${m.vncPort}'/>`] : []),
     ...m.mdevs.map((u) => `<hangar:mdev uuid='${esc(u)}'/>`),
+    ...(m.record ? [`<hangar:record>${esc(m.record)}</hangar:record>`] : []),
     '</hangar:env>',
   ].join('');
 }
@@ -139,6 +142,7 @@ export function parseMeta(xml: string): DomainMeta | undefined {
     forwards: (e.forward ?? []).map((f: Record<string, string>) => ({ guest: Number(f['@guest']), host: Number(f['@host']) })),
     vncPort: e.vnc ? Number(e.vnc['@port']) : null,
     mdevs: (e.mdev ?? []).map((m: Record<string, string>) => m['@uuid']),
+    ...(typeof e.record === 'string' ? { record: e.record } : {}),
   };
 }
 

@@ -13,7 +13,7 @@ import { ConflictError, NotFoundError, UnprocessableError } from '../../errors';
 import type { GpuDevice } from '../../gpu/types';
 import type { Logger } from '../../log';
 import { answerWithin } from '../answerWithin';
-import type { BackendStatus, BootFile, Driver, EnvSpec, ExecResult, LogOptions, ManagedObject } from '../driver';
+import { parseRecord, type BackendStatus, type BootFile, type Driver, type EnvSpec, type ExecResult, type LogOptions, type ManagedObject } from '../driver';
 import { connectLocal, SshHop, type SshTarget } from '../sshHop';
 import { buildSeedIso } from './cloudInit';
 import { ConsoleLog, consoleVolume } from './consoleLog';
@@ -178,7 +178,7 @@ export class LibvirtDriver implements Driver {
       const mdevs = await this.makeMdevs(spec);
       const meta: DomainMeta = {
         envId: spec.envId, envName: spec.name, owner: spec.owner, gateway: this.o.gatewayId, backend: this.id, template: tmpl.name,
-        forwards, vncPort: vnc?.host_port ?? null, mdevs,
+        forwards, vncPort: vnc?.host_port ?? null, mdevs, ...(spec.record ? { record: JSON.stringify(spec.record) } : {}),
       };
       const xml = renderDomainXml({
         name: ref, title: spec.name, virtType: (await this.virtType()).type,
@@ -213,13 +213,14 @@ export class LibvirtDriver implements Driver {
    *  Docker named volume); host paths can't be given to a VM. */
   private async dataDisks(spec: EnvSpec): Promise<{ volume: string; serial: string; target: string; readOnly: boolean }[]> {
     const binds = spec.mounts.filter((m) => m.type !== 'volume');
-    if (binds.length) throw new UnprocessableError(`storage_config.mounts: a VM can't mount a host path (${binds[0].source}); use a named volume, which becomes a disk`);
+    if (binds.length) throw new UnprocessableError(`storage_config.mounts: a VM can't mount a host path (${binds[0].target}); use a named volume, which becomes a disk`);
     if (!spec.mounts.length) return [];
     await this.virsh.refreshPool(this.o.pool);
     const vols = (await this.virsh.run(['vol-list', '--pool', this.o.pool])).split('\n').map((l) => l.trim().split(/\s+/)[0]);
     const out = [];
     for (const m of spec.mounts) {
-      const volume = `hangar-vol-${m.source}.qcow2`;
+      // m.source is the gateway's name for the volume (hangar-vol-<id>), never a user's.
+      const volume = `${m.source}.qcow2`;
       if (!vols.includes(volume)) await this.virsh.act(['vol-create-as', this.o.pool, volume, `${m.size_gb ?? this.o.data_disk_gb}G`, '--format', 'qcow2']);
       // virtio-blk serials hold at most 20 characters: a digest of the name, stable across envs.
       const serial = `hv-${crypto.createHash('sha256').update(m.source).digest('hex').slice(0, 16)}`;
@@ -444,7 +445,7 @@ export class LibvirtDriver implements Driver {
   async list(): Promise<ManagedObject[]> {
     const out: ManagedObject[] = [];
     for (const d of await this.ourDomains()) {
-      out.push({ ref: d.ref, envId: d.meta.envId, state: d.state === 'running' || d.state === 'paused' ? 'running' : 'stopped' });
+      out.push({ ref: d.ref, envId: d.meta.envId, state: d.state === 'running' || d.state === 'paused' ? 'running' : 'stopped', record: parseRecord(d.meta.record) });
     }
     return out;
   }

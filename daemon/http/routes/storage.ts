@@ -1,0 +1,29 @@
+// Volumes (a minimal listing; the full volumes API comes later) and orphans (admin only).
+import { Router } from 'express';
+import { z } from 'zod';
+import type { OrphanService } from '../../services/orphans';
+import type { VolumeRepo } from '../../store/volumes';
+import { requireAdmin, userOf } from '../auth';
+import { parse } from '../validate';
+
+const adoptSchema = z.object({ owner: z.string().min(1).max(64).optional() }).strict();
+
+export function storageRouter(volumes: VolumeRepo, orphans: OrphanService): Router {
+  const r = Router();
+  // One's own volumes and one's team's; admins: all.
+  r.get('/volumes', async (_req, res) => {
+    const u = userOf(res);
+    res.json(await volumes.list(u.role === 'admin' ? {} : { owner_id: u.id, team: u.team ?? null }));
+  });
+
+  r.get('/orphans', async (_req, res) => { requireAdmin(res); res.json(await orphans.list()); });
+  r.post('/orphans/:ref/adopt', async (req, res) => {
+    const u = requireAdmin(res);
+    res.status(201).json(await orphans.adopt(u, req.params.ref, parse(adoptSchema, req.body ?? {})));
+  });
+  r.delete('/orphans/:ref', async (req, res) => {
+    await orphans.remove(requireAdmin(res), req.params.ref);
+    res.status(204).end();
+  });
+  return r;
+}

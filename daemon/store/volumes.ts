@@ -1,0 +1,52 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Volume } from '../../common/model';
+import type { Database, VolumesTable } from './schema';
+
+/** The backend's name for a volume: from its id only, so no input reaches a host as a name. */
+export const backendVolumeName = (id: string) => `hangar-vol-${id}`;
+
+const toDomain = (r: Selectable<VolumesTable>): Volume => ({ ...r, backend_name: backendVolumeName(r.id) });
+
+export type VolumeOwner = { owner_id: string; team?: undefined } | { team: string; owner_id?: undefined };
+
+export class VolumeRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(id: string): Promise<Volume | undefined> {
+    const r = await this.db.selectFrom('volumes').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toDomain(r);
+  }
+
+  async find(owner: VolumeOwner, backendId: string, name: string): Promise<Volume | undefined> {
+    let q = this.db.selectFrom('volumes').selectAll().where('backend_id', '=', backendId).where('name', '=', name);
+    q = owner.owner_id ? q.where('owner_id', '=', owner.owner_id) : q.where('team', '=', owner.team!);
+    const r = await q.executeTakeFirst();
+    return r && toDomain(r);
+  }
+
+  async insert(v: { id: string; name: string; backend_id: string; size_gb: number | null } & VolumeOwner): Promise<Volume> {
+    await this.db.insertInto('volumes').values({
+      id: v.id, name: v.name, owner_id: v.owner_id ?? null, team: v.team ?? null, backend_id: v.backend_id,
+      size_gb: v.size_gb, created_at: new Date().toISOString(),
+    }).execute();
+    return (await this.get(v.id))!;
+  }
+
+  /** A user's own volumes and their team's; all of them when no user is given (admin). */
+  async list(f: { owner_id?: string; team?: string | null } = {}): Promise<Volume[]> {
+    let q = this.db.selectFrom('volumes').selectAll();
+    if (f.owner_id) q = q.where((eb) => eb.or([eb('owner_id', '=', f.owner_id!), ...(f.team ? [eb('team', '=', f.team)] : [])]));
+    return (await q.orderBy('created_at').orderBy('name').execute()).map(toDomain);
+  }
+}
+
+/** Key/value facts about this data dir kept in the database (the gateway id). */
+export class MetaRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+  async get(key: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst())?.value;
+  }
+  async set(key: string, value: string): Promise<void> {
+    await this.db.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+  }
+}
