@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Config } from './config';
@@ -21,6 +22,7 @@ import { openDatabase } from './store/db';
 import { EnvironmentRepo } from './store/environments';
 import { AuditRepo, UserRepo } from './store/users';
 import { SecretBox } from './secretBox';
+import { loadTls, missingNames } from './tls';
 import { VERSION } from './version';
 
 export interface RunningServer {
@@ -31,6 +33,8 @@ export interface RunningServer {
   reconciler: Reconciler;
   drivers: DriverRegistry;
   adminTokenFile?: string;
+  /** SHA-256 fingerprint of the certificate served, when TLS is on. */
+  tlsFingerprint?: string;
   close(): Promise<void>;
 }
 
@@ -48,6 +52,8 @@ function gatewayId(dataDir: string): string {
 
 export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(cfg.log_level);
+  // TLS first: a bad certificate file stops the start before anything else is touched.
+  const tls = await loadTls(cfg);
   const db = await openDatabase(cfg.data_dir);
   const users = new UserRepo(db);
   const audit = new AuditRepo(db);
@@ -69,16 +75,22 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
   const sessions = new JupyterSessions(box.derive('jupyter-session'));
-  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, sessions, frameAncestors: cfg.jupyter_frame_ancestors, log });
-  const server = http.createServer(app);
+  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, sessions, frameAncestors: cfg.jupyter_frame_ancestors, trustProxy: cfg.trust_proxy, log });
+  // One port either way: the WebSocket upgrade handler below works the same on an https server.
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
   const wss = attachWebSockets(server, { auth, users, sessions, envs, events, log });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.listenPort, cfg.listenHost, () => resolve());
   });
   const addr = server.address() as AddressInfo;
-  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const url = `${tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   if (!cfg.public_url) publicUrl = url;
+  if (tls) {
+    log.info({ fingerprint256: tls.fingerprint256, cert: tls.certFile, generated: tls.generated }, `TLS certificate SHA-256 fingerprint ${tls.fingerprint256}`);
+    const missing = cfg.tlsSource.kind === 'self-signed' ? missingNames(tls, cfg) : [];
+    if (missing.length) log.warn({ missing, cert: tls.certFile }, `the self-signed certificate doesn't name ${missing.join(', ')}: delete ${tls.certFile} to make a new one (clients then log in again)`);
+  }
   log.info({ url, backends: drivers.all().map((d) => d.id) }, 'hangard listening');
 
   // Start-up reconcile runs in the background: an unreachable backend must not block the API.
@@ -93,7 +105,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   )] : []));
 
   return {
-    url, log, envs, reconciler, drivers, gpus, adminTokenFile,
+    url, log, envs, reconciler, drivers, gpus, adminTokenFile, tlsFingerprint: tls?.fingerprint256,
     async close() {
       reconciler.stopLoop();
       gpus.stopLoop();

@@ -33,7 +33,9 @@ export async function startDaemon(opts: { dockerHost?: string; dataDir?: string;
   const sink = opts.logLines ? { write: (line: string) => { opts.logLines!.push(line); } } : undefined;
   const server = await startServer(cfg, { log: createLogger(opts.logLines ? 'trace' : LOG_LEVEL, sink) });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-  return { url: server.url, dataDir, token, admin: new HangarClient({ url: server.url, token }), server, close: () => server.close() };
+  // With TLS on, the test's own client pins the certificate the server reports.
+  const tls = server.tlsFingerprint ? { fingerprint256: server.tlsFingerprint } : undefined;
+  return { url: server.url, dataDir, token, admin: new HangarClient({ url: server.url, token, tls }), server, close: () => server.close() };
 }
 
 export interface ChildDaemon { url: string; proc: ChildProcess; dataDir: string; token: string; admin: HangarClient; kill(signal?: NodeJS.Signals): Promise<void> }
