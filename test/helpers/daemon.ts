@@ -38,26 +38,35 @@ export async function startDaemon(opts: { dockerHost?: string; dataDir?: string;
   return { url: server.url, dataDir, token, admin: new HangarClient({ url: server.url, token, tls }), server, close: () => server.close() };
 }
 
-export interface ChildDaemon { url: string; proc: ChildProcess; dataDir: string; token: string; admin: HangarClient; kill(signal?: NodeJS.Signals): Promise<void> }
+export interface ChildDaemon {
+  url: string; proc: ChildProcess; dataDir: string; token: string; admin: HangarClient;
+  /** With TLS on: the fingerprint the daemon logged (the admin client pins it). */
+  tlsFingerprint?: string;
+  /** Everything it printed so far (stdout log lines and stderr). */
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
 
 /** The bundled daemon as its own process, for kill -9 tests. */
 export async function spawnDaemon(dataDir: string, extraArgs: string[] = []): Promise<ChildDaemon> {
   const bin = path.resolve(__dirname, '../../dist/hangard.js');
   const proc = spawn(process.execPath, [bin, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'info', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let buf = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
     const timer = setTimeout(() => reject(new Error(`hangard did not start: ${buf}`)), 20_000);
     proc.stdout!.on('data', (c: Buffer) => {
       buf += c.toString();
-      const m = /"url":"(http:\/\/[^"]+)".*hangard listening/.exec(buf);
+      const m = /"url":"(https?:\/\/[^"]+)".*hangard listening/.exec(buf);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
     proc.stderr!.on('data', (c: Buffer) => { buf += c.toString(); });
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`hangard exited ${code}: ${buf}`)); });
   });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  const tlsFingerprint = /TLS certificate SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/.exec(buf)?.[1];
   return {
-    url, proc, dataDir, token, admin: new HangarClient({ url, token }),
+    url, proc, dataDir, token, tlsFingerprint, output: () => buf,
+    admin: new HangarClient({ url, token, tls: tlsFingerprint ? { fingerprint256: tlsFingerprint } : undefined }),
     kill: (signal = 'SIGKILL') => new Promise((resolve) => {
       if (proc.exitCode !== null) return resolve();
       proc.once('exit', () => resolve());
