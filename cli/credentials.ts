@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gatewaySlug } from '../common/names';
-import { TlsTrustError } from '../common/tls/errors';
+import { readCaFile } from '../common/tls/caFile';
 import type { TlsTrust } from '../common/tls/trust';
 
 export interface GatewayLogin {
@@ -36,16 +36,7 @@ export function writeConfig(cfg: CliConfig, dir = configDir()): void {
   fs.renameSync(tmp, file);
 }
 
-/** A CA file's PEM; `from` says where its name came from, for the error. */
-export function readCaFile(file: string, from: string): string {
-  try {
-    const pem = fs.readFileSync(file, 'utf8');
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
-    return pem;
-  } catch (err) {
-    throw new TlsTrustError('ca_file', `${from}: can't use CA file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
+export { readCaFile };
 
 /** The CA file to trust: --ca-file, then HANGAR_CA_FILE, then the one stored with the login. */
 export function caFileFor(opts: { caFile?: string }, login: GatewayLogin | undefined, env = process.env): { file: string; from: string } | undefined {

@@ -9,6 +9,7 @@ import { normalizeFingerprint, sameFingerprint } from '../../common/tls/fingerpr
 import { decideLoginTrust } from '../../common/tls/tofu';
 import { agentFor, judgeCertificate, probeCertificate } from '../../common/tls/trust';
 import { SecretBox } from '../../daemon/secretBox';
+import { tlsTrust, trustKey } from '../../extension/gateways/trust';
 import { JupyterSessions, SESSION_PARAM } from '../../daemon/services/jupyterSessions';
 import { makeCa, makeServerCert, type Pem } from '../helpers/certs';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
@@ -51,6 +52,19 @@ describe('TLS trust: fingerprints and decisions', () => {
     assert.deepEqual(decideLoginTrust(url, self, { pinned: OTHER, expected: FP.replace(/:/g, '') }), { kind: 'pin', fingerprint256: FP, firstUse: false });
     assert.equal(decideLoginTrust(url, self, { expected: OTHER }).kind, 'refuse');
     assert.deepEqual(decideLoginTrust(url, { fingerprint256: FP, authorized: true }, { pinned: OTHER }), { kind: 'ca' });
+  });
+});
+
+describe('TLS trust: the extension\'s per-gateway trust', () => {
+  it('pin and hangar.caFile become the client\'s options; an unusable CA file names the setting', async () => {
+    const ca = await makeCa();
+    assert.deepEqual(tlsTrust({}), {});
+    assert.deepEqual(tlsTrust({ pin: FP, caFile: ca.certFile }), { ca: ca.cert, fingerprint256: FP });
+    assert.throws(() => tlsTrust({ caFile: '/nonexistent/ca.pem' }), (e: Error) => e instanceof TlsTrustError && e.code === 'ca_file' && /^hangar\.caFile: can't use CA file \/nonexistent\/ca\.pem: ENOENT/.test(e.message));
+    assert.throws(() => tlsTrust({ caFile: ca.keyFile }), /no PEM certificate/);
+    assert.notEqual(trustKey({ pin: FP }), trustKey({ pin: OTHER }));
+    assert.notEqual(trustKey({ pin: FP }), trustKey({ pin: FP, caFile: '/x' }));
+    assert.equal(trustKey({ pin: FP }), trustKey({ pin: FP }));
   });
 });
 
