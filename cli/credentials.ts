@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { gatewaySlug } from '../common/names';
 import { readCaFile } from '../common/tls/caFile';
+import { TlsTrustError } from '../common/tls/errors';
+import { normalizeFingerprint } from '../common/tls/fingerprint';
 import type { TlsTrust } from '../common/tls/trust';
 
 export interface GatewayLogin {
@@ -46,6 +48,10 @@ export function caFileFor(opts: { caFile?: string }, login: GatewayLogin | undef
   return undefined;
 }
 
+function checkedFingerprint(value: string, from: string): string {
+  try { return normalizeFingerprint(value); } catch (err) { throw new TlsTrustError('bad_fingerprint', `${from}: ${(err as Error).message}`); }
+}
+
 /** The gateway to talk to: --url, then HANGAR_URL, then the alias's gateway, then the current login.
  *  TLS trust: HANGAR_TLS_FINGERPRINT, else the pin kept at login; the CA file as caFileFor says. */
 export function resolveGateway(opts: { url?: string; aliasSlug?: string; caFile?: string }, env = process.env): { url: string; token?: string; tls: TlsTrust } {
@@ -57,7 +63,7 @@ export function resolveGateway(opts: { url?: string; aliasSlug?: string; caFile?
   url = url.replace(/\/+$/, '');
   const login = cfg.gateways[url];
   const ca = caFileFor(opts, login, env);
-  const fingerprint256 = env.HANGAR_TLS_FINGERPRINT || login?.tls_fingerprint;
+  const fingerprint256 = env.HANGAR_TLS_FINGERPRINT ? checkedFingerprint(env.HANGAR_TLS_FINGERPRINT, 'HANGAR_TLS_FINGERPRINT') : login?.tls_fingerprint;
   return {
     url, token: env.HANGAR_TOKEN || login?.token,
     tls: { ...(ca ? { ca: readCaFile(ca.file, ca.from) } : {}), ...(fingerprint256 ? { fingerprint256 } : {}) },
