@@ -68,5 +68,5 @@ export class GatewayConnection implements vscode.Disposable {
     return this.environments.find((e) => e.id === idOrName) ?? this.environments.find((e) => e.name === idOrName);
   }
 
-  dispose(): void { this.stream?.close(); this.emitter.dispose(); }
+  dispose(): void { this.stream?.close(); this.client.agent?.destroy(); this.emitter.dispose(); }
 }

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { HangarClient } from '../../common/client';
+import { makeCa, makeServerCert } from '../helpers/certs';
 import { Cli } from '../helpers/cli';
 import { spawnDaemon, type ChildDaemon } from '../helpers/daemon';
 import { SSH_IMAGE } from '../helpers/docker';
@@ -65,6 +67,9 @@ describe('docker: TLS (self-signed gateway, pinned by the CLI)', function () {
     const ls = await cli.run(['ls', '--json']);
     assert.equal(ls.code, 0, ls.stderr);
     assert.equal(JSON.parse(ls.stdout).find((e: { name: string }) => e.name === envName)?.status, 'running');
+    // A streamed body (logs) through the pinned agent too.
+    const logs = await cli.run(['logs', envName, '--tail', '5']);
+    assert.equal(logs.code, 0, logs.stderr);
     for (const transport of ['raw', 'websocket']) {
       const s = await cli.run(['ssh', envName, '--', 'echo', 'ok'], { env: { HANGAR_TUNNEL: transport } });
       assert.equal(s.code, 0, `${transport}: ${s.stderr}`);
@@ -113,5 +118,43 @@ describe('docker: TLS (self-signed gateway, pinned by the CLI)', function () {
     const ssh = await cli.run(['ssh', envName, '--', 'echo', 'ok']);
     assert.equal(ssh.code, 0, ssh.stderr);
     assert.equal(ssh.stdout.trim(), 'ok');
+  });
+});
+
+describe('docker: TLS (a certificate from a CA given with --ca-file)', function () {
+  this.timeout(180_000);
+  const envName = `tlsca-${Date.now().toString(36)}`;
+  let d: ChildDaemon;
+  let cli: Cli;
+  let caFile: string;
+
+  before(async () => {
+    const ca = await makeCa();
+    caFile = ca.certFile;
+    const leaf = await makeServerCert(ca);
+    d = await spawnDaemon(tmpDir('hangard-tlsca-'), ['--tls-cert-file', leaf.certFile, '--tls-key-file', leaf.keyFile]);
+    cli = new Cli(d.url);
+  });
+  after(async () => {
+    await new HangarClient({ url: d.url, token: d.token, tls: { ca: fs.readFileSync(caFile, 'utf8') } }).deleteEnvironment(envName).catch(() => undefined);
+    await d?.kill('SIGTERM');
+  });
+
+  it('login needs no pin; the CA file is kept, and the ProxyCommand of hangar ssh trusts it too', async () => {
+    // Without the CA this machine can't tell: trust on first use pins it …
+    const plain = await cli.run(['login', d.url, '--no-key'], { input: d.token + '\n' });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /pinned \(trust on first use\)/);
+    // … and once the CA vouches for it, the pin is dropped.
+    const r = await cli.run(['login', d.url, '--ca-file', caFile], { input: d.token + '\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /pinned/);
+    const saved = JSON.parse(fs.readFileSync(path.join(cli.configDir, 'config.json'), 'utf8')).gateways[d.url];
+    assert.deepEqual([saved.tls_fingerprint, saved.ca_file], [undefined, caFile]);
+    const c = await cli.run(['create', envName, '--image', SSH_IMAGE, '--pull', 'never', '--type', 'terminal']);
+    assert.equal(c.code, 0, c.stderr);
+    const s = await cli.run(['ssh', envName, '--', 'echo', 'ok']);
+    assert.equal(s.code, 0, s.stderr);
+    assert.equal(s.stdout.trim(), 'ok');
   });
 });
