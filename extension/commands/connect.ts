@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { ApiError, HangarClient } from '../../common/client';
 import { ensureLocalKey } from '../../common/localKey';
+import { CertificateChangedError } from '../../common/tls/errors';
 import { decideLoginTrust } from '../../common/tls/tofu';
 import { probeCertificate } from '../../common/tls/trust';
 import { caFileSetting } from '../core/settings';
@@ -9,7 +10,7 @@ import type { Services } from '../core/services';
 import { normalizeUrl } from '../gateways/store';
 import { tlsTrust } from '../gateways/trust';
 
-/** https:// only: the pin to keep (undefined: a trusted CA signed it), or 'cancelled'. A changed certificate throws. */
+/** https:// only: the pin to keep (undefined: a trusted CA signed it), or 'cancelled' (declined, or changed and refused). */
 async function certificatePin(s: Services, url: string): Promise<string | undefined | 'cancelled'> {
   if (!url.startsWith('https:')) return undefined;
   const caFile = caFileSetting();
@@ -17,7 +18,16 @@ async function certificatePin(s: Services, url: string): Promise<string | undefi
   // Only a handshake: nothing (no token) is sent before the certificate is accepted.
   const peer = await probeCertificate(url, ca).catch((err: Error) => { throw new ApiError(0, 'unreachable', `gateway ${url} is unreachable: ${err.message}`); });
   const trust = decideLoginTrust(url, peer, { pinned: await s.store.pin(url) });
-  if (trust.kind === 'refuse') throw trust.error;
+  if (trust.kind === 'refuse') {
+    if (!(trust.error instanceof CertificateChangedError)) throw trust.error;
+    const e = trust.error;
+    // Refused, never re-pinned from here: a new pin takes a logout first (which forgets the old one).
+    await vscode.window.showErrorMessage(vscode.l10n.t('The TLS certificate of {0} changed: not connected.', url), {
+      modal: true,
+      detail: `${vscode.l10n.t('Pinned SHA-256:')}\n${e.pinned}\n${vscode.l10n.t('Presented SHA-256:')}\n${e.presented}\n\n${vscode.l10n.t('Either the gateway has a new certificate or someone is intercepting the connection; nothing was sent. Compare the presented fingerprint with the one hangard printed when it started (on stderr and in its log). If they match, log out of this gateway and connect again.')}`,
+    });
+    return 'cancelled';
+  }
   if (trust.kind === 'ca') return undefined;
   if (!trust.firstUse) return trust.fingerprint256;
   const accept = vscode.l10n.t('Trust and Connect');
