@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import type { Config } from './config';
 
 export interface TlsMaterial {
@@ -43,6 +44,16 @@ function readFile(key: string, file: string): string {
   try { return fs.readFileSync(file, 'utf8'); } catch (err) { throw new TlsConfigError(key, `can't read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`); }
 }
 
+/** The key must fit the certificate (checked here, before the daemon opens anything). */
+function checkPair(key: string, material: TlsMaterial): TlsMaterial {
+  try {
+    tls.createSecureContext({ cert: material.cert, key: material.key });
+  } catch (err) {
+    throw new TlsConfigError(key, `the key doesn't fit the certificate ${material.certFile} (${(err as Error).message.replace(/^error:[0-9A-F]+:/, '')})`);
+  }
+  return material;
+}
+
 function fingerprintOf(key: string, certPem: string, file: string): string {
   try { return new X509Certificate(certPem).fingerprint256; } catch { throw new TlsConfigError(key, `${file} is not a PEM certificate`); }
 }
@@ -76,7 +87,7 @@ export async function loadTls(cfg: Pick<Config, 'tlsSource' | 'data_dir' | 'list
   if (src.kind === 'files') {
     const cert = readFile('tls_cert_file', src.certFile);
     const key = readFile('tls_key_file', src.keyFile);
-    return { cert, key, fingerprint256: fingerprintOf('tls_cert_file', cert, src.certFile), certFile: src.certFile, generated: false };
+    return checkPair('tls_key_file', { cert, key, fingerprint256: fingerprintOf('tls_cert_file', cert, src.certFile), certFile: src.certFile, generated: false });
   }
   const certFile = path.join(cfg.data_dir, SELF_SIGNED_CERT);
   const keyFile = path.join(cfg.data_dir, SELF_SIGNED_KEY);
@@ -87,7 +98,7 @@ export async function loadTls(cfg: Pick<Config, 'tlsSource' | 'data_dir' | 'list
   }
   const cert = readFile('tls', certFile);
   const key = readFile('tls', keyFile);
-  return { cert, key, fingerprint256: fingerprintOf('tls', cert, certFile), certFile, generated };
+  return checkPair('tls', { cert, key, fingerprint256: fingerprintOf('tls', cert, certFile), certFile, generated });
 }
 
 /** Names the self-signed certificate should cover but doesn't (the config changed since it was made). */

@@ -5,6 +5,8 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../daemon/config';
+import { createLogger } from '../../daemon/log';
+import { startServer } from '../../daemon/server';
 import { loadTls, selfSignedNames, TlsConfigError } from '../../daemon/tls';
 import { makeServerCert } from '../helpers/certs';
 import { tmpDir } from '../helpers/tmp';
@@ -89,5 +91,11 @@ describe('daemon TLS certificate', () => {
       (e: Error) => e instanceof TlsConfigError && /^invalid configuration: tls_cert_file: can't read \/nonexistent\.crt: ENOENT/.test(e.message));
     await assert.rejects(loadTls({ ...fromYaml(`tls_cert_file: ${pem.keyFile}\ntls_key_file: ${pem.keyFile}\n`), data_dir: tmpDir() }),
       (e: Error) => e instanceof TlsConfigError && /tls_cert_file: .* is not a PEM certificate/.test(e.message) && !e.message.includes('PRIVATE KEY'));
+  });
+
+  it('a key that does not fit the certificate stops the start, naming tls_key_file', async () => {
+    const [a, b] = [await makeServerCert(), await makeServerCert()];
+    const cfg = { ...fromYaml(`tls_cert_file: ${a.certFile}\ntls_key_file: ${b.keyFile}\nlisten: 127.0.0.1:0\nbackends: [{id: local, url: "unix:///nonexistent.sock"}]\n`), data_dir: tmpDir() };
+    await assert.rejects(startServer(cfg, { log: createLogger('silent') }), (e: Error) => e instanceof TlsConfigError && /^invalid configuration: tls_key_file: the key doesn't fit/.test(e.message) && !e.message.includes('PRIVATE'));
   });
 });
