@@ -19,9 +19,9 @@ export interface TestDaemon {
 
 const LOG_LEVEL = process.env.HANGAR_TEST_LOG ?? 'silent';
 
-export async function startDaemon(opts: { dockerHost?: string; dataDir?: string; configYaml?: string; reconcileS?: number; logLines?: string[] } = {}): Promise<TestDaemon> {
+export async function startDaemon(opts: { dockerHost?: string; dataDir?: string; configYaml?: string; reconcileS?: number; logLines?: string[]; port?: number } = {}): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? tmpDir('hangard-');
-  const argv = ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', LOG_LEVEL];
+  const argv = ['--listen', `127.0.0.1:${opts.port ?? 0}`, '--data-dir', dataDir, '--log-level', LOG_LEVEL];
   if (opts.configYaml) {
     fs.writeFileSync(path.join(dataDir, 'hangar.yaml'), opts.configYaml);
     argv.push('--config', path.join(dataDir, 'hangar.yaml'));

@@ -20,6 +20,11 @@ describe('ui: the extension with an https gateway', function () {
   let cs: CodeServer;
   let wb: Workbench;
   const sshConfig = path.join(tmpDir('hangar-ui-tls-ssh-'), 'config');
+  /** The real OpenSSH client with the config file attach wrote (its ProxyCommand runs the extension's CLI). */
+  const ssh = (alias: string) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
+    execFile('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', alias, 'echo ok'], { timeout: 60_000 },
+      (e, o, er) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: o, err: er }));
+  });
 
   before(async () => {
     const vsix = path.join(REPO_ROOT, 'dist/hangar.vsix');
@@ -68,12 +73,38 @@ describe('ui: the extension with an https gateway', function () {
     const { page } = wb;
     await contextMenu(page, 'tls-box', 'Open in Remote-SSH');
     await waitForNotification(page, /needs the Remote - SSH extension/);
-    const alias = sshAlias(d.url, 'tls-box');
-    const out = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      execFile('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', alias, 'echo ok'], { timeout: 60_000 },
-        (e, o, er) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: o, err: er }));
-    });
+    const out = await ssh(sshAlias(d.url, 'tls-box'));
     assert.equal(out.code, 0, out.err);
     assert.equal(out.out.trim(), 'ok');
+  });
+
+  it('a gateway back with another certificate is refused at connect, naming both fingerprints', async () => {
+    const { page } = wb;
+    const first = d.server.tlsFingerprint!;
+    const port = Number(new URL(d.url).port);
+    await d.close();
+    fs.rmSync(path.join(d.dataDir, 'tls'), { recursive: true });
+    d = await startDaemon({ dataDir: d.dataDir, configYaml: 'tls: self-signed\n', port });
+    const second = d.server.tlsFingerprint!;
+    assert.notEqual(second, first);
+    await runCommand(page, 'Hangar: Connect to Gateway…');
+    const title = (t: string) => page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
+    await title('(1/2)');
+    await quickInputType(page, d.url);
+    await title('(2/2)');
+    await quickInputType(page, d.token);
+    const dialog = await waitForDialog(page, /changed: not connected/, { timeoutMs: 30_000 });
+    const text = (await dialog.textContent()) ?? '';
+    assert.ok(text.includes(first) && text.includes(second), text);
+    assert.match(text, /log out of this gateway and connect again/);
+    await screenshot(page, 'tls-03-changed');
+    await page.keyboard.press('Escape');
+    // The pin is unchanged: nothing was re-pinned behind the user's back.
+    const cliConfig = path.join(cs.userDataDir, 'User/globalStorage/hangar-dev.hangar/cli/config.json');
+    assert.equal(JSON.parse(fs.readFileSync(cliConfig, 'utf8')).gateways[d.url].tls_fingerprint, first);
+    // And the ProxyCommand refuses it too.
+    const r = await ssh(sshAlias(d.url, 'tls-box'));
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /changed: pinned SHA-256/);
   });
 });
