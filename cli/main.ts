@@ -9,8 +9,10 @@ import type { Environment, GpuInfo } from '../common/model';
 import { ALIAS_PREFIX, envFromAlias, sshAlias } from '../common/names';
 import type { CreateEnvironmentRequest } from '../common/schemas';
 import type { TunnelTransport } from '../common/tunnel';
-import { configDir, readConfig, resolveGateway, writeConfig } from './credentials';
+import { caFileFor, configDir, readCaFile, readConfig, resolveGateway, writeConfig } from './credentials';
 import { ensureCliKey } from './cliKey';
+import { probeCertificate } from '../common/tls/trust';
+import { decideLoginTrust } from '../common/tls/tofu';
 import { DEFAULT_USER, renderBlock, writeManagedBlock } from '../common/sshConfig';
 import { vmCommands } from './vms';
 import { VERSION } from '../common/version';
@@ -39,9 +41,9 @@ function aliasSlug(target: string): string | undefined {
   return i < 0 ? undefined : rest.slice(0, i);
 }
 
-function client(opts: { url?: string }, target?: string): HangarClient {
-  const gw = resolveGateway({ url: opts.url, aliasSlug: target ? aliasSlug(target) : undefined });
-  return new HangarClient({ url: gw.url, token: gw.token });
+function client(opts: { url?: string; caFile?: string }, target?: string): HangarClient {
+  const gw = resolveGateway({ url: opts.url, caFile: opts.caFile, aliasSlug: target ? aliasSlug(target) : undefined });
+  return new HangarClient({ url: gw.url, token: gw.token, tls: gw.tls });
 }
 
 const progress = (msg: string) => { if (process.stderr.isTTY || process.env.HANGAR_PROGRESS) process.stderr.write(msg + '\n'); };
@@ -78,28 +80,50 @@ export function buildProgram(): Command {
     .option('--url <url>', 'gateway URL (default: HANGAR_URL or the last login)')
     .option('--json', 'machine-readable output')
     .option('--config-dir <dir>', 'where logins, the SSH key and pinned host keys live (default: HANGAR_CONFIG_DIR or ~/.config/hangar)')
+    .option('--ca-file <file>', 'https gateways: also trust the CAs in this PEM file (default: HANGAR_CA_FILE, or the one given at login)')
     .showHelpAfterError();
   program.hook('preAction', () => {
     const dir = program.opts<{ configDir?: string }>().configDir;
     if (dir) process.env.HANGAR_CONFIG_DIR = dir;
   });
-  const g = () => program.opts<{ url?: string; json?: boolean }>();
+  const g = () => program.opts<{ url?: string; json?: boolean; caFile?: string }>();
 
-  program.command('login <url>').description('store a token for a gateway (token from --token, HANGAR_TOKEN or stdin)')
+  program.command('login <url>').description('store a token for a gateway (token from --token, HANGAR_TOKEN or stdin); https: pins the certificate unless a trusted CA signed it')
     .option('--token <token>', 'API token (prefer stdin or HANGAR_TOKEN: flags end up in shell history)')
+    .option('--fingerprint <sha256>', 'https: the certificate\'s SHA-256 fingerprint you expect (as hangard prints it); any other is refused')
     .option('--no-key', 'do not create/upload the CLI\'s SSH key')
-    .action(async (url: string, o: { token?: string; key: boolean }) => {
+    .action(async (rawUrl: string, o: { token?: string; key: boolean; fingerprint?: string }) => {
       let token = o.token || process.env.HANGAR_TOKEN;
       if (!token && !process.stdin.isTTY) token = fs.readFileSync(0, 'utf8').trim();
       if (!token) throw new UsageError('no token: pass --token, set HANGAR_TOKEN or pipe it on stdin');
-      const c = new HangarClient({ url, token });
-      const me = await c.me();
+      const url = rawUrl.replace(/\/+$/, '');
+      if (!/^https?:\/\//.test(url)) throw new UsageError(`not an http:// or https:// URL: ${rawUrl}`);
       const cfg = readConfig();
-      cfg.gateways[c.url] = { token };
+      const ca = caFileFor(g(), cfg.gateways[url]);
+      const caPem = ca ? readCaFile(ca.file, ca.from) : undefined;
+      let fingerprint256: string | undefined;
+      if (url.startsWith('https:')) {
+        // The handshake alone (no token sent) shows the certificate; the login itself is then checked against it.
+        const peer = await probeCertificate(url, caPem).catch((err: Error) => { throw new ApiError(0, 'unreachable', `gateway ${url} is unreachable: ${err.message}`); });
+        const trust = decideLoginTrust(url, peer, { expected: o.fingerprint || process.env.HANGAR_TLS_FINGERPRINT, pinned: cfg.gateways[url]?.tls_fingerprint });
+        if (trust.kind === 'refuse') throw trust.error;
+        if (trust.kind === 'pin') {
+          fingerprint256 = trust.fingerprint256;
+          if (trust.firstUse) {
+            process.stderr.write(`hangar: ${url} has a certificate no trusted CA signed (${peer.authorizationError ?? 'untrusted'}).\n`
+              + `hangar: its SHA-256 fingerprint is ${fingerprint256}\n`
+              + `hangar: pinned (trust on first use): compare it with the fingerprint hangard printed at start; any other certificate will be refused.\n`);
+          }
+        }
+      }
+      const c = new HangarClient({ url, token, tls: { ...(caPem ? { ca: caPem } : {}), ...(fingerprint256 ? { fingerprint256 } : {}) } });
+      const me = await c.me();
+      cfg.gateways[c.url] = { token, ...(fingerprint256 ? { tls_fingerprint: fingerprint256 } : {}), ...(ca ? { ca_file: path.resolve(ca.file) } : {}) };
       cfg.current = c.url;
       writeConfig(cfg);
       if (o.key) await ensureCliKey(c, configDir(), { force: true });
-      print(Boolean(g().json), { url: c.url, user: me.name }, () => `logged in to ${c.url} as ${me.name}\n`);
+      print(Boolean(g().json), { url: c.url, user: me.name, ...(fingerprint256 ? { tls_fingerprint: fingerprint256 } : {}) },
+        () => `logged in to ${c.url} as ${me.name}${fingerprint256 ? ` (certificate SHA-256 ${fingerprint256} pinned)` : ''}\n`);
     });
 
   program.command('logout').description('forget the token of the current (or --url) gateway').action(() => {
@@ -247,7 +271,9 @@ export function buildProgram(): Command {
       if (conn.ssh.host_key) pinHostKey(dir, conn.ssh.host_alias, conn.ssh.host_key);
       const opts = sshOptions({ dir, gatewayUrl: c.url, cli: selfCommand() }, conn.ssh.user);
       const args = [...opts.flatMap(([k, v]) => ['-o', `${k}=${v}`]), conn.ssh.host_alias, ...cmd];
-      const child = spawn(process.env.HANGAR_SSH ?? 'ssh', args, { stdio: 'inherit', env: { ...process.env, HANGAR_URL: c.url } });
+      // The proxy ssh runs finds this login (token, pin) by URL; a --ca-file given here travels as HANGAR_CA_FILE.
+      const caFile = g().caFile ? { HANGAR_CA_FILE: path.resolve(g().caFile!) } : {};
+      const child = spawn(process.env.HANGAR_SSH ?? 'ssh', args, { stdio: 'inherit', env: { ...process.env, HANGAR_URL: c.url, ...caFile } });
       const code = await new Promise<number>((resolve) => child.on('exit', (c2) => resolve(c2 ?? 255)));
       process.exitCode = code;
     });
@@ -263,7 +289,7 @@ export function buildProgram(): Command {
       // before any byte reaches ssh, so ssh checks the key this gateway vouches for.
       const [env, stream] = await Promise.all([
         c.getEnvironment(name),
-        openTunnel(`${c.url}/api/v1/environments/${encodeURIComponent(name)}/tunnel?port=${o.port}`, c.token, o.transport),
+        openTunnel(`${c.url}/api/v1/environments/${encodeURIComponent(name)}/tunnel?port=${o.port}`, c.token, o.transport, c.agent),
       ]);
       if (env.host_key && t.startsWith(ALIAS_PREFIX)) pinHostKey(configDir(), t, env.host_key);
       process.stdin.pipe(stream);

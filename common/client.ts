@@ -1,5 +1,9 @@
 // Typed HTTP client for the gateway API, shared by the CLI and the extension. No vscode imports.
+import type https from 'node:https';
 import { EventStream } from './events';
+import { TlsTrustError } from './tls/errors';
+import { fetchWithAgent } from './tls/fetch';
+import { agentFor, type TlsTrust } from './tls/trust';
 import type { BackendInfo, ConnectionInfo, Environment, Orphan, Snapshot, SshKey, User, VmTemplate, Volume } from './model';
 import type { CreateEnvironmentRequest, ImportTemplateRequest, UpdateEnvironmentInput } from './schemas';
 
@@ -10,12 +14,21 @@ export class ApiError extends Error {
   }
 }
 
-export interface ClientOptions { url: string; token?: string; fetch?: typeof fetch; timeoutMs?: number }
+export interface ClientOptions {
+  url: string; token?: string; fetch?: typeof fetch; timeoutMs?: number;
+  /** For https:// gateways: a CA file's PEM and/or the pinned certificate fingerprint (common/tls/trust.ts). */
+  tls?: TlsTrust;
+}
 
 export class HangarClient {
   readonly url: string;
+  /** For https:// gateways: the agent every request, tunnel and event stream goes through (pin checked). */
+  readonly agent?: https.Agent;
+  private readonly fetchFn: typeof fetch;
   constructor(private readonly o: ClientOptions) {
     this.url = o.url.replace(/\/+$/, '');
+    this.agent = agentFor(this.url, o.tls);
+    this.fetchFn = o.fetch ?? (this.agent ? fetchWithAgent(this.agent) : fetch);
   }
 
   get token(): string | undefined { return this.o.token; }
@@ -33,12 +46,14 @@ export class HangarClient {
     const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 60_000);
     let res: Response;
     try {
-      res = await (this.o.fetch ?? fetch)(`${this.url}${path}`, {
+      res = await this.fetchFn(`${this.url}${path}`, {
         method, headers, body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (err) {
       if ((err as Error).name === 'AbortError' && signal?.aborted) throw err;
+      // A refused certificate says what to check; it is not "unreachable".
+      if (err instanceof TlsTrustError) throw err;
       throw new ApiError(0, 'unreachable', `gateway ${this.url} is unreachable: ${(err as Error).cause ?? (err as Error).message}`);
     }
     if (!res.ok) {
@@ -98,7 +113,7 @@ export class HangarClient {
     const deadline = Date.now() + (opts.timeoutMs ?? 15 * 60_000);
     let wake: () => void = () => undefined;
     let changed = false;
-    const stream = new EventStream({ url: this.url, token: this.o.token, onEvent: () => { changed = true; wake(); }, maxAttempts: 3 });
+    const stream = new EventStream({ url: this.url, token: this.o.token, agent: this.agent, onEvent: () => { changed = true; wake(); }, maxAttempts: 3 });
     let readyTimer: NodeJS.Timeout | undefined;
     await Promise.race([stream.ready, new Promise((r) => { readyTimer = setTimeout(r, 2000); })]);
     clearTimeout(readyTimer);

@@ -1,11 +1,15 @@
 // The gateway's event stream (WebSocket /api/v1/events) with reconnect and backoff, for the CLI and the extension.
 // After a reconnect, callers should re-read state: events sent while disconnected are not replayed.
+import type http from 'node:http';
 import WebSocket from 'ws';
 import type { EnvEvent } from './model';
+import { TlsTrustError } from './tls/errors';
 
 export interface EventStreamOptions {
   url: string;
   token?: string;
+  /** https:// gateways: the client's pin-checking agent (HangarClient.agent). */
+  agent?: http.Agent;
   onEvent: (e: EnvEvent) => void;
   /** Called on every (re)connection; `reconnected` is true after a drop. */
   onOpen?: (reconnected: boolean) => void;
@@ -33,6 +37,7 @@ export class EventStream {
     const ws = new WebSocket(`${this.o.url.replace(/\/+$/, '').replace(/^http/, 'ws')}/api/v1/events`, {
       headers: this.o.token ? { authorization: `Bearer ${this.o.token}` } : {},
       handshakeTimeout: 15_000,
+      ...(this.o.agent ? { agent: this.o.agent } : {}),
     });
     this.ws = ws;
     ws.on('open', () => {
@@ -56,7 +61,10 @@ export class EventStream {
         this.o.onClose?.(Object.assign(new Error('the gateway refused the token'), { status: res.statusCode }));
       }
     });
-    ws.on('error', () => undefined);
+    // A refused certificate won't get better by retrying: report it and stop.
+    ws.on('error', (err) => {
+      if (err instanceof TlsTrustError) { this.closed = true; this.o.onClose?.(err); }
+    });
     ws.on('close', () => this.retry());
   }
 

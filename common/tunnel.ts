@@ -8,8 +8,9 @@ import WebSocket, { createWebSocketStream } from 'ws';
 
 export type TunnelTransport = 'raw' | 'websocket';
 
-export function openTunnel(httpUrl: string, token: string | undefined, transport: TunnelTransport = 'raw'): Promise<Duplex> {
-  return transport === 'raw' ? openRaw(httpUrl, token) : openWebSocket(httpUrl.replace(/^http/, 'ws'), token);
+/** `agent`: for https:// gateways, the client's pin-checking agent (HangarClient.agent). */
+export function openTunnel(httpUrl: string, token: string | undefined, transport: TunnelTransport = 'raw', agent?: http.Agent): Promise<Duplex> {
+  return transport === 'raw' ? openRaw(httpUrl, token, agent) : openWebSocket(httpUrl.replace(/^http/, 'ws'), token, agent);
 }
 
 function errorFrom(status: number | undefined, body: string): Error {
@@ -18,11 +19,12 @@ function errorFrom(status: number | undefined, body: string): Error {
   return Object.assign(new Error(msg), { status });
 }
 
-function openRaw(url: string, token: string | undefined): Promise<Duplex> {
+function openRaw(url: string, token: string | undefined, agent: http.Agent | undefined): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const req = (url.startsWith('https:') ? https : http).request(url, {
       headers: { connection: 'Upgrade', upgrade: 'hangar-tcp', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       timeout: 30_000,
+      ...(agent ? { agent } : {}),
     });
     req.once('upgrade', (_res, socket, head) => {
       socket.setTimeout(0);
@@ -41,12 +43,13 @@ function openRaw(url: string, token: string | undefined): Promise<Duplex> {
   });
 }
 
-function openWebSocket(wsUrl: string, token: string | undefined): Promise<Duplex> {
+function openWebSocket(wsUrl: string, token: string | undefined, agent: http.Agent | undefined): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl, {
       headers: token ? { authorization: `Bearer ${token}` } : {},
       perMessageDeflate: false,
       handshakeTimeout: 30_000,
+      ...(agent ? { agent } : {}),
       // A zero mask lets ws skip XOR-ing every byte (the mask only protects browsers' proxies from cache
       // poisoning; this is not a browser, and the payload is SSH ciphertext).
       generateMask: (mask: Buffer) => mask.fill(0),

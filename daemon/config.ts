@@ -1,5 +1,6 @@
 // Configuration: YAML file < environment < flags, parsed once into a typed object. Pure: never writes process.env.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -119,9 +120,40 @@ const configSchema = z.object({
   backends: z.array(backend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4 }]),
   default_backend: z.string().optional(),
   host_paths: z.array(hostPath).default([]),
+  /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or
+   *  `off`; a certificate of your own is given with tls_cert_file + tls_key_file instead. */
+  tls: z.enum(['off', 'self-signed']).optional(),
+  /** PEM certificate (chain) and its private key. */
+  tls_cert_file: z.string().min(1).optional(),
+  tls_key_file: z.string().min(1).optional(),
+  /** Behind a TLS-terminating proxy: express's `trust proxy` (true, a hop count, or addresses/subnets such as
+   *  "loopback, 10.0.0.0/8"), so the client address and https come from X-Forwarded-*. false: those are ignored. */
+  trust_proxy: z.union([z.boolean(), z.number().int().min(0), z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .default(false).superRefine((v, ctx) => {
+      const bad = trustProxyProblem(v);
+      if (bad) ctx.addIssue({ code: z.ZodIssueCode.custom, message: bad });
+    }),
 }).strict();
 
-export type Config = z.infer<typeof configSchema> & { listenHost: string; listenPort: number; publicUrl: string };
+/** Where the daemon's TLS certificate comes from, resolved from tls / tls_cert_file / tls_key_file. */
+export type TlsSource = { kind: 'off' } | { kind: 'self-signed' } | { kind: 'files'; certFile: string; keyFile: string };
+
+export type Config = z.infer<typeof configSchema> & { listenHost: string; listenPort: number; publicUrl: string; tlsSource: TlsSource };
+
+/** Addresses in a trust_proxy string/list must be what express (proxy-addr) accepts: IPs, subnets or its names. */
+function trustProxyProblem(v: boolean | number | string | string[]): string | undefined {
+  if (typeof v !== 'string' && !Array.isArray(v)) return undefined;
+  const items = (Array.isArray(v) ? v : v.split(',')).map((x) => x.trim());
+  for (const item of items) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) continue;
+    const [addr, bits, ...rest] = item.split('/');
+    const family = net.isIP(addr);
+    const max = family === 4 ? 32 : 128;
+    const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max) || (family === 4 && net.isIPv4(bits));
+    if (!family || rest.length || !okBits) return `'${item}' is not an IP address, a subnet (10.0.0.0/8) or one of loopback, linklocal, uniquelocal`;
+  }
+  return undefined;
+}
 
 export interface ConfigSources {
   argv?: string[];
@@ -130,7 +162,7 @@ export interface ConfigSources {
 
 /** Reads `--flag value` / `--flag=value` pairs; unknown flags are an error. */
 function parseFlags(argv: string[]): Record<string, string> {
-  const known = new Set(['config', 'listen', 'data-dir', 'log-level', 'public-url', 'docker-host']);
+  const known = new Set(['config', 'listen', 'data-dir', 'log-level', 'public-url', 'docker-host', 'tls', 'tls-cert-file', 'tls-key-file', 'trust-proxy']);
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -161,6 +193,11 @@ export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config 
   pick('data-dir', 'HANGAR_DATA_DIR', 'data_dir');
   pick('log-level', 'HANGAR_LOG_LEVEL', 'log_level');
   pick('public-url', 'HANGAR_PUBLIC_URL', 'public_url');
+  pick('tls', 'HANGAR_TLS', 'tls');
+  pick('tls-cert-file', 'HANGAR_TLS_CERT_FILE', 'tls_cert_file');
+  pick('tls-key-file', 'HANGAR_TLS_KEY_FILE', 'tls_key_file');
+  const trustProxy = flags['trust-proxy'] ?? env.HANGAR_TRUST_PROXY;
+  if (trustProxy !== undefined) raw.trust_proxy = /^(true|false)$/.test(trustProxy) ? trustProxy === 'true' : /^\d+$/.test(trustProxy) ? Number(trustProxy) : trustProxy;
   const dockerHost = flags['docker-host'] ?? env.HANGAR_DOCKER_HOST;
   if (dockerHost && !raw.backends) raw.backends = [{ id: 'local', url: dockerHost }];
   const nvidiaSmi = env.HANGAR_NVIDIA_SMI;
@@ -193,8 +230,21 @@ export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config 
     if (names.has(h.name)) throw new Error(`invalid configuration: host_paths.${i}.name: duplicate name '${h.name}'`);
     names.add(h.name);
   }
+  const tlsSource = resolveTls(cfg);
   const sep = cfg.listen.lastIndexOf(':');
   const listenHost = cfg.listen.slice(0, sep);
   const listenPort = Number(cfg.listen.slice(sep + 1));
-  return { ...cfg, listenHost, listenPort, publicUrl: cfg.public_url ?? `http://${cfg.listen}` };
+  const scheme = tlsSource.kind === 'off' ? 'http' : 'https';
+  return { ...cfg, listenHost, listenPort, publicUrl: cfg.public_url ?? `${scheme}://${cfg.listen}`, tlsSource };
+}
+
+function resolveTls(cfg: z.infer<typeof configSchema>): TlsSource {
+  const { tls, tls_cert_file: cert, tls_key_file: key } = cfg;
+  if (cert && !key) throw new Error('invalid configuration: tls_key_file: required with tls_cert_file');
+  if (key && !cert) throw new Error('invalid configuration: tls_cert_file: required with tls_key_file');
+  if (cert && key) {
+    if (tls) throw new Error(`invalid configuration: tls: '${tls}' can't be combined with tls_cert_file/tls_key_file (leave tls out to use those files)`);
+    return { kind: 'files', certFile: cert, keyFile: key };
+  }
+  return tls === 'self-signed' ? { kind: 'self-signed' } : { kind: 'off' };
 }

@@ -3,6 +3,7 @@ import { loadConfig } from './config';
 import { startServer } from './server';
 import { VERSION } from '../common/version';
 import { backup, restore } from './backup';
+import { TlsConfigError } from './tls';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -10,11 +11,13 @@ async function main(): Promise<void> {
     process.stdout.write(`hangard ${VERSION}: the Hangar gateway daemon
 
 Usage: hangard [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--docker-host URL] [--public-url URL] [--log-level LEVEL]
+               [--tls self-signed|off] [--tls-cert-file FILE --tls-key-file FILE] [--trust-proxy VALUE]
        hangard backup FILE [--config FILE | --data-dir DIR]    database (online), secret.key and gateway.id in one archive (0600)
        hangard restore FILE [--force] [--config FILE | --data-dir DIR]   into a stopped daemon's (empty, unless --force) data dir
 
 Environment: HANGAR_CONFIG, HANGAR_LISTEN (default 127.0.0.1:7420), HANGAR_DATA_DIR (default ~/.local/share/hangar),
-             HANGAR_DOCKER_HOST, HANGAR_PUBLIC_URL, HANGAR_LOG_LEVEL. Flags win over the environment, which wins over the file.
+             HANGAR_DOCKER_HOST, HANGAR_PUBLIC_URL, HANGAR_LOG_LEVEL, HANGAR_TLS, HANGAR_TLS_CERT_FILE, HANGAR_TLS_KEY_FILE,
+             HANGAR_TRUST_PROXY. Flags win over the environment, which wins over the file.
 `);
     return;
   }
@@ -27,7 +30,13 @@ Environment: HANGAR_CONFIG, HANGAR_LISTEN (default 127.0.0.1:7420), HANGAR_DATA_
     process.stderr.write(`hangard: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const srv = await startServer(cfg);
+  const srv = await startServer(cfg).catch((err) => {
+    if (!(err instanceof TlsConfigError)) throw err;
+    process.stderr.write(`hangard: ${err.message}\n`);
+    process.exit(2);
+  });
+  // What users compare with the fingerprint `hangar login` shows them.
+  if (srv.tlsFingerprint) process.stderr.write(`hangard: TLS certificate SHA-256 fingerprint ${srv.tlsFingerprint}\n`);
   if (srv.adminTokenFile) process.stderr.write(`hangard: first start — admin token written to ${srv.adminTokenFile}\n`);
   const shutdown = (sig: string) => {
     srv.log.info({ sig }, 'shutting down');

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { driversFromConfig, type DriverRegistry } from './drivers/registry';
@@ -27,6 +28,7 @@ import { resolveGatewayId } from './services/gatewayId';
 import { MountPolicy } from './services/mounts';
 import { OrphanService } from './services/orphans';
 import { VolumeRepo } from './store/volumes';
+import { loadTls, missingNames } from './tls';
 
 export interface RunningServer {
   url: string;
@@ -37,11 +39,15 @@ export interface RunningServer {
   drivers: DriverRegistry;
   gatewayId: string;
   adminTokenFile?: string;
+  /** SHA-256 fingerprint of the certificate served, when TLS is on. */
+  tlsFingerprint?: string;
   close(): Promise<void>;
 }
 
 export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(cfg.log_level);
+  // TLS first: a bad certificate file stops the start before anything else is touched.
+  const tls = await loadTls(cfg);
   const db = await openDatabase(cfg.data_dir);
   const users = new UserRepo(db);
   const audit = new AuditRepo(db);
@@ -66,17 +72,23 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
   const sessions = new JupyterSessions(box.derive('jupyter-session'));
-  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, volumes, orphans, sessions, frameAncestors: cfg.jupyter_frame_ancestors, log,
+  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, volumes, orphans, sessions, frameAncestors: cfg.jupyter_frame_ancestors, trustProxy: cfg.trust_proxy, log,
     readiness: () => readiness(db, drivers) });
-  const server = http.createServer(app);
+  // One port either way: the WebSocket upgrade handler below works the same on an https server.
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
   const wss = attachWebSockets(server, { auth, users, sessions, envs, events, log });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.listenPort, cfg.listenHost, () => resolve());
   });
   const addr = server.address() as AddressInfo;
-  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const url = `${tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   if (!cfg.public_url) publicUrl = url;
+  if (tls) {
+    log.info({ fingerprint256: tls.fingerprint256, cert: tls.certFile, generated: tls.generated }, `TLS certificate SHA-256 fingerprint ${tls.fingerprint256}`);
+    const missing = cfg.tlsSource.kind === 'self-signed' ? missingNames(tls, cfg) : [];
+    if (missing.length) log.warn({ missing, cert: tls.certFile }, `the self-signed certificate doesn't name ${missing.join(', ')}: delete ${tls.certFile} to make a new one (clients then log in again)`);
+  }
   log.info({ url, backends: drivers.all().map((d) => d.id) }, 'hangard listening');
   // `hangard restore` refuses while this names a live process.
   const pidFile = path.join(cfg.data_dir, PID_FILE);
@@ -94,7 +106,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   )] : []));
 
   return {
-    url, log, envs, reconciler, drivers, gpus, gatewayId, adminTokenFile,
+    url, log, envs, reconciler, drivers, gpus, gatewayId, adminTokenFile, tlsFingerprint: tls?.fingerprint256,
     async close() {
       reconciler.stopLoop();
       gpus.stopLoop();

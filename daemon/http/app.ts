@@ -39,6 +39,8 @@ export interface AppDeps {
   orphans: OrphanService;
   sessions: JupyterSessions;
   frameAncestors: string[];
+  /** express `trust proxy`: false ignores X-Forwarded-* (the default). */
+  trustProxy?: boolean | number | string | string[];
   log: Logger;
   readiness: () => Promise<Readiness>;
 }
@@ -47,6 +49,8 @@ export function createApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // req.ip and req.protocol (the Jupyter cookie's Secure flag) follow X-Forwarded-* only from trusted proxies.
+  app.set('trust proxy', d.trustProxy ?? false);
   app.use(requestLog(d.log));
   // Proxied before body parsing: Jupyter gets the request body untouched.
   app.use('/api/v1/environments/:id/jupyter', jupyterAuth(d.auth, d.users, d.sessions), jupyterProxy(d.envs, d.frameAncestors));

@@ -10,6 +10,7 @@ import { EnvironmentsProvider } from '../tree/environments';
 import { GpusProvider, StorageProvider } from '../tree/resources';
 import { createUriHandler } from '../uriHandler';
 import { registerCommands } from './commands';
+import { caFileSetting } from './settings';
 import { ContextKeys } from './contextKeys';
 import type { CliRuntime, Services } from './services';
 import { REMOTE_SSH_EXTENSIONS } from '../attach/remoteUri';
@@ -32,7 +33,7 @@ export async function compose(context: vscode.ExtensionContext): Promise<Service
   const keys = new ContextKeys();
   // Each setContext is a round trip to the workbench: don't make activation wait for them.
   void keys.init();
-  const store = new GatewayStore(context.secrets, path.join(context.globalStorageUri.fsPath, 'cli'));
+  const store = new GatewayStore(context.secrets, path.join(context.globalStorageUri.fsPath, 'cli'), caFileSetting);
   const gateways = new GatewayManager(store);
   const envTree = new EnvironmentsProvider(gateways);
   const envView = vscode.window.createTreeView('hangar.environments', { treeDataProvider: envTree, canSelectMany: true, showCollapseAll: true });
@@ -50,6 +51,10 @@ export async function compose(context: vscode.ExtensionContext): Promise<Service
     vscode.window.registerTreeDataProvider('hangar.gpus', new GpusProvider(gateways)),
     vscode.window.registerTreeDataProvider('hangar.storage', new StorageProvider(gateways)),
     gateways.onDidChange(updateKeys),
+    // Another CA file: the CLI config (ProxyCommand) and every connection follow.
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('hangar.caFile')) void store.syncCliConfig().then(() => gateways.reload());
+    }),
     createStatusBar(gateways),
     vscode.window.registerUriHandler(createUriHandler(s)),
     ...registerCommands(commandTable(s), log),

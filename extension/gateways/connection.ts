@@ -3,6 +3,8 @@ import * as vscode from 'vscode';
 import { ApiError, HangarClient } from '../../common/client';
 import { EventStream } from '../../common/events';
 import type { Environment, GpuInfo } from '../../common/model';
+import type { TlsTrustError } from '../../common/tls/errors';
+import type { TlsTrust } from '../../common/tls/trust';
 
 export type GatewayState = { kind: 'loading' } | { kind: 'ok' } | { kind: 'error'; message: string; unauthorized: boolean };
 
@@ -18,13 +20,15 @@ export class GatewayConnection implements vscode.Disposable {
   private refreshing?: Promise<void>;
   private again = false;
 
-  constructor(readonly url: string, token: string) {
-    this.client = new HangarClient({ url, token, timeoutMs: 30_000 });
+  /** `trust`: the pin and CA for https:// gateways; `trustError` when the CA file can't be read (nothing connects). */
+  constructor(readonly url: string, token: string, trust: TlsTrust = {}, readonly trustKey = '', private readonly trustError?: TlsTrustError) {
+    this.client = new HangarClient({ url, token, timeoutMs: 30_000, tls: trust });
   }
 
   start(): void {
+    if (this.trustError) { this.setState({ kind: 'error', message: this.trustError.message, unauthorized: false }); return; }
     this.stream = new EventStream({
-      url: this.url, token: this.client.token,
+      url: this.url, token: this.client.token, agent: this.client.agent,
       // Events say what changed; re-reading the list keeps one source of truth (and covers missed events).
       onEvent: () => void this.refresh(),
       onOpen: () => void this.refresh(),
@@ -64,5 +68,5 @@ export class GatewayConnection implements vscode.Disposable {
     return this.environments.find((e) => e.id === idOrName) ?? this.environments.find((e) => e.name === idOrName);
   }
 
-  dispose(): void { this.stream?.close(); this.emitter.dispose(); }
+  dispose(): void { this.stream?.close(); this.client.agent?.destroy(); this.emitter.dispose(); }
 }

@@ -3,6 +3,9 @@ import * as vscode from 'vscode';
 import type { Environment } from '../../common/model';
 import { GatewayConnection } from './connection';
 import type { GatewayStore } from './store';
+import { TlsTrustError } from '../../common/tls/errors';
+import type { TlsTrust } from '../../common/tls/trust';
+import { tlsTrust, trustKey } from './trust';
 
 export interface EnvRef { gateway: GatewayConnection; env: Environment }
 
@@ -20,13 +23,18 @@ export class GatewayManager implements vscode.Disposable {
     const urls = await this.store.list();
     for (const [url, c] of this.connections) {
       const token = await this.store.token(url);
-      if (!urls.includes(url) || token !== c.client.token) { c.dispose(); this.connections.delete(url); }
+      const key = trustKey(await this.store.trust(url));
+      if (!urls.includes(url) || token !== c.client.token || key !== c.trustKey) { c.dispose(); this.connections.delete(url); }
     }
     for (const url of urls) {
       if (this.connections.has(url)) continue;
       const token = await this.store.token(url);
       if (!token) continue;
-      const c = new GatewayConnection(url, token);
+      const t = await this.store.trust(url);
+      let tls: TlsTrust = {};
+      let trustError: TlsTrustError | undefined;
+      try { tls = tlsTrust(t); } catch (err) { if (err instanceof TlsTrustError) trustError = err; else throw err; }
+      const c = new GatewayConnection(url, token, tls, trustKey(t), trustError);
       c.onDidChange(() => this.emitter.fire());
       this.connections.set(url, c);
       c.start();

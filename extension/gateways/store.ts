@@ -3,9 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import type { GatewayLogin } from '../../cli/credentials';
+import type { GatewayTrust } from './trust';
 
 const LIST_KEY = 'hangar.gateways';
 const tokenKey = (url: string) => `hangar.token:${url}`;
+/** The certificate fingerprint accepted at first connect (trust on first use); removed at logout. */
+const pinKey = (url: string) => `hangar.tls:${url}`;
 export const normalizeUrl = (url: string) => url.trim().replace(/\/+$/, '');
 
 export class GatewayStore implements vscode.Disposable {
@@ -14,9 +18,10 @@ export class GatewayStore implements vscode.Disposable {
   private readonly sub: vscode.Disposable;
 
   /** `cliDir` holds the bundled CLI's config (tokens, 0600), SSH key and pinned host keys: ssh's ProxyCommand reads it. */
-  constructor(private readonly secrets: vscode.SecretStorage, readonly cliDir: string) {
+  /** `caFile`: the `hangar.caFile` setting, written into the CLI config too (the ProxyCommand trusts it as well). */
+  constructor(private readonly secrets: vscode.SecretStorage, readonly cliDir: string, private readonly caFile: () => string | undefined = () => undefined) {
     this.sub = secrets.onDidChange((e) => {
-      if (e.key === LIST_KEY || e.key.startsWith('hangar.token:')) this.emitter.fire();
+      if (e.key === LIST_KEY || e.key.startsWith('hangar.token:') || e.key.startsWith('hangar.tls:')) this.emitter.fire();
     });
   }
 
@@ -26,8 +31,19 @@ export class GatewayStore implements vscode.Disposable {
 
   token(url: string): Thenable<string | undefined> { return this.secrets.get(tokenKey(normalizeUrl(url))); }
 
-  async add(url: string, token: string): Promise<void> {
+  pin(url: string): Thenable<string | undefined> { return this.secrets.get(pinKey(normalizeUrl(url))); }
+
+  /** What this gateway's connections trust (pin and CA file). */
+  async trust(url: string): Promise<GatewayTrust> {
+    const pin = await this.pin(url);
+    const caFile = this.caFile();
+    return { ...(pin ? { pin } : {}), ...(caFile ? { caFile } : {}) };
+  }
+
+  /** `pin`: the certificate fingerprint the user accepted; absent when a trusted CA signed it (an old pin goes). */
+  async add(url: string, token: string, pin?: string): Promise<void> {
     const u = normalizeUrl(url);
+    if (pin) await this.secrets.store(pinKey(u), pin); else await this.secrets.delete(pinKey(u));
     await this.secrets.store(tokenKey(u), token);
     const list = await this.list();
     if (!list.includes(u)) await this.secrets.store(LIST_KEY, JSON.stringify([...list, u]));
@@ -38,15 +54,19 @@ export class GatewayStore implements vscode.Disposable {
     const u = normalizeUrl(url);
     await this.secrets.store(LIST_KEY, JSON.stringify((await this.list()).filter((x) => x !== u)));
     await this.secrets.delete(tokenKey(u));
+    await this.secrets.delete(pinKey(u));
     await this.syncCliConfig();
   }
 
-  /** The CLI (ProxyCommand, terminals) reads tokens from its own 0600 config file in the extension's storage. */
+  /** The CLI (ProxyCommand, terminals) reads tokens, pins and the CA file from its own 0600 config file in the
+   *  extension's storage (the shape of cli/credentials.ts). */
   async syncCliConfig(): Promise<void> {
-    const gateways: Record<string, { token: string }> = {};
+    const gateways: Record<string, GatewayLogin> = {};
+    const caFile = this.caFile();
     for (const u of await this.list()) {
       const t = await this.token(u);
-      if (t) gateways[u] = { token: t };
+      const pin = await this.pin(u);
+      if (t) gateways[u] = { token: t, ...(pin ? { tls_fingerprint: pin } : {}), ...(caFile ? { ca_file: caFile } : {}) };
     }
     fs.mkdirSync(this.cliDir, { recursive: true, mode: 0o700 });
     const file = path.join(this.cliDir, 'config.json');

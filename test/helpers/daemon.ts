@@ -19,9 +19,9 @@ export interface TestDaemon {
 
 const LOG_LEVEL = process.env.HANGAR_TEST_LOG ?? 'silent';
 
-export async function startDaemon(opts: { dockerHost?: string; dataDir?: string; configYaml?: string; reconcileS?: number; logLines?: string[] } = {}): Promise<TestDaemon> {
+export async function startDaemon(opts: { dockerHost?: string; dataDir?: string; configYaml?: string; reconcileS?: number; logLines?: string[]; port?: number } = {}): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? tmpDir('hangard-');
-  const argv = ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', LOG_LEVEL];
+  const argv = ['--listen', `127.0.0.1:${opts.port ?? 0}`, '--data-dir', dataDir, '--log-level', LOG_LEVEL];
   if (opts.configYaml) {
     fs.writeFileSync(path.join(dataDir, 'hangar.yaml'), opts.configYaml);
     argv.push('--config', path.join(dataDir, 'hangar.yaml'));
@@ -33,29 +33,40 @@ export async function startDaemon(opts: { dockerHost?: string; dataDir?: string;
   const sink = opts.logLines ? { write: (line: string) => { opts.logLines!.push(line); } } : undefined;
   const server = await startServer(cfg, { log: createLogger(opts.logLines ? 'trace' : LOG_LEVEL, sink) });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-  return { url: server.url, dataDir, token, admin: new HangarClient({ url: server.url, token }), server, close: () => server.close() };
+  // With TLS on, the test's own client pins the certificate the server reports.
+  const tls = server.tlsFingerprint ? { fingerprint256: server.tlsFingerprint } : undefined;
+  return { url: server.url, dataDir, token, admin: new HangarClient({ url: server.url, token, tls }), server, close: () => server.close() };
 }
 
-export interface ChildDaemon { url: string; proc: ChildProcess; dataDir: string; token: string; admin: HangarClient; kill(signal?: NodeJS.Signals): Promise<void> }
+export interface ChildDaemon {
+  url: string; proc: ChildProcess; dataDir: string; token: string; admin: HangarClient;
+  /** With TLS on: the fingerprint the daemon logged (the admin client pins it). */
+  tlsFingerprint?: string;
+  /** Everything it printed so far (stdout log lines and stderr). */
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
 
 /** The bundled daemon as its own process, for kill -9 tests. */
 export async function spawnDaemon(dataDir: string, extraArgs: string[] = []): Promise<ChildDaemon> {
   const bin = path.resolve(__dirname, '../../dist/hangard.js');
   const proc = spawn(process.execPath, [bin, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'info', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let buf = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
     const timer = setTimeout(() => reject(new Error(`hangard did not start: ${buf}`)), 20_000);
     proc.stdout!.on('data', (c: Buffer) => {
       buf += c.toString();
-      const m = /"url":"(http:\/\/[^"]+)".*hangard listening/.exec(buf);
+      const m = /"url":"(https?:\/\/[^"]+)".*hangard listening/.exec(buf);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
     proc.stderr!.on('data', (c: Buffer) => { buf += c.toString(); });
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`hangard exited ${code}: ${buf}`)); });
   });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  const tlsFingerprint = /TLS certificate SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/.exec(buf)?.[1];
   return {
-    url, proc, dataDir, token, admin: new HangarClient({ url, token }),
+    url, proc, dataDir, token, tlsFingerprint, output: () => buf,
+    admin: new HangarClient({ url, token, tls: tlsFingerprint ? { fingerprint256: tlsFingerprint } : undefined }),
     kill: (signal = 'SIGKILL') => new Promise((resolve) => {
       if (proc.exitCode !== null) return resolve();
       proc.once('exit', () => resolve());

@@ -453,6 +453,19 @@ export async function clickNotificationButton(page: Page, text: string | RegExp,
   await toast.locator('.monaco-button', { hasText: exact(button) }).first().click();
 }
 
+/** The modal dialog (showWarningMessage(…, { modal: true })) whose message or detail shows `text`. */
+export async function waitForDialog(page: Page, text: string | RegExp, opts: { timeoutMs?: number } = {}): Promise<Locator> {
+  const dialog = page.locator('.monaco-dialog-box').filter({ hasText: text }).first();
+  await dialog.waitFor({ state: 'visible', timeout: opts.timeoutMs ?? 15_000 });
+  return dialog;
+}
+
+/** Clicks a button of the modal dialog showing `text`. */
+export async function clickDialogButton(page: Page, text: string | RegExp, button: string): Promise<void> {
+  const dialog = await waitForDialog(page, text);
+  await dialog.locator('.dialog-buttons .monaco-button', { hasText: exact(button) }).first().click();
+}
+
 /** A tree/list row (custom views, Explorer) whose label is `label` (exact string or RegExp). */
 export function treeItem(page: Page, label: string | RegExp, within?: Locator): Locator {
   return (within ?? page.locator('.monaco-workbench')).locator('.monaco-list-row')
