@@ -1,0 +1,59 @@
+// `hangar ls | start | stop | restart | rm | info | logs`: environments after they exist.
+import type { Command } from 'commander';
+import type { Environment } from '../../common/model';
+import { envFromAlias } from '../../common/names';
+import type { CliContext } from '../context';
+import { envTable, print, progress } from '../output';
+
+export function environmentCommands(program: Command, ctx: CliContext): void {
+  program.command('ls').alias('list').description('list environments')
+    .option('--status <s>', 'filter by status (comma-separated)')
+    .option('--backend <id>', 'filter by backend')
+    .action(async (o: { status?: string; backend?: string }) => {
+      const q: Record<string, string> = {};
+      if (o.status) q.status = o.status;
+      if (o.backend) q.backend_id = o.backend;
+      const envs = await ctx.client().listEnvironments(q);
+      print(ctx.json(), envs, () => (envs.length ? envTable(envs) : 'no environments\n'));
+    });
+
+
+  for (const action of ['start', 'stop', 'restart'] as const) {
+    program.command(`${action} <env...>`).description(`${action} environments`).action(async (targets: string[]) => {
+      const c = ctx.client();
+      const out: Environment[] = [];
+      for (const t of targets) {
+        progress(`${t}: ${action}ing…`);
+        out.push(await c.action(envFromAlias(t), action));
+      }
+      print(ctx.json(), out, () => out.map((e) => `${e.name} ${e.status}\n`).join(''));
+    });
+  }
+
+  program.command('rm <env...>').alias('delete').description('delete environments (and their containers)').action(async (targets: string[]) => {
+    const c = ctx.client();
+    for (const t of targets) {
+      await c.deleteEnvironment(envFromAlias(t));
+      if (!ctx.json()) process.stdout.write(`${t} deleted\n`);
+    }
+    if (ctx.json()) process.stdout.write(JSON.stringify({ deleted: targets }) + '\n');
+  });
+
+  program.command('info <env>').description('environment details and connection info').action(async (t: string) => {
+    const c = ctx.client(t);
+    const [env, conn] = await Promise.all([c.getEnvironment(envFromAlias(t)), c.connection(envFromAlias(t))]);
+    print(ctx.json(), { ...env, connection: conn }, () => `${envTable([env])}ssh: ${conn.ssh.user}@${conn.ssh.host_alias}\n${conn.jupyter ? `jupyter: ${conn.jupyter.url}\n` : ''}`);
+  });
+
+  program.command('logs <env>').description('print logs').option('-f, --follow', 'keep streaming').option('--tail <n>', 'lines from the end', (v) => Number(v), 100)
+    .action(async (t: string, o: { follow?: boolean; tail: number }) => {
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      const body = await ctx.client(t).logs(envFromAlias(t), { tail: o.tail, follow: o.follow, signal: ac.signal });
+      try {
+        for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) process.stdout.write(chunk);
+      } catch (err) {
+        if (!ac.signal.aborted) throw err;
+      }
+    });
+}
