@@ -15,7 +15,8 @@ import { environmentsRouter } from './routes/environments';
 import { identityRouter } from './routes/identity';
 import { jupyterAuth, jupyterProxy } from './routes/jupyter';
 import type { JupyterSessions } from '../services/jupyterSessions';
-import { NotFoundError } from '../errors';
+import { UpgradeRequiredError } from '../errors';
+import { pathTable, unmatched } from './methodNotAllowed';
 import type { GpuService } from '../gpu/service';
 import { gpusRouter } from './routes/gpus';
 import { vmsRouter } from './routes/vms';
@@ -54,8 +55,10 @@ export function createApp(d: AppDeps): express.Express {
   api.use(backendsRouter(d.drivers, d.audit));
   api.use(gpusRouter(d.gpus));
   api.use(vmsRouter(d.vms));
+  // The event stream is a WebSocket upgrade (../websocket.ts); a plain GET can't be one.
+  api.get('/events', () => { throw new UpgradeRequiredError(); });
   app.use('/api/v1', api);
-  app.use((req) => { throw new NotFoundError('endpoint', req.path); });
+  app.use(unmatched(pathTable(doc.paths ?? {}, '/api/v1')));
   app.use(errorMiddleware(d.log));
   return app;
 }

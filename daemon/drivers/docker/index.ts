@@ -25,6 +25,7 @@ export interface DockerDriverOptions {
   publish_address: string;
   nvidia_smi: string;
   gpu_shared_replicas: number;
+  allow_image_pulls?: boolean;
   gatewayId: string;
   log: Logger;
 }
@@ -91,8 +92,9 @@ export class DockerDriver implements Driver {
       if (statusCode(err) === 404) return false;
       throw err;
     });
-    if (policy === 'never') {
-      if (!present) throw new UnprocessableError(`image '${image}' is not present on backend '${this.id}' and image_pull_policy is 'never'`, 'image_unavailable');
+    if (policy === 'never' || this.o.allow_image_pulls === false) {
+      const why = policy === 'never' ? "image_pull_policy is 'never'" : 'it does not pull images (allow_image_pulls: false)';
+      if (!present) throw new UnprocessableError(`image '${image}' is not present on backend '${this.id}' and ${why}`, 'image_unavailable');
       return;
     }
     if (policy === 'if-not-present' && present) return;
