@@ -25,8 +25,8 @@ const port = z.number().int().min(1).max(65535);
 const ipAddress = z.string().refine((s) => isIP(s) !== 0, 'must be an IP address')
   .openapi({ anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] } as object);
 /** An integer in a query string (Express hands over strings). */
-const queryInt = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).optional()
-  .openapi({ type: 'integer', minimum: min, ...(max < Number.MAX_SAFE_INTEGER ? { maximum: max } : {}) });
+const queryInt = (min: number, max?: number) => (max === undefined ? z.coerce.number().int().min(min) : z.coerce.number().int().min(min).max(max))
+  .optional().openapi({ type: 'integer', minimum: min, ...(max === undefined ? {} : { maximum: max }) });
 
 // Image references: registry/path:tag@digest; no whitespace or shell metacharacters.
 const imageRef = z.string().min(1).max(255).regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/, 'must be an image reference like repo/name:tag');
@@ -41,7 +41,7 @@ const portMapping = z.object({
 const mount = z.object({
   type: z.enum(['volume', 'bind']),
   source: z.string().min(1).max(4096),
-  target: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path').refine((p) => !p.split('/').includes('..'), 'must not contain ".."'),
+  target: z.string().regex(/^\/[^\x00]*$/, 'must be an absolute path').refine((p) => !p.split('/').includes('..'), 'must not contain ".."'),
   read_only: z.boolean().optional(),
   /** VMs: the size of the data disk a new named volume becomes (default: the backend's data_disk_gb). */
   size_gb: z.number().int().min(1).max(65536).optional(),
@@ -211,7 +211,7 @@ export function describeZodError(err: z.ZodError): { field: string; message: str
 // ---- VMs: templates and snapshots ----------------------------------------------------------------------------
 
 const fileSource = z.union([
-  z.object({ file: z.string().startsWith('/', 'must be an absolute path on the gateway') }).strict(),
+  z.object({ file: z.string().regex(/^\//, 'must be an absolute path on the gateway') }).strict(),
   z.object({ url: z.string().url().refine((u) => /^https?:/.test(u), 'must be http(s)') }).strict(),
 ]);
 

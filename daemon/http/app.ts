@@ -13,7 +13,7 @@ import { openApiDocument } from './openapi';
 import { backendsRouter } from './routes/backends';
 import { environmentsRouter } from './routes/environments';
 import { identityRouter } from './routes/identity';
-import { jupyterAuth, jupyterProxy } from './routes/jupyter';
+import { jupyterAuth, jupyterMethods, jupyterProxy } from './routes/jupyter';
 import type { JupyterSessions } from '../services/jupyterSessions';
 import { UpgradeRequiredError } from '../errors';
 import { pathTable, unmatched } from './methodNotAllowed';
@@ -43,7 +43,7 @@ export function createApp(d: AppDeps): express.Express {
   app.set('query parser', 'simple');
   app.use(requestLog(d.log));
   // Proxied before body parsing: Jupyter gets the request body untouched.
-  app.use('/api/v1/environments/:id/jupyter', jupyterAuth(d.auth, d.users, d.sessions), jupyterProxy(d.envs, d.frameAncestors));
+  app.use('/api/v1/environments/:id/jupyter', jupyterMethods, jupyterAuth(d.auth, d.users, d.sessions), jupyterProxy(d.envs, d.frameAncestors));
   app.use(express.json({ limit: '1mb' }));
   app.get('/healthz', (_req, res) => { res.json({ ok: true, version: d.version }); });
   const doc = openApiDocument(d.version);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   createEnvironmentSchema, listEnvironmentsQuery, logsQuery, rotateSecretSchema, tunnelQuery, updateEnvironmentSchema,
 } from '../../../common/schemas';
+import { JUPYTER_METHODS } from '../routes/jupyter';
 import { answers, idParams, jsonBody, named, ok } from './registry';
 import { connectionSchema, environmentSchema } from './responses';
 
@@ -71,7 +72,7 @@ function access(r: OpenAPIRegistry): void {
 
 // Any method passes through to Jupyter, whose own answers come back as they are.
 function jupyter(r: OpenAPIRegistry): void {
-  for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
+  for (const method of JUPYTER_METHODS.filter((m) => m !== 'HEAD').map((m) => m.toLowerCase() as Lowercase<typeof m>)) {
     r.registerPath({
       method, path: '/environments/{id}/jupyter/{path}', summary: 'Reverse proxy (HTTP and kernel WebSockets) to the env\'s Jupyter; the gateway\'s auth in front, Jupyter\'s token injected',
       request: { params: named('path') },

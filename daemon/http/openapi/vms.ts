@@ -5,22 +5,22 @@ import { createSnapshotSchema, importTemplateSchema, templatesQuery } from '../.
 import { answers, idParams, jsonBody, named, ok } from './registry';
 import { environmentSchema, snapshotSchema, templateSchema } from './responses';
 
-const NOT_LIBVIRT = [400, 'The backend is not a libvirt one (error.field backend_id)'] as const;
+const NOT_LIBVIRT = [404, 'No such backend, or not a libvirt one'] as const;
 const backend = z.object({ backend: z.string().min(1) });
 
 function templates(r: OpenAPIRegistry): void {
   r.registerPath({
     method: 'get', path: '/templates', summary: 'VM templates on libvirt backends (base images; an env of deployment_mode vm names one as its image), with the envs using each',
-    request: { query: templatesQuery }, responses: answers({ 200: ok('Templates', z.array(templateSchema)) }, [[...NOT_LIBVIRT], 404, 503]),
+    request: { query: templatesQuery }, responses: answers({ 200: ok('Templates', z.array(templateSchema)) }, [400, NOT_LIBVIRT, 503]),
   });
   r.registerPath({
     method: 'post', path: '/backends/{backend}/templates', summary: 'Import a template (admin); the gateway uploads it into the host\'s storage pool',
     request: { params: backend, body: jsonBody(importTemplateSchema.openapi('ImportTemplate')) },
-    responses: answers({ 201: ok('Template', templateSchema) }, [400, 403, 404, [409, 'Exists'], 422, 503]),
+    responses: answers({ 201: ok('Template', templateSchema) }, [400, 403, NOT_LIBVIRT, [409, 'Exists'], 422, 503]),
   });
   r.registerPath({
     method: 'delete', path: '/backends/{backend}/templates/{name}', summary: 'Delete a template no environment uses (admin); 409 names the envs using it',
-    request: { params: backend.extend({ name: z.string().min(1) }) }, responses: answers({ 204: ok('Deleted') }, [[...NOT_LIBVIRT], 403, 404, [409, 'In use'], 503]),
+    request: { params: backend.extend({ name: z.string().min(1) }) }, responses: answers({ 204: ok('Deleted') }, [403, NOT_LIBVIRT, [409, 'In use'], 503]),
   });
 }
 

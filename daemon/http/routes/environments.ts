@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import {
-  createEnvironmentSchema, listEnvironmentsQuery, logsQuery, rotateSecretSchema, updateEnvironmentSchema,
+  createEnvironmentSchema, listEnvironmentsQuery, logsQuery, rotateSecretSchema, tunnelQuery, updateEnvironmentSchema,
 } from '../../../common/schemas';
 import { UpgradeRequiredError } from '../../errors';
 import { SESSION_PARAM, type JupyterSessions } from '../../services/jupyterSessions';
@@ -66,7 +66,10 @@ export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSe
   });
 
   // The tunnel is a WebSocket (or raw-TCP) upgrade, answered in ../websocket.ts; a plain GET can't be one.
-  r.get('/:id/tunnel', () => { throw new UpgradeRequiredError(); });
+  r.get('/:id/tunnel', (req) => {
+    parse(tunnelQuery, req.query);
+    throw new UpgradeRequiredError();
+  });
 
   return r;
 }
