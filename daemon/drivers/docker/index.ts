@@ -4,7 +4,7 @@ import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import Dockerode from 'dockerode';
 import * as tar from 'tar-stream';
 import type { BackendInfo, PullPolicy } from '../../../common/model';
-import { BackendUnavailableError, UnprocessableError } from '../../errors';
+import { BackendUnavailableError, InputError, UnprocessableError } from '../../errors';
 import type { Logger } from '../../log';
 import {
   LABELS, type BackendState, type BackendStatus, type BootFile, type Driver, type EnvSpec, type ExecResult,
@@ -90,6 +90,8 @@ export class DockerDriver implements Driver {
   async ensureImage(image: string, policy: PullPolicy, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
     const present = await this.call(() => this.docker.getImage(image).inspect()).then(() => true, (err) => {
       if (statusCode(err) === 404) return false;
+      // The engine's own reference rules (e.g. repository names are lowercase) are stricter than the API's.
+      if (statusCode(err) === 400) throw new InputError('image', `image: ${dockerMessage(err)}`);
       throw err;
     });
     if (policy === 'never' || this.o.allow_image_pulls === false) {
