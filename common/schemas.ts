@@ -185,8 +185,7 @@ export const logsQuery = z.object({
   follow: z.enum(['true', 'false', '1', '0']).optional().describe('true or 1: keep streaming new lines'),
 }).strict();
 export const templatesQuery = z.object({ backend_id: z.string().optional() }).strict();
-/** More than 5000 is capped there. */
-export const auditQuery = z.object({ limit: queryInt(1).describe('At most 5000 (default 200)') }).strict();
+export const auditQuery = z.object({ limit: queryInt(1).describe('Entries, newest first; capped at 5000 (default 200)') }).strict();
 export const tunnelQuery = z.object({ port: queryInt(1, 65535).describe('Default 22') }).strict();
 
 export const addSshKeySchema = z.union([
