@@ -21,6 +21,8 @@ const dockerBackend = z.object({
   nvidia_smi: z.string().default('nvidia-smi'),
   /** Time-slicing: how many gpu_mode shared environments one GPU takes. */
   gpu_shared_replicas: z.number().int().min(1).max(64).default(4),
+  /** false: never pull (air-gapped hosts, API fuzzing): every image_pull_policy acts as 'never'. */
+  allow_image_pulls: z.boolean().default(true),
 }).strict();
 export type DockerBackendConfig = z.infer<typeof dockerBackend>;
 
@@ -117,7 +119,7 @@ const configSchema = z.object({
   rdp_port_range: z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) }).default({ from: 13389, to: 13488 }),
   /** Seconds to wait for a container to stop before it is killed. */
   stop_timeout_s: z.number().int().min(0).default(10),
-  backends: z.array(backend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4 }]),
+  backends: z.array(backend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4, allow_image_pulls: true }]),
   default_backend: z.string().optional(),
   host_paths: z.array(hostPath).default([]),
   /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or

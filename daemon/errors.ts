@@ -27,6 +27,14 @@ export class ConflictError extends DomainError {
 export class UnprocessableError extends DomainError {
   constructor(message: string, code = 'unprocessable') { super(message, code); }
 }
+/** A path the API has, asked with a method it doesn't: 405 with an Allow header. */
+export class MethodNotAllowedError extends DomainError {
+  constructor(readonly allow: string[], method: string) { super(`${method} is not allowed here (allowed: ${allow.join(', ')})`, 'method_not_allowed'); }
+}
+/** A WebSocket endpoint asked without an upgrade. */
+export class UpgradeRequiredError extends DomainError {
+  constructor() { super('this endpoint is a WebSocket: send an Upgrade request', 'upgrade_required'); }
+}
 /** A backend (Docker host, cluster, libvirt host) cannot be reached: 503 naming it. */
 export class BackendUnavailableError extends DomainError {
   constructor(readonly backendId: string, cause: string) {
@@ -40,6 +48,8 @@ export function statusFor(err: unknown): number {
   if (err instanceof ForbiddenError) return 403;
   if (err instanceof NotFoundError) return 404;
   if (err instanceof ConflictError) return 409;
+  if (err instanceof MethodNotAllowedError) return 405;
+  if (err instanceof UpgradeRequiredError) return 426;
   if (err instanceof UnprocessableError) return 422;
   if (err instanceof BackendUnavailableError) return 503;
   return 500;

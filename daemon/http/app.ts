@@ -13,9 +13,10 @@ import { openApiDocument } from './openapi';
 import { backendsRouter } from './routes/backends';
 import { environmentsRouter } from './routes/environments';
 import { identityRouter } from './routes/identity';
-import { jupyterAuth, jupyterProxy } from './routes/jupyter';
+import { jupyterAuth, jupyterMethods, jupyterProxy } from './routes/jupyter';
 import type { JupyterSessions } from '../services/jupyterSessions';
-import { NotFoundError } from '../errors';
+import { UpgradeRequiredError } from '../errors';
+import { pathTable, unmatched } from './methodNotAllowed';
 import type { GpuService } from '../gpu/service';
 import { gpusRouter } from './routes/gpus';
 import { vmsRouter } from './routes/vms';
@@ -53,7 +54,7 @@ export function createApp(d: AppDeps): express.Express {
   app.set('trust proxy', d.trustProxy ?? false);
   app.use(requestLog(d.log));
   // Proxied before body parsing: Jupyter gets the request body untouched.
-  app.use('/api/v1/environments/:id/jupyter', jupyterAuth(d.auth, d.users, d.sessions), jupyterProxy(d.envs, d.frameAncestors));
+  app.use('/api/v1/environments/:id/jupyter', jupyterMethods, jupyterAuth(d.auth, d.users, d.sessions), jupyterProxy(d.envs, d.frameAncestors));
   app.use(express.json({ limit: '1mb' }));
   app.get('/healthz', (_req, res) => { res.json({ ok: true, version: d.version }); });
   // Public like /healthz, so it names backends and their reachability but never their errors.
@@ -71,8 +72,10 @@ export function createApp(d: AppDeps): express.Express {
   api.use(gpusRouter(d.gpus));
   api.use(vmsRouter(d.vms));
   api.use(storageRouter(d.volumes, d.orphans));
+  // The event stream is a WebSocket upgrade (../websocket.ts); a plain GET can't be one.
+  api.get('/events', () => { throw new UpgradeRequiredError(); });
   app.use('/api/v1', api);
-  app.use((req) => { throw new NotFoundError('endpoint', req.path); });
+  app.use(unmatched(pathTable(doc.paths ?? {}, '/api/v1')));
   app.use(errorMiddleware(d.log));
   return app;
 }

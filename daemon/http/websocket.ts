@@ -3,14 +3,16 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { EnvEvent } from '../../common/model';
-import { DomainError, InputError, NotFoundError, statusFor } from '../errors';
+import { DomainError, NotFoundError, statusFor } from '../errors';
 import type { Logger } from '../log';
 import type { AuthService } from '../services/auth';
 import type { EnvironmentService } from '../services/environments';
 import type { EventBus } from '../services/events';
 import type { UserRepo } from '../store/users';
 import { cookieValue, type JupyterSessions, SESSION_COOKIE } from '../services/jupyterSessions';
+import { tunnelQuery } from '../../common/schemas';
 import { bearerOf } from './auth';
+import { parse } from './validate';
 import { jupyterTarget, upstreamHeaders } from './routes/jupyter';
 
 /** `Upgrade:` token of the raw tunnel (WebSocket stays available for browsers and WebSocket-only proxies). */
@@ -56,8 +58,7 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
       }
       const m = TUNNEL.exec(url.pathname);
       if (!m) throw new NotFoundError('endpoint', url.pathname);
-      const port = Number(url.searchParams.get('port') ?? 22);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InputError('port', 'port: must be an integer between 1 and 65535');
+      const port = parse(tunnelQuery, Object.fromEntries(url.searchParams)).port ?? 22;
       const upstream = await d.envs.openTunnel(user, decodeURIComponent(m[1]), port);
       if (req.headers.upgrade?.toLowerCase() === RAW_TCP) {
         // The CLI's fast path: after the 101 the connection is the env's TCP stream itself, no framing.

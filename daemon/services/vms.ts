@@ -3,7 +3,7 @@ import type { Environment, Snapshot, User, VmTemplate } from '../../common/model
 import type { Driver } from '../drivers/driver';
 import type { DriverRegistry } from '../drivers/registry';
 import type { TemplateImport } from '../drivers/libvirt/templates';
-import { ConflictError, InputError, UnprocessableError } from '../errors';
+import { ConflictError, InputError, NotFoundError, UnprocessableError } from '../errors';
 import type { GpuService } from '../gpu/service';
 import type { AuditRepo } from '../store/users';
 import type { EnvironmentService } from './environments';
@@ -15,7 +15,8 @@ export class VmService {
 
   private libvirt(backendId: string): Driver {
     const d = this.o.drivers.get(backendId);
-    if (!d.listTemplates) throw new InputError('backend_id', `backend_id: '${backendId}' is a ${d.kind} backend; templates are for libvirt backends`);
+    // Templates live on libvirt backends only: for another kind there is no such resource.
+    if (!d.listTemplates) throw new NotFoundError('libvirt backend', backendId);
     return d;
   }
 

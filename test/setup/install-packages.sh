@@ -25,6 +25,7 @@ packages=(
   openssl                # test/setup/k8s-cluster.sh makes the cluster's certificates
   util-linux             # setsid, flock
   shellcheck             # npm run test:unit lints the shell scripts
+  python3-venv           # npm run test:api installs schemathesis into a venv (test/setup/schemathesis.sh)
   # libvirt driver test bed (start-libvirtd.sh, build-vm-image.sh):
   libvirt-daemon-system  # libvirtd, virtlogd, the libvirt-qemu user, /etc/libvirt/*.conf
   libvirt-daemon-system-sysv # picks the sysv alternative of the above (the systemd one pulls systemd-container)

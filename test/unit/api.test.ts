@@ -27,7 +27,7 @@ describe('API (no backend needed)', () => {
     const h = await fetch(`${d.url}/healthz`);
     assert.equal(h.status, 200);
     const doc = await (await fetch(`${d.url}/api/v1/openapi.json`)).json() as any;
-    assert.equal(doc.openapi, '3.0.3');
+    assert.equal(doc.openapi, '3.1.0');
     assert.deepEqual(doc.components.schemas.CreateEnvironment.properties.gpu_mode.enum, ['exclusive', 'vgpu', 'mig', 'shared', 'none']);
     assert.equal((await fetch(`${d.url}/api/v1/environments`)).status, 401);
     assert.equal((await status(new HangarClient({ url: d.url, token: 'hgr_wrong' }).listEnvironments())).status, 401);

@@ -4,7 +4,7 @@ import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import Dockerode from 'dockerode';
 import * as tar from 'tar-stream';
 import type { BackendInfo, PullPolicy } from '../../../common/model';
-import { BackendUnavailableError, UnprocessableError } from '../../errors';
+import { BackendUnavailableError, InputError, UnprocessableError } from '../../errors';
 import type { Logger } from '../../log';
 import {
   LABELS, parseRecord, type BackendState, type BackendStatus, type BootFile, type Driver, type EnvSpec, type ExecResult,
@@ -25,6 +25,7 @@ export interface DockerDriverOptions {
   publish_address: string;
   nvidia_smi: string;
   gpu_shared_replicas: number;
+  allow_image_pulls?: boolean;
   gatewayId: string;
   log: Logger;
 }
@@ -89,10 +90,13 @@ export class DockerDriver implements Driver {
   async ensureImage(image: string, policy: PullPolicy, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
     const present = await this.call(() => this.docker.getImage(image).inspect()).then(() => true, (err) => {
       if (statusCode(err) === 404) return false;
+      // The engine's own reference rules (e.g. repository names are lowercase) are stricter than the API's.
+      if (statusCode(err) === 400) throw new InputError('image', `image: ${dockerMessage(err)}`);
       throw err;
     });
-    if (policy === 'never') {
-      if (!present) throw new UnprocessableError(`image '${image}' is not present on backend '${this.id}' and image_pull_policy is 'never'`, 'image_unavailable');
+    if (policy === 'never' || this.o.allow_image_pulls === false) {
+      const why = policy === 'never' ? "image_pull_policy is 'never'" : 'it does not pull images (allow_image_pulls: false)';
+      if (!present) throw new UnprocessableError(`image '${image}' is not present on backend '${this.id}' and ${why}`, 'image_unavailable');
       return;
     }
     if (policy === 'if-not-present' && present) return;

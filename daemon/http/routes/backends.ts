@@ -1,8 +1,10 @@
 import { Router } from 'express';
 import type { BackendInfo } from '../../../common/model';
+import { auditQuery } from '../../../common/schemas';
 import type { DriverRegistry } from '../../drivers/registry';
 import type { AuditRepo } from '../../store/users';
 import { requireAdmin } from '../auth';
+import { parse } from '../validate';
 
 export function backendsRouter(drivers: DriverRegistry, audit: AuditRepo): Router {
   const r = Router();
@@ -15,7 +17,7 @@ export function backendsRouter(drivers: DriverRegistry, audit: AuditRepo): Route
   });
   r.get('/audit', async (req, res) => {
     requireAdmin(res);
-    res.json(await audit.list(Math.min(Number(req.query.limit ?? 200) || 200, 5000)));
+    res.json(await audit.list(Math.min(parse(auditQuery, req.query).limit ?? 200, 5000)));
   });
   return r;
 }

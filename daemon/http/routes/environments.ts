@@ -1,13 +1,12 @@
 import { Router } from 'express';
-import { createEnvironmentSchema, listEnvironmentsQuery, updateEnvironmentSchema } from '../../../common/schemas';
-import { z } from 'zod';
-import { InputError } from '../../errors';
+import {
+  createEnvironmentSchema, listEnvironmentsQuery, logsQuery, rotateSecretSchema, tunnelQuery, updateEnvironmentSchema,
+} from '../../../common/schemas';
+import { UpgradeRequiredError } from '../../errors';
 import { SESSION_PARAM, type JupyterSessions } from '../../services/jupyterSessions';
 import type { EnvironmentService } from '../../services/environments';
 import { userOf } from '../auth';
 import { parse } from '../validate';
-
-const rotateSchema = z.object({ secret: z.enum(['jupyter_token', 'vnc_password', 'rdp_password']) }).strict();
 
 export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSessions): Router {
   const r = Router();
@@ -50,20 +49,26 @@ export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSe
   });
 
   r.post('/:id/rotate', async (req, res) => {
-    const { secret } = parse(rotateSchema, req.body ?? {});
+    const { secret } = parse(rotateSecretSchema, req.body ?? {});
     res.json(await envs.rotateSecret(userOf(res), req.params.id, secret));
   });
 
   r.get('/:id/logs', async (req, res) => {
-    const tail = req.query.tail === undefined ? 100 : Number(req.query.tail);
-    if (!Number.isInteger(tail) || tail < 0 || tail > 100_000) throw new InputError('tail', 'tail: must be an integer between 0 and 100000');
-    const follow = req.query.follow === 'true' || req.query.follow === '1';
+    const q = parse(logsQuery, req.query);
+    const tail = q.tail ?? 100;
+    const follow = q.follow === 'true' || q.follow === '1';
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     const stream = await envs.logs(userOf(res), req.params.id, { tail, follow, signal: abort.signal });
     res.status(200).type('text/plain; charset=utf-8');
     if (follow) res.flushHeaders();
     stream.pipe(res);
+  });
+
+  // The tunnel is a WebSocket (or raw-TCP) upgrade, answered in ../websocket.ts; a plain GET can't be one.
+  r.get('/:id/tunnel', (req) => {
+    parse(tunnelQuery, req.query);
+    throw new UpgradeRequiredError();
   });
 
   return r;

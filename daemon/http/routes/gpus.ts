@@ -1,16 +1,14 @@
 import { Router } from 'express';
-import { z } from 'zod';
+import { gpusQuery } from '../../../common/schemas';
 import type { GpuService } from '../../gpu/service';
 import { userOf } from '../auth';
 import { parse } from '../validate';
-
-const query = z.object({ backend: z.string().optional(), model: z.string().optional(), free: z.enum(['true', 'false']).optional() }).strict();
 
 export function gpusRouter(gpus: GpuService): Router {
   const r = Router();
   // Everyone sees the inventory and what is free; holders' names only for one's own envs (admins: all).
   r.get('/gpus', async (req, res) => {
-    const q = parse(query, req.query);
+    const q = parse(gpusQuery, req.query);
     const u = userOf(res);
     res.json(await gpus.list({ backend: q.backend, model: q.model, free: q.free === 'true', ownerId: u.role === 'admin' ? undefined : u.id }));
   });

@@ -1,15 +1,12 @@
 // Users, API tokens and SSH keys.
 import { Router } from 'express';
-import { z } from 'zod';
-import { addSshKeySchema, createUserSchema } from '../../../common/schemas';
+import { addSshKeySchema, createUserSchema, issueTokenSchema } from '../../../common/schemas';
 import { NotFoundError } from '../../errors';
 import type { AuthService } from '../../services/auth';
 import type { SshKeyService } from '../../services/keys';
 import type { UserRepo } from '../../store/users';
 import { requireAdmin, userOf } from '../auth';
 import { parse } from '../validate';
-
-const tokenSchema = z.object({ name: z.string().min(1).max(64).default('cli') }).strict();
 
 export function identityRouter(auth: AuthService, users: UserRepo, keys: SshKeyService): Router {
   const r = Router();
@@ -23,7 +20,7 @@ export function identityRouter(auth: AuthService, users: UserRepo, keys: SshKeyS
 
   r.get('/tokens', async (_req, res) => { res.json(await users.listTokens(userOf(res).id)); });
   r.post('/tokens', async (req, res) => {
-    const { name } = parse(tokenSchema, req.body ?? {});
+    const { name } = parse(issueTokenSchema, req.body ?? {});
     res.status(201).json({ name, token: await auth.issueToken(userOf(res).id, name) });
   });
   r.delete('/tokens/:id', async (req, res) => {

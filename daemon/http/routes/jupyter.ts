@@ -6,7 +6,7 @@ import type { RequestHandler } from 'express';
 import type { User } from '../../../common/model';
 import { JUPYTER_PORT, jupyterPath } from '../../services/bootstrap';
 import type { EnvironmentService } from '../../services/environments';
-import { UnauthorizedError } from '../../errors';
+import { MethodNotAllowedError, UnauthorizedError } from '../../errors';
 import type { AuthService } from '../../services/auth';
 import { cookieValue, JupyterSessions, SESSION_COOKIE, SESSION_PARAM } from '../../services/jupyterSessions';
 import type { UserRepo } from '../../store/users';
@@ -30,6 +30,14 @@ export function upstreamHeaders(h: IncomingHttpHeaders, token: string, keepUpgra
   out.authorization = `token ${token}`;
   return out;
 }
+
+/** The methods Jupyter's HTTP API uses (daemon/http/openapi documents these); others are not proxied. */
+export const JUPYTER_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+export const jupyterMethods: RequestHandler = (req, _res, next) => {
+  if (!(JUPYTER_METHODS as readonly string[]).includes(req.method)) throw new MethodNotAllowedError([...JUPYTER_METHODS], req.method);
+  next();
+};
 
 export interface JupyterTarget { socket: Duplex; token: string; path: string }
 

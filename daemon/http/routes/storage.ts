@@ -1,12 +1,10 @@
 // Volumes (a minimal listing; the full volumes API comes later) and orphans (admin only).
 import { Router } from 'express';
-import { z } from 'zod';
+import { adoptOrphanSchema } from '../../../common/schemas';
 import type { OrphanService } from '../../services/orphans';
 import type { VolumeRepo } from '../../store/volumes';
 import { requireAdmin, userOf } from '../auth';
 import { parse } from '../validate';
-
-const adoptSchema = z.object({ owner: z.string().min(1).max(64).optional() }).strict();
 
 export function storageRouter(volumes: VolumeRepo, orphans: OrphanService): Router {
   const r = Router();
@@ -19,7 +17,7 @@ export function storageRouter(volumes: VolumeRepo, orphans: OrphanService): Rout
   r.get('/orphans', async (_req, res) => { requireAdmin(res); res.json(await orphans.list()); });
   r.post('/orphans/:ref/adopt', async (req, res) => {
     const u = requireAdmin(res);
-    res.status(201).json(await orphans.adopt(u, req.params.ref, parse(adoptSchema, req.body ?? {})));
+    res.status(201).json(await orphans.adopt(u, req.params.ref, parse(adoptOrphanSchema, req.body ?? {})));
   });
   r.delete('/orphans/:ref', async (req, res) => {
     await orphans.remove(requireAdmin(res), req.params.ref);

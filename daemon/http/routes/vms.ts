@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { createSnapshotSchema, importTemplateSchema } from '../../../common/schemas';
+import { createSnapshotSchema, importTemplateSchema, templatesQuery } from '../../../common/schemas';
 import type { VmService } from '../../services/vms';
 import { requireAdmin, userOf } from '../auth';
 import { parse } from '../validate';
@@ -8,7 +8,7 @@ import { parse } from '../validate';
 export function vmsRouter(vms: VmService): Router {
   const r = Router();
   r.get('/templates', async (req, res) => {
-    res.json(await vms.templates(typeof req.query.backend_id === 'string' ? req.query.backend_id : undefined));
+    res.json(await vms.templates(parse(templatesQuery, req.query).backend_id));
   });
   r.post('/backends/:backend/templates', async (req, res) => {
     const u = requireAdmin(res);
