@@ -1,0 +1,36 @@
+// Lint rules that keep the layers (see README "Layout"): the contract depends only on common/, backends never reach
+// the lifecycle, routes call services only, common/ is shared by all three programs and imports none of them.
+// Type-aware: promises are awaited or marked `void`, switches over unions are exhaustive. Formatting is prettier's.
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+/** no-restricted-imports groups: a folder name anywhere in a relative import path. */
+const folders = (...names) => names.flatMap((n) => [`**/${n}`, `**/${n}/**`]);
+const restrict = (message, ...names) => ({ 'no-restricted-imports': ['error', { patterns: [{ group: folders(...names), message }] }] });
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'media/**', 'test-results/**', '.hangar-test/**', '**/*.js', '**/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // The codebase crosses untyped JSON and library boundaries on purpose in a few places.
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-empty': ['error', { allowEmptyCatch: true }],
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  { files: ['common/**/*.ts'], rules: restrict('common/ is shared by the daemon, the CLI and the extension: it imports none of them', 'daemon', 'cli', 'extension', 'webviews') },
+  { files: ['daemon/contract/**/*.ts'], rules: restrict('the contract depends on common/ only', 'backends', 'environments', 'services', 'store', 'http', 'gpu', 'drivers') },
+  { files: ['daemon/backends/**/*.ts'], rules: restrict('backends import the contract and backends/shared, never the lifecycle, services, store or routes', 'environments', 'services', 'store', 'http') },
+  { files: ['daemon/http/routes/**/*.ts'], rules: restrict('routes call services only', 'store', 'backends', 'drivers') },
+  { files: ['cli/**/*.ts'], rules: restrict('the CLI talks to the gateway through common/client', 'daemon', 'extension') },
+  prettier,
+);
