@@ -27,6 +27,9 @@ export class ConflictError extends DomainError {
 export class UnprocessableError extends DomainError {
   constructor(message: string, code = 'unprocessable') { super(message, code); }
 }
+/** An env that runs without a network address yet (a start cut short can leave dockerd's container so): the
+ *  readiness loop restarts it once. Still a 422 to a client. */
+export class NoNetworkAddressError extends UnprocessableError {}
 /** A backend (Docker host, cluster, libvirt host) cannot be reached: 503 naming it. */
 export class BackendUnavailableError extends DomainError {
   constructor(readonly backendId: string, cause: string) {

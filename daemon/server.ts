@@ -4,18 +4,19 @@ import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
-import { driversFromConfig, type DriverRegistry } from './drivers/registry';
+import { driversFromConfig, type DriverRegistry } from './backends/registry';
+import { capability } from './contract';
 import { createApp } from './http/app';
 import { attachWebSockets } from './http/websocket';
 import { createLogger, type Logger } from './log';
 import { GpuService } from './gpu/service';
 import { AuthService } from './services/auth';
 import { JupyterSessions } from './services/jupyterSessions';
-import { EnvironmentService } from './services/environments';
+import { EnvironmentService } from './environments/service';
 import { EventBus } from './services/events';
 import { SshKeyService } from './services/keys';
 import { VmService } from './services/vms';
-import { Reconciler } from './services/reconciler';
+import { Reconciler } from './environments/reconcile';
 import { readiness } from './services/readiness';
 import { openDatabase } from './store/db';
 import { EnvironmentRepo } from './store/environments';
@@ -24,7 +25,7 @@ import { SecretBox } from './secretBox';
 import { VERSION } from '../common/version';
 import { PID_FILE } from './backup';
 import { resolveGatewayId } from './services/gatewayId';
-import { MountPolicy } from './services/mounts';
+import { MountPolicy } from './environments/mounts';
 import { OrphanService } from './services/orphans';
 import { VolumeRepo } from './store/volumes';
 
@@ -54,13 +55,13 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const drivers = driversFromConfig(cfg, gatewayId, log);
   const volumes = new VolumeRepo(db);
   let publicUrl = cfg.publicUrl;
-  const gpus = new GpuService(db, drivers, log);
-  const envs = new EnvironmentService({ db, box, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, mounts: new MountPolicy(cfg.host_paths, db), vncPorts: cfg.vnc_port_range, rdpPorts: cfg.rdp_port_range,
+  const gpus = new GpuService({ db, backends: drivers, log });
+  const envs = new EnvironmentService({ db, box, gpus, repo, audit, backends: drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, mounts: new MountPolicy(cfg.host_paths, db), vncPorts: cfg.vnc_port_range, rdpPorts: cfg.rdp_port_range,
     publishAddress: (id) => { const b = cfg.backends.find((x) => x.id === id); return b && 'publish_address' in b ? b.publish_address : b && 'forward_address' in b ? b.forward_address : '127.0.0.1'; },
   });
-  const vms = new VmService({ drivers, envs, gpus, audit });
-  const orphans = new OrphanService({ drivers, repo, users, audit, events });
-  const reconciler = new Reconciler(repo, drivers, envs, log, gpus);
+  const vms = new VmService({ backends: drivers, envs, gpus, audit });
+  const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });
+  const reconciler = new Reconciler({ repo, backends: drivers, envs, log, gpus });
 
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
@@ -88,10 +89,10 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   gpus.startLoop(cfg.gpu_refresh_interval_s);
   // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
   // back, a reconcile covers what the gap hid. The periodic reconcile stays as the backstop.
-  const unwatch = drivers.all().flatMap((d) => (d.watch ? [d.watch(
+  const unwatch = drivers.all().flatMap((d) => capability(d, 'statusWatch') ?? []).map((w) => w.watch(
     (id, st) => void envs.observe(id, st).catch((err) => log.error({ env: id, err: String(err) }, 'watched status not applied')),
     () => void reconciler.run().catch((err) => log.error({ err: String(err) }, 'reconcile after a lost watch failed')),
-  )] : []));
+  ));
 
   return {
     url, log, envs, reconciler, drivers, gpus, gatewayId, adminTokenFile,

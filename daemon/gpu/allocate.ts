@@ -1,6 +1,6 @@
 // Which devices a request gets, given the inventory and current grants. Pure: the service runs it inside a
 // transaction, and a partial unique index on exclusive grants backs it up in the database.
-import type { GpuDevice, GpuGrant, GpuRequest } from './types';
+import type { GpuDevice, GpuGrant, GpuRequest } from '../contract';
 
 export type Choice = { ok: true; deviceIds: string[] } | { ok: false; reason: string };
 

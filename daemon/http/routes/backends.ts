@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { BackendInfo } from '../../../common/model';
-import type { DriverRegistry } from '../../drivers/registry';
+import type { DriverRegistry } from '../../backends/registry';
 import type { AuditRepo } from '../../store/users';
 import { requireAdmin } from '../auth';
 

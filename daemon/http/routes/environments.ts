@@ -3,7 +3,7 @@ import { createEnvironmentSchema, listEnvironmentsQuery, updateEnvironmentSchema
 import { z } from 'zod';
 import { InputError } from '../../errors';
 import { SESSION_PARAM, type JupyterSessions } from '../../services/jupyterSessions';
-import type { EnvironmentService } from '../../services/environments';
+import type { EnvironmentService } from '../../environments/service';
 import { userOf } from '../auth';
 import { parse } from '../validate';
 
