@@ -1,7 +1,7 @@
 // What some backends can do beyond the core (driver.ts). A backend declares what it has in `capabilities`;
 // callers ask by name and get the typed interface or undefined — never probe methods or switch on `kind`.
 import type { ExposedService, GpuMode, Snapshot, VmTemplate } from '../../common/model';
-import type { BackendStatus, EnvSpec } from './driver';
+import type { BackendStatus, EnvSpec } from './spec';
 import type { GpuDevice } from './gpu';
 
 /** VM snapshots (libvirt: internal qcow2 snapshots, with memory when running). */

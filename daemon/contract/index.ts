@@ -4,3 +4,4 @@ export * from './capabilities';
 export * from './driver';
 export * from './gpu';
 export * from './labels';
+export * from './spec';

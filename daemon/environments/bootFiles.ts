@@ -45,13 +45,59 @@ export interface InitOptions {
   volumeDirs: string[];
 }
 
-/** PID 1's child: create the login user, start Jupyter when asked and present, then run sshd in the foreground. */
-export function initScript(o: InitOptions): string {
+/** Starts Jupyter when the image has one and a token was given. */
+function jupyterBlock(baseUrl: string): string {
   // $P is the config class the chosen server reads (ServerApp or, for Notebook 6, NotebookApp).
-  const jupyterArgs = o.jupyterBaseUrl === null ? '' : [
-    '--$P.ip=0.0.0.0', `--$P.port=${JUPYTER_PORT}`, `--$P.base_url=${o.jupyterBaseUrl}`,
+  const jupyterArgs = [
+    '--$P.ip=0.0.0.0', `--$P.port=${JUPYTER_PORT}`, `--$P.base_url=${baseUrl}`,
     '--$P.open_browser=False', '--$P.allow_remote_access=True',
   ].join(' ');
+  return `if [ -s /.hangar/jupyter_token ]; then
+  # Prefer a server with a web UI: JupyterLab, then Notebook (6.x configures NotebookApp, 7+ ServerApp), then the bare server.
+  J=""; P=ServerApp
+  if command -v jupyter-lab >/dev/null 2>&1; then J=jupyter-lab
+  elif command -v jupyter-notebook >/dev/null 2>&1; then
+    J=jupyter-notebook
+    case "$(jupyter-notebook --version 2>/dev/null)" in [0-6].*) P=NotebookApp ;; esac
+  elif command -v jupyter-server >/dev/null 2>&1; then J=jupyter-server
+  fi
+  if [ -n "$J" ]; then
+    chown "$U" /.hangar/jupyter_token
+    # The token is read from a file inside the env: it never appears in the container's config or env.
+    su -s /bin/sh "$U" -c "cd \\"$H\\" && exec $J --$P.token=\\"\\$(cat /.hangar/jupyter_token)\\" ${jupyterArgs} >/tmp/jupyter.log 2>&1" &
+  fi
+fi
+`;
+}
+
+/** Xvnc and a desktop session, when the image has them (desktop envs). */
+const VNC_BLOCK = `if [ -s /.hangar/vnc_password ] && command -v Xvnc >/dev/null 2>&1; then
+  install -d -m 1777 /tmp/.X11-unix
+  # A restart keeps /tmp: a stale display lock would stop Xvnc ("server already active").
+  rm -f /tmp/.X1-lock /tmp/.X11-unix/X1
+  # VNC authentication reads a DES-obfuscated password file; vncpasswd -f makes it from the 8-character password.
+  su -s /bin/sh "$U" -c 'umask 077 && mkdir -p "$HOME/.vnc" && vncpasswd -f >"$HOME/.vnc/passwd"' </.hangar/vnc_password
+  su -s /bin/sh "$U" -c 'exec Xvnc :1 -rfbport ${VNC_PORT} -rfbauth "$HOME/.vnc/passwd" -SecurityTypes VncAuth -localhost=0 -geometry 1280x800 -depth 24 >/tmp/xvnc.log 2>&1' </dev/null &
+  for _ in $(seq 1 50); do [ -e /tmp/.X11-unix/X1 ] && break; sleep 0.1; done
+  if [ -x /etc/X11/Xsession ]; then su -s /bin/sh "$U" -c 'DISPLAY=:1 exec /etc/X11/Xsession' </dev/null >/dev/null 2>&1 & fi
+fi
+`;
+
+/** xrdp, when the image has it (desktop envs). */
+const RDP_BLOCK = `if [ -s /.hangar/rdp_password ] && command -v xrdp >/dev/null 2>&1; then
+  # RDP logs in through PAM: the login user gets the generated password (sshd still takes keys only).
+  printf '%s:%s\\n' "$U" "$(cat /.hangar/rdp_password)" | chpasswd
+  sh /usr/share/xrdp/socksetup 2>/dev/null || true
+  touch /var/log/xrdp.log && chown xrdp:adm /var/log/xrdp.log 2>/dev/null || true
+  [ -s /etc/xrdp/rsakeys.ini ] || { (umask 077 && xrdp-keygen xrdp auto >/dev/null) && chown xrdp /etc/xrdp/rsakeys.ini; }
+  [ -s /etc/ssl/private/ssl-cert-snakeoil.key ] || DEBIAN_FRONTEND=noninteractive make-ssl-cert generate-default-snakeoil
+  xrdp-sesman --nodaemon </dev/null >/tmp/xrdp-sesman.out 2>&1 &
+  start-stop-daemon --start --chuid xrdp:xrdp --exec /usr/sbin/xrdp -- --nodaemon </dev/null >/tmp/xrdp.out 2>&1 &
+fi
+`;
+
+/** PID 1's child: create the login user, start Jupyter when asked and present, then run sshd in the foreground. */
+export function initScript(o: InitOptions): string {
   return `#!/bin/sh
 # Managed by Hangar.
 set -eu
@@ -70,42 +116,7 @@ for d in ${o.volumeDirs.map(shq).join(' ')}; do
 done
 mkdir -p /run/sshd
 chmod 0600 /.hangar/ssh_host_ed25519_key
-${o.jupyterBaseUrl === null ? '' : `if [ -s /.hangar/jupyter_token ]; then
-  # Prefer a server with a web UI: JupyterLab, then Notebook (6.x configures NotebookApp, 7+ ServerApp), then the bare server.
-  J=""; P=ServerApp
-  if command -v jupyter-lab >/dev/null 2>&1; then J=jupyter-lab
-  elif command -v jupyter-notebook >/dev/null 2>&1; then
-    J=jupyter-notebook
-    case "$(jupyter-notebook --version 2>/dev/null)" in [0-6].*) P=NotebookApp ;; esac
-  elif command -v jupyter-server >/dev/null 2>&1; then J=jupyter-server
-  fi
-  if [ -n "$J" ]; then
-    chown "$U" /.hangar/jupyter_token
-    # The token is read from a file inside the env: it never appears in the container's config or env.
-    su -s /bin/sh "$U" -c "cd \\"$H\\" && exec $J --$P.token=\\"\\$(cat /.hangar/jupyter_token)\\" ${jupyterArgs} >/tmp/jupyter.log 2>&1" &
-  fi
-fi
-`}${o.desktop ? `if [ -s /.hangar/vnc_password ] && command -v Xvnc >/dev/null 2>&1; then
-  install -d -m 1777 /tmp/.X11-unix
-  # A restart keeps /tmp: a stale display lock would stop Xvnc ("server already active").
-  rm -f /tmp/.X1-lock /tmp/.X11-unix/X1
-  # VNC authentication reads a DES-obfuscated password file; vncpasswd -f makes it from the 8-character password.
-  su -s /bin/sh "$U" -c 'umask 077 && mkdir -p "$HOME/.vnc" && vncpasswd -f >"$HOME/.vnc/passwd"' </.hangar/vnc_password
-  su -s /bin/sh "$U" -c 'exec Xvnc :1 -rfbport ${VNC_PORT} -rfbauth "$HOME/.vnc/passwd" -SecurityTypes VncAuth -localhost=0 -geometry 1280x800 -depth 24 >/tmp/xvnc.log 2>&1' </dev/null &
-  for _ in $(seq 1 50); do [ -e /tmp/.X11-unix/X1 ] && break; sleep 0.1; done
-  if [ -x /etc/X11/Xsession ]; then su -s /bin/sh "$U" -c 'DISPLAY=:1 exec /etc/X11/Xsession' </dev/null >/dev/null 2>&1 & fi
-fi
-` : ''}${o.desktop ? `if [ -s /.hangar/rdp_password ] && command -v xrdp >/dev/null 2>&1; then
-  # RDP logs in through PAM: the login user gets the generated password (sshd still takes keys only).
-  printf '%s:%s\\n' "$U" "$(cat /.hangar/rdp_password)" | chpasswd
-  sh /usr/share/xrdp/socksetup 2>/dev/null || true
-  touch /var/log/xrdp.log && chown xrdp:adm /var/log/xrdp.log 2>/dev/null || true
-  [ -s /etc/xrdp/rsakeys.ini ] || { (umask 077 && xrdp-keygen xrdp auto >/dev/null) && chown xrdp /etc/xrdp/rsakeys.ini; }
-  [ -s /etc/ssl/private/ssl-cert-snakeoil.key ] || DEBIAN_FRONTEND=noninteractive make-ssl-cert generate-default-snakeoil
-  xrdp-sesman --nodaemon </dev/null >/tmp/xrdp-sesman.out 2>&1 &
-  start-stop-daemon --start --chuid xrdp:xrdp --exec /usr/sbin/xrdp -- --nodaemon </dev/null >/tmp/xrdp.out 2>&1 &
-fi
-` : ''}exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
+${o.jupyterBaseUrl === null ? '' : jupyterBlock(o.jupyterBaseUrl)}${o.desktop ? VNC_BLOCK + RDP_BLOCK : ''}exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
 `;
 }
 

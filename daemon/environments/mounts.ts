@@ -17,7 +17,12 @@ export interface PlannedMount {
 }
 
 export class MountPolicy {
-  constructor(private readonly hostPaths: HostPathConfig[], private readonly db: Kysely<Database>) {}
+  private readonly hostPaths: HostPathConfig[];
+  private readonly db: Kysely<Database>;
+  constructor(o: { hostPaths: HostPathConfig[]; db: Kysely<Database> }) {
+    this.hostPaths = o.hostPaths;
+    this.db = o.db;
+  }
 
   /** May `user` mount this entry? Admins too must be listed: the allowlist is the operator's, not a role's. */
   static allows(h: HostPathConfig, user: Pick<User, 'name' | 'team'>): boolean {

@@ -49,7 +49,7 @@ describe('mount policy', () => {
   before(async () => {
     db = await openDatabase(tmpDir());
     for (const u of [alice, bob, admin]) await db.insertInto('users').values({ ...u, created_at: new Date().toISOString() }).execute();
-    policy = new MountPolicy(hp, db);
+    policy = new MountPolicy({ hostPaths: hp, db });
   });
   after(() => db.destroy());
 

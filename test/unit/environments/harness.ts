@@ -39,8 +39,8 @@ export async function openGateway(dataDir: string, fake: FakeDriver): Promise<Ga
   events.subscribe((e) => seen.push(e));
   const gpus = new GpuService({ db, backends, log });
   const envs = new EnvironmentService({
-    db, gpus, repo, audit: new AuditRepo(db), backends, keys: new SshKeyService(users), events, log,
-    publicUrl: () => 'http://gateway.test', stopTimeoutS: 1, mounts: new MountPolicy([], db),
+    db, gpus, repo, audit: new AuditRepo(db), backends, keys: new SshKeyService({ users }), events, log,
+    publicUrl: () => 'http://gateway.test', stopTimeoutS: 1, mounts: new MountPolicy({ hostPaths: [], db }),
   });
   const reconciler = new Reconciler({ repo, backends, envs, log, gpus });
   return { db, envs, reconciler, gpus, repo, events: seen, close: () => db.destroy() };
