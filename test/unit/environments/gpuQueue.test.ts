@@ -53,6 +53,19 @@ describe('environments: the GPU queue (gpu_wait)', () => {
     assert.equal(await grants(big.id), 2);
   });
 
+  it('oldest first: the earlier request gets what it asked for before a later one that would also fit', async () => {
+    const a = await gpuEnv('a', 2, false);
+    await waitStatus(g, a.id, ['running']);
+    const older = await gpuEnv('older', 2);
+    await new Promise((r) => setTimeout(r, 5)); // created_at has millisecond resolution
+    const newer = await gpuEnv('newer', 1);
+    await g.envs.stop(alice, a.id);
+    await drained();
+    await waitStatus(g, older.id, ['running']);
+    assert.equal(await grants(older.id), 2);
+    assert.equal((await g.repo.get(newer.id))!.status, 'pending');
+  });
+
   it('deleting a queued env takes it out of the queue', async () => {
     const a = await gpuEnv('a', 2, false);
     await waitStatus(g, a.id, ['running']);
