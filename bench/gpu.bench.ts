@@ -1,9 +1,9 @@
 // Allocator throughput and correctness: 1,000 concurrent single-GPU requests on 512 simulated GPUs, through the
 // real store (SQLite transactions + the unique index). Prints grants/s and `double grants: N` (must be 0).
 import crypto from 'node:crypto';
-import { DriverRegistry } from '../daemon/drivers/registry';
+import { DriverRegistry } from '../daemon/backends/registry';
 import { GpuService } from '../daemon/gpu/service';
-import type { GpuDevice } from '../daemon/gpu/types';
+import type { GpuDevice } from '../daemon/contract';
 import { createLogger } from '../daemon/log';
 import { openDatabase } from '../daemon/store/db';
 import { GpuRepo } from '../daemon/store/gpus';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       gpu_mig_profile: null, env_vars: '{}', ssh_user: 'hangar', host_key: null, jupyter_token: null, status: 'creating', status_message: null, created_at: now, updated_at: now,
     }).execute();
   }
-  const gpus = new GpuService(db, new DriverRegistry([], 'b'), createLogger('silent'));
+  const gpus = new GpuService({ db, backends: new DriverRegistry([], 'b'), log: createLogger('silent') });
   const t0 = process.hrtime.bigint();
   const results = await Promise.allSettled(ids.map((id, i) => db.transaction().execute((trx) => gpus.grantIn(trx, id, 'b', {
     mode: 'exclusive', count: 1, model: i % 3 === 0 ? 'H100' : null, profile: null, deviceIds: [],

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { generateEd25519 } from '../common/sshkeys';
-import { bootFiles } from '../daemon/services/bootstrap';
+import { bootFiles } from '../daemon/environments/bootFiles';
 import { Cli } from '../test/helpers/cli';
 import { startDaemon } from '../test/helpers/daemon';
 import { DOCKER, SSH_IMAGE } from '../test/helpers/docker';

@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { generateEd25519 } from '../common/sshkeys';
-import { buildSeedIso } from '../daemon/drivers/libvirt/cloudInit';
-import { renderDomainXml } from '../daemon/drivers/libvirt/domainXml';
-import { bootFiles, INIT_PATH } from '../daemon/services/bootstrap';
+import { buildSeedIso } from '../daemon/backends/libvirt/cloudInit';
+import { renderDomainXml } from '../daemon/backends/libvirt/domainXml';
+import { INIT_PATH } from '../daemon/contract';
+import { bootFiles } from '../daemon/environments/bootFiles';
 import { startDaemon } from '../test/helpers/daemon';
 import { tmpDir } from '../test/helpers/tmp';
 import { LIBVIRT_CONFIG, POOL, POOL_DIR } from '../test/helpers/libvirt';
@@ -58,8 +59,7 @@ async function main(): Promise<void> {
       const seedFile = path.join(POOL_DIR, `${name}-seed.qcow2`);
       execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', path.join(POOL_DIR, `hangar-tmpl-${TEMPLATE}.qcow2`), '-F', 'qcow2', overlay]);
       const host = generateEd25519('raw');
-      const files = bootFiles({ user: 'hangar', authorizedKeys: '', hostPrivateKey: host.privateKey, hostPublicKey: host.publicKey, envVars: {}, jupyterToken: null, jupyterBaseUrl: '/', volumeDirs: [] })
-        .map((f) => (f.path === '/.hangar/sshd_config' ? { ...f, content: f.content.toString().replace(/^Port 22$/m, 'Port 2222') } : f));
+      const files = bootFiles({ user: 'hangar', authorizedKeys: '', hostPrivateKey: host.privateKey, hostPublicKey: host.publicKey, envVars: {}, jupyterToken: null, jupyterBaseUrl: '/', volumeDirs: [], sshPort: 2222 });
       const seed = await buildSeedIso({ instanceId: name, hostname: name, files, command: ['/bin/sh', INIT_PATH] });
       fs.copyFileSync(seed.file, seedFile);
       await seed.cleanup();

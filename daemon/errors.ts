@@ -35,6 +35,9 @@ export class MethodNotAllowedError extends DomainError {
 export class UpgradeRequiredError extends DomainError {
   constructor() { super('this endpoint is a WebSocket: send an Upgrade request', 'upgrade_required'); }
 }
+/** An env that runs without a network address yet (a start cut short can leave dockerd's container so): the
+ *  readiness loop restarts it once. Still a 422 to a client. */
+export class NoNetworkAddressError extends UnprocessableError {}
 /** A backend (Docker host, cluster, libvirt host) cannot be reached: 503 naming it. */
 export class BackendUnavailableError extends DomainError {
   constructor(readonly backendId: string, cause: string) {

@@ -5,18 +5,19 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
-import { driversFromConfig, type DriverRegistry } from './drivers/registry';
+import { driversFromConfig, type DriverRegistry } from './backends/registry';
+import { capability } from './contract';
 import { createApp } from './http/app';
 import { attachWebSockets } from './http/websocket';
 import { createLogger, type Logger } from './log';
 import { GpuService } from './gpu/service';
 import { AuthService } from './services/auth';
 import { JupyterSessions } from './services/jupyterSessions';
-import { EnvironmentService } from './services/environments';
+import { EnvironmentService } from './environments/service';
 import { EventBus } from './services/events';
 import { SshKeyService } from './services/keys';
 import { VmService } from './services/vms';
-import { Reconciler } from './services/reconciler';
+import { Reconciler } from './environments/reconcile';
 import { readiness } from './services/readiness';
 import { openDatabase } from './store/db';
 import { EnvironmentRepo } from './store/environments';
@@ -25,7 +26,7 @@ import { SecretBox } from './secretBox';
 import { VERSION } from '../common/version';
 import { PID_FILE } from './backup';
 import { resolveGatewayId } from './services/gatewayId';
-import { MountPolicy } from './services/mounts';
+import { MountPolicy } from './environments/mounts';
 import { OrphanService } from './services/orphans';
 import { VolumeRepo } from './store/volumes';
 import { loadTls, missingNames } from './tls';
@@ -53,25 +54,25 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const audit = new AuditRepo(db);
   const box = SecretBox.fromDataDir(cfg.data_dir);
   const repo = new EnvironmentRepo(db, box);
-  const auth = new AuthService(users);
-  const keys = new SshKeyService(users);
+  const auth = new AuthService({ users });
+  const keys = new SshKeyService({ users });
   const events = new EventBus();
   const gatewayId = await resolveGatewayId(cfg.data_dir, db).catch(async (err) => { await db.destroy(); throw err; });
   const drivers = driversFromConfig(cfg, gatewayId, log);
   const volumes = new VolumeRepo(db);
   let publicUrl = cfg.publicUrl;
-  const gpus = new GpuService(db, drivers, log);
-  const envs = new EnvironmentService({ db, box, gpus, repo, audit, drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, mounts: new MountPolicy(cfg.host_paths, db), vncPorts: cfg.vnc_port_range, rdpPorts: cfg.rdp_port_range,
-    publishAddress: (id) => { const b = cfg.backends.find((x) => x.id === id); return b && 'publish_address' in b ? b.publish_address : b && 'forward_address' in b ? b.forward_address : '127.0.0.1'; },
+  const gpus = new GpuService({ db, backends: drivers, log });
+  const envs = new EnvironmentService({ db, box, gpus, repo, audit, backends: drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, mounts: new MountPolicy({ hostPaths: cfg.host_paths, db }), vncPorts: cfg.vnc_port_range, rdpPorts: cfg.rdp_port_range,
+    publishAddress: (id) => publishAddressOf(cfg, id),
   });
-  const vms = new VmService({ drivers, envs, gpus, audit });
-  const orphans = new OrphanService({ drivers, repo, users, audit, events });
-  const reconciler = new Reconciler(repo, drivers, envs, log, gpus);
+  const vms = new VmService({ backends: drivers, envs, gpus, audit });
+  const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });
+  const reconciler = new Reconciler({ repo, backends: drivers, envs, log, gpus });
 
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
-  const sessions = new JupyterSessions(box.derive('jupyter-session'));
+  const sessions = new JupyterSessions({ key: box.derive('jupyter-session') });
   const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, volumes, orphans, sessions, frameAncestors: cfg.jupyter_frame_ancestors, trustProxy: cfg.trust_proxy, log,
     readiness: () => readiness(db, drivers) });
   // One port either way: the WebSocket upgrade handler below works the same on an https server.
@@ -100,24 +101,42 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   gpus.startLoop(cfg.gpu_refresh_interval_s);
   // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
   // back, a reconcile covers what the gap hid. The periodic reconcile stays as the backstop.
-  const unwatch = drivers.all().flatMap((d) => (d.watch ? [d.watch(
-    (id, st) => void envs.observe(id, st).catch((err) => log.error({ env: id, err: String(err) }, 'watched status not applied')),
-    () => void reconciler.run().catch((err) => log.error({ err: String(err) }, 'reconcile after a lost watch failed')),
-  )] : []));
+  const unwatch = watchBackends(drivers, envs, reconciler, log);
 
   return {
     url, log, envs, reconciler, drivers, gpus, gatewayId, adminTokenFile, tlsFingerprint: tls?.fingerprint256,
-    async close() {
-      reconciler.stopLoop();
-      gpus.stopLoop();
-      for (const stop of unwatch) stop();
-      for (const c of wss.clients) c.terminate();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await envs.idle();
-      await drivers.close();
-      await db.destroy();
-      fs.rmSync(pidFile, { force: true });
-    },
+    close: () => shutdown({ reconciler, gpus, unwatch, wss, server, envs, drivers, db, pidFile }),
   };
+}
+
+/** Loops and watches first, then connections, then work in flight, then backends and the store. */
+async function shutdown(p: {
+  reconciler: Reconciler; gpus: GpuService; unwatch: (() => void)[]; wss: ReturnType<typeof attachWebSockets>; server: http.Server;
+  envs: EnvironmentService; drivers: DriverRegistry; db: Awaited<ReturnType<typeof openDatabase>>; pidFile: string;
+}): Promise<void> {
+  p.reconciler.stopLoop();
+  p.gpus.stopLoop();
+  for (const stop of p.unwatch) stop();
+  for (const c of p.wss.clients) c.terminate();
+  p.server.closeAllConnections();
+  await new Promise<void>((resolve) => p.server.close(() => resolve()));
+  await p.envs.idle();
+  await p.drivers.close();
+  await p.db.destroy();
+  fs.rmSync(p.pidFile, { force: true });
+}
+
+/** Address a backend publishes ports on (what RDP/VNC clients connect to on that host). */
+function publishAddressOf(cfg: Config, id: string): string {
+  const b = cfg.backends.find((x) => x.id === id);
+  return b && 'publish_address' in b ? b.publish_address : b && 'forward_address' in b ? b.forward_address : '127.0.0.1';
+}
+
+/** Backends that push status changes (the statusWatch capability) feed them to the lifecycle; after a lost watch
+ *  comes back, a reconcile covers what the gap hid. Returns the watches' stops. */
+function watchBackends(drivers: DriverRegistry, envs: EnvironmentService, reconciler: Reconciler, log: Logger): (() => void)[] {
+  return drivers.all().flatMap((d) => capability(d, 'statusWatch') ?? []).map((w) => w.watch(
+    (id, st) => void envs.observe(id, st).catch((err) => log.error({ env: id, err: String(err) }, 'watched status not applied')),
+    () => void reconciler.run().catch((err) => log.error({ err: String(err) }, 'reconcile after a lost watch failed')),
+  ));
 }

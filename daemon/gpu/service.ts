@@ -2,40 +2,48 @@
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Environment, GpuInfo } from '../../common/model';
-import type { DriverRegistry } from '../drivers/registry';
+import { capability, type Backends, type GpuGrant, type GpuRequest } from '../contract';
 import { BackendUnavailableError, ConflictError, InputError } from '../errors';
 import type { Logger } from '../log';
 import type { Database } from '../store/schema';
 import { GpuRepo } from '../store/gpus';
 import { choose } from './allocate';
-import type { GpuGrant, GpuRequest } from './types';
 
 export function requestOf(e: Pick<Environment, 'gpu_mode' | 'gpu_count' | 'gpu_model' | 'gpu_mig_profile' | 'gpu_device_ids'>): GpuRequest | null {
   if (e.gpu_mode === 'none') return null;
   return { mode: e.gpu_mode, count: e.gpu_count || e.gpu_device_ids.length || 1, model: e.gpu_model, profile: e.gpu_mig_profile, deviceIds: e.gpu_device_ids };
 }
 
+const CONTAINER_GPU_MODES: readonly GpuRequest['mode'][] = ['exclusive', 'mig', 'shared'];
+
 export class GpuService {
   private readonly repo: GpuRepo;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly db: Kysely<Database>, private readonly drivers: DriverRegistry, private readonly log: Logger) {
-    this.repo = new GpuRepo(db);
+  private readonly db: Kysely<Database>;
+  private readonly drivers: Backends;
+  private readonly log: Logger;
+
+  constructor(o: { db: Kysely<Database>; backends: Backends; log: Logger }) {
+    this.db = o.db;
+    this.drivers = o.backends;
+    this.log = o.log;
+    this.repo = new GpuRepo(o.db);
   }
 
   /** Whether the daemon allocates on this backend (Docker/libvirt), or leaves it to a scheduler (Kubernetes). */
   allocates(backendId: string): boolean {
-    const d = this.drivers.get(backendId);
-    return Boolean(d.inventory) && d.kind !== 'kubernetes';
+    return capability(this.drivers.get(backendId), 'gpus')?.allocation === 'gateway';
   }
 
   async refresh(backendId?: string): Promise<{ backend: string; devices: number; error?: string }[]> {
     const out = [];
     for (const d of this.drivers.all()) {
       if (backendId && d.id !== backendId) continue;
-      if (!d.inventory) continue;
+      const gpus = capability(d, 'gpus');
+      if (!gpus) continue;
       try {
-        const devices = await d.inventory();
+        const devices = await gpus.inventory();
         await this.repo.sync(d.id, devices, null);
         this.refreshed.add(d.id);
         out.push({ backend: d.id, devices: devices.length });
@@ -142,10 +150,15 @@ export class GpuService {
     return { released, restored };
   }
 
+  /** The gpu_mode must be one the backend declares (its gpus capability; without one, what containers have). */
   validate(backendId: string, req: GpuRequest | null): void {
     if (!req) return;
-    if (req.mode === 'vgpu' && this.drivers.get(backendId).kind !== 'libvirt') throw new InputError('gpu_mode', `gpu_mode: vgpu needs a libvirt (vm) backend; '${backendId}' is ${this.drivers.get(backendId).kind}`);
-    // A VM gets whole GPUs (PCI passthrough) or vGPUs (mdev); MIG and time-slicing are container features.
-    if ((req.mode === 'mig' || req.mode === 'shared') && this.drivers.get(backendId).kind === 'libvirt') throw new InputError('gpu_mode', `gpu_mode: ${req.mode} is not available for VMs; use exclusive (passthrough) or vgpu on '${backendId}'`);
+    const d = this.drivers.get(backendId);
+    const modes = capability(d, 'gpus')?.modes ?? CONTAINER_GPU_MODES;
+    if (modes.includes(req.mode)) return;
+    // vGPUs (mdev) are a VM feature; a VM gets whole GPUs (PCI passthrough) or vGPUs, not MIG or time-slicing.
+    if (req.mode === 'vgpu') throw new InputError('gpu_mode', `gpu_mode: vgpu needs a libvirt (vm) backend; '${backendId}' is ${d.kind}`);
+    const named = modes.map((m) => (m === 'exclusive' ? 'exclusive (passthrough)' : m));
+    throw new InputError('gpu_mode', `gpu_mode: ${req.mode} is not available for VMs; use ${named.join(' or ')} on '${backendId}'`);
   }
 }

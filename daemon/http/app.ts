@@ -1,9 +1,9 @@
 // Express wiring: health and OpenAPI are public; everything else needs a bearer token.
 import express from 'express';
-import type { DriverRegistry } from '../drivers/registry';
+import type { DriverRegistry } from '../backends/registry';
 import type { Logger } from '../log';
 import type { AuthService } from '../services/auth';
-import type { EnvironmentService } from '../services/environments';
+import type { EnvironmentService } from '../environments/service';
 import type { SshKeyService } from '../services/keys';
 import type { AuditRepo, UserRepo } from '../store/users';
 import { requireAuth } from './auth';

@@ -6,7 +6,7 @@ import type { EnvEvent } from '../../common/model';
 import { DomainError, NotFoundError, statusFor } from '../errors';
 import type { Logger } from '../log';
 import type { AuthService } from '../services/auth';
-import type { EnvironmentService } from '../services/environments';
+import type { EnvironmentService } from '../environments/service';
 import type { EventBus } from '../services/events';
 import type { UserRepo } from '../store/users';
 import { cookieValue, type JupyterSessions, SESSION_COOKIE } from '../services/jupyterSessions';

@@ -12,7 +12,8 @@ export const newToken = () => `hgr_${crypto.randomBytes(32).toString('base64url'
 export class AuthService {
   /** last_used_at is written at most once a minute per token, not on every request. */
   private readonly touched = new Map<string, number>();
-  constructor(private readonly users: UserRepo) {}
+  private readonly users: UserRepo;
+  constructor(o: { users: UserRepo }) { this.users = o.users; }
 
   /** First start: an admin and its token in <dataDir>/admin.token (0600). Returns the path when created. */
   async bootstrap(dataDir: string): Promise<string | undefined> {

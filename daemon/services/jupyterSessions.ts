@@ -7,7 +7,9 @@ export const SESSION_PARAM = 'hangar_session';
 export const SESSION_COOKIE = 'hangar_jupyter';
 
 export class JupyterSessions {
-  constructor(private readonly key: Buffer) {}
+  private readonly key: Buffer;
+  /** `key`: the HMAC key (derived from the data dir's secret). */
+  constructor(o: { key: Buffer }) { this.key = o.key; }
 
   private sign(body: string): string {
     return crypto.createHmac('sha256', this.key).update(body).digest('base64url');

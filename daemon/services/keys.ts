@@ -10,7 +10,8 @@ export { generateEd25519 };
 
 export class SshKeyService {
   private listeners: ((userId: string) => Promise<void>)[] = [];
-  constructor(private readonly users: UserRepo) {}
+  private readonly users: UserRepo;
+  constructor(o: { users: UserRepo }) { this.users = o.users; }
 
   /** Called after a user's keys change, so live environments get the new authorized_keys. */
   onChange(fn: (userId: string) => Promise<void>): void { this.listeners.push(fn); }

@@ -2,8 +2,7 @@
 // after it, so such an object comes from a restored database or another data dir: live work, never deleted
 // automatically. An admin lists them, adopts one (its row rebuilt from the record it carries) or removes it.
 import type { Orphan, User } from '../../common/model';
-import type { Driver, ManagedObject } from '../drivers/driver';
-import type { DriverRegistry } from '../drivers/registry';
+import type { Backends, Driver, ManagedObject } from '../contract';
 import { BackendUnavailableError, ConflictError, InputError, NotFoundError, UnprocessableError } from '../errors';
 import type { EnvironmentRepo } from '../store/environments';
 import type { AuditRepo, UserRepo } from '../store/users';
@@ -17,7 +16,7 @@ const toOrphan = (d: Driver, o: ManagedObject): Orphan => ({
 });
 
 export class OrphanService {
-  constructor(private readonly o: { drivers: DriverRegistry; repo: EnvironmentRepo; users: UserRepo; audit: AuditRepo; events: EventBus }) {}
+  constructor(private readonly o: { backends: Backends; repo: EnvironmentRepo; users: UserRepo; audit: AuditRepo; events: EventBus }) {}
 
   /** Orphans on every reachable backend (an unreachable one is skipped: nothing can be said about it). */
   async list(): Promise<Orphan[]> {
@@ -61,7 +60,7 @@ export class OrphanService {
   private async found(): Promise<{ d: Driver; obj: ManagedObject }[]> {
     const out: { d: Driver; obj: ManagedObject }[] = [];
     const known = new Set((await this.o.repo.list()).map((r) => r.id));
-    for (const d of this.o.drivers.all()) {
+    for (const d of this.o.backends.all()) {
       let objects: ManagedObject[];
       try {
         objects = await d.list();

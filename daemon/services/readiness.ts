@@ -1,6 +1,6 @@
 // Readiness (/readyz): the store takes writes, and each backend answers. /healthz stays plain liveness.
 import { sql, type Kysely } from 'kysely';
-import type { DriverRegistry } from '../drivers/registry';
+import type { Backends } from '../contract';
 import type { Database } from '../store/schema';
 
 export interface Readiness {
@@ -26,7 +26,7 @@ async function storeWritable(db: Kysely<Database>): Promise<{ writable: boolean;
 }
 class RollBack extends Error {}
 
-export async function readiness(db: Kysely<Database>, drivers: DriverRegistry): Promise<Readiness> {
+export async function readiness(db: Kysely<Database>, drivers: Backends): Promise<Readiness> {
   const [store, backends] = await Promise.all([
     storeWritable(db),
     Promise.all(drivers.all().map(async (d) => ({

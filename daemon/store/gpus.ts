@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { GpuDevice, GpuGrant } from '../gpu/types';
+import type { GpuDevice, GpuGrant } from '../contract';
 import type { Database, GpusTable } from './schema';
 
 const toDevice = (r: Selectable<GpusTable>): GpuDevice => ({

@@ -2,7 +2,7 @@
 // through the gateway's tunnel on the declared port.
 import assert from 'node:assert/strict';
 import { openTunnel } from '../../common/tunnel';
-import { declaredAccess } from '../../daemon/services/environments';
+import { declaredAccess } from '../../daemon/environments/access';
 import { startDaemon } from '../helpers/daemon';
 import { docker, SSH_IMAGE } from '../helpers/docker';
 import { retry } from '../helpers/retry';

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EnvSpec } from '../../daemon/drivers/driver';
-import { DockerDriver } from '../../daemon/drivers/docker';
+import type { EnvSpec } from '../../daemon/contract';
+import { DockerDriver } from '../../daemon/backends/docker';
 import { createLogger } from '../../daemon/log';
 import { Cli } from '../helpers/cli';
 import { startDaemon } from '../helpers/daemon';

@@ -131,7 +131,7 @@ describe('docker: durability and reconciliation', function () {
         [keep.id, 'newer', bob.user.id, 'running', running.backend_ref, 0.5, running.host_key, running.created_at]);
       // The owner has it back and it works: a tunnel to its sshd answers, stop and start go through.
       assert.equal((await asBob.getEnvironment('newer')).status, 'running');
-      const { firstBytes, isSshBanner } = await import('../../daemon/drivers/probe');
+      const { firstBytes, isSshBanner } = await import('../../daemon/backends/shared/probe');
       assert.ok(isSshBanner(await firstBytes(await d.server.envs.openTunnel(bob.user, keep.id, 22, { audit: false }))));
       assert.equal((await asBob.action('newer', 'stop')).status, 'stopped');
       assert.equal((await asBob.action('newer', 'start')).status, 'running');

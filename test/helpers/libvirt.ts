@@ -1,6 +1,6 @@
 // libvirt test fixtures: the daemon configuration for this machine's libvirtd, and a complete DomainSpec for rendering
 // tests (override what a test is about).
-import type { DomainSpec } from '../../daemon/drivers/libvirt/domainXml';
+import type { DomainSpec } from '../../daemon/backends/libvirt/domainXml';
 
 export function domainSpec(over: Partial<DomainSpec> = {}): DomainSpec {
   return {

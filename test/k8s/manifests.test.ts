@@ -1,13 +1,13 @@
 // The EnvSpec → Kubernetes object mapping, without a cluster.
 import assert from 'node:assert/strict';
-import type { EnvSpec } from '../../daemon/drivers/driver';
-import { apiMessage, isUnreachable, parseRef, statusOf } from '../../daemon/drivers/kubernetes';
-import { clusterGpus, podGpuRequests } from '../../daemon/drivers/kubernetes/inventory';
+import type { EnvSpec } from '../../daemon/contract';
+import { apiMessage, isUnreachable, parseRef, statusOf } from '../../daemon/backends/kubernetes';
+import { clusterGpus, podGpuRequests } from '../../daemon/backends/kubernetes/inventory';
 import {
   bootKey, cronJob, deployment, gpuResources, job, namespaceFor, networkPolicy, objectName, publicPolicy, publicService, PULL_POLICY, service,
   statefulSet, teamNamespace, workloadKind,
-} from '../../daemon/drivers/kubernetes/manifests';
-import { listState, workloadStatus } from '../../daemon/drivers/kubernetes/status';
+} from '../../daemon/backends/kubernetes/manifests';
+import { listState, workloadStatus } from '../../daemon/backends/kubernetes/status';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { UnprocessableError } from '../../daemon/errors';
 

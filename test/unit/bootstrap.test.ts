@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { bootFiles, initScript, profileScript, shq, sshdConfig } from '../../daemon/services/bootstrap';
+import { bootFiles, initScript, profileScript, shq, sshdConfig } from '../../daemon/environments/bootFiles';
 import { fingerprint, generateEd25519 } from '../../common/sshkeys';
 import { envFromAlias, gatewaySlug, sshAlias } from '../../common/names';
 import { tmpDir } from '../helpers/tmp';

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import type { EnvSpec } from '../../daemon/drivers/driver';
-import { createOptions, SSHD_CAPABILITIES } from '../../daemon/drivers/docker/hostconfig';
-import { dockerOptions } from '../../daemon/drivers/docker/connection';
-import { demuxBuffer } from '../../daemon/drivers/docker';
+import type { EnvSpec } from '../../daemon/contract';
+import { createOptions } from '../../daemon/backends/docker/hostconfig';
+import { SSHD_CAPABILITIES } from '../../daemon/contract';
+import { dockerOptions } from '../../daemon/backends/docker/connection';
+import { demuxBuffer } from '../../daemon/backends/docker';
 
 const spec = (over: Partial<EnvSpec> = {}): EnvSpec => ({
   envId: '0123456789abcdef', name: 'dev', owner: 'u1', image: 'img', pullPolicy: 'never', cpu: 1.5, memoryMb: 512,

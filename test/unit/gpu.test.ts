@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { choose } from '../../daemon/gpu/allocate';
-import { parseList, parseQuery } from '../../daemon/gpu/nvidiaSmi';
-import type { GpuDevice, GpuGrant } from '../../daemon/gpu/types';
+import { parseList, parseQuery } from '../../daemon/backends/docker/nvidiaSmi';
+import type { GpuDevice, GpuGrant } from '../../daemon/contract';
 
 const fixture = (c: string, f: string) => fs.readFileSync(path.resolve(__dirname, '../fixtures/nvidia-smi', c, f), 'utf8');
 function inventory(c: string): { devices: GpuDevice[]; problems: string[] } {

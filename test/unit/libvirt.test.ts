@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadConfig } from '../../daemon/config';
-import { userData } from '../../daemon/drivers/libvirt/cloudInit';
-import { parseHostdevs, parseMeta, renderDomainXml } from '../../daemon/drivers/libvirt/domainXml';
+import { userData } from '../../daemon/backends/libvirt/cloudInit';
+import { parseHostdevs, parseMeta, renderDomainXml } from '../../daemon/backends/libvirt/domainXml';
 import { domainSpec } from '../helpers/libvirt';
-import { sshTargetOf } from '../../daemon/drivers/libvirt';
-import { mdevSlot, parseNodeDevices, pciAddressOf } from '../../daemon/drivers/libvirt/nodedev';
+import { sshTargetOf } from '../../daemon/backends/libvirt';
+import { mdevSlot, parseNodeDevices, pciAddressOf } from '../../daemon/backends/libvirt/nodedev';
 import { choose } from '../../daemon/gpu/allocate';
-import type { GpuGrant } from '../../daemon/gpu/types';
+import type { GpuGrant } from '../../daemon/contract';
 
 const nodedevXml = fs.readFileSync(path.resolve(__dirname, '../fixtures/libvirt/nodedev-a100-vgpu.xml'), 'utf8');
 

@@ -6,7 +6,7 @@ import type { User } from '../../common/model';
 import { loadConfig, type HostPathConfig } from '../../daemon/config';
 import { ForbiddenError, InputError, NotFoundError } from '../../daemon/errors';
 import { resolveGatewayId } from '../../daemon/services/gatewayId';
-import { MountPolicy } from '../../daemon/services/mounts';
+import { MountPolicy } from '../../daemon/environments/mounts';
 import { openDatabase } from '../../daemon/store/db';
 import { tmpDir } from '../helpers/tmp';
 
@@ -49,7 +49,7 @@ describe('mount policy', () => {
   before(async () => {
     db = await openDatabase(tmpDir());
     for (const u of [alice, bob, admin]) await db.insertInto('users').values({ ...u, created_at: new Date().toISOString() }).execute();
-    policy = new MountPolicy(hp, db);
+    policy = new MountPolicy({ hostPaths: hp, db });
   });
   after(() => db.destroy());
 

@@ -146,7 +146,7 @@ describe('TLS trust: a CA-signed hangard', () => {
 /** The Set-Cookie a Jupyter session link turns into (the link is made here with the daemon's own key). */
 async function sessionLink(d: TestDaemon, f: typeof fetch, headers: Record<string, string>): Promise<string> {
   const me = await d.admin.me();
-  const sessions = new JupyterSessions(SecretBox.fromDataDir(d.dataDir).derive('jupyter-session'));
+  const sessions = new JupyterSessions({ key: SecretBox.fromDataDir(d.dataDir).derive('jupyter-session') });
   const link = sessions.issue('link', me.id, 'env-x', 60_000);
   const res = await f(`${d.url}/api/v1/environments/env-x/jupyter/?${SESSION_PARAM}=${link}`, { headers, redirect: 'manual' });
   assert.equal(res.status, 302);

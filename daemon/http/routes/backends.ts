@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { BackendInfo } from '../../../common/model';
 import { auditQuery } from '../../../common/schemas';
-import type { DriverRegistry } from '../../drivers/registry';
+import type { DriverRegistry } from '../../backends/registry';
 import type { AuditRepo } from '../../store/users';
 import { requireAdmin } from '../auth';
 import { parse } from '../validate';

@@ -4,7 +4,7 @@ import {
 } from '../../../common/schemas';
 import { UpgradeRequiredError } from '../../errors';
 import { SESSION_PARAM, type JupyterSessions } from '../../services/jupyterSessions';
-import type { EnvironmentService } from '../../services/environments';
+import type { EnvironmentService } from '../../environments/service';
 import { userOf } from '../auth';
 import { parse } from '../validate';
 

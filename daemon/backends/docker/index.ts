@@ -1,0 +1,333 @@
+// Docker backend (Engine API ≥1.41 through dockerode): one container per environment, labelled as ours.
+import { execFile } from 'node:child_process';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
+import Dockerode from 'dockerode';
+import * as tar from 'tar-stream';
+import type { BackendInfo, PullPolicy } from '../../../common/model';
+import { BackendUnavailableError, InputError, NoNetworkAddressError, UnprocessableError } from '../../errors';
+import type { Logger } from '../../log';
+import {
+  LABELS, parseRecord, type BackendState, type BackendStatus, type BootFile, type Capabilities, type Driver,
+  type EnvSpec, type ExecResult, type GpuDevice, type LogOptions, type ManagedObject, type ProgressFn,
+} from '../../contract';
+import { parseList, parseQuery, QUERY_ARGS } from './nvidiaSmi';
+import { answerWithin } from '../shared/answerWithin';
+import { byCode, guard, SOCKET_CODES } from '../shared/call';
+import { streamToBuffer } from '../shared/streams';
+import { dockerOptions } from './connection';
+import { connectLocal, SshHop } from '../shared/sshHop';
+import { createOptions } from './hostconfig';
+
+export interface DockerDriverOptions {
+  id: string;
+  url: string;
+  ssh_key_file?: string;
+  ssh_host_key?: string;
+  publish_address: string;
+  nvidia_smi: string;
+  gpu_shared_replicas: number;
+  allow_image_pulls?: boolean;
+  gatewayId: string;
+  log: Logger;
+}
+
+/** Socket errors, and ssh2's connection errors for ssh:// engines. */
+export const dockerUnreachable = byCode(SOCKET_CODES, (err) => {
+  const level = (err as { level?: string })?.level;
+  return level === 'client-socket' || level === 'client-timeout' ? level : undefined;
+});
+
+function statusCode(err: unknown): number | undefined {
+  return (err as { statusCode?: number })?.statusCode;
+}
+
+function dockerMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; reason?: string; message?: string };
+  return e?.json?.message ?? e?.message ?? String(err);
+}
+
+function stateOf(s: Dockerode.ContainerInspectInfo['State']): BackendState {
+  if (s.Running || s.Restarting) return 'running';
+  if (s.Status === 'created') return 'created';
+  if (s.Status === 'dead' || (s.ExitCode !== 0 && s.ExitCode !== 143 && s.ExitCode !== 137 && s.Error)) return 'failed';
+  return 'stopped';
+}
+
+export class DockerDriver implements Driver {
+  readonly kind = 'docker' as const;
+  readonly modes = ['docker_local'] as const;
+  readonly id: string;
+  readonly capabilities: Capabilities = {
+    imageLabels: { imageLabels: (image) => this.imageLabels(image) },
+    gpus: { inventory: () => this.inventory(), allocation: 'gateway', modes: ['exclusive', 'mig', 'shared'] },
+  };
+  private readonly docker: Dockerode;
+  private readonly ssh?: SshHop;
+
+  constructor(private readonly o: DockerDriverOptions) {
+    this.id = o.id;
+    const { opts, ssh } = dockerOptions(o.url, o.ssh_key_file, o.ssh_host_key);
+    if (ssh && !o.ssh_host_key) o.log.warn({ backend: o.id }, `the SSH host key of ${ssh.host} is not verified: set ssh_host_key`);
+    this.docker = new Dockerode(opts);
+    this.ssh = ssh && new SshHop(o.id, ssh);
+  }
+
+  /** Runs a Docker call; a connection failure becomes BackendUnavailableError naming this backend. */
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return guard(this.id, dockerUnreachable, fn);
+  }
+
+  /** Objects this gateway made on this backend (two backends may share one engine). */
+  private ownLabels(): string[] {
+    return [`${LABELS.gateway}=${this.o.gatewayId}`, `${LABELS.backend}=${this.id}`];
+  }
+
+  async info(): Promise<BackendInfo> {
+    const base = { id: this.id, kind: this.kind, url: this.o.url };
+    const v = await answerWithin(this.id, 5000, this.call(() => this.docker.version()));
+    return { ...base, available: true, version: `${v.Version} (API ${v.ApiVersion})` };
+  }
+
+  async ensureImage(image: string, policy: PullPolicy, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
+    const present = await this.call(() => this.docker.getImage(image).inspect()).then(() => true, (err) => {
+      if (statusCode(err) === 404) return false;
+      // The engine's own reference rules (e.g. repository names are lowercase) are stricter than the API's.
+      if (statusCode(err) === 400) throw new InputError('image', `image: ${dockerMessage(err)}`);
+      throw err;
+    });
+    if (policy === 'never' || this.o.allow_image_pulls === false) {
+      const why = policy === 'never' ? "image_pull_policy is 'never'" : 'it does not pull images (allow_image_pulls: false)';
+      if (!present) throw new UnprocessableError(`image '${image}' is not present on backend '${this.id}' and ${why}`, 'image_unavailable');
+      return;
+    }
+    if (policy === 'if-not-present' && present) return;
+    onProgress?.(`pulling ${image}`);
+    try {
+      const stream = await this.call(() => this.docker.pull(image, { abortSignal: signal } as object));
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), (ev: { status?: string; progress?: string }) => {
+          if (ev.status) onProgress?.(`${ev.status}${ev.progress ? ' ' + ev.progress : ''}`);
+        });
+      });
+    } catch (err) {
+      if (err instanceof BackendUnavailableError) throw err;
+      const hint = present ? ' (a local copy exists; use image_pull_policy if-not-present to use it)' : '';
+      throw new UnprocessableError(`image '${image}' could not be pulled on backend '${this.id}': ${dockerMessage(err)}${hint}`, 'image_unavailable');
+    }
+  }
+
+  private async imageLabels(image: string): Promise<Record<string, string>> {
+    const i = await this.call(() => this.docker.getImage(image).inspect());
+    return (i.Config?.Labels as Record<string, string> | null) ?? {};
+  }
+
+  async findByEnvId(envId: string): Promise<string | undefined> {
+    const found = await this.call(() => this.docker.listContainers({
+      all: true, filters: { label: [...this.ownLabels(), `${LABELS.envId}=${envId}`] },
+    }));
+    return found[0]?.Id;
+  }
+
+  async create(spec: EnvSpec): Promise<string> {
+    const existing = await this.findByEnvId(spec.envId);
+    if (existing) return existing;
+    for (const m of spec.mounts) {
+      // Made on first use, kept after the env (like any named volume); the name comes from the volume's id.
+      if (m.type === 'volume') {
+        await this.call(() => this.docker.createVolume({
+          Name: m.source, Labels: { [LABELS.managed]: 'true', [LABELS.gateway]: this.o.gatewayId, [LABELS.owner]: spec.owner },
+        }));
+      }
+    }
+    let container: Dockerode.Container;
+    try {
+      container = await this.call(() => this.docker.createContainer(createOptions(spec, this.o.gatewayId, this.o.publish_address, this.id)));
+    } catch (err) {
+      if (statusCode(err) === 400 || statusCode(err) === 404 || statusCode(err) === 409) {
+        throw new UnprocessableError(`backend '${this.id}' refused the container: ${dockerMessage(err)}`);
+      }
+      throw err;
+    }
+    try {
+      await this.writeFiles(container.id, spec.files);
+    } catch (err) {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      throw err;
+    }
+    return container.id;
+  }
+
+  async writeFiles(ref: string, files: BootFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const pack = tar.pack();
+    const dirs = new Set<string>();
+    for (const f of files) {
+      const parts = f.path.replace(/^\//, '').split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const d = parts.slice(0, i).join('/');
+        if (!dirs.has(d) && !['etc', 'etc/ssh'].includes(d)) {
+          dirs.add(d);
+          pack.entry({ name: d, type: 'directory', mode: 0o755 });
+        }
+      }
+      pack.entry({ name: parts.join('/'), mode: f.mode }, typeof f.content === 'string' ? Buffer.from(f.content) : f.content);
+    }
+    pack.finalize();
+    const archive = await streamToBuffer(pack);
+    await this.call(() => this.docker.getContainer(ref).putArchive(archive, { path: '/' }));
+  }
+
+  async start(ref: string): Promise<void> {
+    this.addresses.delete(ref);
+    await this.call(() => this.docker.getContainer(ref).start()).catch((err) => {
+      if (statusCode(err) === 304) return; // already running
+      throw new UnprocessableError(`container did not start on backend '${this.id}': ${dockerMessage(err)}`);
+    });
+  }
+
+  async stop(ref: string, timeoutS: number): Promise<void> {
+    this.addresses.delete(ref);
+    await this.call(() => this.docker.getContainer(ref).stop({ t: timeoutS })).catch((err) => {
+      if (statusCode(err) === 304 || statusCode(err) === 404) return; // already stopped / gone
+      throw err;
+    });
+  }
+
+  async restart(ref: string, timeoutS: number): Promise<void> {
+    this.addresses.delete(ref);
+    await this.call(() => this.docker.getContainer(ref).restart({ t: timeoutS }));
+  }
+
+  async delete(ref: string): Promise<void> {
+    this.addresses.delete(ref);
+    await this.call(() => this.docker.getContainer(ref).remove({ force: true, v: true })).catch((err) => {
+      if (statusCode(err) === 404) return;
+      if (statusCode(err) === 409 && /already in progress/.test(dockerMessage(err))) return;
+      throw err;
+    });
+  }
+
+  async inspect(ref: string): Promise<BackendStatus> {
+    try {
+      const c = await this.call(() => this.docker.getContainer(ref).inspect());
+      // A crash loop under the restart policy is not "running", whatever the engine's Running flag says.
+      if (c.State.Restarting) return { state: 'failed', message: `restarting after exit code ${c.State.ExitCode}`, startedAt: c.State.StartedAt };
+      const state = stateOf(c.State);
+      const message = state === 'failed' ? (c.State.Error || `exited with code ${c.State.ExitCode}`) : undefined;
+      return { state, message, startedAt: c.State.StartedAt };
+    } catch (err) {
+      if (statusCode(err) === 404) return { state: 'missing' };
+      throw err;
+    }
+  }
+
+  async list(): Promise<ManagedObject[]> {
+    const cs = await this.call(() => this.docker.listContainers({ all: true, filters: { label: this.ownLabels() } }));
+    return cs.map((c) => ({
+      ref: c.Id,
+      envId: c.Labels[LABELS.envId],
+      state: c.State === 'running' || c.State === 'restarting' ? 'running' : c.State === 'created' ? 'created' : c.State === 'dead' ? 'failed' : 'stopped',
+      record: parseRecord(c.Labels[LABELS.record]),
+    }));
+  }
+
+  async logs(ref: string, opts: LogOptions): Promise<Readable> {
+    const c = this.docker.getContainer(ref);
+    const out = new PassThrough();
+    if (opts.follow) {
+      const raw = await this.call(() => c.logs({ follow: true, stdout: true, stderr: true, tail: opts.tail ?? 100, timestamps: opts.timestamps }));
+      this.docker.modem.demuxStream(raw, out, out);
+      raw.on('end', () => out.end());
+      raw.on('error', (e) => out.destroy(e));
+      const stop = () => (raw as unknown as { destroy(): void }).destroy();
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      out.on('close', stop);
+    } else {
+      const buf = await this.call(() => c.logs({ follow: false, stdout: true, stderr: true, tail: opts.tail ?? 100, timestamps: opts.timestamps }));
+      out.end(demuxBuffer(buf as unknown as Buffer));
+    }
+    return out;
+  }
+
+  /** Container addresses for a few seconds: a proxied Jupyter page makes dozens of requests, each opening a port. */
+  private readonly addresses = new Map<string, { ip: string; until: number }>();
+
+  private async containerAddress(ref: string): Promise<string> {
+    const hit = this.addresses.get(ref);
+    if (hit && hit.until > Date.now()) return hit.ip;
+    const ip = await this.inspectAddress(ref);
+    this.addresses.set(ref, { ip, until: Date.now() + 5000 });
+    return ip;
+  }
+
+  private async inspectAddress(ref: string): Promise<string> {
+    const c = await this.call(() => this.docker.getContainer(ref).inspect());
+    if (!c.State.Running) throw new UnprocessableError('environment is not running');
+    const nets = Object.values(c.NetworkSettings.Networks ?? {});
+    const ip = nets.find((n) => n.IPAddress)?.IPAddress || c.NetworkSettings.IPAddress;
+    if (!ip) throw new NoNetworkAddressError('environment has no network address');
+    return ip;
+  }
+
+  async openPort(ref: string, port: number): Promise<Duplex> {
+    const ip = await this.containerAddress(ref);
+    // Beside the engine the container's bridge address is reachable directly; a remote engine's through its SSH host.
+    if (this.ssh) return this.ssh.forward(ip, port);
+    return connectLocal(ip, port).catch((err) => { this.addresses.delete(ref); throw err; });
+  }
+
+  async exec(ref: string, cmd: string[], opts: { user?: string; stdin?: string } = {}): Promise<ExecResult> {
+    const c = this.docker.getContainer(ref);
+    const ex = await this.call(() => c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: opts.stdin !== undefined, User: opts.user }));
+    const stream = await ex.start({ hijack: true, stdin: opts.stdin !== undefined });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const outP = streamToBuffer(stdout);
+    const errP = streamToBuffer(stderr);
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    if (opts.stdin !== undefined) stream.end(opts.stdin);
+    await new Promise<void>((resolve, reject) => { stream.on('end', resolve); stream.on('close', resolve); stream.on('error', reject); });
+    stdout.end(); stderr.end();
+    const info = await ex.inspect();
+    return { exitCode: info.ExitCode ?? -1, stdout: (await outP).toString(), stderr: (await errP).toString() };
+  }
+
+  /** nvidia-smi on the engine's host: locally beside a unix:// engine, over SSH for ssh:// ones. */
+  private async inventory(): Promise<GpuDevice[]> {
+    const node = this.ssh?.target.host ?? this.id;
+    const run = (args: string[]) => (this.ssh ? this.ssh.exec([this.o.nvidia_smi, ...args]) : localExec(this.o.nvidia_smi, args));
+    const q = await run(QUERY_ARGS);
+    if (q === undefined) return []; // no nvidia-smi on the host: no NVIDIA GPUs
+    const whole = parseQuery(q, this.id, node);
+    const list = whole.items.some((g) => g.mig_mode === 'enabled') ? parseList((await run(['-L'])) ?? '', this.id, node, whole.items) : { items: [], problems: [] };
+    for (const p of [...whole.problems, ...list.problems]) this.o.log.warn({ backend: this.id, problem: p }, 'nvidia-smi output not understood');
+    return [...whole.items.map((g) => ({ ...g, capacity: this.o.gpu_shared_replicas })), ...list.items];
+  }
+
+  async close(): Promise<void> {
+    await this.ssh?.close();
+  }
+}
+
+/** Docker's multiplexed log format: 8-byte header (stream, 0, 0, 0, big-endian length) per frame. */
+export function demuxBuffer(buf: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const len = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Output of a local command; undefined when it isn't installed; throws with its message when it fails. */
+function localExec(cmd: string, args: string[]): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: 20_000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(undefined);
+      reject(new Error(`${cmd} failed (exit ${err.code}): ${(stderr || stdout).trim().slice(0, 500)}`));
+    });
+  });
+}

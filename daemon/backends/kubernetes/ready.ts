@@ -1,0 +1,91 @@
+// waitReady: follows one env (watches on its pods and its workload) until it is Ready or settles otherwise.
+import { Watch } from '@kubernetes/client-node';
+import { BackendUnavailableError, UnprocessableError } from '../../errors';
+import type { BackendStatus } from '../../contract';
+import { isUnreachable, parseRef, type Ref } from './api';
+import type { K8sClient } from './client';
+import { RESTARTED_ANNOTATION } from './manifests';
+import { envSelector, readWorkload, statusNow } from './workloads';
+
+/** What a status means for a wait: done (with what to return), failed, or keep waiting. */
+function verdict(c: K8sClient, r: Ref, last: BackendStatus): { done: BackendStatus | void } | undefined {
+  const s = last.state;
+  if (s === 'missing') throw c.gone(`${r.kind} ${r.namespace}/${r.name}`);
+  if (s === 'running' && (!last.message || r.kind === 'cronjob')) return { done: r.kind === 'cronjob' ? last : undefined };
+  if (s === 'stopped' && r.kind === 'job') return { done: last };
+  if (s === 'failed') {
+    if (r.kind === 'job' || r.kind === 'cronjob') return { done: last }; // it ran: keep it (and its logs), say why
+    throw new UnprocessableError(last.message ?? 'failed');
+  }
+  return undefined;
+}
+
+/** Settles early, returning the status, for a pod the scheduler can't place for longer than the grace period
+ *  ('pending'), a CronJob that waits for its schedule, a Job that already ended. A container that can't start
+ *  (image pull, crash loop) or a workload whose pods are refused: UnprocessableError with the reason. */
+export async function waitReady(c: K8sClient, ref: string, signal?: AbortSignal): Promise<BackendStatus | void> {
+  const r = parseRef(ref);
+  const w = await readWorkload(c, r);
+  if (!w) throw c.gone(`${r.kind} ${r.namespace}/${r.name}`);
+  const template = (w as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec?.template;
+  const generation = r.kind === 'deployment' || r.kind === 'statefulset' ? template?.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null : undefined;
+  const graceMs = c.o.unschedulableGraceMs ?? 5000;
+  const limitMs = c.o.readyTimeoutMs ?? 300_000;
+  const deadline = Date.now() + limitMs;
+  let wake = () => undefined as void;
+  let changed = true;
+  let lost: Error | undefined;
+  const stop = follow(c, r, () => { changed = true; wake(); }, (err) => { lost = err; wake(); });
+  const onAbort = () => wake();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    let pendingSince: number | undefined;
+    let last: BackendStatus | undefined;
+    for (;;) {
+      if (signal?.aborted) throw new Error('aborted');
+      if (lost) throw lost;
+      if (changed) {
+        changed = false;
+        last = await statusNow(c, r, generation);
+        const v = verdict(c, r, last);
+        if (v) return v.done;
+        pendingSince = last.state === 'pending' ? pendingSince ?? Date.now() : undefined;
+      }
+      if (pendingSince !== undefined && Date.now() - pendingSince >= graceMs) return last;
+      if (Date.now() > deadline) throw new UnprocessableError(`no pod of '${r.name}' became Ready within ${Math.round(limitMs / 1000)} s${last?.message ? `: ${last.message}` : ''}`);
+      // Events wake this up; the timer is a backstop for a missed one and ends the grace period.
+      const nap = Math.min(2000, pendingSince !== undefined ? graceMs - (Date.now() - pendingSince) : 2000, deadline - Date.now());
+      await new Promise<void>((res) => { const t = setTimeout(() => { changed = true; res(); }, Math.max(0, nap)); wake = () => { clearTimeout(t); res(); }; });
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    stop();
+  }
+}
+
+/** Watches the env's pods and its workload's collection in its namespace; onEvent on every change. */
+function follow(c: K8sClient, r: Ref, onEvent: () => void, onLost: (err: Error) => void): () => void {
+  const labelSelector = envSelector(r);
+  const paths = [
+    `/api/v1/namespaces/${r.namespace}/pods`,
+    { deployment: `/apis/apps/v1/namespaces/${r.namespace}/deployments`, statefulset: `/apis/apps/v1/namespaces/${r.namespace}/statefulsets`,
+      job: `/apis/batch/v1/namespaces/${r.namespace}/jobs`, cronjob: `/apis/batch/v1/namespaces/${r.namespace}/jobs` }[r.kind],
+  ];
+  const watch = new Watch(c.kc);
+  const aborters: AbortController[] = [];
+  let stopped = false;
+  const lostAs = (err: unknown) => (isUnreachable(err) ? new BackendUnavailableError(c.id, (err as Error).message) : err as Error);
+  const open = (path: string) => {
+    if (stopped) return;
+    watch.watch(path, { labelSelector }, () => onEvent(), (err) => {
+      if (stopped) return;
+      if (err && isUnreachable(err)) return onLost(lostAs(err));
+      if (err && (err as { name?: string }).name === 'AbortError') return;
+      // The server ends watches after a while: watch again (and look again: something may have changed).
+      onEvent();
+      setTimeout(() => open(path), err ? 1000 : 0);
+    }).then((a) => { aborters.push(a); if (stopped) a.abort(); }, (err) => onLost(lostAs(err)));
+  };
+  for (const p of paths) open(p);
+  return () => { stopped = true; for (const a of aborters) a.abort(); };
+}

@@ -1,0 +1,54 @@
+// What a backend is given (EnvSpec) and what it says back (status, managed objects, exec results).
+import type { GpuMode, NetworkConfig, PortMapping, PullPolicy, SecretKeyRef } from '../../common/model';
+import type { BootFile } from './boot';
+import type { EnvRecord } from './labels';
+
+/** A mount as the backend gets it, resolved by the gateway (environments/mounts.ts): a volume's `source` is its
+ *  derived backend name (hangar-vol-<id>), a bind's is a path from the operator's host_paths. Never user input. */
+export interface SpecMount { type: 'volume' | 'bind'; source: string; target: string; read_only?: boolean; size_gb?: number }
+
+export interface EnvSpec {
+  envId: string;
+  name: string;
+  owner: string;
+  /** k8s_pod / k8s_stateful / docker_local / vm: backends that offer several shapes choose by it. */
+  deploymentMode?: string;
+  /** GPU model (Kubernetes: nodeSelector on nvidia.com/gpu.product) and MIG profile (resource nvidia.com/mig-<p>). */
+  gpuModel?: string | null;
+  gpuProfile?: string | null;
+  image: string;
+  pullPolicy: PullPolicy;
+  cpu: number | null;
+  memoryMb: number | null;
+  env: Record<string, string>;
+  ports: PortMapping[];
+  mounts: SpecMount[];
+  /** Exact devices granted to this env (GPU-<uuid>, MIG-<uuid> or index); empty when gpu_mode is none. */
+  gpus: { mode: GpuMode; deviceIds: string[]; count: number };
+  /** Files written before start; the command runs /.hangar/init.sh which the gateway renders. */
+  files: BootFile[];
+  command: string[];
+  /** Kubernetes extras: the owner's team (namespace_policy per-team), env vars from Secrets, the Service's
+   *  exposure, a CronJob's schedule, and the user's command that a Job/CronJob pod runs instead of `command`. */
+  team?: string | null;
+  secretEnv?: Record<string, SecretKeyRef>;
+  expose?: NetworkConfig['expose'];
+  schedule?: string | null;
+  runCommand?: string[] | null;
+  /** Kept with the object so a row can be rebuilt after a restore (see EnvRecord). */
+  record?: EnvRecord;
+  /** Made already started (start() follows at once anyway): spares Kubernetes a scale-up pass. Drivers may ignore it. */
+  startNow?: boolean;
+}
+
+/** What the backend says about one environment. `missing` = the object is gone; `pending` = started but not
+ *  placed yet (the message says why, e.g. the scheduler's reason). */
+export type BackendState = 'created' | 'running' | 'stopped' | 'failed' | 'missing' | 'pending';
+export interface BackendStatus { state: BackendState; message?: string; startedAt?: string }
+
+/** An object found on the backend carrying our labels (used by reconciliation). */
+export interface ManagedObject { ref: string; envId: string; state: BackendState; message?: string; record?: EnvRecord }
+
+export interface LogOptions { tail?: number; follow?: boolean; timestamps?: boolean; signal?: AbortSignal }
+export interface ExecResult { exitCode: number; stdout: string; stderr: string }
+export type ProgressFn = (message: string) => void;

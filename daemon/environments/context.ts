@@ -1,0 +1,17 @@
+// What the lifecycle's parts share: the narrow collaborators, never the service facade itself.
+import type { Backends } from '../contract';
+import type { GpuService } from '../gpu/service';
+import type { Logger } from '../log';
+import type { EventBus } from '../services/events';
+import type { EnvironmentRepo } from '../store/environments';
+import type { OperationLock } from './lock';
+
+export interface LifecycleContext {
+  repo: EnvironmentRepo;
+  backends: Backends;
+  events: EventBus;
+  log: Logger;
+  lock: OperationLock;
+  gpus: GpuService;
+  stopTimeoutS: number;
+}

@@ -1,0 +1,114 @@
+// storage_config mounts → what a backend may be given. Users name things (their volumes, the operator's host_paths
+// entries); the gateway turns names into backend volume names derived from ids and into the operator's own paths.
+import crypto from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Mount, User } from '../../common/model';
+import type { HostPathConfig } from '../config';
+import type { SpecMount } from '../contract';
+import { ConflictError, ForbiddenError, InputError, NotFoundError, UnprocessableError } from '../errors';
+import type { Database } from '../store/schema';
+import { backendVolumeName, VolumeRepo, type VolumeOwner } from '../store/volumes';
+
+/** One checked mount: what the row keeps, what the backend gets, and a volume to record on first use. */
+export interface PlannedMount {
+  stored: Mount;
+  spec: SpecMount;
+  newVolume?: { id: string; name: string; backend_id: string; size_gb: number | null } & VolumeOwner;
+}
+
+export class MountPolicy {
+  private readonly hostPaths: HostPathConfig[];
+  private readonly db: Kysely<Database>;
+  constructor(o: { hostPaths: HostPathConfig[]; db: Kysely<Database> }) {
+    this.hostPaths = o.hostPaths;
+    this.db = o.db;
+  }
+
+  /** May `user` mount this entry? Admins too must be listed: the allowlist is the operator's, not a role's. */
+  static allows(h: HostPathConfig, user: Pick<User, 'name' | 'team'>): boolean {
+    return h.users.includes('*') || h.users.includes(user.name) || (!!user.team && h.teams.includes(user.team));
+  }
+
+  /** Checks every mount for `actor` on `backendId`. 403 for host paths outside the allowlist, 404 for volumes
+   *  the caller may not use (like another user's env). Writes nothing: commit() records new volumes. */
+  async plan(actor: User, backendId: string, mounts: Mount[]): Promise<PlannedMount[]> {
+    const volumes = new VolumeRepo(this.db);
+    const out: PlannedMount[] = [];
+    for (const [i, m] of mounts.entries()) {
+      const field = `storage_config.mounts.${i}`;
+      if (m.type === 'bind') {
+        throw new ForbiddenError(`${field}: raw host paths are refused (rule host_paths: only directories the operator lists in host_paths may be mounted, by name: {type: host_path, source: NAME})`, { rule: 'host_paths', field });
+      }
+      if (m.type === 'host_path') {
+        const h = this.hostPaths.find((x) => x.name === m.source);
+        if (!h || !MountPolicy.allows(h, actor)) {
+          throw new ForbiddenError(`${field}.source: '${m.source}' is not a host_paths entry user '${actor.name}' may use (rule host_paths)`, { rule: 'host_paths', field: `${field}.source` });
+        }
+        if (h.read_only && m.read_only === false) {
+          throw new ForbiddenError(`${field}.read_only: host path '${h.name}' is read-only (rule host_paths.read_only)`, { rule: 'host_paths.read_only', field: `${field}.read_only` });
+        }
+        const readOnly = m.read_only ?? h.read_only;
+        out.push({ stored: { type: 'host_path', source: h.name, target: m.target, read_only: readOnly }, spec: { type: 'bind', source: h.path, target: m.target, read_only: readOnly } });
+        continue;
+      }
+      const [kind, name] = m.source.startsWith('team:') ? ['team', m.source.slice(5)] : m.source.startsWith('id:') ? ['id', m.source.slice(3)] : ['own', m.source];
+      let vol;
+      let newVolume: PlannedMount['newVolume'];
+      if (kind === 'id') {
+        vol = await volumes.get(name);
+        const mine = vol && (vol.owner_id === actor.id || (vol.team !== null && vol.team === actor.team));
+        if (!vol || !mine) throw new NotFoundError('volume', m.source);
+        if (vol.backend_id !== backendId) throw new InputError(`${field}.source`, `${field}.source: volume '${m.source}' is on backend '${vol.backend_id}', not '${backendId}'`);
+      } else {
+        if (kind === 'team' && !actor.team) throw new NotFoundError('volume', m.source);
+        const owner: VolumeOwner = kind === 'team' ? { team: actor.team! } : { owner_id: actor.id };
+        vol = await volumes.find(owner, backendId, name);
+        if (!vol) newVolume = { id: crypto.randomUUID(), name, backend_id: backendId, size_gb: m.size_gb ?? null, ...owner };
+      }
+      const id = vol?.id ?? newVolume!.id;
+      const size = vol ? vol.size_gb ?? undefined : m.size_gb;
+      out.push({
+        stored: { ...m, volume_id: id },
+        spec: { type: 'volume', source: backendVolumeName(id), target: m.target, read_only: m.read_only, ...(size ? { size_gb: size } : {}) },
+        newVolume,
+      });
+    }
+    const targets = out.map((p) => p.stored.target);
+    const dup = targets.findIndex((t, i) => targets.indexOf(t) !== i);
+    if (dup >= 0) throw new InputError(`storage_config.mounts.${dup}.target`, `storage_config.mounts.${dup}.target: '${targets[dup]}' is mounted twice`);
+    return out;
+  }
+
+  /** Records the volumes this create uses first (in the create's transaction). */
+  async commit(trx: Kysely<Database>, plan: PlannedMount[]): Promise<void> {
+    const repo = new VolumeRepo(trx);
+    const made = new Map<string, string>();
+    for (const p of plan) {
+      if (!p.newVolume) continue;
+      const key = `${p.newVolume.owner_id ?? 'team:' + p.newVolume.team}/${p.newVolume.name}`;
+      if (made.has(key)) throw new InputError('storage_config.mounts', `storage_config.mounts: volume '${p.stored.source}' is mounted twice`);
+      made.set(key, p.newVolume.id);
+      try {
+        await repo.insert(p.newVolume);
+      } catch (err) {
+        if (/UNIQUE constraint failed: volumes/.test(String(err))) throw new ConflictError(`volume '${p.stored.source}' was just created by another request; try again`);
+        throw err;
+      }
+    }
+  }
+
+  /** A row's stored mounts → the backend's, at provisioning. The operator's list is read again: an entry removed
+   *  since the create is refused, and one made read-only since is mounted read-only. */
+  toSpec(mounts: Mount[]): SpecMount[] {
+    return mounts.map((m) => {
+      if (m.type === 'volume' && m.volume_id) return { type: 'volume', source: backendVolumeName(m.volume_id), target: m.target, read_only: m.read_only, ...(m.size_gb ? { size_gb: m.size_gb } : {}) };
+      if (m.type === 'host_path') {
+        const h = this.hostPaths.find((x) => x.name === m.source);
+        if (!h) throw new UnprocessableError(`host path '${m.source}' is no longer in the gateway's host_paths`);
+        return { type: 'bind', source: h.path, target: m.target, read_only: m.read_only || h.read_only };
+      }
+      // Rows from before volumes were owned objects (or a raw bind) are not handed to a backend as they are.
+      throw new UnprocessableError(`mount of '${m.target}' was recorded before volumes were owned objects; recreate the environment`);
+    });
+  }
+}
