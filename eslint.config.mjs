@@ -5,9 +5,10 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
-/** no-restricted-imports groups: a folder name anywhere in a relative import path. */
-const folders = (...names) => names.flatMap((n) => [`**/${n}`, `**/${n}/**`]);
-const restrict = (message, ...names) => ({ 'no-restricted-imports': ['error', { patterns: [{ group: folders(...names), message }] }] });
+/** no-restricted-imports groups: the named top-level folders, as relative imports from up to three levels deep. */
+const folders = (root, ...names) =>
+  names.flatMap((n) => ['../', '../../', '../../../'].flatMap((up) => [`${up}${root}${n}`, `${up}${root}${n}/**`]));
+const restrict = (message, group) => ({ 'no-restricted-imports': ['error', { patterns: [{ group, message }] }] });
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'media/**', 'test-results/**', '.hangar-test/**', '**/*.js', '**/*.mjs'] },
@@ -27,10 +28,20 @@ export default tseslint.config(
       eqeqeq: ['error', 'smart'],
     },
   },
-  { files: ['common/**/*.ts'], rules: restrict('common/ is shared by the daemon, the CLI and the extension: it imports none of them', 'daemon', 'cli', 'extension', 'webviews') },
-  { files: ['daemon/contract/**/*.ts'], rules: restrict('the contract depends on common/ only', 'backends', 'environments', 'services', 'store', 'http', 'gpu', 'drivers') },
-  { files: ['daemon/backends/**/*.ts'], rules: restrict('backends import the contract and backends/shared, never the lifecycle, services, store or routes', 'environments', 'services', 'store', 'http') },
-  { files: ['daemon/http/routes/**/*.ts'], rules: restrict('routes call services only', 'store', 'backends', 'drivers') },
-  { files: ['cli/**/*.ts'], rules: restrict('the CLI talks to the gateway through common/client', 'daemon', 'extension') },
+  {
+    files: ['common/**/*.ts'],
+    rules: restrict('common/ is shared by the daemon, the CLI and the extension: it imports none of them', folders('', 'daemon', 'cli', 'extension', 'webviews')),
+  },
+  // daemon/contract/*.ts: anything outside the folder but common/ is off limits.
+  {
+    files: ['daemon/contract/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!\\.\\./common(/|$))', message: 'the contract depends on common/ only' }] }] },
+  },
+  {
+    files: ['daemon/backends/**/*.ts'],
+    rules: restrict('backends import the contract and backends/shared, never the lifecycle, services, store or routes', folders('', 'environments', 'services', 'store', 'http', 'gpu')),
+  },
+  { files: ['daemon/http/routes/**/*.ts'], rules: restrict('routes call services only', ['../../store', '../../store/**', '../../backends', '../../backends/**']) },
+  { files: ['cli/**/*.ts'], rules: restrict('the CLI talks to the gateway through common/client', folders('', 'daemon', 'extension')) },
   prettier,
 );

@@ -112,7 +112,7 @@ export class HangarClient {
   async waitFor(idOrName: string, want: Environment['status'][], opts: { signal?: AbortSignal; onStatus?: (e: Environment) => void; timeoutMs?: number } = {}): Promise<Environment> {
     const deadline = Date.now() + (opts.timeoutMs ?? 15 * 60_000);
     let wake: () => void = () => undefined;
-    let changed = false;
+    let changed: boolean; // set before each read in the loop below
     const stream = new EventStream({ url: this.url, token: this.o.token, agent: this.agent, onEvent: () => { changed = true; wake(); }, maxAttempts: 3 });
     let readyTimer: NodeJS.Timeout | undefined;
     await Promise.race([stream.ready, new Promise((r) => { readyTimer = setTimeout(r, 2000); })]);

@@ -48,6 +48,7 @@ export const HOST_PATH_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const mount = z.object({
   type: z.enum(['volume', 'host_path', 'bind']),
   source: z.string().min(1).max(4096),
+  // eslint-disable-next-line no-control-regex -- a NUL can't be in a path: refusing it here names the field
   target: z.string().regex(/^\/[^\x00]*$/, 'must be an absolute path').refine((p) => !p.split('/').includes('..'), 'must not contain ".."'),
   read_only: z.boolean().optional(),
   /** VMs: the size of the data disk a new named volume becomes (default: the backend's data_disk_gb). */

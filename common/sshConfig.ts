@@ -135,6 +135,7 @@ export interface RenderOptions {
   envs?: { alias: string; user: string }[];
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const CONTROL = /[\x00-\x1f\x7f]/;
 const SAFE_SHELL = /^[A-Za-z0-9_@%+=:,./-]+$/;
 

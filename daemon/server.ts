@@ -19,6 +19,9 @@ import { SshKeyService } from './services/keys';
 import { VmService } from './services/vms';
 import { Reconciler } from './environments/reconcile';
 import { readiness } from './services/readiness';
+import { AuditService } from './services/audit';
+import { BackendService } from './services/backends';
+import { VolumeService } from './services/volumes';
 import { openDatabase } from './store/db';
 import { EnvironmentRepo } from './store/environments';
 import { AuditRepo, UserRepo } from './store/users';
@@ -73,23 +76,17 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
   const sessions = new JupyterSessions({ key: box.derive('jupyter-session') });
-  const app = createApp({ version: VERSION, auth, users, audit, keys, envs, drivers, gpus, vms, volumes, orphans, sessions, frameAncestors: cfg.jupyter_frame_ancestors, trustProxy: cfg.trust_proxy, log,
-    readiness: () => readiness(db, drivers) });
+  const app = createApp({
+    version: VERSION, auth, keys, envs, gpus, vms, orphans, sessions, log,
+    audit: new AuditService({ repo: audit }), backends: new BackendService({ backends: drivers }), volumes: new VolumeService({ repo: volumes }),
+    frameAncestors: cfg.jupyter_frame_ancestors, trustProxy: cfg.trust_proxy, readiness: () => readiness(db, drivers),
+  });
   // One port either way: the WebSocket upgrade handler below works the same on an https server.
   const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
-  const wss = attachWebSockets(server, { auth, users, sessions, envs, events, log });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(cfg.listenPort, cfg.listenHost, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const url = `${tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const wss = attachWebSockets(server, { auth, sessions, envs, events, log });
+  const url = await listen(server, cfg, Boolean(tls));
   if (!cfg.public_url) publicUrl = url;
-  if (tls) {
-    log.info({ fingerprint256: tls.fingerprint256, cert: tls.certFile, generated: tls.generated }, `TLS certificate SHA-256 fingerprint ${tls.fingerprint256}`);
-    const missing = cfg.tlsSource.kind === 'self-signed' ? missingNames(tls, cfg) : [];
-    if (missing.length) log.warn({ missing, cert: tls.certFile }, `the self-signed certificate doesn't name ${missing.join(', ')}: delete ${tls.certFile} to make a new one (clients then log in again)`);
-  }
+  if (tls) announceTls(tls, cfg, log);
   log.info({ url, backends: drivers.all().map((d) => d.id) }, 'hangard listening');
   // `hangard restore` refuses while this names a live process.
   const pidFile = path.join(cfg.data_dir, PID_FILE);
@@ -107,6 +104,23 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
     url, log, envs, reconciler, drivers, gpus, gatewayId, adminTokenFile, tlsFingerprint: tls?.fingerprint256,
     close: () => shutdown({ reconciler, gpus, unwatch, wss, server, envs, drivers, db, pidFile }),
   };
+}
+
+/** Binds the listener; the URL it answers on (port 0 becomes the port the kernel chose). */
+async function listen(server: http.Server | https.Server, cfg: Config, tls: boolean): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.listenPort, cfg.listenHost, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return `${tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+}
+
+/** The fingerprint clients compare at their first login, and a warning when a self-signed one lacks a name. */
+function announceTls(tls: Awaited<ReturnType<typeof loadTls>> & object, cfg: Config, log: Logger): void {
+  log.info({ fingerprint256: tls.fingerprint256, cert: tls.certFile, generated: tls.generated }, `TLS certificate SHA-256 fingerprint ${tls.fingerprint256}`);
+  const missing = cfg.tlsSource.kind === 'self-signed' ? missingNames(tls, cfg) : [];
+  if (missing.length) log.warn({ missing, cert: tls.certFile }, `the self-signed certificate doesn't name ${missing.join(', ')}: delete ${tls.certFile} to make a new one (clients then log in again)`);
 }
 
 /** Loops and watches first, then connections, then work in flight, then backends and the store. */

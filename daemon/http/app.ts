@@ -1,11 +1,11 @@
 // Express wiring: health and OpenAPI are public; everything else needs a bearer token.
 import express from 'express';
-import type { DriverRegistry } from '../backends/registry';
 import type { Logger } from '../log';
 import type { AuthService } from '../services/auth';
 import type { EnvironmentService } from '../environments/service';
 import type { SshKeyService } from '../services/keys';
-import type { AuditRepo, UserRepo } from '../store/users';
+import type { AuditService } from '../services/audit';
+import type { BackendService } from '../services/backends';
 import { requireAuth } from './auth';
 import { requestLog } from './requestLog';
 import { errorMiddleware } from './errorMiddleware';
@@ -23,20 +23,19 @@ import { vmsRouter } from './routes/vms';
 import type { VmService } from '../services/vms';
 import type { Readiness } from '../services/readiness';
 import type { OrphanService } from '../services/orphans';
-import type { VolumeRepo } from '../store/volumes';
+import type { VolumeService } from '../services/volumes';
 import { storageRouter } from './routes/storage';
 
 export interface AppDeps {
   version: string;
   auth: AuthService;
-  users: UserRepo;
-  audit: AuditRepo;
+  audit: AuditService;
   keys: SshKeyService;
   envs: EnvironmentService;
-  drivers: DriverRegistry;
+  backends: BackendService;
   gpus: GpuService;
   vms: VmService;
-  volumes: VolumeRepo;
+  volumes: VolumeService;
   orphans: OrphanService;
   sessions: JupyterSessions;
   frameAncestors: string[];
@@ -54,7 +53,7 @@ export function createApp(d: AppDeps): express.Express {
   app.set('trust proxy', d.trustProxy ?? false);
   app.use(requestLog(d.log));
   // Proxied before body parsing: Jupyter gets the request body untouched.
-  app.use('/api/v1/environments/:id/jupyter', jupyterMethods, jupyterAuth(d.auth, d.users, d.sessions), jupyterProxy(d.envs, d.frameAncestors));
+  app.use('/api/v1/environments/:id/jupyter', jupyterMethods, jupyterAuth(d.auth, d.sessions), jupyterProxy(d.envs, d.frameAncestors));
   app.use(express.json({ limit: '1mb' }));
   app.get('/healthz', (_req, res) => { res.json({ ok: true, version: d.version }); });
   // Public like /healthz, so it names backends and their reachability but never their errors.
@@ -67,8 +66,8 @@ export function createApp(d: AppDeps): express.Express {
   const api = express.Router();
   api.use(requireAuth(d.auth));
   api.use('/environments', environmentsRouter(d.envs, d.sessions));
-  api.use(identityRouter(d.auth, d.users, d.keys));
-  api.use(backendsRouter(d.drivers, d.audit));
+  api.use(identityRouter(d.auth, d.keys));
+  api.use(backendsRouter(d.backends, d.audit));
   api.use(gpusRouter(d.gpus));
   api.use(vmsRouter(d.vms));
   api.use(storageRouter(d.volumes, d.orphans));

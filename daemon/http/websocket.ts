@@ -8,7 +8,6 @@ import type { Logger } from '../log';
 import type { AuthService } from '../services/auth';
 import type { EnvironmentService } from '../environments/service';
 import type { EventBus } from '../services/events';
-import type { UserRepo } from '../store/users';
 import { cookieValue, type JupyterSessions, SESSION_COOKIE } from '../services/jupyterSessions';
 import { tunnelQuery } from '../../common/schemas';
 import { bearerOf } from './auth';
@@ -20,7 +19,7 @@ export const RAW_TCP = 'hangar-tcp';
 const TUNNEL = /^\/api\/v1\/environments\/([^/]+)\/tunnel$/;
 const JUPYTER = /^\/api\/v1\/environments\/([^/]+)\/jupyter(\/.*)?$/;
 
-export interface WsDeps { auth: AuthService; users: UserRepo; sessions: JupyterSessions; envs: EnvironmentService; events: EventBus; log: Logger }
+export interface WsDeps { auth: AuthService; sessions: JupyterSessions; envs: EnvironmentService; events: EventBus; log: Logger }
 
 function reject(socket: Duplex, err: unknown): void {
   const status = statusFor(err);
@@ -41,7 +40,7 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
       // Kernel sockets of a Jupyter page opened with a session link carry its env-scoped cookie instead of a bearer.
       const j0 = JUPYTER.exec(url.pathname);
       const cookieUser = j0 && !bearerOf(req) ? d.sessions.verify('cookie', cookieValue(req.headers.cookie, SESSION_COOKIE), decodeURIComponent(j0[1])) : undefined;
-      const user = cookieUser ? await d.users.get(cookieUser) ?? await d.auth.authenticate(undefined) : await d.auth.authenticate(bearerOf(req));
+      const user = cookieUser ? await d.auth.userById(cookieUser) ?? await d.auth.authenticate(undefined) : await d.auth.authenticate(bearerOf(req));
       if (url.pathname === '/api/v1/events') {
         wss.handleUpgrade(req, socket, head, (ws) => streamEvents(ws, user.role === 'admin' ? undefined : user.id, d.events));
         return;

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { User } from '../../common/model';
-import { ConflictError, ForbiddenError, UnauthorizedError } from '../errors';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../errors';
 import type { UserRepo } from '../store/users';
 
 export const hashToken = (t: string) => crypto.createHash('sha256').update(t).digest('hex');
@@ -52,5 +52,19 @@ export class AuthService {
     const user: User = { id: crypto.randomUUID(), name, role, team, created_at: new Date().toISOString() };
     await this.users.insert(user);
     return { user, token: await this.issueToken(user.id, 'initial') };
+  }
+
+  /** A session cookie names its user by id (Jupyter and tunnel cookies). */
+  userById(id: string): Promise<User | undefined> { return this.users.get(id); }
+
+  async listUsers(actor: User): Promise<User[]> {
+    if (actor.role !== 'admin') throw new ForbiddenError('only an admin can list users');
+    return this.users.list();
+  }
+
+  listTokens(actor: User) { return this.users.listTokens(actor.id); }
+
+  async revokeToken(actor: User, id: string): Promise<void> {
+    if (!(await this.users.deleteToken(actor.id, id))) throw new NotFoundError('token', id);
   }
 }

@@ -1,6 +1,7 @@
 // GPUs on a Docker host end to end: inventory from nvidia-smi (a test double printing fixtures: there is no GPU
 // here), grants chosen by the daemon, the UUIDs dockerd stores in DeviceRequests and hands to the container
 // (through the nvidia-container-runtime-hook double test/setup/start-dockerd.sh puts on dockerd's PATH).
+import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ApiError } from '../../common/client';
@@ -160,7 +161,7 @@ describe('docker: GPU grants under contention and crashes', function () {
   it('kill -9 while grants are being made: after restart grants match what runs', async () => {
     useFixture('h100-550');
     process.env.HANGAR_CONFIG = path.join(tmpDir('hangar-gpu-cfg-'), 'c.yaml');
-    require('node:fs').writeFileSync(process.env.HANGAR_CONFIG, config);
+    fs.writeFileSync(process.env.HANGAR_CONFIG, config);
     const dataDir = tmpDir('hangard-gpu-kill-');
     let daemon = await spawnDaemon(dataDir);
     try {

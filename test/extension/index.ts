@@ -8,7 +8,7 @@ export function run(): Promise<void> {
   suite(mocha.suite);
   return new Promise((resolve, reject) => {
     mocha.run((failures) => {
-      // eslint-disable-next-line no-console
+       
       console.log(`\nextension suite: ${failures} failed`);
       if (failures > 0) reject(new Error(`${failures} extension test(s) failed`));
       else resolve();

@@ -30,7 +30,7 @@ export function suite(root: Mocha.Suite): void {
     assert.ok(ext, 'extension installed');
     await vscode.commands.executeCommand('workbench.view.extension.hangar');
     api = await ext.activate();
-    // eslint-disable-next-line no-console
+     
     console.log(`      activation: ${api.activationMs.toFixed(1)} ms`);
     const all = await vscode.commands.getCommands(true);
     for (const id of COMMAND_IDS) assert.ok(all.includes(id), id);

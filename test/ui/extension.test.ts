@@ -169,7 +169,7 @@ describe('ui: the extension in code-server', function () {
       settings: { 'remote.SSH.configFile': path.join(tmpDir('hangar-ext-ssh-'), 'config') },
     });
     const report = r.log.split('\n').filter((l) => /✔|✓|passing|failing|\d+\)|activation:|Error|extension suite/.test(l)).join('\n');
-    // eslint-disable-next-line no-console
+     
     console.log(report.replace(/^/gm, '      '));
     assert.equal(r.code, 0, r.log.slice(-4000));
   });

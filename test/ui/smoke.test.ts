@@ -76,7 +76,7 @@ describe('ui harness (code-server + Chromium)', function () {
     await screenshot(page, 'smoke-terminal');
 
     // The terminal's shell: a process of the instance in a session of its own.
-    let pids: number[] = [];
+    let pids: number[];
     for (const deadline = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 200))) {
       pids = cs.processes();
       if (pids.some((pid) => sessionOf(pid) === pid && pid !== cs!.pid)) break;

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { VmTemplate } from '../../../common/model';
 import { ConflictError, InputError, NotFoundError, UnprocessableError } from '../../errors';
-import type { TemplateImport, TemplateMeta, TemplateSource } from '../../contract';
+import type { TemplateImport, TemplateSource } from '../../contract';
 import type { Virsh } from './virsh';
 
 export const TEMPLATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -75,7 +75,6 @@ export class TemplateStore {
     if (req.firmware === 'direct-kernel' && !req.kernel) throw new InputError('kernel', 'kernel: a direct-kernel template needs a kernel');
     if (await this.get(req.name)) throw new ConflictError(`template '${req.name}' already exists on backend '${this.backendId}'`);
     const parts: [Source | undefined, 'qcow2' | 'vmlinuz' | 'initrd', string][] = [[req.disk, 'qcow2', 'disk'], [req.kernel, 'vmlinuz', 'kernel'], [req.initrd, 'initrd', 'initrd']];
-    let diskBytes = 0;
     try {
       for (const [src, part, field] of parts) {
         if (!src) continue;
@@ -88,7 +87,7 @@ export class TemplateStore {
           await s.cleanup();
         }
       }
-      diskBytes = await this.virtualSize(templateVolume(req.name, 'qcow2'));
+      const diskBytes = await this.virtualSize(templateVolume(req.name, 'qcow2'));
       const meta: VmTemplate = {
         name: req.name, backend_id: this.backendId, os: req.os, default_user: req.default_user, cloud_init: req.cloud_init,
         firmware: req.firmware, cmdline: req.cmdline, access: req.access, disk_bytes: diskBytes, created_at: new Date().toISOString(),

@@ -1,23 +1,16 @@
+// Backends and their reachability; the audit log (admin).
 import { Router } from 'express';
-import type { BackendInfo } from '../../../common/model';
 import { auditQuery } from '../../../common/schemas';
-import type { DriverRegistry } from '../../backends/registry';
-import type { AuditRepo } from '../../store/users';
-import { requireAdmin } from '../auth';
+import type { AuditService } from '../../services/audit';
+import type { BackendService } from '../../services/backends';
+import { userOf } from '../auth';
 import { parse } from '../validate';
 
-export function backendsRouter(drivers: DriverRegistry, audit: AuditRepo): Router {
+export function backendsRouter(backends: BackendService, audit: AuditService): Router {
   const r = Router();
-  // One backend's failure is data beside the others' results, not a failed request.
-  r.get('/backends', async (_req, res) => {
-    const out: BackendInfo[] = await Promise.all(drivers.all().map((d) => d.info().catch((err: Error) => ({
-      id: d.id, kind: d.kind, url: '', available: false, error: err.message,
-    }))));
-    res.json(out.map((b) => ({ ...b, default: b.id === drivers.defaultId })));
-  });
+  r.get('/backends', async (_req, res) => { res.json(await backends.list()); });
   r.get('/audit', async (req, res) => {
-    requireAdmin(res);
-    res.json(await audit.list(Math.min(parse(auditQuery, req.query).limit ?? 200, 5000)));
+    res.json(await audit.list(userOf(res), parse(auditQuery, req.query).limit ?? 200));
   });
   return r;
 }

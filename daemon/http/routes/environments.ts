@@ -39,6 +39,12 @@ export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSe
 
   r.get('/:id/connection', async (req, res) => { res.json(await envs.connection(userOf(res), req.params.id)); });
 
+  accessRoutes(r, envs, sessions);
+  return r;
+}
+
+/** Jupyter session links, secret rotation, logs and the tunnel: how a person reaches a running env. */
+function accessRoutes(r: Router, envs: EnvironmentService, sessions: JupyterSessions): void {
   // A one-minute link that opens the env's Jupyter in any browser (it turns into an env-scoped cookie).
   r.post('/:id/jupyter-session', async (req, res) => {
     const u = userOf(res);
@@ -70,6 +76,4 @@ export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSe
     parse(tunnelQuery, req.query);
     throw new UpgradeRequiredError();
   });
-
-  return r;
 }

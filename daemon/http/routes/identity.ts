@@ -1,30 +1,28 @@
 // Users, API tokens and SSH keys.
 import { Router } from 'express';
 import { addSshKeySchema, createUserSchema, issueTokenSchema } from '../../../common/schemas';
-import { NotFoundError } from '../../errors';
 import type { AuthService } from '../../services/auth';
 import type { SshKeyService } from '../../services/keys';
-import type { UserRepo } from '../../store/users';
-import { requireAdmin, userOf } from '../auth';
+import { userOf } from '../auth';
 import { parse } from '../validate';
 
-export function identityRouter(auth: AuthService, users: UserRepo, keys: SshKeyService): Router {
+export function identityRouter(auth: AuthService, keys: SshKeyService): Router {
   const r = Router();
   r.get('/me', (_req, res) => { res.json(userOf(res)); });
 
-  r.get('/users', async (_req, res) => { requireAdmin(res); res.json(await users.list()); });
+  r.get('/users', async (_req, res) => { res.json(await auth.listUsers(userOf(res))); });
   r.post('/users', async (req, res) => {
     const { name, role, team } = parse(createUserSchema, req.body ?? {});
     res.status(201).json(await auth.createUser(userOf(res), name, role, team));
   });
 
-  r.get('/tokens', async (_req, res) => { res.json(await users.listTokens(userOf(res).id)); });
+  r.get('/tokens', async (_req, res) => { res.json(await auth.listTokens(userOf(res))); });
   r.post('/tokens', async (req, res) => {
     const { name } = parse(issueTokenSchema, req.body ?? {});
     res.status(201).json({ name, token: await auth.issueToken(userOf(res).id, name) });
   });
   r.delete('/tokens/:id', async (req, res) => {
-    if (!(await users.deleteToken(userOf(res).id, req.params.id))) throw new NotFoundError('token', req.params.id);
+    await auth.revokeToken(userOf(res), req.params.id);
     res.status(204).end();
   });
 

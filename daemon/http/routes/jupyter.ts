@@ -9,7 +9,6 @@ import type { EnvironmentService } from '../../environments/service';
 import { MethodNotAllowedError, UnauthorizedError } from '../../errors';
 import type { AuthService } from '../../services/auth';
 import { cookieValue, JupyterSessions, SESSION_COOKIE, SESSION_PARAM } from '../../services/jupyterSessions';
-import type { UserRepo } from '../../store/users';
 import { requireAuth, userOf } from '../auth';
 
 // Hop-by-hop and credential headers that must not reach Jupyter. Origin/Referer go too: the gateway's bearer
@@ -50,7 +49,7 @@ export async function jupyterTarget(envs: EnvironmentService, user: User, idOrNa
 }
 
 /** Bearer token, or the env-scoped cookie a session link set; a session link itself becomes that cookie. */
-export function jupyterAuth(auth: AuthService, users: UserRepo, sessions: JupyterSessions): RequestHandler {
+export function jupyterAuth(auth: AuthService, sessions: JupyterSessions): RequestHandler {
   const bearer = requireAuth(auth);
   return async (req, res, next) => {
     const envId = String(req.params.id);
@@ -69,7 +68,7 @@ export function jupyterAuth(auth: AuthService, users: UserRepo, sessions: Jupyte
     }
     const fromCookie = sessions.verify('cookie', cookieValue(req.headers.cookie, SESSION_COOKIE), envId);
     if (fromCookie && !req.headers.authorization) {
-      const user = await users.get(fromCookie);
+      const user = await auth.userById(fromCookie);
       if (!user) throw new UnauthorizedError();
       res.locals.user = user;
       next();

@@ -2,16 +2,15 @@
 import { Router } from 'express';
 import { adoptOrphanSchema } from '../../../common/schemas';
 import type { OrphanService } from '../../services/orphans';
-import type { VolumeRepo } from '../../store/volumes';
+import type { VolumeService } from '../../services/volumes';
 import { requireAdmin, userOf } from '../auth';
 import { parse } from '../validate';
 
-export function storageRouter(volumes: VolumeRepo, orphans: OrphanService): Router {
+export function storageRouter(volumes: VolumeService, orphans: OrphanService): Router {
   const r = Router();
   // One's own volumes and one's team's; admins: all.
   r.get('/volumes', async (_req, res) => {
-    const u = userOf(res);
-    res.json(await volumes.list(u.role === 'admin' ? {} : { owner_id: u.id, team: u.team ?? null }));
+    res.json(await volumes.list(userOf(res)));
   });
 
   r.get('/orphans', async (_req, res) => { requireAdmin(res); res.json(await orphans.list()); });
