@@ -20,7 +20,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // The codebase crosses untyped JSON and library boundaries on purpose in a few places.
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
@@ -30,18 +33,40 @@ export default tseslint.config(
   },
   {
     files: ['common/**/*.ts'],
-    rules: restrict('common/ is shared by the daemon, the CLI and the extension: it imports none of them', folders('', 'daemon', 'cli', 'extension', 'webviews')),
+    rules: restrict(
+      'common/ is shared by the daemon, the CLI and the extension: it imports none of them',
+      folders('', 'daemon', 'cli', 'extension', 'webviews'),
+    ),
   },
   // daemon/contract/*.ts: anything outside the folder but common/ is off limits.
   {
     files: ['daemon/contract/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!\\.\\./common(/|$))', message: 'the contract depends on common/ only' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.\\./(?!\\.\\./common(/|$))', message: 'the contract depends on common/ only' }] },
+      ],
+    },
   },
   {
     files: ['daemon/backends/**/*.ts'],
-    rules: restrict('backends import the contract and backends/shared, never the lifecycle, services, store or routes', folders('', 'environments', 'services', 'store', 'http', 'gpu')),
+    rules: restrict(
+      'backends import the contract and backends/shared, never the lifecycle, services, store or routes',
+      folders('', 'environments', 'services', 'store', 'http', 'gpu'),
+    ),
   },
-  { files: ['daemon/http/routes/**/*.ts'], rules: restrict('routes call services only', ['../../store', '../../store/**', '../../backends', '../../backends/**']) },
-  { files: ['cli/**/*.ts'], rules: restrict('the CLI talks to the gateway through common/client', folders('', 'daemon', 'extension')) },
+  {
+    files: ['daemon/http/routes/**/*.ts'],
+    rules: restrict('routes call services only', [
+      '../../store',
+      '../../store/**',
+      '../../backends',
+      '../../backends/**',
+    ]),
+  },
+  {
+    files: ['cli/**/*.ts'],
+    rules: restrict('the CLI talks to the gateway through common/client', folders('', 'daemon', 'extension')),
+  },
   prettier,
 );

@@ -13,20 +13,39 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function vncThroughput(s: Duplex, password: string, frames: number): Promise<number> {
   let buf = Buffer.alloc(0);
   let wake: () => void = () => undefined;
-  s.on('data', (c: Buffer) => { buf = Buffer.concat([buf, c]); wake(); });
-  const read = async (n: number) => { while (buf.length < n) await new Promise<void>((r) => { wake = r; }); const o = buf.subarray(0, n); buf = buf.subarray(n); return o; };
-  await read(12); s.write('RFB 003.008\n');
-  const n = (await read(1))[0]; await read(n); s.write(Buffer.from([2]));
+  s.on('data', (c: Buffer) => {
+    buf = Buffer.concat([buf, c]);
+    wake();
+  });
+  const read = async (n: number) => {
+    while (buf.length < n)
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+    const o = buf.subarray(0, n);
+    buf = buf.subarray(n);
+    return o;
+  };
+  await read(12);
+  s.write('RFB 003.008\n');
+  const n = (await read(1))[0];
+  await read(n);
+  s.write(Buffer.from([2]));
   s.write(vncResponse(await read(16), password));
   if ((await read(4)).readUInt32BE(0) !== 0) throw new Error('VNC auth failed');
   s.write(Buffer.from([1]));
-  const init = await read(24); await read(init.readUInt32BE(20));
+  const init = await read(24);
+  await read(init.readUInt32BE(20));
   const [w, h, bpp] = [init.readUInt16BE(0), init.readUInt16BE(2), init[4] / 8];
   s.write(Buffer.from([2, 0, 0, 1, 0, 0, 0, 0])); // SetEncodings: raw only
   const t0 = process.hrtime.bigint();
   let bytes = 0;
   for (let f = 0; f < frames; f++) {
-    const req = Buffer.alloc(10); req[0] = 3; req[1] = 0; req.writeUInt16BE(w, 6); req.writeUInt16BE(h, 8);
+    const req = Buffer.alloc(10);
+    req[0] = 3;
+    req[1] = 0;
+    req.writeUInt16BE(w, 6);
+    req.writeUInt16BE(h, 8);
     s.write(req);
     const head = await read(4);
     for (let r = 0; r < head.readUInt16BE(2); r++) {
@@ -42,8 +61,18 @@ async function vncThroughput(s: Duplex, password: string, frames: number): Promi
 async function main(): Promise<void> {
   const d = await startDaemon();
   try {
-    const desk = await d.admin.createEnvironment({ name: 'bench-desk', image: 'hangar-test/desktop:latest', image_pull_policy: 'never', environment_type: 'desktop' });
-    const nb = await d.admin.createEnvironment({ name: 'bench-nb', image: 'hangar-test/jupyter:latest', image_pull_policy: 'never', environment_type: 'ide' });
+    const desk = await d.admin.createEnvironment({
+      name: 'bench-desk',
+      image: 'hangar-test/desktop:latest',
+      image_pull_policy: 'never',
+      environment_type: 'desktop',
+    });
+    const nb = await d.admin.createEnvironment({
+      name: 'bench-nb',
+      image: 'hangar-test/jupyter:latest',
+      image_pull_policy: 'never',
+      environment_type: 'ide',
+    });
     const env = await d.admin.waitFor(desk.id, ['running']);
     const jenv = await d.admin.waitFor(nb.id, ['running']);
     const { vnc } = await d.admin.connection(env.id);
@@ -52,11 +81,15 @@ async function main(): Promise<void> {
     const direct: number[] = [];
     for (let i = 0; i < 3; i++) {
       const ws = await openTunnel(`${d.url}/api/v1/environments/${env.id}/tunnel?port=5901`, d.token, 'websocket');
-      bridged.push(await vncThroughput(ws, vnc!.password!, 20)); ws.destroy();
+      bridged.push(await vncThroughput(ws, vnc!.password!, 20));
+      ws.destroy();
       const tcp = net.connect(env.vnc_port!, '127.0.0.1');
-      direct.push(await vncThroughput(tcp, vnc!.password!, 20)); tcp.destroy();
+      direct.push(await vncThroughput(tcp, vnc!.password!, 20));
+      tcp.destroy();
     }
-    console.log(`VNC raw frames 1280x800: WebSocket bridge ${median(bridged).toFixed(0)} MiB/s, direct ${median(direct).toFixed(0)} MiB/s; ratio ${(median(bridged) / median(direct)).toFixed(2)}x (target >= 0.90x)`);
+    console.log(
+      `VNC raw frames 1280x800: WebSocket bridge ${median(bridged).toFixed(0)} MiB/s, direct ${median(direct).toFixed(0)} MiB/s; ratio ${(median(bridged) / median(direct)).toFixed(2)}x (target >= 0.90x)`,
+    );
 
     const { jupyter } = await d.admin.connection(jenv.id);
     const ip = JSON.parse(await docker('inspect', jenv.backend_ref!))[0].NetworkSettings.IPAddress;
@@ -75,11 +108,19 @@ async function main(): Promise<void> {
       g.push(await time(viaGateway, { authorization: `Bearer ${d.token}` }));
       s.push(await time(straight, { authorization: `token ${jupyter!.token}` }));
     }
-    console.log(`Jupyter GET /api/status: through the gateway ${median(g).toFixed(2)} ms, direct ${median(s).toFixed(2)} ms (median of 60); ratio ${(median(g) / median(s)).toFixed(2)}x`);
+    console.log(
+      `Jupyter GET /api/status: through the gateway ${median(g).toFixed(2)} ms, direct ${median(s).toFixed(2)} ms (median of 60); ratio ${(median(g) / median(s)).toFixed(2)}x`,
+    );
     for (const id of [env.id, jenv.id]) await d.admin.deleteEnvironment(id);
   } finally {
     await d.close();
   }
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

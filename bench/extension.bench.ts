@@ -3,15 +3,47 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Environment } from '../common/model';
-import { envContextValue, envDescription, envDetails, groupEnvironments, statusIcon, tooltipMarkdown } from '../extension/tree/model';
+import {
+  envContextValue,
+  envDescription,
+  envDetails,
+  groupEnvironments,
+  statusIcon,
+  tooltipMarkdown,
+} from '../extension/tree/model';
 
 function env(i: number): Environment {
   return {
-    id: `e${i}`, name: `env-${i}`, owner_id: 'u', deployment_mode: 'docker_local', environment_type: i % 2 ? 'ide' : 'training', gpu_mode: i % 5 ? 'none' : 'exclusive',
-    storage_type: 'local', storage_config: null, lifecycle_policy: 'persistent', network_config: null, use_jumpserver: false, vnc_port: null, rdp_port: null,
-    backend_id: `host-${i % 7}`, backend_ref: `c${i}`, image: 'team/pytorch:2.4', image_pull_policy: 'if-not-present', cpu: 8, memory_mb: 32768,
-    gpu_count: i % 5 ? 0 : 2, gpu_device_ids: [], gpu_model: null, gpu_mig_profile: null, env_vars: {}, ssh_user: 'hangar', host_key: null,
-    status: (['running', 'stopped', 'failed', 'creating'] as const)[i % 4], status_message: null, created_at: '', updated_at: '',
+    id: `e${i}`,
+    name: `env-${i}`,
+    owner_id: 'u',
+    deployment_mode: 'docker_local',
+    environment_type: i % 2 ? 'ide' : 'training',
+    gpu_mode: i % 5 ? 'none' : 'exclusive',
+    storage_type: 'local',
+    storage_config: null,
+    lifecycle_policy: 'persistent',
+    network_config: null,
+    use_jumpserver: false,
+    vnc_port: null,
+    rdp_port: null,
+    backend_id: `host-${i % 7}`,
+    backend_ref: `c${i}`,
+    image: 'team/pytorch:2.4',
+    image_pull_policy: 'if-not-present',
+    cpu: 8,
+    memory_mb: 32768,
+    gpu_count: i % 5 ? 0 : 2,
+    gpu_device_ids: [],
+    gpu_model: null,
+    gpu_mig_profile: null,
+    env_vars: {},
+    ssh_user: 'hangar',
+    host_key: null,
+    status: (['running', 'stopped', 'failed', 'creating'] as const)[i % 4],
+    status_message: null,
+    created_at: '',
+    updated_at: '',
   };
 }
 
@@ -21,7 +53,11 @@ function refresh(json: string): number {
   let n = 0;
   for (const g of groupEnvironments(envs)) {
     for (const e of g.envs) {
-      n += envContextValue(e).length + envDescription(e).length + statusIcon(e.status).id.length + tooltipMarkdown(e, 'http://gw').length;
+      n +=
+        envContextValue(e).length +
+        envDescription(e).length +
+        statusIcon(e.status).id.length +
+        tooltipMarkdown(e, 'http://gw').length;
     }
   }
   return n + envDetails(envs[0]).length;
@@ -38,8 +74,13 @@ const big = JSON.stringify(Array.from({ length: 1000 }, (_, i) => env(i)));
 const small = JSON.stringify(Array.from({ length: 10 }, (_, i) => env(i)));
 const tBig = time(big, 200);
 const tSmall = time(small, 2000);
-console.log(`tree refresh (data): 1,000 envs ${tBig.toFixed(2)} ms, 10 envs ${tSmall.toFixed(3)} ms; ratio ${(tBig / tSmall).toFixed(0)}x for 100x the envs`);
+console.log(
+  `tree refresh (data): 1,000 envs ${tBig.toFixed(2)} ms, 10 envs ${tSmall.toFixed(3)} ms; ratio ${(tBig / tSmall).toFixed(0)}x for 100x the envs`,
+);
 for (const f of ['dist/extension.js', 'dist/hangar.js']) {
   const p = path.resolve(__dirname, '..', f);
-  if (fs.existsSync(p)) console.log(`${f}: ${(fs.statSync(p).size / 1024).toFixed(0)} KiB (${(fs.statSync(p).size / 1048576 * 100).toFixed(0)}% of 1 MiB)`);
+  if (fs.existsSync(p))
+    console.log(
+      `${f}: ${(fs.statSync(p).size / 1024).toFixed(0)} KiB (${((fs.statSync(p).size / 1048576) * 100).toFixed(0)}% of 1 MiB)`,
+    );
 }

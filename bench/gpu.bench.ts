@@ -15,34 +15,104 @@ async function main(): Promise<void> {
   const now = new Date().toISOString();
   await db.insertInto('users').values({ id: 'u', name: 'bench', role: 'admin', created_at: now }).execute();
   const devices: GpuDevice[] = Array.from({ length: 512 }, (_, i) => ({
-    id: `GPU-${crypto.randomUUID()}`, backend_id: 'b', node: `host-${Math.floor(i / 8)}`, kind: 'gpu', index: i % 8, model: i % 2 ? 'NVIDIA H100 80GB HBM3' : 'NVIDIA A100-SXM4-80GB',
-    memory_mb: 81920, pci_bus_id: null, driver: '550', mig_mode: 'disabled', parent_id: null, profile: null, utilization: 0, health: 'ok', health_message: null,
-    capacity: 1, present: true, last_seen: now,
+    id: `GPU-${crypto.randomUUID()}`,
+    backend_id: 'b',
+    node: `host-${Math.floor(i / 8)}`,
+    kind: 'gpu',
+    index: i % 8,
+    model: i % 2 ? 'NVIDIA H100 80GB HBM3' : 'NVIDIA A100-SXM4-80GB',
+    memory_mb: 81920,
+    pci_bus_id: null,
+    driver: '550',
+    mig_mode: 'disabled',
+    parent_id: null,
+    profile: null,
+    utilization: 0,
+    health: 'ok',
+    health_message: null,
+    capacity: 1,
+    present: true,
+    last_seen: now,
   }));
   await new GpuRepo(db).sync('b', devices, null);
   const ids = Array.from({ length: 1000 }, () => crypto.randomUUID());
   for (const id of ids) {
-    await db.insertInto('environments').values({
-      id, name: id.slice(0, 20), owner_id: 'u', deployment_mode: 'docker_local', environment_type: 'training', gpu_mode: 'exclusive', storage_type: 'local',
-      storage_config: null, lifecycle_policy: 'persistent', network_config: null, use_jumpserver: 0, vnc_port: null, vnc_password: null, backend_id: 'b',
-      backend_ref: null, image: 'x', image_pull_policy: 'never', cpu: null, memory_mb: null, gpu_count: 1, gpu_device_ids: '[]', gpu_model: null,
-      gpu_mig_profile: null, env_vars: '{}', ssh_user: 'hangar', host_key: null, jupyter_token: null, status: 'creating', status_message: null, created_at: now, updated_at: now,
-    }).execute();
+    await db
+      .insertInto('environments')
+      .values({
+        id,
+        name: id.slice(0, 20),
+        owner_id: 'u',
+        deployment_mode: 'docker_local',
+        environment_type: 'training',
+        gpu_mode: 'exclusive',
+        storage_type: 'local',
+        storage_config: null,
+        lifecycle_policy: 'persistent',
+        network_config: null,
+        use_jumpserver: 0,
+        vnc_port: null,
+        vnc_password: null,
+        backend_id: 'b',
+        backend_ref: null,
+        image: 'x',
+        image_pull_policy: 'never',
+        cpu: null,
+        memory_mb: null,
+        gpu_count: 1,
+        gpu_device_ids: '[]',
+        gpu_model: null,
+        gpu_mig_profile: null,
+        env_vars: '{}',
+        ssh_user: 'hangar',
+        host_key: null,
+        jupyter_token: null,
+        status: 'creating',
+        status_message: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
   }
   const gpus = new GpuService({ db, backends: new DriverRegistry([], 'b'), log: createLogger('silent') });
   const t0 = process.hrtime.bigint();
-  const results = await Promise.allSettled(ids.map((id, i) => db.transaction().execute((trx) => gpus.grantIn(trx, id, 'b', {
-    mode: 'exclusive', count: 1, model: i % 3 === 0 ? 'H100' : null, profile: null, deviceIds: [],
-  }))));
+  const results = await Promise.allSettled(
+    ids.map((id, i) =>
+      db.transaction().execute((trx) =>
+        gpus.grantIn(trx, id, 'b', {
+          mode: 'exclusive',
+          count: 1,
+          model: i % 3 === 0 ? 'H100' : null,
+          profile: null,
+          deviceIds: [],
+        }),
+      ),
+    ),
+  );
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const granted = results.filter((r) => r.status === 'fulfilled').length;
-  const refused = results.filter((r) => r.status === 'rejected' && (r as PromiseRejectedResult).reason instanceof ConflictError).length;
-  const doubles = await db.selectFrom('gpu_grants').select(['device_id']).groupBy('device_id').having((eb) => eb.fn.countAll(), '>', 1).execute();
-  console.log(`1000 concurrent requests on 512 GPUs: ${granted} granted, ${refused} refused (409), ${1000 - granted - refused} other errors in ${secs.toFixed(2)} s`);
+  const refused = results.filter(
+    (r) => r.status === 'rejected' && (r as PromiseRejectedResult).reason instanceof ConflictError,
+  ).length;
+  const doubles = await db
+    .selectFrom('gpu_grants')
+    .select(['device_id'])
+    .groupBy('device_id')
+    .having((eb) => eb.fn.countAll(), '>', 1)
+    .execute();
+  console.log(
+    `1000 concurrent requests on 512 GPUs: ${granted} granted, ${refused} refused (409), ${1000 - granted - refused} other errors in ${secs.toFixed(2)} s`,
+  );
   console.log(`  ${(1000 / secs).toFixed(0)} decisions/s, ${(granted / secs).toFixed(0)} grants/s`);
   console.log(`double grants: ${doubles.length}`);
   await db.destroy();
   if (doubles.length || granted !== 512) process.exit(1);
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -10,7 +10,13 @@ import path from 'node:path';
 import { Watch, type V1Pod } from '@kubernetes/client-node';
 import { loadConfig } from '../daemon/config';
 import { LABELS, type EnvSpec } from '../daemon/contract';
-import { bootSecret, deployment, namespaceFor, service, STARTED_ANNOTATION } from '../daemon/backends/kubernetes/manifests';
+import {
+  bootSecret,
+  deployment,
+  namespaceFor,
+  service,
+  STARTED_ANNOTATION,
+} from '../daemon/backends/kubernetes/manifests';
 import { createLogger } from '../daemon/log';
 import { EnvWatch } from '../daemon/backends/kubernetes/watch';
 import { startServer } from '../daemon/server';
@@ -26,8 +32,18 @@ const ENVS = Number(process.env.BENCH_ENVS ?? 1000);
 const { kc, core, apps } = (ensureCluster(), k8sApis());
 
 const spec = (envId: string, name: string, owner: string): EnvSpec => ({
-  envId, name, owner, image: IMAGE, pullPolicy: 'if-not-present', cpu: null, memoryMb: null, env: {}, ports: [], mounts: [],
-  gpus: { mode: 'none', deviceIds: [], count: 0 }, files: [{ path: '/.hangar/init.sh', content: '#!/bin/sh\n', mode: 0o755 }],
+  envId,
+  name,
+  owner,
+  image: IMAGE,
+  pullPolicy: 'if-not-present',
+  cpu: null,
+  memoryMb: null,
+  env: {},
+  ports: [],
+  mounts: [],
+  gpus: { mode: 'none', deviceIds: [], count: 0 },
+  files: [{ path: '/.hangar/init.sh', content: '#!/bin/sh\n', mode: 0o755 }],
   command: ['/bin/sh', '/.hangar/init.sh'],
 });
 
@@ -36,9 +52,25 @@ function podReady(namespace: string, envId: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let ctl: AbortController | undefined;
     let done = false;
-    void new Watch(kc).watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: `${LABELS.envId}=${envId}` }, (_t, p: V1Pod) => {
-      if (!done && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) { done = true; ctl?.abort(); resolve(); }
-    }, (err) => { if (!done && err && (err as Error).name !== 'AbortError') reject(err); }).then((c) => { ctl = c; if (done) c.abort(); });
+    void new Watch(kc)
+      .watch(
+        `/api/v1/namespaces/${namespace}/pods`,
+        { labelSelector: `${LABELS.envId}=${envId}` },
+        (_t, p: V1Pod) => {
+          if (!done && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+            done = true;
+            ctl?.abort();
+            resolve();
+          }
+        },
+        (err) => {
+          if (!done && err && (err as Error).name !== 'AbortError') reject(err);
+        },
+      )
+      .then((c) => {
+        ctl = c;
+        if (done) c.abort();
+      });
   });
 }
 
@@ -52,9 +84,16 @@ async function latency(): Promise<void> {
   const viaHangar: number[] = [];
   const direct: number[] = [];
   try {
-    for (let i = -2; i < ROUNDS; i++) { // two warm-up rounds, not counted
+    for (let i = -2; i < ROUNDS; i++) {
+      // two warm-up rounds, not counted
       let t0 = process.hrtime.bigint();
-      const env = await d.admin.createEnvironment({ name: `lat-${i + 2}`, image: IMAGE, deployment_mode: 'k8s_pod', environment_type: 'terminal', backend_id: 'k8s' });
+      const env = await d.admin.createEnvironment({
+        name: `lat-${i + 2}`,
+        image: IMAGE,
+        deployment_mode: 'k8s_pod',
+        environment_type: 'terminal',
+        backend_id: 'k8s',
+      });
       await log.next((e) => e.environment_id === env.id && e.status === 'running', 'running', 60_000);
       if (i >= 0) viaHangar.push(ms(t0));
 
@@ -73,12 +112,17 @@ async function latency(): Promise<void> {
     log.close();
     for (const e of await d.admin.listEnvironments()) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
     await d.close();
-    for (const n of (await core.listNamespace({ labelSelector: `${LABELS.gateway}=${gatewayId}` })).items) await core.deleteNamespace({ name: n.metadata!.name! }).catch(() => undefined);
+    for (const n of (await core.listNamespace({ labelSelector: `${LABELS.gateway}=${gatewayId}` })).items)
+      await core.deleteNamespace({ name: n.metadata!.name! }).catch(() => undefined);
   }
   const h = median(viaHangar);
   const k = median(direct);
-  console.log(`create→Running on kwok, median of ${ROUNDS}: through Hangar ${h.toFixed(0)} ms, client-node directly ${k.toFixed(0)} ms; ratio ${(h / k).toFixed(2)}x`);
-  console.log(`  (Hangar: POST → 'running' event; it also dry-runs the pod, checks the namespace and follows readiness with watches)`);
+  console.log(
+    `create→Running on kwok, median of ${ROUNDS}: through Hangar ${h.toFixed(0)} ms, client-node directly ${k.toFixed(0)} ms; ratio ${(h / k).toFixed(2)}x`,
+  );
+  console.log(
+    `  (Hangar: POST → 'running' event; it also dry-runs the pod, checks the namespace and follows readiness with watches)`,
+  );
 }
 
 async function reconcile(): Promise<void> {
@@ -91,25 +135,63 @@ async function reconcile(): Promise<void> {
   const db = await openDatabase(dataDir);
   await db.insertInto('users').values({ id: owner, name: 'bench', role: 'admin', created_at: now }).execute();
   const o = { gatewayId, backendId: 'k8s', namespacePrefix: 'hangar', imagePullSecrets: [] };
-  await core.createNamespace({ body: { metadata: { name: namespace, labels: { [LABELS.managed]: 'true', [LABELS.gateway]: gatewayId, [LABELS.backend]: 'k8s' } } } });
+  await core.createNamespace({
+    body: {
+      metadata: {
+        name: namespace,
+        labels: { [LABELS.managed]: 'true', [LABELS.gateway]: gatewayId, [LABELS.backend]: 'k8s' },
+      },
+    },
+  });
   try {
     const t0 = process.hrtime.bigint();
     const ids = Array.from({ length: ENVS }, () => crypto.randomUUID());
     // Stopped envs (a started Deployment scaled to zero): rows and objects agree, as in a steady state.
     for (let i = 0; i < ids.length; i += 16) {
-      await Promise.all(ids.slice(i, i + 16).map(async (id, j) => {
-        const name = `r${i + j}`;
-        const dep = deployment(spec(id, name, owner), o, namespace, {});
-        dep.metadata!.annotations = { [STARTED_ANNOTATION]: 'true' };
-        await apps.createNamespacedDeployment({ namespace, body: dep });
-        await db.insertInto('environments').values({
-          id, name, owner_id: owner, deployment_mode: 'k8s_pod', environment_type: 'terminal', gpu_mode: 'none', storage_type: 'local',
-          storage_config: null, lifecycle_policy: 'persistent', network_config: null, use_jumpserver: 0, vnc_port: null, vnc_password: null, backend_id: 'k8s',
-          backend_ref: `${namespace}/deployment/${dep.metadata!.name}/${id}`, image: IMAGE, image_pull_policy: 'if-not-present', cpu: null, memory_mb: null,
-          gpu_count: 0, gpu_device_ids: '[]', gpu_model: null, gpu_mig_profile: null, env_vars: '{}', ssh_user: 'hangar', host_key: null, jupyter_token: null,
-          status: 'stopped', status_message: null, created_at: now, updated_at: now,
-        }).execute();
-      }));
+      await Promise.all(
+        ids.slice(i, i + 16).map(async (id, j) => {
+          const name = `r${i + j}`;
+          const dep = deployment(spec(id, name, owner), o, namespace, {});
+          dep.metadata!.annotations = { [STARTED_ANNOTATION]: 'true' };
+          await apps.createNamespacedDeployment({ namespace, body: dep });
+          await db
+            .insertInto('environments')
+            .values({
+              id,
+              name,
+              owner_id: owner,
+              deployment_mode: 'k8s_pod',
+              environment_type: 'terminal',
+              gpu_mode: 'none',
+              storage_type: 'local',
+              storage_config: null,
+              lifecycle_policy: 'persistent',
+              network_config: null,
+              use_jumpserver: 0,
+              vnc_port: null,
+              vnc_password: null,
+              backend_id: 'k8s',
+              backend_ref: `${namespace}/deployment/${dep.metadata!.name}/${id}`,
+              image: IMAGE,
+              image_pull_policy: 'if-not-present',
+              cpu: null,
+              memory_mb: null,
+              gpu_count: 0,
+              gpu_device_ids: '[]',
+              gpu_model: null,
+              gpu_mig_profile: null,
+              env_vars: '{}',
+              ssh_user: 'hangar',
+              host_key: null,
+              jupyter_token: null,
+              status: 'stopped',
+              status_message: null,
+              created_at: now,
+              updated_at: now,
+            })
+            .execute();
+        }),
+      );
     }
     await db.destroy();
     console.log(`  (made ${ENVS} rows and Deployments directly in ${(ms(t0) / 1000).toFixed(1)} s)`);
@@ -119,16 +201,37 @@ async function reconcile(): Promise<void> {
     const t1 = process.hrtime.bigint();
     await new Promise<void>((resolve) => {
       const w = new EnvWatch({
-        kc, labelSelector: `${LABELS.managed}=true,${LABELS.gateway}=${gatewayId},${LABELS.backend}=k8s`, log: createLogger('silent'),
-        onChange: (id) => { seen.add(id); if (seen.size === ENVS) { w.stop(); resolve(); } }, onResync: () => undefined,
+        kc,
+        labelSelector: `${LABELS.managed}=true,${LABELS.gateway}=${gatewayId},${LABELS.backend}=k8s`,
+        log: createLogger('silent'),
+        onChange: (id) => {
+          seen.add(id);
+          if (seen.size === ENVS) {
+            w.stop();
+            resolve();
+          }
+        },
+        onResync: () => undefined,
       });
       w.start();
     });
-    console.log(`status watch, first sync of ${ENVS} envs (every status computed and reported): ${ms(t1).toFixed(0)} ms`);
+    console.log(
+      `status watch, first sync of ${ENVS} envs (every status computed and reported): ${ms(t1).toFixed(0)} ms`,
+    );
 
     const kubeconfig = (k8sConfig().match(/kubeconfig: (\S+)/) ?? [])[1];
     const cfg = loadConfig({ argv: ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'silent'] });
-    cfg.backends = [{ id: 'k8s', kind: 'kubernetes', kubeconfig, namespace_policy: 'per-user', namespace_prefix: 'hangar', image_pull_secrets: [], gpu_tolerations: [] }];
+    cfg.backends = [
+      {
+        id: 'k8s',
+        kind: 'kubernetes',
+        kubeconfig,
+        namespace_policy: 'per-user',
+        namespace_prefix: 'hangar',
+        image_pull_secrets: [],
+        gpu_tolerations: [],
+      },
+    ];
     cfg.reconcile_interval_s = 3600;
     const server = await startServer(cfg, { log: createLogger('silent') });
     try {
@@ -140,7 +243,9 @@ async function reconcile(): Promise<void> {
         times.push(ms(t));
       }
       const changed = last!.statusSynced.length + last!.markedMissing.length + last!.orphans.length;
-      console.log(`reconcile of ${ENVS} envs (rows + Deployments): median ${median(times).toFixed(0)} ms of 5 passes (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}); changes: ${changed}`);
+      console.log(
+        `reconcile of ${ENVS} envs (rows + Deployments): median ${median(times).toFixed(0)} ms of 5 passes (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}); changes: ${changed}`,
+      );
     } finally {
       await server.close();
     }
@@ -154,4 +259,10 @@ async function main(): Promise<void> {
   await reconcile();
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -20,7 +20,12 @@ const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 async function until(fn: () => Promise<unknown>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try { await fn(); return; } catch (err) { if (Date.now() > deadline) throw err; }
+    try {
+      await fn();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -35,19 +40,47 @@ async function main(): Promise<void> {
   // Raw docker: the same image and the same sshd set-up, files bind-mounted instead of copied in.
   const host = generateEd25519('raw');
   const rawDir = path.join(work, 'raw');
-  for (const f of bootFiles({ user: 'hangar', authorizedKeys: fs.readFileSync(keyFile + '.pub', 'utf8'), hostPrivateKey: host.privateKey, hostPublicKey: host.publicKey, envVars: {}, jupyterToken: null, jupyterBaseUrl: '/', volumeDirs: [] })) {
+  for (const f of bootFiles({
+    user: 'hangar',
+    authorizedKeys: fs.readFileSync(keyFile + '.pub', 'utf8'),
+    hostPrivateKey: host.privateKey,
+    hostPublicKey: host.publicKey,
+    envVars: {},
+    jupyterToken: null,
+    jupyterBaseUrl: '/',
+    volumeDirs: [],
+  })) {
     const p = path.join(rawDir, f.path);
     fs.mkdirSync(path.dirname(p), { recursive: true });
     fs.writeFileSync(p, f.content, { mode: f.mode });
   }
-  const rawSsh = (port: string, ...cmd: string[]) => run('ssh', ['-i', keyFile, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-p', port, 'hangar@127.0.0.1', ...cmd]);
+  const rawSsh = (port: string, ...cmd: string[]) =>
+    run('ssh', [
+      '-i',
+      keyFile,
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'BatchMode=yes',
+      '-p',
+      port,
+      'hangar@127.0.0.1',
+      ...cmd,
+    ]);
 
   // Hangar's path is the one VS Code's Remote-SSH takes: plain ssh with the gateway's wildcard Host block
   // (ProxyCommand `hangar proxy`, which pins the env's host key before ssh checks it).
   const wildcard = path.join(work, 'wildcard_config');
   fs.writeFileSync(wildcard, (await cli.run(['ssh-config'])).stdout);
   const slug = /^Host (hangar\.\S+--)\*/m.exec(fs.readFileSync(wildcard, 'utf8'))![1];
-  const hangarSsh = (name: string) => run('ssh', ['-F', wildcard, '-o', 'BatchMode=yes', `${slug}${name}`, 'true'], { env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir } });
+  const hangarSsh = (name: string) =>
+    run('ssh', ['-F', wildcard, '-o', 'BatchMode=yes', `${slug}${name}`, 'true'], {
+      env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir },
+    });
 
   const hangarTimes: number[] = [];
   const rawTimes: number[] = [];
@@ -62,7 +95,21 @@ async function main(): Promise<void> {
 
     // Raw: docker run → first command over SSH to the published port.
     t0 = process.hrtime.bigint();
-    const id = (await run(DOCKER, ['run', '-d', '--init', '-p', '127.0.0.1::22', '-v', `${path.join(rawDir, '.hangar')}:/.hangar`, '--entrypoint', '/bin/sh', SSH_IMAGE, '/.hangar/init.sh'])).stdout.trim();
+    const id = (
+      await run(DOCKER, [
+        'run',
+        '-d',
+        '--init',
+        '-p',
+        '127.0.0.1::22',
+        '-v',
+        `${path.join(rawDir, '.hangar')}:/.hangar`,
+        '--entrypoint',
+        '/bin/sh',
+        SSH_IMAGE,
+        '/.hangar/init.sh',
+      ])
+    ).stdout.trim();
     const port = (await run(DOCKER, ['port', id, '22/tcp'])).stdout.trim().split(':').pop()!;
     await until(() => rawSsh(port, 'true'));
     rawTimes.push(ms(t0));
@@ -70,7 +117,19 @@ async function main(): Promise<void> {
   }
 
   // Throughput: one env, port 22 also published on 127.0.0.1 for the direct path.
-  const r = await cli.run(['--json', 'create', 'bench-scp', '--image', SSH_IMAGE, '--pull', 'never', '--type', 'terminal', '-p', '22']);
+  const r = await cli.run([
+    '--json',
+    'create',
+    'bench-scp',
+    '--image',
+    SSH_IMAGE,
+    '--pull',
+    'never',
+    '--type',
+    'terminal',
+    '-p',
+    '22',
+  ]);
   if (r.code !== 0) throw new Error(r.stderr);
   const env = JSON.parse(r.stdout);
   const port = (await run(DOCKER, ['port', env.backend_ref, '22/tcp'])).stdout.trim().split(':').pop()!;
@@ -79,8 +138,26 @@ async function main(): Promise<void> {
   const conn = await d.admin.connection('bench-scp');
   const cfgFile = path.join(work, 'ssh_config');
   fs.writeFileSync(cfgFile, (await cli.run(['ssh-config', 'bench-scp'])).stdout);
-  const scpTunnel = () => run('scp', ['-q', '-F', cfgFile, blob, `${conn.ssh.host_alias}:/tmp/blob`], { env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir } });
-  const scpDirect = () => run('scp', ['-q', '-i', keyFile, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-P', port, blob, 'hangar@127.0.0.1:/tmp/blob']);
+  const scpTunnel = () =>
+    run('scp', ['-q', '-F', cfgFile, blob, `${conn.ssh.host_alias}:/tmp/blob`], {
+      env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir },
+    });
+  const scpDirect = () =>
+    run('scp', [
+      '-q',
+      '-i',
+      keyFile,
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-P',
+      port,
+      blob,
+      'hangar@127.0.0.1:/tmp/blob',
+    ]);
   const tunnelMBs: number[] = [];
   const directMBs: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -96,10 +173,20 @@ async function main(): Promise<void> {
 
   const ready = median(hangarTimes) / median(rawTimes);
   const thr = median(tunnelMBs) / median(directMBs);
-  console.log(`create→SSH-ready: hangar median ${median(hangarTimes).toFixed(0)} ms, raw docker run median ${median(rawTimes).toFixed(0)} ms (${ROUNDS} rounds)`);
+  console.log(
+    `create→SSH-ready: hangar median ${median(hangarTimes).toFixed(0)} ms, raw docker run median ${median(rawTimes).toFixed(0)} ms (${ROUNDS} rounds)`,
+  );
   console.log(`  ratio hangar/raw = ${ready.toFixed(2)}x  (target <= 1.10x)`);
-  console.log(`scp ${MIB} MiB: tunnel median ${median(tunnelMBs).toFixed(1)} MiB/s, direct median ${median(directMBs).toFixed(1)} MiB/s (3 rounds)`);
+  console.log(
+    `scp ${MIB} MiB: tunnel median ${median(tunnelMBs).toFixed(1)} MiB/s, direct median ${median(directMBs).toFixed(1)} MiB/s (3 rounds)`,
+  );
   console.log(`  ratio tunnel/direct = ${thr.toFixed(2)}x  (target >= 0.90x)`);
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -17,12 +17,16 @@ import { LIBVIRT_CONFIG, POOL, POOL_DIR } from '../test/helpers/libvirt';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const TEMPLATE = 'bench-debian12';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });
+const virsh = (...args: string[]) =>
+  execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });
 
 function banner(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.setTimeout(2000, () => done(false));
     s.once('data', (b) => done(b.toString().startsWith('SSH-')));
     s.once('error', () => done(false));
@@ -36,8 +40,14 @@ async function main(): Promise<void> {
   const d = await startDaemon({ configYaml: LIBVIRT_CONFIG });
   await d.admin.deleteTemplate('kvm', TEMPLATE).catch(() => undefined);
   await d.admin.importTemplate('kvm', {
-    name: TEMPLATE, os: 'debian-12', default_user: 'debian', firmware: 'direct-kernel', cmdline: meta.cmdline,
-    disk: { file: path.join(dir, 'disk.qcow2') }, kernel: { file: path.join(dir, meta.kernel) }, initrd: { file: path.join(dir, meta.initrd) },
+    name: TEMPLATE,
+    os: 'debian-12',
+    default_user: 'debian',
+    firmware: 'direct-kernel',
+    cmdline: meta.cmdline,
+    disk: { file: path.join(dir, 'disk.qcow2') },
+    kernel: { file: path.join(dir, meta.kernel) },
+    initrd: { file: path.join(dir, meta.initrd) },
   });
   const hangar: number[] = [];
   const byHand: number[] = [];
@@ -45,7 +55,13 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < ROUNDS; i++) {
       let t0 = Date.now();
-      const env = await d.admin.createEnvironment({ name: `vmb-${i}`, deployment_mode: 'vm', backend_id: 'kvm', image: TEMPLATE, environment_type: 'terminal' });
+      const env = await d.admin.createEnvironment({
+        name: `vmb-${i}`,
+        deployment_mode: 'vm',
+        backend_id: 'kvm',
+        image: TEMPLATE,
+        environment_type: 'terminal',
+      });
       const ready = await d.admin.waitFor(env.id, ['running', 'failed'], { timeoutMs: 900_000 });
       if (ready.status !== 'running') throw new Error(ready.status_message ?? 'failed');
       hangar.push(Date.now() - t0);
@@ -57,20 +73,68 @@ async function main(): Promise<void> {
       const name = `hangar-bench-raw-${i}`;
       const overlay = path.join(POOL_DIR, `${name}.qcow2`);
       const seedFile = path.join(POOL_DIR, `${name}-seed.qcow2`);
-      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', path.join(POOL_DIR, `hangar-tmpl-${TEMPLATE}.qcow2`), '-F', 'qcow2', overlay]);
+      execFileSync('qemu-img', [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-b',
+        path.join(POOL_DIR, `hangar-tmpl-${TEMPLATE}.qcow2`),
+        '-F',
+        'qcow2',
+        overlay,
+      ]);
       const host = generateEd25519('raw');
-      const files = bootFiles({ user: 'hangar', authorizedKeys: '', hostPrivateKey: host.privateKey, hostPublicKey: host.publicKey, envVars: {}, jupyterToken: null, jupyterBaseUrl: '/', volumeDirs: [], sshPort: 2222 });
+      const files = bootFiles({
+        user: 'hangar',
+        authorizedKeys: '',
+        hostPrivateKey: host.privateKey,
+        hostPublicKey: host.publicKey,
+        envVars: {},
+        jupyterToken: null,
+        jupyterBaseUrl: '/',
+        volumeDirs: [],
+        sshPort: 2222,
+      });
       const seed = await buildSeedIso({ instanceId: name, hostname: name, files, command: ['/bin/sh', INIT_PATH] });
       fs.copyFileSync(seed.file, seedFile);
       await seed.cleanup();
       execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'pool-refresh', POOL]);
       const port = 22290 + i;
       const xml = renderDomainXml({
-        name, title: name, virtType: 'qemu', vcpus: 1, memoryMb: 768, pool: POOL, disk: `${name}.qcow2`, seed: `${name}-seed.qcow2`, dataDisks: [],
-        boot: { kind: 'direct-kernel', kernel: path.join(POOL_DIR, `hangar-tmpl-${TEMPLATE}.vmlinuz`), initrd: path.join(POOL_DIR, `hangar-tmpl-${TEMPLATE}.initrd`), cmdline: meta.cmdline },
-        network: 'user', restrictNetwork: true, forwardAddress: '127.0.0.1', consoleLog: path.join(POOL_DIR, `${name}-console.log`), graphics: null,
-        pciHostdevs: [], mdevHostdevs: [],
-        meta: { envId: name, envName: name, owner: '-', gateway: '-', backend: '-', template: TEMPLATE, forwards: [{ guest: 2222, host: port }], vncPort: null, mdevs: [] },
+        name,
+        title: name,
+        virtType: 'qemu',
+        vcpus: 1,
+        memoryMb: 768,
+        pool: POOL,
+        disk: `${name}.qcow2`,
+        seed: `${name}-seed.qcow2`,
+        dataDisks: [],
+        boot: {
+          kind: 'direct-kernel',
+          kernel: path.join(POOL_DIR, `hangar-tmpl-${TEMPLATE}.vmlinuz`),
+          initrd: path.join(POOL_DIR, `hangar-tmpl-${TEMPLATE}.initrd`),
+          cmdline: meta.cmdline,
+        },
+        network: 'user',
+        restrictNetwork: true,
+        forwardAddress: '127.0.0.1',
+        consoleLog: path.join(POOL_DIR, `${name}-console.log`),
+        graphics: null,
+        pciHostdevs: [],
+        mdevHostdevs: [],
+        meta: {
+          envId: name,
+          envName: name,
+          owner: '-',
+          gateway: '-',
+          backend: '-',
+          template: TEMPLATE,
+          forwards: [{ guest: 2222, host: port }],
+          vncPort: null,
+          mdevs: [],
+        },
       });
       fs.writeFileSync(path.join(work, 'raw.xml'), xml);
       virsh('create', path.join(work, 'raw.xml'));
@@ -83,8 +147,16 @@ async function main(): Promise<void> {
     await d.admin.deleteTemplate('kvm', TEMPLATE).catch(() => undefined);
     await d.close();
   }
-  console.log(`VM create→SSH-ready (TCG): hangar median ${(median(hangar) / 1000).toFixed(1)} s [${hangar.map((x) => (x / 1000).toFixed(1)).join(', ')}], virsh create by hand median ${(median(byHand) / 1000).toFixed(1)} s [${byHand.map((x) => (x / 1000).toFixed(1)).join(', ')}] (${ROUNDS} rounds)`);
+  console.log(
+    `VM create→SSH-ready (TCG): hangar median ${(median(hangar) / 1000).toFixed(1)} s [${hangar.map((x) => (x / 1000).toFixed(1)).join(', ')}], virsh create by hand median ${(median(byHand) / 1000).toFixed(1)} s [${byHand.map((x) => (x / 1000).toFixed(1)).join(', ')}] (${ROUNDS} rounds)`,
+  );
   console.log(`  ratio hangar/by-hand = ${(median(hangar) / median(byHand)).toFixed(2)}x`);
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -10,7 +10,11 @@ import { ensureLocalKey, identityFile } from '../common/localKey';
 const MARKERS = 'registered-keys.json';
 
 function markerKey(url: string, token: string | undefined, pub: string): string {
-  return crypto.createHash('sha256').update(`${url}\n${token ?? ''}\n${pub}`).digest('hex').slice(0, 32);
+  return crypto
+    .createHash('sha256')
+    .update(`${url}\n${token ?? ''}\n${pub}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function readMarkers(dir: string): Record<string, true> {

@@ -3,7 +3,11 @@ import { HangarClient } from '../common/client';
 import { ALIAS_PREFIX } from '../common/names';
 import { resolveGateway } from './credentials';
 
-export interface GlobalOptions { url?: string; json?: boolean; caFile?: string }
+export interface GlobalOptions {
+  url?: string;
+  json?: boolean;
+  caFile?: string;
+}
 
 export interface CliContext {
   opts(): GlobalOptions;

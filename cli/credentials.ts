@@ -16,7 +16,10 @@ export interface GatewayLogin {
   ca_file?: string;
 }
 
-export interface CliConfig { current?: string; gateways: Record<string, GatewayLogin> }
+export interface CliConfig {
+  current?: string;
+  gateways: Record<string, GatewayLogin>;
+}
 
 export function configDir(env = process.env): string {
   return env.HANGAR_CONFIG_DIR ?? path.join(env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), 'hangar');
@@ -41,7 +44,11 @@ export function writeConfig(cfg: CliConfig, dir = configDir()): void {
 export { readCaFile };
 
 /** The CA file to trust: --ca-file, then HANGAR_CA_FILE, then the one stored with the login. */
-export function caFileFor(opts: { caFile?: string }, login: GatewayLogin | undefined, env = process.env): { file: string; from: string } | undefined {
+export function caFileFor(
+  opts: { caFile?: string },
+  login: GatewayLogin | undefined,
+  env = process.env,
+): { file: string; from: string } | undefined {
   if (opts.caFile) return { file: opts.caFile, from: '--ca-file' };
   if (env.HANGAR_CA_FILE) return { file: env.HANGAR_CA_FILE, from: 'HANGAR_CA_FILE' };
   if (login?.ca_file) return { file: login.ca_file, from: 'ca_file in the CLI config' };
@@ -49,12 +56,19 @@ export function caFileFor(opts: { caFile?: string }, login: GatewayLogin | undef
 }
 
 function checkedFingerprint(value: string, from: string): string {
-  try { return normalizeFingerprint(value); } catch (err) { throw new TlsTrustError('bad_fingerprint', `${from}: ${(err as Error).message}`); }
+  try {
+    return normalizeFingerprint(value);
+  } catch (err) {
+    throw new TlsTrustError('bad_fingerprint', `${from}: ${(err as Error).message}`);
+  }
 }
 
 /** The gateway to talk to: --url, then HANGAR_URL, then the alias's gateway, then the current login.
  *  TLS trust: HANGAR_TLS_FINGERPRINT, else the pin kept at login; the CA file as caFileFor says. */
-export function resolveGateway(opts: { url?: string; aliasSlug?: string; caFile?: string }, env = process.env): { url: string; token?: string; tls: TlsTrust } {
+export function resolveGateway(
+  opts: { url?: string; aliasSlug?: string; caFile?: string },
+  env = process.env,
+): { url: string; token?: string; tls: TlsTrust } {
   const cfg = readConfig(configDir(env));
   let url = opts.url || env.HANGAR_URL || undefined;
   if (!url && opts.aliasSlug) url = Object.keys(cfg.gateways).find((u) => gatewaySlug(u) === opts.aliasSlug);
@@ -63,9 +77,12 @@ export function resolveGateway(opts: { url?: string; aliasSlug?: string; caFile?
   url = url.replace(/\/+$/, '');
   const login = cfg.gateways[url];
   const ca = caFileFor(opts, login, env);
-  const fingerprint256 = env.HANGAR_TLS_FINGERPRINT ? checkedFingerprint(env.HANGAR_TLS_FINGERPRINT, 'HANGAR_TLS_FINGERPRINT') : login?.tls_fingerprint;
+  const fingerprint256 = env.HANGAR_TLS_FINGERPRINT
+    ? checkedFingerprint(env.HANGAR_TLS_FINGERPRINT, 'HANGAR_TLS_FINGERPRINT')
+    : login?.tls_fingerprint;
   return {
-    url, token: env.HANGAR_TOKEN || login?.token,
+    url,
+    token: env.HANGAR_TOKEN || login?.token,
     tls: { ...(ca ? { ca: readCaFile(ca.file, ca.from) } : {}), ...(fingerprint256 ? { fingerprint256 } : {}) },
   };
 }

@@ -13,11 +13,29 @@ export const progress = (msg: string): void => {
 /** Rows of text as aligned columns (the first row is the header). */
 export function columns(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(w[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function envTable(envs: Environment[]): string {
-  return columns([['NAME', 'STATUS', 'TYPE', 'MODE', 'BACKEND', 'IMAGE', 'GPUS'], ...envs.map((e) => [
-    e.name, e.status, e.environment_type, e.deployment_mode, e.backend_id, e.image, e.gpu_mode === 'none' ? '-' : `${e.gpu_count} ${e.gpu_mode}`,
-  ])]);
+  return columns([
+    ['NAME', 'STATUS', 'TYPE', 'MODE', 'BACKEND', 'IMAGE', 'GPUS'],
+    ...envs.map((e) => [
+      e.name,
+      e.status,
+      e.environment_type,
+      e.deployment_mode,
+      e.backend_id,
+      e.image,
+      e.gpu_mode === 'none' ? '-' : `${e.gpu_count} ${e.gpu_mode}`,
+    ]),
+  ]);
 }

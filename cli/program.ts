@@ -12,19 +12,35 @@ import { vmCommands } from './commands/vms';
 import { cliContext, type GlobalOptions } from './context';
 
 export function buildProgram(): Command {
-  const program = new Command('hangar').description('Hangar: GPU development environments on your own machines')
+  const program = new Command('hangar')
+    .description('Hangar: GPU development environments on your own machines')
     .version(VERSION, '-V, --version', 'print the version')
     .option('--url <url>', 'gateway URL (default: HANGAR_URL or the last login)')
     .option('--json', 'machine-readable output')
-    .option('--config-dir <dir>', 'where logins, the SSH key and pinned host keys live (default: HANGAR_CONFIG_DIR or ~/.config/hangar)')
-    .option('--ca-file <file>', 'https gateways: also trust the CAs in this PEM file (default: HANGAR_CA_FILE, or the one given at login)')
+    .option(
+      '--config-dir <dir>',
+      'where logins, the SSH key and pinned host keys live (default: HANGAR_CONFIG_DIR or ~/.config/hangar)',
+    )
+    .option(
+      '--ca-file <file>',
+      'https gateways: also trust the CAs in this PEM file (default: HANGAR_CA_FILE, or the one given at login)',
+    )
     .showHelpAfterError();
   program.hook('preAction', () => {
     const dir = program.opts<{ configDir?: string }>().configDir;
     if (dir) process.env.HANGAR_CONFIG_DIR = dir;
   });
   const ctx = cliContext(() => program.opts<GlobalOptions>());
-  for (const register of [loginCommands, environmentCommands, createCommand, sshCommands, accountCommands, inventoryCommands, vmCommands, storageCommands]) {
+  for (const register of [
+    loginCommands,
+    environmentCommands,
+    createCommand,
+    sshCommands,
+    accountCommands,
+    inventoryCommands,
+    vmCommands,
+    storageCommands,
+  ]) {
     register(program, ctx);
   }
   return program;

@@ -17,7 +17,11 @@ export function pinHostKey(dir: string, alias: string, hostKey: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = knownHostsFile(dir);
   let lines: string[] = [];
-  try { lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean); } catch { /* new file */ }
+  try {
+    lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    /* new file */
+  }
   const keyPart = hostKey.trim().split(/\s+/).slice(0, 2).join(' ');
   const want = `${alias} ${keyPart}`;
   const kept = lines.filter((l) => l.split(' ')[0] !== alias);
@@ -27,7 +31,11 @@ export function pinHostKey(dir: string, alias: string, hostKey: string): void {
   fs.renameSync(tmp, file);
 }
 
-export interface SshOptionsInput { dir: string; gatewayUrl: string; cli: string }
+export interface SshOptionsInput {
+  dir: string;
+  gatewayUrl: string;
+  cli: string;
+}
 
 /** ssh -o options for `hangar ssh`: the managed block's settings (common/sshConfig.ts), for one env. */
 export function sshOptions(o: SshOptionsInput, user?: string): [string, string][] {

@@ -4,18 +4,36 @@ import { EventStream } from './events';
 import { TlsTrustError } from './tls/errors';
 import { fetchWithAgent } from './tls/fetch';
 import { agentFor, type TlsTrust } from './tls/trust';
-import type { BackendInfo, ConnectionInfo, Environment, Orphan, Snapshot, SshKey, User, VmTemplate, Volume } from './model';
+import type {
+  BackendInfo,
+  ConnectionInfo,
+  Environment,
+  Orphan,
+  Snapshot,
+  SshKey,
+  User,
+  VmTemplate,
+  Volume,
+} from './model';
 import type { CreateEnvironmentRequest, ImportTemplateRequest, UpdateEnvironmentInput } from './schemas';
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly field?: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
 export interface ClientOptions {
-  url: string; token?: string; fetch?: typeof fetch; timeoutMs?: number;
+  url: string;
+  token?: string;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
   /** For https:// gateways: a CA file's PEM and/or the pinned certificate fingerprint (common/tls/trust.ts). */
   tls?: TlsTrust;
 }
@@ -31,7 +49,9 @@ export class HangarClient {
     this.fetchFn = o.fetch ?? (this.agent ? fetchWithAgent(this.agent) : fetch);
   }
 
-  get token(): string | undefined { return this.o.token; }
+  get token(): string | undefined {
+    return this.o.token;
+  }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const res = await this.raw(method, path, body, signal);
@@ -47,90 +67,212 @@ export class HangarClient {
     let res: Response;
     try {
       res = await this.fetchFn(`${this.url}${path}`, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (err) {
       if ((err as Error).name === 'AbortError' && signal?.aborted) throw err;
       // A refused certificate says what to check; it is not "unreachable".
       if (err instanceof TlsTrustError) throw err;
-      throw new ApiError(0, 'unreachable', `gateway ${this.url} is unreachable: ${(err as Error).cause ?? (err as Error).message}`);
+      throw new ApiError(
+        0,
+        'unreachable',
+        `gateway ${this.url} is unreachable: ${(err as Error).cause ?? (err as Error).message}`,
+      );
     }
     if (!res.ok) {
       let e: { code?: string; message?: string; field?: string } = {};
-      try { e = ((await res.json()) as { error?: typeof e }).error ?? {}; } catch { /* not JSON */ }
-      throw new ApiError(res.status, e.code ?? 'http_' + res.status, e.message ?? `${method} ${path}: HTTP ${res.status}`, e.field);
+      try {
+        e = ((await res.json()) as { error?: typeof e }).error ?? {};
+      } catch {
+        /* not JSON */
+      }
+      throw new ApiError(
+        res.status,
+        e.code ?? 'http_' + res.status,
+        e.message ?? `${method} ${path}: HTTP ${res.status}`,
+        e.field,
+      );
     }
     return res;
   }
 
-  me() { return this.request<User>('GET', '/api/v1/me'); }
-  health() { return this.request<{ ok: boolean; version: string }>('GET', '/healthz'); }
+  me() {
+    return this.request<User>('GET', '/api/v1/me');
+  }
+  health() {
+    return this.request<{ ok: boolean; version: string }>('GET', '/healthz');
+  }
   listEnvironments(q: Record<string, string> = {}) {
     const qs = new URLSearchParams(q).toString();
     return this.request<Environment[]>('GET', `/api/v1/environments${qs ? '?' + qs : ''}`);
   }
-  getEnvironment(idOrName: string) { return this.request<Environment>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}`); }
-  createEnvironment(req: CreateEnvironmentRequest, signal?: AbortSignal) { return this.request<Environment>('POST', '/api/v1/environments', req, signal); }
-  updateEnvironment(idOrName: string, patch: UpdateEnvironmentInput) { return this.request<Environment>('PATCH', `/api/v1/environments/${encodeURIComponent(idOrName)}`, patch); }
-  deleteEnvironment(idOrName: string) { return this.request<void>('DELETE', `/api/v1/environments/${encodeURIComponent(idOrName)}`); }
-  action(idOrName: string, action: 'start' | 'stop' | 'restart', signal?: AbortSignal) {
-    return this.request<Environment>('POST', `/api/v1/environments/${encodeURIComponent(idOrName)}/${action}`, undefined, signal);
+  getEnvironment(idOrName: string) {
+    return this.request<Environment>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}`);
   }
-  connection(idOrName: string) { return this.request<ConnectionInfo>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/connection`); }
-  backends() { return this.request<(BackendInfo & { default: boolean })[]>('GET', '/api/v1/backends'); }
-  templates(backendId?: string) { return this.request<VmTemplate[]>('GET', `/api/v1/templates${backendId ? `?backend_id=${encodeURIComponent(backendId)}` : ''}`); }
+  createEnvironment(req: CreateEnvironmentRequest, signal?: AbortSignal) {
+    return this.request<Environment>('POST', '/api/v1/environments', req, signal);
+  }
+  updateEnvironment(idOrName: string, patch: UpdateEnvironmentInput) {
+    return this.request<Environment>('PATCH', `/api/v1/environments/${encodeURIComponent(idOrName)}`, patch);
+  }
+  deleteEnvironment(idOrName: string) {
+    return this.request<void>('DELETE', `/api/v1/environments/${encodeURIComponent(idOrName)}`);
+  }
+  action(idOrName: string, action: 'start' | 'stop' | 'restart', signal?: AbortSignal) {
+    return this.request<Environment>(
+      'POST',
+      `/api/v1/environments/${encodeURIComponent(idOrName)}/${action}`,
+      undefined,
+      signal,
+    );
+  }
+  connection(idOrName: string) {
+    return this.request<ConnectionInfo>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/connection`);
+  }
+  backends() {
+    return this.request<(BackendInfo & { default: boolean })[]>('GET', '/api/v1/backends');
+  }
+  templates(backendId?: string) {
+    return this.request<VmTemplate[]>(
+      'GET',
+      `/api/v1/templates${backendId ? `?backend_id=${encodeURIComponent(backendId)}` : ''}`,
+    );
+  }
   importTemplate(backendId: string, req: ImportTemplateRequest, signal?: AbortSignal) {
     return this.request<VmTemplate>('POST', `/api/v1/backends/${encodeURIComponent(backendId)}/templates`, req, signal);
   }
-  deleteTemplate(backendId: string, name: string) { return this.request<void>('DELETE', `/api/v1/backends/${encodeURIComponent(backendId)}/templates/${encodeURIComponent(name)}`); }
-  snapshots(env: string) { return this.request<Snapshot[]>('GET', `/api/v1/environments/${encodeURIComponent(env)}/snapshots`); }
+  deleteTemplate(backendId: string, name: string) {
+    return this.request<void>(
+      'DELETE',
+      `/api/v1/backends/${encodeURIComponent(backendId)}/templates/${encodeURIComponent(name)}`,
+    );
+  }
+  snapshots(env: string) {
+    return this.request<Snapshot[]>('GET', `/api/v1/environments/${encodeURIComponent(env)}/snapshots`);
+  }
   createSnapshot(env: string, name: string, description?: string, signal?: AbortSignal) {
-    return this.request<Snapshot>('POST', `/api/v1/environments/${encodeURIComponent(env)}/snapshots`, { name, description }, signal);
+    return this.request<Snapshot>(
+      'POST',
+      `/api/v1/environments/${encodeURIComponent(env)}/snapshots`,
+      { name, description },
+      signal,
+    );
   }
   revertSnapshot(env: string, name: string, signal?: AbortSignal) {
-    return this.request<Environment>('POST', `/api/v1/environments/${encodeURIComponent(env)}/snapshots/${encodeURIComponent(name)}/revert`, undefined, signal);
+    return this.request<Environment>(
+      'POST',
+      `/api/v1/environments/${encodeURIComponent(env)}/snapshots/${encodeURIComponent(name)}/revert`,
+      undefined,
+      signal,
+    );
   }
-  deleteSnapshot(env: string, name: string) { return this.request<void>('DELETE', `/api/v1/environments/${encodeURIComponent(env)}/snapshots/${encodeURIComponent(name)}`); }
-  volumes() { return this.request<Volume[]>('GET', '/api/v1/volumes'); }
-  orphans() { return this.request<Orphan[]>('GET', '/api/v1/orphans'); }
-  adoptOrphan(ref: string, owner?: string) { return this.request<Environment>('POST', `/api/v1/orphans/${encodeURIComponent(ref)}/adopt`, owner ? { owner } : {}); }
-  removeOrphan(ref: string) { return this.request<void>('DELETE', `/api/v1/orphans/${encodeURIComponent(ref)}`); }
-  listKeys() { return this.request<SshKey[]>('GET', '/api/v1/ssh-keys'); }
-  addKey(name: string, publicKey: string) { return this.request<SshKey>('POST', '/api/v1/ssh-keys', { name, public_key: publicKey }); }
-  createUser(name: string, role: 'admin' | 'user' = 'user', team?: string) { return this.request<{ user: User; token: string }>('POST', '/api/v1/users', { name, role, ...(team ? { team } : {}) }); }
+  deleteSnapshot(env: string, name: string) {
+    return this.request<void>(
+      'DELETE',
+      `/api/v1/environments/${encodeURIComponent(env)}/snapshots/${encodeURIComponent(name)}`,
+    );
+  }
+  volumes() {
+    return this.request<Volume[]>('GET', '/api/v1/volumes');
+  }
+  orphans() {
+    return this.request<Orphan[]>('GET', '/api/v1/orphans');
+  }
+  adoptOrphan(ref: string, owner?: string) {
+    return this.request<Environment>(
+      'POST',
+      `/api/v1/orphans/${encodeURIComponent(ref)}/adopt`,
+      owner ? { owner } : {},
+    );
+  }
+  removeOrphan(ref: string) {
+    return this.request<void>('DELETE', `/api/v1/orphans/${encodeURIComponent(ref)}`);
+  }
+  listKeys() {
+    return this.request<SshKey[]>('GET', '/api/v1/ssh-keys');
+  }
+  addKey(name: string, publicKey: string) {
+    return this.request<SshKey>('POST', '/api/v1/ssh-keys', { name, public_key: publicKey });
+  }
+  createUser(name: string, role: 'admin' | 'user' = 'user', team?: string) {
+    return this.request<{ user: User; token: string }>('POST', '/api/v1/users', {
+      name,
+      role,
+      ...(team ? { team } : {}),
+    });
+  }
 
   /** Logs as a byte stream (follow keeps it open). */
-  async logs(idOrName: string, opts: { tail?: number; follow?: boolean; signal?: AbortSignal }): Promise<ReadableStream<Uint8Array>> {
+  async logs(
+    idOrName: string,
+    opts: { tail?: number; follow?: boolean; signal?: AbortSignal },
+  ): Promise<ReadableStream<Uint8Array>> {
     const q = new URLSearchParams({ tail: String(opts.tail ?? 100), follow: String(Boolean(opts.follow)) });
-    const res = await this.raw('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/logs?${q}`, undefined, opts.signal);
+    const res = await this.raw(
+      'GET',
+      `/api/v1/environments/${encodeURIComponent(idOrName)}/logs?${q}`,
+      undefined,
+      opts.signal,
+    );
     return res.body!;
   }
 
   /** Waits for one of `want`, reporting each status change. Listens on the event stream (no polling delay)
    *  and re-reads the env on every event and every 2 s, so a lost event can't stall it. */
-  async waitFor(idOrName: string, want: Environment['status'][], opts: { signal?: AbortSignal; onStatus?: (e: Environment) => void; timeoutMs?: number } = {}): Promise<Environment> {
+  async waitFor(
+    idOrName: string,
+    want: Environment['status'][],
+    opts: { signal?: AbortSignal; onStatus?: (e: Environment) => void; timeoutMs?: number } = {},
+  ): Promise<Environment> {
     const deadline = Date.now() + (opts.timeoutMs ?? 15 * 60_000);
     let wake: () => void = () => undefined;
     let changed: boolean; // set before each read in the loop below
-    const stream = new EventStream({ url: this.url, token: this.o.token, agent: this.agent, onEvent: () => { changed = true; wake(); }, maxAttempts: 3 });
+    const stream = new EventStream({
+      url: this.url,
+      token: this.o.token,
+      agent: this.agent,
+      onEvent: () => {
+        changed = true;
+        wake();
+      },
+      maxAttempts: 3,
+    });
     let readyTimer: NodeJS.Timeout | undefined;
-    await Promise.race([stream.ready, new Promise((r) => { readyTimer = setTimeout(r, 2000); })]);
+    await Promise.race([
+      stream.ready,
+      new Promise((r) => {
+        readyTimer = setTimeout(r, 2000);
+      }),
+    ]);
     clearTimeout(readyTimer);
     let last = '';
     try {
       for (;;) {
         changed = false;
         const env = await this.getEnvironment(idOrName);
-        if (env.status !== last) { last = env.status; opts.onStatus?.(env); }
+        if (env.status !== last) {
+          last = env.status;
+          opts.onStatus?.(env);
+        }
         if (want.includes(env.status)) return env;
-        if (env.status === 'failed' || env.status === 'missing') throw new ApiError(422, 'environment_failed', `environment '${env.name}' ${env.status}: ${env.status_message ?? 'no reason given'}`);
+        if (env.status === 'failed' || env.status === 'missing')
+          throw new ApiError(
+            422,
+            'environment_failed',
+            `environment '${env.name}' ${env.status}: ${env.status_message ?? 'no reason given'}`,
+          );
         if (Date.now() > deadline) throw new ApiError(0, 'timeout', `environment '${env.name}' still ${env.status}`);
         if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('cancelled');
         if (changed) continue;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, 2000);
-          wake = () => { clearTimeout(t); resolve(); };
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
           opts.signal?.addEventListener('abort', wake, { once: true });
         });
       }
@@ -140,5 +282,7 @@ export class HangarClient {
   }
 
   /** ws:// URL of a WebSocket endpoint under /api/v1. */
-  wsUrl(path: string): string { return this.url.replace(/^http/, 'ws') + path; }
+  wsUrl(path: string): string {
+    return this.url.replace(/^http/, 'ws') + path;
+  }
 }

@@ -5,7 +5,13 @@ const MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily',
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
-interface Field { name: string; min: number; max: number; names?: string[]; namesFrom?: number }
+interface Field {
+  name: string;
+  min: number;
+  max: number;
+  names?: string[];
+  namesFrom?: number;
+}
 const FIELDS: Field[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
@@ -33,12 +39,14 @@ export function cronProblem(expr: string): string | undefined {
     const f = FIELDS[i];
     for (const item of parts[i].split(',')) {
       const [range, step, extra] = item.split('/');
-      if (extra !== undefined || (step !== undefined && !/^\d{1,2}$/.test(step)) || step === '0') return `${f.name}: bad step in '${item}'`;
+      if (extra !== undefined || (step !== undefined && !/^\d{1,2}$/.test(step)) || step === '0')
+        return `${f.name}: bad step in '${item}'`;
       if (range === '*' || range === '?') continue;
       const [a, b, more] = range.split('-');
       const lo = value(a ?? '', f);
       const hi = b === undefined ? lo : value(b, f);
-      if (more !== undefined || lo === undefined || hi === undefined) return `${f.name}: '${item}' is not a value, range or step`;
+      if (more !== undefined || lo === undefined || hi === undefined)
+        return `${f.name}: '${item}' is not a value, range or step`;
       if (lo < f.min || hi > f.max || lo > hi) return `${f.name}: '${item}' is outside ${f.min}-${f.max}`;
     }
   }

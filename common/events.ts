@@ -29,7 +29,9 @@ export class EventStream {
   private markReady!: () => void;
 
   constructor(private readonly o: EventStreamOptions) {
-    this.ready = new Promise((resolve) => { this.markReady = resolve; });
+    this.ready = new Promise((resolve) => {
+      this.markReady = resolve;
+    });
     this.connect();
   }
 
@@ -52,7 +54,11 @@ export class EventStream {
     ws.on('ping', () => this.watchdog());
     ws.on('message', (data) => {
       this.watchdog();
-      try { this.o.onEvent(JSON.parse(data.toString()) as EnvEvent); } catch { /* ignore malformed */ }
+      try {
+        this.o.onEvent(JSON.parse(data.toString()) as EnvEvent);
+      } catch {
+        /* ignore malformed */
+      }
     });
     ws.on('unexpected-response', (_req, res) => {
       ws.terminate();
@@ -63,7 +69,10 @@ export class EventStream {
     });
     // A refused certificate won't get better by retrying: report it and stop.
     ws.on('error', (err) => {
-      if (err instanceof TlsTrustError) { this.closed = true; this.o.onClose?.(err); }
+      if (err instanceof TlsTrustError) {
+        this.closed = true;
+        this.o.onClose?.(err);
+      }
     });
     ws.on('close', () => this.retry());
   }

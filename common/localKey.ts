@@ -5,8 +5,12 @@ import path from 'node:path';
 import type { HangarClient } from './client';
 import { generateEd25519 } from './sshkeys';
 
-export function identityFile(dir: string): string { return path.join(dir, 'id_ed25519'); }
-export function knownHostsFile(dir: string): string { return path.join(dir, 'known_hosts'); }
+export function identityFile(dir: string): string {
+  return path.join(dir, 'id_ed25519');
+}
+export function knownHostsFile(dir: string): string {
+  return path.join(dir, 'known_hosts');
+}
 
 export async function ensureLocalKey(c: HangarClient, dir: string, label: string): Promise<string> {
   const file = identityFile(dir);

@@ -1,13 +1,31 @@
 // The user's data model (requirements §二): enum values are the user's words and must not change.
 // k8s_job / k8s_cronjob: batch training as a Job, scheduled training as a CronJob (added to the user's words).
-export const DEPLOYMENT_MODES = ['k8s_pod', 'k8s_stateful', 'docker_local', 'vm', 'bare_metal', 'k8s_job', 'k8s_cronjob'] as const;
+export const DEPLOYMENT_MODES = [
+  'k8s_pod',
+  'k8s_stateful',
+  'docker_local',
+  'vm',
+  'bare_metal',
+  'k8s_job',
+  'k8s_cronjob',
+] as const;
 export const ENVIRONMENT_TYPES = ['ide', 'terminal', 'desktop', 'training', 'inference', 'data_process'] as const;
 export const GPU_MODES = ['exclusive', 'vgpu', 'mig', 'shared', 'none'] as const;
 export const STORAGE_TYPES = ['local', 'nfs', 'ceph', 's3', 'pvc'] as const;
 export const LIFECYCLE_POLICIES = ['persistent', 'ephemeral', 'scheduled', 'on_demand'] as const;
 export const PULL_POLICIES = ['always', 'if-not-present', 'never'] as const;
 /** `pending`: started, but the backend can't place it yet (Kubernetes: the scheduler's reason in status_message). */
-export const ENV_STATUSES = ['creating', 'starting', 'running', 'stopping', 'stopped', 'failed', 'missing', 'deleting', 'pending'] as const;
+export const ENV_STATUSES = [
+  'creating',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'failed',
+  'missing',
+  'deleting',
+  'pending',
+] as const;
 
 export type DeploymentMode = (typeof DEPLOYMENT_MODES)[number];
 export type EnvironmentType = (typeof ENVIRONMENT_TYPES)[number];
@@ -55,7 +73,10 @@ export interface NetworkConfig {
 }
 
 /** An env var whose value comes from a key of a Secret in the env's namespace (Kubernetes secretKeyRef). */
-export interface SecretKeyRef { secret: string; key: string }
+export interface SecretKeyRef {
+  secret: string;
+  key: string;
+}
 
 export interface Environment {
   id: string;

@@ -5,7 +5,10 @@ export const ALIAS_PREFIX = 'hangar.';
 export function gatewaySlug(url: string): string {
   const u = new URL(url);
   const base = `${u.hostname}${u.port ? '-' + u.port : ''}${u.pathname.replace(/\/+$/, '')}`;
-  return base.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '');
+  return base
+    .toLowerCase()
+    .replace(/[^a-z0-9.]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 export function sshAlias(gatewayUrl: string, envName: string): string {

@@ -25,20 +25,32 @@ export class SshConfigError extends Error {
    * @param detail what is wrong, without the file name
    * @param lines 1-based line numbers of the file involved (markers)
    */
-  constructor(readonly detail: string, readonly code: SshConfigErrorCode, readonly lines: number[] = [], readonly file?: string) {
+  constructor(
+    readonly detail: string,
+    readonly code: SshConfigErrorCode,
+    readonly lines: number[] = [],
+    readonly file?: string,
+  ) {
     super(file ? `${file}: ${detail}` : detail);
   }
   /** The same error with the file named (mergeBlock only sees content). */
-  withFile(file: string): SshConfigError { return new SshConfigError(this.detail, this.code, this.lines, file); }
+  withFile(file: string): SshConfigError {
+    return new SshConfigError(this.detail, this.code, this.lines, file);
+  }
 }
 
 // ---------- markers ----------
 
-export function startMarker(slug: string): string { return `# --- START HANGAR ${slug} ---`; }
-export function endMarker(slug: string): string { return `# --- END HANGAR ${slug} ---`; }
+export function startMarker(slug: string): string {
+  return `# --- START HANGAR ${slug} ---`;
+}
+export function endMarker(slug: string): string {
+  return `# --- END HANGAR ${slug} ---`;
+}
 
 const MARKER_RE = /^[ \t]*# --- (START|END) HANGAR (\S+) ---[ \t]*$/;
-const MANAGED_RE = /^[ \t]*# Managed by the Hangar extension for (.+): changes inside this block are overwritten\.[ \t]*$/;
+const MANAGED_RE =
+  /^[ \t]*# Managed by the Hangar extension for (.+): changes inside this block are overwritten\.[ \t]*$/;
 
 /** A marker line (without its line end), or null for any other line. */
 export function parseMarker(line: string): { kind: 'start' | 'end'; slug: string } | null {
@@ -47,7 +59,9 @@ export function parseMarker(line: string): { kind: 'start' | 'end'; slug: string
 }
 
 /** The `Host` pattern that covers every env of a gateway. */
-export function gatewayHostPattern(gatewayUrl: string): string { return `${ALIAS_PREFIX}${gatewaySlug(gatewayUrl)}--*`; }
+export function gatewayHostPattern(gatewayUrl: string): string {
+  return `${ALIAS_PREFIX}${gatewaySlug(gatewayUrl)}--*`;
+}
 
 export interface ManagedBlock {
   slug: string;
@@ -58,7 +72,10 @@ export interface ManagedBlock {
   endLine: number;
 }
 
-interface Line { text: string; eol: '' | '\n' | '\r\n' }
+interface Line {
+  text: string;
+  eol: '' | '\n' | '\r\n';
+}
 
 /** Lines with their own terminators: joining text+eol gives the content back byte for byte. */
 function splitLines(content: string): Line[] {
@@ -66,7 +83,10 @@ function splitLines(content: string): Line[] {
   let i = 0;
   while (i < content.length) {
     const j = content.indexOf('\n', i);
-    if (j < 0) { out.push({ text: content.slice(i), eol: '' }); break; }
+    if (j < 0) {
+      out.push({ text: content.slice(i), eol: '' });
+      break;
+    }
     const crlf = j > i && content[j - 1] === '\r';
     out.push({ text: content.slice(i, crlf ? j - 1 : j), eol: crlf ? '\r\n' : '\n' });
     i = j + 1;
@@ -79,8 +99,12 @@ const isBlank = (text: string) => /^[ \t]*$/.test(text);
 
 /** The file's line end: CRLF when most lines use it, else LF (also for an empty file). */
 function detectEol(lines: Line[]): '\n' | '\r\n' {
-  let crlf = 0; let lf = 0;
-  for (const l of lines) { if (l.eol === '\r\n') crlf++; else if (l.eol === '\n') lf++; }
+  let crlf = 0;
+  let lf = 0;
+  for (const l of lines) {
+    if (l.eol === '\r\n') crlf++;
+    else if (l.eol === '\n') lf++;
+  }
   return crlf > lf ? '\r\n' : '\n';
 }
 
@@ -89,7 +113,8 @@ function parseBlocks(lines: Line[]): ManagedBlock[] {
   const blocks: ManagedBlock[] = [];
   const seen = new Map<string, number>();
   let open: { slug: string; line: number } | null = null;
-  const bad = (msg: string, ls: number[]) => new SshConfigError(`Hangar block markers don't pair up: ${msg}. Fix or remove these lines by hand.`, 'markers', ls);
+  const bad = (msg: string, ls: number[]) =>
+    new SshConfigError(`Hangar block markers don't pair up: ${msg}. Fix or remove these lines by hand.`, 'markers', ls);
   for (let i = 0; i < lines.length; i++) {
     const m = parseMarker(lines[i].text);
     if (!m) continue;
@@ -97,8 +122,14 @@ function parseBlocks(lines: Line[]): ManagedBlock[] {
     if (m.kind === 'start') {
       if (open) {
         throw open.slug === m.slug
-          ? bad(`line ${n} starts a second block for ${m.slug} inside the one started at line ${open.line}`, [open.line, n])
-          : bad(`line ${n} starts a block for ${m.slug} inside the block for ${open.slug} started at line ${open.line} (nested blocks)`, [open.line, n]);
+          ? bad(`line ${n} starts a second block for ${m.slug} inside the one started at line ${open.line}`, [
+              open.line,
+              n,
+            ])
+          : bad(
+              `line ${n} starts a block for ${m.slug} inside the block for ${open.slug} started at line ${open.line} (nested blocks)`,
+              [open.line, n],
+            );
       }
       const prev = seen.get(m.slug);
       if (prev !== undefined) throw bad(`two blocks for ${m.slug} (START at lines ${prev} and ${n})`, [prev, n]);
@@ -106,8 +137,15 @@ function parseBlocks(lines: Line[]): ManagedBlock[] {
       open = { slug: m.slug, line: n };
     } else {
       if (!open) throw bad(`line ${n} ends a block for ${m.slug} that was never started`, [n]);
-      if (open.slug !== m.slug) throw bad(`line ${n} ends a block for ${m.slug}, but the block open since line ${open.line} is for ${open.slug}`, [open.line, n]);
-      const url = lines.slice(open.line, i).map((x) => MANAGED_RE.exec(x.text)?.[1]).find(Boolean);
+      if (open.slug !== m.slug)
+        throw bad(
+          `line ${n} ends a block for ${m.slug}, but the block open since line ${open.line} is for ${open.slug}`,
+          [open.line, n],
+        );
+      const url = lines
+        .slice(open.line, i)
+        .map((x) => MANAGED_RE.exec(x.text)?.[1])
+        .find(Boolean);
       blocks.push({ slug: m.slug, ...(url ? { gatewayUrl: url } : {}), startLine: open.line, endLine: n });
       open = null;
     }
@@ -147,7 +185,9 @@ export function shellArg(s: string): string {
 }
 
 /** A ProxyCommand prefix from argv, e.g. shellCommand([process.execPath, '/ext/dist/hangar.js']). */
-export function shellCommand(argv: string[]): string { return argv.map(shellArg).join(' '); }
+export function shellCommand(argv: string[]): string {
+  return argv.map(shellArg).join(' ');
+}
 
 /** ssh expands %-tokens in ProxyCommand, IdentityFile and UserKnownHostsFile: a literal % must be %%. */
 const escapeTokens = (s: string) => s.replace(/%/g, '%%');
@@ -160,7 +200,8 @@ function checkText(what: string, s: string): void {
 function pathValue(what: string, p: string): string {
   checkText(what, p);
   if (!p.trim()) throw new SshConfigError(`${what} is empty`, 'input');
-  if (p.includes('"')) throw new SshConfigError(`${what} must not contain '"' (ssh_config can't quote it): ${p}`, 'input');
+  if (p.includes('"'))
+    throw new SshConfigError(`${what} must not contain '"' (ssh_config can't quote it): ${p}`, 'input');
   const v = escapeTokens(p);
   return /\s/.test(v) ? `"${v}"` : v;
 }
@@ -180,12 +221,18 @@ const USER_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
 export function renderBlock(o: RenderOptions): string {
   checkText('gatewayUrl', o.gatewayUrl);
   let slug: string;
-  try { slug = gatewaySlug(o.gatewayUrl); } catch { throw new SshConfigError(`gatewayUrl is not a URL: ${o.gatewayUrl}`, 'input'); }
+  try {
+    slug = gatewaySlug(o.gatewayUrl);
+  } catch {
+    throw new SshConfigError(`gatewayUrl is not a URL: ${o.gatewayUrl}`, 'input');
+  }
   if (!slug) throw new SshConfigError(`gatewayUrl has no host: ${o.gatewayUrl}`, 'input');
   checkText('proxyCommand', o.proxyCommand);
   if (!o.proxyCommand.trim()) throw new SshConfigError('proxyCommand is empty', 'input');
   const user = o.user ?? DEFAULT_USER;
-  const checkUser = (u: string) => { if (!USER_RE.test(u)) throw new SshConfigError(`not a valid login user name: ${JSON.stringify(u)}`, 'input'); };
+  const checkUser = (u: string) => {
+    if (!USER_RE.test(u)) throw new SshConfigError(`not a valid login user name: ${JSON.stringify(u)}`, 'input');
+  };
   checkUser(user);
 
   const prefix = `${ALIAS_PREFIX}${slug}--`;
@@ -197,7 +244,8 @@ export function renderBlock(o: RenderOptions): string {
     }
     checkUser(e.user);
     const had = envs.get(e.alias);
-    if (had !== undefined && had !== e.user) throw new SshConfigError(`env alias ${e.alias} given twice with different users`, 'input');
+    if (had !== undefined && had !== e.user)
+      throw new SshConfigError(`env alias ${e.alias} given twice with different users`, 'input');
     envs.set(e.alias, e.user);
   }
 
@@ -205,7 +253,9 @@ export function renderBlock(o: RenderOptions): string {
     startMarker(slug),
     `# Managed by the Hangar extension for ${o.gatewayUrl}: changes inside this block are overwritten.`,
     // Sorted so the same envs always render the same bytes (no rewrite when only their order changed).
-    ...[...envs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([alias, u]) => [`Host ${alias}`, `  User ${u}`]),
+    ...[...envs]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .flatMap(([alias, u]) => [`Host ${alias}`, `  User ${u}`]),
     `Host ${prefix}*`,
     `  ProxyCommand ${escapeTokens(o.proxyCommand)} proxy --url ${escapeTokens(shellArg(o.gatewayUrl))} %n`,
     `  User ${user}`,
@@ -225,7 +275,10 @@ function blockLines(block: string, slug: string): string[] {
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   const inner = lines.slice(1, -1).findIndex((l) => parseMarker(l));
   if (lines.length < 2 || lines[0] !== startMarker(slug) || lines[lines.length - 1] !== endMarker(slug) || inner >= 0) {
-    throw new SshConfigError(`the block to write must start with "${startMarker(slug)}", end with "${endMarker(slug)}" and hold no other markers`, 'block');
+    throw new SshConfigError(
+      `the block to write must start with "${startMarker(slug)}", end with "${endMarker(slug)}" and hold no other markers`,
+      'block',
+    );
   }
   return lines;
 }
@@ -302,7 +355,10 @@ function listReach(patterns: string[], t: Target, fold: boolean): Reach {
   for (const raw of patterns) {
     const neg = raw.startsWith('!');
     const r = globReach(neg ? raw.slice(1) : raw, t, fold);
-    if (neg) { if (r === 'all') return 'none'; if (r === 'some') negSome = true; } else if (r === 'all' || (r === 'some' && best === 'none')) best = r;
+    if (neg) {
+      if (r === 'all') return 'none';
+      if (r === 'some') negSome = true;
+    } else if (r === 'all' || (r === 'some' && best === 'none')) best = r;
   }
   return best === 'all' && negSome ? 'some' : best;
 }
@@ -334,7 +390,7 @@ function parseOption(text: string): { keyword: string; args: string[] } | null {
   if (!m) return null;
   const args: string[] = [];
   const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
-  for (let a; (a = re.exec(m[2])); ) {
+  for (let a; (a = re.exec(m[2]));) {
     if (a[3]?.startsWith('#')) break;
     args.push(a[1] ?? a[2] ?? a[3]);
   }
@@ -343,8 +399,13 @@ function parseOption(text: string): { keyword: string; args: string[] } | null {
 
 /** Options where a user's earlier value beats ours (ssh keeps the first). HostKeyAlias/HostName break the pinning. */
 const GUARDED: Record<string, string> = {
-  proxycommand: 'ProxyCommand', proxyjump: 'ProxyJump', stricthostkeychecking: 'StrictHostKeyChecking',
-  userknownhostsfile: 'UserKnownHostsFile', user: 'User', hostname: 'HostName', hostkeyalias: 'HostKeyAlias',
+  proxycommand: 'ProxyCommand',
+  proxyjump: 'ProxyJump',
+  stricthostkeychecking: 'StrictHostKeyChecking',
+  userknownhostsfile: 'UserKnownHostsFile',
+  user: 'User',
+  hostname: 'HostName',
+  hostkeyalias: 'HostKeyAlias',
 };
 
 /**
@@ -361,7 +422,11 @@ export function findOverrides(content: string, alias: string): string[] {
   let bestLen = -1;
   lines.forEach((l, i) => {
     const m = parseMarker(l.text);
-    if (m?.kind === 'start' && alias.toLowerCase().startsWith(`${ALIAS_PREFIX}${m.slug}--`) && m.slug.length > bestLen) {
+    if (
+      m?.kind === 'start' &&
+      alias.toLowerCase().startsWith(`${ALIAS_PREFIX}${m.slug}--`) &&
+      m.slug.length > bestLen
+    ) {
       stop = i;
       bestLen = m.slug.length;
     }
@@ -374,7 +439,11 @@ export function findOverrides(content: string, alias: string): string[] {
     if (!opt) continue;
     const n = i + 1;
     if (opt.keyword === 'host' || opt.keyword === 'match') {
-      ctx = { header: lines[i].text.trim(), line: n, reach: opt.keyword === 'host' ? listReach(opt.args, target, false) : matchReach(opt.args, target) };
+      ctx = {
+        header: lines[i].text.trim(),
+        line: n,
+        reach: opt.keyword === 'host' ? listReach(opt.args, target, false) : matchReach(opt.args, target),
+      };
       continue;
     }
     const reach = ctx ? ctx.reach : 'all';
@@ -383,9 +452,13 @@ export function findOverrides(content: string, alias: string): string[] {
     const verb = reach === 'all' ? 'applies' : 'may apply';
     const text = lines[i].text.trim();
     if (opt.keyword === 'include') {
-      warnings.push(`line ${n}: "${text}" ${where} ${verb} to ${alias} and comes before the Hangar block; the included files are not checked — a ProxyCommand, User, HostName, … they set for these hosts would win over Hangar's.`);
+      warnings.push(
+        `line ${n}: "${text}" ${where} ${verb} to ${alias} and comes before the Hangar block; the included files are not checked — a ProxyCommand, User, HostName, … they set for these hosts would win over Hangar's.`,
+      );
     } else if (GUARDED[opt.keyword]) {
-      warnings.push(`line ${n}: "${text}" ${where} ${verb} to ${alias} and comes before the Hangar block; ssh uses the first value it finds, so Hangar's ${GUARDED[opt.keyword]} would be ignored.`);
+      warnings.push(
+        `line ${n}: "${text}" ${where} ${verb} to ${alias} and comes before the Hangar block; ssh uses the first value it finds, so Hangar's ${GUARDED[opt.keyword]} would be ignored.`,
+      );
     }
   }
   return warnings;
@@ -433,11 +506,21 @@ async function resolveTarget(fs: SshConfigFs, file: string): Promise<string> {
 }
 
 async function readOrEmpty(fs: SshConfigFs, file: string): Promise<Buffer> {
-  try { return Buffer.from(await fs.readFile(file)); } catch (e) { if (errCode(e) === 'ENOENT') return Buffer.alloc(0); throw e; }
+  try {
+    return Buffer.from(await fs.readFile(file));
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return Buffer.alloc(0);
+    throw e;
+  }
 }
 
 /** Takes `<target>.hangar.lock` (O_EXCL), breaking a stale one; resolves to its release function. */
-async function acquireLock(fs: SshConfigFs, lock: string, timeoutMs: number, staleMs: number): Promise<() => Promise<void>> {
+async function acquireLock(
+  fs: SshConfigFs,
+  lock: string,
+  timeoutMs: number,
+  staleMs: number,
+): Promise<() => Promise<void>> {
   const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
   const deadline = Date.now() + timeoutMs;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
@@ -449,13 +532,20 @@ async function acquireLock(fs: SshConfigFs, lock: string, timeoutMs: number, sta
     }
     if (await breakStale(fs, lock, staleMs)) continue;
     if (Date.now() >= deadline) {
-      throw new SshConfigError(`another writer holds ${lock} (waited ${timeoutMs} ms); delete it if no Hangar window is writing the file`, 'locked');
+      throw new SshConfigError(
+        `another writer holds ${lock} (waited ${timeoutMs} ms); delete it if no Hangar window is writing the file`,
+        'locked',
+      );
     }
     await sleep(delay * (0.5 + Math.random()));
   }
   return async () => {
     // Only our own lock: if ours went stale and someone broke it, theirs must stay.
-    try { if (Buffer.from(await fs.readFile(lock)).toString() === token) await fs.unlink(lock); } catch { /* gone already */ }
+    try {
+      if (Buffer.from(await fs.readFile(lock)).toString() === token) await fs.unlink(lock);
+    } catch {
+      /* gone already */
+    }
   };
 }
 
@@ -471,7 +561,12 @@ async function breakStale(fs: SshConfigFs, lock: string, staleMs: number): Promi
   }
   // Move it aside first (atomic: one breaker wins), then check it's the stale one we looked at, not a fresh lock.
   const aside = `${lock}.stale-${randomBytes(6).toString('hex')}`;
-  try { await fs.rename(lock, aside); } catch (e) { if (errCode(e) === 'ENOENT') return true; throw e; }
+  try {
+    await fs.rename(lock, aside);
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return true;
+    throw e;
+  }
   const got = Buffer.from(await fs.readFile(aside)).toString();
   if (got !== seen) await fs.rename(aside, lock).catch(() => undefined);
   else await fs.unlink(aside).catch(() => undefined);
@@ -481,7 +576,9 @@ async function breakStale(fs: SshConfigFs, lock: string, staleMs: number): Promi
 /** rename, retried briefly where Windows refuses it while a reader (or a virus scanner) has the file open. */
 async function renameRetrying(fs: SshConfigFs, from: string, to: string): Promise<void> {
   for (let i = 0; ; i++) {
-    try { return await fs.rename(from, to); } catch (e) {
+    try {
+      return await fs.rename(from, to);
+    } catch (e) {
       if (process.platform !== 'win32' || i >= 10 || !['EPERM', 'EACCES', 'EBUSY'].includes(errCode(e) ?? '')) throw e;
       await sleep(20 * (i + 1));
     }
@@ -496,30 +593,54 @@ async function renameRetrying(fs: SshConfigFs, from: string, to: string): Promis
  * into content read under the lock, so concurrent writers (windows, gateways) all land. The user's bytes are kept
  * exactly, whatever their encoding. Throws SshConfigError ('markers', 'block', 'locked') with the file named.
  */
-export async function writeManagedBlock(file: string, gatewayUrl: string, block: string | null, opts: WriteOptions = {}): Promise<{ changed: boolean; warnings: string[] }> {
+export async function writeManagedBlock(
+  file: string,
+  gatewayUrl: string,
+  block: string | null,
+  opts: WriteOptions = {},
+): Promise<{ changed: boolean; warnings: string[] }> {
   const fs: SshConfigFs = opts.fs ?? nodeFs;
   const target = await resolveTarget(fs, file);
   // Content as latin1: one char per byte, so bytes that aren't UTF-8 survive; the block goes in as its UTF-8 bytes.
   const bin = block === null ? null : Buffer.from(block, 'utf8').toString('latin1');
   const merge = (raw: Buffer) => {
-    try { return mergeBlock(raw.toString('latin1'), gatewayUrl, bin); } catch (e) { throw e instanceof SshConfigError ? e.withFile(file) : e; }
+    try {
+      return mergeBlock(raw.toString('latin1'), gatewayUrl, bin);
+    } catch (e) {
+      throw e instanceof SshConfigError ? e.withFile(file) : e;
+    }
   };
-  const warningsFor = (content: string) => (block === null ? [] : findOverrides(Buffer.from(content, 'latin1').toString('utf8'), gatewayHostPattern(gatewayUrl)).map((w) => `${file}, ${w}`));
+  const warningsFor = (content: string) =>
+    block === null
+      ? []
+      : findOverrides(Buffer.from(content, 'latin1').toString('utf8'), gatewayHostPattern(gatewayUrl)).map(
+          (w) => `${file}, ${w}`,
+        );
 
   // Fast path without the lock: nothing to change (the common case on every activation), or broken markers.
   const first = await readOrEmpty(fs, target);
-  if (merge(first) === first.toString('latin1')) return { changed: false, warnings: warningsFor(first.toString('latin1')) };
+  if (merge(first) === first.toString('latin1'))
+    return { changed: false, warnings: warningsFor(first.toString('latin1')) };
 
   const dir = path.dirname(target);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock(fs, `${target}.hangar.lock`, opts.lockTimeoutMs ?? 5000, opts.lockStaleMs ?? 30_000);
+  const release = await acquireLock(
+    fs,
+    `${target}.hangar.lock`,
+    opts.lockTimeoutMs ?? 5000,
+    opts.lockStaleMs ?? 30_000,
+  );
   try {
     const raw = await readOrEmpty(fs, target); // again, under the lock: another writer may have landed meanwhile
     const before = raw.toString('latin1');
     const after = merge(raw);
     if (after === before) return { changed: false, warnings: warningsFor(before) };
     let mode = 0o600;
-    try { mode = (await fs.stat(target)).mode & 0o7777; } catch (e) { if (errCode(e) !== 'ENOENT') throw e; }
+    try {
+      mode = (await fs.stat(target)).mode & 0o7777;
+    } catch (e) {
+      if (errCode(e) !== 'ENOENT') throw e;
+    }
     const tmp = path.join(dir, `.${path.basename(target)}.hangar-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
     try {
       await fs.writeFile(tmp, Buffer.from(after, 'latin1'), { mode, flag: 'wx' });

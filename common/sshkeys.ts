@@ -10,7 +10,11 @@ function sshString(b: Buffer | string): Buffer {
   return Buffer.concat([len, buf]);
 }
 
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+};
 
 export function generateEd25519(comment: string): { privateKey: string; publicKey: string } {
   const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
@@ -18,11 +22,29 @@ export function generateEd25519(comment: string): { privateKey: string; publicKe
   const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
   const pubBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
   const check = crypto.randomBytes(4).readUInt32BE(0);
-  let priv = Buffer.concat([u32(check), u32(check), sshString('ssh-ed25519'), sshString(pub), sshString(Buffer.concat([seed, pub])), sshString(comment)]);
+  let priv = Buffer.concat([
+    u32(check),
+    u32(check),
+    sshString('ssh-ed25519'),
+    sshString(pub),
+    sshString(Buffer.concat([seed, pub])),
+    sshString(comment),
+  ]);
   const pad = (8 - (priv.length % 8)) % 8;
   priv = Buffer.concat([priv, Buffer.from(Array.from({ length: pad }, (_, i) => i + 1))]);
-  const body = Buffer.concat([Buffer.from('openssh-key-v1\0'), sshString('none'), sshString('none'), sshString(''), u32(1), sshString(pubBlob), sshString(priv)]);
-  const b64 = body.toString('base64').match(/.{1,70}/g)!.join('\n');
+  const body = Buffer.concat([
+    Buffer.from('openssh-key-v1\0'),
+    sshString('none'),
+    sshString('none'),
+    sshString(''),
+    u32(1),
+    sshString(pubBlob),
+    sshString(priv),
+  ]);
+  const b64 = body
+    .toString('base64')
+    .match(/.{1,70}/g)!
+    .join('\n');
   return {
     privateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}\n-----END OPENSSH PRIVATE KEY-----\n`,
     publicKey: `ssh-ed25519 ${pubBlob.toString('base64')} ${comment}`,

@@ -9,13 +9,24 @@ import WebSocket, { createWebSocketStream } from 'ws';
 export type TunnelTransport = 'raw' | 'websocket';
 
 /** `agent`: for https:// gateways, the client's pin-checking agent (HangarClient.agent). */
-export function openTunnel(httpUrl: string, token: string | undefined, transport: TunnelTransport = 'raw', agent?: http.Agent): Promise<Duplex> {
-  return transport === 'raw' ? openRaw(httpUrl, token, agent) : openWebSocket(httpUrl.replace(/^http/, 'ws'), token, agent);
+export function openTunnel(
+  httpUrl: string,
+  token: string | undefined,
+  transport: TunnelTransport = 'raw',
+  agent?: http.Agent,
+): Promise<Duplex> {
+  return transport === 'raw'
+    ? openRaw(httpUrl, token, agent)
+    : openWebSocket(httpUrl.replace(/^http/, 'ws'), token, agent);
 }
 
 function errorFrom(status: number | undefined, body: string): Error {
   let msg = `HTTP ${status}`;
-  try { msg = JSON.parse(body).error.message; } catch { /* keep status */ }
+  try {
+    msg = JSON.parse(body).error.message;
+  } catch {
+    /* keep status */
+  }
   return Object.assign(new Error(msg), { status });
 }
 
@@ -34,7 +45,9 @@ function openRaw(url: string, token: string | undefined, agent: http.Agent | und
     });
     req.once('response', (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       res.on('end', () => reject(errorFrom(res.statusCode, body)));
     });
     req.once('timeout', () => req.destroy(new Error('tunnel handshake timed out')));
@@ -60,7 +73,9 @@ function openWebSocket(wsUrl: string, token: string | undefined, agent: http.Age
     });
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       res.on('end', () => reject(errorFrom(res.statusCode, body)));
     });
     ws.once('error', reject);

@@ -6,141 +6,211 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 
-const dockerBackend = z.object({
-  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
-  kind: z.literal('docker').default('docker'),
-  /** unix:///var/run/docker.sock, tcp://host:2376, ssh://user@host[:port] */
-  url: z.string().default('unix:///var/run/docker.sock'),
-  /** For ssh:// hosts: private key file used to reach the host. */
-  ssh_key_file: z.string().optional(),
-  /** The host's SSH public key ("ssh-ed25519 AAAA…", as in its /etc/ssh/ssh_host_*_key.pub): pinned when set. */
-  ssh_host_key: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+={0,2}( .*)?$/, 'must be an OpenSSH public key line').optional(),
-  /** Address published ports bind to by default. */
-  publish_address: z.string().ip().default('127.0.0.1'),
-  /** nvidia-smi on that host (run locally for unix:// engines, over SSH for ssh:// ones); absent: no GPUs. */
-  nvidia_smi: z.string().default('nvidia-smi'),
-  /** Time-slicing: how many gpu_mode shared environments one GPU takes. */
-  gpu_shared_replicas: z.number().int().min(1).max(64).default(4),
-  /** false: never pull (air-gapped hosts, API fuzzing): every image_pull_policy acts as 'never'. */
-  allow_image_pulls: z.boolean().default(true),
-}).strict();
+const dockerBackend = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+    kind: z.literal('docker').default('docker'),
+    /** unix:///var/run/docker.sock, tcp://host:2376, ssh://user@host[:port] */
+    url: z.string().default('unix:///var/run/docker.sock'),
+    /** For ssh:// hosts: private key file used to reach the host. */
+    ssh_key_file: z.string().optional(),
+    /** The host's SSH public key ("ssh-ed25519 AAAA…", as in its /etc/ssh/ssh_host_*_key.pub): pinned when set. */
+    ssh_host_key: z
+      .string()
+      .regex(
+        /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+={0,2}( .*)?$/,
+        'must be an OpenSSH public key line',
+      )
+      .optional(),
+    /** Address published ports bind to by default. */
+    publish_address: z.string().ip().default('127.0.0.1'),
+    /** nvidia-smi on that host (run locally for unix:// engines, over SSH for ssh:// ones); absent: no GPUs. */
+    nvidia_smi: z.string().default('nvidia-smi'),
+    /** Time-slicing: how many gpu_mode shared environments one GPU takes. */
+    gpu_shared_replicas: z.number().int().min(1).max(64).default(4),
+    /** false: never pull (air-gapped hosts, API fuzzing): every image_pull_policy acts as 'never'. */
+    allow_image_pulls: z.boolean().default(true),
+  })
+  .strict();
 export type DockerBackendConfig = z.infer<typeof dockerBackend>;
 
-const kubernetesBackend = z.object({
-  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
-  kind: z.literal('kubernetes'),
-  /** Path of a kubeconfig file; absent: in-cluster service-account credentials. */
-  kubeconfig: z.string().optional(),
-  context: z.string().optional(),
-  /** One namespace per user (hangar-<user>) or one per team (hangar-team-<team>, from the user's team; users without one keep their own). */
-  namespace_policy: z.enum(['per-user', 'per-team']).default('per-user'),
-  namespace_prefix: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default('hangar'),
-  image_pull_secrets: z.array(z.string()).default([]),
-  storage_class: z.string().optional(),
-  /** Tolerations given to pods that ask for GPUs (Kubernetes field names); GPU nodes are often tainted so. */
-  gpu_tolerations: z.array(z.object({
-    key: z.string().optional(),
-    operator: z.enum(['Exists', 'Equal']).optional(),
-    value: z.string().optional(),
-    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
-    tolerationSeconds: z.number().int().optional(),
-  }).strict()).default([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]),
-}).strict();
+const kubernetesBackend = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+    kind: z.literal('kubernetes'),
+    /** Path of a kubeconfig file; absent: in-cluster service-account credentials. */
+    kubeconfig: z.string().optional(),
+    context: z.string().optional(),
+    /** One namespace per user (hangar-<user>) or one per team (hangar-team-<team>, from the user's team; users without one keep their own). */
+    namespace_policy: z.enum(['per-user', 'per-team']).default('per-user'),
+    namespace_prefix: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+      .default('hangar'),
+    image_pull_secrets: z.array(z.string()).default([]),
+    storage_class: z.string().optional(),
+    /** Tolerations given to pods that ask for GPUs (Kubernetes field names); GPU nodes are often tainted so. */
+    gpu_tolerations: z
+      .array(
+        z
+          .object({
+            key: z.string().optional(),
+            operator: z.enum(['Exists', 'Equal']).optional(),
+            value: z.string().optional(),
+            effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+            tolerationSeconds: z.number().int().optional(),
+          })
+          .strict(),
+      )
+      .default([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]),
+  })
+  .strict();
 export type KubernetesBackendConfig = z.infer<typeof kubernetesBackend>;
 const portRange = z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) });
 
-const libvirtBackend = z.object({
-  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
-  kind: z.literal('libvirt'),
-  /** qemu:///system beside the gateway, qemu+ssh://user@host/system for a remote host. */
-  uri: z.string().regex(/^[a-z]+(\+[a-z]+)?:\/\//, 'must be a libvirt URI such as qemu:///system').default('qemu:///system'),
-  /** For qemu+ssh:// hosts: the key for the SSH hop that carries tunnels to the VMs' forwarded ports. */
-  ssh_key_file: z.string().optional(),
-  /** The host's SSH public key ("ssh-ed25519 AAAA…", as in its /etc/ssh/ssh_host_*_key.pub): pinned when set. */
-  ssh_host_key: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+={0,2}( .*)?$/, 'must be an OpenSSH public key line').optional(),
-  /** A directory storage pool: templates, overlays, cloud-init seeds and console logs live there. */
-  pool: z.string().default('hangar'),
-  /** auto: kvm when the host offers it, else qemu (TCG). Say qemu on hosts that claim KVM but can't run it (nested). */
-  virt_type: z.enum(['auto', 'kvm', 'qemu']).default('auto'),
-  /** 'user': each VM gets its own user-mode network and only forwarded ports reach it; or a libvirt network's name. */
-  network: z.string().default('user'),
-  /** User-mode networking: the guest can't open connections out (no internet, no host); forwards still reach it. */
-  restrict_network: z.boolean().default(false),
-  forward_address: z.string().ip().default('127.0.0.1'),
-  forward_port_range: portRange.default({ from: 22000, to: 22999 }),
-  boot_timeout_s: z.number().int().min(10).default(300),
-  /** Under KVM: a guest silent on its serial console this long after start hangs (fail it, don't wait forever). */
-  silent_console_timeout_s: z.number().int().min(5).default(90),
-  shutdown_timeout_s: z.number().int().min(1).default(60),
-  default_vcpus: z.number().int().min(1).default(2),
-  default_memory_mb: z.number().int().min(128).default(2048),
-  /** Size of the data disk a named volume becomes (storage_config mounts of type volume), unless the mount says. */
-  data_disk_gb: z.number().int().min(1).default(20),
-  /** The virsh executable. */
-  virsh: z.string().default('virsh'),
-}).strict();
+const libvirtBackend = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+    kind: z.literal('libvirt'),
+    /** qemu:///system beside the gateway, qemu+ssh://user@host/system for a remote host. */
+    uri: z
+      .string()
+      .regex(/^[a-z]+(\+[a-z]+)?:\/\//, 'must be a libvirt URI such as qemu:///system')
+      .default('qemu:///system'),
+    /** For qemu+ssh:// hosts: the key for the SSH hop that carries tunnels to the VMs' forwarded ports. */
+    ssh_key_file: z.string().optional(),
+    /** The host's SSH public key ("ssh-ed25519 AAAA…", as in its /etc/ssh/ssh_host_*_key.pub): pinned when set. */
+    ssh_host_key: z
+      .string()
+      .regex(
+        /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/]+={0,2}( .*)?$/,
+        'must be an OpenSSH public key line',
+      )
+      .optional(),
+    /** A directory storage pool: templates, overlays, cloud-init seeds and console logs live there. */
+    pool: z.string().default('hangar'),
+    /** auto: kvm when the host offers it, else qemu (TCG). Say qemu on hosts that claim KVM but can't run it (nested). */
+    virt_type: z.enum(['auto', 'kvm', 'qemu']).default('auto'),
+    /** 'user': each VM gets its own user-mode network and only forwarded ports reach it; or a libvirt network's name. */
+    network: z.string().default('user'),
+    /** User-mode networking: the guest can't open connections out (no internet, no host); forwards still reach it. */
+    restrict_network: z.boolean().default(false),
+    forward_address: z.string().ip().default('127.0.0.1'),
+    forward_port_range: portRange.default({ from: 22000, to: 22999 }),
+    boot_timeout_s: z.number().int().min(10).default(300),
+    /** Under KVM: a guest silent on its serial console this long after start hangs (fail it, don't wait forever). */
+    silent_console_timeout_s: z.number().int().min(5).default(90),
+    shutdown_timeout_s: z.number().int().min(1).default(60),
+    default_vcpus: z.number().int().min(1).default(2),
+    default_memory_mb: z.number().int().min(128).default(2048),
+    /** Size of the data disk a named volume becomes (storage_config mounts of type volume), unless the mount says. */
+    data_disk_gb: z.number().int().min(1).default(20),
+    /** The virsh executable. */
+    virsh: z.string().default('virsh'),
+  })
+  .strict();
 export type LibvirtBackendConfig = z.infer<typeof libvirtBackend>;
 
 // Chosen by `kind` (docker when absent), so a typo is reported against the right backend kind, never
 // silently dropped, and a libvirt entry without `kind:` is an error instead of a Docker backend.
 const backend = z.preprocess(
   (b) => (b && typeof b === 'object' && !('kind' in b) ? { ...b, kind: 'docker' } : b),
-  z.discriminatedUnion('kind', [dockerBackend.extend({ kind: z.literal('docker') }), kubernetesBackend, libvirtBackend]),
+  z.discriminatedUnion('kind', [
+    dockerBackend.extend({ kind: z.literal('docker') }),
+    kubernetesBackend,
+    libvirtBackend,
+  ]),
 );
 
 /** A host directory the operator lets users mount by name (storage_config mount {type: host_path, source: <name>}).
  *  Users never give raw paths: a container's root can write wherever a bind points. */
-const hostPath = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be lowercase letters, digits, "_", "." and "-"'),
-  path: z.string().regex(/^\/[^\0]*$/, 'must be an absolute path')
-    .refine((p) => p === '/' || (path.posix.normalize(p) === p && !p.endsWith('/')), 'must be a normalised path (no "..", "." or "//")'),
-  /** Read-only unless the operator says otherwise; a mount can't ask for more than this. */
-  read_only: z.boolean().default(true),
-  /** Who may mount it: user names ("*": every user) and team names. Admins are listed like anyone else. */
-  users: z.array(z.string().min(1)).default([]),
-  teams: z.array(z.string().min(1)).default([]),
-}).strict();
+const hostPath = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be lowercase letters, digits, "_", "." and "-"'),
+    path: z
+      .string()
+      .regex(/^\/[^\0]*$/, 'must be an absolute path')
+      .refine(
+        (p) => p === '/' || (path.posix.normalize(p) === p && !p.endsWith('/')),
+        'must be a normalised path (no "..", "." or "//")',
+      ),
+    /** Read-only unless the operator says otherwise; a mount can't ask for more than this. */
+    read_only: z.boolean().default(true),
+    /** Who may mount it: user names ("*": every user) and team names. Admins are listed like anyone else. */
+    users: z.array(z.string().min(1)).default([]),
+    teams: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
 export type HostPathConfig = z.infer<typeof hostPath>;
 export type BackendConfig = z.infer<typeof backend>;
 
-const configSchema = z.object({
-  listen: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default('127.0.0.1:7420'),
-  data_dir: z.string().default(path.join(os.homedir(), '.local/share/hangar')),
-  /** URL clients use to reach this gateway (for connection info); defaults to http://<listen>. */
-  public_url: z.string().url().optional(),
-  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  reconcile_interval_s: z.number().int().min(1).default(30),
-  gpu_refresh_interval_s: z.number().int().min(5).default(60),
-  /** Host ports handed out as vnc_port (published on the backend host's publish_address). */
-  vnc_port_range: z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) }).default({ from: 15900, to: 15999 }),
-  /** Who may embed proxied Jupyter pages (CSP frame-ancestors): VS Code's webviews by default; add a code-server or
-   *  web IDE origin here. */
-  jupyter_frame_ancestors: z.array(z.string().regex(/^[^;,\s]+$/)).default(["'self'", 'vscode-webview:', 'https://*.vscode-cdn.net']),
-  rdp_port_range: z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) }).default({ from: 13389, to: 13488 }),
-  /** Seconds to wait for a container to stop before it is killed. */
-  stop_timeout_s: z.number().int().min(0).default(10),
-  backends: z.array(backend).default([{ id: 'local', kind: 'docker', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4, allow_image_pulls: true }]),
-  default_backend: z.string().optional(),
-  host_paths: z.array(hostPath).default([]),
-  /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or
-   *  `off`; a certificate of your own is given with tls_cert_file + tls_key_file instead. */
-  tls: z.enum(['off', 'self-signed']).optional(),
-  /** PEM certificate (chain) and its private key. */
-  tls_cert_file: z.string().min(1).optional(),
-  tls_key_file: z.string().min(1).optional(),
-  /** Behind a TLS-terminating proxy: express's `trust proxy` (true, a hop count, or addresses/subnets such as
-   *  "loopback, 10.0.0.0/8"), so the client address and https come from X-Forwarded-*. false: those are ignored. */
-  trust_proxy: z.union([z.boolean(), z.number().int().min(0), z.string().min(1), z.array(z.string().min(1)).min(1)])
-    .default(false).superRefine((v, ctx) => {
-      const bad = trustProxyProblem(v);
-      if (bad) ctx.addIssue({ code: z.ZodIssueCode.custom, message: bad });
-    }),
-}).strict();
+const configSchema = z
+  .object({
+    listen: z
+      .string()
+      .regex(/^[^:]+:\d+$/, 'must be host:port')
+      .default('127.0.0.1:7420'),
+    data_dir: z.string().default(path.join(os.homedir(), '.local/share/hangar')),
+    /** URL clients use to reach this gateway (for connection info); defaults to http://<listen>. */
+    public_url: z.string().url().optional(),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    reconcile_interval_s: z.number().int().min(1).default(30),
+    gpu_refresh_interval_s: z.number().int().min(5).default(60),
+    /** Host ports handed out as vnc_port (published on the backend host's publish_address). */
+    vnc_port_range: z
+      .object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) })
+      .default({ from: 15900, to: 15999 }),
+    /** Who may embed proxied Jupyter pages (CSP frame-ancestors): VS Code's webviews by default; add a code-server or
+     *  web IDE origin here. */
+    jupyter_frame_ancestors: z
+      .array(z.string().regex(/^[^;,\s]+$/))
+      .default(["'self'", 'vscode-webview:', 'https://*.vscode-cdn.net']),
+    rdp_port_range: z
+      .object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) })
+      .default({ from: 13389, to: 13488 }),
+    /** Seconds to wait for a container to stop before it is killed. */
+    stop_timeout_s: z.number().int().min(0).default(10),
+    backends: z.array(backend).default([
+      {
+        id: 'local',
+        kind: 'docker',
+        url: 'unix:///var/run/docker.sock',
+        publish_address: '127.0.0.1',
+        nvidia_smi: 'nvidia-smi',
+        gpu_shared_replicas: 4,
+        allow_image_pulls: true,
+      },
+    ]),
+    default_backend: z.string().optional(),
+    host_paths: z.array(hostPath).default([]),
+    /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or
+     *  `off`; a certificate of your own is given with tls_cert_file + tls_key_file instead. */
+    tls: z.enum(['off', 'self-signed']).optional(),
+    /** PEM certificate (chain) and its private key. */
+    tls_cert_file: z.string().min(1).optional(),
+    tls_key_file: z.string().min(1).optional(),
+    /** Behind a TLS-terminating proxy: express's `trust proxy` (true, a hop count, or addresses/subnets such as
+     *  "loopback, 10.0.0.0/8"), so the client address and https come from X-Forwarded-*. false: those are ignored. */
+    trust_proxy: z
+      .union([z.boolean(), z.number().int().min(0), z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .default(false)
+      .superRefine((v, ctx) => {
+        const bad = trustProxyProblem(v);
+        if (bad) ctx.addIssue({ code: z.ZodIssueCode.custom, message: bad });
+      }),
+  })
+  .strict();
 
 /** Where the daemon's TLS certificate comes from, resolved from tls / tls_cert_file / tls_key_file. */
-export type TlsSource = { kind: 'off' } | { kind: 'self-signed' } | { kind: 'files'; certFile: string; keyFile: string };
+export type TlsSource =
+  { kind: 'off' } | { kind: 'self-signed' } | { kind: 'files'; certFile: string; keyFile: string };
 
-export type Config = z.infer<typeof configSchema> & { listenHost: string; listenPort: number; publicUrl: string; tlsSource: TlsSource };
+export type Config = z.infer<typeof configSchema> & {
+  listenHost: string;
+  listenPort: number;
+  publicUrl: string;
+  tlsSource: TlsSource;
+};
 
 /** Addresses in a trust_proxy string/list must be what express (proxy-addr) accepts: IPs, subnets or its names. */
 function trustProxyProblem(v: boolean | number | string | string[]): string | undefined {
@@ -151,8 +221,10 @@ function trustProxyProblem(v: boolean | number | string | string[]): string | un
     const [addr, bits, ...rest] = item.split('/');
     const family = net.isIP(addr);
     const max = family === 4 ? 32 : 128;
-    const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max) || (family === 4 && net.isIPv4(bits));
-    if (!family || rest.length || !okBits) return `'${item}' is not an IP address, a subnet (10.0.0.0/8) or one of loopback, linklocal, uniquelocal`;
+    const okBits =
+      bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max) || (family === 4 && net.isIPv4(bits));
+    if (!family || rest.length || !okBits)
+      return `'${item}' is not an IP address, a subnet (10.0.0.0/8) or one of loopback, linklocal, uniquelocal`;
   }
   return undefined;
 }
@@ -164,14 +236,26 @@ export interface ConfigSources {
 
 /** Reads `--flag value` / `--flag=value` pairs; unknown flags are an error. */
 function parseFlags(argv: string[]): Record<string, string> {
-  const known = new Set(['config', 'listen', 'data-dir', 'log-level', 'public-url', 'docker-host', 'tls', 'tls-cert-file', 'tls-key-file', 'trust-proxy']);
+  const known = new Set([
+    'config',
+    'listen',
+    'data-dir',
+    'log-level',
+    'public-url',
+    'docker-host',
+    'tls',
+    'tls-cert-file',
+    'tls-key-file',
+    'trust-proxy',
+  ]);
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) throw new Error(`unexpected argument '${a}'`);
     const eq = a.indexOf('=');
     const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (!known.has(key)) throw new Error(`unknown flag --${key} (known: ${[...known].map((k) => '--' + k).join(', ')})`);
+    if (!known.has(key))
+      throw new Error(`unknown flag --${key} (known: ${[...known].map((k) => '--' + k).join(', ')})`);
     const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new Error(`flag --${key} needs a value`);
     out[key] = value;
@@ -199,13 +283,19 @@ export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config 
   pick('tls-cert-file', 'HANGAR_TLS_CERT_FILE', 'tls_cert_file');
   pick('tls-key-file', 'HANGAR_TLS_KEY_FILE', 'tls_key_file');
   const trustProxy = flags['trust-proxy'] ?? env.HANGAR_TRUST_PROXY;
-  if (trustProxy !== undefined) raw.trust_proxy = /^(true|false)$/.test(trustProxy) ? trustProxy === 'true' : /^\d+$/.test(trustProxy) ? Number(trustProxy) : trustProxy;
+  if (trustProxy !== undefined)
+    raw.trust_proxy = /^(true|false)$/.test(trustProxy)
+      ? trustProxy === 'true'
+      : /^\d+$/.test(trustProxy)
+        ? Number(trustProxy)
+        : trustProxy;
   const dockerHost = flags['docker-host'] ?? env.HANGAR_DOCKER_HOST;
   if (dockerHost && !raw.backends) raw.backends = [{ id: 'local', url: dockerHost }];
   const nvidiaSmi = env.HANGAR_NVIDIA_SMI;
   if (nvidiaSmi) {
-    raw.backends = ((raw.backends as Record<string, unknown>[] | undefined) ?? [{ id: 'local' }])
-      .map((b) => (b.kind === undefined || b.kind === 'docker' ? { nvidia_smi: nvidiaSmi, ...b } : b));
+    raw.backends = ((raw.backends as Record<string, unknown>[] | undefined) ?? [{ id: 'local' }]).map((b) =>
+      b.kind === undefined || b.kind === 'docker' ? { nvidia_smi: nvidiaSmi, ...b } : b,
+    );
   }
 
   const result = configSchema.safeParse(raw);
@@ -245,7 +335,10 @@ function resolveTls(cfg: z.infer<typeof configSchema>): TlsSource {
   if (cert && !key) throw new Error('invalid configuration: tls_key_file: required with tls_cert_file');
   if (key && !cert) throw new Error('invalid configuration: tls_cert_file: required with tls_key_file');
   if (cert && key) {
-    if (tls) throw new Error(`invalid configuration: tls: '${tls}' can't be combined with tls_cert_file/tls_key_file (leave tls out to use those files)`);
+    if (tls)
+      throw new Error(
+        `invalid configuration: tls: '${tls}' can't be combined with tls_cert_file/tls_key_file (leave tls out to use those files)`,
+      );
     return { kind: 'files', certFile: cert, keyFile: key };
   }
   return tls === 'self-signed' ? { kind: 'self-signed' } : { kind: 'off' };

@@ -21,7 +21,10 @@ Environment: HANGAR_CONFIG, HANGAR_LISTEN (default 127.0.0.1:7420), HANGAR_DATA_
 `);
     return;
   }
-  if (argv.includes('--version')) { process.stdout.write(VERSION + '\n'); return; }
+  if (argv.includes('--version')) {
+    process.stdout.write(VERSION + '\n');
+    return;
+  }
   if (argv[0] === 'backup' || argv[0] === 'restore') return archive(argv);
   let cfg;
   try {
@@ -52,7 +55,9 @@ async function archive(argv: string[]): Promise<void> {
   const [cmd, file, ...rest] = argv;
   const force = rest.includes('--force');
   if (!file || file.startsWith('--') || (force && cmd !== 'restore')) {
-    process.stderr.write(`hangard: usage: hangard ${cmd} FILE${cmd === 'restore' ? ' [--force]' : ''} [--config FILE | --data-dir DIR]\n`);
+    process.stderr.write(
+      `hangard: usage: hangard ${cmd} FILE${cmd === 'restore' ? ' [--force]' : ''} [--config FILE | --data-dir DIR]\n`,
+    );
     process.exit(2);
   }
   let cfg;
@@ -63,7 +68,9 @@ async function archive(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const r = cmd === 'backup' ? await backup(cfg.data_dir, file) : await restore(file, cfg.data_dir, { force });
-  process.stderr.write(`hangard: ${cmd === 'backup' ? `${cfg.data_dir} backed up to ${file}` : `${file} restored into ${cfg.data_dir}`} (gateway ${r.gatewayId})\n`);
+  process.stderr.write(
+    `hangard: ${cmd === 'backup' ? `${cfg.data_dir} backed up to ${file}` : `${file} restored into ${cfg.data_dir}`} (gateway ${r.gatewayId})\n`,
+  );
 }
 
 main().catch((err) => {

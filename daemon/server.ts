@@ -60,12 +60,29 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const auth = new AuthService({ users });
   const keys = new SshKeyService({ users });
   const events = new EventBus();
-  const gatewayId = await resolveGatewayId(cfg.data_dir, db).catch(async (err) => { await db.destroy(); throw err; });
+  const gatewayId = await resolveGatewayId(cfg.data_dir, db).catch(async (err) => {
+    await db.destroy();
+    throw err;
+  });
   const drivers = driversFromConfig(cfg, gatewayId, log);
   const volumes = new VolumeRepo(db);
   let publicUrl = cfg.publicUrl;
   const gpus = new GpuService({ db, backends: drivers, log });
-  const envs = new EnvironmentService({ db, box, gpus, repo, audit, backends: drivers, keys, events, log, publicUrl: () => publicUrl, stopTimeoutS: cfg.stop_timeout_s, mounts: new MountPolicy({ hostPaths: cfg.host_paths, db }), vncPorts: cfg.vnc_port_range, rdpPorts: cfg.rdp_port_range,
+  const envs = new EnvironmentService({
+    db,
+    box,
+    gpus,
+    repo,
+    audit,
+    backends: drivers,
+    keys,
+    events,
+    log,
+    publicUrl: () => publicUrl,
+    stopTimeoutS: cfg.stop_timeout_s,
+    mounts: new MountPolicy({ hostPaths: cfg.host_paths, db }),
+    vncPorts: cfg.vnc_port_range,
+    rdpPorts: cfg.rdp_port_range,
     publishAddress: (id) => publishAddressOf(cfg, id),
   });
   const vms = new VmService({ backends: drivers, envs, gpus, audit });
@@ -77,9 +94,21 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
 
   const sessions = new JupyterSessions({ key: box.derive('jupyter-session') });
   const app = createApp({
-    version: VERSION, auth, keys, envs, gpus, vms, orphans, sessions, log,
-    audit: new AuditService({ repo: audit }), backends: new BackendService({ backends: drivers }), volumes: new VolumeService({ repo: volumes }),
-    frameAncestors: cfg.jupyter_frame_ancestors, trustProxy: cfg.trust_proxy, readiness: () => readiness(db, drivers),
+    version: VERSION,
+    auth,
+    keys,
+    envs,
+    gpus,
+    vms,
+    orphans,
+    sessions,
+    log,
+    audit: new AuditService({ repo: audit }),
+    backends: new BackendService({ backends: drivers }),
+    volumes: new VolumeService({ repo: volumes }),
+    frameAncestors: cfg.jupyter_frame_ancestors,
+    trustProxy: cfg.trust_proxy,
+    readiness: () => readiness(db, drivers),
   });
   // One port either way: the WebSocket upgrade handler below works the same on an https server.
   const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
@@ -93,7 +122,10 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   fs.writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
 
   // Start-up reconcile runs in the background: an unreachable backend must not block the API.
-  void gpus.refresh().then(() => reconciler.run()).catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
+  void gpus
+    .refresh()
+    .then(() => reconciler.run())
+    .catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
   reconciler.startLoop(cfg.reconcile_interval_s);
   gpus.startLoop(cfg.gpu_refresh_interval_s);
   // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
@@ -101,7 +133,15 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const unwatch = watchBackends(drivers, envs, reconciler, log);
 
   return {
-    url, log, envs, reconciler, drivers, gpus, gatewayId, adminTokenFile, tlsFingerprint: tls?.fingerprint256,
+    url,
+    log,
+    envs,
+    reconciler,
+    drivers,
+    gpus,
+    gatewayId,
+    adminTokenFile,
+    tlsFingerprint: tls?.fingerprint256,
     close: () => shutdown({ reconciler, gpus, unwatch, wss, server, envs, drivers, db, pidFile }),
   };
 }
@@ -118,15 +158,29 @@ async function listen(server: http.Server | https.Server, cfg: Config, tls: bool
 
 /** The fingerprint clients compare at their first login, and a warning when a self-signed one lacks a name. */
 function announceTls(tls: Awaited<ReturnType<typeof loadTls>> & object, cfg: Config, log: Logger): void {
-  log.info({ fingerprint256: tls.fingerprint256, cert: tls.certFile, generated: tls.generated }, `TLS certificate SHA-256 fingerprint ${tls.fingerprint256}`);
+  log.info(
+    { fingerprint256: tls.fingerprint256, cert: tls.certFile, generated: tls.generated },
+    `TLS certificate SHA-256 fingerprint ${tls.fingerprint256}`,
+  );
   const missing = cfg.tlsSource.kind === 'self-signed' ? missingNames(tls, cfg) : [];
-  if (missing.length) log.warn({ missing, cert: tls.certFile }, `the self-signed certificate doesn't name ${missing.join(', ')}: delete ${tls.certFile} to make a new one (clients then log in again)`);
+  if (missing.length)
+    log.warn(
+      { missing, cert: tls.certFile },
+      `the self-signed certificate doesn't name ${missing.join(', ')}: delete ${tls.certFile} to make a new one (clients then log in again)`,
+    );
 }
 
 /** Loops and watches first, then connections, then work in flight, then backends and the store. */
 async function shutdown(p: {
-  reconciler: Reconciler; gpus: GpuService; unwatch: (() => void)[]; wss: ReturnType<typeof attachWebSockets>; server: http.Server;
-  envs: EnvironmentService; drivers: DriverRegistry; db: Awaited<ReturnType<typeof openDatabase>>; pidFile: string;
+  reconciler: Reconciler;
+  gpus: GpuService;
+  unwatch: (() => void)[];
+  wss: ReturnType<typeof attachWebSockets>;
+  server: http.Server;
+  envs: EnvironmentService;
+  drivers: DriverRegistry;
+  db: Awaited<ReturnType<typeof openDatabase>>;
+  pidFile: string;
 }): Promise<void> {
   p.reconciler.stopLoop();
   p.gpus.stopLoop();
@@ -143,14 +197,32 @@ async function shutdown(p: {
 /** Address a backend publishes ports on (what RDP/VNC clients connect to on that host). */
 function publishAddressOf(cfg: Config, id: string): string {
   const b = cfg.backends.find((x) => x.id === id);
-  return b && 'publish_address' in b ? b.publish_address : b && 'forward_address' in b ? b.forward_address : '127.0.0.1';
+  return b && 'publish_address' in b
+    ? b.publish_address
+    : b && 'forward_address' in b
+      ? b.forward_address
+      : '127.0.0.1';
 }
 
 /** Backends that push status changes (the statusWatch capability) feed them to the lifecycle; after a lost watch
  *  comes back, a reconcile covers what the gap hid. Returns the watches' stops. */
-function watchBackends(drivers: DriverRegistry, envs: EnvironmentService, reconciler: Reconciler, log: Logger): (() => void)[] {
-  return drivers.all().flatMap((d) => capability(d, 'statusWatch') ?? []).map((w) => w.watch(
-    (id, st) => void envs.observe(id, st).catch((err) => log.error({ env: id, err: String(err) }, 'watched status not applied')),
-    () => void reconciler.run().catch((err) => log.error({ err: String(err) }, 'reconcile after a lost watch failed')),
-  ));
+function watchBackends(
+  drivers: DriverRegistry,
+  envs: EnvironmentService,
+  reconciler: Reconciler,
+  log: Logger,
+): (() => void)[] {
+  return drivers
+    .all()
+    .flatMap((d) => capability(d, 'statusWatch') ?? [])
+    .map((w) =>
+      w.watch(
+        (id, st) =>
+          void envs
+            .observe(id, st)
+            .catch((err) => log.error({ env: id, err: String(err) }, 'watched status not applied')),
+        () =>
+          void reconciler.run().catch((err) => log.error({ err: String(err) }, 'reconcile after a lost watch failed')),
+      ),
+    );
 }

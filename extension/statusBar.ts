@@ -2,8 +2,12 @@
 import * as vscode from 'vscode';
 import type { GatewayManager } from './gateways/manager';
 
-export function statusText(gateways: { url: string; running: number; ok: boolean }[]): { text: string; tooltip: string } {
-  if (gateways.length === 0) return { text: '$(server-environment) Hangar: not connected', tooltip: 'Connect to a Hangar gateway' };
+export function statusText(gateways: { url: string; running: number; ok: boolean }[]): {
+  text: string;
+  tooltip: string;
+} {
+  if (gateways.length === 0)
+    return { text: '$(server-environment) Hangar: not connected', tooltip: 'Connect to a Hangar gateway' };
   const running = gateways.reduce((n, g) => n + g.running, 0);
   const down = gateways.filter((g) => !g.ok).length;
   const where = gateways.length === 1 ? new URL(gateways[0].url).host : `${gateways.length} gateways`;
@@ -18,7 +22,13 @@ export function createStatusBar(gateways: GatewayManager): vscode.Disposable {
   item.name = 'Hangar';
   item.command = 'workbench.view.extension.hangar';
   const update = () => {
-    const s = statusText(gateways.all().map((g) => ({ url: g.url, running: g.environments.filter((e) => e.status === 'running').length, ok: g.state.kind !== 'error' })));
+    const s = statusText(
+      gateways.all().map((g) => ({
+        url: g.url,
+        running: g.environments.filter((e) => e.status === 'running').length,
+        ok: g.state.kind !== 'error',
+      })),
+    );
     item.text = s.text;
     item.tooltip = s.tooltip;
     item.show();

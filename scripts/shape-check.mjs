@@ -33,14 +33,20 @@ for (const f of files) {
   const src = ts.createSourceFile(f, text, ts.ScriptTarget.Latest, true);
   const deps = new Set();
   const visit = (n) => {
-    if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier) && n.moduleSpecifier.text.startsWith('.')) {
+    if (
+      (ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) &&
+      n.moduleSpecifier &&
+      ts.isStringLiteral(n.moduleSpecifier) &&
+      n.moduleSpecifier.text.startsWith('.')
+    ) {
       const r = resolve(f, n.moduleSpecifier.text);
       if (r && r.startsWith(root)) deps.add(r);
     }
     if (ts.isFunctionLike(n) && 'body' in n && n.body) {
       const start = src.getLineAndCharacterOfPosition(n.getStart()).line;
       const end = src.getLineAndCharacterOfPosition(n.end).line;
-      if (end - start + 1 > MAX_FUNCTION && !DATA.some((re) => re.test(path.relative('.', f)))) problems.push(`${f}:${start + 1}: a function of ${end - start + 1} lines (over ${MAX_FUNCTION})`);
+      if (end - start + 1 > MAX_FUNCTION && !DATA.some((re) => re.test(path.relative('.', f))))
+        problems.push(`${f}:${start + 1}: a function of ${end - start + 1} lines (over ${MAX_FUNCTION})`);
     }
     ts.forEachChild(n, visit);
   };
@@ -50,17 +56,30 @@ for (const f of files) {
 
 // Tarjan's strongly connected components: any component of more than one file is a circle.
 let index = 0;
-const idx = new Map(), low = new Map(), stack = [], on = new Set();
+const idx = new Map(),
+  low = new Map(),
+  stack = [],
+  on = new Set();
 const strong = (v) => {
-  idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
+  idx.set(v, index);
+  low.set(v, index);
+  index++;
+  stack.push(v);
+  on.add(v);
   for (const w of graph.get(v) ?? []) {
-    if (!idx.has(w)) { strong(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-    else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+    if (!idx.has(w)) {
+      strong(w);
+      low.set(v, Math.min(low.get(v), low.get(w)));
+    } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
   }
   if (low.get(v) === idx.get(v)) {
     const scc = [];
     let w;
-    do { w = stack.pop(); on.delete(w); scc.push(w); } while (w !== v);
+    do {
+      w = stack.pop();
+      on.delete(w);
+      scc.push(w);
+    } while (w !== v);
     if (scc.length > 1) problems.push(`import circle: ${scc.sort().join(' <-> ')}`);
   }
 };
@@ -69,12 +88,14 @@ for (const v of graph.keys()) if (!idx.has(v)) strong(v);
 // The contract imports nothing of the daemon but itself.
 for (const [f, deps] of graph) {
   if (!f.startsWith(path.join(root, 'contract'))) continue;
-  for (const d of deps) if (!d.startsWith(path.join(root, 'contract'))) problems.push(`${f}: the contract imports ${d}`);
+  for (const d of deps)
+    if (!d.startsWith(path.join(root, 'contract'))) problems.push(`${f}: the contract imports ${d}`);
 }
 // Backends never import services or the lifecycle.
 for (const [f, deps] of graph) {
   if (!f.startsWith(path.join(root, 'backends'))) continue;
-  for (const d of deps) if (/^daemon\/(services|environments|gpu|http|store)\//.test(d)) problems.push(`${f}: a backend imports ${d}`);
+  for (const d of deps)
+    if (/^daemon\/(services|environments|gpu|http|store)\//.test(d)) problems.push(`${f}: a backend imports ${d}`);
 }
 
 if (problems.length) {

@@ -6,7 +6,13 @@ export const nonce = () => crypto.randomBytes(18).toString('base64');
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export function desktopHtml(o: { scriptUri: string; cspSource: string; nonce: string; connectSrc: string; title: string }): string {
+export function desktopHtml(o: {
+  scriptUri: string;
+  cspSource: string;
+  nonce: string;
+  connectSrc: string;
+  title: string;
+}): string {
   const csp = [
     "default-src 'none'",
     `script-src 'nonce-${o.nonce}'`,

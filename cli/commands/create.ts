@@ -7,27 +7,49 @@ import { print, progress } from '../output';
 import { collect, parseHostPath, parseKv, parsePort, parseVolume } from '../parse';
 
 export function createCommand(program: Command, ctx: CliContext): void {
-  program.command('create <name>').description('create an environment and wait until it runs')
+  program
+    .command('create <name>')
+    .description('create an environment and wait until it runs')
     .requiredOption('--image <ref>', 'container/VM image')
-    .option('--backend <id>', 'backend id (default: the gateway\'s default)')
+    .option('--backend <id>', "backend id (default: the gateway's default)")
     .option('--deployment-mode <m>', 'docker_local | k8s_pod | k8s_stateful | k8s_job | k8s_cronjob | vm | bare_metal')
     .option('--schedule <cron>', 'k8s_cronjob: when it runs, e.g. "0 3 * * *"')
     .option('--command <shell>', 'k8s_job / k8s_cronjob: what the pod runs (with /bin/sh -c)')
-    .option('--secret-env <NAME=secret/key>', 'Kubernetes: an env var from a key of a Secret in your namespace; repeatable', collect)
-    .addOption(new Option('--expose <how>', 'Kubernetes: reach SSH and the --port ports from outside the cluster').choices(['node_port', 'load_balancer']))
+    .option(
+      '--secret-env <NAME=secret/key>',
+      'Kubernetes: an env var from a key of a Secret in your namespace; repeatable',
+      collect,
+    )
+    .addOption(
+      new Option('--expose <how>', 'Kubernetes: reach SSH and the --port ports from outside the cluster').choices([
+        'node_port',
+        'load_balancer',
+      ]),
+    )
     .option('--type <t>', 'environment_type: ide | terminal | desktop | training | inference | data_process')
     .option('--gpu-mode <m>', 'exclusive | vgpu | mig | shared | none')
     .option('--gpus <n>', 'number of GPUs', (v) => Number(v))
     .option('--gpu-device <id>', 'exact GPU (GPU-<uuid>/MIG-<uuid>/index); repeatable', collect)
     .option('--gpu-model <model>', 'GPU model, e.g. A100 or "H100 80GB"')
-    .option('--mig-profile <profile>', 'MIG profile for --gpu-mode mig (1g.10gb), or the mdev type for vgpu (nvidia-472)')
+    .option(
+      '--mig-profile <profile>',
+      'MIG profile for --gpu-mode mig (1g.10gb), or the mdev type for vgpu (nvidia-472)',
+    )
     .option('--gpu-wait', 'when no GPU fits now, queue until one does (instead of failing)')
     .option('--cpu <n>', 'CPU limit (cores)', (v) => Number(v))
     .option('--memory <mib>', 'memory limit in MiB', (v) => Number(v))
     .option('-e, --env <KEY=VALUE>', 'environment variable; repeatable', collect)
     .option('-p, --port <[ip:]host:container>', 'publish a port (default address 127.0.0.1); repeatable', collect)
-    .option('-v, --volume <name:dst[:ro]>', 'your named volume (team:NAME your team\'s, id:ID by id), made on first use; repeatable', collect)
-    .option('--host-path <name:dst[:rw]>', 'a host directory the gateway\'s host_paths lists, by name (read-only unless it allows rw); repeatable', collect)
+    .option(
+      '-v, --volume <name:dst[:ro]>',
+      "your named volume (team:NAME your team's, id:ID by id), made on first use; repeatable",
+      collect,
+    )
+    .option(
+      '--host-path <name:dst[:rw]>',
+      "a host directory the gateway's host_paths lists, by name (read-only unless it allows rw); repeatable",
+      collect,
+    )
     .option('--storage-type <t>', 'local | nfs | ceph | s3 | pvc')
     .option('--lifecycle <p>', 'persistent | ephemeral | scheduled | on_demand')
     .option('--jumpserver', 'route access through JumpServer')
@@ -37,19 +59,53 @@ export function createCommand(program: Command, ctx: CliContext): void {
     .option('--no-wait', 'return as soon as the gateway accepted the request')
     .action(async (name: string, o: Record<string, any>) => {
       const req: CreateEnvironmentRequest = {
-        name, image: o.image, backend_id: o.backend, deployment_mode: o.deploymentMode, environment_type: o.type,
-        gpu_mode: o.gpuMode ?? (o.migProfile ? 'mig' : o.gpus || o.gpuDevice || o.gpuModel ? 'exclusive' : undefined), gpu_count: o.gpus, gpu_device_ids: o.gpuDevice, gpu_model: o.gpuModel, gpu_mig_profile: o.migProfile, gpu_wait: o.gpuWait,
-        cpu: o.cpu, memory_mb: o.memory, env_vars: o.env ? parseKv(o.env, '--env') : undefined,
-        storage_type: o.storageType, lifecycle_policy: o.lifecycle, use_jumpserver: o.jumpserver, vnc_port: o.vncPort,
-        image_pull_policy: o.pull, ssh_user: o.user,
-        network_config: o.port || o.expose ? { ...(o.port ? { ports: (o.port as string[]).map(parsePort) } : {}), ...(o.expose ? { expose: o.expose } : {}) } : undefined,
-        schedule: o.schedule, command: o.command ? ['/bin/sh', '-c', o.command] : undefined,
-        env_vars_from_secrets: o.secretEnv ? Object.fromEntries(Object.entries(parseKv(o.secretEnv, '--secret-env')).map(([k, v]) => {
-          const m = /^([^/]+)\/(.+)$/.exec(v);
-          if (!m) throw new UsageError(`--secret-env expects NAME=secret/key, got '${k}=${v}'`);
-          return [k, { secret: m[1], key: m[2] }];
-        })) : undefined,
-        storage_config: o.volume || o.hostPath ? { mounts: [...((o.volume ?? []) as string[]).map(parseVolume), ...((o.hostPath ?? []) as string[]).map(parseHostPath)] } : undefined,
+        name,
+        image: o.image,
+        backend_id: o.backend,
+        deployment_mode: o.deploymentMode,
+        environment_type: o.type,
+        gpu_mode: o.gpuMode ?? (o.migProfile ? 'mig' : o.gpus || o.gpuDevice || o.gpuModel ? 'exclusive' : undefined),
+        gpu_count: o.gpus,
+        gpu_device_ids: o.gpuDevice,
+        gpu_model: o.gpuModel,
+        gpu_mig_profile: o.migProfile,
+        gpu_wait: o.gpuWait,
+        cpu: o.cpu,
+        memory_mb: o.memory,
+        env_vars: o.env ? parseKv(o.env, '--env') : undefined,
+        storage_type: o.storageType,
+        lifecycle_policy: o.lifecycle,
+        use_jumpserver: o.jumpserver,
+        vnc_port: o.vncPort,
+        image_pull_policy: o.pull,
+        ssh_user: o.user,
+        network_config:
+          o.port || o.expose
+            ? {
+                ...(o.port ? { ports: (o.port as string[]).map(parsePort) } : {}),
+                ...(o.expose ? { expose: o.expose } : {}),
+              }
+            : undefined,
+        schedule: o.schedule,
+        command: o.command ? ['/bin/sh', '-c', o.command] : undefined,
+        env_vars_from_secrets: o.secretEnv
+          ? Object.fromEntries(
+              Object.entries(parseKv(o.secretEnv, '--secret-env')).map(([k, v]) => {
+                const m = /^([^/]+)\/(.+)$/.exec(v);
+                if (!m) throw new UsageError(`--secret-env expects NAME=secret/key, got '${k}=${v}'`);
+                return [k, { secret: m[1], key: m[2] }];
+              }),
+            )
+          : undefined,
+        storage_config:
+          o.volume || o.hostPath
+            ? {
+                mounts: [
+                  ...((o.volume ?? []) as string[]).map(parseVolume),
+                  ...((o.hostPath ?? []) as string[]).map(parseHostPath),
+                ],
+              }
+            : undefined,
       } as CreateEnvironmentRequest;
       for (const k of Object.keys(req) as (keyof CreateEnvironmentRequest)[]) if (req[k] === undefined) delete req[k];
       const { createEnvironmentSchema, describeZodError } = await import('../../common/schemas');
@@ -60,7 +116,11 @@ export function createCommand(program: Command, ctx: CliContext): void {
       process.once('SIGINT', () => ac.abort());
       let env = await c.createEnvironment(req, ac.signal);
       // A Job may have finished by then; a pod the scheduler can't place yet waits as 'pending'.
-      if (o.wait) env = await c.waitFor(env.id, ['running', 'pending', ...(req.command ? ['stopped' as const] : [])], { signal: ac.signal, onStatus: (e) => progress(`${e.name}: ${e.status}${e.status_message ? ' — ' + e.status_message : ''}`) });
+      if (o.wait)
+        env = await c.waitFor(env.id, ['running', 'pending', ...(req.command ? ['stopped' as const] : [])], {
+          signal: ac.signal,
+          onStatus: (e) => progress(`${e.name}: ${e.status}${e.status_message ? ' — ' + e.status_message : ''}`),
+        });
       print(ctx.json(), env, () => `${env.name} ${env.status} (${env.id})\n`);
     });
 }

@@ -6,7 +6,10 @@ import type { CliContext } from '../context';
 import { envTable, print, progress } from '../output';
 
 export function environmentCommands(program: Command, ctx: CliContext): void {
-  program.command('ls').alias('list').description('list environments')
+  program
+    .command('ls')
+    .alias('list')
+    .description('list environments')
     .option('--status <s>', 'filter by status (comma-separated)')
     .option('--backend <id>', 'filter by backend')
     .action(async (o: { status?: string; backend?: string }) => {
@@ -17,35 +20,53 @@ export function environmentCommands(program: Command, ctx: CliContext): void {
       print(ctx.json(), envs, () => (envs.length ? envTable(envs) : 'no environments\n'));
     });
 
-
   for (const action of ['start', 'stop', 'restart'] as const) {
-    program.command(`${action} <env...>`).description(`${action} environments`).action(async (targets: string[]) => {
-      const c = ctx.client();
-      const out: Environment[] = [];
-      for (const t of targets) {
-        progress(`${t}: ${action}ing…`);
-        out.push(await c.action(envFromAlias(t), action));
-      }
-      print(ctx.json(), out, () => out.map((e) => `${e.name} ${e.status}\n`).join(''));
-    });
+    program
+      .command(`${action} <env...>`)
+      .description(`${action} environments`)
+      .action(async (targets: string[]) => {
+        const c = ctx.client();
+        const out: Environment[] = [];
+        for (const t of targets) {
+          progress(`${t}: ${action}ing…`);
+          out.push(await c.action(envFromAlias(t), action));
+        }
+        print(ctx.json(), out, () => out.map((e) => `${e.name} ${e.status}\n`).join(''));
+      });
   }
 
-  program.command('rm <env...>').alias('delete').description('delete environments (and their containers)').action(async (targets: string[]) => {
-    const c = ctx.client();
-    for (const t of targets) {
-      await c.deleteEnvironment(envFromAlias(t));
-      if (!ctx.json()) process.stdout.write(`${t} deleted\n`);
-    }
-    if (ctx.json()) process.stdout.write(JSON.stringify({ deleted: targets }) + '\n');
-  });
+  program
+    .command('rm <env...>')
+    .alias('delete')
+    .description('delete environments (and their containers)')
+    .action(async (targets: string[]) => {
+      const c = ctx.client();
+      for (const t of targets) {
+        await c.deleteEnvironment(envFromAlias(t));
+        if (!ctx.json()) process.stdout.write(`${t} deleted\n`);
+      }
+      if (ctx.json()) process.stdout.write(JSON.stringify({ deleted: targets }) + '\n');
+    });
 
-  program.command('info <env>').description('environment details and connection info').action(async (t: string) => {
-    const c = ctx.client(t);
-    const [env, conn] = await Promise.all([c.getEnvironment(envFromAlias(t)), c.connection(envFromAlias(t))]);
-    print(ctx.json(), { ...env, connection: conn }, () => `${envTable([env])}ssh: ${conn.ssh.user}@${conn.ssh.host_alias}\n${conn.jupyter ? `jupyter: ${conn.jupyter.url}\n` : ''}`);
-  });
+  program
+    .command('info <env>')
+    .description('environment details and connection info')
+    .action(async (t: string) => {
+      const c = ctx.client(t);
+      const [env, conn] = await Promise.all([c.getEnvironment(envFromAlias(t)), c.connection(envFromAlias(t))]);
+      print(
+        ctx.json(),
+        { ...env, connection: conn },
+        () =>
+          `${envTable([env])}ssh: ${conn.ssh.user}@${conn.ssh.host_alias}\n${conn.jupyter ? `jupyter: ${conn.jupyter.url}\n` : ''}`,
+      );
+    });
 
-  program.command('logs <env>').description('print logs').option('-f, --follow', 'keep streaming').option('--tail <n>', 'lines from the end', (v) => Number(v), 100)
+  program
+    .command('logs <env>')
+    .description('print logs')
+    .option('-f, --follow', 'keep streaming')
+    .option('--tail <n>', 'lines from the end', (v) => Number(v), 100)
     .action(async (t: string, o: { follow?: boolean; tail: number }) => {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());

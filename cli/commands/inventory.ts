@@ -5,8 +5,13 @@ import type { CliContext } from '../context';
 import { columns, print } from '../output';
 
 export function inventoryCommands(program: Command, ctx: CliContext): void {
-  program.command('gpus').description('GPU inventory: models, memory, free units and who holds each')
-    .option('--backend <id>').option('--model <m>').option('--free', 'only GPUs with a free unit').option('--refresh', 're-read the hosts first')
+  program
+    .command('gpus')
+    .description('GPU inventory: models, memory, free units and who holds each')
+    .option('--backend <id>')
+    .option('--model <m>')
+    .option('--free', 'only GPUs with a free unit')
+    .option('--refresh', 're-read the hosts first')
     .action(async (o: { backend?: string; model?: string; free?: boolean; refresh?: boolean }) => {
       const c = ctx.client();
       if (o.refresh) await c.request('POST', '/api/v1/gpus/refresh');
@@ -15,14 +20,34 @@ export function inventoryCommands(program: Command, ctx: CliContext): void {
       if (o.model) q.set('model', o.model);
       if (o.free) q.set('free', 'true');
       const gs = await c.request<GpuInfo[]>('GET', `/api/v1/gpus?${q}`);
-      print(ctx.json(), gs, () => columns([['BACKEND', 'NODE', 'ID', 'MODEL', 'MEMORY', 'FREE', 'HELD BY'], ...gs.map((x) => [
-        x.backend_id, x.node, x.id, x.model, x.memory_mb ? `${Math.round(x.memory_mb / 1024)} GiB` : '-',
-        x.present ? (x.health === 'ok' ? `${x.free}/${x.capacity}` : `unhealthy`) : 'gone', x.holders.map((h) => `${h.env_name} (${h.mode})`).join(', ') || '-',
-      ])]));
+      print(ctx.json(), gs, () =>
+        columns([
+          ['BACKEND', 'NODE', 'ID', 'MODEL', 'MEMORY', 'FREE', 'HELD BY'],
+          ...gs.map((x) => [
+            x.backend_id,
+            x.node,
+            x.id,
+            x.model,
+            x.memory_mb ? `${Math.round(x.memory_mb / 1024)} GiB` : '-',
+            x.present ? (x.health === 'ok' ? `${x.free}/${x.capacity}` : `unhealthy`) : 'gone',
+            x.holders.map((h) => `${h.env_name} (${h.mode})`).join(', ') || '-',
+          ]),
+        ]),
+      );
     });
 
-  program.command('backends').description('backends and their reachability').action(async () => {
-    const bs = await ctx.client().backends();
-    print(ctx.json(), bs, () => bs.map((b) => `${b.id}  ${b.kind}  ${b.available ? 'up ' + (b.version ?? '') : 'DOWN ' + (b.error ?? '')}${b.default ? '  (default)' : ''}\n`).join(''));
-  });
+  program
+    .command('backends')
+    .description('backends and their reachability')
+    .action(async () => {
+      const bs = await ctx.client().backends();
+      print(ctx.json(), bs, () =>
+        bs
+          .map(
+            (b) =>
+              `${b.id}  ${b.kind}  ${b.available ? 'up ' + (b.version ?? '') : 'DOWN ' + (b.error ?? '')}${b.default ? '  (default)' : ''}\n`,
+          )
+          .join(''),
+      );
+    });
 }

@@ -9,6 +9,9 @@ export function readCaFile(file: string, from: string): string {
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
     return pem;
   } catch (err) {
-    throw new TlsTrustError('ca_file', `${from}: can't use CA file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new TlsTrustError(
+      'ca_file',
+      `${from}: can't use CA file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }

@@ -4,8 +4,16 @@ import { TlsTrustError } from './errors';
 
 /** Accepts colons or none, any case, and an optional "sha256:" / "SHA256 Fingerprint=" prefix. */
 export function normalizeFingerprint(input: string): string {
-  const hex = input.trim().replace(/^(sha-?256( fingerprint)?[:=]?\s*)/i, '').replace(/[:\s]/g, '').toUpperCase();
-  if (!/^[0-9A-F]{64}$/.test(hex)) throw new TlsTrustError('bad_fingerprint', `not a SHA-256 certificate fingerprint (64 hex digits, colons optional): ${JSON.stringify(input.slice(0, 120))}`);
+  const hex = input
+    .trim()
+    .replace(/^(sha-?256( fingerprint)?[:=]?\s*)/i, '')
+    .replace(/[:\s]/g, '')
+    .toUpperCase();
+  if (!/^[0-9A-F]{64}$/.test(hex))
+    throw new TlsTrustError(
+      'bad_fingerprint',
+      `not a SHA-256 certificate fingerprint (64 hex digits, colons optional): ${JSON.stringify(input.slice(0, 120))}`,
+    );
   return hex.match(/../g)!.join(':');
 }
 

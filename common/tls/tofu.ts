@@ -14,15 +14,23 @@ export type LoginTrust =
  * @param expected a fingerprint the user gave (`--fingerprint`): only that certificate is accepted
  * @param pinned the pin kept from an earlier login: a different certificate is refused, never silently re-pinned
  */
-export function decideLoginTrust(url: string, peer: PeerCertificate, o: { expected?: string; pinned?: string } = {}): LoginTrust {
+export function decideLoginTrust(
+  url: string,
+  peer: PeerCertificate,
+  o: { expected?: string; pinned?: string } = {},
+): LoginTrust {
   if (o.expected) {
     const want = normalizeFingerprint(o.expected);
-    return want === peer.fingerprint256 ? { kind: 'pin', fingerprint256: want, firstUse: false } : { kind: 'refuse', error: new CertificateChangedError(url, want, peer.fingerprint256) };
+    return want === peer.fingerprint256
+      ? { kind: 'pin', fingerprint256: want, firstUse: false }
+      : { kind: 'refuse', error: new CertificateChangedError(url, want, peer.fingerprint256) };
   }
   if (peer.authorized) return { kind: 'ca' };
   if (o.pinned) {
     const had = normalizeFingerprint(o.pinned);
-    return had === peer.fingerprint256 ? { kind: 'pin', fingerprint256: had, firstUse: false } : { kind: 'refuse', error: new CertificateChangedError(url, had, peer.fingerprint256) };
+    return had === peer.fingerprint256
+      ? { kind: 'pin', fingerprint256: had, firstUse: false }
+      : { kind: 'refuse', error: new CertificateChangedError(url, had, peer.fingerprint256) };
   }
   return { kind: 'pin', fingerprint256: peer.fingerprint256, firstUse: true };
 }

@@ -31,9 +31,14 @@ export function judgeCertificate(url: string, peer: PeerCertificate, pin: string
   if (peer.authorized) return { ok: true, via: 'ca' };
   if (pin) {
     const want = normalizeFingerprint(pin);
-    return want === peer.fingerprint256 ? { ok: true, via: 'pin' } : { ok: false, error: new CertificateChangedError(url, want, peer.fingerprint256) };
+    return want === peer.fingerprint256
+      ? { ok: true, via: 'pin' }
+      : { ok: false, error: new CertificateChangedError(url, want, peer.fingerprint256) };
   }
-  return { ok: false, error: new CertificateUntrustedError(url, peer.fingerprint256, peer.authorizationError ?? 'unknown reason') };
+  return {
+    ok: false,
+    error: new CertificateUntrustedError(url, peer.fingerprint256, peer.authorizationError ?? 'unknown reason'),
+  };
 }
 
 /** The system's CAs plus the extra ones (Node's `ca` option would replace them). */
@@ -43,26 +48,46 @@ export function caList(extra: string | undefined): string[] | undefined {
 
 function peerOf(socket: tls.TLSSocket): PeerCertificate {
   const cert = socket.getPeerCertificate();
-  return { fingerprint256: cert.fingerprint256, authorized: socket.authorized, authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined };
+  return {
+    fingerprint256: cert.fingerprint256,
+    authorized: socket.authorized,
+    authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
+  };
 }
 
 /** tls.connect options: no SNI for IP addresses (RFC 6066), host names checked against that name. */
 function connectOptions(host: string, port: number, ca: string | undefined): tls.ConnectionOptions {
   const bare = host.replace(/^\[|\]$/g, '');
-  return { host: bare, port, ...(net.isIP(bare) ? {} : { servername: bare }), ca: caList(ca), rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] };
+  return {
+    host: bare,
+    port,
+    ...(net.isIP(bare) ? {} : { servername: bare }),
+    ca: caList(ca),
+    rejectUnauthorized: false,
+    ALPNProtocols: ['http/1.1'],
+  };
 }
 
 /** An https agent that verifies every connection with judgeCertificate before any request uses it. */
 export class TrustingAgent extends https.Agent {
   private readonly pin?: string;
-  constructor(readonly gatewayUrl: string, private readonly trust: TlsTrust) {
+  constructor(
+    readonly gatewayUrl: string,
+    private readonly trust: TlsTrust,
+  ) {
     super({ keepAlive: true });
     this.pin = trust.fingerprint256 ? normalizeFingerprint(trust.fingerprint256) : undefined;
   }
 
-  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
     const host = String(options.host ?? options.hostname ?? 'localhost');
-    const socket = tls.connect({ ...connectOptions(host, Number(options.port ?? 443), this.trust.ca), ...(options.timeout ? { timeout: options.timeout } : {}) });
+    const socket = tls.connect({
+      ...connectOptions(host, Number(options.port ?? 443), this.trust.ca),
+      ...(options.timeout ? { timeout: options.timeout } : {}),
+    });
     let done = false;
     const finish = (err: Error | null) => {
       if (done) return;
@@ -92,7 +117,10 @@ export function probeCertificate(url: string, ca?: string, timeoutMs = 15_000): 
       socket.end();
       resolve(peer);
     });
-    socket.once('error', (err) => { clearTimeout(timer); reject(err); });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 

@@ -9,7 +9,10 @@ import { LibvirtDriver } from './libvirt';
 
 export class DriverRegistry implements Backends {
   private readonly drivers = new Map<string, Driver>();
-  constructor(drivers: Driver[], readonly defaultId: string) {
+  constructor(
+    drivers: Driver[],
+    readonly defaultId: string,
+  ) {
     for (const d of drivers) this.drivers.set(d.id, d);
   }
   get(id: string): Driver {
@@ -17,9 +20,15 @@ export class DriverRegistry implements Backends {
     if (!d) throw new NotFoundError('backend', id);
     return d;
   }
-  has(id: string): boolean { return this.drivers.has(id); }
-  all(): Driver[] { return [...this.drivers.values()]; }
-  async close(): Promise<void> { await Promise.all(this.all().map((d) => d.close())); }
+  has(id: string): boolean {
+    return this.drivers.has(id);
+  }
+  all(): Driver[] {
+    return [...this.drivers.values()];
+  }
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((d) => d.close()));
+  }
 }
 
 export function driversFromConfig(cfg: Config, gatewayId: string, log: Logger): DriverRegistry {

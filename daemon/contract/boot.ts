@@ -11,8 +11,15 @@ export const RDP_PORT = 3389;
 export const BOOT_DIR = '/.hangar';
 
 export type BootRole =
-  | 'init' | 'sshd_config' | 'profile' | 'authorized_keys' | 'host_key' | 'host_key_pub'
-  | 'jupyter_token' | 'vnc_password' | 'rdp_password';
+  | 'init'
+  | 'sshd_config'
+  | 'profile'
+  | 'authorized_keys'
+  | 'host_key'
+  | 'host_key_pub'
+  | 'jupyter_token'
+  | 'vnc_password'
+  | 'rdp_password';
 
 export const BOOT_PATHS: Record<BootRole, string> = {
   init: `${BOOT_DIR}/init.sh`,
@@ -29,12 +36,28 @@ export const INIT_PATH = BOOT_PATHS.init;
 export const AUTHORIZED_KEYS_PATH = BOOT_PATHS.authorized_keys;
 
 /** A file placed into the environment before its first start (bootstrap script, keys, config). */
-export interface BootFile { path: string; content: string | Buffer; mode: number; role?: BootRole }
+export interface BootFile {
+  path: string;
+  content: string | Buffer;
+  mode: number;
+  role?: BootRole;
+}
 
-export const bootFileOf = (files: readonly BootFile[], role: BootRole): BootFile | undefined => files.find((f) => f.role === role);
+export const bootFileOf = (files: readonly BootFile[], role: BootRole): BootFile | undefined =>
+  files.find((f) => f.role === role);
 
 /** Where the gateway serves an env's Jupyter; Jupyter's base_url must match it. */
 export const jupyterPath = (envId: string) => `/api/v1/environments/${envId}/jupyter/`;
 
 /** What sshd and the bootstrap need (user creation, privilege separation, chroot); everything else is dropped. */
-export const SSHD_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'SYS_CHROOT', 'AUDIT_WRITE', 'KILL', 'NET_BIND_SERVICE'];
+export const SSHD_CAPABILITIES = [
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'SETUID',
+  'SETGID',
+  'SYS_CHROOT',
+  'AUDIT_WRITE',
+  'KILL',
+  'NET_BIND_SERVICE',
+];

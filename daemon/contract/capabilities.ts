@@ -86,6 +86,9 @@ export interface Capabilities {
 export type CapabilityName = keyof Capabilities;
 
 /** The capability `name` of a backend, typed, or undefined when it has none. */
-export function capability<K extends CapabilityName>(d: { readonly capabilities: Capabilities }, name: K): Capabilities[K] {
+export function capability<K extends CapabilityName>(
+  d: { readonly capabilities: Capabilities },
+  name: K,
+): Capabilities[K] {
   return d.capabilities[name];
 }

@@ -5,7 +5,13 @@ import type { EnvRecord } from './labels';
 
 /** A mount as the backend gets it, resolved by the gateway (environments/mounts.ts): a volume's `source` is its
  *  derived backend name (hangar-vol-<id>), a bind's is a path from the operator's host_paths. Never user input. */
-export interface SpecMount { type: 'volume' | 'bind'; source: string; target: string; read_only?: boolean; size_gb?: number }
+export interface SpecMount {
+  type: 'volume' | 'bind';
+  source: string;
+  target: string;
+  read_only?: boolean;
+  size_gb?: number;
+}
 
 export interface EnvSpec {
   envId: string;
@@ -44,11 +50,30 @@ export interface EnvSpec {
 /** What the backend says about one environment. `missing` = the object is gone; `pending` = started but not
  *  placed yet (the message says why, e.g. the scheduler's reason). */
 export type BackendState = 'created' | 'running' | 'stopped' | 'failed' | 'missing' | 'pending';
-export interface BackendStatus { state: BackendState; message?: string; startedAt?: string }
+export interface BackendStatus {
+  state: BackendState;
+  message?: string;
+  startedAt?: string;
+}
 
 /** An object found on the backend carrying our labels (used by reconciliation). */
-export interface ManagedObject { ref: string; envId: string; state: BackendState; message?: string; record?: EnvRecord }
+export interface ManagedObject {
+  ref: string;
+  envId: string;
+  state: BackendState;
+  message?: string;
+  record?: EnvRecord;
+}
 
-export interface LogOptions { tail?: number; follow?: boolean; timestamps?: boolean; signal?: AbortSignal }
-export interface ExecResult { exitCode: number; stdout: string; stderr: string }
+export interface LogOptions {
+  tail?: number;
+  follow?: boolean;
+  timestamps?: boolean;
+  signal?: AbortSignal;
+}
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
 export type ProgressFn = (message: string) => void;

@@ -9,7 +9,9 @@ import { finishDelete, provision } from './provision';
 import { waitUntilReady } from './readiness';
 import { settle, setStatus } from './status';
 
-export interface ActionContext extends ProvisionContext { audit: AuditRepo }
+export interface ActionContext extends ProvisionContext {
+  audit: AuditRepo;
+}
 
 const current = async (ctx: ActionContext, id: string) => (await ctx.repo.get(id))!;
 
@@ -25,7 +27,10 @@ export function start(ctx: ActionContext, actor: User, env: Environment): Promis
     if (!cur.backend_ref || !['stopped', 'failed', 'missing'].includes(cur.status)) {
       throw new ConflictError(`environment '${cur.name}' is ${cur.status}`);
     }
-    if (cur.status === 'missing') throw new ConflictError(`environment '${cur.name}' was removed from backend '${cur.backend_id}'; delete it and create it again`);
+    if (cur.status === 'missing')
+      throw new ConflictError(
+        `environment '${cur.name}' was removed from backend '${cur.backend_id}'; delete it and create it again`,
+      );
     const driver = ctx.backends.get(cur.backend_id);
     await driver.info();
     // The GPUs were released at stop: take the same ones back, or say who holds them now.
@@ -37,7 +42,13 @@ export function start(ctx: ActionContext, actor: User, env: Environment): Promis
       settled = await waitUntilReady(ctx, driver, cur.backend_ref);
     } catch (err) {
       await ctx.gpus.release(cur.id);
-      await setStatus(ctx, cur, ['starting'], err instanceof BackendUnavailableError ? 'stopped' : 'failed', (err as Error).message);
+      await setStatus(
+        ctx,
+        cur,
+        ['starting'],
+        err instanceof BackendUnavailableError ? 'stopped' : 'failed',
+        (err as Error).message,
+      );
       throw err;
     }
     await settle(ctx, cur, settled);
@@ -50,8 +61,12 @@ export function stop(ctx: ActionContext, actor: User, env: Environment): Promise
   return ctx.lock.exclusive(env.id, async () => {
     const cur = await current(ctx, env.id);
     if (cur.status === 'stopped') return cur;
-    if (cur.status === 'pending' && !cur.backend_ref) throw new ConflictError(`environment '${cur.name}' is queued for GPUs (${cur.status_message}); delete it to leave the queue`);
-    if ((cur.status !== 'running' && cur.status !== 'pending') || !cur.backend_ref) throw new ConflictError(`environment '${cur.name}' is ${cur.status}`);
+    if (cur.status === 'pending' && !cur.backend_ref)
+      throw new ConflictError(
+        `environment '${cur.name}' is queued for GPUs (${cur.status_message}); delete it to leave the queue`,
+      );
+    if ((cur.status !== 'running' && cur.status !== 'pending') || !cur.backend_ref)
+      throw new ConflictError(`environment '${cur.name}' is ${cur.status}`);
     const driver = ctx.backends.get(cur.backend_id);
     await driver.info();
     await setStatus(ctx, cur, ['running', 'pending'], 'stopping');
@@ -79,7 +94,13 @@ export function restart(ctx: ActionContext, actor: User, env: Environment): Prom
       await driver.restart(env.backend_ref!, ctx.stopTimeoutS);
       settled = await waitUntilReady(ctx, driver, env.backend_ref!);
     } catch (err) {
-      await setStatus(ctx, env, ['starting'], err instanceof BackendUnavailableError ? 'running' : 'failed', (err as Error).message);
+      await setStatus(
+        ctx,
+        env,
+        ['starting'],
+        err instanceof BackendUnavailableError ? 'running' : 'failed',
+        (err as Error).message,
+      );
       throw err;
     }
     await settle(ctx, env, settled);
@@ -96,7 +117,12 @@ export async function remove(ctx: ActionContext, actor: User, env: Environment):
     await driver.info();
     const cur = await current(ctx, env.id);
     await setStatus(ctx, cur, [cur.status], 'deleting');
-    await ctx.audit.record({ user_id: actor.id, action: 'environment.delete', target: env.id, detail: { name: env.name } });
+    await ctx.audit.record({
+      user_id: actor.id,
+      action: 'environment.delete',
+      target: env.id,
+      detail: { name: env.name },
+    });
     await finishDelete(ctx, cur.id);
   });
 }

@@ -49,8 +49,11 @@ export interface InitOptions {
 function jupyterBlock(baseUrl: string): string {
   // $P is the config class the chosen server reads (ServerApp or, for Notebook 6, NotebookApp).
   const jupyterArgs = [
-    '--$P.ip=0.0.0.0', `--$P.port=${JUPYTER_PORT}`, `--$P.base_url=${baseUrl}`,
-    '--$P.open_browser=False', '--$P.allow_remote_access=True',
+    '--$P.ip=0.0.0.0',
+    `--$P.port=${JUPYTER_PORT}`,
+    `--$P.base_url=${baseUrl}`,
+    '--$P.open_browser=False',
+    '--$P.allow_remote_access=True',
   ].join(' ');
   return `if [ -s /.hangar/jupyter_token ]; then
   # Prefer a server with a web UI: JupyterLab, then Notebook (6.x configures NotebookApp, 7+ ServerApp), then the bare server.
@@ -135,11 +138,25 @@ export interface BootInput {
   sshPort?: number;
 }
 
-const file = (role: BootRole, content: string, mode: number): BootFile => ({ path: BOOT_PATHS[role], content, mode, role });
+const file = (role: BootRole, content: string, mode: number): BootFile => ({
+  path: BOOT_PATHS[role],
+  content,
+  mode,
+  role,
+});
 
 export function bootFiles(b: BootInput): BootFile[] {
   const files: BootFile[] = [
-    file('init', initScript({ user: b.user, jupyterBaseUrl: b.jupyterToken ? b.jupyterBaseUrl : null, volumeDirs: b.volumeDirs, desktop: Boolean(b.vncPassword) }), 0o755),
+    file(
+      'init',
+      initScript({
+        user: b.user,
+        jupyterBaseUrl: b.jupyterToken ? b.jupyterBaseUrl : null,
+        volumeDirs: b.volumeDirs,
+        desktop: Boolean(b.vncPassword),
+      }),
+      0o755,
+    ),
     file('sshd_config', sshdConfig(b.envVars, b.sshPort), 0o644),
     file('profile', profileScript(b.envVars), 0o644),
     file('authorized_keys', b.authorizedKeys, 0o644),

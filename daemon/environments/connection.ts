@@ -7,9 +7,18 @@ import type { EnvironmentRepo } from '../store/environments';
 /** A .rdp file for Microsoft's and FreeRDP's clients (the password is never written into it). */
 export function rdpFile(o: { host: string; port: number; user: string; name: string }): string {
   return [
-    `full address:s:${o.host}:${o.port}`, `username:s:${o.user}`, 'prompt for credentials:i:1', 'authentication level:i:0',
-    'screen mode id:i:1', 'desktopwidth:i:1280', 'desktopheight:i:800', 'session bpp:i:24', 'redirectclipboard:i:1',
-    `alternate shell:s:`, `title:s:Hangar ${o.name}`, '',
+    `full address:s:${o.host}:${o.port}`,
+    `username:s:${o.user}`,
+    'prompt for credentials:i:1',
+    'authentication level:i:0',
+    'screen mode id:i:1',
+    'desktopwidth:i:1280',
+    'desktopheight:i:800',
+    'session bpp:i:24',
+    'redirectclipboard:i:1',
+    `alternate shell:s:`,
+    `title:s:Hangar ${o.name}`,
+    '',
   ].join('\r\n');
 }
 
@@ -31,8 +40,11 @@ export async function connectionInfo(d: ConnectionDeps, env: Environment): Promi
     environment_id: env.id,
     name: env.name,
     ssh: {
-      user: env.ssh_user, host_alias: sshAlias(base, env.name), host_key: env.host_key,
-      tunnel_path: tunnelPath(env.id, SSH_PORT), proxy_command: `hangar proxy --url ${base} ${env.id}`,
+      user: env.ssh_user,
+      host_alias: sshAlias(base, env.name),
+      host_key: env.host_key,
+      tunnel_path: tunnelPath(env.id, SSH_PORT),
+      proxy_command: `hangar proxy --url ${base} ${env.id}`,
     },
   };
   if (secrets.jupyter_token) {
@@ -42,9 +54,16 @@ export async function connectionInfo(d: ConnectionDeps, env: Environment): Promi
   if (declared.length) info.declared = declared.map((a) => ({ ...a, tunnel_path: tunnelPath(env.id, a.port) }));
   if (env.rdp_port !== null && secrets.rdp_password) {
     const host = d.publishAddress?.(env.backend_id) ?? '127.0.0.1';
-    info.rdp = { host, port: env.rdp_port, user: env.ssh_user, password: secrets.rdp_password, rdp_file: rdpFile({ host, port: env.rdp_port, user: env.ssh_user, name: env.name }) };
+    info.rdp = {
+      host,
+      port: env.rdp_port,
+      user: env.ssh_user,
+      password: secrets.rdp_password,
+      rdp_file: rdpFile({ host, port: env.rdp_port, user: env.ssh_user, name: env.name }),
+    };
   }
-  const exposure = env.backend_ref && env.network_config?.expose ? capability(d.backends.get(env.backend_id), 'exposure') : undefined;
+  const exposure =
+    env.backend_ref && env.network_config?.expose ? capability(d.backends.get(env.backend_id), 'exposure') : undefined;
   if (exposure) info.exposed = await exposure.exposure(env.backend_ref!).catch(() => undefined);
   if (env.vnc_port !== null || secrets.vnc_password) {
     info.vnc = { port: env.vnc_port, password: secrets.vnc_password, websocket_path: tunnelPath(env.id, VNC_PORT) };

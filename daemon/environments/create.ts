@@ -28,25 +28,39 @@ export interface CreateDeps {
 }
 
 /** The row as written, and the host's private key (kept in memory for the first provisioning only). */
-export interface Created { env: Environment; hostPrivateKey: string }
+export interface Created {
+  env: Environment;
+  hostPrivateKey: string;
+}
 
 export const newJupyterToken = () => crypto.randomBytes(24).toString('hex');
 export const newRdpPassword = () => crypto.randomBytes(12).toString('base64url');
 
 /** Validates everything a create can be refused for; returns the backend and the checked mounts. */
-async function check(d: CreateDeps, actor: User, input: CreateEnvironmentInput): Promise<{ driver: Driver; mounts: PlannedMount[] }> {
+async function check(
+  d: CreateDeps,
+  actor: User,
+  input: CreateEnvironmentInput,
+): Promise<{ driver: Driver; mounts: PlannedMount[] }> {
   const backendId = input.backend_id ?? d.backends.defaultId;
   if (!d.backends.has(backendId)) throw new InputError('backend_id', `backend_id: no backend '${backendId}'`);
   const driver = d.backends.get(backendId);
   if (!driver.modes.includes(input.deployment_mode)) {
-    throw new InputError('deployment_mode', `deployment_mode: '${input.deployment_mode}' is not served by backend '${backendId}' (${driver.kind}: ${driver.modes.join(', ')})`);
+    throw new InputError(
+      'deployment_mode',
+      `deployment_mode: '${input.deployment_mode}' is not served by backend '${backendId}' (${driver.kind}: ${driver.modes.join(', ')})`,
+    );
   }
   if (input.storage_type !== 'local') {
-    throw new InputError('storage_type', `storage_type: '${input.storage_type}' is not available on backend '${backendId}' yet (local only)`);
+    throw new InputError(
+      'storage_type',
+      `storage_type: '${input.storage_type}' is not available on backend '${backendId}' yet (local only)`,
+    );
   }
   // Host paths and volumes are checked before anything else: a refused mount never reaches a backend.
   const mounts = await d.mounts.plan(actor, backendId, input.storage_config?.mounts ?? []);
-  if (await d.repo.findByName(actor.id, input.name)) throw new ConflictError(`environment '${input.name}' already exists`);
+  if (await d.repo.findByName(actor.id, input.name))
+    throw new ConflictError(`environment '${input.name}' already exists`);
   // Fail fast, before anything is written: the backend must answer and a 'never' image must be there.
   await driver.info();
   if (input.image_pull_policy === 'never') await driver.ensureImage(input.image, 'never');
@@ -76,37 +90,80 @@ export async function createEnvironment(d: CreateDeps, actor: User, input: Creat
       } catch (err) {
         if (!(input.gpu_wait && err instanceof ConflictError)) throw err;
         // Asked to wait: queued (pending, nothing made) until GPUs free up; the GPU queue takes it from there.
-        return (await repo.update(id, { status: 'pending', status_message: `waiting for GPUs: ${err.message.replace(/^no GPU fits: /, '')}` }))!;
+        return (await repo.update(id, {
+          status: 'pending',
+          status_message: `waiting for GPUs: ${err.message.replace(/^no GPU fits: /, '')}`,
+        }))!;
       }
     });
     return { env, hostPrivateKey: hostKey.privateKey };
   } catch (err) {
-    if (/UNIQUE constraint failed: environments\.backend_id, environments\.vnc_port/.test(String(err))) throw new ConflictError(`vnc_port ${input.vnc_port} is already used on backend '${backendId}'`);
-    if (/UNIQUE constraint failed: environments/.test(String(err))) throw new ConflictError(`environment '${input.name}' already exists`);
+    if (/UNIQUE constraint failed: environments\.backend_id, environments\.vnc_port/.test(String(err)))
+      throw new ConflictError(`vnc_port ${input.vnc_port} is already used on backend '${backendId}'`);
+    if (/UNIQUE constraint failed: environments/.test(String(err)))
+      throw new ConflictError(`environment '${input.name}' already exists`);
     throw err;
   }
 }
 
-async function insertRow(d: CreateDeps, trx: Kysely<Database>, id: string, actor: User, input: CreateEnvironmentInput, mounts: PlannedMount[], hostPublicKey: string): Promise<Environment> {
+async function insertRow(
+  d: CreateDeps,
+  trx: Kysely<Database>,
+  id: string,
+  actor: User,
+  input: CreateEnvironmentInput,
+  mounts: PlannedMount[],
+  hostPublicKey: string,
+): Promise<Environment> {
   const backendId = input.backend_id ?? d.backends.defaultId;
   const wantsJupyter = input.environment_type === 'ide' || input.environment_type === 'data_process';
   const desktop = input.environment_type === 'desktop';
-  const storageConfig = input.storage_config && (input.storage_config.mounts ? { ...input.storage_config, mounts: mounts.map((m) => m.stored) } : input.storage_config);
+  const storageConfig =
+    input.storage_config &&
+    (input.storage_config.mounts
+      ? { ...input.storage_config, mounts: mounts.map((m) => m.stored) }
+      : input.storage_config);
   await d.mounts.commit(trx, mounts);
-  const vncPort = desktop ? await allocatePort(trx, 'vnc_port', backendId, input.vnc_port, d.vncPorts ?? DEFAULT_VNC_PORTS) : input.vnc_port;
-  const rdpPort = desktop ? await allocatePort(trx, 'rdp_port', backendId, null, d.rdpPorts ?? DEFAULT_RDP_PORTS) : null;
+  const vncPort = desktop
+    ? await allocatePort(trx, 'vnc_port', backendId, input.vnc_port, d.vncPorts ?? DEFAULT_VNC_PORTS)
+    : input.vnc_port;
+  const rdpPort = desktop
+    ? await allocatePort(trx, 'rdp_port', backendId, null, d.rdpPorts ?? DEFAULT_RDP_PORTS)
+    : null;
   return new EnvironmentRepo(trx, d.box).insert({
-    id, name: input.name, owner_id: actor.id,
-    deployment_mode: input.deployment_mode, environment_type: input.environment_type, gpu_mode: input.gpu_mode,
-    storage_type: input.storage_type, storage_config: storageConfig, lifecycle_policy: input.lifecycle_policy,
-    network_config: input.network_config, use_jumpserver: input.use_jumpserver,
-    vnc_port: vncPort, vnc_password: desktop ? vncPassword() : null,
-    rdp_port: rdpPort, rdp_password: desktop ? newRdpPassword() : null, jupyter_token: wantsJupyter ? newJupyterToken() : null,
-    backend_id: backendId, backend_ref: null, image: input.image, image_pull_policy: input.image_pull_policy,
-    cpu: input.cpu, memory_mb: input.memory_mb, gpu_count: input.gpu_count || input.gpu_device_ids.length,
-    gpu_device_ids: input.gpu_device_ids, gpu_model: input.gpu_model, gpu_mig_profile: input.gpu_mig_profile,
-    env_vars: input.env_vars, ssh_user: input.ssh_user,
-    env_vars_from_secrets: input.env_vars_from_secrets, schedule: input.schedule, command: input.command,
-    host_key: hostPublicKey, status: 'creating', status_message: null,
+    id,
+    name: input.name,
+    owner_id: actor.id,
+    deployment_mode: input.deployment_mode,
+    environment_type: input.environment_type,
+    gpu_mode: input.gpu_mode,
+    storage_type: input.storage_type,
+    storage_config: storageConfig,
+    lifecycle_policy: input.lifecycle_policy,
+    network_config: input.network_config,
+    use_jumpserver: input.use_jumpserver,
+    vnc_port: vncPort,
+    vnc_password: desktop ? vncPassword() : null,
+    rdp_port: rdpPort,
+    rdp_password: desktop ? newRdpPassword() : null,
+    jupyter_token: wantsJupyter ? newJupyterToken() : null,
+    backend_id: backendId,
+    backend_ref: null,
+    image: input.image,
+    image_pull_policy: input.image_pull_policy,
+    cpu: input.cpu,
+    memory_mb: input.memory_mb,
+    gpu_count: input.gpu_count || input.gpu_device_ids.length,
+    gpu_device_ids: input.gpu_device_ids,
+    gpu_model: input.gpu_model,
+    gpu_mig_profile: input.gpu_mig_profile,
+    env_vars: input.env_vars,
+    ssh_user: input.ssh_user,
+    env_vars_from_secrets: input.env_vars_from_secrets,
+    schedule: input.schedule,
+    command: input.command,
+    host_key: hostPublicKey,
+    status: 'creating',
+    status_message: null,
   });
 }

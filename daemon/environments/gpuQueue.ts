@@ -22,20 +22,24 @@ export class GpuQueue {
       this.drainAgain = true;
       return this.draining;
     }
-    this.draining = this.pass().catch((err) => this.o.ctx.log.error({ err: String(err) }, 'GPU queue not drained')).finally(() => {
-      this.draining = undefined;
-      if (this.drainAgain) {
-        this.drainAgain = false;
-        void this.drain();
-      }
-    });
+    this.draining = this.pass()
+      .catch((err) => this.o.ctx.log.error({ err: String(err) }, 'GPU queue not drained'))
+      .finally(() => {
+        this.draining = undefined;
+        if (this.drainAgain) {
+          this.drainAgain = false;
+          void this.drain();
+        }
+      });
     return this.draining;
   }
 
   private async pass(): Promise<void> {
     const { ctx } = this.o;
     const queued = (await ctx.repo.list({ status: ['pending'] }))
-      .filter((e) => !e.backend_ref && e.gpu_mode !== 'none' && !ctx.lock.isBusy(e.id) && ctx.gpus.allocates(e.backend_id))
+      .filter(
+        (e) => !e.backend_ref && e.gpu_mode !== 'none' && !ctx.lock.isBusy(e.id) && ctx.gpus.allocates(e.backend_id),
+      )
       .sort((a, b) => a.created_at.localeCompare(b.created_at));
     for (const e of queued) {
       const granted = await this.o.db.transaction().execute(async (trx) => {

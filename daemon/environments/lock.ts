@@ -10,18 +10,27 @@ export class OperationLock {
 
   constructor(private readonly o: { log: Logger }) {}
 
-  isBusy(id: string): boolean { return this.busy.has(id); }
+  isBusy(id: string): boolean {
+    return this.busy.has(id);
+  }
 
   /** Runs `fn` when the operation on `id` ends (replacing what was queued before). */
-  whenDone(id: string, fn: () => void): void { this.after.set(id, fn); }
+  whenDone(id: string, fn: () => void): void {
+    this.after.set(id, fn);
+  }
 
   /** Settles when the operation in flight on `id` (if any) has. */
-  async settled(id: string): Promise<void> { await this.busy.get(id)?.catch(() => undefined); }
+  async settled(id: string): Promise<void> {
+    await this.busy.get(id)?.catch(() => undefined);
+  }
 
   /** Background work on an env (provisioning, resumes): errors are logged, not thrown. */
   track(id: string, fn: () => Promise<void>): void {
-    const p = fn().catch((err) => this.o.log.error({ env: id, err: String(err) }, 'background work failed'))
-      .finally(() => { if (this.busy.get(id) === p) this.done(id); });
+    const p = fn()
+      .catch((err) => this.o.log.error({ env: id, err: String(err) }, 'background work failed'))
+      .finally(() => {
+        if (this.busy.get(id) === p) this.done(id);
+      });
     this.busy.set(id, p);
   }
 
@@ -39,7 +48,9 @@ export class OperationLock {
   }
 
   /** Settles when no lifecycle work is in flight (tests, shutdown). */
-  async idle(): Promise<void> { while (this.busy.size) await Promise.allSettled([...this.busy.values()]); }
+  async idle(): Promise<void> {
+    while (this.busy.size) await Promise.allSettled([...this.busy.values()]);
+  }
 
   private done(id: string): void {
     this.busy.delete(id);

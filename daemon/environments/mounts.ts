@@ -37,45 +37,76 @@ export class MountPolicy {
     for (const [i, m] of mounts.entries()) {
       const field = `storage_config.mounts.${i}`;
       if (m.type === 'bind') {
-        throw new ForbiddenError(`${field}: raw host paths are refused (rule host_paths: only directories the operator lists in host_paths may be mounted, by name: {type: host_path, source: NAME})`, { rule: 'host_paths', field });
+        throw new ForbiddenError(
+          `${field}: raw host paths are refused (rule host_paths: only directories the operator lists in host_paths may be mounted, by name: {type: host_path, source: NAME})`,
+          { rule: 'host_paths', field },
+        );
       }
       if (m.type === 'host_path') {
         const h = this.hostPaths.find((x) => x.name === m.source);
         if (!h || !MountPolicy.allows(h, actor)) {
-          throw new ForbiddenError(`${field}.source: '${m.source}' is not a host_paths entry user '${actor.name}' may use (rule host_paths)`, { rule: 'host_paths', field: `${field}.source` });
+          throw new ForbiddenError(
+            `${field}.source: '${m.source}' is not a host_paths entry user '${actor.name}' may use (rule host_paths)`,
+            { rule: 'host_paths', field: `${field}.source` },
+          );
         }
         if (h.read_only && m.read_only === false) {
-          throw new ForbiddenError(`${field}.read_only: host path '${h.name}' is read-only (rule host_paths.read_only)`, { rule: 'host_paths.read_only', field: `${field}.read_only` });
+          throw new ForbiddenError(
+            `${field}.read_only: host path '${h.name}' is read-only (rule host_paths.read_only)`,
+            { rule: 'host_paths.read_only', field: `${field}.read_only` },
+          );
         }
         const readOnly = m.read_only ?? h.read_only;
-        out.push({ stored: { type: 'host_path', source: h.name, target: m.target, read_only: readOnly }, spec: { type: 'bind', source: h.path, target: m.target, read_only: readOnly } });
+        out.push({
+          stored: { type: 'host_path', source: h.name, target: m.target, read_only: readOnly },
+          spec: { type: 'bind', source: h.path, target: m.target, read_only: readOnly },
+        });
         continue;
       }
-      const [kind, name] = m.source.startsWith('team:') ? ['team', m.source.slice(5)] : m.source.startsWith('id:') ? ['id', m.source.slice(3)] : ['own', m.source];
+      const [kind, name] = m.source.startsWith('team:')
+        ? ['team', m.source.slice(5)]
+        : m.source.startsWith('id:')
+          ? ['id', m.source.slice(3)]
+          : ['own', m.source];
       let vol;
       let newVolume: PlannedMount['newVolume'];
       if (kind === 'id') {
         vol = await volumes.get(name);
         const mine = vol && (vol.owner_id === actor.id || (vol.team !== null && vol.team === actor.team));
         if (!vol || !mine) throw new NotFoundError('volume', m.source);
-        if (vol.backend_id !== backendId) throw new InputError(`${field}.source`, `${field}.source: volume '${m.source}' is on backend '${vol.backend_id}', not '${backendId}'`);
+        if (vol.backend_id !== backendId)
+          throw new InputError(
+            `${field}.source`,
+            `${field}.source: volume '${m.source}' is on backend '${vol.backend_id}', not '${backendId}'`,
+          );
       } else {
         if (kind === 'team' && !actor.team) throw new NotFoundError('volume', m.source);
         const owner: VolumeOwner = kind === 'team' ? { team: actor.team! } : { owner_id: actor.id };
         vol = await volumes.find(owner, backendId, name);
-        if (!vol) newVolume = { id: crypto.randomUUID(), name, backend_id: backendId, size_gb: m.size_gb ?? null, ...owner };
+        if (!vol)
+          newVolume = { id: crypto.randomUUID(), name, backend_id: backendId, size_gb: m.size_gb ?? null, ...owner };
       }
       const id = vol?.id ?? newVolume!.id;
-      const size = vol ? vol.size_gb ?? undefined : m.size_gb;
+      const size = vol ? (vol.size_gb ?? undefined) : m.size_gb;
       out.push({
         stored: { ...m, volume_id: id },
-        spec: { type: 'volume', source: backendVolumeName(id), target: m.target, read_only: m.read_only, ...(size ? { size_gb: size } : {}) },
+        spec: {
+          type: 'volume',
+          source: backendVolumeName(id),
+          target: m.target,
+          read_only: m.read_only,
+          ...(size ? { size_gb: size } : {}),
+        },
         newVolume,
       });
     }
     const targets = out.map((p) => p.stored.target);
     const dup = targets.findIndex((t, i) => targets.indexOf(t) !== i);
-    if (dup >= 0) throw new InputError(`storage_config.mounts.${dup}.target`, `storage_config.mounts.${dup}.target: '${targets[dup]}' is mounted twice`);
+    if (dup >= 0)
+      throw new InputError(
+        `storage_config.mounts.${dup}.target`,
+        `storage_config.mounts.${dup}.target: '${targets[dup]}' is mounted twice`,
+      );
     return out;
   }
 
@@ -86,12 +117,17 @@ export class MountPolicy {
     for (const p of plan) {
       if (!p.newVolume) continue;
       const key = `${p.newVolume.owner_id ?? 'team:' + p.newVolume.team}/${p.newVolume.name}`;
-      if (made.has(key)) throw new InputError('storage_config.mounts', `storage_config.mounts: volume '${p.stored.source}' is mounted twice`);
+      if (made.has(key))
+        throw new InputError(
+          'storage_config.mounts',
+          `storage_config.mounts: volume '${p.stored.source}' is mounted twice`,
+        );
       made.set(key, p.newVolume.id);
       try {
         await repo.insert(p.newVolume);
       } catch (err) {
-        if (/UNIQUE constraint failed: volumes/.test(String(err))) throw new ConflictError(`volume '${p.stored.source}' was just created by another request; try again`);
+        if (/UNIQUE constraint failed: volumes/.test(String(err)))
+          throw new ConflictError(`volume '${p.stored.source}' was just created by another request; try again`);
         throw err;
       }
     }
@@ -101,14 +137,23 @@ export class MountPolicy {
    *  since the create is refused, and one made read-only since is mounted read-only. */
   toSpec(mounts: Mount[]): SpecMount[] {
     return mounts.map((m) => {
-      if (m.type === 'volume' && m.volume_id) return { type: 'volume', source: backendVolumeName(m.volume_id), target: m.target, read_only: m.read_only, ...(m.size_gb ? { size_gb: m.size_gb } : {}) };
+      if (m.type === 'volume' && m.volume_id)
+        return {
+          type: 'volume',
+          source: backendVolumeName(m.volume_id),
+          target: m.target,
+          read_only: m.read_only,
+          ...(m.size_gb ? { size_gb: m.size_gb } : {}),
+        };
       if (m.type === 'host_path') {
         const h = this.hostPaths.find((x) => x.name === m.source);
         if (!h) throw new UnprocessableError(`host path '${m.source}' is no longer in the gateway's host_paths`);
         return { type: 'bind', source: h.path, target: m.target, read_only: m.read_only || h.read_only };
       }
       // Rows from before volumes were owned objects (or a raw bind) are not handed to a backend as they are.
-      throw new UnprocessableError(`mount of '${m.target}' was recorded before volumes were owned objects; recreate the environment`);
+      throw new UnprocessableError(
+        `mount of '${m.target}' was recorded before volumes were owned objects; recreate the environment`,
+      );
     });
   }
 }

@@ -9,7 +9,13 @@ const SETTLED: EnvStatus[] = ['running', 'pending', 'stopped', 'failed'];
 
 export async function observe(ctx: LifecycleContext, id: string, st: BackendStatus): Promise<void> {
   if (ctx.lock.isBusy(id)) {
-    ctx.lock.whenDone(id, () => void observe(ctx, id, st).catch((err) => ctx.log.error({ env: id, err: String(err) }, 'watched status not applied')));
+    ctx.lock.whenDone(
+      id,
+      () =>
+        void observe(ctx, id, st).catch((err) =>
+          ctx.log.error({ env: id, err: String(err) }, 'watched status not applied'),
+        ),
+    );
     return;
   }
   const env = await ctx.repo.get(id);
@@ -26,5 +32,9 @@ export async function observe(ctx: LifecycleContext, id: string, st: BackendStat
   const to = st.state as EnvStatus;
   // Same status: only news (a new scheduler message, a CronJob's last run) is worth an update.
   if (env.status === to && (st.message === undefined || env.status_message === move.message)) return;
-  if (await setStatus(ctx, env, [env.status], to, move.message) && (to === 'stopped' || to === 'failed' || to === 'missing')) await ctx.gpus.release(id);
+  if (
+    (await setStatus(ctx, env, [env.status], to, move.message)) &&
+    (to === 'stopped' || to === 'failed' || to === 'missing')
+  )
+    await ctx.gpus.release(id);
 }

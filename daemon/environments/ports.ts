@@ -9,9 +9,26 @@ export const DEFAULT_VNC_PORTS: PortRange = { from: 15900, to: 15999 };
 export const DEFAULT_RDP_PORTS: PortRange = { from: 13389, to: 13488 };
 
 /** First free port of the range on this backend (or the one asked for). */
-export async function allocatePort(trx: Kysely<Database>, column: 'vnc_port' | 'rdp_port', backendId: string, wanted: number | null, range: PortRange): Promise<number> {
+export async function allocatePort(
+  trx: Kysely<Database>,
+  column: 'vnc_port' | 'rdp_port',
+  backendId: string,
+  wanted: number | null,
+  range: PortRange,
+): Promise<number> {
   if (wanted !== null) return wanted;
-  const used = new Set((await trx.selectFrom('environments').select(column).where('backend_id', '=', backendId).where(column, 'is not', null).execute()).map((r) => r[column]));
+  const used = new Set(
+    (
+      await trx
+        .selectFrom('environments')
+        .select(column)
+        .where('backend_id', '=', backendId)
+        .where(column, 'is not', null)
+        .execute()
+    ).map((r) => r[column]),
+  );
   for (let p = range.from; p <= range.to; p++) if (!used.has(p)) return p;
-  throw new ConflictError(`no free ${column === 'vnc_port' ? 'VNC' : 'RDP'} port on backend '${backendId}' (range ${range.from}-${range.to} is full)`);
+  throw new ConflictError(
+    `no free ${column === 'vnc_port' ? 'VNC' : 'RDP'} port on backend '${backendId}' (range ${range.from}-${range.to} is full)`,
+  );
 }

@@ -10,7 +10,9 @@ import { waitUntilReady } from './readiness';
 import type { SpecOf } from './spec';
 import { settle, setStatus } from './status';
 
-export interface ProvisionContext extends LifecycleContext { specOf: SpecOf }
+export interface ProvisionContext extends LifecycleContext {
+  specOf: SpecOf;
+}
 
 /** creating → starting → running (or failed, with nothing left behind). `hostPrivateKey` is there on the first
  *  pass only: a resumed pass makes a new host key if it has to create the object again. */
@@ -39,7 +41,12 @@ export async function provision(ctx: ProvisionContext, id: string, hostPrivateKe
 }
 
 /** The backend object of the env: the recorded or labelled one, or a new one. */
-async function ensureObject(ctx: ProvisionContext, driver: Driver, env: Environment, hostPrivateKey?: string): Promise<{ ref: string; row: Environment }> {
+async function ensureObject(
+  ctx: ProvisionContext,
+  driver: Driver,
+  env: Environment,
+  hostPrivateKey?: string,
+): Promise<{ ref: string; row: Environment }> {
   let ref = env.backend_ref ?? (await driver.findByEnvId(env.id));
   if (ref && !hostPrivateKey && (await driver.inspect(ref)).state === 'created') {
     // Made but never started before the crash: its boot files may never have been written. Start over.
@@ -81,7 +88,8 @@ export async function resumeStart(ctx: LifecycleContext, id: string): Promise<vo
   const env = (await ctx.repo.get(id))!;
   const driver = ctx.backends.get(env.backend_id);
   try {
-    if ((await driver.inspect(env.backend_ref!)).state === 'running') await driver.restart(env.backend_ref!, ctx.stopTimeoutS);
+    if ((await driver.inspect(env.backend_ref!)).state === 'running')
+      await driver.restart(env.backend_ref!, ctx.stopTimeoutS);
     else await driver.start(env.backend_ref!);
     await settle(ctx, env, await waitUntilReady(ctx, driver, env.backend_ref!));
   } catch (err) {

@@ -7,10 +7,18 @@ import { pollUntil } from '../backends/shared/poll';
 import { firstBytes, isRdpConfirm, isSshBanner, RDP_CONNECTION_REQUEST } from '../backends/shared/probe';
 import { readAll } from '../backends/shared/streams';
 
-export interface ReadyDeps { log: Logger; stopTimeoutS: number }
+export interface ReadyDeps {
+  log: Logger;
+  stopTimeoutS: number;
+}
 
 /** Waits until the env answers; throws UnprocessableError when it exits instead (saying why) or never answers. */
-export async function waitUntilReady(d: ReadyDeps, driver: Driver, ref: string, timeoutMs = driver.readyTimeoutMs ?? 60_000): Promise<BackendStatus | void> {
+export async function waitUntilReady(
+  d: ReadyDeps,
+  driver: Driver,
+  ref: string,
+  timeoutMs = driver.readyTimeoutMs ?? 60_000,
+): Promise<BackendStatus | void> {
   const known = capability(driver, 'readyWait');
   if (known) return known.waitReady(ref);
   // What "ready" means is the image's business: sshd (the default), an RDP listener (a Windows VM), or just running.
@@ -18,27 +26,41 @@ export async function waitUntilReady(d: ReadyDeps, driver: Driver, ref: string, 
   let last = '';
   const repair = noAddressRepair(d, driver, ref);
   // Containers answer within tens of ms; a booting VM takes a minute: back off up to half a second.
-  const ready = await pollUntil(async () => {
-    await failIfExited(driver, ref);
-    if (probe === 'running') return true;
-    try {
-      const answer = await firstBytes(await driver.openPort(ref, probe === 'ssh' ? SSH_PORT : RDP_PORT), probe === 'rdp' ? RDP_CONNECTION_REQUEST : undefined);
-      if (probe === 'ssh' ? isSshBanner(answer) : isRdpConfirm(answer)) return true;
-      last = `unexpected answer ${JSON.stringify(answer.toString('latin1').slice(0, 40))}`;
-    } catch (err) {
-      last = (err as Error).message;
-      await repair(err);
-    }
-    return undefined;
-  }, { timeoutMs, intervalMs: 50, factor: 1.5, maxMs: 500 });
-  if (!ready) throw new UnprocessableError(`${probe === 'ssh' ? 'sshd' : 'RDP'} did not answer within ${timeoutMs / 1000} s: ${last}`);
+  const ready = await pollUntil(
+    async () => {
+      await failIfExited(driver, ref);
+      if (probe === 'running') return true;
+      try {
+        const answer = await firstBytes(
+          await driver.openPort(ref, probe === 'ssh' ? SSH_PORT : RDP_PORT),
+          probe === 'rdp' ? RDP_CONNECTION_REQUEST : undefined,
+        );
+        if (probe === 'ssh' ? isSshBanner(answer) : isRdpConfirm(answer)) return true;
+        last = `unexpected answer ${JSON.stringify(answer.toString('latin1').slice(0, 40))}`;
+      } catch (err) {
+        last = (err as Error).message;
+        await repair(err);
+      }
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 50, factor: 1.5, maxMs: 500 },
+  );
+  if (!ready)
+    throw new UnprocessableError(
+      `${probe === 'ssh' ? 'sshd' : 'RDP'} did not answer within ${timeoutMs / 1000} s: ${last}`,
+    );
 }
 
 async function failIfExited(driver: Driver, ref: string): Promise<void> {
   const st = await driver.inspect(ref);
   if (st.state === 'running') return;
-  const logs = await driver.logs(ref, { tail: 5 }).then(readAll).catch(() => '');
-  throw new UnprocessableError(`environment exited during start-up (${st.message ?? st.state})${logs ? ': ' + logs.trim().split('\n').slice(-3).join(' | ') : ''}`);
+  const logs = await driver
+    .logs(ref, { tail: 5 })
+    .then(readAll)
+    .catch(() => '');
+  throw new UnprocessableError(
+    `environment exited during start-up (${st.message ?? st.state})${logs ? ': ' + logs.trim().split('\n').slice(-3).join(' | ') : ''}`,
+  );
 }
 
 /** A start cut short (client gone mid-request, e.g. a daemon crash) can leave dockerd running the container

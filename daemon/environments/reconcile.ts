@@ -56,19 +56,34 @@ export class Reconciler {
   }
 
   startLoop(intervalS: number): void {
-    this.timer = setInterval(() => void this.run().catch((err) => this.log.error({ err: String(err) }, 'reconcile failed')), intervalS * 1000);
+    this.timer = setInterval(
+      () => void this.run().catch((err) => this.log.error({ err: String(err) }, 'reconcile failed')),
+      intervalS * 1000,
+    );
     this.timer.unref();
   }
-  stopLoop(): void { clearInterval(this.timer); }
+  stopLoop(): void {
+    clearInterval(this.timer);
+  }
 
   /** One pass over all backends; concurrent callers share the pass in progress. */
   run(): Promise<ReconcileReport[]> {
-    this.running ??= Promise.all(this.drivers.all().map((d) => this.reconcileBackend(d))).finally(() => { this.running = undefined; });
+    this.running ??= Promise.all(this.drivers.all().map((d) => this.reconcileBackend(d))).finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 
   private async reconcileBackend(driver: Driver): Promise<ReconcileReport> {
-    const report: ReconcileReport = { backend: driver.id, available: true, resumed: [], adopted: [], orphans: [], markedMissing: [], statusSynced: [] };
+    const report: ReconcileReport = {
+      backend: driver.id,
+      available: true,
+      resumed: [],
+      adopted: [],
+      orphans: [],
+      markedMissing: [],
+      statusSynced: [],
+    };
     let objects: ManagedObject[];
     try {
       objects = await driver.list();
@@ -94,18 +109,32 @@ export class Reconciler {
     return report;
   }
 
-  private async reconcileRow(driver: Driver, env: Environment, obj: ManagedObject | undefined, report: ReconcileReport): Promise<void> {
-    if (env.status === 'deleting') { this.envs.resumeDelete(env.id); report.resumed.push(env.name); return; }
+  private async reconcileRow(
+    driver: Driver,
+    env: Environment,
+    obj: ManagedObject | undefined,
+    report: ReconcileReport,
+  ): Promise<void> {
+    if (env.status === 'deleting') {
+      this.envs.resumeDelete(env.id);
+      report.resumed.push(env.name);
+      return;
+    }
     if (env.status === 'starting' && env.backend_ref) {
       // Interrupted start of an existing container: finish it; never treat it as a fresh create.
-      this.envs.resumeStart(env.id); report.resumed.push(env.name);
+      this.envs.resumeStart(env.id);
+      report.resumed.push(env.name);
       return;
     }
     if (env.status === 'creating' || env.status === 'starting') {
       // Interrupted create: the container (if any) is found by its labels and adopted.
-      if (obj && !env.backend_ref) { await this.repo.update(env.id, { backend_ref: obj.ref }); report.adopted.push(env.name); }
+      if (obj && !env.backend_ref) {
+        await this.repo.update(env.id, { backend_ref: obj.ref });
+        report.adopted.push(env.name);
+      }
       if (env.status === 'starting') await this.envs.setStatus(env, ['starting'], 'creating');
-      this.envs.resumeProvision(env.id); report.resumed.push(env.name);
+      this.envs.resumeProvision(env.id);
+      report.resumed.push(env.name);
       return;
     }
     if (!env.backend_ref) return;
@@ -119,7 +148,12 @@ export class Reconciler {
     if (obj.ref !== env.backend_ref) await this.repo.update(env.id, { backend_ref: obj.ref });
     const want = this.statusFor(env, obj.state);
     if (want && want !== env.status) {
-      await this.envs.setStatus(env, [env.status], want, obj.message ?? (want === 'stopped' ? 'stopped outside Hangar' : null));
+      await this.envs.setStatus(
+        env,
+        [env.status],
+        want,
+        obj.message ?? (want === 'stopped' ? 'stopped outside Hangar' : null),
+      );
       report.statusSynced.push(env.name);
     }
   }
@@ -130,7 +164,11 @@ export class Reconciler {
     for (const obj of objects) if (!known.has(obj.envId)) report.orphans.push(obj.envId);
     // Said once per change, not every pass.
     const said = report.orphans.join(',');
-    if (said !== (this.orphansSaid.get(driver.id) ?? '') && report.orphans.length) this.log.warn({ backend: driver.id, orphans: report.orphans }, 'objects with no row kept for an admin to adopt or remove (GET /api/v1/orphans)');
+    if (said !== (this.orphansSaid.get(driver.id) ?? '') && report.orphans.length)
+      this.log.warn(
+        { backend: driver.id, orphans: report.orphans },
+        'objects with no row kept for an admin to adopt or remove (GET /api/v1/orphans)',
+      );
     this.orphansSaid.set(driver.id, said);
   }
 

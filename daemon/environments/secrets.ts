@@ -12,8 +12,13 @@ import { newJupyterToken, newRdpPassword } from './create';
 export type RotatableSecret = 'jupyter_token' | 'vnc_password' | 'rdp_password';
 
 /** A new value stored and, when the env has its object, written into it. Returns whether a restart is due. */
-export async function rotate(d: { repo: EnvironmentRepo; backends: Backends }, env: Environment, secret: RotatableSecret): Promise<boolean> {
-  const value = secret === 'jupyter_token' ? newJupyterToken() : secret === 'vnc_password' ? vncPassword() : newRdpPassword();
+export async function rotate(
+  d: { repo: EnvironmentRepo; backends: Backends },
+  env: Environment,
+  secret: RotatableSecret,
+): Promise<boolean> {
+  const value =
+    secret === 'jupyter_token' ? newJupyterToken() : secret === 'vnc_password' ? vncPassword() : newRdpPassword();
   await d.repo.update(env.id, { [secret]: value });
   if (!env.backend_ref) return false;
   await d.backends.get(env.backend_id).writeFiles(env.backend_ref, [secretFile(secret, value)]);
@@ -21,12 +26,20 @@ export async function rotate(d: { repo: EnvironmentRepo; backends: Backends }, e
 }
 
 /** A user's keys changed: their live envs get the new authorized_keys (others at their next start). */
-export async function pushAuthorizedKeys(d: { repo: EnvironmentRepo; backends: Backends; keys: SshKeyService; log: Logger }, userId: string): Promise<void> {
+export async function pushAuthorizedKeys(
+  d: { repo: EnvironmentRepo; backends: Backends; keys: SshKeyService; log: Logger },
+  userId: string,
+): Promise<void> {
   const keys = await d.keys.authorizedKeys(userId);
   for (const env of await d.repo.list({ owner_id: userId })) {
     if (!env.backend_ref) continue;
-    await d.backends.get(env.backend_id)
-      .writeFiles(env.backend_ref, [{ path: AUTHORIZED_KEYS_PATH, content: keys, mode: 0o644, role: 'authorized_keys' }])
-      .catch((err) => d.log.warn({ env: env.id, err: String(err) }, 'authorized_keys not updated; it will be at next start'));
+    await d.backends
+      .get(env.backend_id)
+      .writeFiles(env.backend_ref, [
+        { path: AUTHORIZED_KEYS_PATH, content: keys, mode: 0o644, role: 'authorized_keys' },
+      ])
+      .catch((err) =>
+        d.log.warn({ env: env.id, err: String(err) }, 'authorized_keys not updated; it will be at next start'),
+      );
   }
 }

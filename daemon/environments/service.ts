@@ -61,20 +61,45 @@ export class EnvironmentService {
   constructor(private readonly o: EnvironmentServiceOptions) {
     this.lock = new OperationLock({ log: o.log });
     this.ctx = {
-      repo: o.repo, backends: o.backends, events: o.events, log: o.log, lock: this.lock, gpus: o.gpus, stopTimeoutS: o.stopTimeoutS,
-      audit: o.audit, specOf: specBuilder({ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts }),
+      repo: o.repo,
+      backends: o.backends,
+      events: o.events,
+      log: o.log,
+      lock: this.lock,
+      gpus: o.gpus,
+      stopTimeoutS: o.stopTimeoutS,
+      audit: o.audit,
+      specOf: specBuilder({ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts }),
     };
     this.queue = new GpuQueue({ ctx: this.ctx, db: o.db, box: o.box });
-    this.createDeps = { db: o.db, box: o.box, repo: o.repo, backends: o.backends, gpus: o.gpus, mounts: o.mounts, vncPorts: o.vncPorts, rdpPorts: o.rdpPorts };
-    this.connectionDeps = { repo: o.repo, backends: o.backends, publicUrl: o.publicUrl, publishAddress: o.publishAddress };
+    this.createDeps = {
+      db: o.db,
+      box: o.box,
+      repo: o.repo,
+      backends: o.backends,
+      gpus: o.gpus,
+      mounts: o.mounts,
+      vncPorts: o.vncPorts,
+      rdpPorts: o.rdpPorts,
+    };
+    this.connectionDeps = {
+      repo: o.repo,
+      backends: o.backends,
+      publicUrl: o.publicUrl,
+      publishAddress: o.publishAddress,
+    };
     o.keys.onChange((userId) => pushAuthorizedKeys({ ...this.ctx, keys: o.keys }, userId));
     o.gpus.onRelease(() => void this.drainQueue());
   }
 
   // ---- queries ---------------------------------------------------------------------------------------------
 
-  list(actor: User, f: EnvFilter): Promise<Environment[]> { return listFor(this.o.repo, actor, f); }
-  get(actor: User, idOrName: string): Promise<Environment> { return getFor(this.o.repo, actor, idOrName); }
+  list(actor: User, f: EnvFilter): Promise<Environment[]> {
+    return listFor(this.o.repo, actor, f);
+  }
+  get(actor: User, idOrName: string): Promise<Environment> {
+    return getFor(this.o.repo, actor, idOrName);
+  }
 
   async connection(actor: User, idOrName: string): Promise<ConnectionInfo> {
     return connectionInfo(this.connectionDeps, await this.get(actor, idOrName));
@@ -84,32 +109,66 @@ export class EnvironmentService {
 
   async create(actor: User, input: CreateEnvironmentInput): Promise<Environment> {
     const { env, hostPrivateKey } = await createEnvironment(this.createDeps, actor, input);
-    await this.o.audit.record({ user_id: actor.id, action: 'environment.create', target: env.id, detail: { name: env.name, image: env.image, backend: env.backend_id } });
-    this.o.events.publish({ type: 'environment.created', environment_id: env.id, owner_id: env.owner_id, status: env.status });
+    await this.o.audit.record({
+      user_id: actor.id,
+      action: 'environment.create',
+      target: env.id,
+      detail: { name: env.name, image: env.image, backend: env.backend_id },
+    });
+    this.o.events.publish({
+      type: 'environment.created',
+      environment_id: env.id,
+      owner_id: env.owner_id,
+      status: env.status,
+    });
     if (env.status === 'pending') return env; // queued for GPUs
     this.lock.track(env.id, () => provision(this.ctx, env.id, hostPrivateKey));
     return env;
   }
 
   /** Envs queued for GPUs get their turn (see gpuQueue.ts); runs on every release. */
-  drainQueue(): Promise<void> { return this.queue.drain(); }
+  drainQueue(): Promise<void> {
+    return this.queue.drain();
+  }
 
-  async start(actor: User, idOrName: string): Promise<Environment> { return actions.start(this.ctx, actor, await this.get(actor, idOrName)); }
-  async stop(actor: User, idOrName: string): Promise<Environment> { return actions.stop(this.ctx, actor, await this.get(actor, idOrName)); }
-  async restart(actor: User, idOrName: string): Promise<Environment> { return actions.restart(this.ctx, actor, await this.get(actor, idOrName)); }
-  async delete(actor: User, idOrName: string): Promise<void> { return actions.remove(this.ctx, actor, await this.get(actor, idOrName)); }
+  async start(actor: User, idOrName: string): Promise<Environment> {
+    return actions.start(this.ctx, actor, await this.get(actor, idOrName));
+  }
+  async stop(actor: User, idOrName: string): Promise<Environment> {
+    return actions.stop(this.ctx, actor, await this.get(actor, idOrName));
+  }
+  async restart(actor: User, idOrName: string): Promise<Environment> {
+    return actions.restart(this.ctx, actor, await this.get(actor, idOrName));
+  }
+  async delete(actor: User, idOrName: string): Promise<void> {
+    return actions.remove(this.ctx, actor, await this.get(actor, idOrName));
+  }
 
   async update(actor: User, idOrName: string, patch: UpdateEnvironmentInput): Promise<Environment> {
     const env = await this.get(actor, idOrName);
     const updated = (await this.o.repo.update(env.id, patch))!;
-    await this.o.audit.record({ user_id: actor.id, action: 'environment.update', target: env.id, detail: Object.keys(patch) });
-    this.o.events.publish({ type: 'environment.updated', environment_id: env.id, owner_id: env.owner_id, status: updated.status });
+    await this.o.audit.record({
+      user_id: actor.id,
+      action: 'environment.update',
+      target: env.id,
+      detail: Object.keys(patch),
+    });
+    this.o.events.publish({
+      type: 'environment.updated',
+      environment_id: env.id,
+      owner_id: env.owner_id,
+      status: updated.status,
+    });
     return updated;
   }
 
   // ---- streams and secrets ---------------------------------------------------------------------------------
 
-  async logs(actor: User, idOrName: string, opts: { tail?: number; follow?: boolean; signal?: AbortSignal }): Promise<Readable> {
+  async logs(
+    actor: User,
+    idOrName: string,
+    opts: { tail?: number; follow?: boolean; signal?: AbortSignal },
+  ): Promise<Readable> {
     const env = await this.get(actor, idOrName);
     if (!env.backend_ref) throw new ConflictError(`environment '${env.name}' has no container yet (${env.status})`);
     return this.o.backends.get(env.backend_id).logs(env.backend_ref, opts);
@@ -118,13 +177,18 @@ export class EnvironmentService {
   /** Raw TCP to a port of a running env: the far end of the WebSocket tunnel. */
   async openTunnel(actor: User, idOrName: string, port: number, opts: { audit?: boolean } = {}): Promise<Duplex> {
     const env = await this.get(actor, idOrName);
-    if (env.status !== 'running' || !env.backend_ref) throw new ConflictError(`environment '${env.name}' is ${env.status}; start it first`);
-    if (opts.audit !== false) await this.o.audit.record({ user_id: actor.id, action: 'tunnel.open', target: env.id, detail: { port } });
+    if (env.status !== 'running' || !env.backend_ref)
+      throw new ConflictError(`environment '${env.name}' is ${env.status}; start it first`);
+    if (opts.audit !== false)
+      await this.o.audit.record({ user_id: actor.id, action: 'tunnel.open', target: env.id, detail: { port } });
     try {
       return await this.o.backends.get(env.backend_id).openPort(env.backend_ref, port);
     } catch (err) {
       if (err instanceof BackendUnavailableError || err instanceof UnprocessableError) throw err;
-      throw new UnprocessableError(`port ${port} of '${env.name}' is not reachable: ${(err as Error).message}`, 'port_unreachable');
+      throw new UnprocessableError(
+        `port ${port} of '${env.name}' is not reachable: ${(err as Error).message}`,
+        'port_unreachable',
+      );
     }
   }
 
@@ -132,30 +196,55 @@ export class EnvironmentService {
   async jupyterToken(actor: User, idOrName: string): Promise<string> {
     const env = await this.get(actor, idOrName);
     const t = (await this.o.repo.secrets(env.id))?.jupyter_token;
-    if (!t) throw new ConflictError(`environment '${env.name}' does not run Jupyter (environment_type ${env.environment_type})`);
+    if (!t)
+      throw new ConflictError(
+        `environment '${env.name}' does not run Jupyter (environment_type ${env.environment_type})`,
+      );
     return t;
   }
 
   /** A new Jupyter token or VNC password: written into the env, which restarts with it; the old one stops working. */
   async rotateSecret(actor: User, idOrName: string, secret: RotatableSecret): Promise<ConnectionInfo> {
     const env = await this.get(actor, idOrName);
-    if (!(await this.o.repo.secrets(env.id))?.[secret]) throw new ConflictError(`environment '${env.name}' has no ${secret}`);
+    if (!(await this.o.repo.secrets(env.id))?.[secret])
+      throw new ConflictError(`environment '${env.name}' has no ${secret}`);
     if (await rotate(this.ctx, env, secret)) await this.restart(actor, env.id);
-    await this.o.audit.record({ user_id: actor.id, action: 'environment.rotate_secret', target: env.id, detail: { secret } });
+    await this.o.audit.record({
+      user_id: actor.id,
+      action: 'environment.rotate_secret',
+      target: env.id,
+      detail: { secret },
+    });
     return this.connection(actor, env.id);
   }
 
   // ---- reconciliation and watch hooks (see reconcile.ts) ---------------------------------------------------
 
-  isBusy(id: string): boolean { return this.lock.isBusy(id); }
-  resumeProvision(id: string): void { if (!this.lock.isBusy(id)) this.lock.track(id, () => provision(this.ctx, id)); }
-  resumeStart(id: string): void { if (!this.lock.isBusy(id)) this.lock.track(id, () => resumeStart(this.ctx, id)); }
-  resumeDelete(id: string): void { if (!this.lock.isBusy(id)) this.lock.track(id, () => finishDelete(this.ctx, id)); }
+  isBusy(id: string): boolean {
+    return this.lock.isBusy(id);
+  }
+  resumeProvision(id: string): void {
+    if (!this.lock.isBusy(id)) this.lock.track(id, () => provision(this.ctx, id));
+  }
+  resumeStart(id: string): void {
+    if (!this.lock.isBusy(id)) this.lock.track(id, () => resumeStart(this.ctx, id));
+  }
+  resumeDelete(id: string): void {
+    if (!this.lock.isBusy(id)) this.lock.track(id, () => finishDelete(this.ctx, id));
+  }
   /** A status change a backend's watch pushed (see observe.ts). */
-  observe(id: string, st: BackendStatus): Promise<void> { return observe(this.ctx, id, st); }
-  setStatus(env: EnvKey, from: EnvStatus[], to: EnvStatus, message: string | null = null): Promise<boolean> { return setStatus(this.ctx, env, from, to, message); }
+  observe(id: string, st: BackendStatus): Promise<void> {
+    return observe(this.ctx, id, st);
+  }
+  setStatus(env: EnvKey, from: EnvStatus[], to: EnvStatus, message: string | null = null): Promise<boolean> {
+    return setStatus(this.ctx, env, from, to, message);
+  }
   /** Runs one lifecycle operation on an env; a second one at the same time is a 409. */
-  exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> { return this.lock.exclusive(id, fn); }
+  exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.lock.exclusive(id, fn);
+  }
   /** Settles when no lifecycle work is in flight (tests, shutdown). */
-  idle(): Promise<void> { return this.lock.idle(); }
+  idle(): Promise<void> {
+    return this.lock.idle();
+  }
 }

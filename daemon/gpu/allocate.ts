@@ -4,7 +4,8 @@ import type { GpuDevice, GpuGrant, GpuRequest } from '../contract';
 
 export type Choice = { ok: true; deviceIds: string[] } | { ok: false; reason: string };
 
-const matchesModel = (d: GpuDevice, model: string | null) => !model || d.model.toLowerCase().includes(model.toLowerCase());
+const matchesModel = (d: GpuDevice, model: string | null) =>
+  !model || d.model.toLowerCase().includes(model.toLowerCase());
 
 function describeFree(devices: GpuDevice[], used: Map<string, number>): string {
   const byModel = new Map<string, { free: number; total: number; mig: number }>();
@@ -15,11 +16,19 @@ function describeFree(devices: GpuDevice[], used: Map<string, number>): string {
     else if (!used.has(d.id) && d.health === 'ok' && d.present) m.free++;
     byModel.set(d.model, m);
   }
-  return [...byModel].map(([model, c]) => `${c.free} of ${c.total} ${model} free${c.mig ? ` (${c.mig} in MIG mode)` : ''}`).join(', ') || 'no GPUs in the inventory';
+  return (
+    [...byModel]
+      .map(([model, c]) => `${c.free} of ${c.total} ${model} free${c.mig ? ` (${c.mig} in MIG mode)` : ''}`)
+      .join(', ') || 'no GPUs in the inventory'
+  );
 }
 
 /** Who holds what: grants per device, devices held whole, and the mdev type each vGPU-hosting GPU runs. */
-interface Occupancy { used: Map<string, number>; held: Set<string>; vgpuType: Map<string, string> }
+interface Occupancy {
+  used: Map<string, number>;
+  held: Set<string>;
+  vgpuType: Map<string, string>;
+}
 
 function occupancy(devices: GpuDevice[], grants: GpuGrant[]): Occupancy {
   const used = new Map<string, number>();
@@ -48,14 +57,25 @@ export function choose(req: GpuRequest, devices: GpuDevice[], grants: GpuGrant[]
 }
 
 function chooseVgpu(req: GpuRequest, devices: GpuDevice[], { used, held, vgpuType }: Occupancy, where: string): Choice {
-  const slots = devices.filter((d) => d.kind === 'mdev' && (!req.profile || d.profile === req.profile) && matchesModel(d, req.model));
-  if (!devices.some((d) => d.kind === 'mdev')) return { ok: false, reason: `gpu_mode vgpu needs a libvirt host with mdev types; ${where} has none` };
-  const free = slots.filter((d) => usable(d) && !used.has(d.id) && !(d.parent_id && held.has(d.parent_id))
-    && (!d.parent_id || !vgpuType.has(d.parent_id) || vgpuType.get(d.parent_id) === d.profile));
+  const slots = devices.filter(
+    (d) => d.kind === 'mdev' && (!req.profile || d.profile === req.profile) && matchesModel(d, req.model),
+  );
+  if (!devices.some((d) => d.kind === 'mdev'))
+    return { ok: false, reason: `gpu_mode vgpu needs a libvirt host with mdev types; ${where} has none` };
+  const free = slots.filter(
+    (d) =>
+      usable(d) &&
+      !used.has(d.id) &&
+      !(d.parent_id && held.has(d.parent_id)) &&
+      (!d.parent_id || !vgpuType.has(d.parent_id) || vgpuType.get(d.parent_id) === d.profile),
+  );
   const n = Math.max(1, req.count);
   if (free.length < n) {
     const types = [...new Set(devices.filter((d) => d.kind === 'mdev').map((d) => d.profile))].join(', ');
-    return { ok: false, reason: `need ${n} free vGPU(s)${req.profile ? ` of type ${req.profile}` : ''} on ${where}: ${free.length} free of ${slots.length} (types there: ${types})` };
+    return {
+      ok: false,
+      reason: `need ${n} free vGPU(s)${req.profile ? ` of type ${req.profile}` : ''} on ${where}: ${free.length} free of ${slots.length} (types there: ${types})`,
+    };
   }
   return { ok: true, deviceIds: free.slice(0, n).map((d) => d.id) };
 }
@@ -66,19 +86,31 @@ function chooseMig(req: GpuRequest, devices: GpuDevice[], { used }: Occupancy, w
   const n = Math.max(1, req.count);
   if (free.length < n) {
     const profiles = [...new Set(devices.filter((d) => d.kind === 'mig').map((d) => d.profile))].join(', ') || 'none';
-    return { ok: false, reason: `need ${n} free MIG ${req.profile ?? 'instance'}(s) on ${where}: ${free.length} free of ${instances.length} (profiles there: ${profiles})` };
+    return {
+      ok: false,
+      reason: `need ${n} free MIG ${req.profile ?? 'instance'}(s) on ${where}: ${free.length} free of ${instances.length} (profiles there: ${profiles})`,
+    };
   }
   return { ok: true, deviceIds: free.slice(0, n).map((d) => d.id) };
 }
 
 /** Whole GPUs (exclusive or shared): those with MIG on are only granted as instances. */
-function chooseWhole(req: GpuRequest, devices: GpuDevice[], { used, held, vgpuType }: Occupancy, where: string): Choice {
+function chooseWhole(
+  req: GpuRequest,
+  devices: GpuDevice[],
+  { used, held, vgpuType }: Occupancy,
+  where: string,
+): Choice {
   const whole = devices.filter((d) => d.kind === 'gpu' && d.mig_mode !== 'enabled' && !vgpuType.has(d.id));
   if (req.deviceIds.length) {
     for (const id of req.deviceIds) {
       const d = whole.find((x) => x.id === id);
       if (!d) return { ok: false, reason: `GPU ${id} is not a whole GPU known on ${where}` };
-      if (!usable(d)) return { ok: false, reason: `GPU ${id} on ${where} is ${d.present ? `unhealthy (${d.health_message})` : 'gone'}` };
+      if (!usable(d))
+        return {
+          ok: false,
+          reason: `GPU ${id} on ${where} is ${d.present ? `unhealthy (${d.health_message})` : 'gone'}`,
+        };
       if (held.has(id) || (req.mode === 'exclusive' ? used.has(id) : (used.get(id) ?? 0) >= d.capacity)) {
         return { ok: false, reason: `GPU ${id} on ${where} is already granted` };
       }
@@ -89,17 +121,27 @@ function chooseWhole(req: GpuRequest, devices: GpuDevice[], { used, held, vgpuTy
   const candidates = whole.filter((d) => usable(d) && matchesModel(d, req.model));
   if (req.mode === 'shared') {
     // Least-loaded GPU with a replica left (time-slicing: no memory or fault isolation between sharers).
-    const open = candidates.filter((d) => !held.has(d.id) && (used.get(d.id) ?? 0) < d.capacity).sort((a, b) => (used.get(a.id) ?? 0) - (used.get(b.id) ?? 0) || (a.index ?? 0) - (b.index ?? 0));
+    const open = candidates
+      .filter((d) => !held.has(d.id) && (used.get(d.id) ?? 0) < d.capacity)
+      .sort((a, b) => (used.get(a.id) ?? 0) - (used.get(b.id) ?? 0) || (a.index ?? 0) - (b.index ?? 0));
     const n = Math.max(1, req.count);
-    if (open.length < n) return { ok: false, reason: `need a share of ${n} GPU(s)${req.model ? ` (${req.model})` : ''} on ${where}: every replica is taken (${describeFree(devices, used)})` };
+    if (open.length < n)
+      return {
+        ok: false,
+        reason: `need a share of ${n} GPU(s)${req.model ? ` (${req.model})` : ''} on ${where}: every replica is taken (${describeFree(devices, used)})`,
+      };
     return { ok: true, deviceIds: open.slice(0, n).map((d) => d.id) };
   }
 
   const free = candidates.filter((d) => !used.has(d.id)).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
   if (free.length < req.count) {
     const model = req.model ? ` ${req.model}` : '';
-    const missing = req.model && !whole.some((d) => matchesModel(d, req.model)) ? ` (no${model} on ${where} at all)` : '';
-    return { ok: false, reason: `need ${req.count}×${model || ' GPU'} on ${where}; ${describeFree(devices, used)}${missing}` };
+    const missing =
+      req.model && !whole.some((d) => matchesModel(d, req.model)) ? ` (no${model} on ${where} at all)` : '';
+    return {
+      ok: false,
+      reason: `need ${req.count}×${model || ' GPU'} on ${where}; ${describeFree(devices, used)}${missing}`,
+    };
   }
   return { ok: true, deviceIds: free.slice(0, req.count).map((d) => d.id) };
 }

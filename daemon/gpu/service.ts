@@ -9,9 +9,17 @@ import type { Database } from '../store/schema';
 import { GpuRepo } from '../store/gpus';
 import { choose } from './allocate';
 
-export function requestOf(e: Pick<Environment, 'gpu_mode' | 'gpu_count' | 'gpu_model' | 'gpu_mig_profile' | 'gpu_device_ids'>): GpuRequest | null {
+export function requestOf(
+  e: Pick<Environment, 'gpu_mode' | 'gpu_count' | 'gpu_model' | 'gpu_mig_profile' | 'gpu_device_ids'>,
+): GpuRequest | null {
   if (e.gpu_mode === 'none') return null;
-  return { mode: e.gpu_mode, count: e.gpu_count || e.gpu_device_ids.length || 1, model: e.gpu_model, profile: e.gpu_mig_profile, deviceIds: e.gpu_device_ids };
+  return {
+    mode: e.gpu_mode,
+    count: e.gpu_count || e.gpu_device_ids.length || 1,
+    model: e.gpu_model,
+    profile: e.gpu_mig_profile,
+    deviceIds: e.gpu_device_ids,
+  };
 }
 
 const CONTAINER_GPU_MODES: readonly GpuRequest['mode'][] = ['exclusive', 'mig', 'shared'];
@@ -49,7 +57,10 @@ export class GpuService {
         out.push({ backend: d.id, devices: devices.length });
       } catch (err) {
         // An unreachable backend says nothing about its GPUs: keep them as they were.
-        if (err instanceof BackendUnavailableError) { out.push({ backend: d.id, devices: 0, error: err.message }); continue; }
+        if (err instanceof BackendUnavailableError) {
+          out.push({ backend: d.id, devices: 0, error: err.message });
+          continue;
+        }
         // The host answered but its GPUs can't be read (driver gone, nvidia-smi failing): mark them, keep them.
         const message = (err as Error).message;
         await this.repo.sync(d.id, [], message);
@@ -73,7 +84,9 @@ export class GpuService {
     this.timer = setInterval(() => void this.refresh().catch(() => undefined), intervalS * 1000);
     this.timer.unref();
   }
-  stopLoop(): void { clearInterval(this.timer); }
+  stopLoop(): void {
+    clearInterval(this.timer);
+  }
 
   async list(f: { backend?: string; model?: string; free?: boolean; ownerId?: string } = {}): Promise<GpuInfo[]> {
     const [devices, holders] = await Promise.all([this.repo.devices(f.backend), this.repo.grantsWithHolders()]);
@@ -84,9 +97,18 @@ export class GpuService {
         const hs = byDevice.get(d.id) ?? [];
         const exclusive = hs.some((h) => h.mode !== 'shared');
         // `used`: units the backend says are taken without a grant of ours (Kubernetes: what scheduled pods request).
-        const free = !d.present || d.health !== 'ok' || d.mig_mode === 'enabled' ? 0 : exclusive ? 0 : Math.max(0, d.capacity - Math.max(hs.length, d.used ?? 0));
+        const free =
+          !d.present || d.health !== 'ok' || d.mig_mode === 'enabled'
+            ? 0
+            : exclusive
+              ? 0
+              : Math.max(0, d.capacity - Math.max(hs.length, d.used ?? 0));
         // Other users see that a GPU is taken, not by which environment.
-        const visible = hs.map((h) => (f.ownerId && h.owner_id !== f.ownerId ? { env_id: '', env_name: '(another user)', owner_id: '', mode: h.mode } : { env_id: h.env_id, env_name: h.env_name, owner_id: h.owner_id, mode: h.mode }));
+        const visible = hs.map((h) =>
+          f.ownerId && h.owner_id !== f.ownerId
+            ? { env_id: '', env_name: '(another user)', owner_id: '', mode: h.mode }
+            : { env_id: h.env_id, env_name: h.env_name, owner_id: h.owner_id, mode: h.mode },
+        );
         return { ...d, free, holders: visible };
       })
       .filter((g) => (!f.model || g.model.toLowerCase().includes(f.model.toLowerCase())) && (!f.free || g.free > 0));
@@ -98,11 +120,18 @@ export class GpuService {
     const choice = choose(req, await repo.devices(backendId), await repo.grants(backendId), `backend '${backendId}'`);
     if (!choice.ok) throw new ConflictError(`no GPU fits: ${choice.reason}`);
     const now = new Date().toISOString();
-    const grants: GpuGrant[] = choice.deviceIds.map((device_id) => ({ id: crypto.randomUUID(), env_id: envId, device_id, mode: req.mode, created_at: now }));
+    const grants: GpuGrant[] = choice.deviceIds.map((device_id) => ({
+      id: crypto.randomUUID(),
+      env_id: envId,
+      device_id,
+      mode: req.mode,
+      created_at: now,
+    }));
     try {
       await repo.insertGrants(grants);
     } catch (err) {
-      if (/UNIQUE/.test(String(err))) throw new ConflictError(`no GPU fits: a requested GPU was just granted to another environment`);
+      if (/UNIQUE/.test(String(err)))
+        throw new ConflictError(`no GPU fits: a requested GPU was just granted to another environment`);
       throw err;
     }
     return choice.deviceIds;
@@ -118,12 +147,28 @@ export class GpuService {
       const holders = await repo.grantsWithHolders();
       for (const id of env.gpu_device_ids) {
         const h = holders.find((x) => x.device_id === id && (req.mode !== 'shared' || x.mode !== 'shared'));
-        if (h) throw new ConflictError(`GPU ${id} is now held by environment '${h.env_name}'; stop it first or recreate '${env.name}'`);
+        if (h)
+          throw new ConflictError(
+            `GPU ${id} is now held by environment '${h.env_name}'; stop it first or recreate '${env.name}'`,
+          );
       }
-      const choice = choose({ ...req, deviceIds: env.gpu_device_ids }, await repo.devices(env.backend_id), await repo.grants(env.backend_id), `backend '${env.backend_id}'`);
+      const choice = choose(
+        { ...req, deviceIds: env.gpu_device_ids },
+        await repo.devices(env.backend_id),
+        await repo.grants(env.backend_id),
+        `backend '${env.backend_id}'`,
+      );
       if (!choice.ok) throw new ConflictError(`cannot start '${env.name}': ${choice.reason}`);
       const now = new Date().toISOString();
-      await repo.insertGrants(choice.deviceIds.map((device_id) => ({ id: crypto.randomUUID(), env_id: env.id, device_id, mode: req.mode, created_at: now })));
+      await repo.insertGrants(
+        choice.deviceIds.map((device_id) => ({
+          id: crypto.randomUUID(),
+          env_id: env.id,
+          device_id,
+          mode: req.mode,
+          created_at: now,
+        })),
+      );
     });
   }
 
@@ -134,17 +179,28 @@ export class GpuService {
     return n;
   }
   private readonly releaseListeners: (() => void)[] = [];
-  onRelease(fn: () => void): void { this.releaseListeners.push(fn); }
+  onRelease(fn: () => void): void {
+    this.releaseListeners.push(fn);
+  }
 
   /** Restart consistency: grants of envs that don't run are released; running envs get theirs back. */
   async reconcile(envs: Environment[]): Promise<{ released: number; restored: number }> {
     let released = 0;
     let restored = 0;
     for (const e of envs) {
-      const holds = e.status === 'running' || e.status === 'starting' || e.status === 'creating' || e.status === 'pending';
+      const holds =
+        e.status === 'running' || e.status === 'starting' || e.status === 'creating' || e.status === 'pending';
       if (!holds) released += await this.release(e.id);
-      else if (e.gpu_mode !== 'none' && e.gpu_device_ids.length && this.allocates(e.backend_id) && (await this.repo.envGrants(e.id)).length === 0) {
-        await this.reacquire(e).then(() => restored++, (err) => this.log.error({ env: e.id, err: String(err) }, 'GPU grant not restored'));
+      else if (
+        e.gpu_mode !== 'none' &&
+        e.gpu_device_ids.length &&
+        this.allocates(e.backend_id) &&
+        (await this.repo.envGrants(e.id)).length === 0
+      ) {
+        await this.reacquire(e).then(
+          () => restored++,
+          (err) => this.log.error({ env: e.id, err: String(err) }, 'GPU grant not restored'),
+        );
       }
     }
     return { released, restored };
@@ -157,8 +213,12 @@ export class GpuService {
     const modes = capability(d, 'gpus')?.modes ?? CONTAINER_GPU_MODES;
     if (modes.includes(req.mode)) return;
     // vGPUs (mdev) are a VM feature; a VM gets whole GPUs (PCI passthrough) or vGPUs, not MIG or time-slicing.
-    if (req.mode === 'vgpu') throw new InputError('gpu_mode', `gpu_mode: vgpu needs a libvirt (vm) backend; '${backendId}' is ${d.kind}`);
+    if (req.mode === 'vgpu')
+      throw new InputError('gpu_mode', `gpu_mode: vgpu needs a libvirt (vm) backend; '${backendId}' is ${d.kind}`);
     const named = modes.map((m) => (m === 'exclusive' ? 'exclusive (passthrough)' : m));
-    throw new InputError('gpu_mode', `gpu_mode: ${req.mode} is not available for VMs; use ${named.join(' or ')} on '${backendId}'`);
+    throw new InputError(
+      'gpu_mode',
+      `gpu_mode: ${req.mode} is not available for VMs; use ${named.join(' or ')} on '${backendId}'`,
+    );
   }
 }

@@ -53,16 +53,25 @@ export function createApp(d: AppDeps): express.Express {
   app.set('trust proxy', d.trustProxy ?? false);
   app.use(requestLog(d.log));
   // Proxied before body parsing: Jupyter gets the request body untouched.
-  app.use('/api/v1/environments/:id/jupyter', jupyterMethods, jupyterAuth(d.auth, d.sessions), jupyterProxy(d.envs, d.frameAncestors));
+  app.use(
+    '/api/v1/environments/:id/jupyter',
+    jupyterMethods,
+    jupyterAuth(d.auth, d.sessions),
+    jupyterProxy(d.envs, d.frameAncestors),
+  );
   app.use(express.json({ limit: '1mb' }));
-  app.get('/healthz', (_req, res) => { res.json({ ok: true, version: d.version }); });
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, version: d.version });
+  });
   // Public like /healthz, so it names backends and their reachability but never their errors.
   app.get('/readyz', async (_req, res) => {
     const r = await d.readiness();
     res.status(r.ready ? 200 : 503).json({ ...r, version: d.version });
   });
   const doc = openApiDocument(d.version);
-  app.get('/api/v1/openapi.json', (_req, res) => { res.json(doc); });
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
   const api = express.Router();
   api.use(requireAuth(d.auth));
   api.use('/environments', environmentsRouter(d.envs, d.sessions));
@@ -72,7 +81,9 @@ export function createApp(d: AppDeps): express.Express {
   api.use(vmsRouter(d.vms));
   api.use(storageRouter(d.volumes, d.orphans));
   // The event stream is a WebSocket upgrade (../websocket.ts); a plain GET can't be one.
-  api.get('/events', () => { throw new UpgradeRequiredError(); });
+  api.get('/events', () => {
+    throw new UpgradeRequiredError();
+  });
   app.use('/api/v1', api);
   app.use(unmatched(pathTable(doc.paths ?? {}, '/api/v1')));
   app.use(errorMiddleware(d.log));

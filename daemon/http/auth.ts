@@ -9,7 +9,10 @@ import type { AuthService } from '../services/auth';
 export function bearerOf(req: IncomingMessage): string | undefined {
   if (req.headers.authorization) return req.headers.authorization;
   const proto = req.headers['sec-websocket-protocol'];
-  const m = proto?.split(',').map((s) => s.trim()).find((p) => p.startsWith('bearer.'));
+  const m = proto
+    ?.split(',')
+    .map((s) => s.trim())
+    .find((p) => p.startsWith('bearer.'));
   return m ? `Bearer ${m.slice('bearer.'.length)}` : undefined;
 }
 

@@ -8,7 +8,8 @@ function fromFramework(err: unknown): unknown {
   if (e?.type === 'entity.parse.failed') return new InputError('(body)', 'request body is not valid JSON');
   if (e?.type === 'entity.too.large') return new InputError('(body)', 'request body is larger than 1 MB');
   if (err instanceof URIError) return new InputError('(path)', 'the path is not valid percent-encoding');
-  if (!(err instanceof DomainError) && e?.type && e.status && e.status >= 400 && e.status < 500) return new InputError('(body)', `request body: ${e.message}`);
+  if (!(err instanceof DomainError) && e?.type && e.status && e.status >= 400 && e.status < 500)
+    return new InputError('(body)', `request body: ${e.message}`);
   return err;
 }
 
@@ -17,11 +18,16 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     err = fromFramework(err);
     const status = statusFor(err);
-    if (status >= 500 && status !== 503) log.error({ err: String(err?.stack ?? err), method: req.method, url: req.path }, 'request failed');
-    const body = err instanceof DomainError
-      ? { code: err.code, message: err.message, ...(err.details ?? {}) }
-      : { code: 'internal', message: 'internal error' };
-    if (res.headersSent) { res.end(); return; }
+    if (status >= 500 && status !== 503)
+      log.error({ err: String(err?.stack ?? err), method: req.method, url: req.path }, 'request failed');
+    const body =
+      err instanceof DomainError
+        ? { code: err.code, message: err.message, ...(err.details ?? {}) }
+        : { code: 'internal', message: 'internal error' };
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
     if (err instanceof MethodNotAllowedError) res.setHeader('allow', err.allow.join(', '));
     res.status(status).json({ error: body });
   };

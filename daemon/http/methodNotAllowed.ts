@@ -2,13 +2,18 @@
 import type { RequestHandler } from 'express';
 import { MethodNotAllowedError, NotFoundError } from '../errors';
 
-interface PathItem { template: RegExp; methods: string[] }
+interface PathItem {
+  template: RegExp;
+  methods: string[];
+}
 
 /** `/environments/{id}` → /^\/api\/v1\/environments\/[^/]+$/ with the methods documented for it. */
 export function pathTable(paths: Record<string, object>, prefix: string): PathItem[] {
   return Object.entries(paths).map(([p, item]) => ({
     template: new RegExp(`^${prefix}${p.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`),
-    methods: Object.keys(item).filter((m) => m !== 'parameters').map((m) => m.toUpperCase()),
+    methods: Object.keys(item)
+      .filter((m) => m !== 'parameters')
+      .map((m) => m.toUpperCase()),
   }));
 }
 

@@ -8,7 +8,10 @@ export function requestLog(log: Logger): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const user = (res.locals.user as { name?: string } | undefined)?.name;
-      log[res.statusCode >= 500 ? 'error' : 'debug']({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, user }, 'request');
+      log[res.statusCode >= 500 ? 'error' : 'debug'](
+        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, user },
+        'request',
+      );
     });
     next();
   };

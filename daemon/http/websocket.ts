@@ -19,12 +19,25 @@ export const RAW_TCP = 'hangar-tcp';
 const TUNNEL = /^\/api\/v1\/environments\/([^/]+)\/tunnel$/;
 const JUPYTER = /^\/api\/v1\/environments\/([^/]+)\/jupyter(\/.*)?$/;
 
-export interface WsDeps { auth: AuthService; sessions: JupyterSessions; envs: EnvironmentService; events: EventBus; log: Logger }
+export interface WsDeps {
+  auth: AuthService;
+  sessions: JupyterSessions;
+  envs: EnvironmentService;
+  events: EventBus;
+  log: Logger;
+}
 
 function reject(socket: Duplex, err: unknown): void {
   const status = statusFor(err);
-  const body = JSON.stringify({ error: { code: err instanceof DomainError ? err.code : 'internal', message: err instanceof DomainError ? err.message : 'internal error' } });
-  socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const body = JSON.stringify({
+    error: {
+      code: err instanceof DomainError ? err.code : 'internal',
+      message: err instanceof DomainError ? err.message : 'internal error',
+    },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
@@ -39,10 +52,17 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
       const url = new URL(req.url ?? '/', 'http://x');
       // Kernel sockets of a Jupyter page opened with a session link carry its env-scoped cookie instead of a bearer.
       const j0 = JUPYTER.exec(url.pathname);
-      const cookieUser = j0 && !bearerOf(req) ? d.sessions.verify('cookie', cookieValue(req.headers.cookie, SESSION_COOKIE), decodeURIComponent(j0[1])) : undefined;
-      const user = cookieUser ? await d.auth.userById(cookieUser) ?? await d.auth.authenticate(undefined) : await d.auth.authenticate(bearerOf(req));
+      const cookieUser =
+        j0 && !bearerOf(req)
+          ? d.sessions.verify('cookie', cookieValue(req.headers.cookie, SESSION_COOKIE), decodeURIComponent(j0[1]))
+          : undefined;
+      const user = cookieUser
+        ? ((await d.auth.userById(cookieUser)) ?? (await d.auth.authenticate(undefined)))
+        : await d.auth.authenticate(bearerOf(req));
       if (url.pathname === '/api/v1/events') {
-        wss.handleUpgrade(req, socket, head, (ws) => streamEvents(ws, user.role === 'admin' ? undefined : user.id, d.events));
+        wss.handleUpgrade(req, socket, head, (ws) =>
+          streamEvents(ws, user.role === 'admin' ? undefined : user.id, d.events),
+        );
         return;
       }
       const j = JUPYTER.exec(url.pathname);
@@ -50,7 +70,10 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
         // Kernel channels: replay the upgrade request to Jupyter and splice the two sockets.
         const t = await jupyterTarget(d.envs, user, decodeURIComponent(j[1]), (j[2] ?? '/') + url.search);
         const headers = upstreamHeaders(req.headers, t.token, true);
-        const lines = [`GET ${t.path} HTTP/1.1`, ...Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}: ${x}`))];
+        const lines = [
+          `GET ${t.path} HTTP/1.1`,
+          ...Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}: ${x}`)),
+        ];
         t.socket.write(lines.join('\r\n') + '\r\n\r\n');
         splice(socket, t.socket, head);
         return;
@@ -76,7 +99,10 @@ function splice(client: Duplex, upstream: Duplex, head: Buffer): void {
   if (head.length) upstream.write(head);
   if ('setNoDelay' in client) (client as import('node:net').Socket).setNoDelay(true);
   client.pipe(upstream).pipe(client);
-  const close = () => { client.destroy(); upstream.destroy(); };
+  const close = () => {
+    client.destroy();
+    upstream.destroy();
+  };
   client.on('error', close);
   upstream.on('error', close);
   client.on('close', close);
@@ -90,15 +116,24 @@ function streamEvents(ws: WebSocket, ownerId: string | undefined, events: EventB
   });
   // Pings keep proxies from closing an idle stream and let both ends notice a dead peer.
   const ping = setInterval(() => ws.ping(), 20_000);
-  ws.on('close', () => { off(); clearInterval(ping); });
+  ws.on('close', () => {
+    off();
+    clearInterval(ping);
+  });
   ws.on('error', () => ws.terminate());
 }
 
 function bridge(ws: WebSocket, upstream: Duplex, log: Logger): void {
   const wsStream = createWebSocketStream(ws, { allowHalfOpen: false });
-  const close = () => { upstream.destroy(); wsStream.destroy(); };
+  const close = () => {
+    upstream.destroy();
+    wsStream.destroy();
+  };
   wsStream.on('error', close);
-  upstream.on('error', (err) => { log.debug({ err: String(err) }, 'tunnel upstream error'); close(); });
+  upstream.on('error', (err) => {
+    log.debug({ err: String(err) }, 'tunnel upstream error');
+    close();
+  });
   upstream.on('close', () => ws.close());
   wsStream.pipe(upstream);
   upstream.pipe(wsStream);

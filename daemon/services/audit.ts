@@ -7,7 +7,9 @@ export const AUDIT_PAGE_MAX = 5000;
 
 export class AuditService {
   private readonly repo: AuditRepo;
-  constructor(o: { repo: AuditRepo }) { this.repo = o.repo; }
+  constructor(o: { repo: AuditRepo }) {
+    this.repo = o.repo;
+  }
 
   async list(actor: User, limit = 200) {
     if (actor.role !== 'admin') throw new ForbiddenError('the audit log is for admins');

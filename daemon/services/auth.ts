@@ -13,7 +13,9 @@ export class AuthService {
   /** last_used_at is written at most once a minute per token, not on every request. */
   private readonly touched = new Map<string, number>();
   private readonly users: UserRepo;
-  constructor(o: { users: UserRepo }) { this.users = o.users; }
+  constructor(o: { users: UserRepo }) {
+    this.users = o.users;
+  }
 
   /** First start: an admin and its token in <dataDir>/admin.token (0600). Returns the path when created. */
   async bootstrap(dataDir: string): Promise<string | undefined> {
@@ -46,7 +48,12 @@ export class AuthService {
     return token;
   }
 
-  async createUser(actor: User, name: string, role: User['role'], team: string | null = null): Promise<{ user: User; token: string }> {
+  async createUser(
+    actor: User,
+    name: string,
+    role: User['role'],
+    team: string | null = null,
+  ): Promise<{ user: User; token: string }> {
     if (actor.role !== 'admin') throw new ForbiddenError('only an admin can create users');
     if (await this.users.byName(name)) throw new ConflictError(`user '${name}' already exists`);
     const user: User = { id: crypto.randomUUID(), name, role, team, created_at: new Date().toISOString() };
@@ -55,14 +62,18 @@ export class AuthService {
   }
 
   /** A session cookie names its user by id (Jupyter and tunnel cookies). */
-  userById(id: string): Promise<User | undefined> { return this.users.get(id); }
+  userById(id: string): Promise<User | undefined> {
+    return this.users.get(id);
+  }
 
   async listUsers(actor: User): Promise<User[]> {
     if (actor.role !== 'admin') throw new ForbiddenError('only an admin can list users');
     return this.users.list();
   }
 
-  listTokens(actor: User) { return this.users.listTokens(actor.id); }
+  listTokens(actor: User) {
+    return this.users.listTokens(actor.id);
+  }
 
   async revokeToken(actor: User, id: string): Promise<void> {
     if (!(await this.users.deleteToken(actor.id, id))) throw new NotFoundError('token', id);

@@ -21,18 +21,32 @@ export async function resolveGatewayId(dataDir: string, db: Kysely<Database>): P
   }
   const fromDb = await meta.get('gateway_id');
   if (fromFile && fromDb && fromFile !== fromDb) {
-    throw new GatewayIdMismatchError(`gateway id mismatch: ${file} says '${fromFile}' but the database says '${fromDb}': they come from different data dirs `
-      + '(a database restored without its gateway.id, or the other way round). Restore both from one backup (hangard restore), or put back the gateway.id that belongs to this database.');
+    throw new GatewayIdMismatchError(
+      `gateway id mismatch: ${file} says '${fromFile}' but the database says '${fromDb}': they come from different data dirs ` +
+        '(a database restored without its gateway.id, or the other way round). Restore both from one backup (hangard restore), or put back the gateway.id that belongs to this database.',
+    );
   }
-  if (fromFile && !fromDb) { await meta.set('gateway_id', fromFile); return fromFile; }
+  if (fromFile && !fromDb) {
+    await meta.set('gateway_id', fromFile);
+    return fromFile;
+  }
   if (fromDb) {
     if (!fromFile) fs.writeFileSync(file, fromDb + '\n', { mode: 0o600 });
     return fromDb;
   }
   // Neither: a new data dir, unless the database already holds environments (made under an id now lost).
-  const n = Number((await db.selectFrom('environments').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const n = Number(
+    (
+      await db
+        .selectFrom('environments')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   if (n > 0) {
-    throw new GatewayIdMismatchError(`${file} is missing and the database holds ${n} environments but no gateway id: a new id would disown their backend objects. Put back the gateway.id of this data dir.`);
+    throw new GatewayIdMismatchError(
+      `${file} is missing and the database holds ${n} environments but no gateway id: a new id would disown their backend objects. Put back the gateway.id of this data dir.`,
+    );
   }
   const id = crypto.randomBytes(6).toString('hex');
   await meta.set('gateway_id', id);

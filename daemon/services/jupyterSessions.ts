@@ -9,14 +9,18 @@ export const SESSION_COOKIE = 'hangar_jupyter';
 export class JupyterSessions {
   private readonly key: Buffer;
   /** `key`: the HMAC key (derived from the data dir's secret). */
-  constructor(o: { key: Buffer }) { this.key = o.key; }
+  constructor(o: { key: Buffer }) {
+    this.key = o.key;
+  }
 
   private sign(body: string): string {
     return crypto.createHmac('sha256', this.key).update(body).digest('base64url');
   }
 
   issue(kind: 'link' | 'cookie', userId: string, envId: string, ttlMs: number): string {
-    const body = Buffer.from(JSON.stringify({ k: kind, u: userId, e: envId, x: Date.now() + ttlMs })).toString('base64url');
+    const body = Buffer.from(JSON.stringify({ k: kind, u: userId, e: envId, x: Date.now() + ttlMs })).toString(
+      'base64url',
+    );
     return `${body}.${this.sign(body)}`;
   }
 

@@ -11,16 +11,26 @@ export { generateEd25519 };
 export class SshKeyService {
   private listeners: ((userId: string) => Promise<void>)[] = [];
   private readonly users: UserRepo;
-  constructor(o: { users: UserRepo }) { this.users = o.users; }
+  constructor(o: { users: UserRepo }) {
+    this.users = o.users;
+  }
 
   /** Called after a user's keys change, so live environments get the new authorized_keys. */
-  onChange(fn: (userId: string) => Promise<void>): void { this.listeners.push(fn); }
+  onChange(fn: (userId: string) => Promise<void>): void {
+    this.listeners.push(fn);
+  }
 
   async add(userId: string, name: string, publicKey: string): Promise<SshKey> {
     const parsed = utils.parseKey(publicKey);
     if (parsed instanceof Error) throw new InputError('public_key', `public_key: ${parsed.message}`);
     const normalized = publicKey.trim().split(/\s+/).slice(0, 3).join(' ');
-    const key: SshKey = { id: crypto.randomUUID(), name, public_key: normalized, fingerprint: fingerprint(normalized), created_at: new Date().toISOString() };
+    const key: SshKey = {
+      id: crypto.randomUUID(),
+      name,
+      public_key: normalized,
+      fingerprint: fingerprint(normalized),
+      created_at: new Date().toISOString(),
+    };
     await this.users.insertKey(userId, key);
     await this.changed(userId);
     return key;
@@ -32,7 +42,9 @@ export class SshKeyService {
     return { ...key, private_key: pair.privateKey };
   }
 
-  list(userId: string): Promise<SshKey[]> { return this.users.listKeys(userId); }
+  list(userId: string): Promise<SshKey[]> {
+    return this.users.listKeys(userId);
+  }
 
   async remove(userId: string, id: string): Promise<void> {
     if (!(await this.users.deleteKey(userId, id))) throw new NotFoundError('ssh key', id);

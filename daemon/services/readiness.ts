@@ -29,9 +29,16 @@ class RollBack extends Error {}
 export async function readiness(db: Kysely<Database>, drivers: Backends): Promise<Readiness> {
   const [store, backends] = await Promise.all([
     storeWritable(db),
-    Promise.all(drivers.all().map(async (d) => ({
-      id: d.id, kind: d.kind, available: await d.info().then((i) => i.available, () => false),
-    }))),
+    Promise.all(
+      drivers.all().map(async (d) => ({
+        id: d.id,
+        kind: d.kind,
+        available: await d.info().then(
+          (i) => i.available,
+          () => false,
+        ),
+      })),
+    ),
   ]);
   return { ready: store.writable, store, backends };
 }

@@ -1,6 +1,13 @@
 // What only VMs have: templates on libvirt hosts, and snapshots of an env's VM.
 import type { Environment, Snapshot, User, VmTemplate } from '../../common/model';
-import { capability, type Backends, type Driver, type SnapshotsCapability, type TemplateImport, type TemplatesCapability } from '../contract';
+import {
+  capability,
+  type Backends,
+  type Driver,
+  type SnapshotsCapability,
+  type TemplateImport,
+  type TemplatesCapability,
+} from '../contract';
 import { ConflictError, InputError, NotFoundError, UnprocessableError } from '../errors';
 import type { GpuService } from '../gpu/service';
 import type { AuditRepo } from '../store/users';
@@ -9,7 +16,9 @@ import type { EnvironmentService } from '../environments/service';
 export const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export class VmService {
-  constructor(private readonly o: { backends: Backends; envs: EnvironmentService; gpus: GpuService; audit: AuditRepo }) {}
+  constructor(
+    private readonly o: { backends: Backends; envs: EnvironmentService; gpus: GpuService; audit: AuditRepo },
+  ) {}
 
   private templateStore(backendId: string): TemplatesCapability {
     const d = this.o.backends.get(backendId);
@@ -28,7 +37,12 @@ export class VmService {
 
   async importTemplate(actor: User, backendId: string, req: TemplateImport, signal?: AbortSignal): Promise<VmTemplate> {
     const t = await this.templateStore(backendId).import(req, signal);
-    await this.o.audit.record({ user_id: actor.id, action: 'template.import', target: `${backendId}/${t.name}`, detail: { os: t.os, firmware: t.firmware, bytes: t.disk_bytes } });
+    await this.o.audit.record({
+      user_id: actor.id,
+      action: 'template.import',
+      target: `${backendId}/${t.name}`,
+      detail: { os: t.os, firmware: t.firmware, bytes: t.disk_bytes },
+    });
     return t;
   }
 
@@ -39,11 +53,17 @@ export class VmService {
 
   // ---- snapshots -------------------------------------------------------------------------------------------
 
-  private async vm(actor: User, idOrName: string): Promise<{ env: Environment; driver: Driver; snaps: SnapshotsCapability; ref: string }> {
+  private async vm(
+    actor: User,
+    idOrName: string,
+  ): Promise<{ env: Environment; driver: Driver; snaps: SnapshotsCapability; ref: string }> {
     const env = await this.o.envs.get(actor, idOrName);
     const driver = this.o.backends.get(env.backend_id);
     const snaps = capability(driver, 'snapshots');
-    if (!snaps) throw new UnprocessableError(`snapshots are for VMs (deployment_mode vm); '${env.name}' runs on ${driver.kind} backend '${env.backend_id}'`);
+    if (!snaps)
+      throw new UnprocessableError(
+        `snapshots are for VMs (deployment_mode vm); '${env.name}' runs on ${driver.kind} backend '${env.backend_id}'`,
+      );
     if (!env.backend_ref) throw new ConflictError(`environment '${env.name}' has no VM yet (${env.status})`);
     return { env, driver, snaps, ref: env.backend_ref };
   }
@@ -54,18 +74,29 @@ export class VmService {
   }
 
   async create(actor: User, idOrName: string, name: string, description?: string): Promise<Snapshot> {
-    if (!SNAPSHOT_NAME.test(name)) throw new InputError('name', 'name: letters, digits, ".", "_" and "-", up to 63, starting with a letter or digit');
+    if (!SNAPSHOT_NAME.test(name))
+      throw new InputError(
+        'name',
+        'name: letters, digits, ".", "_" and "-", up to 63, starting with a letter or digit',
+      );
     const { env, snaps, ref } = await this.vm(actor, idOrName);
-    if (!['running', 'stopped'].includes(env.status)) throw new ConflictError(`environment '${env.name}' is ${env.status}`);
+    if (!['running', 'stopped'].includes(env.status))
+      throw new ConflictError(`environment '${env.name}' is ${env.status}`);
     const s = await this.o.envs.exclusive(env.id, () => snaps.create(ref, name, description));
-    await this.o.audit.record({ user_id: actor.id, action: 'snapshot.create', target: env.id, detail: { name, state: s.state } });
+    await this.o.audit.record({
+      user_id: actor.id,
+      action: 'snapshot.create',
+      target: env.id,
+      detail: { name, state: s.state },
+    });
     return s;
   }
 
   /** The VM returns to the snapshot: running (with its memory) or off, and the env's status and GPUs follow. */
   async revert(actor: User, idOrName: string, name: string): Promise<Environment> {
     const { env, driver, snaps, ref } = await this.vm(actor, idOrName);
-    if (!['running', 'stopped'].includes(env.status)) throw new ConflictError(`environment '${env.name}' is ${env.status}`);
+    if (!['running', 'stopped'].includes(env.status))
+      throw new ConflictError(`environment '${env.name}' is ${env.status}`);
     return this.o.envs.exclusive(env.id, async () => {
       const snap = (await snaps.list(ref)).find((s) => s.name === name);
       const willRun = snap?.state === 'running';

@@ -4,7 +4,9 @@ import type { VolumeRepo } from '../store/volumes';
 
 export class VolumeService {
   private readonly repo: VolumeRepo;
-  constructor(o: { repo: VolumeRepo }) { this.repo = o.repo; }
+  constructor(o: { repo: VolumeRepo }) {
+    this.repo = o.repo;
+  }
 
   list(actor: User): Promise<Volume[]> {
     return this.repo.list(actor.role === 'admin' ? {} : { owner_id: actor.id, team: actor.team ?? null });

@@ -13,7 +13,15 @@ import * as m005 from './migrations/005_access';
 import * as m006k8s from './migrations/006_k8s';
 import * as m007 from './migrations/007_volumes_meta';
 
-const migrations: Record<string, Migration> = { '001_initial': m001, '002_gpus': m002, '003_vnc_ports': m003, '004_rdp': m004, '005_access': m005, '006_k8s': m006k8s, '007_volumes_meta': m007 };
+const migrations: Record<string, Migration> = {
+  '001_initial': m001,
+  '002_gpus': m002,
+  '003_vnc_ports': m003,
+  '004_rdp': m004,
+  '005_access': m005,
+  '006_k8s': m006k8s,
+  '007_volumes_meta': m007,
+};
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });

@@ -6,7 +6,11 @@ import type { Database, EnvironmentsTable } from './schema';
 type Row = Selectable<EnvironmentsTable>;
 
 /** Secrets kept with the row but never part of the Environment the API returns. */
-export interface EnvSecrets { vnc_password: string | null; jupyter_token: string | null; rdp_password: string | null }
+export interface EnvSecrets {
+  vnc_password: string | null;
+  jupyter_token: string | null;
+  rdp_password: string | null;
+}
 
 export interface EnvFilter {
   owner_id?: string;
@@ -21,7 +25,9 @@ const json = (v: unknown) => (v === null || v === undefined ? null : JSON.string
 
 function toDomain(r: Row): Environment {
   return {
-    id: r.id, name: r.name, owner_id: r.owner_id,
+    id: r.id,
+    name: r.name,
+    owner_id: r.owner_id,
     deployment_mode: r.deployment_mode as Environment['deployment_mode'],
     environment_type: r.environment_type as Environment['environment_type'],
     gpu_mode: r.gpu_mode as Environment['gpu_mode'],
@@ -30,24 +36,41 @@ function toDomain(r: Row): Environment {
     lifecycle_policy: r.lifecycle_policy as Environment['lifecycle_policy'],
     network_config: r.network_config ? JSON.parse(r.network_config) : null,
     use_jumpserver: Boolean(r.use_jumpserver),
-    vnc_port: r.vnc_port, rdp_port: r.rdp_port,
-    backend_id: r.backend_id, backend_ref: r.backend_ref,
-    image: r.image, image_pull_policy: r.image_pull_policy as Environment['image_pull_policy'],
-    cpu: r.cpu, memory_mb: r.memory_mb, gpu_count: r.gpu_count,
-    gpu_device_ids: JSON.parse(r.gpu_device_ids), gpu_model: r.gpu_model, gpu_mig_profile: r.gpu_mig_profile, env_vars: JSON.parse(r.env_vars),
-    env_vars_from_secrets: JSON.parse(r.env_secrets || '{}'), schedule: r.schedule, command: r.command ? JSON.parse(r.command) : null,
-    ssh_user: r.ssh_user, host_key: r.host_key,
-    status: r.status as EnvStatus, status_message: r.status_message,
-    created_at: r.created_at, updated_at: r.updated_at,
+    vnc_port: r.vnc_port,
+    rdp_port: r.rdp_port,
+    backend_id: r.backend_id,
+    backend_ref: r.backend_ref,
+    image: r.image,
+    image_pull_policy: r.image_pull_policy as Environment['image_pull_policy'],
+    cpu: r.cpu,
+    memory_mb: r.memory_mb,
+    gpu_count: r.gpu_count,
+    gpu_device_ids: JSON.parse(r.gpu_device_ids),
+    gpu_model: r.gpu_model,
+    gpu_mig_profile: r.gpu_mig_profile,
+    env_vars: JSON.parse(r.env_vars),
+    env_vars_from_secrets: JSON.parse(r.env_secrets || '{}'),
+    schedule: r.schedule,
+    command: r.command ? JSON.parse(r.command) : null,
+    ssh_user: r.ssh_user,
+    host_key: r.host_key,
+    status: r.status as EnvStatus,
+    status_message: r.status_message,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
   };
 }
 
 /** created_at is kept when a row is rebuilt (an adopted orphan); new rows get now. */
-export type NewEnvironment = Omit<Environment, 'created_at' | 'updated_at' | 'owner_name' | 'vnc_password'> & EnvSecrets & { created_at?: string };
+export type NewEnvironment = Omit<Environment, 'created_at' | 'updated_at' | 'owner_name' | 'vnc_password'> &
+  EnvSecrets & { created_at?: string };
 
 export class EnvironmentRepo {
   /** `box` encrypts the secret columns at rest (Jupyter token, VNC password). */
-  constructor(private readonly db: Kysely<Database>, private readonly box?: SecretBox) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly box?: SecretBox,
+  ) {}
 
   private seal(v: string | null | undefined): string | null | undefined {
     return v && this.box ? this.box.seal(v) : v;
@@ -55,19 +78,47 @@ export class EnvironmentRepo {
 
   async insert(e: NewEnvironment): Promise<Environment> {
     const now = new Date().toISOString();
-    await this.db.insertInto('environments').values({
-      id: e.id, name: e.name, owner_id: e.owner_id,
-      deployment_mode: e.deployment_mode, environment_type: e.environment_type, gpu_mode: e.gpu_mode,
-      storage_type: e.storage_type, storage_config: json(e.storage_config), lifecycle_policy: e.lifecycle_policy,
-      network_config: json(e.network_config), use_jumpserver: e.use_jumpserver ? 1 : 0,
-      vnc_port: e.vnc_port, vnc_password: this.seal(e.vnc_password) ?? null,
-      rdp_port: e.rdp_port, rdp_password: this.seal(e.rdp_password) ?? null,
-      backend_id: e.backend_id, backend_ref: e.backend_ref, image: e.image, image_pull_policy: e.image_pull_policy,
-      cpu: e.cpu, memory_mb: e.memory_mb, gpu_count: e.gpu_count, gpu_device_ids: JSON.stringify(e.gpu_device_ids),
-      gpu_model: e.gpu_model, gpu_mig_profile: e.gpu_mig_profile, env_vars: JSON.stringify(e.env_vars),
-      env_secrets: JSON.stringify(e.env_vars_from_secrets ?? {}), schedule: e.schedule ?? null, command: json(e.command), ssh_user: e.ssh_user, host_key: e.host_key, jupyter_token: this.seal(e.jupyter_token) ?? null,
-      status: e.status, status_message: e.status_message, created_at: e.created_at ?? now, updated_at: now,
-    }).execute();
+    await this.db
+      .insertInto('environments')
+      .values({
+        id: e.id,
+        name: e.name,
+        owner_id: e.owner_id,
+        deployment_mode: e.deployment_mode,
+        environment_type: e.environment_type,
+        gpu_mode: e.gpu_mode,
+        storage_type: e.storage_type,
+        storage_config: json(e.storage_config),
+        lifecycle_policy: e.lifecycle_policy,
+        network_config: json(e.network_config),
+        use_jumpserver: e.use_jumpserver ? 1 : 0,
+        vnc_port: e.vnc_port,
+        vnc_password: this.seal(e.vnc_password) ?? null,
+        rdp_port: e.rdp_port,
+        rdp_password: this.seal(e.rdp_password) ?? null,
+        backend_id: e.backend_id,
+        backend_ref: e.backend_ref,
+        image: e.image,
+        image_pull_policy: e.image_pull_policy,
+        cpu: e.cpu,
+        memory_mb: e.memory_mb,
+        gpu_count: e.gpu_count,
+        gpu_device_ids: JSON.stringify(e.gpu_device_ids),
+        gpu_model: e.gpu_model,
+        gpu_mig_profile: e.gpu_mig_profile,
+        env_vars: JSON.stringify(e.env_vars),
+        env_secrets: JSON.stringify(e.env_vars_from_secrets ?? {}),
+        schedule: e.schedule ?? null,
+        command: json(e.command),
+        ssh_user: e.ssh_user,
+        host_key: e.host_key,
+        jupyter_token: this.seal(e.jupyter_token) ?? null,
+        status: e.status,
+        status_message: e.status_message,
+        created_at: e.created_at ?? now,
+        updated_at: now,
+      })
+      .execute();
     return (await this.get(e.id))!;
   }
 
@@ -77,16 +128,28 @@ export class EnvironmentRepo {
   }
 
   async findByName(ownerId: string, name: string): Promise<Environment | undefined> {
-    const r = await this.db.selectFrom('environments').selectAll()
-      .where('owner_id', '=', ownerId).where('name', '=', name).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('environments')
+      .selectAll()
+      .where('owner_id', '=', ownerId)
+      .where('name', '=', name)
+      .executeTakeFirst();
     return r && toDomain(r);
   }
 
   async secrets(id: string): Promise<EnvSecrets | undefined> {
-    const r = await this.db.selectFrom('environments').select(['vnc_password', 'jupyter_token', 'rdp_password']).where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('environments')
+      .select(['vnc_password', 'jupyter_token', 'rdp_password'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!r) return undefined;
     const open = (v: string | null) => (v && this.box ? this.box.open(v) : v);
-    return { vnc_password: open(r.vnc_password), jupyter_token: open(r.jupyter_token), rdp_password: open(r.rdp_password) };
+    return {
+      vnc_password: open(r.vnc_password),
+      jupyter_token: open(r.jupyter_token),
+      rdp_password: open(r.rdp_password),
+    };
   }
 
   async list(f: EnvFilter = {}): Promise<Environment[]> {
@@ -100,39 +163,67 @@ export class EnvironmentRepo {
     return (await q.orderBy('created_at').orderBy('name').execute()).map(toDomain);
   }
 
-  async update(id: string, patch: Partial<Pick<Environment,
-    'status' | 'status_message' | 'backend_ref' | 'host_key' | 'lifecycle_policy' | 'use_jumpserver' | 'env_vars' | 'cpu' | 'memory_mb'>>
-    & { gpu_device_ids?: string[] }
-    & Partial<EnvSecrets>): Promise<Environment | undefined> {
+  async update(
+    id: string,
+    patch: Partial<
+      Pick<
+        Environment,
+        | 'status'
+        | 'status_message'
+        | 'backend_ref'
+        | 'host_key'
+        | 'lifecycle_policy'
+        | 'use_jumpserver'
+        | 'env_vars'
+        | 'cpu'
+        | 'memory_mb'
+      >
+    > & { gpu_device_ids?: string[] } & Partial<EnvSecrets>,
+  ): Promise<Environment | undefined> {
     const { use_jumpserver, env_vars, gpu_device_ids, jupyter_token, vnc_password, rdp_password, ...rest } = patch;
-    await this.db.updateTable('environments').set({
-      ...rest,
-      ...(use_jumpserver === undefined ? {} : { use_jumpserver: use_jumpserver ? 1 : 0 }),
-      ...(env_vars === undefined ? {} : { env_vars: JSON.stringify(env_vars) }),
-      ...(gpu_device_ids === undefined ? {} : { gpu_device_ids: JSON.stringify(gpu_device_ids) }),
-      ...(jupyter_token === undefined ? {} : { jupyter_token: this.seal(jupyter_token) ?? null }),
-      ...(vnc_password === undefined ? {} : { vnc_password: this.seal(vnc_password) ?? null }),
-      ...(rdp_password === undefined ? {} : { rdp_password: this.seal(rdp_password) ?? null }),
-      updated_at: new Date().toISOString(),
-    }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('environments')
+      .set({
+        ...rest,
+        ...(use_jumpserver === undefined ? {} : { use_jumpserver: use_jumpserver ? 1 : 0 }),
+        ...(env_vars === undefined ? {} : { env_vars: JSON.stringify(env_vars) }),
+        ...(gpu_device_ids === undefined ? {} : { gpu_device_ids: JSON.stringify(gpu_device_ids) }),
+        ...(jupyter_token === undefined ? {} : { jupyter_token: this.seal(jupyter_token) ?? null }),
+        ...(vnc_password === undefined ? {} : { vnc_password: this.seal(vnc_password) ?? null }),
+        ...(rdp_password === undefined ? {} : { rdp_password: this.seal(rdp_password) ?? null }),
+        updated_at: new Date().toISOString(),
+      })
+      .where('id', '=', id)
+      .execute();
     return this.get(id);
   }
 
   /** Compare-and-set on status: only one caller wins a transition (e.g. two concurrent stops). */
   async transition(id: string, from: EnvStatus[], to: EnvStatus, message: string | null = null): Promise<boolean> {
-    const r = await this.db.updateTable('environments')
+    const r = await this.db
+      .updateTable('environments')
       .set({ status: to, status_message: message, updated_at: new Date().toISOString() })
-      .where('id', '=', id).where('status', 'in', from).executeTakeFirst();
+      .where('id', '=', id)
+      .where('status', 'in', from)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
   async declaredAccess(id: string): Promise<{ protocol: string; port: number }[]> {
-    const r = await this.db.selectFrom('environments').select('declared_access').where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('environments')
+      .select('declared_access')
+      .where('id', '=', id)
+      .executeTakeFirst();
     return r?.declared_access ? JSON.parse(r.declared_access) : [];
   }
 
   async setDeclaredAccess(id: string, access: { protocol: string; port: number }[]): Promise<void> {
-    await this.db.updateTable('environments').set({ declared_access: JSON.stringify(access) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('environments')
+      .set({ declared_access: JSON.stringify(access) })
+      .where('id', '=', id)
+      .execute();
   }
 
   async delete(id: string): Promise<void> {

@@ -2,12 +2,28 @@
 // repositories encode/decode them so services only see domain objects.
 import type { ColumnType, Generated } from 'kysely';
 
-export interface UsersTable { id: string; name: string; role: 'admin' | 'user'; team: ColumnType<string | null, string | null | undefined, string | null>; created_at: string }
+export interface UsersTable {
+  id: string;
+  name: string;
+  role: 'admin' | 'user';
+  team: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: string;
+}
 export interface ApiTokensTable {
-  id: string; user_id: string; name: string; token_hash: string; created_at: string; last_used_at: string | null;
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
 }
 export interface SshKeysTable {
-  id: string; user_id: string; name: string; public_key: string; fingerprint: string; created_at: string;
+  id: string;
+  user_id: string;
+  name: string;
+  public_key: string;
+  fingerprint: string;
+  created_at: string;
 }
 export interface EnvironmentsTable {
   id: string;
@@ -51,22 +67,56 @@ export interface EnvironmentsTable {
   updated_at: string;
 }
 export interface AuditLogTable {
-  id: Generated<number>; at: string; user_id: string | null; action: string; target: string | null; detail: string | null;
+  id: Generated<number>;
+  at: string;
+  user_id: string | null;
+  action: string;
+  target: string | null;
+  detail: string | null;
 }
 
 export interface GpusTable {
-  id: string; backend_id: string; node: string; kind: string; idx: number | null; model: string; memory_mb: number | null;
-  pci_bus_id: string | null; driver: string | null; mig_mode: string; parent_id: string | null; profile: string | null;
-  utilization: number | null; health: string; health_message: string | null; capacity: number;
+  id: string;
+  backend_id: string;
+  node: string;
+  kind: string;
+  idx: number | null;
+  model: string;
+  memory_mb: number | null;
+  pci_bus_id: string | null;
+  driver: string | null;
+  mig_mode: string;
+  parent_id: string | null;
+  profile: string | null;
+  utilization: number | null;
+  health: string;
+  health_message: string | null;
+  capacity: number;
   used: ColumnType<number, number | undefined, number>;
-  present: ColumnType<number, number, number>; last_seen: string;
+  present: ColumnType<number, number, number>;
+  last_seen: string;
 }
-export interface GpuGrantsTable { id: string; env_id: string; device_id: string; mode: string; created_at: string }
+export interface GpuGrantsTable {
+  id: string;
+  env_id: string;
+  device_id: string;
+  mode: string;
+  created_at: string;
+}
 
 export interface VolumesTable {
-  id: string; name: string; owner_id: string | null; team: string | null; backend_id: string; size_gb: number | null; created_at: string;
+  id: string;
+  name: string;
+  owner_id: string | null;
+  team: string | null;
+  backend_id: string;
+  size_gb: number | null;
+  created_at: string;
 }
-export interface MetaTable { key: string; value: string }
+export interface MetaTable {
+  key: string;
+  value: string;
+}
 
 export interface Database {
   volumes: VolumesTable;

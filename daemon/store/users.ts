@@ -5,47 +5,83 @@ import type { Database } from './schema';
 export class UserRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(u: User): Promise<void> { await this.db.insertInto('users').values(u).execute(); }
+  async insert(u: User): Promise<void> {
+    await this.db.insertInto('users').values(u).execute();
+  }
   async get(id: string): Promise<User | undefined> {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
   async byName(name: string): Promise<User | undefined> {
     return this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
   }
-  async list(): Promise<User[]> { return this.db.selectFrom('users').selectAll().orderBy('created_at').execute(); }
+  async list(): Promise<User[]> {
+    return this.db.selectFrom('users').selectAll().orderBy('created_at').execute();
+  }
   async count(): Promise<number> {
-    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
   async insertToken(t: { id: string; user_id: string; name: string; token_hash: string }): Promise<void> {
-    await this.db.insertInto('api_tokens').values({ ...t, created_at: new Date().toISOString(), last_used_at: null }).execute();
+    await this.db
+      .insertInto('api_tokens')
+      .values({ ...t, created_at: new Date().toISOString(), last_used_at: null })
+      .execute();
   }
   async userForTokenHash(hash: string): Promise<User | undefined> {
-    return this.db.selectFrom('api_tokens').innerJoin('users', 'users.id', 'api_tokens.user_id')
+    return this.db
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
       .select(['users.id', 'users.name', 'users.role', 'users.team', 'users.created_at'])
-      .where('api_tokens.token_hash', '=', hash).executeTakeFirst();
+      .where('api_tokens.token_hash', '=', hash)
+      .executeTakeFirst();
   }
   async touchToken(hash: string): Promise<void> {
-    await this.db.updateTable('api_tokens').set({ last_used_at: new Date().toISOString() }).where('token_hash', '=', hash).execute();
+    await this.db
+      .updateTable('api_tokens')
+      .set({ last_used_at: new Date().toISOString() })
+      .where('token_hash', '=', hash)
+      .execute();
   }
   async listTokens(userId: string) {
-    return this.db.selectFrom('api_tokens').select(['id', 'name', 'created_at', 'last_used_at']).where('user_id', '=', userId).execute();
+    return this.db
+      .selectFrom('api_tokens')
+      .select(['id', 'name', 'created_at', 'last_used_at'])
+      .where('user_id', '=', userId)
+      .execute();
   }
   async deleteToken(userId: string, id: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('api_tokens').where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .deleteFrom('api_tokens')
+      .where('user_id', '=', userId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return Number(r.numDeletedRows) === 1;
   }
 
   async insertKey(userId: string, k: SshKey): Promise<void> {
-    await this.db.insertInto('ssh_keys').values({ ...k, user_id: userId }).execute();
+    await this.db
+      .insertInto('ssh_keys')
+      .values({ ...k, user_id: userId })
+      .execute();
   }
   async listKeys(userId: string): Promise<SshKey[]> {
-    return this.db.selectFrom('ssh_keys').select(['id', 'name', 'public_key', 'fingerprint', 'created_at'])
-      .where('user_id', '=', userId).orderBy('created_at').execute();
+    return this.db
+      .selectFrom('ssh_keys')
+      .select(['id', 'name', 'public_key', 'fingerprint', 'created_at'])
+      .where('user_id', '=', userId)
+      .orderBy('created_at')
+      .execute();
   }
   async deleteKey(userId: string, id: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('ssh_keys').where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .deleteFrom('ssh_keys')
+      .where('user_id', '=', userId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return Number(r.numDeletedRows) === 1;
   }
 }
@@ -53,10 +89,16 @@ export class UserRepo {
 export class AuditRepo {
   constructor(private readonly db: Kysely<Database>) {}
   async record(e: { user_id: string | null; action: string; target?: string | null; detail?: unknown }): Promise<void> {
-    await this.db.insertInto('audit_log').values({
-      at: new Date().toISOString(), user_id: e.user_id, action: e.action, target: e.target ?? null,
-      detail: e.detail === undefined ? null : JSON.stringify(e.detail),
-    }).execute();
+    await this.db
+      .insertInto('audit_log')
+      .values({
+        at: new Date().toISOString(),
+        user_id: e.user_id,
+        action: e.action,
+        target: e.target ?? null,
+        detail: e.detail === undefined ? null : JSON.stringify(e.detail),
+      })
+      .execute();
   }
   async list(limit = 200) {
     return this.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit).execute();

@@ -24,18 +24,29 @@ export class VolumeRepo {
     return r && toDomain(r);
   }
 
-  async insert(v: { id: string; name: string; backend_id: string; size_gb: number | null } & VolumeOwner): Promise<Volume> {
-    await this.db.insertInto('volumes').values({
-      id: v.id, name: v.name, owner_id: v.owner_id ?? null, team: v.team ?? null, backend_id: v.backend_id,
-      size_gb: v.size_gb, created_at: new Date().toISOString(),
-    }).execute();
+  async insert(
+    v: { id: string; name: string; backend_id: string; size_gb: number | null } & VolumeOwner,
+  ): Promise<Volume> {
+    await this.db
+      .insertInto('volumes')
+      .values({
+        id: v.id,
+        name: v.name,
+        owner_id: v.owner_id ?? null,
+        team: v.team ?? null,
+        backend_id: v.backend_id,
+        size_gb: v.size_gb,
+        created_at: new Date().toISOString(),
+      })
+      .execute();
     return (await this.get(v.id))!;
   }
 
   /** A user's own volumes and their team's; all of them when no user is given (admin). */
   async list(f: { owner_id?: string; team?: string | null } = {}): Promise<Volume[]> {
     let q = this.db.selectFrom('volumes').selectAll();
-    if (f.owner_id) q = q.where((eb) => eb.or([eb('owner_id', '=', f.owner_id!), ...(f.team ? [eb('team', '=', f.team)] : [])]));
+    if (f.owner_id)
+      q = q.where((eb) => eb.or([eb('owner_id', '=', f.owner_id!), ...(f.team ? [eb('team', '=', f.team)] : [])]));
     return (await q.orderBy('created_at').orderBy('name').execute()).map(toDomain);
   }
 }
@@ -47,6 +58,10 @@ export class MetaRepo {
     return (await this.db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst())?.value;
   }
   async set(key: string, value: string): Promise<void> {
-    await this.db.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+    await this.db
+      .insertInto('meta')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
   }
 }

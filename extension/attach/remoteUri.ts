@@ -2,7 +2,11 @@
 import { sshAlias } from '../../common/names';
 
 /** Remote-SSH and its forks (VSCodium's open-remote-ssh, Cursor's) by extension id. */
-export const REMOTE_SSH_EXTENSIONS = ['ms-vscode-remote.remote-ssh', 'jeanp413.open-remote-ssh', 'anysphere.remote-ssh'];
+export const REMOTE_SSH_EXTENSIONS = [
+  'ms-vscode-remote.remote-ssh',
+  'jeanp413.open-remote-ssh',
+  'anysphere.remote-ssh',
+];
 
 export function remoteAuthority(gatewayUrl: string, envName: string): string {
   return `ssh-remote+${sshAlias(gatewayUrl, envName)}`;
@@ -13,9 +17,19 @@ export function remoteFolderUri(gatewayUrl: string, envName: string, folder: str
 }
 
 /** How ssh should start the bundled CLI. Inside VS Code's Electron the runtime must be told to act as Node. */
-export function proxyCommand(o: { execPath: string; electron: boolean; cliScript: string; configDir: string; platform: NodeJS.Platform }): string {
+export function proxyCommand(o: {
+  execPath: string;
+  electron: boolean;
+  cliScript: string;
+  configDir: string;
+  platform: NodeJS.Platform;
+}): string {
   const q = (s: string) => (/[\s"'$`\\]/.test(s) ? `"${s.replace(/(["\\$`])/g, '\\$1')}"` : s);
   // Windows has no portable way to set an env var inside a ProxyCommand: use a `node` from PATH there.
-  const runtime = !o.electron ? q(o.execPath) : o.platform === 'win32' ? 'node' : `/usr/bin/env ELECTRON_RUN_AS_NODE=1 ${q(o.execPath)}`;
+  const runtime = !o.electron
+    ? q(o.execPath)
+    : o.platform === 'win32'
+      ? 'node'
+      : `/usr/bin/env ELECTRON_RUN_AS_NODE=1 ${q(o.execPath)}`;
   return `${runtime} ${q(o.cliScript)} --config-dir ${q(o.configDir)}`;
 }

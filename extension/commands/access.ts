@@ -5,11 +5,17 @@ import type { Services } from '../core/services';
 import { targets } from './targets';
 
 export async function openJupyter(s: Services, arg: unknown, external: boolean): Promise<void> {
-  const [ref] = await targets(s, arg, undefined, { statuses: ['running'], placeholder: vscode.l10n.t('Open Jupyter of…') });
+  const [ref] = await targets(s, arg, undefined, {
+    statuses: ['running'],
+    placeholder: vscode.l10n.t('Open Jupyter of…'),
+  });
   if (!ref) return;
   // A one-minute link from the gateway that becomes a cookie scoped to this env's Jupyter: the page is served from
   // the gateway's own origin, so it works in the Simple Browser, code-server and any browser.
-  const { url } = await ref.gateway.client.request<{ url: string }>('POST', `/api/v1/environments/${ref.env.id}/jupyter-session`);
+  const { url } = await ref.gateway.client.request<{ url: string }>(
+    'POST',
+    `/api/v1/environments/${ref.env.id}/jupyter-session`,
+  );
   if (external) {
     await vscode.env.openExternal(vscode.Uri.parse(url));
     return;
@@ -22,7 +28,9 @@ export async function copySshCommand(s: Services, arg: unknown): Promise<void> {
   if (!ref) return;
   const cmd = `ssh ${sshAlias(ref.gateway.url, ref.env.name)}`;
   await vscode.env.clipboard.writeText(cmd);
-  void vscode.window.showInformationMessage(vscode.l10n.t('Copied "{0}" (the Hangar block in your SSH config makes it work; Attach writes it).', cmd));
+  void vscode.window.showInformationMessage(
+    vscode.l10n.t('Copied "{0}" (the Hangar block in your SSH config makes it work; Attach writes it).', cmd),
+  );
 }
 
 export async function copyConnectionInfo(s: Services, arg: unknown): Promise<void> {
@@ -68,11 +76,16 @@ export async function showLogs(s: Services, arg: unknown): Promise<void> {
     },
     close: () => ac.abort(),
   };
-  vscode.window.createTerminal({ name: vscode.l10n.t('Logs: {0}', ref.env.name), pty, iconPath: new vscode.ThemeIcon('output') }).show();
+  vscode.window
+    .createTerminal({ name: vscode.l10n.t('Logs: {0}', ref.env.name), pty, iconPath: new vscode.ThemeIcon('output') })
+    .show();
 }
 
 export async function openTerminal(s: Services, arg: unknown): Promise<void> {
-  const [ref] = await targets(s, arg, undefined, { statuses: ['running'], placeholder: vscode.l10n.t('Open a terminal in…') });
+  const [ref] = await targets(s, arg, undefined, {
+    statuses: ['running'],
+    placeholder: vscode.l10n.t('Open a terminal in…'),
+  });
   if (!ref) return;
   const [shellPath, ...pre] = s.cli.argv;
   const t = vscode.window.createTerminal({
@@ -87,15 +100,24 @@ export async function openTerminal(s: Services, arg: unknown): Promise<void> {
 
 /** Saves the env's .rdp file and hands it to the system's Remote Desktop client; the password goes to the clipboard. */
 export async function openRdp(s: Services, arg: unknown): Promise<void> {
-  const [ref] = await targets(s, arg, undefined, { statuses: ['running'], placeholder: vscode.l10n.t('Open with Remote Desktop…') });
+  const [ref] = await targets(s, arg, undefined, {
+    statuses: ['running'],
+    placeholder: vscode.l10n.t('Open with Remote Desktop…'),
+  });
   if (!ref) return;
   const c = await ref.gateway.client.connection(ref.env.id);
-  if (!c.rdp) throw new Error(vscode.l10n.t('{0} offers no RDP (desktop environments whose image has xrdp do).', ref.env.name));
+  if (!c.rdp)
+    throw new Error(vscode.l10n.t('{0} offers no RDP (desktop environments whose image has xrdp do).', ref.env.name));
   const dir = vscode.Uri.joinPath(s.context.globalStorageUri, 'rdp');
   await vscode.workspace.fs.createDirectory(dir);
   const file = vscode.Uri.joinPath(dir, `${ref.env.name}.rdp`);
   await vscode.workspace.fs.writeFile(file, Buffer.from(c.rdp.rdp_file));
   await vscode.env.clipboard.writeText(c.rdp.password);
   await vscode.env.openExternal(file);
-  void vscode.window.showInformationMessage(vscode.l10n.t('Opened {0} with your Remote Desktop client; the password is on the clipboard.', `${ref.env.name}.rdp`));
+  void vscode.window.showInformationMessage(
+    vscode.l10n.t(
+      'Opened {0} with your Remote Desktop client; the password is on the clipboard.',
+      `${ref.env.name}.rdp`,
+    ),
+  );
 }

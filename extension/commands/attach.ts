@@ -12,7 +12,12 @@ import type { EnvRef } from '../gateways/manager';
 import { renderBlock, writeManagedBlock } from '../../common/sshConfig';
 import { targets } from './targets';
 
-export interface AttachResult { uri: string; configFile: string; opened: boolean; warnings: string[] }
+export interface AttachResult {
+  uri: string;
+  configFile: string;
+  opened: boolean;
+  warnings: string[];
+}
 
 /** `remote.SSH.configFile` when set (with ~ expanded), else ~/.ssh/config. */
 export function sshConfigFile(): string {
@@ -21,7 +26,10 @@ export function sshConfigFile(): string {
   return path.join(os.homedir(), '.ssh', 'config');
 }
 
-export async function writeGatewayBlock(s: Services, gatewayUrl: string): Promise<{ file: string; warnings: string[] }> {
+export async function writeGatewayBlock(
+  s: Services,
+  gatewayUrl: string,
+): Promise<{ file: string; warnings: string[] }> {
   const g = s.gateways.get(gatewayUrl);
   const block = renderBlock({
     gatewayUrl,
@@ -29,7 +37,9 @@ export async function writeGatewayBlock(s: Services, gatewayUrl: string): Promis
     knownHostsFile: knownHostsFile(s.cli.configDir),
     identityFile: identityFile(s.cli.configDir),
     // Envs whose login user isn't the default get their own Host entry ahead of the gateway's wildcard.
-    envs: (g?.environments ?? []).filter((e) => e.ssh_user !== 'hangar').map((e) => ({ alias: sshAlias(gatewayUrl, e.name), user: e.ssh_user })),
+    envs: (g?.environments ?? [])
+      .filter((e) => e.ssh_user !== 'hangar')
+      .map((e) => ({ alias: sshAlias(gatewayUrl, e.name), user: e.ssh_user })),
   });
   const file = sshConfigFile();
   const { warnings } = await writeManagedBlock(file, gatewayUrl, block);
@@ -41,13 +51,19 @@ async function ensureRunning(ref: EnvRef): Promise<EnvRef['env'] | undefined> {
   if (!['stopped', 'failed'].includes(ref.env.status)) {
     throw new Error(vscode.l10n.t('{0} is {1}; try again when it is running.', ref.env.name, ref.env.status));
   }
-  const r = await withCancellableProgress(vscode.l10n.t('Starting {0} before attaching', ref.env.name), async (signal, report) => {
-    report(vscode.l10n.t('starting…'));
-    await ref.gateway.client.action(ref.env.id, 'start', signal);
-    const env = await ref.gateway.client.waitFor(ref.env.id, ['running'], { signal, onStatus: (e) => report(e.status) });
-    await ref.gateway.refresh();
-    return env;
-  });
+  const r = await withCancellableProgress(
+    vscode.l10n.t('Starting {0} before attaching', ref.env.name),
+    async (signal, report) => {
+      report(vscode.l10n.t('starting…'));
+      await ref.gateway.client.action(ref.env.id, 'start', signal);
+      const env = await ref.gateway.client.waitFor(ref.env.id, ['running'], {
+        signal,
+        onStatus: (e) => report(e.status),
+      });
+      await ref.gateway.refresh();
+      return env;
+    },
+  );
   if (r.ok) return r.value;
   if (r.cancelled) return undefined;
   throw r.error;
@@ -69,12 +85,22 @@ export async function attach(s: Services, arg?: unknown): Promise<AttachResult |
     // Not awaited: the command finishes (the config is ready) while the offer stays on screen.
     const install = vscode.l10n.t('Install Remote - SSH');
     const anyway = vscode.l10n.t('Open Anyway');
-    void vscode.window.showInformationMessage(
-      vscode.l10n.t('Opening {0} needs the Remote - SSH extension. Your SSH config is ready ({1}): `ssh {2}` works in a terminal too.', env.name, file, sshAlias(ref.gateway.url, env.name)),
-      install, anyway).then(async (choice) => {
-      if (choice === install) await vscode.commands.executeCommand('workbench.extensions.installExtension', REMOTE_SSH_EXTENSIONS[0]);
-      if (choice === anyway) await openRemote(uri);
-    });
+    void vscode.window
+      .showInformationMessage(
+        vscode.l10n.t(
+          'Opening {0} needs the Remote - SSH extension. Your SSH config is ready ({1}): `ssh {2}` works in a terminal too.',
+          env.name,
+          file,
+          sshAlias(ref.gateway.url, env.name),
+        ),
+        install,
+        anyway,
+      )
+      .then(async (choice) => {
+        if (choice === install)
+          await vscode.commands.executeCommand('workbench.extensions.installExtension', REMOTE_SSH_EXTENSIONS[0]);
+        if (choice === anyway) await openRemote(uri);
+      });
     return { uri, configFile: file, opened: false, warnings };
   }
   await openRemote(uri);

@@ -16,7 +16,9 @@ async function certificatePin(s: Services, url: string): Promise<string | undefi
   const caFile = caFileSetting();
   const { ca } = tlsTrust({ caFile });
   // Only a handshake: nothing (no token) is sent before the certificate is accepted.
-  const peer = await probeCertificate(url, ca).catch((err: Error) => { throw new ApiError(0, 'unreachable', `gateway ${url} is unreachable: ${err.message}`); });
+  const peer = await probeCertificate(url, ca).catch((err: Error) => {
+    throw new ApiError(0, 'unreachable', `gateway ${url} is unreachable: ${err.message}`);
+  });
   const trust = decideLoginTrust(url, peer, { pinned: await s.store.pin(url) });
   if (trust.kind === 'refuse') {
     if (!(trust.error instanceof CertificateChangedError)) throw trust.error;
@@ -55,26 +57,44 @@ export function validateGatewayUrl(v: string): string | undefined {
 }
 
 export async function connect(s: Services, urlArg?: string, tokenArg?: string): Promise<string | undefined> {
-  const url = urlArg ?? await vscode.window.showInputBox({
-    title: vscode.l10n.t('Connect to a Hangar gateway (1/2)'), prompt: vscode.l10n.t('Gateway URL'),
-    placeHolder: 'http://127.0.0.1:7420', ignoreFocusOut: true, validateInput: validateGatewayUrl,
-  });
+  const url =
+    urlArg ??
+    (await vscode.window.showInputBox({
+      title: vscode.l10n.t('Connect to a Hangar gateway (1/2)'),
+      prompt: vscode.l10n.t('Gateway URL'),
+      placeHolder: 'http://127.0.0.1:7420',
+      ignoreFocusOut: true,
+      validateInput: validateGatewayUrl,
+    }));
   if (!url) return undefined;
-  const token = tokenArg ?? await vscode.window.showInputBox({
-    title: vscode.l10n.t('Connect to a Hangar gateway (2/2)'), prompt: vscode.l10n.t('API token (hangar user create, or <data dir>/admin.token)'),
-    password: true, ignoreFocusOut: true, validateInput: (v) => (v.trim() ? undefined : vscode.l10n.t('A token is required')),
-  });
+  const token =
+    tokenArg ??
+    (await vscode.window.showInputBox({
+      title: vscode.l10n.t('Connect to a Hangar gateway (2/2)'),
+      prompt: vscode.l10n.t('API token (hangar user create, or <data dir>/admin.token)'),
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? undefined : vscode.l10n.t('A token is required')),
+    }));
   if (!token) return undefined;
   const normalized = normalizeUrl(url);
   const pin = await certificatePin(s, normalized);
   if (pin === 'cancelled') return undefined;
-  const user = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Connecting to {0}…', normalized) }, async () => {
-    const client = new HangarClient({ url: normalized, token: token.trim(), timeoutMs: 15_000, tls: tlsTrust({ pin, caFile: caFileSetting() }) });
-    const me = await client.me();
-    // Our own SSH key, registered with the gateway, so attach needs nothing from the user.
-    await ensureLocalKey(client, s.cli.configDir, `vscode-hangar@${vscode.env.machineId.slice(0, 8)}`);
-    return me;
-  });
+  const user = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Connecting to {0}…', normalized) },
+    async () => {
+      const client = new HangarClient({
+        url: normalized,
+        token: token.trim(),
+        timeoutMs: 15_000,
+        tls: tlsTrust({ pin, caFile: caFileSetting() }),
+      });
+      const me = await client.me();
+      // Our own SSH key, registered with the gateway, so attach needs nothing from the user.
+      await ensureLocalKey(client, s.cli.configDir, `vscode-hangar@${vscode.env.machineId.slice(0, 8)}`);
+      return me;
+    },
+  );
   await s.store.add(normalized, token.trim(), pin);
   await s.gateways.reload();
   void vscode.window.showInformationMessage(vscode.l10n.t('Connected to {0} as {1}.', normalized, user.name));
@@ -86,7 +106,10 @@ export async function logout(s: Services, arg?: unknown): Promise<void> {
   let url = typeof arg === 'string' ? arg : (arg as { gateway?: { url: string } })?.gateway?.url;
   if (!url) {
     if (urls.length === 0) return;
-    url = urls.length === 1 ? urls[0] : await vscode.window.showQuickPick(urls, { placeHolder: vscode.l10n.t('Log out of which gateway?') });
+    url =
+      urls.length === 1
+        ? urls[0]
+        : await vscode.window.showQuickPick(urls, { placeHolder: vscode.l10n.t('Log out of which gateway?') });
   }
   if (!url) return;
   await s.store.remove(url);

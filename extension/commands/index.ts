@@ -17,10 +17,25 @@ async function create(s: Services): Promise<void> {
     if (!(await connect(s))) return;
     gateways = s.gateways.all();
   }
-  const g = gateways.length === 1 ? gateways[0] : (await vscode.window.showQuickPick(gateways.map((x) => ({ label: x.url, g: x })), { placeHolder: vscode.l10n.t('Create on which gateway?') }))?.g;
+  const g =
+    gateways.length === 1
+      ? gateways[0]
+      : (
+          await vscode.window.showQuickPick(
+            gateways.map((x) => ({ label: x.url, g: x })),
+            { placeHolder: vscode.l10n.t('Create on which gateway?') },
+          )
+        )?.g;
   if (!g) return;
   const backends = await g.client.backends();
-  if (!backends.some((b) => b.available)) throw new Error(vscode.l10n.t('No backend of {0} is reachable: {1}', g.url, backends.map((b) => `${b.id}: ${b.error}`).join('; ')));
+  if (!backends.some((b) => b.available))
+    throw new Error(
+      vscode.l10n.t(
+        'No backend of {0} is reachable: {1}',
+        g.url,
+        backends.map((b) => `${b.id}: ${b.error}`).join('; '),
+      ),
+    );
   const recent = [...new Set(g.environments.map((e) => e.image))];
   const templates = backends.some((b) => b.kind === 'libvirt') ? await g.client.templates().catch(() => []) : [];
   const answers = await askCreateAnswers(backends, recent, g.gpus, templates);
@@ -29,7 +44,8 @@ async function create(s: Services): Promise<void> {
   await g.refresh();
   if (env) {
     const open = vscode.l10n.t('Open in Remote-SSH');
-    if (await vscode.window.showInformationMessage(vscode.l10n.t('{0} is running.', env.name), open) === open) await attach(s, { gateway: g, env });
+    if ((await vscode.window.showInformationMessage(vscode.l10n.t('{0} is running.', env.name), open)) === open)
+      await attach(s, { gateway: g, env });
   }
 }
 
@@ -39,13 +55,19 @@ export function commandTable(s: Services): CommandTable {
     'hangar.logout': (arg?: unknown) => logout(s, arg),
     'hangar.refresh': () => s.gateways.refreshAll(),
     'hangar.filter': async () => {
-      const text = await vscode.window.showInputBox({ prompt: vscode.l10n.t('Show environments whose name, image or backend contains…'), value: s.envTree.filter });
+      const text = await vscode.window.showInputBox({
+        prompt: vscode.l10n.t('Show environments whose name, image or backend contains…'),
+        value: s.envTree.filter,
+      });
       if (text !== undefined) {
         s.envTree.setFilter(text);
         s.envView.description = text ? vscode.l10n.t('filter: {0}', text) : undefined;
       }
     },
-    'hangar.clearFilter': () => { s.envTree.setFilter(''); s.envView.description = undefined; },
+    'hangar.clearFilter': () => {
+      s.envTree.setFilter('');
+      s.envView.description = undefined;
+    },
     'hangar.createEnvironment': () => create(s),
     'hangar.start': (arg?: unknown, sel?: unknown) => lifecycle(s, 'start', arg, sel),
     'hangar.stop': (arg?: unknown, sel?: unknown) => lifecycle(s, 'stop', arg, sel),
@@ -55,7 +77,10 @@ export function commandTable(s: Services): CommandTable {
     'hangar.openJupyter': (arg?: unknown) => openJupyter(s, arg, false),
     'hangar.openJupyterInBrowser': (arg?: unknown) => openJupyter(s, arg, true),
     'hangar.openDesktop': async (arg?: unknown) => {
-      const [ref] = await targets(s, arg, undefined, { statuses: ['running'], placeholder: vscode.l10n.t('Open the desktop of…') });
+      const [ref] = await targets(s, arg, undefined, {
+        statuses: ['running'],
+        placeholder: vscode.l10n.t('Open the desktop of…'),
+      });
       if (ref) await openDesktopPanel(s.context, s.log, ref.gateway, ref.env);
     },
     'hangar.openRdp': (arg?: unknown) => openRdp(s, arg),

@@ -21,7 +21,8 @@ function cliRuntime(context: vscode.ExtensionContext, configDir: string): CliRun
   const electron = !custom && Boolean(process.versions.electron);
   const execPath = custom || process.execPath;
   return {
-    script, configDir,
+    script,
+    configDir,
     argv: [execPath, script, '--config-dir', configDir],
     env: electron ? { ELECTRON_RUN_AS_NODE: '1' } : {},
     proxyCommand: proxyCommand({ execPath, electron, cliScript: script, configDir, platform: process.platform }),
@@ -36,18 +37,32 @@ export async function compose(context: vscode.ExtensionContext): Promise<Service
   const store = new GatewayStore(context.secrets, path.join(context.globalStorageUri.fsPath, 'cli'), caFileSetting);
   const gateways = new GatewayManager(store);
   const envTree = new EnvironmentsProvider(gateways);
-  const envView = vscode.window.createTreeView('hangar.environments', { treeDataProvider: envTree, canSelectMany: true, showCollapseAll: true });
+  const envView = vscode.window.createTreeView('hangar.environments', {
+    treeDataProvider: envTree,
+    canSelectMany: true,
+    showCollapseAll: true,
+  });
   const s: Services = { context, store, gateways, envTree, envView, log, cli: cliRuntime(context, store.cliDir) };
 
   const updateKeys = () => {
     const all = gateways.all();
     void keys.set('hangar.connected', all.length > 0);
     void keys.set('hangar.multipleGateways', all.length > 1);
-    void keys.set('hangar.hasEnvironments', all.some((g) => g.environments.length > 0));
-    void keys.set('hangar.remoteSshInstalled', REMOTE_SSH_EXTENSIONS.some((id) => vscode.extensions.getExtension(id)));
+    void keys.set(
+      'hangar.hasEnvironments',
+      all.some((g) => g.environments.length > 0),
+    );
+    void keys.set(
+      'hangar.remoteSshInstalled',
+      REMOTE_SSH_EXTENSIONS.some((id) => vscode.extensions.getExtension(id)),
+    );
   };
   context.subscriptions.push(
-    log, store, gateways, envTree, envView,
+    log,
+    store,
+    gateways,
+    envTree,
+    envView,
     vscode.window.registerTreeDataProvider('hangar.gpus', new GpusProvider(gateways)),
     vscode.window.registerTreeDataProvider('hangar.storage', new StorageProvider(gateways)),
     gateways.onDidChange(updateKeys),

@@ -23,5 +23,7 @@ export class ContextKeys {
     await vscode.commands.executeCommand('setContext', key, value);
   }
 
-  get(key: ContextKey): unknown { return this.values.get(key); }
+  get(key: ContextKey): unknown {
+    return this.values.get(key);
+  }
 }

@@ -1,6 +1,11 @@
 // Answers of the create flow → a validated API request. Pure (no vscode), so every rule is unit-tested.
 import type { BackendInfo } from '../../common/model';
-import { createEnvironmentSchema, describeZodError, envName, type CreateEnvironmentRequest } from '../../common/schemas';
+import {
+  createEnvironmentSchema,
+  describeZodError,
+  envName,
+  type CreateEnvironmentRequest,
+} from '../../common/schemas';
 
 export interface CreateAnswers {
   name: string;
@@ -22,7 +27,10 @@ export interface CreateAnswers {
 
 /** Which deployment_mode a backend kind gets (Kubernetes offers both; the first is the default). */
 export const MODES_BY_KIND: Record<BackendInfo['kind'], string[]> = {
-  docker: ['docker_local'], kubernetes: ['k8s_pod', 'k8s_stateful'], libvirt: ['vm'], ssh: ['bare_metal'],
+  docker: ['docker_local'],
+  kubernetes: ['k8s_pod', 'k8s_stateful'],
+  libvirt: ['vm'],
+  ssh: ['bare_metal'],
 };
 
 /** Validates one field while the user types: the message, or undefined when fine. */
@@ -31,7 +39,10 @@ export function checkName(v: string): string | undefined {
   return r.success ? undefined : r.error.issues[0].message;
 }
 
-export function checkNumber(v: string, opts: { min: number; integer?: boolean; optional?: boolean }): string | undefined {
+export function checkNumber(
+  v: string,
+  opts: { min: number; integer?: boolean; optional?: boolean },
+): string | undefined {
   if (v.trim() === '') return opts.optional ? undefined : 'required';
   const n = Number(v);
   if (!Number.isFinite(n)) return 'must be a number';

@@ -6,7 +6,8 @@ import type { Environment, GpuInfo } from '../../common/model';
 import type { TlsTrustError } from '../../common/tls/errors';
 import type { TlsTrust } from '../../common/tls/trust';
 
-export type GatewayState = { kind: 'loading' } | { kind: 'ok' } | { kind: 'error'; message: string; unauthorized: boolean };
+export type GatewayState =
+  { kind: 'loading' } | { kind: 'ok' } | { kind: 'error'; message: string; unauthorized: boolean };
 
 export class GatewayConnection implements vscode.Disposable {
   readonly client: HangarClient;
@@ -21,19 +22,35 @@ export class GatewayConnection implements vscode.Disposable {
   private again = false;
 
   /** `trust`: the pin and CA for https:// gateways; `trustError` when the CA file can't be read (nothing connects). */
-  constructor(readonly url: string, token: string, trust: TlsTrust = {}, readonly trustKey = '', private readonly trustError?: TlsTrustError) {
+  constructor(
+    readonly url: string,
+    token: string,
+    trust: TlsTrust = {},
+    readonly trustKey = '',
+    private readonly trustError?: TlsTrustError,
+  ) {
     this.client = new HangarClient({ url, token, timeoutMs: 30_000, tls: trust });
   }
 
   start(): void {
-    if (this.trustError) { this.setState({ kind: 'error', message: this.trustError.message, unauthorized: false }); return; }
+    if (this.trustError) {
+      this.setState({ kind: 'error', message: this.trustError.message, unauthorized: false });
+      return;
+    }
     this.stream = new EventStream({
-      url: this.url, token: this.client.token, agent: this.client.agent,
+      url: this.url,
+      token: this.client.token,
+      agent: this.client.agent,
       // Events say what changed; re-reading the list keeps one source of truth (and covers missed events).
       onEvent: () => void this.refresh(),
       onOpen: () => void this.refresh(),
       onClose: (err) => {
-        if (err) this.setState({ kind: 'error', message: err.message, unauthorized: (err as { status?: number }).status === 401 });
+        if (err)
+          this.setState({
+            kind: 'error',
+            message: err.message,
+            unauthorized: (err as { status?: number }).status === 401,
+          });
       },
     });
     void this.refresh();
@@ -41,32 +58,50 @@ export class GatewayConnection implements vscode.Disposable {
 
   /** Coalesces bursts: at most one request in flight and one queued. */
   refresh(): Promise<void> {
-    if (this.refreshing) { this.again = true; return this.refreshing; }
+    if (this.refreshing) {
+      this.again = true;
+      return this.refreshing;
+    }
     this.refreshing = (async () => {
       do {
         this.again = false;
         try {
           const [envs, gpus] = await Promise.all([
             this.client.listEnvironments(),
-            this.client.request<GpuInfo[]>('GET', '/api/v1/gpus').catch((err) => (err instanceof ApiError && err.status === 404 ? [] : Promise.reject(err))),
+            this.client
+              .request<GpuInfo[]>('GET', '/api/v1/gpus')
+              .catch((err) => (err instanceof ApiError && err.status === 404 ? [] : Promise.reject(err))),
           ]);
           this.environments = envs;
           this.gpus = gpus;
           this.state = { kind: 'ok' };
         } catch (err) {
-          this.state = { kind: 'error', message: (err as Error).message, unauthorized: err instanceof ApiError && err.status === 401 };
+          this.state = {
+            kind: 'error',
+            message: (err as Error).message,
+            unauthorized: err instanceof ApiError && err.status === 401,
+          };
         }
         this.emitter.fire();
       } while (this.again);
-    })().finally(() => { this.refreshing = undefined; });
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
     return this.refreshing;
   }
 
-  private setState(s: GatewayState): void { this.state = s; this.emitter.fire(); }
+  private setState(s: GatewayState): void {
+    this.state = s;
+    this.emitter.fire();
+  }
 
   find(idOrName: string): Environment | undefined {
     return this.environments.find((e) => e.id === idOrName) ?? this.environments.find((e) => e.name === idOrName);
   }
 
-  dispose(): void { this.stream?.close(); this.client.agent?.destroy(); this.emitter.dispose(); }
+  dispose(): void {
+    this.stream?.close();
+    this.client.agent?.destroy();
+    this.emitter.dispose();
+  }
 }

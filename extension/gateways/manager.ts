@@ -7,7 +7,10 @@ import { TlsTrustError } from '../../common/tls/errors';
 import type { TlsTrust } from '../../common/tls/trust';
 import { tlsTrust, trustKey } from './trust';
 
-export interface EnvRef { gateway: GatewayConnection; env: Environment }
+export interface EnvRef {
+  gateway: GatewayConnection;
+  env: Environment;
+}
 
 export class GatewayManager implements vscode.Disposable {
   private readonly connections = new Map<string, GatewayConnection>();
@@ -24,7 +27,10 @@ export class GatewayManager implements vscode.Disposable {
     for (const [url, c] of this.connections) {
       const token = await this.store.token(url);
       const key = trustKey(await this.store.trust(url));
-      if (!urls.includes(url) || token !== c.client.token || key !== c.trustKey) { c.dispose(); this.connections.delete(url); }
+      if (!urls.includes(url) || token !== c.client.token || key !== c.trustKey) {
+        c.dispose();
+        this.connections.delete(url);
+      }
     }
     for (const url of urls) {
       if (this.connections.has(url)) continue;
@@ -33,7 +39,12 @@ export class GatewayManager implements vscode.Disposable {
       const t = await this.store.trust(url);
       let tls: TlsTrust = {};
       let trustError: TlsTrustError | undefined;
-      try { tls = tlsTrust(t); } catch (err) { if (err instanceof TlsTrustError) trustError = err; else throw err; }
+      try {
+        tls = tlsTrust(t);
+      } catch (err) {
+        if (err instanceof TlsTrustError) trustError = err;
+        else throw err;
+      }
       const c = new GatewayConnection(url, token, tls, trustKey(t), trustError);
       c.onDidChange(() => this.emitter.fire());
       this.connections.set(url, c);
@@ -42,19 +53,25 @@ export class GatewayManager implements vscode.Disposable {
     this.emitter.fire();
   }
 
-  all(): GatewayConnection[] { return [...this.connections.values()]; }
-  get(url: string): GatewayConnection | undefined { return this.connections.get(url.replace(/\/+$/, '')); }
+  all(): GatewayConnection[] {
+    return [...this.connections.values()];
+  }
+  get(url: string): GatewayConnection | undefined {
+    return this.connections.get(url.replace(/\/+$/, ''));
+  }
 
   /** An env by id or name; `gateway` narrows the search when several gateways know the name. */
   find(idOrName: string, gateway?: string): EnvRef | undefined {
-    for (const g of gateway ? [this.get(gateway)].filter(Boolean) as GatewayConnection[] : this.all()) {
+    for (const g of gateway ? ([this.get(gateway)].filter(Boolean) as GatewayConnection[]) : this.all()) {
       const env = g.find(idOrName);
       if (env) return { gateway: g, env };
     }
     return undefined;
   }
 
-  async refreshAll(): Promise<void> { await Promise.all(this.all().map((g) => g.refresh())); }
+  async refreshAll(): Promise<void> {
+    await Promise.all(this.all().map((g) => g.refresh()));
+  }
 
   dispose(): void {
     for (const c of this.connections.values()) c.dispose();

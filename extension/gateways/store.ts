@@ -19,19 +19,32 @@ export class GatewayStore implements vscode.Disposable {
 
   /** `cliDir` holds the bundled CLI's config (tokens, 0600), SSH key and pinned host keys: ssh's ProxyCommand reads it. */
   /** `caFile`: the `hangar.caFile` setting, written into the CLI config too (the ProxyCommand trusts it as well). */
-  constructor(private readonly secrets: vscode.SecretStorage, readonly cliDir: string, private readonly caFile: () => string | undefined = () => undefined) {
+  constructor(
+    private readonly secrets: vscode.SecretStorage,
+    readonly cliDir: string,
+    private readonly caFile: () => string | undefined = () => undefined,
+  ) {
     this.sub = secrets.onDidChange((e) => {
-      if (e.key === LIST_KEY || e.key.startsWith('hangar.token:') || e.key.startsWith('hangar.tls:')) this.emitter.fire();
+      if (e.key === LIST_KEY || e.key.startsWith('hangar.token:') || e.key.startsWith('hangar.tls:'))
+        this.emitter.fire();
     });
   }
 
   async list(): Promise<string[]> {
-    try { return JSON.parse((await this.secrets.get(LIST_KEY)) ?? '[]') as string[]; } catch { return []; }
+    try {
+      return JSON.parse((await this.secrets.get(LIST_KEY)) ?? '[]') as string[];
+    } catch {
+      return [];
+    }
   }
 
-  token(url: string): Thenable<string | undefined> { return this.secrets.get(tokenKey(normalizeUrl(url))); }
+  token(url: string): Thenable<string | undefined> {
+    return this.secrets.get(tokenKey(normalizeUrl(url)));
+  }
 
-  pin(url: string): Thenable<string | undefined> { return this.secrets.get(pinKey(normalizeUrl(url))); }
+  pin(url: string): Thenable<string | undefined> {
+    return this.secrets.get(pinKey(normalizeUrl(url)));
+  }
 
   /** What this gateway's connections trust (pin and CA file). */
   async trust(url: string): Promise<GatewayTrust> {
@@ -43,7 +56,8 @@ export class GatewayStore implements vscode.Disposable {
   /** `pin`: the certificate fingerprint the user accepted; absent when a trusted CA signed it (an old pin goes). */
   async add(url: string, token: string, pin?: string): Promise<void> {
     const u = normalizeUrl(url);
-    if (pin) await this.secrets.store(pinKey(u), pin); else await this.secrets.delete(pinKey(u));
+    if (pin) await this.secrets.store(pinKey(u), pin);
+    else await this.secrets.delete(pinKey(u));
     await this.secrets.store(tokenKey(u), token);
     const list = await this.list();
     if (!list.includes(u)) await this.secrets.store(LIST_KEY, JSON.stringify([...list, u]));
@@ -66,7 +80,8 @@ export class GatewayStore implements vscode.Disposable {
     for (const u of await this.list()) {
       const t = await this.token(u);
       const pin = await this.pin(u);
-      if (t) gateways[u] = { token: t, ...(pin ? { tls_fingerprint: pin } : {}), ...(caFile ? { ca_file: caFile } : {}) };
+      if (t)
+        gateways[u] = { token: t, ...(pin ? { tls_fingerprint: pin } : {}), ...(caFile ? { ca_file: caFile } : {}) };
     }
     fs.mkdirSync(this.cliDir, { recursive: true, mode: 0o700 });
     const file = path.join(this.cliDir, 'config.json');
@@ -75,5 +90,8 @@ export class GatewayStore implements vscode.Disposable {
     fs.renameSync(tmp, file);
   }
 
-  dispose(): void { this.sub.dispose(); this.emitter.dispose(); }
+  dispose(): void {
+    this.sub.dispose();
+    this.emitter.dispose();
+  }
 }

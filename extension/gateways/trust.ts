@@ -12,7 +12,10 @@ export interface GatewayTrust {
 
 /** The client's TLS options; throws TlsTrustError naming hangar.caFile when that file can't be used. */
 export function tlsTrust(t: GatewayTrust): TlsTrust {
-  return { ...(t.caFile ? { ca: readCaFile(t.caFile, 'hangar.caFile') } : {}), ...(t.pin ? { fingerprint256: t.pin } : {}) };
+  return {
+    ...(t.caFile ? { ca: readCaFile(t.caFile, 'hangar.caFile') } : {}),
+    ...(t.pin ? { fingerprint256: t.pin } : {}),
+  };
 }
 
 /** Connections are rebuilt when this changes (a new pin, another CA file). */

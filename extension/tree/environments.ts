@@ -3,7 +3,17 @@ import * as vscode from 'vscode';
 import type { Environment, Snapshot } from '../../common/model';
 import type { GatewayConnection } from '../gateways/connection';
 import type { GatewayManager } from '../gateways/manager';
-import { envContextValue, envDescription, envDetails, groupEnvironments, snapshotDescription, statusIcon, tooltipMarkdown, type Detail, type EnvGroup } from './model';
+import {
+  envContextValue,
+  envDescription,
+  envDetails,
+  groupEnvironments,
+  snapshotDescription,
+  statusIcon,
+  tooltipMarkdown,
+  type Detail,
+  type EnvGroup,
+} from './model';
 
 export type EnvNode =
   | { kind: 'gateway'; gateway: GatewayConnection }
@@ -24,8 +34,13 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
     this.sub = gateways.onDidChange(() => this.emitter.fire(undefined));
   }
 
-  get filter(): string { return this.filterText; }
-  setFilter(text: string): void { this.filterText = text; this.emitter.fire(undefined); }
+  get filter(): string {
+    return this.filterText;
+  }
+  setFilter(text: string): void {
+    this.filterText = text;
+    this.emitter.fire(undefined);
+  }
 
   getChildren(node?: EnvNode): EnvNode[] | Promise<EnvNode[]> {
     if (!node) {
@@ -34,14 +49,21 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
       return all.map((gateway) => ({ kind: 'gateway', gateway }));
     }
     switch (node.kind) {
-      case 'gateway': return this.gatewayChildren(node.gateway);
-      case 'group': return node.group.envs.map((env) => ({ kind: 'env', gateway: node.gateway, env }));
-      case 'env': return [
-        ...(node.env.deployment_mode === 'vm' && node.env.backend_ref ? [{ kind: 'snapshots' as const, gateway: node.gateway, env: node.env }] : []),
-        ...envDetails(node.env).map((detail): EnvNode => ({ kind: 'detail', detail })),
-      ];
-      case 'snapshots': return this.snapshots(node.gateway, node.env);
-      default: return [];
+      case 'gateway':
+        return this.gatewayChildren(node.gateway);
+      case 'group':
+        return node.group.envs.map((env) => ({ kind: 'env', gateway: node.gateway, env }));
+      case 'env':
+        return [
+          ...(node.env.deployment_mode === 'vm' && node.env.backend_ref
+            ? [{ kind: 'snapshots' as const, gateway: node.gateway, env: node.env }]
+            : []),
+          ...envDetails(node.env).map((detail): EnvNode => ({ kind: 'detail', detail })),
+        ];
+      case 'snapshots':
+        return this.snapshots(node.gateway, node.env);
+      default:
+        return [];
     }
   }
 
@@ -57,14 +79,25 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
   }
 
   /** Snapshots changed: redraw (the Snapshots node re-fetches when expanded). */
-  refresh(): void { this.emitter.fire(undefined); }
+  refresh(): void {
+    this.emitter.fire(undefined);
+  }
 
   private gatewayChildren(g: GatewayConnection): EnvNode[] {
     if (g.state.kind === 'error' && g.environments.length === 0) {
-      return [{ kind: 'message', text: g.state.unauthorized ? vscode.l10n.t('Token rejected: reconnect to {0}', g.url) : g.state.message, icon: 'warning' }];
+      return [
+        {
+          kind: 'message',
+          text: g.state.unauthorized ? vscode.l10n.t('Token rejected: reconnect to {0}', g.url) : g.state.message,
+          icon: 'warning',
+        },
+      ];
     }
     const groups = groupEnvironments(g.environments, this.filterText);
-    if (groups.length === 0 && this.filterText) return [{ kind: 'message', text: vscode.l10n.t('No environment matches "{0}"', this.filterText), icon: 'filter' }];
+    if (groups.length === 0 && this.filterText)
+      return [
+        { kind: 'message', text: vscode.l10n.t('No environment matches "{0}"', this.filterText), icon: 'filter' },
+      ];
     return groups.map((group) => ({ kind: 'group', gateway: g, group }));
   }
 
@@ -73,12 +106,20 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
       case 'gateway': {
         const item = new vscode.TreeItem(node.gateway.url, vscode.TreeItemCollapsibleState.Expanded);
         item.iconPath = new vscode.ThemeIcon(node.gateway.state.kind === 'error' ? 'debug-disconnect' : 'cloud');
-        item.description = node.gateway.state.kind === 'error' ? node.gateway.state.message : vscode.l10n.t('{0} environments', node.gateway.environments.length);
+        item.description =
+          node.gateway.state.kind === 'error'
+            ? node.gateway.state.message
+            : vscode.l10n.t('{0} environments', node.gateway.environments.length);
         item.contextValue = 'hangarGateway';
         return item;
       }
       case 'group': {
-        const item = new vscode.TreeItem(`${vscode.l10n.t(node.group.label)} (${node.group.envs.length})`, node.group.group === 'stopped' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+        const item = new vscode.TreeItem(
+          `${vscode.l10n.t(node.group.label)} (${node.group.envs.length})`,
+          node.group.group === 'stopped'
+            ? vscode.TreeItemCollapsibleState.Collapsed
+            : vscode.TreeItemCollapsibleState.Expanded,
+        );
         item.id = `${node.gateway.url}#${node.group.group}`;
         item.contextValue = 'hangarGroup';
         return item;
@@ -127,5 +168,8 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
     }
   }
 
-  dispose(): void { this.sub.dispose(); this.emitter.dispose(); }
+  dispose(): void {
+    this.sub.dispose();
+    this.emitter.dispose();
+  }
 }

@@ -1,8 +1,18 @@
 // GPUs view as plain data (no vscode import): hosts → GPUs (MIG instances and vGPU types under their GPU).
 import type { GpuInfo } from '../../common/model';
 
-export interface GpuRow { label: string; description: string; tooltip: string; icon: string; children?: { label: string; description: string }[] }
-export interface HostRow { label: string; description: string; gpus: GpuRow[] }
+export interface GpuRow {
+  label: string;
+  description: string;
+  tooltip: string;
+  icon: string;
+  children?: { label: string; description: string }[];
+}
+export interface HostRow {
+  label: string;
+  description: string;
+  gpus: GpuRow[];
+}
 
 const gib = (mb: number | null) => (mb ? `${Math.round(mb / 1024)} GiB` : '');
 
@@ -19,7 +29,15 @@ function vgpuTypes(slots: GpuInfo[]): { label: string; description: string }[] {
   for (const s of slots) byType.set(s.profile ?? '', [...(byType.get(s.profile ?? '') ?? []), s]);
   return [...byType].map(([type, xs]) => {
     const holders = xs.flatMap((x) => x.holders.map((h) => h.env_name));
-    return { label: `vGPU ${type}`, description: [`${xs.filter((x) => x.free > 0).length} of ${xs.length} free`, holders.length ? `held by ${holders.join(', ')}` : ''].filter(Boolean).join(' · ') };
+    return {
+      label: `vGPU ${type}`,
+      description: [
+        `${xs.filter((x) => x.free > 0).length} of ${xs.length} free`,
+        holders.length ? `held by ${holders.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join(' · '),
+    };
   });
 }
 
@@ -39,7 +57,10 @@ export function gpuRows(gpus: GpuInfo[]): HostRow[] {
         const holders = g.holders.map((h) => `${h.env_name} (${h.mode})`).join(', ');
         const mig = list.filter((m) => m.kind === 'mig' && m.parent_id === g.id);
         const children = [
-          ...mig.map((m) => ({ label: `MIG ${m.profile}`, description: m.holders.length ? `held by ${m.holders.map((h) => h.env_name).join(', ')}` : 'free' })),
+          ...mig.map((m) => ({
+            label: `MIG ${m.profile}`,
+            description: m.holders.length ? `held by ${m.holders.map((h) => h.env_name).join(', ')}` : 'free',
+          })),
           ...vgpuTypes(list.filter((m) => m.kind === 'mdev' && m.parent_id === g.id)),
         ];
         return {

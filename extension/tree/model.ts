@@ -4,7 +4,12 @@ import type { Environment, EnvStatus, Snapshot } from '../../common/model';
 
 export type StatusGroup = 'running' | 'busy' | 'stopped' | 'problem';
 export const GROUP_ORDER: StatusGroup[] = ['running', 'busy', 'stopped', 'problem'];
-export const GROUP_LABEL: Record<StatusGroup, string> = { running: 'Running', busy: 'In progress', stopped: 'Stopped', problem: 'Needs attention' };
+export const GROUP_LABEL: Record<StatusGroup, string> = {
+  running: 'Running',
+  busy: 'In progress',
+  stopped: 'Stopped',
+  problem: 'Needs attention',
+};
 
 export function statusGroup(s: EnvStatus): StatusGroup {
   if (s === 'running') return 'running';
@@ -16,13 +21,19 @@ export function statusGroup(s: EnvStatus): StatusGroup {
 /** Codicon id and theme colour per status. */
 export function statusIcon(s: EnvStatus): { id: string; color?: string } {
   switch (s) {
-    case 'running': return { id: 'vm-running', color: 'testing.iconPassed' };
-    case 'stopped': return { id: 'vm-outline', color: 'disabledForeground' };
-    case 'failed': return { id: 'error', color: 'testing.iconFailed' };
-    case 'missing': return { id: 'warning', color: 'list.warningForeground' };
+    case 'running':
+      return { id: 'vm-running', color: 'testing.iconPassed' };
+    case 'stopped':
+      return { id: 'vm-outline', color: 'disabledForeground' };
+    case 'failed':
+      return { id: 'error', color: 'testing.iconFailed' };
+    case 'missing':
+      return { id: 'warning', color: 'list.warningForeground' };
     // Waiting for the scheduler (its reason is the env's status message), not busy doing something.
-    case 'pending': return { id: 'watch', color: 'list.warningForeground' };
-    default: return { id: 'loading~spin' };
+    case 'pending':
+      return { id: 'watch', color: 'list.warningForeground' };
+    default:
+      return { id: 'loading~spin' };
   }
 }
 
@@ -48,20 +59,41 @@ export function envContextValue(e: Environment): string {
   return tags.join('+');
 }
 
-export interface Detail { label: string; value: string; icon: string }
+export interface Detail {
+  label: string;
+  value: string;
+  icon: string;
+}
 
 export function envDetails(e: Environment): Detail[] {
   const d: Detail[] = [];
-  if (e.status_message) d.push({ label: e.status === 'failed' || e.status === 'missing' ? 'Problem' : 'Status', value: e.status_message, icon: 'info' });
+  if (e.status_message)
+    d.push({
+      label: e.status === 'failed' || e.status === 'missing' ? 'Problem' : 'Status',
+      value: e.status_message,
+      icon: 'info',
+    });
   d.push({ label: 'Image', value: e.image, icon: 'package' });
   d.push({ label: 'Backend', value: `${e.backend_id} (${e.deployment_mode})`, icon: 'server' });
   const res = [e.cpu ? `${e.cpu} CPU` : '', e.memory_mb ? `${e.memory_mb} MiB` : ''].filter(Boolean).join(', ');
   if (res) d.push({ label: 'Resources', value: res, icon: 'dashboard' });
-  if (e.gpu_mode !== 'none') d.push({ label: 'GPUs', value: [gpuSummary(e), ...e.gpu_device_ids].join(' '), icon: 'circuit-board' });
+  if (e.gpu_mode !== 'none')
+    d.push({ label: 'GPUs', value: [gpuSummary(e), ...e.gpu_device_ids].join(' '), icon: 'circuit-board' });
   const ports = e.network_config?.ports ?? [];
-  if (ports.length) d.push({ label: 'Ports', value: ports.map((p) => `${p.host_ip ?? '127.0.0.1'}:${p.host_port || '*'}→${p.container_port}/${p.protocol ?? 'tcp'}`).join(', '), icon: 'plug' });
+  if (ports.length)
+    d.push({
+      label: 'Ports',
+      value: ports
+        .map((p) => `${p.host_ip ?? '127.0.0.1'}:${p.host_port || '*'}→${p.container_port}/${p.protocol ?? 'tcp'}`)
+        .join(', '),
+      icon: 'plug',
+    });
   const mounts = e.storage_config?.mounts ?? [];
-  d.push({ label: 'Storage', value: [e.storage_type, ...mounts.map((m) => `${m.source}→${m.target}${m.read_only ? ' (ro)' : ''}`)].join(', '), icon: 'database' });
+  d.push({
+    label: 'Storage',
+    value: [e.storage_type, ...mounts.map((m) => `${m.source}→${m.target}${m.read_only ? ' (ro)' : ''}`)].join(', '),
+    icon: 'database',
+  });
   d.push({ label: 'Lifecycle', value: e.lifecycle_policy, icon: 'history' });
   if (e.use_jumpserver) d.push({ label: 'Access', value: 'through JumpServer', icon: 'shield' });
   return d;
@@ -69,10 +101,20 @@ export function envDetails(e: Environment): Detail[] {
 
 /** A snapshot row: name, then when and in which state it was taken. */
 export function snapshotDescription(s: Snapshot): string {
-  return [s.current ? 'current' : '', s.state === 'running' ? 'with memory' : 'disk only', s.created_at.replace('T', ' ').slice(0, 16)].filter(Boolean).join(' · ');
+  return [
+    s.current ? 'current' : '',
+    s.state === 'running' ? 'with memory' : 'disk only',
+    s.created_at.replace('T', ' ').slice(0, 16),
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }
 
-export interface EnvGroup { group: StatusGroup; label: string; envs: Environment[] }
+export interface EnvGroup {
+  group: StatusGroup;
+  label: string;
+  envs: Environment[];
+}
 
 /** Groups by status in a fixed order, names sorted; `filter` keeps names/images/backends containing it. */
 export function groupEnvironments(envs: Environment[], filter = ''): EnvGroup[] {
@@ -86,7 +128,9 @@ export function groupEnvironments(envs: Environment[], filter = ''): EnvGroup[] 
     b.push(e);
   }
   return GROUP_ORDER.filter((g) => buckets.has(g)).map((g) => ({
-    group: g, label: GROUP_LABEL[g], envs: buckets.get(g)!.sort((a, b) => a.name.localeCompare(b.name)),
+    group: g,
+    label: GROUP_LABEL[g],
+    envs: buckets.get(g)!.sort((a, b) => a.name.localeCompare(b.name)),
   }));
 }
 
@@ -94,8 +138,11 @@ export function tooltipMarkdown(e: Environment, gatewayUrl: string): string {
   return [
     `**${e.name}** — ${e.status}${e.status_message ? `: ${e.status_message}` : ''}`,
     '',
-    `| | |`, `|---|---|`,
-    `| Type | ${e.environment_type} |`, `| Backend | ${e.backend_id} (${e.deployment_mode}) |`, `| Image | \`${e.image}\` |`,
+    `| | |`,
+    `|---|---|`,
+    `| Type | ${e.environment_type} |`,
+    `| Backend | ${e.backend_id} (${e.deployment_mode}) |`,
+    `| Image | \`${e.image}\` |`,
     ...(e.gpu_mode !== 'none' ? [`| GPUs | ${gpuSummary(e)} |`] : []),
     `| Gateway | ${gatewayUrl} |`,
   ].join('\n');

@@ -5,13 +5,21 @@ import type { Environment, GpuInfo } from '../../common/model';
 import { gpuRows } from './gpuModel';
 import type { GatewayManager } from '../gateways/manager';
 
-interface Row { label: string; description?: string; tooltip?: string; icon: string; children?: Row[] }
+interface Row {
+  label: string;
+  description?: string;
+  tooltip?: string;
+  icon: string;
+  children?: Row[];
+}
 
 abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly sub: vscode.Disposable;
-  constructor(protected readonly gateways: GatewayManager) { this.sub = gateways.onDidChange(() => this.emitter.fire()); }
+  constructor(protected readonly gateways: GatewayManager) {
+    this.sub = gateways.onDidChange(() => this.emitter.fire());
+  }
   protected abstract rows(envs: Environment[], gpus: GpuInfo[]): Row[];
   getChildren(row?: Row): Row[] {
     if (row) return row.children ?? [];
@@ -20,20 +28,34 @@ abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disp
     return all.map((g) => ({ label: g.url, icon: 'cloud', children: this.rows(g.environments, g.gpus) }));
   }
   getTreeItem(row: Row): vscode.TreeItem {
-    const item = new vscode.TreeItem(row.label, row.children?.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(
+      row.label,
+      row.children?.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+    );
     item.description = row.description;
     item.tooltip = row.tooltip ?? row.description;
     item.iconPath = new vscode.ThemeIcon(row.icon);
     return item;
   }
-  dispose(): void { this.sub.dispose(); this.emitter.dispose(); }
+  dispose(): void {
+    this.sub.dispose();
+    this.emitter.dispose();
+  }
 }
 
 export class GpusProvider extends RowsProvider {
   protected rows(_envs: Environment[], gpus: GpuInfo[]): Row[] {
     return gpuRows(gpus).map((host) => ({
-      label: host.label, description: host.description, icon: 'server',
-      children: host.gpus.map((g) => ({ label: g.label, description: g.description, tooltip: g.tooltip, icon: g.icon, children: g.children?.map((c) => ({ ...c, icon: 'symbol-misc' })) })),
+      label: host.label,
+      description: host.description,
+      icon: 'server',
+      children: host.gpus.map((g) => ({
+        label: g.label,
+        description: g.description,
+        tooltip: g.tooltip,
+        icon: g.icon,
+        children: g.children?.map((c) => ({ ...c, icon: 'symbol-misc' })),
+      })),
     }));
   }
 }
@@ -50,6 +72,10 @@ export class StorageProvider extends RowsProvider {
         users.set(key, u);
       }
     }
-    return [...users.values()].map((u) => ({ label: u.source, description: `${u.type} · ${u.envs.join(', ')}`, icon: u.type === 'volume' ? 'database' : 'folder' }));
+    return [...users.values()].map((u) => ({
+      label: u.source,
+      description: `${u.type} · ${u.envs.join(', ')}`,
+      icon: u.type === 'volume' ? 'database' : 'folder',
+    }));
   }
 }

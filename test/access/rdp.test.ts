@@ -14,8 +14,14 @@ const CONNECTION_REQUEST = Buffer.from('030000130ee000000000000100080003000000',
 function x224(s: Duplex): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no X.224 answer')), 10_000);
-    s.once('data', (b: Buffer) => { clearTimeout(timer); resolve(b); });
-    s.once('error', (e) => { clearTimeout(timer); reject(e); });
+    s.once('data', (b: Buffer) => {
+      clearTimeout(timer);
+      resolve(b);
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     s.write(CONNECTION_REQUEST);
   });
 }
@@ -27,11 +33,17 @@ describe('access: RDP (xrdp)', function () {
 
   before(async () => {
     d = await startDaemon();
-    const env = await d.admin.createEnvironment({ name: 'rdp', image: RDP_IMAGE, image_pull_policy: 'never', environment_type: 'desktop' });
+    const env = await d.admin.createEnvironment({
+      name: 'rdp',
+      image: RDP_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'desktop',
+    });
     envId = (await d.admin.waitFor(env.id, ['running'])).id;
   });
   after(async () => {
-    for (const e of (await d?.admin.listEnvironments()) ?? []) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+    for (const e of (await d?.admin.listEnvironments()) ?? [])
+      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
     await d?.close();
   });
 
@@ -43,7 +55,15 @@ describe('access: RDP (xrdp)', function () {
     assert.equal(rdp!.host, '127.0.0.1');
     assert.equal(rdp!.user, 'hangar');
     assert.ok(rdp!.password.length >= 12);
-    const fields = Object.fromEntries(rdp!.rdp_file.split('\r\n').filter(Boolean).map((l) => { const [k, , ...v] = l.split(':'); return [k, v.join(':')]; }));
+    const fields = Object.fromEntries(
+      rdp!.rdp_file
+        .split('\r\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [k, , ...v] = l.split(':');
+          return [k, v.join(':')];
+        }),
+    );
     assert.equal(fields['full address'], `127.0.0.1:${env.rdp_port}`);
     assert.equal(fields.username, 'hangar');
     assert.ok(!rdp!.rdp_file.includes(rdp!.password), 'no password in the file');
@@ -54,13 +74,21 @@ describe('access: RDP (xrdp)', function () {
     const env = await d.admin.getEnvironment(envId);
     const direct = await retry(async () => {
       const s = net.connect(env.rdp_port!, '127.0.0.1');
-      try { return await x224(s); } finally { s.destroy(); }
+      try {
+        return await x224(s);
+      } finally {
+        s.destroy();
+      }
     });
     assert.equal(direct[0], 0x03, 'TPKT');
     assert.equal(direct[5], 0xd0, 'X.224 Connection Confirm');
     const tunneled = await retry(async () => {
       const s = await openTunnel(`${d.url}/api/v1/environments/${envId}/tunnel?port=3389`, d.token, 'raw');
-      try { return await x224(s); } finally { s.destroy(); }
+      try {
+        return await x224(s);
+      } finally {
+        s.destroy();
+      }
     });
     assert.equal(tunneled[5], 0xd0);
   });

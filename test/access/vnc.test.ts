@@ -11,10 +11,19 @@ import { rfbLogin } from '../helpers/rfb';
 const DESKTOP_IMAGE = 'hangar-test/desktop:latest';
 
 /** The WebSocket path is what noVNC uses (binary frames); retried while Xvnc comes up after sshd. */
-function rfbThroughGateway(d: TestDaemon, envId: string, password: string, transport: 'websocket' | 'raw' = 'websocket') {
+function rfbThroughGateway(
+  d: TestDaemon,
+  envId: string,
+  password: string,
+  transport: 'websocket' | 'raw' = 'websocket',
+) {
   return retry(async () => {
     const s = await openTunnel(`${d.url}/api/v1/environments/${envId}/tunnel?port=5901`, d.token, transport);
-    try { return await rfbLogin(s, password); } finally { s.destroy(); }
+    try {
+      return await rfbLogin(s, password);
+    } finally {
+      s.destroy();
+    }
   });
 }
 
@@ -25,11 +34,17 @@ describe('access: VNC desktop', function () {
 
   before(async () => {
     d = await startDaemon();
-    const env = await d.admin.createEnvironment({ name: 'desk', image: DESKTOP_IMAGE, image_pull_policy: 'never', environment_type: 'desktop' });
+    const env = await d.admin.createEnvironment({
+      name: 'desk',
+      image: DESKTOP_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'desktop',
+    });
     envId = (await d.admin.waitFor(env.id, ['running'])).id;
   });
   after(async () => {
-    for (const e of (await d?.admin.listEnvironments()) ?? []) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+    for (const e of (await d?.admin.listEnvironments()) ?? [])
+      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
     await d?.close();
   });
 
@@ -61,26 +76,48 @@ describe('access: VNC desktop', function () {
     try {
       const r = await rfbLogin(s, vnc!.password!);
       assert.equal(r.ok, true, r.reason);
-    } finally { s.destroy(); }
+    } finally {
+      s.destroy();
+    }
   });
 
   it('no two desktops on one backend share a port; a taken vnc_port is a 409', async () => {
     const first = await d.admin.getEnvironment(envId);
-    const e = await d.admin.createEnvironment({ name: 'desk2', image: DESKTOP_IMAGE, image_pull_policy: 'never', environment_type: 'desktop' });
+    const e = await d.admin.createEnvironment({
+      name: 'desk2',
+      image: DESKTOP_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'desktop',
+    });
     assert.notEqual(e.vnc_port, first.vnc_port);
-    const clash = await d.admin.createEnvironment({ name: 'desk3', image: DESKTOP_IMAGE, image_pull_policy: 'never', environment_type: 'desktop', vnc_port: first.vnc_port }).catch((x: ApiError) => x);
+    const clash = await d.admin
+      .createEnvironment({
+        name: 'desk3',
+        image: DESKTOP_IMAGE,
+        image_pull_policy: 'never',
+        environment_type: 'desktop',
+        vnc_port: first.vnc_port,
+      })
+      .catch((x: ApiError) => x);
     assert.ok(clash instanceof ApiError);
     assert.equal(clash.status, 409);
     assert.match(clash.message, /vnc_port \d+ is already used/);
     await d.admin.deleteEnvironment(e.id);
-    const again = await d.admin.createEnvironment({ name: 'desk4', image: DESKTOP_IMAGE, image_pull_policy: 'never', environment_type: 'desktop' });
+    const again = await d.admin.createEnvironment({
+      name: 'desk4',
+      image: DESKTOP_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'desktop',
+    });
     assert.equal(again.vnc_port, e.vnc_port, 'released on delete');
     await d.admin.deleteEnvironment(again.id);
   });
 
   it('rotating the password: the new one works, the old one no longer does', async () => {
     const before = (await d.admin.connection(envId)).vnc!.password!;
-    const after = await d.admin.request<{ vnc: { password: string } }>('POST', `/api/v1/environments/${envId}/rotate`, { secret: 'vnc_password' });
+    const after = await d.admin.request<{ vnc: { password: string } }>('POST', `/api/v1/environments/${envId}/rotate`, {
+      secret: 'vnc_password',
+    });
     assert.notEqual(after.vnc.password, before);
     assert.equal((await rfbThroughGateway(d, envId, after.vnc.password)).ok, true);
     assert.equal((await rfbThroughGateway(d, envId, before)).ok, false);

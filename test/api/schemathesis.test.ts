@@ -10,7 +10,8 @@ import { tmpDir } from '../helpers/tmp';
 
 const ROOT = path.resolve(__dirname, '../..');
 // The daemon never pulls (allow_image_pulls: false): generated image names stay local lookups that 422.
-const CONFIG = 'backends:\n  - id: local\n    kind: docker\n    url: unix:///var/run/docker.sock\n    allow_image_pulls: false\n';
+const CONFIG =
+  'backends:\n  - id: local\n    kind: docker\n    url: unix:///var/run/docker.sock\n    allow_image_pulls: false\n';
 
 interface Report {
   test_cases: { generated: number };
@@ -25,21 +26,48 @@ function schemathesisBin(): string {
 }
 
 /** Runs `st run` without blocking this process (the daemon under test lives in it) and reads its JSON report. */
-function runSchemathesis(st: string, d: TestDaemon, token: string, examples: number): Promise<{ report: Report; output: string }> {
+function runSchemathesis(
+  st: string,
+  d: TestDaemon,
+  token: string,
+  examples: number,
+): Promise<{ report: Report; output: string }> {
   const out = tmpDir('schemathesis-');
   const reportPath = path.join(out, 'report.json');
   const args = [
-    '--config-file', path.join(ROOT, 'test/api/schemathesis.toml'), '--no-color', 'run', `${d.url}/api/v1/openapi.json`,
-    '-H', `Authorization: Bearer ${token}`, '--checks', 'all', '--max-examples', String(examples), '--seed', '20261201',
+    '--config-file',
+    path.join(ROOT, 'test/api/schemathesis.toml'),
+    '--no-color',
+    'run',
+    `${d.url}/api/v1/openapi.json`,
+    '-H',
+    `Authorization: Bearer ${token}`,
+    '--checks',
+    'all',
+    '--max-examples',
+    String(examples),
+    '--seed',
+    '20261201',
     // One worker: Debian bookworm's Python 3.11.2 races in ast.parse across threads ("AST constructor recursion
     // depth mismatch", fixed in 3.11.5), which hypothesis hits in schemathesis's coverage phase.
-    '--workers', '1', '--request-timeout', '20', '--report', 'json', '--report-json-path', reportPath,
+    '--workers',
+    '1',
+    '--request-timeout',
+    '20',
+    '--report',
+    'json',
+    '--report-json-path',
+    reportPath,
   ];
   return new Promise((resolve, reject) => {
     const p = spawn(st, args, { cwd: out, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    p.stdout.on('data', (c: Buffer) => { output += c.toString(); });
-    p.stderr.on('data', (c: Buffer) => { output += c.toString(); });
+    p.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    p.stderr.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
     p.on('error', reject);
     p.on('exit', () => {
       if (!fs.existsSync(reportPath)) return reject(new Error(`schemathesis wrote no report:\n${output.slice(-4000)}`));
@@ -73,17 +101,24 @@ describe('API conformance (schemathesis)', function () {
     st = schemathesisBin();
     d = await startDaemon({ configYaml: CONFIG });
     // Against a dead engine every create would be a documented 503 and the run would prove little.
-    assert.equal((await d.admin.backends())[0].available, true, 'the local Docker backend must answer (test/setup/all.sh)');
+    assert.equal(
+      (await d.admin.backends())[0].available,
+      true,
+      'the local Docker backend must answer (test/setup/all.sh)',
+    );
   });
   // Whatever the run created goes: envs through the API, then anything still labelled with this gateway's id.
   after(async () => {
     if (!d) return;
-    for (const e of await d.admin.listEnvironments().catch(() => [])) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+    for (const e of await d.admin.listEnvironments().catch(() => []))
+      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
     await d.close();
     const gateway = fs.readFileSync(path.join(d.dataDir, 'gateway.id'), 'utf8').trim();
     const left = await containersWith(`dev.hangar.gateway=${gateway}`);
     if (left.length) await docker('rm', '-f', '-v', ...left);
-    const volumes = (await docker('volume', 'ls', '-q', '--filter', `label=dev.hangar.gateway=${gateway}`)).split('\n').filter(Boolean);
+    const volumes = (await docker('volume', 'ls', '-q', '--filter', `label=dev.hangar.gateway=${gateway}`))
+      .split('\n')
+      .filter(Boolean);
     if (volumes.length) await docker('volume', 'rm', '-f', ...volumes);
     assert.deepEqual([...left, ...volumes], [], 'containers and volumes the run left behind');
   });
@@ -91,14 +126,18 @@ describe('API conformance (schemathesis)', function () {
   // Found by schemathesis (a 500): the engine refuses some references the API's pattern allows.
   it('an image reference the engine refuses is a 400 naming image', async () => {
     const r = await fetch(`${d.url}/api/v1/environments`, {
-      method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'upper', image: 'Upper/Case', image_pull_policy: 'never' }),
     });
     assert.equal(r.status, 400);
     assert.equal(((await r.json()) as { error: { field: string } }).error.field, 'image');
   });
 
-  for (const [who, examples] of [['admin', 80], ['user', 40]] as const) {
+  for (const [who, examples] of [
+    ['admin', 80],
+    ['user', 40],
+  ] as const) {
     it(`finds nothing as ${who === 'admin' ? 'an admin' : 'a plain user'}`, async () => {
       const token = who === 'admin' ? d.token : (await d.admin.createUser(`fuzz-${Date.now()}`)).token;
       const { report, output } = await runSchemathesis(st, d, token, examples);
@@ -107,9 +146,12 @@ describe('API conformance (schemathesis)', function () {
       assert.deepEqual(report.failures, [], output.slice(-8000));
       assert.deepEqual(report.errors, [], output.slice(-8000));
       // Every phase ran through (a phase that errors tests nothing and would hide failures).
-      for (const phase of ['coverage', 'fuzzing', 'stateful']) assert.equal(report.phases[phase].status, 'success', `${phase} phase: ${output.slice(-8000)}`);
+      for (const phase of ['coverage', 'fuzzing', 'stateful'])
+        assert.equal(report.phases[phase].status, 'success', `${phase} phase: ${output.slice(-8000)}`);
     });
   }
 
-  it('ran at least 5000 cases', () => { assert.ok(generated >= 5000, `only ${generated} cases`); });
+  it('ran at least 5000 cases', () => {
+    assert.ok(generated >= 5000, `only ${generated} cases`);
+  });
 });

@@ -9,8 +9,13 @@ import { startDaemon } from '../helpers/daemon';
 import { containersWith, inspect, SSH_IMAGE } from '../helpers/docker';
 import { tmpDir } from '../helpers/tmp';
 
-const hangard = (...args: string[]) => promisify(execFile)(process.execPath, [path.resolve(__dirname, '../../dist/hangard.js'), ...args]);
-const failure = (p: Promise<unknown>) => p.then(() => assert.fail('expected a failure'), (e: { code: number; stderr: string }) => e);
+const hangard = (...args: string[]) =>
+  promisify(execFile)(process.execPath, [path.resolve(__dirname, '../../dist/hangard.js'), ...args]);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => assert.fail('expected a failure'),
+    (e: { code: number; stderr: string }) => e,
+  );
 
 describe('docker: backup and restore', function () {
   this.timeout(180_000);
@@ -20,7 +25,17 @@ describe('docker: backup and restore', function () {
     const archive = path.join(tmpDir('hangar-bk-'), 'hangar.tar');
     let env;
     try {
-      env = await d.admin.waitFor((await d.admin.createEnvironment({ name: 'kept', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'ide' })).id, ['running']);
+      env = await d.admin.waitFor(
+        (
+          await d.admin.createEnvironment({
+            name: 'kept',
+            image: SSH_IMAGE,
+            image_pull_policy: 'never',
+            environment_type: 'ide',
+          })
+        ).id,
+        ['running'],
+      );
       // Online: while the daemon runs.
       const r = await hangard('backup', archive, '--data-dir', d.dataDir);
       assert.match(r.stderr, new RegExp(`backed up to .* \\(gateway ${d.server.gatewayId}\\)`));
@@ -34,7 +49,8 @@ describe('docker: backup and restore', function () {
     }
     const fresh = path.join(tmpDir('hangar-restored-'), 'data');
     await hangard('restore', archive, '--data-dir', fresh);
-    for (const f of ['hangar.db', 'secret.key', 'gateway.id']) assert.equal(fs.statSync(path.join(fresh, f)).mode & 0o777, 0o600, f);
+    for (const f of ['hangar.db', 'secret.key', 'gateway.id'])
+      assert.equal(fs.statSync(path.join(fresh, f)).mode & 0o777, 0o600, f);
     const again = await failure(hangard('restore', archive, '--data-dir', fresh));
     assert.match(again.stderr, /is not empty .*--force/);
     assert.equal((await failure(hangard('restore', '--data-dir', fresh))).code, 2);
@@ -45,7 +61,10 @@ describe('docker: backup and restore', function () {
       const [report] = await d2.server.reconciler.run();
       assert.deepEqual([report.markedMissing, report.orphans], [[], []]);
       const envs = await d2.admin.listEnvironments();
-      assert.deepEqual(envs.map((e) => [e.id, e.name, e.status, e.backend_ref]), [[env.id, 'kept', 'running', env.backend_ref]]);
+      assert.deepEqual(
+        envs.map((e) => [e.id, e.name, e.status, e.backend_ref]),
+        [[env.id, 'kept', 'running', env.backend_ref]],
+      );
       assert.equal((await inspect(env.backend_ref!)).State.Running, true);
       // secret.key came along: sealed secrets open (the Jupyter token is the same one).
       assert.ok((await d2.admin.connection('kept')).jupyter?.token);
@@ -65,6 +84,9 @@ describe('docker: backup and restore', function () {
     assert.equal(d2.server.gatewayId, id);
     await d2.close();
     fs.writeFileSync(path.join(d.dataDir, 'gateway.id'), 'another\n');
-    await assert.rejects(startDaemon({ dataDir: d.dataDir }), /gateway id mismatch: .* says 'another' but the database says/);
+    await assert.rejects(
+      startDaemon({ dataDir: d.dataDir }),
+      /gateway id mismatch: .* says 'another' but the database says/,
+    );
   });
 });

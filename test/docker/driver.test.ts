@@ -12,20 +12,42 @@ import { startSshd, type Sshd } from '../helpers/sshd';
 import { generateEd25519 } from '../../common/sshkeys';
 
 const spec = (over: Partial<EnvSpec> = {}): EnvSpec => ({
-  envId: `drv-${Date.now()}`, name: 'drv', owner: 'u', image: SSH_IMAGE, pullPolicy: 'never', cpu: null, memoryMb: null,
-  env: {}, ports: [], mounts: [], gpus: { mode: 'none', deviceIds: [], count: 0 }, files: [], command: ['/bin/sleep', '600'], ...over,
+  envId: `drv-${Date.now()}`,
+  name: 'drv',
+  owner: 'u',
+  image: SSH_IMAGE,
+  pullPolicy: 'never',
+  cpu: null,
+  memoryMb: null,
+  env: {},
+  ports: [],
+  mounts: [],
+  gpus: { mode: 'none', deviceIds: [], count: 0 },
+  files: [],
+  command: ['/bin/sleep', '600'],
+  ...over,
 });
 
 describe('docker: driver against the real engine', function () {
   this.timeout(120_000);
-  const driver = new DockerDriver({ id: 'local', url: 'unix:///var/run/docker.sock', publish_address: '127.0.0.1', nvidia_smi: 'nvidia-smi', gpu_shared_replicas: 4, gatewayId: `t${process.pid}`, log: createLogger('silent') });
+  const driver = new DockerDriver({
+    id: 'local',
+    url: 'unix:///var/run/docker.sock',
+    publish_address: '127.0.0.1',
+    nvidia_smi: 'nvidia-smi',
+    gpu_shared_replicas: 4,
+    gatewayId: `t${process.pid}`,
+    log: createLogger('silent'),
+  });
 
   it('stores the granted GPUs by UUID in HostConfig.DeviceRequests', async () => {
     const ids = ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', 'GPU-1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809'];
     const ref = await driver.create(spec({ gpus: { mode: 'exclusive', deviceIds: ids, count: 2 } }));
     try {
       const c = await inspect(ref);
-      assert.deepEqual(c.HostConfig.DeviceRequests, [{ Driver: 'nvidia', Count: 0, DeviceIDs: ids, Capabilities: [['gpu']], Options: {} }]);
+      assert.deepEqual(c.HostConfig.DeviceRequests, [
+        { Driver: 'nvidia', Count: 0, DeviceIDs: ids, Capabilities: [['gpu']], Options: {} },
+      ]);
     } finally {
       await driver.delete(ref);
     }
@@ -50,10 +72,14 @@ describe('docker: driver against the real engine', function () {
 describe('docker: a remote Docker host over ssh://', function () {
   this.timeout(180_000);
   let sshd: Sshd;
-  before(async () => { sshd = await startSshd(); });
-  after(async () => { await sshd?.stop(); });
+  before(async () => {
+    sshd = await startSshd();
+  });
+  after(async () => {
+    await sshd?.stop();
+  });
 
-  it('provisions through `docker system dial-stdio` and tunnels SSH through the host\'s sshd', async () => {
+  it("provisions through `docker system dial-stdio` and tunnels SSH through the host's sshd", async () => {
     const d = await startDaemon({
       configYaml: `backends:\n  - id: remote\n    url: ssh://root@127.0.0.1:${sshd.port}\n    ssh_key_file: ${sshd.clientKeyFile}\n    ssh_host_key: ${sshd.hostPublicKey}\n`,
     });
@@ -63,7 +89,17 @@ describe('docker: a remote Docker host over ssh://', function () {
       assert.equal(b.available, true, b.error);
       const cli = new Cli(d.url);
       await cli.login(d.token);
-      const r = await cli.run(['--json', 'create', 'far', '--image', SSH_IMAGE, '--pull', 'never', '--type', 'terminal']);
+      const r = await cli.run([
+        '--json',
+        'create',
+        'far',
+        '--image',
+        SSH_IMAGE,
+        '--pull',
+        'never',
+        '--type',
+        'terminal',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const env = JSON.parse(r.stdout);
       assert.equal(env.backend_id, 'remote');

@@ -19,10 +19,16 @@ describe('docker: durability and reconciliation', function () {
     it(`kill -9 ${when}: after restart the env runs in exactly one container`, async () => {
       const dataDir = tmpDir('hangard-kill-');
       let daemon = await spawnDaemon(dataDir);
-      const env = await daemon.admin.createEnvironment({ name: 'durable', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+      const env = await daemon.admin.createEnvironment({
+        name: 'durable',
+        image: SSH_IMAGE,
+        image_pull_policy: 'never',
+        environment_type: 'terminal',
+      });
       if (when.startsWith('once')) {
         const deadline = Date.now() + 30_000;
-        while ((await containersWith(`dev.hangar.env-id=${env.id}`)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        while ((await containersWith(`dev.hangar.env-id=${env.id}`)).length === 0 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
       }
       await daemon.kill('SIGKILL');
       daemon = await spawnDaemon(dataDir);
@@ -43,7 +49,12 @@ describe('docker: durability and reconciliation', function () {
   it('a create interrupted before its container id was recorded adopts the container by label', async () => {
     const d = await startDaemon();
     try {
-      const env = await d.admin.createEnvironment({ name: 'adopt', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+      const env = await d.admin.createEnvironment({
+        name: 'adopt',
+        image: SSH_IMAGE,
+        image_pull_policy: 'never',
+        environment_type: 'terminal',
+      });
       await d.admin.waitFor(env.id, ['running']);
       await d.close();
       // As if the daemon died between "container created" and "ref recorded".
@@ -67,18 +78,46 @@ describe('docker: durability and reconciliation', function () {
   it('reconcile marks a container removed behind our back, syncs one stopped behind our back, keeps an unrecorded one for an admin', async () => {
     const d = await startDaemon();
     try {
-      const a = await d.admin.createEnvironment({ name: 'gone', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
-      const b = await d.admin.createEnvironment({ name: 'halted', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+      const a = await d.admin.createEnvironment({
+        name: 'gone',
+        image: SSH_IMAGE,
+        image_pull_policy: 'never',
+        environment_type: 'terminal',
+      });
+      const b = await d.admin.createEnvironment({
+        name: 'halted',
+        image: SSH_IMAGE,
+        image_pull_policy: 'never',
+        environment_type: 'terminal',
+      });
       const ea = await d.admin.waitFor(a.id, ['running']);
       const eb = await d.admin.waitFor(b.id, ['running']);
       await docker('rm', '-f', ea.backend_ref!);
       await docker('stop', '-t', '1', eb.backend_ref!);
       // An object with our gateway's label and no row: only a restore or another data dir makes one. Kept, listed.
-      const stray = await docker('create', '--label', 'dev.hangar.managed=true', '--label', `dev.hangar.gateway=${gatewayOf(d.dataDir)}`, '--label', 'dev.hangar.backend=local',
-        '--label', 'dev.hangar.env-id=00000000-0000-0000-0000-000000000000', SSH_IMAGE);
+      const stray = await docker(
+        'create',
+        '--label',
+        'dev.hangar.managed=true',
+        '--label',
+        `dev.hangar.gateway=${gatewayOf(d.dataDir)}`,
+        '--label',
+        'dev.hangar.backend=local',
+        '--label',
+        'dev.hangar.env-id=00000000-0000-0000-0000-000000000000',
+        SSH_IMAGE,
+      );
       // Another gateway's container is not ours to touch, nor to list.
-      const foreign = await docker('create', '--label', 'dev.hangar.managed=true', '--label', 'dev.hangar.gateway=someone-else',
-        '--label', 'dev.hangar.env-id=11111111-0000-0000-0000-000000000000', SSH_IMAGE);
+      const foreign = await docker(
+        'create',
+        '--label',
+        'dev.hangar.managed=true',
+        '--label',
+        'dev.hangar.gateway=someone-else',
+        '--label',
+        'dev.hangar.env-id=11111111-0000-0000-0000-000000000000',
+        SSH_IMAGE,
+      );
       const [report] = await d.server.reconciler.run();
       assert.deepEqual(report.markedMissing, ['gone']);
       assert.deepEqual(report.statusSynced, ['halted']);
@@ -89,7 +128,10 @@ describe('docker: durability and reconciliation', function () {
       assert.equal((await d.admin.getEnvironment(b.id)).status, 'stopped');
       assert.ok(await inspect(stray), 'not deleted by the reconciler');
       const orphans = await d.admin.orphans();
-      assert.deepEqual(orphans.map((o) => [o.ref, o.backend_ref, o.adoptable]), [['00000000-0000-0000-0000-000000000000', stray, false]]);
+      assert.deepEqual(
+        orphans.map((o) => [o.ref, o.backend_ref, o.adoptable]),
+        [['00000000-0000-0000-0000-000000000000', stray, false]],
+      );
       // Without a record there is nothing to rebuild a row from: 422; an admin removes it.
       assert.equal((await apiError(d.admin.adoptOrphan(orphans[0].ref))).status, 422);
       await d.admin.removeOrphan(orphans[0].ref);
@@ -103,13 +145,24 @@ describe('docker: durability and reconciliation', function () {
     }
   });
 
-  it('a restored database: the reconciler keeps the newer env\'s container, an admin adopts it (a working row) or removes it; others get 403', async () => {
+  it("a restored database: the reconciler keeps the newer env's container, an admin adopts it (a working row) or removes it; others get 403", async () => {
     const d = await startDaemon();
     try {
       const bob = await d.admin.createUser(`bob${Date.now() % 100000}`);
       const asBob = new HangarClient({ url: d.url, token: bob.token });
-      const keep = await asBob.createEnvironment({ name: 'newer', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal', cpu: 0.5 });
-      const drop = await d.admin.createEnvironment({ name: 'dropme', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+      const keep = await asBob.createEnvironment({
+        name: 'newer',
+        image: SSH_IMAGE,
+        image_pull_policy: 'never',
+        environment_type: 'terminal',
+        cpu: 0.5,
+      });
+      const drop = await d.admin.createEnvironment({
+        name: 'dropme',
+        image: SSH_IMAGE,
+        image_pull_policy: 'never',
+        environment_type: 'terminal',
+      });
       const running = await asBob.waitFor(keep.id, ['running']);
       const dropped = await d.admin.waitFor(drop.id, ['running']);
       // As if the database were an older copy: both rows gone, their containers still there.
@@ -123,12 +176,34 @@ describe('docker: durability and reconciliation', function () {
       assert.equal((await apiError(asBob.adoptOrphan(keep.id))).status, 403);
       assert.equal((await apiError(asBob.removeOrphan(keep.id))).status, 403);
       const listed = await d.admin.orphans();
-      assert.deepEqual(listed.find((o) => o.ref === keep.id), {
-        ref: keep.id, backend_id: 'local', backend_ref: running.backend_ref, state: 'running', name: 'newer', owner_id: bob.user.id, image: SSH_IMAGE, deployment_mode: 'docker_local', adoptable: true,
-      });
+      assert.deepEqual(
+        listed.find((o) => o.ref === keep.id),
+        {
+          ref: keep.id,
+          backend_id: 'local',
+          backend_ref: running.backend_ref,
+          state: 'running',
+          name: 'newer',
+          owner_id: bob.user.id,
+          image: SSH_IMAGE,
+          deployment_mode: 'docker_local',
+          adoptable: true,
+        },
+      );
       const adopted = await d.admin.adoptOrphan(keep.id);
-      assert.deepEqual([adopted.id, adopted.name, adopted.owner_id, adopted.status, adopted.backend_ref, adopted.cpu, adopted.host_key, adopted.created_at],
-        [keep.id, 'newer', bob.user.id, 'running', running.backend_ref, 0.5, running.host_key, running.created_at]);
+      assert.deepEqual(
+        [
+          adopted.id,
+          adopted.name,
+          adopted.owner_id,
+          adopted.status,
+          adopted.backend_ref,
+          adopted.cpu,
+          adopted.host_key,
+          adopted.created_at,
+        ],
+        [keep.id, 'newer', bob.user.id, 'running', running.backend_ref, 0.5, running.host_key, running.created_at],
+      );
       // The owner has it back and it works: a tunnel to its sshd answers, stop and start go through.
       assert.equal((await asBob.getEnvironment('newer')).status, 'running');
       const { firstBytes, isSshBanner } = await import('../../daemon/backends/shared/probe');

@@ -13,7 +13,9 @@ import { apiError } from '../helpers/apiError';
 
 const DOUBLE = path.resolve(__dirname, '../doubles/nvidia-smi');
 const FIXTURES = path.resolve(__dirname, '../fixtures/nvidia-smi');
-const useFixture = (name: string) => { process.env.HANGAR_FAKE_NVIDIA_SMI = path.join(FIXTURES, name); };
+const useFixture = (name: string) => {
+  process.env.HANGAR_FAKE_NVIDIA_SMI = path.join(FIXTURES, name);
+};
 const config = `backends:\n  - id: local\n    nvidia_smi: ${DOUBLE}\n    gpu_shared_replicas: 2\n`;
 
 const base = { image: SSH_IMAGE, image_pull_policy: 'never' as const, environment_type: 'terminal' as const };
@@ -29,7 +31,8 @@ describe('docker: GPU inventory and allocation', function () {
     await d.admin.request('POST', '/api/v1/gpus/refresh');
   });
   after(async () => {
-    for (const e of (await d?.admin.listEnvironments()) ?? []) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+    for (const e of (await d?.admin.listEnvironments()) ?? [])
+      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
     await d?.close();
     delete process.env.HANGAR_FAKE_NVIDIA_SMI;
   });
@@ -45,36 +48,62 @@ describe('docker: GPU inventory and allocation', function () {
   });
 
   it('exclusive: the granted UUID is what dockerd stores and what the container sees', async () => {
-    const env = await d.admin.createEnvironment({ ...base, name: 'train', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'A100' });
+    const env = await d.admin.createEnvironment({
+      ...base,
+      name: 'train',
+      gpu_mode: 'exclusive',
+      gpu_count: 1,
+      gpu_model: 'A100',
+    });
     const running = await d.admin.waitFor(env.id, ['running']);
     const g1 = (await gpus()).find((g) => g.kind === 'gpu' && g.index === 1)!;
     assert.deepEqual(running.gpu_device_ids, [g1.id]);
     const c = await inspect(running.backend_ref!);
-    assert.deepEqual(c.HostConfig.DeviceRequests, [{ Driver: 'nvidia', Count: 0, DeviceIDs: [g1.id], Capabilities: [['gpu']], Options: {} }]);
+    assert.deepEqual(c.HostConfig.DeviceRequests, [
+      { Driver: 'nvidia', Count: 0, DeviceIDs: [g1.id], Capabilities: [['gpu']], Options: {} },
+    ]);
     // dockerd gives it to the container's init process (the OCI spec), where NVIDIA's hook reads it.
     const initEnv = await docker('exec', running.backend_ref!, 'sh', '-c', "tr '\\0' '\\n' < /proc/1/environ");
     assert.ok(initEnv.split('\n').includes(`NVIDIA_VISIBLE_DEVICES=${g1.id}`), initEnv);
     const after = (await gpus()).find((g) => g.id === g1.id)!;
     assert.equal(after.free, 0);
-    assert.deepEqual(after.holders.map((h) => h.env_name), ['train']);
+    assert.deepEqual(
+      after.holders.map((h) => h.env_name),
+      ['train'],
+    );
   });
 
   it('when nothing fits: 409 saying what is free, and no environment or container', async () => {
-    const e = await apiError(d.admin.createEnvironment({ ...base, name: 'more', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'A100' }));
+    const e = await apiError(
+      d.admin.createEnvironment({ ...base, name: 'more', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'A100' }),
+    );
     assert.equal(e.status, 409);
-    assert.match(e.message, /no GPU fits: need 1× A100 on backend 'local'; 0 of 2 NVIDIA A100-SXM4-80GB free \(1 in MIG mode\)/);
-    const h = await apiError(d.admin.createEnvironment({ ...base, name: 'more', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'H100' }));
+    assert.match(
+      e.message,
+      /no GPU fits: need 1× A100 on backend 'local'; 0 of 2 NVIDIA A100-SXM4-80GB free \(1 in MIG mode\)/,
+    );
+    const h = await apiError(
+      d.admin.createEnvironment({ ...base, name: 'more', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'H100' }),
+    );
     assert.match(h.message, /no H100 on backend 'local' at all/);
     assert.equal((await apiError(d.admin.getEnvironment('more'))).status, 404);
     assert.deepEqual(await containersWith('dev.hangar.env-name=more'), []);
   });
 
   it('mig: a MIG instance by profile, its MIG UUID in DeviceRequests', async () => {
-    const env = await d.admin.createEnvironment({ ...base, name: 'slice', gpu_mode: 'mig', gpu_mig_profile: '1g.10gb' });
+    const env = await d.admin.createEnvironment({
+      ...base,
+      name: 'slice',
+      gpu_mode: 'mig',
+      gpu_mig_profile: '1g.10gb',
+    });
     const running = await d.admin.waitFor(env.id, ['running']);
     assert.equal(running.gpu_device_ids.length, 1);
     assert.match(running.gpu_device_ids[0], /^MIG-/);
-    assert.deepEqual((await inspect(running.backend_ref!)).HostConfig.DeviceRequests[0].DeviceIDs, running.gpu_device_ids);
+    assert.deepEqual(
+      (await inspect(running.backend_ref!)).HostConfig.DeviceRequests[0].DeviceIDs,
+      running.gpu_device_ids,
+    );
   });
 
   it('stop releases the grant, start takes the same GPU back; someone else holding it blocks the start with a reason', async () => {
@@ -96,9 +125,19 @@ describe('docker: GPU inventory and allocation', function () {
   });
 
   it('asked to wait: queued as pending with the reason, nothing made; running as soon as a GPU is released', async () => {
-    const q = await d.admin.createEnvironment({ ...base, name: 'queued', gpu_mode: 'exclusive', gpu_count: 1, gpu_model: 'A100', gpu_wait: true });
+    const q = await d.admin.createEnvironment({
+      ...base,
+      name: 'queued',
+      gpu_mode: 'exclusive',
+      gpu_count: 1,
+      gpu_model: 'A100',
+      gpu_wait: true,
+    });
     assert.equal(q.status, 'pending');
-    assert.match(q.status_message!, /^waiting for GPUs: need 1× A100 on backend 'local'; 0 of 2 NVIDIA A100-SXM4-80GB free/);
+    assert.match(
+      q.status_message!,
+      /^waiting for GPUs: need 1× A100 on backend 'local'; 0 of 2 NVIDIA A100-SXM4-80GB free/,
+    );
     assert.deepEqual(await containersWith(`dev.hangar.env-id=${q.id}`), []);
     assert.match((await apiError(d.admin.action('queued', 'stop'))).message, /queued for GPUs/);
     const train = await d.admin.getEnvironment('train');
@@ -142,11 +181,21 @@ describe('docker: GPU grants under contention and crashes', function () {
     useFixture('h100-550');
     const d = await startDaemon({ configYaml: config });
     try {
-      const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => d.admin.createEnvironment({ ...base, name: `race-${i}`, gpu_mode: 'exclusive', gpu_count: 1 })));
+      const results = await Promise.allSettled(
+        Array.from({ length: 200 }, (_, i) =>
+          d.admin.createEnvironment({ ...base, name: `race-${i}`, gpu_mode: 'exclusive', gpu_count: 1 }),
+        ),
+      );
       const ok = results.filter((r) => r.status === 'fulfilled');
       const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
       assert.equal(ok.length, 8);
-      assert.ok(refused.every((r) => (r.reason as ApiError).status === 409), refused.map((r) => String(r.reason)).slice(0, 3).join('; '));
+      assert.ok(
+        refused.every((r) => (r.reason as ApiError).status === 409),
+        refused
+          .map((r) => String(r.reason))
+          .slice(0, 3)
+          .join('; '),
+      );
       const envs = await d.admin.listEnvironments();
       const ids = envs.flatMap((e) => e.gpu_device_ids);
       assert.equal(ids.length, 8);
@@ -165,7 +214,11 @@ describe('docker: GPU grants under contention and crashes', function () {
     const dataDir = tmpDir('hangard-gpu-kill-');
     let daemon = await spawnDaemon(dataDir);
     try {
-      const creates = Array.from({ length: 12 }, (_, i) => daemon.admin.createEnvironment({ ...base, name: `crash-${i}`, gpu_mode: 'exclusive', gpu_count: 1 }).catch(() => undefined));
+      const creates = Array.from({ length: 12 }, (_, i) =>
+        daemon.admin
+          .createEnvironment({ ...base, name: `crash-${i}`, gpu_mode: 'exclusive', gpu_count: 1 })
+          .catch(() => undefined),
+      );
       await new Promise((r) => setTimeout(r, 150));
       await daemon.kill('SIGKILL');
       await Promise.all(creates);
@@ -179,12 +232,21 @@ describe('docker: GPU grants under contention and crashes', function () {
       const gs = await daemon.admin.request<GpuInfo[]>('GET', '/api/v1/gpus');
       for (const e of settled) {
         const c = await inspect(e.backend_ref!);
-        assert.deepEqual(c.HostConfig.DeviceRequests[0].DeviceIDs, e.gpu_device_ids, `${e.name}: container matches its grant`);
-        for (const id of e.gpu_device_ids) assert.deepEqual(gs.find((g) => g.id === id)!.holders.map((h) => h.env_name), [e.name]);
+        assert.deepEqual(
+          c.HostConfig.DeviceRequests[0].DeviceIDs,
+          e.gpu_device_ids,
+          `${e.name}: container matches its grant`,
+        );
+        for (const id of e.gpu_device_ids)
+          assert.deepEqual(
+            gs.find((g) => g.id === id)!.holders.map((h) => h.env_name),
+            [e.name],
+          );
       }
       assert.equal(gs.filter((g) => g.holders.length > 0).length, settled.length);
     } finally {
-      for (const e of await daemon.admin.listEnvironments().catch(() => [])) await daemon.admin.deleteEnvironment(e.id).catch(() => undefined);
+      for (const e of await daemon.admin.listEnvironments().catch(() => []))
+        await daemon.admin.deleteEnvironment(e.id).catch(() => undefined);
       await daemon.kill('SIGTERM');
       delete process.env.HANGAR_CONFIG;
       delete process.env.HANGAR_FAKE_NVIDIA_SMI;

@@ -17,7 +17,12 @@ describe('docker: Jupyter through the gateway', function () {
 
   before(async () => {
     d = await startDaemon();
-    const env = await d.admin.createEnvironment({ name: 'nb', image: JUPYTER_IMAGE, image_pull_policy: 'never', environment_type: 'ide' });
+    const env = await d.admin.createEnvironment({
+      name: 'nb',
+      image: JUPYTER_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'ide',
+    });
     await d.admin.waitFor(env.id, ['running']);
     envId = env.id;
     base = `${d.url}/api/v1/environments/${env.id}/jupyter`;
@@ -45,17 +50,27 @@ describe('docker: Jupyter through the gateway', function () {
 
   it('REST and contents work with the gateway token; without it 401', async () => {
     assert.equal((await fetch(`${base}/api`)).status, 401);
-    const api = await (await fetch(`${base}/api`, { headers: auth() })).json() as { version: string };
+    const api = (await (await fetch(`${base}/api`, { headers: auth() })).json()) as { version: string };
     assert.match(api.version, /^\d+\./);
-    const put = await fetch(`${base}/api/contents/hello.txt`, { method: 'PUT', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ type: 'file', format: 'text', content: 'hi' }) });
+    const put = await fetch(`${base}/api/contents/hello.txt`, {
+      method: 'PUT',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'file', format: 'text', content: 'hi' }),
+    });
     assert.ok(put.status === 200 || put.status === 201, String(put.status));
-    const list = await (await fetch(`${base}/api/contents`, { headers: auth() })).json() as { content: { name: string }[] };
+    const list = (await (await fetch(`${base}/api/contents`, { headers: auth() })).json()) as {
+      content: { name: string }[];
+    };
     assert.ok(list.content.some((f) => f.name === 'hello.txt'));
   });
 
   it('rotation: the env restarts with a new token; the old one is refused by Jupyter itself (403)', async () => {
     const before = await d.admin.connection('nb');
-    const after = await d.admin.request<{ jupyter: { token: string } }>('POST', `/api/v1/environments/${envId}/rotate`, { secret: 'jupyter_token' });
+    const after = await d.admin.request<{ jupyter: { token: string } }>(
+      'POST',
+      `/api/v1/environments/${envId}/rotate`,
+      { secret: 'jupyter_token' },
+    );
     assert.notEqual(after.jupyter.token, before.jupyter!.token);
     const env = await d.admin.getEnvironment('nb');
     const ip = JSON.parse(await docker('inspect', env.backend_ref!))[0].NetworkSettings.IPAddress;
@@ -63,12 +78,18 @@ describe('docker: Jupyter through the gateway', function () {
     const deadline = Date.now() + 90_000;
     let ok = 0;
     while (ok !== 200 && Date.now() < deadline) {
-      ok = (await fetch(direct, { headers: { authorization: `token ${after.jupyter.token}` } }).catch(() => ({ status: 0 }))).status;
+      ok = (
+        await fetch(direct, { headers: { authorization: `token ${after.jupyter.token}` } }).catch(() => ({ status: 0 }))
+      ).status;
       if (ok !== 200) await new Promise((r) => setTimeout(r, 500));
     }
     assert.equal(ok, 200);
     assert.equal((await fetch(direct, { headers: { authorization: `token ${before.jupyter!.token}` } })).status, 403);
-    assert.equal((await fetch(`${base}/api/status`, { headers: auth() })).status, 200, 'the gateway proxy follows the rotation');
+    assert.equal(
+      (await fetch(`${base}/api/status`, { headers: auth() })).status,
+      200,
+      'the gateway proxy follows the rotation',
+    );
     // At rest, the token is encrypted: the database file never holds it.
     const dbBytes = fs.readFileSync(path.join(d.dataDir, 'hangar.db'));
     assert.ok(!dbBytes.includes(Buffer.from(after.jupyter.token)));
@@ -85,32 +106,82 @@ describe('docker: Jupyter through the gateway', function () {
     const c = cookie.split(';')[0];
     assert.equal((await fetch(`${base}/api/status`, { headers: { cookie: c } })).status, 200);
     // Kernel channels accept the cookie too.
-    const k = await (await fetch(`${base}/api/kernels`, { method: 'POST', headers: { cookie: c, 'content-type': 'application/json' }, body: '{}' })).json() as { id: string };
+    const k = (await (
+      await fetch(`${base}/api/kernels`, {
+        method: 'POST',
+        headers: { cookie: c, 'content-type': 'application/json' },
+        body: '{}',
+      })
+    ).json()) as { id: string };
     const ws = new WebSocket(`${base.replace('http', 'ws')}/api/kernels/${k.id}/channels`, { headers: { cookie: c } });
-    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('unexpected-response', (_q, r) => reject(new Error(`HTTP ${r.statusCode}`))); });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('unexpected-response', (_q, r) => reject(new Error(`HTTP ${r.statusCode}`)));
+    });
     ws.close();
     // The cookie is for this env only; a forged or reused-for-another-env value is refused.
-    const other = await d.admin.createEnvironment({ name: 'nb2', image: JUPYTER_IMAGE, image_pull_policy: 'never', environment_type: 'ide' });
-    assert.equal((await fetch(`${d.url}/api/v1/environments/${other.id}/jupyter/api/status`, { headers: { cookie: c } })).status, 401);
+    const other = await d.admin.createEnvironment({
+      name: 'nb2',
+      image: JUPYTER_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'ide',
+    });
+    assert.equal(
+      (await fetch(`${d.url}/api/v1/environments/${other.id}/jupyter/api/status`, { headers: { cookie: c } })).status,
+      401,
+    );
     assert.equal((await fetch(`${base}/api/status`, { headers: { cookie: c.slice(0, -3) + 'xyz' } })).status, 401);
-    assert.equal((await fetch(url.replace(/hangar_session=[^&]+/, 'hangar_session=bogus'), { redirect: 'manual' })).status, 401);
+    assert.equal(
+      (await fetch(url.replace(/hangar_session=[^&]+/, 'hangar_session=bogus'), { redirect: 'manual' })).status,
+      401,
+    );
     await d.admin.deleteEnvironment(other.id);
   });
 
   it('a kernel computes 1+1 over the kernel WebSocket', async () => {
-    const k = await (await fetch(`${base}/api/kernels`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' })).json() as { id: string };
+    const k = (await (
+      await fetch(`${base}/api/kernels`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: '{}',
+      })
+    ).json()) as { id: string };
     const ws = new WebSocket(`${base.replace('http', 'ws')}/api/kernels/${k.id}/channels`, { headers: auth() });
-    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); ws.once('unexpected-response', (_q, r) => reject(new Error(`HTTP ${r.statusCode}`))); });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_q, r) => reject(new Error(`HTTP ${r.statusCode}`)));
+    });
     const msgId = crypto.randomUUID();
-    const result = new Promise<string>((resolve) => ws.on('message', (raw) => {
-      const m = JSON.parse(raw.toString());
-      if (m.parent_header?.msg_id === msgId && m.msg_type === 'execute_result') resolve(m.content.data['text/plain']);
-    }));
-    ws.send(JSON.stringify({
-      header: { msg_id: msgId, username: 't', session: crypto.randomUUID(), msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
-      parent_header: {}, metadata: {}, channel: 'shell',
-      content: { code: '1+1', silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-    }));
+    const result = new Promise<string>((resolve) =>
+      ws.on('message', (raw) => {
+        const m = JSON.parse(raw.toString());
+        if (m.parent_header?.msg_id === msgId && m.msg_type === 'execute_result') resolve(m.content.data['text/plain']);
+      }),
+    );
+    ws.send(
+      JSON.stringify({
+        header: {
+          msg_id: msgId,
+          username: 't',
+          session: crypto.randomUUID(),
+          msg_type: 'execute_request',
+          version: '5.3',
+          date: new Date().toISOString(),
+        },
+        parent_header: {},
+        metadata: {},
+        channel: 'shell',
+        content: {
+          code: '1+1',
+          silent: false,
+          store_history: false,
+          user_expressions: {},
+          allow_stdin: false,
+          stop_on_error: true,
+        },
+      }),
+    );
     assert.equal(await result, '2');
     ws.close();
   });

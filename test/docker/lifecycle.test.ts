@@ -11,7 +11,6 @@ import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { containersWith, docker, inspect, SSH_IMAGE } from '../helpers/docker';
 import { apiError } from '../helpers/apiError';
 
-
 describe('docker: environment lifecycle', function () {
   this.timeout(180_000);
   let d: TestDaemon;
@@ -25,19 +24,41 @@ describe('docker: environment lifecycle', function () {
     gatewayLabel = `dev.hangar.gateway=${fs.readFileSync(path.join(d.dataDir, 'gateway.id'), 'utf8').trim()}`;
     cli = new Cli(d.url);
     await cli.login(d.token);
-    ws = new WebSocket(`${d.url.replace('http', 'ws')}/api/v1/events`, { headers: { authorization: `Bearer ${d.token}` } });
+    ws = new WebSocket(`${d.url.replace('http', 'ws')}/api/v1/events`, {
+      headers: { authorization: `Bearer ${d.token}` },
+    });
     ws.on('message', (m) => events.push(JSON.parse(m.toString())));
     await new Promise((r) => ws.once('open', r));
   });
   after(async () => {
     ws?.close();
-    for (const e of (await d?.admin.listEnvironments()) ?? []) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+    for (const e of (await d?.admin.listEnvironments()) ?? [])
+      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
     await d?.close();
   });
 
   it('creates a hardened container with limits, env vars, ports on 127.0.0.1 and a volume', async () => {
-    const r = await cli.run(['--json', 'create', 'box', '--image', SSH_IMAGE, '--pull', 'never', '--type', 'terminal',
-      '--cpu', '0.5', '--memory', '256', '-e', 'GREETING=hello world', '-p', '8080', '-v', `hangar-test-vol-${Date.now()}:/data`]);
+    const r = await cli.run([
+      '--json',
+      'create',
+      'box',
+      '--image',
+      SSH_IMAGE,
+      '--pull',
+      'never',
+      '--type',
+      'terminal',
+      '--cpu',
+      '0.5',
+      '--memory',
+      '256',
+      '-e',
+      'GREETING=hello world',
+      '-p',
+      '8080',
+      '-v',
+      `hangar-test-vol-${Date.now()}:/data`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const env = JSON.parse(r.stdout);
     assert.equal(env.status, 'running');
@@ -55,11 +76,27 @@ describe('docker: environment lifecycle', function () {
     // Its own host key, not baked into the image.
     const key = await docker('exec', env.backend_ref, 'cat', '/.hangar/ssh_host_ed25519_key.pub');
     assert.equal(key.split(' ').slice(0, 2).join(' '), env.host_key.split(' ').slice(0, 2).join(' '));
-    assert.equal(await docker('run', '--rm', '--entrypoint', '/bin/sh', SSH_IMAGE, '-c', 'ls /etc/ssh/ssh_host_* 2>/dev/null | wc -l'), '0');
+    assert.equal(
+      await docker(
+        'run',
+        '--rm',
+        '--entrypoint',
+        '/bin/sh',
+        SSH_IMAGE,
+        '-c',
+        'ls /etc/ssh/ssh_host_* 2>/dev/null | wc -l',
+      ),
+      '0',
+    );
   });
 
   it('ssh through the tunnel with the real OpenSSH client, host key pinned (StrictHostKeyChecking yes)', async () => {
-    const r = await cli.run(['ssh', 'box', '--', 'id -un; echo "$GREETING"; hostname; touch /data/ok && echo writable']);
+    const r = await cli.run([
+      'ssh',
+      'box',
+      '--',
+      'id -un; echo "$GREETING"; hostname; touch /data/ok && echo writable',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split('\n'), ['hangar', 'hello world', 'box', 'writable']);
     const kh = fs.readFileSync(path.join(cli.configDir, 'known_hosts'), 'utf8');
@@ -73,9 +110,15 @@ describe('docker: environment lifecycle', function () {
     const alias = /^Host (hangar\.\S+--)\*$/m.exec(block)![1] + 'box';
     assert.match(block, /^# --- START HANGAR 127\.0\.0\.1-\d+ ---$/m);
     const { execFile } = await import('node:child_process');
-    const ssh = (args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
-      execFile('ssh', ['-F', cfgFile, ...args], { env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir } }, (e, out, se) => resolve({ code: e ? Number(e.code) : 0, out: out + se }));
-    });
+    const ssh = (args: string[]) =>
+      new Promise<{ code: number; out: string }>((resolve) => {
+        execFile(
+          'ssh',
+          ['-F', cfgFile, ...args],
+          { env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir } },
+          (e, out, se) => resolve({ code: e ? Number(e.code) : 0, out: out + se }),
+        );
+      });
     const ok = await ssh([alias, 'echo via-F']);
     assert.equal(ok.out.trim(), 'via-F');
     // --write merges the same block into an existing config, keeping the user's lines.
@@ -91,7 +134,13 @@ describe('docker: environment lifecycle', function () {
     const kh = path.join(cli.configDir, 'known_hosts');
     const other = generateEd25519('x').publicKey;
     fs.writeFileSync(kh, `${alias} ${other}\n`);
-    fs.writeFileSync(cfgFile, block.replace(/ProxyCommand .*/, `ProxyCommand ${process.execPath} ${path.resolve('dist/hangar.js')} proxy --url ${d.url} box`));
+    fs.writeFileSync(
+      cfgFile,
+      block.replace(
+        /ProxyCommand .*/,
+        `ProxyCommand ${process.execPath} ${path.resolve('dist/hangar.js')} proxy --url ${d.url} box`,
+      ),
+    );
     const bad = await ssh([alias, 'true']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.out, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
@@ -131,7 +180,9 @@ describe('docker: environment lifecycle', function () {
     assert.equal(after.backend_ref, before.backend_ref);
     assert.equal(after.host_key, before.host_key);
     assert.equal((await cli.run(['ssh', 'box', '--', 'cat /data/ok && echo kept'])).stdout.trim(), 'kept');
-    const statuses = events.filter((e) => e.environment_id === before.id && e.type === 'environment.status').map((e) => e.status);
+    const statuses = events
+      .filter((e) => e.environment_id === before.id && e.type === 'environment.status')
+      .map((e) => e.status);
     assert.deepEqual(statuses.slice(-6), ['stopping', 'stopped', 'starting', 'running', 'starting', 'running']);
   });
 
@@ -142,15 +193,36 @@ describe('docker: environment lifecycle', function () {
     fs.writeFileSync(keyFile + '.pub', pair.publicKey + '\n');
     assert.equal((await cli.run(['keys', 'add', keyFile + '.pub', '--name', 'laptop'])).code, 0);
     const env = await d.admin.getEnvironment('box');
-    assert.match(await docker('exec', env.backend_ref!, 'cat', '/.hangar/authorized_keys'), new RegExp(pair.publicKey.split(' ')[1].replace(/[+/]/g, '\\$&')));
+    assert.match(
+      await docker('exec', env.backend_ref!, 'cat', '/.hangar/authorized_keys'),
+      new RegExp(pair.publicKey.split(' ')[1].replace(/[+/]/g, '\\$&')),
+    );
     // Only the new key is offered: the CLI's own key is not used here.
     const conn = await d.admin.connection('box');
     const { execFile } = await import('node:child_process');
-    const out = await new Promise<string>((resolve, reject) => execFile('ssh', [
-      '-o', `ProxyCommand=${process.execPath} ${path.resolve('dist/hangar.js')} proxy --url ${d.url} %n`,
-      '-o', `UserKnownHostsFile=${path.join(cli.configDir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'IdentitiesOnly=yes', '-i', keyFile, '-l', conn.ssh.user, conn.ssh.host_alias, 'echo new-key',
-    ], { env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir } }, (e, so, se) => (e ? reject(new Error(se)) : resolve(so))));
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'ssh',
+        [
+          '-o',
+          `ProxyCommand=${process.execPath} ${path.resolve('dist/hangar.js')} proxy --url ${d.url} %n`,
+          '-o',
+          `UserKnownHostsFile=${path.join(cli.configDir, 'known_hosts')}`,
+          '-o',
+          'StrictHostKeyChecking=yes',
+          '-o',
+          'IdentitiesOnly=yes',
+          '-i',
+          keyFile,
+          '-l',
+          conn.ssh.user,
+          conn.ssh.host_alias,
+          'echo new-key',
+        ],
+        { env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir } },
+        (e, so, se) => (e ? reject(new Error(se)) : resolve(so)),
+      ),
+    );
     assert.equal(out.trim(), 'new-key');
   });
 
@@ -163,10 +235,17 @@ describe('docker: environment lifecycle', function () {
     assert.equal((await apiError(bob.action(env.id, 'stop'))).status, 404);
     assert.equal((await apiError(bob.deleteEnvironment(env.id))).status, 404);
     assert.deepEqual(await bob.listEnvironments(), []);
-    const tunnel = new WebSocket(`${d.url.replace('http', 'ws')}/api/v1/environments/${env.id}/tunnel?port=22`, { headers: { authorization: `Bearer ${token}` } });
+    const tunnel = new WebSocket(`${d.url.replace('http', 'ws')}/api/v1/environments/${env.id}/tunnel?port=22`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(await new Promise((r) => tunnel.on('unexpected-response', (_q, res) => r(res.statusCode))), 404);
     // Bob's own env with the same name is fine.
-    const mine = await bob.createEnvironment({ name: 'box', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+    const mine = await bob.createEnvironment({
+      name: 'box',
+      image: SSH_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'terminal',
+    });
     await bob.waitFor(mine.id, ['running']);
     assert.equal((await d.admin.listEnvironments()).length, 2);
     await bob.deleteEnvironment(mine.id);
@@ -175,8 +254,12 @@ describe('docker: environment lifecycle', function () {
   it('bad input gets 400 and leaves no container', async () => {
     const before = await containersWith(gatewayLabel);
     for (const body of [
-      { name: 'a/b', image: SSH_IMAGE }, { name: '../x', image: SSH_IMAGE }, { name: 'a b', image: SSH_IMAGE },
-      { name: 'x'.repeat(300), image: SSH_IMAGE }, { name: 'ok', image: SSH_IMAGE, gpu_mode: 'quantum' }, { name: 'ok', image: SSH_IMAGE, cpu: -1 },
+      { name: 'a/b', image: SSH_IMAGE },
+      { name: '../x', image: SSH_IMAGE },
+      { name: 'a b', image: SSH_IMAGE },
+      { name: 'x'.repeat(300), image: SSH_IMAGE },
+      { name: 'ok', image: SSH_IMAGE, gpu_mode: 'quantum' },
+      { name: 'ok', image: SSH_IMAGE, cpu: -1 },
     ]) {
       assert.equal((await apiError(d.admin.createEnvironment(body as any))).status, 400);
     }
@@ -187,7 +270,9 @@ describe('docker: environment lifecycle', function () {
   });
 
   it('image pull policies: never → 422 before anything is written; unavailable image → failed with the reason, no container', async () => {
-    const e = await apiError(d.admin.createEnvironment({ name: 'ghost', image: 'hangar-test/absent:1', image_pull_policy: 'never' }));
+    const e = await apiError(
+      d.admin.createEnvironment({ name: 'ghost', image: 'hangar-test/absent:1', image_pull_policy: 'never' }),
+    );
     assert.equal(e.status, 422);
     assert.match(e.message, /image 'hangar-test\/absent:1' is not present on backend 'local'/);
     const env = await d.admin.createEnvironment({ name: 'ghost', image: 'hangar-test/absent:1' });
@@ -199,10 +284,26 @@ describe('docker: environment lifecycle', function () {
 
   it('a GPU request on a host without GPUs is refused with the reason, and nothing is made', async () => {
     const before = await containersWith(gatewayLabel);
-    const e = await apiError(d.admin.createEnvironment({ name: 'gpu', image: SSH_IMAGE, image_pull_policy: 'never', gpu_mode: 'exclusive', gpu_device_ids: ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'] }));
+    const e = await apiError(
+      d.admin.createEnvironment({
+        name: 'gpu',
+        image: SSH_IMAGE,
+        image_pull_policy: 'never',
+        gpu_mode: 'exclusive',
+        gpu_device_ids: ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'],
+      }),
+    );
     assert.equal(e.status, 409);
     assert.match(e.message, /not a whole GPU known on backend 'local'/);
-    const e2 = await apiError(d.admin.createEnvironment({ name: 'gpu', image: SSH_IMAGE, image_pull_policy: 'never', gpu_mode: 'exclusive', gpu_count: 1 }));
+    const e2 = await apiError(
+      d.admin.createEnvironment({
+        name: 'gpu',
+        image: SSH_IMAGE,
+        image_pull_policy: 'never',
+        gpu_mode: 'exclusive',
+        gpu_count: 1,
+      }),
+    );
     assert.match(e2.message, /need 1× GPU on backend 'local'; no GPUs in the inventory/);
     assert.equal((await apiError(d.admin.getEnvironment('gpu'))).status, 404);
     assert.deepEqual(await containersWith(gatewayLabel), before);

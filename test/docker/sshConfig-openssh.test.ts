@@ -6,13 +6,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HangarClient } from '../../common/client';
 import { sshAlias } from '../../common/names';
-import { findOverrides, gatewayHostPattern, renderBlock, shellCommand, writeManagedBlock } from '../../common/sshConfig';
+import {
+  findOverrides,
+  gatewayHostPattern,
+  renderBlock,
+  shellCommand,
+  writeManagedBlock,
+} from '../../common/sshConfig';
 import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { SSH_IMAGE } from '../helpers/docker';
 import { tmpDir } from '../helpers/tmp';
 
-const USER_CONTENT = '# my own settings, not Hangar\'s\nHost other\n  HostName 127.0.0.9\n  Port 2222\n';
+const USER_CONTENT = "# my own settings, not Hangar's\nHost other\n  HostName 127.0.0.9\n  Port 2222\n";
 
 describe('docker: managed ssh config block with OpenSSH', function () {
   this.timeout(180_000);
@@ -21,33 +27,50 @@ describe('docker: managed ssh config block with OpenSSH', function () {
   let envId: string;
   const envName = `sshcfg-${Date.now().toString(36)}`;
 
-  const ssh = (args: string[]) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
-    // The proxy finds its login through HANGAR_CONFIG_DIR, as the extension's bundled CLI would through its own.
-    execFile('ssh', args, { env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir, HANGAR_URL: '', HANGAR_TOKEN: '' }, timeout: 60_000 },
-      (e, out, err) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out, err }));
-  });
+  const ssh = (args: string[]) =>
+    new Promise<{ code: number; out: string; err: string }>((resolve) => {
+      // The proxy finds its login through HANGAR_CONFIG_DIR, as the extension's bundled CLI would through its own.
+      execFile(
+        'ssh',
+        args,
+        {
+          env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir, HANGAR_URL: '', HANGAR_TOKEN: '' },
+          timeout: 60_000,
+        },
+        (e, out, err) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out, err }),
+      );
+    });
   /** `ssh -G`: the settings ssh would use for a host, without connecting. */
   const effective = async (file: string, host: string) => {
     const r = await ssh(['-G', '-F', file, host]);
     assert.equal(r.code, 0, r.err);
     const m = new Map<string, string>();
-    for (const l of r.out.split('\n')) { const i = l.indexOf(' '); if (i > 0 && !m.has(l.slice(0, i))) m.set(l.slice(0, i), l.slice(i + 1)); }
+    for (const l of r.out.split('\n')) {
+      const i = l.indexOf(' ');
+      if (i > 0 && !m.has(l.slice(0, i))) m.set(l.slice(0, i), l.slice(i + 1));
+    }
     return m;
   };
-  const blockFor = (extra: { envs?: { alias: string; user: string }[] } = {}) => renderBlock({
-    gatewayUrl: d.url,
-    proxyCommand: shellCommand([process.execPath, path.resolve('dist/hangar.js')]),
-    knownHostsFile: path.join(cli.configDir, 'known_hosts'),
-    identityFile: path.join(cli.configDir, 'id_ed25519'),
-    ...extra,
-  });
+  const blockFor = (extra: { envs?: { alias: string; user: string }[] } = {}) =>
+    renderBlock({
+      gatewayUrl: d.url,
+      proxyCommand: shellCommand([process.execPath, path.resolve('dist/hangar.js')]),
+      knownHostsFile: path.join(cli.configDir, 'known_hosts'),
+      identityFile: path.join(cli.configDir, 'id_ed25519'),
+      ...extra,
+    });
 
   before(async () => {
     assert.ok(fs.existsSync('dist/hangar.js'), 'dist/hangar.js is missing: run node scripts/bundle.mjs');
     d = await startDaemon();
     cli = new Cli(d.url);
     await cli.login(d.token);
-    const env = await d.admin.createEnvironment({ name: envName, image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+    const env = await d.admin.createEnvironment({
+      name: envName,
+      image: SSH_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'terminal',
+    });
     envId = env.id;
     await d.admin.waitFor(env.id, ['running']);
   });
@@ -74,7 +97,10 @@ describe('docker: managed ssh config block with OpenSSH', function () {
     assert.equal(run.code, 0, run.err);
     assert.deepEqual(run.out.trim().split('\n'), ['ok', envName]);
     // The proxy pinned the env's key under the alias before ssh checked it.
-    assert.match(fs.readFileSync(path.join(cli.configDir, 'known_hosts'), 'utf8'), new RegExp(`^${alias.replace(/\./g, '\\.')} ssh-ed25519 `, 'm'));
+    assert.match(
+      fs.readFileSync(path.join(cli.configDir, 'known_hosts'), 'utf8'),
+      new RegExp(`^${alias.replace(/\./g, '\\.')} ssh-ed25519 `, 'm'),
+    );
 
     // The user's own host is untouched by the block: no proxy, its own HostName and Port.
     const other = await effective(file, 'other');
@@ -83,7 +109,7 @@ describe('docker: managed ssh config block with OpenSSH', function () {
     assert.equal(other.get('proxycommand'), undefined);
   });
 
-  it('a per-env Host block inside the managed block sets that env\'s user; removal restores the file', async () => {
+  it("a per-env Host block inside the managed block sets that env's user; removal restores the file", async () => {
     const file = path.join(tmpDir(), 'config');
     fs.writeFileSync(file, USER_CONTENT);
     const alias = sshAlias(d.url, envName);
@@ -121,8 +147,16 @@ describe('docker: managed ssh config block with OpenSSH', function () {
       fs.writeFileSync(file, before);
       const { warnings } = await writeManagedBlock(file, d.url, blockFor());
       const sshSaysOverridden = (await effective(file, alias)).get('user') === 'someone';
-      assert.equal(findOverrides(fs.readFileSync(file, 'utf8'), alias).length > 0, sshSaysOverridden, `case ${JSON.stringify(before)}`);
-      assert.equal(warnings.length > 0, sshSaysOverridden, `wildcard case ${JSON.stringify(before)}: ${gatewayHostPattern(d.url)}`);
+      assert.equal(
+        findOverrides(fs.readFileSync(file, 'utf8'), alias).length > 0,
+        sshSaysOverridden,
+        `case ${JSON.stringify(before)}`,
+      );
+      assert.equal(
+        warnings.length > 0,
+        sshSaysOverridden,
+        `wildcard case ${JSON.stringify(before)}: ${gatewayHostPattern(d.url)}`,
+      );
     }
   });
 
@@ -130,7 +164,12 @@ describe('docker: managed ssh config block with OpenSSH', function () {
     const user = await d.admin.createUser(`script-${Date.now().toString(36)}`, 'user');
     const scripted = new Cli(d.url);
     const env = { HANGAR_URL: d.url, HANGAR_TOKEN: user.token };
-    const mine = await new HangarClient({ url: d.url, token: user.token }).createEnvironment({ name: `${envName}-s`, image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+    const mine = await new HangarClient({ url: d.url, token: user.token }).createEnvironment({
+      name: `${envName}-s`,
+      image: SSH_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'terminal',
+    });
     try {
       await d.admin.waitFor(mine.id, ['running']);
       const viaCli = await scripted.run(['ssh', mine.name, '--', 'echo', 'scripted'], { env });
@@ -149,9 +188,12 @@ describe('docker: managed ssh config block with OpenSSH', function () {
       assert.equal(w.code, 0, w.stderr);
       assert.match(fs.readFileSync(file, 'utf8'), /IdentityFile /);
       const run = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-        execFile('ssh', ['-F', file, '-o', 'BatchMode=yes', sshAlias(d.url, mine.name), 'echo via-config'],
+        execFile(
+          'ssh',
+          ['-F', file, '-o', 'BatchMode=yes', sshAlias(d.url, mine.name), 'echo via-config'],
           { env: { ...process.env, HANGAR_CONFIG_DIR: fresh.configDir, ...env }, timeout: 60_000 },
-          (e, out, err) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out, err }));
+          (e, out, err) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out, err }),
+        );
       });
       assert.equal(run.code, 0, run.err);
       assert.equal(run.out.trim(), 'via-config');

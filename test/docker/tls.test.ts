@@ -15,10 +15,13 @@ import { tmpDir } from '../helpers/tmp';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
+    const s = net
+      .createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
   });
 }
 
@@ -34,7 +37,10 @@ describe('docker: TLS (self-signed gateway, pinned by the CLI)', function () {
   const cliConfig = () => JSON.parse(fs.readFileSync(path.join(cli.configDir, 'config.json'), 'utf8'));
 
   before(async () => {
-    assert.ok(fs.existsSync('dist/hangar.js') && fs.existsSync('dist/hangard.js'), 'dist/ is missing: run node scripts/bundle.mjs');
+    assert.ok(
+      fs.existsSync('dist/hangar.js') && fs.existsSync('dist/hangard.js'),
+      'dist/ is missing: run node scripts/bundle.mjs',
+    );
     port = await freePort();
     d = await start();
     cli = new Cli(d.url);
@@ -84,7 +90,9 @@ describe('docker: TLS (self-signed gateway, pinned by the CLI)', function () {
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, new RegExp(`not trusted .*fingerprint is ${firstFingerprint}`));
     assert.ok(!refused.stderr.includes(d.token));
-    const ok = await bare.run(['ls'], { env: { ...env, HANGAR_TLS_FINGERPRINT: firstFingerprint.replace(/:/g, '').toLowerCase() } });
+    const ok = await bare.run(['ls'], {
+      env: { ...env, HANGAR_TLS_FINGERPRINT: firstFingerprint.replace(/:/g, '').toLowerCase() },
+    });
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, new RegExp(envName));
   });
@@ -98,7 +106,10 @@ describe('docker: TLS (self-signed gateway, pinned by the CLI)', function () {
 
     const ls = await cli.run(['ls']);
     assert.equal(ls.code, 1);
-    assert.match(ls.stderr, new RegExp(`certificate of ${d.url} changed: pinned SHA-256 ${firstFingerprint}, presented ${second}`));
+    assert.match(
+      ls.stderr,
+      new RegExp(`certificate of ${d.url} changed: pinned SHA-256 ${firstFingerprint}, presented ${second}`),
+    );
     assert.match(ls.stderr, /hangard prints at start/);
     assert.match(ls.stderr, new RegExp(`hangar login ${d.url} --fingerprint ${second}`));
     // The ProxyCommand is refused the same way: ssh gets no tunnel.
@@ -136,7 +147,9 @@ describe('docker: TLS (a certificate from a CA given with --ca-file)', function 
     cli = new Cli(d.url);
   });
   after(async () => {
-    await new HangarClient({ url: d.url, token: d.token, tls: { ca: fs.readFileSync(caFile, 'utf8') } }).deleteEnvironment(envName).catch(() => undefined);
+    await new HangarClient({ url: d.url, token: d.token, tls: { ca: fs.readFileSync(caFile, 'utf8') } })
+      .deleteEnvironment(envName)
+      .catch(() => undefined);
     await d?.kill('SIGTERM');
   });
 

@@ -8,12 +8,20 @@ import { startDaemon } from '../helpers/daemon';
 import { containersWith, SSH_IMAGE } from '../helpers/docker';
 
 function dockerdPid(): number | undefined {
-  try { return Number(execFileSync('pgrep', ['-x', 'dockerd']).toString().trim().split('\n')[0]); } catch { return undefined; }
+  try {
+    return Number(execFileSync('pgrep', ['-x', 'dockerd']).toString().trim().split('\n')[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 async function waitGone(pid: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    try { process.kill(pid, 0); } catch { return; }
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('dockerd did not stop');
@@ -26,7 +34,12 @@ describe('docker: dockerd stopped mid-test', function () {
     const d = await startDaemon();
     const gw = `dev.hangar.gateway=${fs.readFileSync(path.join(d.dataDir, 'gateway.id'), 'utf8').trim()}`;
     try {
-      const env = await d.admin.createEnvironment({ name: 'survivor', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+      const env = await d.admin.createEnvironment({
+        name: 'survivor',
+        image: SSH_IMAGE,
+        image_pull_policy: 'never',
+        environment_type: 'terminal',
+      });
       const before = await d.admin.waitFor(env.id, ['running']);
       const pid = dockerdPid();
       assert.ok(pid, 'dockerd is running');
@@ -38,7 +51,10 @@ describe('docker: dockerd stopped mid-test', function () {
         () => d.admin.createEnvironment({ name: 'during', image: SSH_IMAGE }),
         () => d.admin.deleteEnvironment(env.id),
       ]) {
-        const e = await call().then(() => undefined, (x) => x as ApiError);
+        const e = await call().then(
+          () => undefined,
+          (x) => x as ApiError,
+        );
         assert.ok(e instanceof ApiError);
         assert.equal(e.status, 503);
         assert.match(e.message, /backend 'local' is unavailable/);

@@ -2,7 +2,13 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['test/extension/index.ts'], outfile: 'dist/test/extension/index.js', bundle: true, platform: 'node',
-  target: 'node20', format: 'cjs', sourcemap: 'inline', external: ['vscode', 'mocha', 'bufferutil', 'utf-8-validate', '*.node', 'cpu-features'],
+  entryPoints: ['test/extension/index.ts'],
+  outfile: 'dist/test/extension/index.js',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: 'inline',
+  external: ['vscode', 'mocha', 'bufferutil', 'utf-8-validate', '*.node', 'cpu-features'],
   logLevel: 'warning',
 });

@@ -8,7 +8,6 @@ export function run(): Promise<void> {
   suite(mocha.suite);
   return new Promise((resolve, reject) => {
     mocha.run((failures) => {
-       
       console.log(`\nextension suite: ${failures} failed`);
       if (failures > 0) reject(new Error(`${failures} extension test(s) failed`));
       else resolve();

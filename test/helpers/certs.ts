@@ -4,7 +4,12 @@ import path from 'node:path';
 import { generate } from 'selfsigned';
 import { tmpDir } from './tmp';
 
-export interface Pem { cert: string; key: string; certFile: string; keyFile: string }
+export interface Pem {
+  cert: string;
+  key: string;
+  certFile: string;
+  keyFile: string;
+}
 
 function save(cert: string, key: string): Pem {
   const dir = tmpDir('hangar-cert-');
@@ -17,8 +22,12 @@ function save(cert: string, key: string): Pem {
 
 export async function makeCa(name = 'Hangar Test CA'): Promise<Pem> {
   const r = await generate([{ name: 'commonName', value: name }], {
-    keyType: 'ec', algorithm: 'sha256',
-    extensions: [{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }],
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    ],
   });
   return save(r.cert, r.private);
 }
@@ -26,10 +35,19 @@ export async function makeCa(name = 'Hangar Test CA'): Promise<Pem> {
 /** A server certificate for 127.0.0.1 and localhost, signed by `ca` (or self-signed without one). */
 export async function makeServerCert(ca?: Pem): Promise<Pem> {
   const r = await generate([{ name: 'commonName', value: 'localhost' }], {
-    keyType: 'ec', algorithm: 'sha256', ...(ca ? { ca: { key: ca.key, cert: ca.cert } } : {}),
+    keyType: 'ec',
+    algorithm: 'sha256',
+    ...(ca ? { ca: { key: ca.key, cert: ca.cert } } : {}),
     extensions: [
-      { name: 'basicConstraints', cA: false }, { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+      { name: 'basicConstraints', cA: false },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
     ],
   });
   return save(r.cert, r.private);

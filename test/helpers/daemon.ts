@@ -19,7 +19,16 @@ export interface TestDaemon {
 
 const LOG_LEVEL = process.env.HANGAR_TEST_LOG ?? 'silent';
 
-export async function startDaemon(opts: { dockerHost?: string; dataDir?: string; configYaml?: string; reconcileS?: number; logLines?: string[]; port?: number } = {}): Promise<TestDaemon> {
+export async function startDaemon(
+  opts: {
+    dockerHost?: string;
+    dataDir?: string;
+    configYaml?: string;
+    reconcileS?: number;
+    logLines?: string[];
+    port?: number;
+  } = {},
+): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? tmpDir('hangard-');
   const argv = ['--listen', `127.0.0.1:${opts.port ?? 0}`, '--data-dir', dataDir, '--log-level', LOG_LEVEL];
   if (opts.configYaml) {
@@ -30,16 +39,33 @@ export async function startDaemon(opts: { dockerHost?: string; dataDir?: string;
   const cfg = loadConfig({ argv, env: {} });
   cfg.reconcile_interval_s = opts.reconcileS ?? 3600;
   cfg.stop_timeout_s = 2;
-  const sink = opts.logLines ? { write: (line: string) => { opts.logLines!.push(line); } } : undefined;
+  const sink = opts.logLines
+    ? {
+        write: (line: string) => {
+          opts.logLines!.push(line);
+        },
+      }
+    : undefined;
   const server = await startServer(cfg, { log: createLogger(opts.logLines ? 'trace' : LOG_LEVEL, sink) });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   // With TLS on, the test's own client pins the certificate the server reports.
   const tls = server.tlsFingerprint ? { fingerprint256: server.tlsFingerprint } : undefined;
-  return { url: server.url, dataDir, token, admin: new HangarClient({ url: server.url, token, tls }), server, close: () => server.close() };
+  return {
+    url: server.url,
+    dataDir,
+    token,
+    admin: new HangarClient({ url: server.url, token, tls }),
+    server,
+    close: () => server.close(),
+  };
 }
 
 export interface ChildDaemon {
-  url: string; proc: ChildProcess; dataDir: string; token: string; admin: HangarClient;
+  url: string;
+  proc: ChildProcess;
+  dataDir: string;
+  token: string;
+  admin: HangarClient;
   /** With TLS on: the fingerprint the daemon logged (the admin client pins it). */
   tlsFingerprint?: string;
   /** Everything it printed so far (stdout log lines and stderr). */
@@ -50,27 +76,45 @@ export interface ChildDaemon {
 /** The bundled daemon as its own process, for kill -9 tests. */
 export async function spawnDaemon(dataDir: string, extraArgs: string[] = []): Promise<ChildDaemon> {
   const bin = path.resolve(__dirname, '../../dist/hangard.js');
-  const proc = spawn(process.execPath, [bin, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'info', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [bin, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'info', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let buf = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hangard did not start: ${buf}`)), 20_000);
     proc.stdout!.on('data', (c: Buffer) => {
       buf += c.toString();
       const m = /"url":"(https?:\/\/[^"]+)".*hangard listening/.exec(buf);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
     });
-    proc.stderr!.on('data', (c: Buffer) => { buf += c.toString(); });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`hangard exited ${code}: ${buf}`)); });
+    proc.stderr!.on('data', (c: Buffer) => {
+      buf += c.toString();
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`hangard exited ${code}: ${buf}`));
+    });
   });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   const tlsFingerprint = /TLS certificate SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/.exec(buf)?.[1];
   return {
-    url, proc, dataDir, token, tlsFingerprint, output: () => buf,
+    url,
+    proc,
+    dataDir,
+    token,
+    tlsFingerprint,
+    output: () => buf,
     admin: new HangarClient({ url, token, tls: tlsFingerprint ? { fingerprint256: tlsFingerprint } : undefined }),
-    kill: (signal = 'SIGKILL') => new Promise((resolve) => {
-      if (proc.exitCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill(signal);
-    }),
+    kill: (signal = 'SIGKILL') =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill(signal);
+      }),
   };
 }

@@ -4,10 +4,37 @@ import type { DomainSpec } from '../../daemon/backends/libvirt/domainXml';
 
 export function domainSpec(over: Partial<DomainSpec> = {}): DomainSpec {
   return {
-    name: 'hangar-00000000-0000-4000-8000-000000000001', title: 'train <&> "x"', virtType: 'qemu', vcpus: 2, memoryMb: 1024,
-    pool: 'hangar', disk: 'd.qcow2', seed: 's.qcow2', dataDisks: [], boot: { kind: 'direct-kernel', kernel: '/p/k', initrd: '/p/i', cmdline: 'root=/dev/vda console=ttyS0' },
-    network: 'user', restrictNetwork: true, forwardAddress: '127.0.0.1', consoleLog: '/p/c.log', graphics: null, pciHostdevs: [], mdevHostdevs: [],
-    meta: { envId: '00000000-0000-4000-8000-000000000001', envName: 'train', owner: 'u1', gateway: 'gw', backend: 'kvm', template: 'debian', forwards: [{ guest: 22, host: 22001 }, { guest: 8888, host: 22002 }], vncPort: null, mdevs: [] },
+    name: 'hangar-00000000-0000-4000-8000-000000000001',
+    title: 'train <&> "x"',
+    virtType: 'qemu',
+    vcpus: 2,
+    memoryMb: 1024,
+    pool: 'hangar',
+    disk: 'd.qcow2',
+    seed: 's.qcow2',
+    dataDisks: [],
+    boot: { kind: 'direct-kernel', kernel: '/p/k', initrd: '/p/i', cmdline: 'root=/dev/vda console=ttyS0' },
+    network: 'user',
+    restrictNetwork: true,
+    forwardAddress: '127.0.0.1',
+    consoleLog: '/p/c.log',
+    graphics: null,
+    pciHostdevs: [],
+    mdevHostdevs: [],
+    meta: {
+      envId: '00000000-0000-4000-8000-000000000001',
+      envName: 'train',
+      owner: 'u1',
+      gateway: 'gw',
+      backend: 'kvm',
+      template: 'debian',
+      forwards: [
+        { guest: 22, host: 22001 },
+        { guest: 8888, host: 22002 },
+      ],
+      vncPort: null,
+      mdevs: [],
+    },
     ...over,
   };
 }

@@ -9,7 +9,9 @@ class HangarReporter extends Spec {
     super(runner, options);
     runner.once(EVENT_RUN_END, () => {
       const s = runner.stats || {};
-      process.stdout.write(`\n${s.passes || 0} passed, ${s.failures || 0} failed${s.pending ? `, ${s.pending} skipped` : ''}\n`);
+      process.stdout.write(
+        `\n${s.passes || 0} passed, ${s.failures || 0} failed${s.pending ? `, ${s.pending} skipped` : ''}\n`,
+      );
     });
   }
 }

@@ -2,6 +2,11 @@
 export async function retry<T>(fn: () => Promise<T>, ms = 60_000, every = 500): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    try { return await fn(); } catch (err) { if (Date.now() > deadline) throw err; await new Promise((r) => setTimeout(r, every)); }
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, every));
+    }
   }
 }

@@ -8,8 +8,12 @@ export function vncResponse(challenge: Buffer, password: string): Buffer {
   const key = Buffer.alloc(8);
   Buffer.from(password.slice(0, 8), 'latin1').copy(key);
   for (let i = 0; i < 8; i++) {
-    let b = key[i], r = 0;
-    for (let j = 0; j < 8; j++) { r = (r << 1) | (b & 1); b >>= 1; }
+    let b = key[i],
+      r = 0;
+    for (let j = 0; j < 8; j++) {
+      r = (r << 1) | (b & 1);
+      b >>= 1;
+    }
     key[i] = r;
   }
   const c = crypto.createCipheriv('des-ede3-ecb', Buffer.concat([key, key, key]), null);
@@ -22,8 +26,14 @@ class Reader {
   private waiters: (() => void)[] = [];
   private ended = false;
   constructor(s: Duplex) {
-    s.on('data', (c: Buffer) => { this.buf = Buffer.concat([this.buf, c]); this.waiters.splice(0).forEach((w) => w()); });
-    s.on('close', () => { this.ended = true; this.waiters.splice(0).forEach((w) => w()); });
+    s.on('data', (c: Buffer) => {
+      this.buf = Buffer.concat([this.buf, c]);
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    s.on('close', () => {
+      this.ended = true;
+      this.waiters.splice(0).forEach((w) => w());
+    });
   }
   async read(n: number): Promise<Buffer> {
     while (this.buf.length < n) {
@@ -36,7 +46,14 @@ class Reader {
   }
 }
 
-export interface RfbResult { ok: boolean; reason?: string; width?: number; height?: number; name?: string; version: string }
+export interface RfbResult {
+  ok: boolean;
+  reason?: string;
+  width?: number;
+  height?: number;
+  name?: string;
+  version: string;
+}
 
 export async function rfbLogin(s: Duplex, password: string): Promise<RfbResult> {
   const r = new Reader(s);

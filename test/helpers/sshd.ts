@@ -6,7 +6,12 @@ import path from 'node:path';
 import { generateEd25519 } from '../../common/sshkeys';
 import { tmpDir } from './tmp';
 
-export interface Sshd { port: number; clientKeyFile: string; hostPublicKey: string; stop(): Promise<void> }
+export interface Sshd {
+  port: number;
+  clientKeyFile: string;
+  hostPublicKey: string;
+  stop(): Promise<void>;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -26,17 +31,43 @@ export async function startSshd(): Promise<Sshd> {
   fs.writeFileSync(path.join(dir, 'authorized_keys'), client.publicKey + '\n', { mode: 0o600 });
   const port = await freePort();
   fs.mkdirSync('/run/sshd', { recursive: true });
-  const proc: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-p', String(port),
-    '-o', 'ListenAddress=127.0.0.1', '-o', `HostKey=${path.join(dir, 'host_key')}`,
-    '-o', `AuthorizedKeysFile=${path.join(dir, 'authorized_keys')}`, '-o', 'PermitRootLogin=prohibit-password',
-    '-o', 'PasswordAuthentication=no', '-o', 'StrictModes=no', '-o', `PidFile=${path.join(dir, 'pid')}`, '-o', 'UsePAM=no'],
-  { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc: ChildProcess = spawn(
+    '/usr/sbin/sshd',
+    [
+      '-D',
+      '-e',
+      '-p',
+      String(port),
+      '-o',
+      'ListenAddress=127.0.0.1',
+      '-o',
+      `HostKey=${path.join(dir, 'host_key')}`,
+      '-o',
+      `AuthorizedKeysFile=${path.join(dir, 'authorized_keys')}`,
+      '-o',
+      'PermitRootLogin=prohibit-password',
+      '-o',
+      'PasswordAuthentication=no',
+      '-o',
+      'StrictModes=no',
+      '-o',
+      `PidFile=${path.join(dir, 'pid')}`,
+      '-o',
+      'UsePAM=no',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
-  proc.stderr!.on('data', (c: Buffer) => { log += c.toString(); });
+  proc.stderr!.on('data', (c: Buffer) => {
+    log += c.toString();
+  });
   const deadline = Date.now() + 10_000;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (ok) break;
@@ -44,7 +75,14 @@ export async function startSshd(): Promise<Sshd> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    port, clientKeyFile: path.join(dir, 'client_key'), hostPublicKey: host.publicKey,
-    stop: () => new Promise((resolve) => { if (proc.exitCode !== null) return resolve(); proc.once('exit', () => resolve()); proc.kill(); }),
+    port,
+    clientKeyFile: path.join(dir, 'client_key'),
+    hostPublicKey: host.publicKey,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill();
+      }),
   };
 }

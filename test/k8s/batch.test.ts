@@ -25,9 +25,12 @@ describe('k8s: Job and CronJob environments', function () {
   });
 
   after(async () => {
-    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? []) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
+      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
     await d?.close();
-    const nss = await core.listNamespace({ labelSelector: `dev.hangar.gateway=${gatewayId}` }).catch(() => ({ items: [] }));
+    const nss = await core
+      .listNamespace({ labelSelector: `dev.hangar.gateway=${gatewayId}` })
+      .catch(() => ({ items: [] }));
     for (const ns of nss.items) await core.deleteNamespace({ name: ns.metadata!.name! }).catch(() => undefined);
   });
 
@@ -35,8 +38,16 @@ describe('k8s: Job and CronJob environments', function () {
     const log = await eventLog(d.url, d.token);
     try {
       const created = await d.admin.createEnvironment({
-        name: 'train-once', image: IMAGE, deployment_mode: 'k8s_job', environment_type: 'training', backend_id: 'k8s',
-        command: ['python', 'train.py', '--epochs', '3'], gpu_mode: 'exclusive', gpu_count: 2, gpu_model: 'A100', env_vars: { SEED: '7' },
+        name: 'train-once',
+        image: IMAGE,
+        deployment_mode: 'k8s_job',
+        environment_type: 'training',
+        backend_id: 'k8s',
+        command: ['python', 'train.py', '--epochs', '3'],
+        gpu_mode: 'exclusive',
+        gpu_count: 2,
+        gpu_model: 'A100',
+        env_vars: { SEED: '7' },
       });
       const env = await d.admin.waitFor(created.id, ['stopped'], { timeoutMs: 60_000 });
       assert.equal(env.status_message, 'completed');
@@ -50,11 +61,17 @@ describe('k8s: Job and CronJob environments', function () {
       assert.deepEqual(pod.containers[0].command!.slice(-4), ['python', 'train.py', '--epochs', '3']);
       assert.equal(pod.restartPolicy, 'Never');
       assert.deepEqual(pod.containers[0].resources!.limits, { 'nvidia.com/gpu': '2' });
-      assert.deepEqual(pod.tolerations!.map((t) => ({ ...t })), [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+      assert.deepEqual(
+        pod.tolerations!.map((t) => ({ ...t })),
+        [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+      );
       const [ran] = (await core.listNamespacedPod({ namespace, labelSelector: `dev.hangar.env-id=${env.id}` })).items;
       assert.equal(ran.status!.phase, 'Succeeded');
       assert.match(ran.spec!.nodeName!, /^gpu-a100-[01]$/);
-      await log.next((e) => e.environment_id === env.id && e.status === 'stopped' && e.message === 'completed', 'stopped: completed');
+      await log.next(
+        (e) => e.environment_id === env.id && e.status === 'stopped' && e.message === 'completed',
+        'stopped: completed',
+      );
 
       // Start = run it again: the finished Job is made anew from its own template.
       await d.admin.action(env.id, 'start');
@@ -76,8 +93,14 @@ describe('k8s: Job and CronJob environments', function () {
   it('k8s_job: stop suspends the Job (its pod goes), start resumes it', async () => {
     // 9 GPUs: the pod can't be placed, so the Job stays active and can be suspended.
     const created = await d.admin.createEnvironment({
-      name: 'train-big', image: IMAGE, deployment_mode: 'k8s_job', environment_type: 'training', backend_id: 'k8s',
-      command: ['true'], gpu_mode: 'exclusive', gpu_count: 9,
+      name: 'train-big',
+      image: IMAGE,
+      deployment_mode: 'k8s_job',
+      environment_type: 'training',
+      backend_id: 'k8s',
+      command: ['true'],
+      gpu_mode: 'exclusive',
+      gpu_count: 9,
     });
     const env = await d.admin.waitFor(created.id, ['pending'], { timeoutMs: 60_000 });
     assert.match(env.status_message ?? '', /Insufficient nvidia\.com\/gpu/);
@@ -90,13 +113,21 @@ describe('k8s: Job and CronJob environments', function () {
     assert.equal(resumed.status, 'pending');
     assert.equal((await batch.readNamespacedJob({ name, namespace })).spec!.suspend, false);
     await d.admin.deleteEnvironment(env.id);
-    await eventually(async () => (await objectsOf(namespace, env.id)).length === 0, 'nothing of the suspended Job left');
+    await eventually(
+      async () => (await objectsOf(namespace, env.id)).length === 0,
+      'nothing of the suspended Job left',
+    );
   });
 
   it('k8s_cronjob: a CronJob on its schedule; stop suspends, start resumes; its runs are part of it', async () => {
     const created = await d.admin.createEnvironment({
-      name: 'nightly', image: IMAGE, deployment_mode: 'k8s_cronjob', environment_type: 'training', backend_id: 'k8s',
-      schedule: '30 2 * * *', command: ['python', 'nightly.py'],
+      name: 'nightly',
+      image: IMAGE,
+      deployment_mode: 'k8s_cronjob',
+      environment_type: 'training',
+      backend_id: 'k8s',
+      schedule: '30 2 * * *',
+      command: ['python', 'nightly.py'],
     });
     const env = await d.admin.waitFor(created.id, ['running'], { timeoutMs: 60_000 });
     assert.equal(env.schedule, '30 2 * * *');
@@ -107,18 +138,33 @@ describe('k8s: Job and CronJob environments', function () {
     assert.equal(cj.spec!.schedule, '30 2 * * *');
     assert.equal(cj.spec!.suspend, false);
     assert.equal(cj.spec!.concurrencyPolicy, 'Forbid');
-    assert.deepEqual(cj.spec!.jobTemplate.spec!.template.spec!.containers[0].command!.slice(-2), ['python', 'nightly.py']);
+    assert.deepEqual(cj.spec!.jobTemplate.spec!.template.spec!.containers[0].command!.slice(-2), [
+      'python',
+      'nightly.py',
+    ]);
 
     // A run made now from the CronJob (what `kubectl create job --from=cronjob/...` does): owned by it, so
     // reconcile neither adopts nor removes it, and it completes.
     const run = await batch.createNamespacedJob({
       namespace,
       body: {
-        metadata: { name: `${name}-manual`, labels: cj.spec!.jobTemplate.metadata!.labels, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name, uid: cj.metadata!.uid!, controller: true }] },
+        metadata: {
+          name: `${name}-manual`,
+          labels: cj.spec!.jobTemplate.metadata!.labels,
+          ownerReferences: [
+            { apiVersion: 'batch/v1', kind: 'CronJob', name, uid: cj.metadata!.uid!, controller: true },
+          ],
+        },
         spec: cj.spec!.jobTemplate.spec!,
       },
     });
-    await eventually(async () => (await batch.readNamespacedJob({ name: run.metadata!.name!, namespace })).status?.conditions?.some((c) => c.type === 'Complete'), 'the run completes');
+    await eventually(
+      async () =>
+        (await batch.readNamespacedJob({ name: run.metadata!.name!, namespace })).status?.conditions?.some(
+          (c) => c.type === 'Complete',
+        ),
+      'the run completes',
+    );
     const [r] = await d.server.reconciler.run();
     assert.deepEqual([r.orphans, r.adopted, r.statusSynced], [[], [], []]);
     assert.equal((await d.admin.getEnvironment(env.id)).status, 'running');
@@ -131,8 +177,14 @@ describe('k8s: Job and CronJob environments', function () {
     assert.equal((await batch.readNamespacedCronJob({ name, namespace })).spec!.suspend, false);
 
     await d.admin.deleteEnvironment(env.id);
-    await eventually(async () => (await objectsOf(namespace, env.id)).length === 0, 'nothing of the CronJob env left (its runs included)');
-    assert.equal((await apps.listNamespacedDeployment({ namespace, labelSelector: `dev.hangar.env-id=${env.id}` })).items.length, 0);
+    await eventually(
+      async () => (await objectsOf(namespace, env.id)).length === 0,
+      'nothing of the CronJob env left (its runs included)',
+    );
+    assert.equal(
+      (await apps.listNamespacedDeployment({ namespace, labelSelector: `dev.hangar.env-id=${env.id}` })).items.length,
+      0,
+    );
   });
 
   it('bad batch input is a 400 naming the field, before anything is made', async () => {

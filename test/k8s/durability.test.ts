@@ -31,42 +31,81 @@ describe('k8s: kill -9 mid-create', function () {
       let daemon: ChildDaemon = await start();
       const gatewayId = fs.readFileSync(path.join(dataDir, 'gateway.id'), 'utf8').trim();
       try {
-        const env = await daemon.admin.createEnvironment({ name: 'durable', image: IMAGE, deployment_mode: 'k8s_pod', environment_type: 'terminal', backend_id: 'k8s' });
+        const env = await daemon.admin.createEnvironment({
+          name: 'durable',
+          image: IMAGE,
+          deployment_mode: 'k8s_pod',
+          environment_type: 'terminal',
+          backend_id: 'k8s',
+        });
         if (when.startsWith('once')) {
           const deadline = Date.now() + 30_000;
-          while ((await apps.listDeploymentForAllNamespaces({ labelSelector: `dev.hangar.env-id=${env.id}` })).items.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+          while (
+            (await apps.listDeploymentForAllNamespaces({ labelSelector: `dev.hangar.env-id=${env.id}` })).items
+              .length === 0 &&
+            Date.now() < deadline
+          )
+            await new Promise((r) => setTimeout(r, 10));
         }
         await daemon.kill('SIGKILL');
         // Left behind by an interrupted delete (labels of this gateway, no row): the restart removes it.
         const namespace = (await core.listNamespace({ labelSelector: ours(gatewayId) })).items[0]?.metadata?.name;
         const stray = '00000000-0000-4000-8000-000000000000';
         if (namespace) {
-          const labels = { 'dev.hangar.managed': 'true', 'dev.hangar.gateway': gatewayId, 'dev.hangar.backend': 'k8s', 'dev.hangar.env-id': stray };
-          await apps.createNamespacedDeployment({ namespace, body: {
-            metadata: { name: 'stray', labels },
-            spec: { replicas: 0, selector: { matchLabels: { 'dev.hangar.env-id': stray } }, template: { metadata: { labels }, spec: { containers: [{ name: 'env', image: IMAGE }] } } },
-          } });
+          const labels = {
+            'dev.hangar.managed': 'true',
+            'dev.hangar.gateway': gatewayId,
+            'dev.hangar.backend': 'k8s',
+            'dev.hangar.env-id': stray,
+          };
+          await apps.createNamespacedDeployment({
+            namespace,
+            body: {
+              metadata: { name: 'stray', labels },
+              spec: {
+                replicas: 0,
+                selector: { matchLabels: { 'dev.hangar.env-id': stray } },
+                template: { metadata: { labels }, spec: { containers: [{ name: 'env', image: IMAGE }] } },
+              },
+            },
+          });
           await core.createNamespacedSecret({ namespace, body: { metadata: { name: 'stray-boot', labels } } });
         }
 
         daemon = await start();
         const running = await daemon.admin.waitFor(env.id, ['running'], { timeoutMs: 90_000 });
         const [ns, , name] = running.backend_ref!.split('/');
-        await eventually(async () => (await apps.listDeploymentForAllNamespaces({ labelSelector: ours(gatewayId) })).items.length === 1, 'one Deployment of this gateway');
-        const [dep] = (await apps.listDeploymentForAllNamespaces({ labelSelector: `dev.hangar.env-id=${env.id}` })).items;
+        await eventually(
+          async () =>
+            (await apps.listDeploymentForAllNamespaces({ labelSelector: ours(gatewayId) })).items.length === 1,
+          'one Deployment of this gateway',
+        );
+        const [dep] = (await apps.listDeploymentForAllNamespaces({ labelSelector: `dev.hangar.env-id=${env.id}` }))
+          .items;
         assert.equal(dep.metadata!.name, name);
         assert.equal(dep.spec!.replicas, 1);
         const secrets = (await core.listNamespacedSecret({ namespace: ns, labelSelector: ours(gatewayId) })).items;
-        assert.deepEqual(secrets.map((s) => s.metadata!.name), [`${name}-boot`]);
-        assert.equal(Buffer.from(secrets[0].data!['ssh_host_ed25519_key.pub'], 'base64').toString().trim(), running.host_key);
+        assert.deepEqual(
+          secrets.map((s) => s.metadata!.name),
+          [`${name}-boot`],
+        );
+        assert.equal(
+          Buffer.from(secrets[0].data!['ssh_host_ed25519_key.pub'], 'base64').toString().trim(),
+          running.host_key,
+        );
 
         await daemon.admin.deleteEnvironment(env.id);
-        await eventually(async () => (await apps.listDeploymentForAllNamespaces({ labelSelector: ours(gatewayId) })).items.length === 0
-          && (await core.listNamespacedSecret({ namespace: ns, labelSelector: ours(gatewayId) })).items.length === 0
-          && (await core.listNamespacedPod({ namespace: ns, labelSelector: ours(gatewayId) })).items.length === 0, 'nothing of this gateway left');
+        await eventually(
+          async () =>
+            (await apps.listDeploymentForAllNamespaces({ labelSelector: ours(gatewayId) })).items.length === 0 &&
+            (await core.listNamespacedSecret({ namespace: ns, labelSelector: ours(gatewayId) })).items.length === 0 &&
+            (await core.listNamespacedPod({ namespace: ns, labelSelector: ours(gatewayId) })).items.length === 0,
+          'nothing of this gateway left',
+        );
       } finally {
         await daemon.kill('SIGTERM');
-        for (const n of (await core.listNamespace({ labelSelector: ours(gatewayId) })).items) await core.deleteNamespace({ name: n.metadata!.name! }).catch(() => undefined);
+        for (const n of (await core.listNamespace({ labelSelector: ours(gatewayId) })).items)
+          await core.deleteNamespace({ name: n.metadata!.name! }).catch(() => undefined);
       }
     });
   }

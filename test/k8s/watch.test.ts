@@ -18,19 +18,38 @@ async function relay(target: { host: string; port: number }) {
   let down = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((c) => {
-    if (down) { c.destroy(); return; }
+    if (down) {
+      c.destroy();
+      return;
+    }
     const up = net.connect(target.port, target.host);
-    for (const s of [c, up]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); }
+    for (const s of [c, up]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
     c.pipe(up).pipe(c);
-    const end = () => { c.destroy(); up.destroy(); };
-    c.on('close', end); up.on('close', end);
+    const end = () => {
+      c.destroy();
+      up.destroy();
+    };
+    c.on('close', end);
+    up.on('close', end);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as net.AddressInfo).port,
-    cut() { down = true; for (const s of sockets) s.destroy(); },
-    restore() { down = false; },
-    close() { for (const s of sockets) s.destroy(); server.close(); },
+    cut() {
+      down = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      down = false;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
   };
 }
 
@@ -48,24 +67,41 @@ describe('k8s: status from watches', function () {
 
   after(async () => {
     for (const d of daemons) {
-      for (const e of (await d.admin.listEnvironments().catch(() => [])) ?? []) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+      for (const e of (await d.admin.listEnvironments().catch(() => [])) ?? [])
+        await d.admin.deleteEnvironment(e.id).catch(() => undefined);
       const gatewayId = fs.readFileSync(path.join(d.dataDir, 'gateway.id'), 'utf8').trim();
       await d.close();
-      const nss = await core.listNamespace({ labelSelector: `dev.hangar.gateway=${gatewayId}` }).catch(() => ({ items: [] }));
+      const nss = await core
+        .listNamespace({ labelSelector: `dev.hangar.gateway=${gatewayId}` })
+        .catch(() => ({ items: [] }));
       for (const ns of nss.items) await core.deleteNamespace({ name: ns.metadata!.name! }).catch(() => undefined);
     }
   });
 
-  const create = async (d: TestDaemon, name: string): Promise<Environment> => d.admin.waitFor((await d.admin.createEnvironment({
-    name, image: IMAGE, deployment_mode: 'k8s_pod', environment_type: 'terminal', backend_id: 'k8s',
-  })).id, ['running'], { timeoutMs: 60_000 });
+  const create = async (d: TestDaemon, name: string): Promise<Environment> =>
+    d.admin.waitFor(
+      (
+        await d.admin.createEnvironment({
+          name,
+          image: IMAGE,
+          deployment_mode: 'k8s_pod',
+          environment_type: 'terminal',
+          backend_id: 'k8s',
+        })
+      ).id,
+      ['running'],
+      { timeoutMs: 60_000 },
+    );
 
   it('a pod deleted behind our back comes back (the Deployment makes a new one); scaled to zero → stopped; owner deleted → missing', async () => {
     const d = await startDaemon({ configYaml: k8sConfig() });
     daemons.push(d);
     let reconciles = 0;
     const run = d.server.reconciler.run.bind(d.server.reconciler);
-    d.server.reconciler.run = () => { reconciles++; return run(); };
+    d.server.reconciler.run = () => {
+      reconciles++;
+      return run();
+    };
     const env = await create(d, 'watched');
     await d.server.reconciler.run(); // the start-up pass is over: count from here
     const before = reconciles;
@@ -74,7 +110,11 @@ describe('k8s: status from watches', function () {
     try {
       const [pod] = await podsOf(env);
       await core.deleteNamespacedPod({ name: pod.metadata!.name!, namespace, gracePeriodSeconds: 0 });
-      const again = await eventually(async () => (await podsOf(env)).find((p) => p.metadata!.uid !== pod.metadata!.uid && p.status?.phase === 'Running'), 'a new pod');
+      const again = await eventually(
+        async () =>
+          (await podsOf(env)).find((p) => p.metadata!.uid !== pod.metadata!.uid && p.status?.phase === 'Running'),
+        'a new pod',
+      );
       assert.ok(again);
       assert.equal((await d.admin.getEnvironment(env.id)).status, 'running');
 
@@ -100,13 +140,19 @@ describe('k8s: status from watches', function () {
     const server = new URL(fs.readFileSync(KUBECONFIG, 'utf8').match(/server:\s*(\S+)/)![1]);
     const r = await relay({ host: server.hostname, port: Number(server.port) });
     const kubeconfig = path.join(tmpDir('hangar-kc-'), 'kubeconfig');
-    fs.writeFileSync(kubeconfig, fs.readFileSync(KUBECONFIG, 'utf8').replace(`server: ${server.origin}`, `server: https://127.0.0.1:${r.port}`));
+    fs.writeFileSync(
+      kubeconfig,
+      fs.readFileSync(KUBECONFIG, 'utf8').replace(`server: ${server.origin}`, `server: https://127.0.0.1:${r.port}`),
+    );
     const lines: string[] = [];
     const d = await startDaemon({ configYaml: k8sConfig('', kubeconfig), logLines: lines });
     daemons.push(d);
     let reconciles = 0;
     const run = d.server.reconciler.run.bind(d.server.reconciler);
-    d.server.reconciler.run = () => { reconciles++; return run(); };
+    d.server.reconciler.run = () => {
+      reconciles++;
+      return run();
+    };
     try {
       const env = await create(d, 'through-relay');
       const [namespace, , name] = env.backend_ref!.split('/');
@@ -118,9 +164,16 @@ describe('k8s: status from watches', function () {
         // Changed while the daemon can't see the cluster.
         await apps.deleteNamespacedDeployment({ name, namespace });
         // A retry has failed too, and the next one waits longer (backoff).
-        await eventually(async () => lines.some((l) => /watch dropped/.test(l) && /"retryInMs":2000/.test(l)), 'a second, longer wait');
+        await eventually(
+          async () => lines.some((l) => /watch dropped/.test(l) && /"retryInMs":2000/.test(l)),
+          'a second, longer wait',
+        );
         r.restore();
-        await log.next((e) => e.environment_id === env.id && e.status === 'missing', 'missing after the watch is back', 60_000);
+        await log.next(
+          (e) => e.environment_id === env.id && e.status === 'missing',
+          'missing after the watch is back',
+          60_000,
+        );
         await eventually(async () => lines.some((l) => /watch re-established/.test(l)), 'watch re-established', 60_000);
         await eventually(async () => reconciles > before, 'a reconcile after the watch came back', 60_000);
         assert.equal((await d.admin.getEnvironment(env.id)).status, 'missing');

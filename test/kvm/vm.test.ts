@@ -16,10 +16,14 @@ import { tmpDir } from '../helpers/tmp';
 import { apiError } from '../helpers/apiError';
 
 const TEMPLATE = 'debian12-test';
-const virsh = (...args: string[]) => execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });
+const virsh = (...args: string[]) =>
+  execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8' });
 const templateDir = () => execFileSync('bash', ['test/setup/build-vm-image.sh', 'path'], { encoding: 'utf8' }).trim();
-const poolVolumes = () => virsh('vol-list', '--pool', POOL).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
-
+const poolVolumes = () =>
+  virsh('vol-list', '--pool', POOL)
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0])
+    .filter(Boolean);
 
 /** The same host asked for KVM: libvirt offers it here, but guests can't run (nested, no vmx/svm). */
 const KVM_HW = `
@@ -39,7 +43,6 @@ const KVM_HW = `
     forward_port_range: { from: 22300, to: 22399 }
 `;
 
-
 /** Real OpenSSH through `hangar proxy`: `hangar ssh` (which pins the env's host key), or ssh itself with another key. */
 async function ssh(cli: Cli, d: TestDaemon, env: Environment, command: string, key?: string): Promise<string> {
   if (!key) {
@@ -48,11 +51,32 @@ async function ssh(cli: Cli, d: TestDaemon, env: Environment, command: string, k
     return r.stdout.trim();
   }
   const alias = (await d.admin.connection(env.id)).ssh.host_alias;
-  const args = ['-o', `ProxyCommand=${process.execPath} ${path.resolve('dist/hangar.js')} proxy --url ${d.url} %n`,
-    '-o', `UserKnownHostsFile=${path.join(cli.configDir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
-    '-o', 'IdentitiesOnly=yes', '-i', key, '-l', env.ssh_user, alias, command];
-  return new Promise((resolve, reject) => execFile('ssh', args, { env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir }, timeout: 120_000 },
-    (e, out, se) => (e ? reject(new Error(`ssh ${command}: ${se || e.message}`)) : resolve(out.trim()))));
+  const args = [
+    '-o',
+    `ProxyCommand=${process.execPath} ${path.resolve('dist/hangar.js')} proxy --url ${d.url} %n`,
+    '-o',
+    `UserKnownHostsFile=${path.join(cli.configDir, 'known_hosts')}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-i',
+    key,
+    '-l',
+    env.ssh_user,
+    alias,
+    command,
+  ];
+  return new Promise((resolve, reject) =>
+    execFile(
+      'ssh',
+      args,
+      { env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir }, timeout: 120_000 },
+      (e, out, se) => (e ? reject(new Error(`ssh ${command}: ${se || e.message}`)) : resolve(out.trim())),
+    ),
+  );
 }
 
 describe('kvm: VMs through libvirt', function () {
@@ -72,10 +96,12 @@ describe('kvm: VMs through libvirt', function () {
     // A template left by an interrupted run would make the import a 409.
     await d.admin.deleteTemplate('kvm', TEMPLATE).catch(() => undefined);
     // A data disk left by an interrupted run would not start blank.
-    if (poolVolumes().includes('hangar-vol-vmdata.qcow2')) virsh('vol-delete', '--pool', POOL, 'hangar-vol-vmdata.qcow2');
+    if (poolVolumes().includes('hangar-vol-vmdata.qcow2'))
+      virsh('vol-delete', '--pool', POOL, 'hangar-vol-vmdata.qcow2');
   });
   after(async () => {
-    for (const e of (await d?.admin.listEnvironments()) ?? []) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+    for (const e of (await d?.admin.listEnvironments()) ?? [])
+      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
     await d?.server.envs.idle();
     await d?.admin.deleteTemplate('kvm', TEMPLATE).catch(() => undefined);
     await d?.close();
@@ -92,14 +118,45 @@ describe('kvm: VMs through libvirt', function () {
   });
 
   it('imports a direct-kernel template from files on the gateway, and refuses a second one by the same name', async () => {
-    const r = await cli.run(['--json', 'templates', 'import', 'kvm', TEMPLATE, '--disk', path.join(dir, 'disk.qcow2'), '--kernel', path.join(dir, meta.kernel),
-      '--initrd', path.join(dir, meta.initrd), '--cmdline', meta.cmdline, '--firmware', 'direct-kernel', '--os', 'debian-12', '--default-user', 'debian'], { timeoutMs: 600_000 });
+    const r = await cli.run(
+      [
+        '--json',
+        'templates',
+        'import',
+        'kvm',
+        TEMPLATE,
+        '--disk',
+        path.join(dir, 'disk.qcow2'),
+        '--kernel',
+        path.join(dir, meta.kernel),
+        '--initrd',
+        path.join(dir, meta.initrd),
+        '--cmdline',
+        meta.cmdline,
+        '--firmware',
+        'direct-kernel',
+        '--os',
+        'debian-12',
+        '--default-user',
+        'debian',
+      ],
+      { timeoutMs: 600_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
     const t = JSON.parse(r.stdout);
     assert.equal(t.name, TEMPLATE);
     assert.equal(t.disk_bytes, 2 * 2 ** 30); // the qcow2's virtual size, not the file's
     assert.ok(poolVolumes().includes(`hangar-tmpl-${TEMPLATE}.qcow2`));
-    const again = await cli.run(['templates', 'import', 'kvm', TEMPLATE, '--disk', path.join(dir, 'disk.qcow2'), '--os', 'debian-12']);
+    const again = await cli.run([
+      'templates',
+      'import',
+      'kvm',
+      TEMPLATE,
+      '--disk',
+      path.join(dir, 'disk.qcow2'),
+      '--os',
+      'debian-12',
+    ]);
     assert.equal(again.code, 5, again.stderr); // conflict
     const ls = await cli.run(['templates', 'ls']);
     assert.match(ls.stdout, new RegExp(`kvm\\s+${TEMPLATE}\\s+debian-12\\s+direct-kernel\\s+ssh\\s+2\\.0 GiB`));
@@ -120,18 +177,56 @@ describe('kvm: VMs through libvirt', function () {
     } finally {
       server.close();
     }
-    assert.equal((await apiError(d.admin.importTemplate('kvm', { name: 'Bad Name', os: 'x', disk: { file: '/nope' } }))).field, 'name');
-    assert.equal((await apiError(d.admin.importTemplate('kvm', { name: 'nofile', os: 'x', disk: { file: '/nope/disk.qcow2' } }))).field, 'disk');
+    assert.equal(
+      (await apiError(d.admin.importTemplate('kvm', { name: 'Bad Name', os: 'x', disk: { file: '/nope' } }))).field,
+      'name',
+    );
+    assert.equal(
+      (await apiError(d.admin.importTemplate('kvm', { name: 'nofile', os: 'x', disk: { file: '/nope/disk.qcow2' } })))
+        .field,
+      'disk',
+    );
   });
 
   it('refuses bad VM requests before anything is made', async () => {
     const base = { deployment_mode: 'vm' as const, backend_id: 'kvm', environment_type: 'terminal' as const };
-    assert.equal((await apiError(d.admin.createEnvironment({ ...base, name: 'no-template', image: 'missing-template', image_pull_policy: 'never' }))).status, 422);
-    const mig = await apiError(d.admin.createEnvironment({ ...base, name: 'mig', image: TEMPLATE, gpu_mode: 'mig', gpu_count: 1, gpu_mig_profile: '1g.10gb' }));
+    assert.equal(
+      (
+        await apiError(
+          d.admin.createEnvironment({
+            ...base,
+            name: 'no-template',
+            image: 'missing-template',
+            image_pull_policy: 'never',
+          }),
+        )
+      ).status,
+      422,
+    );
+    const mig = await apiError(
+      d.admin.createEnvironment({
+        ...base,
+        name: 'mig',
+        image: TEMPLATE,
+        gpu_mode: 'mig',
+        gpu_count: 1,
+        gpu_mig_profile: '1g.10gb',
+      }),
+    );
     assert.equal(mig.status, 400);
     assert.equal(mig.field, 'gpu_mode');
-    assert.equal((await apiError(d.admin.createEnvironment({ ...base, name: 'Not_DNS', image: TEMPLATE }))).field, 'name');
-    const bind = await apiError(d.admin.createEnvironment({ ...base, name: 'bind', image: TEMPLATE, storage_config: { mounts: [{ type: 'bind', source: '/srv', target: '/srv' }] } }));
+    assert.equal(
+      (await apiError(d.admin.createEnvironment({ ...base, name: 'Not_DNS', image: TEMPLATE }))).field,
+      'name',
+    );
+    const bind = await apiError(
+      d.admin.createEnvironment({
+        ...base,
+        name: 'bind',
+        image: TEMPLATE,
+        storage_config: { mounts: [{ type: 'bind', source: '/srv', target: '/srv' }] },
+      }),
+    );
     assert.equal(bind.field, 'storage_config.mounts.0.source');
     assert.deepEqual(await d.admin.listEnvironments(), []);
   });
@@ -139,8 +234,21 @@ describe('kvm: VMs through libvirt', function () {
   it('a template without cloud-init (VNC only) is ready once running; its display answers on vnc_port through the bridge', async () => {
     const blank = path.join(tmpDir(), 'blank.qcow2');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '64M']);
-    await d.admin.importTemplate('kvm', { name: 'vnc-only', os: 'other', cloud_init: false, firmware: 'bios', access: ['vnc'], disk: { file: blank } });
-    const e = await d.admin.createEnvironment({ name: 'bare', deployment_mode: 'vm', backend_id: 'kvm', image: 'vnc-only', environment_type: 'desktop' });
+    await d.admin.importTemplate('kvm', {
+      name: 'vnc-only',
+      os: 'other',
+      cloud_init: false,
+      firmware: 'bios',
+      access: ['vnc'],
+      disk: { file: blank },
+    });
+    const e = await d.admin.createEnvironment({
+      name: 'bare',
+      deployment_mode: 'vm',
+      backend_id: 'kvm',
+      image: 'vnc-only',
+      environment_type: 'desktop',
+    });
     const ready = await d.admin.waitFor(e.id, ['running', 'failed'], { timeoutMs: 120_000 });
     assert.equal(ready.status, 'running', ready.status_message ?? '');
     const s = await openTunnel(`${d.url}/api/v1/environments/${e.id}/tunnel?port=5901`, d.token, 'raw');
@@ -156,7 +264,26 @@ describe('kvm: VMs through libvirt', function () {
 
   it('creates a VM from the template: overlay, seed, TCG domain with user-mode forwards on 127.0.0.1; it boots and SSH answers', async () => {
     const t0 = Date.now();
-    const r = await cli.run(['--json', 'create', 'vm1', '--backend', 'kvm', '--deployment-mode', 'vm', '--image', TEMPLATE, '--type', 'desktop', '-e', 'GREETING=hello vm', '-v', 'vmdata:/data'], { timeoutMs: 800_000 });
+    const r = await cli.run(
+      [
+        '--json',
+        'create',
+        'vm1',
+        '--backend',
+        'kvm',
+        '--deployment-mode',
+        'vm',
+        '--image',
+        TEMPLATE,
+        '--type',
+        'desktop',
+        '-e',
+        'GREETING=hello vm',
+        '-v',
+        'vmdata:/data',
+      ],
+      { timeoutMs: 800_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
     env = JSON.parse(r.stdout);
     assert.equal(env.status, 'running');
@@ -166,19 +293,31 @@ describe('kvm: VMs through libvirt', function () {
     assert.match(xml, /<qemu:arg value='user,id=hangarnet,restrict=on,[^']*hostfwd=tcp:127\.0\.0\.1:221\d\d-:2222'\/>/);
     assert.match(xml, new RegExp(`<source pool='${POOL}' volume='${env.backend_ref}.qcow2'`));
     // The overlay is copy-on-write on the template.
-    const info = execFileSync('qemu-img', ['info', '-U', '--output=json', path.join(POOL_DIR, `${env.backend_ref}.qcow2`)], { encoding: 'utf8' });
+    const info = execFileSync(
+      'qemu-img',
+      ['info', '-U', '--output=json', path.join(POOL_DIR, `${env.backend_ref}.qcow2`)],
+      { encoding: 'utf8' },
+    );
     assert.equal(JSON.parse(info)['backing-filename'].endsWith(`hangar-tmpl-${TEMPLATE}.qcow2`), true);
     assert.equal(await ssh(cli, d, env, 'hostname'), 'vm1');
     assert.equal(await ssh(cli, d, env, 'echo $GREETING'), 'hello vm');
     // The named volume is a data disk: made blank, formatted ext4 in the guest, mounted where asked, the user's.
-    assert.equal(await ssh(cli, d, env, 'findmnt -no FSTYPE /data && echo kept > /data/file && cat /data/file'), 'ext4\nkept');
+    assert.equal(
+      await ssh(cli, d, env, 'findmnt -no FSTYPE /data && echo kept > /data/file && cat /data/file'),
+      'ext4\nkept',
+    );
     assert.ok(poolVolumes().includes('hangar-vol-vmdata.qcow2'));
     // The env's sshd uses the host key the gateway made (pinned by the CLI: StrictHostKeyChecking passed above).
-    assert.match(fs.readFileSync(path.join(cli.configDir, 'known_hosts'), 'utf8'), new RegExp(env.host_key!.split(' ')[1].replace(/[+/]/g, '\\$&')));
+    assert.match(
+      fs.readFileSync(path.join(cli.configDir, 'known_hosts'), 'utf8'),
+      new RegExp(env.host_key!.split(' ')[1].replace(/[+/]/g, '\\$&')),
+    );
   });
 
   it('serves the serial console through the logs API', async () => {
-    const res = await fetch(`${d.url}/api/v1/environments/${env.id}/logs?tail=2000`, { headers: { authorization: `Bearer ${d.token}` } });
+    const res = await fetch(`${d.url}/api/v1/environments/${env.id}/logs?tail=2000`, {
+      headers: { authorization: `Bearer ${d.token}` },
+    });
     const log = await res.text();
     assert.match(log, /cloud-init\[\d+\]: Cloud-init v\. 22\.4\.2 running 'modules:final'/);
   });
@@ -195,10 +334,17 @@ describe('kvm: VMs through libvirt', function () {
   it("shows the VM's own display over VNC through the gateway's bridge (vnc_port on 127.0.0.1, the env's password)", async () => {
     const { vnc } = await d.admin.connection(env.id);
     assert.ok(env.vnc_port! >= 15900 && env.vnc_port! <= 15999);
-    assert.match(virsh('dumpxml', env.backend_ref!), new RegExp(`<graphics type='vnc' port='${env.vnc_port}' autoport='no' listen='127\\.0\\.0\\.1'`));
+    assert.match(
+      virsh('dumpxml', env.backend_ref!),
+      new RegExp(`<graphics type='vnc' port='${env.vnc_port}' autoport='no' listen='127\\.0\\.0\\.1'`),
+    );
     const login = async (password: string) => {
       const s = await openTunnel(`${d.url}/api/v1/environments/${env.id}/tunnel?port=5901`, d.token, 'websocket');
-      try { return await rfbLogin(s, password); } finally { s.destroy(); }
+      try {
+        return await rfbLogin(s, password);
+      } finally {
+        s.destroy();
+      }
     };
     const ok = await login(vnc!.password!);
     assert.equal(ok.version, 'RFB 003.008\n');
@@ -213,7 +359,10 @@ describe('kvm: VMs through libvirt', function () {
     assert.equal(JSON.parse(s.stdout).state, 'running');
     await ssh(cli, d, env, 'echo two > marker && sync');
     const ls = await d.admin.snapshots('vm1');
-    assert.deepEqual(ls.map((x) => [x.name, x.state, x.description, x.current]), [['s1', 'running', 'before two', true]]);
+    assert.deepEqual(
+      ls.map((x) => [x.name, x.state, x.description, x.current]),
+      [['s1', 'running', 'before two', true]],
+    );
     const back = await d.admin.revertSnapshot('vm1', 's1');
     assert.equal(back.status, 'running');
     assert.equal(await ssh(cli, d, env, 'cat marker'), 'one');
@@ -236,12 +385,25 @@ describe('kvm: VMs through libvirt', function () {
   });
 
   it('a guest that hangs under KVM (offered here, unusable when nested) fails with the reason instead of waiting forever', async () => {
-    const e = await d.admin.createEnvironment({ name: 'hangs', deployment_mode: 'vm', backend_id: 'kvm-hw', image: TEMPLATE, environment_type: 'terminal' });
+    const e = await d.admin.createEnvironment({
+      name: 'hangs',
+      deployment_mode: 'vm',
+      backend_id: 'kvm-hw',
+      image: TEMPLATE,
+      environment_type: 'terminal',
+    });
     const failed = await d.admin.waitFor(e.id, ['failed', 'running'], { timeoutMs: 300_000 });
-    assert.equal(failed.status, 'failed', 'KVM guests run on this host: this test expects the nested machines it was written on');
+    assert.equal(
+      failed.status,
+      'failed',
+      'KVM guests run on this host: this test expects the nested machines it was written on',
+    );
     // Here QEMU either dies at start (host-passthrough CPU: "failed to set MSR") or the guest hangs without a word
     // on its console; both must end as failed with the reason.
-    assert.match(failed.status_message!, /printed nothing on its serial console in 20 s under KVM: it hangs .*set virt_type: qemu|Failed to start domain .*kvm/);
+    assert.match(
+      failed.status_message!,
+      /printed nothing on its serial console in 20 s under KVM: it hangs .*set virt_type: qemu|Failed to start domain .*kvm/,
+    );
     assert.equal(failed.backend_ref, null); // nothing half-made stays
     assert.ok(!virsh('list', '--all', '--name').includes(`hangar-${e.id}`));
     await d.admin.deleteEnvironment(e.id);
@@ -252,11 +414,17 @@ describe('kvm: VMs through libvirt', function () {
     await d.admin.deleteEnvironment('vm1');
     await d.server.envs.idle();
     assert.ok(!virsh('list', '--all', '--name').includes(env.backend_ref!));
-    assert.deepEqual(poolVolumes().filter((v) => v.startsWith(env.backend_ref!)), []);
+    assert.deepEqual(
+      poolVolumes().filter((v) => v.startsWith(env.backend_ref!)),
+      [],
+    );
     // The named volume outlives the env (like a Docker named volume): the next env that names it gets its data.
     assert.ok(poolVolumes().includes('hangar-vol-vmdata.qcow2'));
     virsh('vol-delete', '--pool', POOL, 'hangar-vol-vmdata.qcow2');
     await d.admin.deleteTemplate('kvm', TEMPLATE);
-    assert.deepEqual(poolVolumes().filter((v) => v.startsWith(`hangar-tmpl-${TEMPLATE}.`)), []);
+    assert.deepEqual(
+      poolVolumes().filter((v) => v.startsWith(`hangar-tmpl-${TEMPLATE}.`)),
+      [],
+    );
   });
 });

@@ -8,8 +8,21 @@ import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { JUPYTER_IMAGE, SSH_IMAGE } from '../helpers/docker';
 import { tmpDir } from '../helpers/tmp';
 import {
-  clickActivityBar, clickNotificationButton, contextMenu, openWorkbench, quickInputType, quickPickSelect, REPO_ROOT,
-  runCommand, runExtensionTests, screenshot, startCodeServer, treeItem, waitForNotification, type CodeServer, type Workbench,
+  clickActivityBar,
+  clickNotificationButton,
+  contextMenu,
+  openWorkbench,
+  quickInputType,
+  quickPickSelect,
+  REPO_ROOT,
+  runCommand,
+  runExtensionTests,
+  screenshot,
+  startCodeServer,
+  treeItem,
+  waitForNotification,
+  type CodeServer,
+  type Workbench,
 } from './harness';
 
 async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
@@ -36,19 +49,34 @@ describe('ui: the extension in code-server', function () {
     vsix = path.join(REPO_ROOT, 'dist/hangar.vsix');
     // code-server serves VS Code (and so its webviews) from http://127.0.0.1:<port>: allow it to frame Jupyter.
     d = await startDaemon({ configYaml: `jupyter_frame_ancestors: ["'self'", "http://127.0.0.1:*"]\n` });
-    const env = await d.admin.createEnvironment({ name: 'ui-box', image: JUPYTER_IMAGE, image_pull_policy: 'never', environment_type: 'ide' });
-    const desk = await d.admin.createEnvironment({ name: 'ui-desk', image: 'hangar-test/desktop:latest', image_pull_policy: 'never', environment_type: 'desktop' });
+    const env = await d.admin.createEnvironment({
+      name: 'ui-box',
+      image: JUPYTER_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'ide',
+    });
+    const desk = await d.admin.createEnvironment({
+      name: 'ui-desk',
+      image: 'hangar-test/desktop:latest',
+      image_pull_policy: 'never',
+      environment_type: 'desktop',
+    });
     await d.admin.waitFor(env.id, ['running']);
     await d.admin.waitFor(desk.id, ['running']);
     fs.writeFileSync(sshConfig, userLines, { mode: 0o600 });
-    cs = await startCodeServer({ workspace: tmpDir('hangar-ui-ws-'), extensionVsix: vsix, settings: { 'remote.SSH.configFile': sshConfig } });
+    cs = await startCodeServer({
+      workspace: tmpDir('hangar-ui-ws-'),
+      extensionVsix: vsix,
+      settings: { 'remote.SSH.configFile': sshConfig },
+    });
     wb = await openWorkbench(cs);
   });
 
   after(async () => {
     await wb?.close();
     await cs?.stop();
-    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? []) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
+      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
     await d?.close();
   });
 
@@ -68,7 +96,8 @@ describe('ui: the extension in code-server', function () {
     await page.getByText('Connect to a Hangar gateway').first().waitFor({ timeout: 20_000 });
     await screenshot(page, '01-welcome-not-connected');
     await runCommand(page, 'Hangar: Connect to Gateway…');
-    const title = (t: string) => page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
+    const title = (t: string) =>
+      page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
     await title('(1/2)');
     await quickInputType(page, d.url);
     await title('(2/2)');
@@ -86,19 +115,34 @@ describe('ui: the extension in code-server', function () {
     const { page } = wb;
     await runCommand(page, 'Hangar: Create Environment…');
     // Each step reuses the same quick-input widget: wait for the step counter before answering.
-    const step = (n: number) => page.locator('.quick-input-widget .quick-input-title').filter({ hasText: `${n}/11` }).waitFor({ timeout: 15_000 });
+    const step = (n: number) =>
+      page
+        .locator('.quick-input-widget .quick-input-title')
+        .filter({ hasText: `${n}/11` })
+        .waitFor({ timeout: 15_000 });
     await step(1);
     await quickInputType(page, 'Bad Name', { submit: false });
-    await page.locator('.quick-input-widget .quick-input-message').filter({ hasText: /lowercase/ }).waitFor({ timeout: 10_000 });
+    await page
+      .locator('.quick-input-widget .quick-input-message')
+      .filter({ hasText: /lowercase/ })
+      .waitFor({ timeout: 10_000 });
     await quickInputType(page, 'ui-made');
-    await step(2); await quickPickSelect(page, 'terminal');
-    await step(3); await quickPickSelect(page, 'local');
-    await step(4); await quickInputType(page, SSH_IMAGE);
-    await step(5); await quickInputType(page, '0.5');
-    await step(6); await quickInputType(page, '256');
-    await step(7); await quickPickSelect(page, 'none');
-    await step(9); await quickPickSelect(page, 'local');
-    await step(10); await quickPickSelect(page, 'persistent');
+    await step(2);
+    await quickPickSelect(page, 'terminal');
+    await step(3);
+    await quickPickSelect(page, 'local');
+    await step(4);
+    await quickInputType(page, SSH_IMAGE);
+    await step(5);
+    await quickInputType(page, '0.5');
+    await step(6);
+    await quickInputType(page, '256');
+    await step(7);
+    await quickPickSelect(page, 'none');
+    await step(9);
+    await quickPickSelect(page, 'local');
+    await step(10);
+    await quickPickSelect(page, 'persistent');
     await step(11);
     await screenshot(page, '03-create-last-step');
     await quickPickSelect(page, 'direct');
@@ -115,12 +159,21 @@ describe('ui: the extension in code-server', function () {
     const { page } = wb;
     await contextMenu(page, 'ui-made', 'Stop');
     await until(async () => (await d.admin.getEnvironment('ui-made')).status === 'stopped' || undefined, 'stopped');
-    await page.getByText(/Stopped \(1\)/).first().waitFor({ timeout: 20_000 });
+    await page
+      .getByText(/Stopped \(1\)/)
+      .first()
+      .waitFor({ timeout: 20_000 });
     await screenshot(page, '05-stopped');
-    await page.getByText(/Stopped \(1\)/).first().click();
+    await page
+      .getByText(/Stopped \(1\)/)
+      .first()
+      .click();
     await contextMenu(page, 'ui-made', 'Start');
     await until(async () => (await d.admin.getEnvironment('ui-made')).status === 'running' || undefined, 'running');
-    await page.getByText(/Running \(3\)/).first().waitFor({ timeout: 20_000 });
+    await page
+      .getByText(/Running \(3\)/)
+      .first()
+      .waitFor({ timeout: 20_000 });
     await screenshot(page, '06-started');
   });
 
@@ -142,7 +195,7 @@ describe('ui: the extension in code-server', function () {
     await opened.close();
   });
 
-  it('Open Desktop shows the environment\'s desktop in a noVNC panel', async () => {
+  it("Open Desktop shows the environment's desktop in a noVNC panel", async () => {
     const { page } = wb;
     await contextMenu(page, 'ui-desk', 'Open Desktop');
     const bar = page.frameLocator('iframe.webview').frameLocator('#active-frame').locator('#bar');
@@ -150,26 +203,46 @@ describe('ui: the extension in code-server', function () {
     await screenshot(page, '08-desktop-panel', { settleMs: 1500 });
   });
 
-  it('Open Jupyter shows the environment\'s Jupyter in VS Code (served from the gateway through a session link)', async () => {
+  it("Open Jupyter shows the environment's Jupyter in VS Code (served from the gateway through a session link)", async () => {
     const { page } = wb;
     await contextMenu(page, 'ui-box', 'Open Jupyter');
     // The newest webview (the desktop panel from the test before is still open).
-    const inner = page.locator('iframe.webview').last().contentFrame().locator('#active-frame').contentFrame().locator('iframe').contentFrame();
-    await inner.locator('body').filter({ hasText: /Files|Running|Clusters|Upload/ }).first().waitFor({ timeout: 60_000 })
-      .catch(async (e) => { await screenshot(page, '09-jupyter-failed'); throw e; });
+    const inner = page
+      .locator('iframe.webview')
+      .last()
+      .contentFrame()
+      .locator('#active-frame')
+      .contentFrame()
+      .locator('iframe')
+      .contentFrame();
+    await inner
+      .locator('body')
+      .filter({ hasText: /Files|Running|Clusters|Upload/ })
+      .first()
+      .waitFor({ timeout: 60_000 })
+      .catch(async (e) => {
+        await screenshot(page, '09-jupyter-failed');
+        throw e;
+      });
     await screenshot(page, '09-jupyter', { settleMs: 1500 });
   });
 
-  it('the extension\'s own integration suite passes inside code-server', async () => {
-    execFileSync(process.execPath, [path.join(REPO_ROOT, 'test/extension/build.mjs')], { cwd: REPO_ROOT, stdio: 'inherit' });
+  it("the extension's own integration suite passes inside code-server", async () => {
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'test/extension/build.mjs')], {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+    });
     const r = await runExtensionTests({
       extensionDevelopmentPath: REPO_ROOT,
       extensionTestsPath: path.join(REPO_ROOT, 'dist/test/extension/index.js'),
       env: { HANGAR_TEST_URL: d.url, HANGAR_TEST_TOKEN: d.token, HANGAR_TEST_ENV: 'ui-box' },
       settings: { 'remote.SSH.configFile': path.join(tmpDir('hangar-ext-ssh-'), 'config') },
     });
-    const report = r.log.split('\n').filter((l) => /✔|✓|passing|failing|\d+\)|activation:|Error|extension suite/.test(l)).join('\n');
-     
+    const report = r.log
+      .split('\n')
+      .filter((l) => /✔|✓|passing|failing|\d+\)|activation:|Error|extension suite/.test(l))
+      .join('\n');
+
     console.log(report.replace(/^/gm, '      '));
     assert.equal(r.code, 0, r.log.slice(-4000));
   });

@@ -16,7 +16,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { CACHE_DIR } from '../helpers/cache';
-import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Locator, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type ConsoleMessage,
+  type Locator,
+  type Page,
+} from 'playwright-core';
 
 export const HANGAR_CACHE = CACHE_DIR;
 /** The wrapper test/setup/code-server.sh writes: code-server on its own Node 24. */
@@ -27,8 +34,17 @@ export const RESULTS_DIR = path.join(REPO_ROOT, 'test-results');
 export const SCREENSHOT_DIR = path.join(RESULTS_DIR, 'screenshots');
 /** HANGAR_UI_KEEP=1 keeps each code-server's temp dir (logs, user data) after stop(). */
 const KEEP = process.env.HANGAR_UI_KEEP === '1';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 /** Settings every instance gets (quiet, no network, nothing opening by itself); `settings` override them. */
 export const DEFAULT_SETTINGS: Record<string, unknown> = {
@@ -52,7 +68,13 @@ export const DEFAULT_SETTINGS: Record<string, unknown> = {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-interface ProcInfo { pid: number; ppid: number; pgid: number; start: string; cmd: string }
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  start: string;
+  cmd: string;
+}
 
 function readProcs(): ProcInfo[] {
   const out: ProcInfo[] = [];
@@ -64,13 +86,19 @@ function readProcs(): ProcInfo[] {
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
       out.push({ pid: Number(name), ppid: Number(rest[1]), pgid: Number(rest[2]), start: rest[19], cmd });
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   return out;
 }
 
 function envHas(pid: number, marker: string): boolean {
-  try { return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(marker); } catch { return false; }
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(marker);
+  } catch {
+    return false;
+  }
 }
 
 /** Live processes of one code-server instance: its process group, its descendants (pty shells
@@ -81,10 +109,17 @@ function instanceProcs(rootPid: number, marker: string): ProcInfo[] {
   for (const p of all) byParent.set(p.ppid, [...(byParent.get(p.ppid) ?? []), p]);
   const found = new Map<number, ProcInfo>();
   const walk = (pid: number) => {
-    for (const c of byParent.get(pid) ?? []) if (!found.has(c.pid)) { found.set(c.pid, c); walk(c.pid); }
+    for (const c of byParent.get(pid) ?? [])
+      if (!found.has(c.pid)) {
+        found.set(c.pid, c);
+        walk(c.pid);
+      }
   };
   for (const p of all) {
-    if (p.pid === rootPid || p.pgid === rootPid || envHas(p.pid, marker)) { found.set(p.pid, p); walk(p.pid); }
+    if (p.pid === rootPid || p.pgid === rootPid || envHas(p.pid, marker)) {
+      found.set(p.pid, p);
+      walk(p.pid);
+    }
   }
   return [...found.values()].filter((p) => p.pid !== process.pid);
 }
@@ -94,11 +129,18 @@ function alive(p: ProcInfo): boolean {
     const stat = fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return rest[19] === p.start && rest[0] !== 'Z';
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 function signal(pids: number[], sig: NodeJS.Signals): void {
-  for (const pid of pids) try { process.kill(pid, sig); } catch { /* gone */ }
+  for (const pid of pids)
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -107,30 +149,47 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const live = new Set<{ pid: number; marker: string }>();
 process.on('exit', () => {
   for (const i of live) {
-    try { process.kill(-i.pid, 'SIGKILL'); } catch { /* gone */ }
-    signal(instanceProcs(i.pid, i.marker).map((p) => p.pid), 'SIGKILL');
+    try {
+      process.kill(-i.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    signal(
+      instanceProcs(i.pid, i.marker).map((p) => p.pid),
+      'SIGKILL',
+    );
   }
 });
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
+    const s = net
+      .createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
   });
 }
 
 function httpStatus(url: string): Promise<number> {
   return new Promise((resolve) => {
-    const req = http.get(url, { timeout: 2000 }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    const req = http.get(url, { timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(0));
   });
 }
 
 function tail(file: string, lines = 40): string {
-  try { return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n'); } catch { return ''; }
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
 }
 
 /** A clean environment for code-server: no VS Code / npm variables of whatever launched the tests. */
@@ -143,7 +202,11 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function execCodeServer(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ code: number; out: string }> {
+function execCodeServer(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(CODE_SERVER_BIN, args, { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
@@ -206,19 +269,26 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   const logFile = path.join(dir, 'code-server.log');
   const marker = `HANGAR_UI_INSTANCE=${dir}`;
   for (const d of [path.join(userDataDir, 'User'), extensionsDir, configDir]) fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'),
-    JSON.stringify({ ...DEFAULT_SETTINGS, ...opts.settings }, null, 2));
+  fs.writeFileSync(
+    path.join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify({ ...DEFAULT_SETTINGS, ...opts.settings }, null, 2),
+  );
 
   const env: NodeJS.ProcessEnv = {
     // EXTENSIONS_GALLERY={}: no extension gallery, so the workbench makes no open-vsx.org requests.
-    ...baseEnv(), XDG_CONFIG_HOME: configDir, HANGAR_UI_INSTANCE: dir, EXTENSIONS_GALLERY: '{}', ...opts.env,
+    ...baseEnv(),
+    XDG_CONFIG_HOME: configDir,
+    HANGAR_UI_INSTANCE: dir,
+    EXTENSIONS_GALLERY: '{}',
+    ...opts.env,
   };
   const dirArgs = ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
 
   const vsixes = opts.extensionVsix === undefined ? [] : ([] as string[]).concat(opts.extensionVsix);
   for (const vsix of vsixes) {
     const abs = path.resolve(vsix);
-    if (!fs.existsSync(abs)) throw new Error(`extension ${abs} does not exist (scripts/package-vsix.sh makes dist/hangar.vsix)`);
+    if (!fs.existsSync(abs))
+      throw new Error(`extension ${abs} does not exist (scripts/package-vsix.sh makes dist/hangar.vsix)`);
     const r = await execCodeServer([...dirArgs, '--force', '--install-extension', abs], env);
     if (r.code !== 0 || !/successfully installed/i.test(r.out)) {
       throw new Error(`code-server --install-extension ${abs} failed (exit ${r.code}):\n${r.out}`);
@@ -227,11 +297,29 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
 
   const port = await freePort();
   const logFd = fs.openSync(logFile, 'a');
-  const child = spawn(CODE_SERVER_BIN, [
-    '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened',
-    ...dirArgs, ...(opts.args ?? []), workspace,
-  ], { env, cwd: workspace, detached: true /* setsid: its own session and process group */, stdio: ['ignore', logFd, logFd] });
+  const child = spawn(
+    CODE_SERVER_BIN,
+    [
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--ignore-last-opened',
+      ...dirArgs,
+      ...(opts.args ?? []),
+      workspace,
+    ],
+    {
+      env,
+      cwd: workspace,
+      detached: true /* setsid: its own session and process group */,
+      stdio: ['ignore', logFd, logFd],
+    },
+  );
   fs.closeSync(logFd);
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not spawn ${CODE_SERVER_BIN}`);
@@ -239,20 +327,37 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   const entry = { pid, marker };
   live.add(entry);
   let exited: number | string | null = null;
-  child.once('exit', (code, sig) => { exited = code ?? sig; });
+  child.once('exit', (code, sig) => {
+    exited = code ?? sig;
+  });
 
   const stop = async (): Promise<void> => {
     const procs = instanceProcs(pid, marker);
-    try { process.kill(-pid, 'SIGTERM'); } catch { /* group gone */ }
-    signal(procs.map((p) => p.pid), 'SIGTERM');
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      /* group gone */
+    }
+    signal(
+      procs.map((p) => p.pid),
+      'SIGTERM',
+    );
     const deadline = Date.now() + 5000;
     let left = procs;
     while ((left = [...left, ...instanceProcs(pid, marker)].filter(alive)).length > 0) {
       if (Date.now() > deadline) {
-        try { process.kill(-pid, 'SIGKILL'); } catch { /* group gone */ }
-        signal(left.map((p) => p.pid), 'SIGKILL');
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* group gone */
+        }
+        signal(
+          left.map((p) => p.pid),
+          'SIGKILL',
+        );
       }
-      if (Date.now() > deadline + 5000) throw new Error(`code-server processes survive SIGKILL: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`);
+      if (Date.now() > deadline + 5000)
+        throw new Error(`code-server processes survive SIGKILL: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`);
       await sleep(100);
     }
     live.delete(entry);
@@ -274,10 +379,27 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   }
 
   return {
-    url, port, pid, workspace, dir, userDataDir, extensionsDir, logFile, marker,
+    url,
+    port,
+    pid,
+    workspace,
+    dir,
+    userDataDir,
+    extensionsDir,
+    logFile,
+    marker,
     folderUrl: (folder: string) => `${url}?folder=${encodeURIComponent(path.resolve(folder))}`,
-    log: () => { try { return fs.readFileSync(logFile, 'utf8'); } catch { return ''; } },
-    processes: () => instanceProcs(pid, marker).filter(alive).map((p) => p.pid),
+    log: () => {
+      try {
+        return fs.readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    processes: () =>
+      instanceProcs(pid, marker)
+        .filter(alive)
+        .map((p) => p.pid),
     stop,
   };
 }
@@ -295,12 +417,16 @@ export interface Workbench {
 }
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run 'bash test/setup/code-server.sh' (installs Debian's chromium)`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: run 'bash test/setup/code-server.sh' (installs Debian's chromium)`);
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }
 
 /** Opens the workbench (a CodeServer, or any URL it serves) and waits until it is visible. */
-export async function openWorkbench(target: CodeServer | string, opts: { timeoutMs?: number; viewport?: { width: number; height: number } } = {}): Promise<Workbench> {
+export async function openWorkbench(
+  target: CodeServer | string,
+  opts: { timeoutMs?: number; viewport?: { width: number; height: number } } = {},
+): Promise<Workbench> {
   const url = typeof target === 'string' ? target : target.url;
   const browser = await launchBrowser();
   try {
@@ -367,7 +493,8 @@ export function quickInput(page: Page): Locator {
 
 /** Rows of the open quick pick whose label is `label` (exact string, or a RegExp). */
 export function quickPickItem(page: Page, label: string | RegExp): Locator {
-  return page.locator('.quick-input-widget .quick-input-list .monaco-list-row')
+  return page
+    .locator('.quick-input-widget .quick-input-list .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: exact(label) }) });
 }
 
@@ -384,19 +511,30 @@ export async function runCommand(page: Page, title: string, opts: { timeoutMs?: 
       await item.waitFor({ state: 'visible', timeout: Math.max(1000, Math.min(3000, deadline - Date.now())) });
       break;
     } catch {
-      const shown = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allTextContents();
+      const shown = await page
+        .locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name')
+        .allTextContents();
       await page.keyboard.press('Escape');
-      if (Date.now() >= deadline) throw new Error(`command '${title}' is not in the palette; it shows: ${JSON.stringify(shown.slice(0, 15))}`);
-      await quickInput(page).waitFor({ state: 'hidden', timeout: 2000 }).catch(() => undefined);
+      if (Date.now() >= deadline)
+        throw new Error(`command '${title}' is not in the palette; it shows: ${JSON.stringify(shown.slice(0, 15))}`);
+      await quickInput(page)
+        .waitFor({ state: 'hidden', timeout: 2000 })
+        .catch(() => undefined);
     }
   }
   await item.click();
   // The palette closes, or the command's own quick pick/input box replaces it.
-  await page.waitForFunction(() => {
-    const w = document.querySelector<HTMLElement>('.quick-input-widget');
-    const input = w?.querySelector<HTMLInputElement>('.quick-input-box input');
-    return !w || w.style.display === 'none' || !w.offsetParent || !input?.value.startsWith('>');
-  }, undefined, { timeout }).catch(() => undefined);
+  await page
+    .waitForFunction(
+      () => {
+        const w = document.querySelector<HTMLElement>('.quick-input-widget');
+        const input = w?.querySelector<HTMLInputElement>('.quick-input-box input');
+        return !w || w.style.display === 'none' || !w.offsetParent || !input?.value.startsWith('>');
+      },
+      undefined,
+      { timeout },
+    )
+    .catch(() => undefined);
 }
 
 /** F1; resolves when the palette's input is visible and focused. */
@@ -410,7 +548,10 @@ export async function openCommandPalette(page: Page): Promise<Locator> {
     } catch (e) {
       // The first key press can land before the workbench has keyboard focus.
       if (attempt >= 2) throw e;
-      await page.locator('.part.statusbar').click({ position: { x: 2, y: 2 } }).catch(() => undefined);
+      await page
+        .locator('.part.statusbar')
+        .click({ position: { x: 2, y: 2 } })
+        .catch(() => undefined);
     }
   }
 }
@@ -422,9 +563,11 @@ export async function clickActivityBar(page: Page, title: string): Promise<void>
   await item.waitFor({ state: 'visible', timeout: 15_000 });
   const li = item.locator('xpath=..');
   const checked = /\bchecked\b/.test((await li.getAttribute('class')) ?? '');
-  if (!(checked && await page.locator('.part.sidebar').isVisible())) await item.click();
+  if (!(checked && (await page.locator('.part.sidebar').isVisible()))) await item.click();
   await page.locator('.part.sidebar').waitFor({ state: 'visible', timeout: 15_000 });
-  await page.locator('.part.sidebar .composite.title').filter({ hasText: new RegExp(escapeRe(title), 'i') })
+  await page
+    .locator('.part.sidebar .composite.title')
+    .filter({ hasText: new RegExp(escapeRe(title), 'i') })
     .waitFor({ state: 'visible', timeout: 15_000 });
 }
 
@@ -438,11 +581,17 @@ export async function screenshot(page: Page, name: string, opts: { settleMs?: nu
 }
 
 /** The notification toast showing `text` (substring or RegExp), once it has faded in. */
-export async function waitForNotification(page: Page, text: string | RegExp, opts: { timeoutMs?: number } = {}): Promise<Locator> {
+export async function waitForNotification(
+  page: Page,
+  text: string | RegExp,
+  opts: { timeoutMs?: number } = {},
+): Promise<Locator> {
   const toast = page.locator('.notifications-toasts .notification-toast-container').filter({ hasText: text }).first();
   await toast.waitFor({ state: 'visible', timeout: opts.timeoutMs ?? 15_000 });
   // VS Code marks a toast notification-fade-in-done when its fade-in transition ends.
-  await toast.locator('.notification-toast.notification-fade-in-done').waitFor({ timeout: 3000 })
+  await toast
+    .locator('.notification-toast.notification-fade-in-done')
+    .waitFor({ timeout: 3000 })
     .catch(() => sleep(1000));
   return toast;
 }
@@ -450,11 +599,18 @@ export async function waitForNotification(page: Page, text: string | RegExp, opt
 /** Clicks a button (e.g. 'Retry') on the notification showing `text`. */
 export async function clickNotificationButton(page: Page, text: string | RegExp, button: string): Promise<void> {
   const toast = await waitForNotification(page, text);
-  await toast.locator('.monaco-button', { hasText: exact(button) }).first().click();
+  await toast
+    .locator('.monaco-button', { hasText: exact(button) })
+    .first()
+    .click();
 }
 
 /** The modal dialog (showWarningMessage(…, { modal: true })) whose message or detail shows `text`. */
-export async function waitForDialog(page: Page, text: string | RegExp, opts: { timeoutMs?: number } = {}): Promise<Locator> {
+export async function waitForDialog(
+  page: Page,
+  text: string | RegExp,
+  opts: { timeoutMs?: number } = {},
+): Promise<Locator> {
   const dialog = page.locator('.monaco-dialog-box').filter({ hasText: text }).first();
   await dialog.waitFor({ state: 'visible', timeout: opts.timeoutMs ?? 15_000 });
   return dialog;
@@ -463,17 +619,27 @@ export async function waitForDialog(page: Page, text: string | RegExp, opts: { t
 /** Clicks a button of the modal dialog showing `text`. */
 export async function clickDialogButton(page: Page, text: string | RegExp, button: string): Promise<void> {
   const dialog = await waitForDialog(page, text);
-  await dialog.locator('.dialog-buttons .monaco-button', { hasText: exact(button) }).first().click();
+  await dialog
+    .locator('.dialog-buttons .monaco-button', { hasText: exact(button) })
+    .first()
+    .click();
 }
 
 /** A tree/list row (custom views, Explorer) whose label is `label` (exact string or RegExp). */
 export function treeItem(page: Page, label: string | RegExp, within?: Locator): Locator {
-  return (within ?? page.locator('.monaco-workbench')).locator('.monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: exact(label) }) }).first();
+  return (within ?? page.locator('.monaco-workbench'))
+    .locator('.monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exact(label) }) })
+    .first();
 }
 
 /** Right-clicks the tree item `itemLabel` and picks `actionLabel` from its context menu. */
-export async function contextMenu(page: Page, itemLabel: string | RegExp, actionLabel: string | RegExp, within?: Locator): Promise<void> {
+export async function contextMenu(
+  page: Page,
+  itemLabel: string | RegExp,
+  actionLabel: string | RegExp,
+  within?: Locator,
+): Promise<void> {
   const item = treeItem(page, itemLabel, within);
   await item.waitFor({ state: 'visible', timeout: 15_000 });
   await item.click({ button: 'right' });
@@ -486,7 +652,9 @@ export async function contextMenu(page: Page, itemLabel: string | RegExp, action
   } catch {
     const shown = await menu.locator('.action-label').allTextContents();
     await page.keyboard.press('Escape');
-    throw new Error(`context menu of '${itemLabel}' has no enabled '${actionLabel}'; it shows ${JSON.stringify(shown.filter(Boolean))}`);
+    throw new Error(
+      `context menu of '${itemLabel}' has no enabled '${actionLabel}'; it shows ${JSON.stringify(shown.filter(Boolean))}`,
+    );
   }
   // A plain click right after the menu opened is sometimes swallowed by the menu; hover focuses the
   // entry and Enter runs it.
@@ -496,7 +664,11 @@ export async function contextMenu(page: Page, itemLabel: string | RegExp, action
 }
 
 /** Picks `label` in the open quick pick (showQuickPick, palette sub-menus). Types `filter` first when given. */
-export async function quickPickSelect(page: Page, label: string | RegExp, opts: { filter?: string; timeoutMs?: number } = {}): Promise<void> {
+export async function quickPickSelect(
+  page: Page,
+  label: string | RegExp,
+  opts: { filter?: string; timeoutMs?: number } = {},
+): Promise<void> {
   const timeout = opts.timeoutMs ?? 15_000;
   await quickInput(page).waitFor({ state: 'visible', timeout });
   if (opts.filter !== undefined) await page.locator('.quick-input-widget .quick-input-box input').fill(opts.filter);
@@ -504,14 +676,20 @@ export async function quickPickSelect(page: Page, label: string | RegExp, opts: 
   try {
     await item.waitFor({ state: 'visible', timeout });
   } catch {
-    const shown = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allTextContents();
+    const shown = await page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name')
+      .allTextContents();
     throw new Error(`quick pick has no '${label}'; it shows ${JSON.stringify(shown.slice(0, 20))}`);
   }
   await item.click();
 }
 
 /** Types into the open input box / quick pick (showInputBox) and, unless submit is false, presses Enter. */
-export async function quickInputType(page: Page, text: string, opts: { submit?: boolean; timeoutMs?: number } = {}): Promise<void> {
+export async function quickInputType(
+  page: Page,
+  text: string,
+  opts: { submit?: boolean; timeoutMs?: number } = {},
+): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible', timeout: opts.timeoutMs ?? 15_000 });
   await input.fill(text);
@@ -520,7 +698,12 @@ export async function quickInputType(page: Page, text: string, opts: { submit?: 
 
 /** The validation message the open input box shows (empty when none). */
 export async function quickInputMessage(page: Page): Promise<string> {
-  return ((await page.locator('.quick-input-widget .quick-input-message').textContent().catch(() => '')) ?? '').trim();
+  return (
+    (await page
+      .locator('.quick-input-widget .quick-input-message')
+      .textContent()
+      .catch(() => '')) ?? ''
+  ).trim();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -533,15 +716,22 @@ export const VSCE_VERSION = '3.9.2';
  * For test fixtures; the Hangar extension itself is packaged by scripts/package-vsix.sh. */
 export async function packageVsix(dir: string, out: string): Promise<string> {
   const local = path.join(REPO_ROOT, 'node_modules', '.bin', 'vsce');
-  const [cmd, pre] = process.env.HANGAR_VSCE ? [process.env.HANGAR_VSCE, []]
-    : fs.existsSync(local) ? [local, []] : ['npx', ['--yes', `@vscode/vsce@${VSCE_VERSION}`]];
+  const [cmd, pre] = process.env.HANGAR_VSCE
+    ? [process.env.HANGAR_VSCE, []]
+    : fs.existsSync(local)
+      ? [local, []]
+      : ['npx', ['--yes', `@vscode/vsce@${VSCE_VERSION}`]];
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   await new Promise<void>((resolve, reject) => {
-    const child = execFile(cmd, [...pre, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', path.resolve(out)],
-      { cwd: dir, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(
+      cmd,
+      [...pre, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '-o', path.resolve(out)],
+      { cwd: dir, timeout: 120_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
         if (err) reject(new Error(`vsce package in ${dir} failed: ${err.message}\n${stdout}${stderr}`));
         else resolve();
-      });
+      },
+    );
     child.stdin?.end();
   });
   return path.resolve(out);
@@ -567,7 +757,8 @@ export interface ExtensionTestsOptions {
 }
 
 /** Workbench log lines that say nothing about the suite. */
-const NOISE = /^(Ignoring fetching additional builtin extensions from gallery|Canceled: Canceled|\[AccountPolicyGate\]|\[reconnection-grace-time\])/;
+const NOISE =
+  /^(Ignoring fetching additional builtin extensions from gallery|Canceled: Canceled|\[AccountPolicyGate\]|\[reconnection-grace-time\])/;
 
 export interface ExtensionTestsResult {
   /** What the extension host exited with: 0 when run() resolved. */
@@ -589,7 +780,10 @@ export async function runExtensionTests(opts: ExtensionTestsOptions): Promise<Ex
   const workspace = opts.workspace ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hangar-ext-tests-ws-'));
   const lines: string[] = [];
   const cs = await startCodeServer({
-    workspace, settings: opts.settings, env: opts.env, extensionVsix: opts.extensionVsix,
+    workspace,
+    settings: opts.settings,
+    env: opts.env,
+    extensionVsix: opts.extensionVsix,
     args: ['--vscode-option', 'enable-smoke-test-driver'],
   });
   let browser: Browser | undefined;
@@ -598,34 +792,50 @@ export async function runExtensionTests(opts: ExtensionTestsOptions): Promise<Ex
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     const remote = (p: string) => `vscode-remote://127.0.0.1:${cs.port}${p}`;
     let exited: (code: number) => void = () => undefined;
-    const done = new Promise<number>((resolve) => { exited = resolve; });
+    const done = new Promise<number>((resolve) => {
+      exited = resolve;
+    });
     // Everything the workbench logs, the extension host's console (the suite's reporter) included, arrives
     // here as [format, ...args]; the browser console only repeats it.
     await page.exposeFunction('codeAutomationLog', (level: string, message: unknown) => {
       const text = Array.isArray(message) ? formatLogArgs(message) : String(message);
       if (!NOISE.test(text)) lines.push(level === 'info' ? text : `[${level}] ${text}`);
     });
-    await page.exposeFunction('codeAutomationExit', (code: number, logs?: Array<{ relativePath: string; contents: string }>) => {
-      // window.log repeats what came through codeAutomationLog.
-      for (const l of logs ?? []) {
-        if (l.contents.trim() && !/(^|\/)window\.log$/.test(l.relativePath)) lines.push(`---- log file ${l.relativePath} ----`, l.contents.trimEnd());
-      }
-      exited(Number(code));
-    });
+    await page.exposeFunction(
+      'codeAutomationExit',
+      (code: number, logs?: Array<{ relativePath: string; contents: string }>) => {
+        // window.log repeats what came through codeAutomationLog.
+        for (const l of logs ?? []) {
+          if (l.contents.trim() && !/(^|\/)window\.log$/.test(l.relativePath))
+            lines.push(`---- log file ${l.relativePath} ----`, l.contents.trimEnd());
+        }
+        exited(Number(code));
+      },
+    );
     page.on('pageerror', (e) => lines.push(`[pageerror] ${e.message}`));
     const payload = JSON.stringify([
       ['extensionDevelopmentPath', remote(devPath)],
       ['extensionTestsPath', remote(testsPath)],
       ['extensionEnvironment', JSON.stringify(opts.env ?? {})],
     ]);
-    await page.goto(`${cs.url}?folder=${encodeURIComponent(path.resolve(workspace))}&payload=${encodeURIComponent(payload)}`);
+    await page.goto(
+      `${cs.url}?folder=${encodeURIComponent(path.resolve(workspace))}&payload=${encodeURIComponent(payload)}`,
+    );
     const timeoutMs = opts.timeoutMs ?? 300_000;
     let timer: NodeJS.Timeout | undefined;
     const code = await Promise.race([
       done,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`extension tests did not finish in ${timeoutMs} ms; log:\n`
-          + `${lines.slice(-60).join('\n')}\n---- code-server ----\n${tail(cs.logFile)}`)), timeoutMs);
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `extension tests did not finish in ${timeoutMs} ms; log:\n` +
+                  `${lines.slice(-60).join('\n')}\n---- code-server ----\n${tail(cs.logFile)}`,
+              ),
+            ),
+          timeoutMs,
+        );
       }),
     ]).finally(() => clearTimeout(timer));
     return { code, log: lines.join('\n') };

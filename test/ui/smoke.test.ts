@@ -7,9 +7,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tmpDir as newTmpDir } from '../helpers/tmp';
 import {
-  clickActivityBar, clickNotificationButton, contextMenu, openCommandPalette, openWorkbench, packageVsix, quickInputMessage,
-  quickInputType, quickPickItem, quickPickSelect, runCommand, runExtensionTests, screenshot, startCodeServer, treeItem,
-  waitForNotification, type CodeServer, type Workbench,
+  clickActivityBar,
+  clickNotificationButton,
+  contextMenu,
+  openCommandPalette,
+  openWorkbench,
+  packageVsix,
+  quickInputMessage,
+  quickInputType,
+  quickPickItem,
+  quickPickSelect,
+  runCommand,
+  runExtensionTests,
+  screenshot,
+  startCodeServer,
+  treeItem,
+  waitForNotification,
+  type CodeServer,
+  type Workbench,
 } from './harness';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'ext-tests');
@@ -23,9 +38,19 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-const comm = (pid: number) => { try { return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return '?'; } };
+const comm = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+};
 function sessionOf(pid: number): number | undefined {
-  try { return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[3]); } catch { return undefined; }
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[3]);
+  } catch {
+    return undefined;
+  }
 }
 
 describe('ui harness (code-server + Chromium)', function () {
@@ -33,8 +58,14 @@ describe('ui harness (code-server + Chromium)', function () {
   let cs: CodeServer | undefined;
   let wb: Workbench | undefined;
   const dirs: string[] = [];
-  const tmpDir = (prefix: string) => { const d = newTmpDir(prefix); dirs.push(d); return d; };
-  after(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+  const tmpDir = (prefix: string) => {
+    const d = newTmpDir(prefix);
+    dirs.push(d);
+    return d;
+  };
+  after(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
 
   afterEach(async () => {
     await wb?.close().catch(() => undefined);
@@ -69,7 +100,10 @@ describe('ui harness (code-server + Chromium)', function () {
     // The terminal draws on a canvas: prove the shell runs by what it writes.
     await page.keyboard.type('echo smoke-$((6 * 7)) > terminal-says.txt\n');
     const said = path.join(workspace, 'terminal-says.txt');
-    for (const deadline = Date.now() + 20_000; !(fs.existsSync(said) && fs.readFileSync(said, 'utf8') === 'smoke-42\n');) {
+    for (
+      const deadline = Date.now() + 20_000;
+      !(fs.existsSync(said) && fs.readFileSync(said, 'utf8') === 'smoke-42\n');
+    ) {
       assert.ok(Date.now() < deadline, 'the terminal did not run the command');
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -94,9 +128,12 @@ describe('ui harness (code-server + Chromium)', function () {
     assert.equal(fs.existsSync(stopped.dir), process.env.HANGAR_UI_KEEP === '1');
   });
 
-  it('rejects with code-server\'s output when it cannot start, leaving nothing behind', async () => {
+  it("rejects with code-server's output when it cannot start, leaving nothing behind", async () => {
     const workspace = tmpDir('hangar-ui-ws-');
-    const err = await startCodeServer({ workspace, args: ['--no-such-flag'] }).then(() => undefined, (e: Error) => e);
+    const err = await startCodeServer({ workspace, args: ['--no-such-flag'] }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     assert.ok(err, 'startCodeServer resolved');
     assert.match(err.message, /code-server exited/);
     assert.match(err.message, /Unknown option --no-such-flag/);
@@ -104,7 +141,11 @@ describe('ui harness (code-server + Chromium)', function () {
 
   it('installs a .vsix and drives its commands, quick pick, input box, tree context menu and notifications', async () => {
     const vsix = await packageVsix(FIXTURE, path.join(tmpDir('hangar-ui-vsix-'), 'fixture.vsix'));
-    cs = await startCodeServer({ workspace: tmpDir('hangar-ui-ws-'), extensionVsix: vsix, env: { HANGAR_FIXTURE_GREETING: 'from the vsix test' } });
+    cs = await startCodeServer({
+      workspace: tmpDir('hangar-ui-ws-'),
+      extensionVsix: vsix,
+      env: { HANGAR_FIXTURE_GREETING: 'from the vsix test' },
+    });
     assert.ok(fs.readdirSync(cs.extensionsDir).some((d) => d.startsWith('hangar-dev.hangar-harness-fixture-')));
     wb = await openWorkbench(cs);
     const { page } = wb;
@@ -116,7 +157,9 @@ describe('ui harness (code-server + Chromium)', function () {
     await runCommand(page, 'Hangar Fixture: Ask');
     await quickPickSelect(page, 'beta');
     await quickInputType(page, 'Not Valid', { submit: false });
-    await page.waitForFunction(() => /lower-case letters only/.test(document.querySelector('.quick-input-widget')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /lower-case letters only/.test(document.querySelector('.quick-input-widget')?.textContent ?? ''),
+    );
     assert.match(await quickInputMessage(page), /lower-case letters only/);
     await quickInputType(page, 'valid');
     await waitForNotification(page, 'Picked beta, named valid');
@@ -128,18 +171,23 @@ describe('ui harness (code-server + Chromium)', function () {
     await screenshot(page, 'smoke-fixture-tree');
   });
 
-  it('runs an extension\'s integration suite in the extension host and reports its exit code', async () => {
+  it("runs an extension's integration suite in the extension host and reports its exit code", async () => {
     const env = { HANGAR_FIXTURE_GREETING: 'hi from runExtensionTests' };
     const ok = await runExtensionTests({
-      extensionDevelopmentPath: FIXTURE, extensionTestsPath: path.join(FIXTURE, 'suite', 'index.js'), env, timeoutMs: 120_000,
+      extensionDevelopmentPath: FIXTURE,
+      extensionTestsPath: path.join(FIXTURE, 'suite', 'index.js'),
+      env,
+      timeoutMs: 120_000,
     });
     assert.equal(ok.code, 0, ok.log);
     assert.match(ok.log, /1 passing/);
     assert.match(ok.log, /fixture: extension host on Node v24\./);
 
     const bad = await runExtensionTests({
-      extensionDevelopmentPath: FIXTURE, extensionTestsPath: path.join(FIXTURE, 'suite', 'index.js'),
-      env: { ...env, HANGAR_FIXTURE_FAIL: '1' }, timeoutMs: 120_000,
+      extensionDevelopmentPath: FIXTURE,
+      extensionTestsPath: path.join(FIXTURE, 'suite', 'index.js'),
+      env: { ...env, HANGAR_FIXTURE_FAIL: '1' },
+      timeoutMs: 120_000,
     });
     assert.notEqual(bad.code, 0, bad.log);
     assert.match(bad.log, /1 failing/);

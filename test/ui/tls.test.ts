@@ -10,8 +10,20 @@ import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { SSH_IMAGE } from '../helpers/docker';
 import { tmpDir } from '../helpers/tmp';
 import {
-  clickActivityBar, clickDialogButton, contextMenu, openWorkbench, quickInputType, REPO_ROOT, runCommand, screenshot,
-  startCodeServer, treeItem, waitForDialog, waitForNotification, type CodeServer, type Workbench,
+  clickActivityBar,
+  clickDialogButton,
+  contextMenu,
+  openWorkbench,
+  quickInputType,
+  REPO_ROOT,
+  runCommand,
+  screenshot,
+  startCodeServer,
+  treeItem,
+  waitForDialog,
+  waitForNotification,
+  type CodeServer,
+  type Workbench,
 } from './harness';
 
 describe('ui: the extension with an https gateway', function () {
@@ -21,29 +33,44 @@ describe('ui: the extension with an https gateway', function () {
   let wb: Workbench;
   const sshConfig = path.join(tmpDir('hangar-ui-tls-ssh-'), 'config');
   /** The real OpenSSH client with the config file attach wrote (its ProxyCommand runs the extension's CLI). */
-  const ssh = (alias: string) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
-    execFile('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', alias, 'echo ok'], { timeout: 60_000 },
-      (e, o, er) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: o, err: er }));
-  });
+  const ssh = (alias: string) =>
+    new Promise<{ code: number; out: string; err: string }>((resolve) => {
+      execFile('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', alias, 'echo ok'], { timeout: 60_000 }, (e, o, er) =>
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: o, err: er }),
+      );
+    });
 
   before(async () => {
     const vsix = path.join(REPO_ROOT, 'dist/hangar.vsix');
     // extension.test.ts (sorted before this file) packages it; alone, package it here.
-    if (!fs.existsSync(vsix) || fs.statSync(vsix).mtimeMs < fs.statSync(path.join(REPO_ROOT, 'dist/extension.js')).mtimeMs) {
+    if (
+      !fs.existsSync(vsix) ||
+      fs.statSync(vsix).mtimeMs < fs.statSync(path.join(REPO_ROOT, 'dist/extension.js')).mtimeMs
+    ) {
       execFileSync('bash', [path.join(REPO_ROOT, 'scripts/package-vsix.sh')], { stdio: 'inherit' });
     }
     d = await startDaemon({ configYaml: 'tls: self-signed\n' });
-    const env = await d.admin.createEnvironment({ name: 'tls-box', image: SSH_IMAGE, image_pull_policy: 'never', environment_type: 'terminal' });
+    const env = await d.admin.createEnvironment({
+      name: 'tls-box',
+      image: SSH_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'terminal',
+    });
     await d.admin.waitFor(env.id, ['running']);
     fs.writeFileSync(sshConfig, '', { mode: 0o600 });
-    cs = await startCodeServer({ workspace: tmpDir('hangar-ui-tls-ws-'), extensionVsix: vsix, settings: { 'remote.SSH.configFile': sshConfig } });
+    cs = await startCodeServer({
+      workspace: tmpDir('hangar-ui-tls-ws-'),
+      extensionVsix: vsix,
+      settings: { 'remote.SSH.configFile': sshConfig },
+    });
     wb = await openWorkbench(cs);
   });
 
   after(async () => {
     await wb?.close();
     await cs?.stop();
-    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? []) await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
+      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
     await d?.close();
   });
 
@@ -52,7 +79,8 @@ describe('ui: the extension with an https gateway', function () {
     assert.match(d.url, /^https:/);
     await clickActivityBar(page, 'Hangar');
     await runCommand(page, 'Hangar: Connect to Gateway…');
-    const title = (t: string) => page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
+    const title = (t: string) =>
+      page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
     await title('(1/2)');
     await quickInputType(page, d.url);
     await title('(2/2)');
@@ -66,7 +94,10 @@ describe('ui: the extension with an https gateway', function () {
     await screenshot(page, 'tls-02-connected');
     // The pin went into the bundled CLI's config beside the token.
     const cliConfig = path.join(cs.userDataDir, 'User/globalStorage/hangar-dev.hangar/cli/config.json');
-    assert.equal(JSON.parse(fs.readFileSync(cliConfig, 'utf8')).gateways[d.url].tls_fingerprint, d.server.tlsFingerprint);
+    assert.equal(
+      JSON.parse(fs.readFileSync(cliConfig, 'utf8')).gateways[d.url].tls_fingerprint,
+      d.server.tlsFingerprint,
+    );
   });
 
   it('the ProxyCommand attach writes checks the pin: ssh reaches the env over the https gateway', async () => {
@@ -88,7 +119,8 @@ describe('ui: the extension with an https gateway', function () {
     const second = d.server.tlsFingerprint!;
     assert.notEqual(second, first);
     await runCommand(page, 'Hangar: Connect to Gateway…');
-    const title = (t: string) => page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
+    const title = (t: string) =>
+      page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
     await title('(1/2)');
     await quickInputType(page, d.url);
     await title('(2/2)');

@@ -8,14 +8,23 @@ import { ApiError, HangarClient } from '../../common/client';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 
 async function status(p: Promise<unknown>): Promise<ApiError> {
-  try { await p; } catch (err) { if (err instanceof ApiError) return err; throw err; }
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
   assert.fail('expected an error');
 }
 
 describe('API (no backend needed)', () => {
   let d: TestDaemon;
-  before(async () => { d = await startDaemon({ dockerHost: 'unix:///nonexistent/docker.sock' }); });
-  after(async () => { await d?.close(); });
+  before(async () => {
+    d = await startDaemon({ dockerHost: 'unix:///nonexistent/docker.sock' });
+  });
+  after(async () => {
+    await d?.close();
+  });
 
   it('first start writes the admin token 0600', () => {
     const st = fs.statSync(path.join(d.dataDir, 'admin.token'));
@@ -26,17 +35,23 @@ describe('API (no backend needed)', () => {
   it('healthz and the OpenAPI document are public; everything else needs a token', async () => {
     const h = await fetch(`${d.url}/healthz`);
     assert.equal(h.status, 200);
-    const doc = await (await fetch(`${d.url}/api/v1/openapi.json`)).json() as any;
+    const doc = (await (await fetch(`${d.url}/api/v1/openapi.json`)).json()) as any;
     assert.equal(doc.openapi, '3.1.0');
-    assert.deepEqual(doc.components.schemas.CreateEnvironment.properties.gpu_mode.enum, ['exclusive', 'vgpu', 'mig', 'shared', 'none']);
+    assert.deepEqual(doc.components.schemas.CreateEnvironment.properties.gpu_mode.enum, [
+      'exclusive',
+      'vgpu',
+      'mig',
+      'shared',
+      'none',
+    ]);
     assert.equal((await fetch(`${d.url}/api/v1/environments`)).status, 401);
     assert.equal((await status(new HangarClient({ url: d.url, token: 'hgr_wrong' }).listEnvironments())).status, 401);
   });
 
-  it('readyz: the store takes writes; each backend\'s reachability as data, without its error text', async () => {
+  it("readyz: the store takes writes; each backend's reachability as data, without its error text", async () => {
     const r = await fetch(`${d.url}/readyz`);
     assert.equal(r.status, 200);
-    const body = await r.json() as any;
+    const body = (await r.json()) as any;
     assert.equal(body.ready, true);
     assert.deepEqual(body.store, { writable: true });
     assert.deepEqual(body.backends, [{ id: 'local', kind: 'docker', available: false }]);
@@ -64,7 +79,11 @@ describe('API (no backend needed)', () => {
       assert.equal(e.field, field);
       assert.match(e.message, new RegExp(field));
     }
-    const raw = await fetch(`${d.url}/api/v1/environments`, { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' }, body: '{nope' });
+    const raw = await fetch(`${d.url}/api/v1/environments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+      body: '{nope',
+    });
     assert.equal(raw.status, 400);
     assert.equal((await d.admin.listEnvironments()).length, 0);
   });
@@ -87,7 +106,10 @@ describe('API (no backend needed)', () => {
   it('unknown env 404; unknown route 404', async () => {
     assert.equal((await status(d.admin.getEnvironment('nope'))).status, 404);
     assert.equal((await status(d.admin.action('nope', 'start'))).status, 404);
-    assert.equal((await fetch(`${d.url}/api/v1/nothing`, { headers: { authorization: `Bearer ${d.token}` } })).status, 404);
+    assert.equal(
+      (await fetch(`${d.url}/api/v1/nothing`, { headers: { authorization: `Bearer ${d.token}` } })).status,
+      404,
+    );
   });
 
   it('admins create users; users cannot', async () => {
@@ -112,10 +134,17 @@ describe('API (no backend needed)', () => {
 
   it('WebSockets need a token too', async () => {
     const ws = new WebSocket(`${d.url.replace('http', 'ws')}/api/v1/events`);
-    const code = await new Promise<number>((resolve) => ws.on('unexpected-response', (_q, r) => resolve(r.statusCode!)));
+    const code = await new Promise<number>((resolve) =>
+      ws.on('unexpected-response', (_q, r) => resolve(r.statusCode!)),
+    );
     assert.equal(code, 401);
-    const ok = new WebSocket(`${d.url.replace('http', 'ws')}/api/v1/events`, { headers: { authorization: `Bearer ${d.token}` } });
-    await new Promise((resolve, reject) => { ok.on('open', resolve); ok.on('error', reject); });
+    const ok = new WebSocket(`${d.url.replace('http', 'ws')}/api/v1/events`, {
+      headers: { authorization: `Bearer ${d.token}` },
+    });
+    await new Promise((resolve, reject) => {
+      ok.on('open', resolve);
+      ok.on('error', reject);
+    });
     ok.close();
   });
 });

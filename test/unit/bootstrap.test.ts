@@ -29,7 +29,10 @@ describe('environment bootstrap files', () => {
   });
 
   it('shell quoting survives quotes and $()', () => {
-    const out = execFileSync('/bin/sh', ['-c', `${profileScript({ X: `it's $(echo no) "q"` })}\nprintf %s "$X"`]).toString();
+    const out = execFileSync('/bin/sh', [
+      '-c',
+      `${profileScript({ X: `it's $(echo no) "q"` })}\nprintf %s "$X"`,
+    ]).toString();
     assert.equal(out, `it's $(echo no) "q"`);
     assert.equal(shq("a'b"), `'a'\\''b'`);
   });
@@ -38,7 +41,14 @@ describe('environment bootstrap files', () => {
     const dir = tmpDir();
     for (const j of [true, false]) {
       const f = path.join(dir, `init-${j}.sh`);
-      fs.writeFileSync(f, initScript({ user: 'dev', jupyterBaseUrl: j ? '/api/v1/environments/x/jupyter/' : null, volumeDirs: ['/data', "/it's"] }));
+      fs.writeFileSync(
+        f,
+        initScript({
+          user: 'dev',
+          jupyterBaseUrl: j ? '/api/v1/environments/x/jupyter/' : null,
+          volumeDirs: ['/data', "/it's"],
+        }),
+      );
       execFileSync('/bin/sh', ['-n', f]);
       assert.equal(/jupyter/.test(fs.readFileSync(f, 'utf8')), j);
     }
@@ -48,18 +58,29 @@ describe('environment bootstrap files', () => {
     const a = generateEd25519('a');
     const b = generateEd25519('b');
     assert.notEqual(a.publicKey, b.publicKey);
-    const files = bootFiles({ user: 'dev', authorizedKeys: 'ssh-ed25519 AAA\n', hostPrivateKey: a.privateKey, hostPublicKey: a.publicKey, envVars: {}, jupyterToken: null, jupyterBaseUrl: '/j/', volumeDirs: [] });
+    const files = bootFiles({
+      user: 'dev',
+      authorizedKeys: 'ssh-ed25519 AAA\n',
+      hostPrivateKey: a.privateKey,
+      hostPublicKey: a.publicKey,
+      envVars: {},
+      jupyterToken: null,
+      jupyterBaseUrl: '/j/',
+      volumeDirs: [],
+    });
     assert.equal(files.find((f) => f.path === '/.hangar/ssh_host_ed25519_key')!.mode, 0o600);
     assert.ok(!files.some((f) => f.path === '/.hangar/jupyter_token'));
   });
 
-  it('every generated key loads in OpenSSH (ssh2\'s generator drops leading zero bytes now and then; ours must not)', function () {
+  it("every generated key loads in OpenSSH (ssh2's generator drops leading zero bytes now and then; ours must not)", function () {
     this.timeout(60_000);
     const dir = tmpDir();
     for (let i = 0; i < 150; i++) {
       const k = generateEd25519(`k${i}`);
       fs.writeFileSync(path.join(dir, 'k'), k.privateKey, { mode: 0o600 });
-      const pub = execFileSync('ssh-keygen', ['-y', '-f', path.join(dir, 'k')]).toString().trim();
+      const pub = execFileSync('ssh-keygen', ['-y', '-f', path.join(dir, 'k')])
+        .toString()
+        .trim();
       assert.equal(pub.split(' ')[1], k.publicKey.split(' ')[1]);
     }
   });

@@ -10,18 +10,30 @@ describe('daemon configuration', () => {
     assert.equal(c.listen, '127.0.0.1:7420');
     assert.equal(c.listenPort, 7420);
     assert.match(c.data_dir, /\.local\/share\/hangar$/);
-    assert.deepEqual(c.backends.map((b) => [b.id, 'url' in b ? b.url : '']), [['local', 'unix:///var/run/docker.sock']]);
+    assert.deepEqual(
+      c.backends.map((b) => [b.id, 'url' in b ? b.url : '']),
+      [['local', 'unix:///var/run/docker.sock']],
+    );
     assert.equal(c.publicUrl, 'http://127.0.0.1:7420');
   });
 
   it('file < environment < flags', () => {
     const dir = tmpDir();
     const file = path.join(dir, 'hangar.yaml');
-    fs.writeFileSync(file, 'listen: 127.0.0.1:1\ndata_dir: /from/file\nbackends:\n  - id: gpu-box\n    url: ssh://ops@10.0.0.5\n  - id: local\n');
-    const c = loadConfig({ argv: ['--config', file, '--listen=127.0.0.1:3'], env: { HANGAR_LISTEN: '127.0.0.1:2', HANGAR_DATA_DIR: '/from/env' } });
+    fs.writeFileSync(
+      file,
+      'listen: 127.0.0.1:1\ndata_dir: /from/file\nbackends:\n  - id: gpu-box\n    url: ssh://ops@10.0.0.5\n  - id: local\n',
+    );
+    const c = loadConfig({
+      argv: ['--config', file, '--listen=127.0.0.1:3'],
+      env: { HANGAR_LISTEN: '127.0.0.1:2', HANGAR_DATA_DIR: '/from/env' },
+    });
     assert.equal(c.listen, '127.0.0.1:3');
     assert.equal(c.data_dir, '/from/env');
-    assert.deepEqual(c.backends.map((b) => b.id), ['gpu-box', 'local']);
+    assert.deepEqual(
+      c.backends.map((b) => b.id),
+      ['gpu-box', 'local'],
+    );
     assert.equal((c.backends[1] as { url: string }).url, 'unix:///var/run/docker.sock');
   });
 

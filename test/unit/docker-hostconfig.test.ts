@@ -6,10 +6,20 @@ import { dockerOptions } from '../../daemon/backends/docker/connection';
 import { demuxBuffer } from '../../daemon/backends/docker';
 
 const spec = (over: Partial<EnvSpec> = {}): EnvSpec => ({
-  envId: '0123456789abcdef', name: 'dev', owner: 'u1', image: 'img', pullPolicy: 'never', cpu: 1.5, memoryMb: 512,
-  env: { A: '1' }, ports: [{ container_port: 8080 }, { container_port: 53, protocol: 'udp', host_port: 5353, host_ip: '127.0.0.2' }],
-  mounts: [{ type: 'volume', source: 'data', target: '/data' }], gpus: { mode: 'none', deviceIds: [], count: 0 },
-  files: [], command: ['/bin/sh', '/.hangar/init.sh'], ...over,
+  envId: '0123456789abcdef',
+  name: 'dev',
+  owner: 'u1',
+  image: 'img',
+  pullPolicy: 'never',
+  cpu: 1.5,
+  memoryMb: 512,
+  env: { A: '1' },
+  ports: [{ container_port: 8080 }, { container_port: 53, protocol: 'udp', host_port: 5353, host_ip: '127.0.0.2' }],
+  mounts: [{ type: 'volume', source: 'data', target: '/data' }],
+  gpus: { mode: 'none', deviceIds: [], count: 0 },
+  files: [],
+  command: ['/bin/sh', '/.hangar/init.sh'],
+  ...over,
 });
 
 describe('docker create options', () => {
@@ -39,9 +49,13 @@ describe('docker create options', () => {
   it('maps granted GPUs by exact UUID, never by count and ids together', () => {
     const ids = ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', 'MIG-11111111-2222-3333-4444-555555555555'];
     const o = createOptions(spec({ gpus: { mode: 'exclusive', deviceIds: ids, count: 2 } }), 'gw', '127.0.0.1');
-    assert.deepEqual(o.HostConfig!.DeviceRequests, [{ Driver: 'nvidia', DeviceIDs: ids, Capabilities: [['gpu']], Options: {} }]);
+    assert.deepEqual(o.HostConfig!.DeviceRequests, [
+      { Driver: 'nvidia', DeviceIDs: ids, Capabilities: [['gpu']], Options: {} },
+    ]);
     const n = createOptions(spec({ gpus: { mode: 'exclusive', deviceIds: [], count: 2 } }), 'gw', '127.0.0.1');
-    assert.deepEqual(n.HostConfig!.DeviceRequests, [{ Driver: 'nvidia', Count: 2, Capabilities: [['gpu']], Options: {} }]);
+    assert.deepEqual(n.HostConfig!.DeviceRequests, [
+      { Driver: 'nvidia', Count: 2, Capabilities: [['gpu']], Options: {} },
+    ]);
     assert.equal(createOptions(spec(), 'gw', '127.0.0.1').HostConfig!.DeviceRequests, undefined);
   });
 
@@ -54,7 +68,8 @@ describe('docker create options', () => {
   });
 
   it('demultiplexes Docker log frames', () => {
-    const frame = (stream: number, s: string) => Buffer.concat([Buffer.from([stream, 0, 0, 0, 0, 0, 0, s.length]), Buffer.from(s)]);
+    const frame = (stream: number, s: string) =>
+      Buffer.concat([Buffer.from([stream, 0, 0, 0, 0, 0, 0, s.length]), Buffer.from(s)]);
     assert.equal(demuxBuffer(Buffer.concat([frame(1, 'out\n'), frame(2, 'err\n')])).toString(), 'out\nerr\n');
   });
 });

@@ -11,7 +11,11 @@ const nlsZh = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.zh-cn.json
 const bundleZh = JSON.parse(fs.readFileSync(path.join(root, 'l10n/bundle.l10n.zh-cn.json'), 'utf8'));
 
 function sources(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sources(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((d) =>
+      d.isDirectory() ? sources(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : [],
+    );
 }
 
 describe('extension manifest', () => {
@@ -46,7 +50,8 @@ describe('extension manifest', () => {
   it('every runtime string (vscode.l10n.t) has a 简体中文 translation', () => {
     const used = new Set<string>();
     for (const f of sources(path.join(root, 'extension'))) {
-      for (const m of fs.readFileSync(f, 'utf8').matchAll(/l10n\.t\('((?:[^'\\]|\\.)*)'/g)) used.add(m[1].replace(/\\'/g, "'"));
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/l10n\.t\('((?:[^'\\]|\\.)*)'/g))
+        used.add(m[1].replace(/\\'/g, "'"));
     }
     for (const label of ['Running', 'In progress', 'Stopped', 'Needs attention']) used.add(label);
     const missing = [...used].filter((k) => !(k in bundleZh));
@@ -54,7 +59,14 @@ describe('extension manifest', () => {
   });
 
   it('logic modules do not import vscode (they run under plain mocha)', () => {
-    for (const f of ['tree/model.ts', 'tree/gpuModel.ts', 'create/request.ts', 'attach/remoteUri.ts', 'core/commandIds.ts', 'gateways/trust.ts']) {
+    for (const f of [
+      'tree/model.ts',
+      'tree/gpuModel.ts',
+      'create/request.ts',
+      'attach/remoteUri.ts',
+      'core/commandIds.ts',
+      'gateways/trust.ts',
+    ]) {
       assert.doesNotMatch(fs.readFileSync(path.join(root, 'extension', f), 'utf8'), /from 'vscode'/, f);
     }
   });

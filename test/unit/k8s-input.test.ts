@@ -20,7 +20,16 @@ describe('Kubernetes create fields', () => {
   const cron = { ...base, deployment_mode: 'k8s_cronjob', command: ['python', 'train.py'] };
 
   it('cron expressions: five fields with ranges, steps, lists and names, or a macro', () => {
-    for (const ok of ['0 3 * * *', '*/15 * * * *', '0 0-23/2 1,15 jan-jun mon-fri', '5 4 * * sun', '0 0 * * 7', '@daily', '@hourly', '30 2 ? * *']) {
+    for (const ok of [
+      '0 3 * * *',
+      '*/15 * * * *',
+      '0 0-23/2 1,15 jan-jun mon-fri',
+      '5 4 * * sun',
+      '0 0 * * 7',
+      '@daily',
+      '@hourly',
+      '30 2 ? * *',
+    ]) {
       assert.equal(cronProblem(ok), undefined, ok);
     }
     assert.match(cronProblem('* * * *')!, /5 fields/);
@@ -54,18 +63,42 @@ describe('Kubernetes create fields', () => {
 
   it('env_vars_from_secrets: Secret names and keys checked, Kubernetes only, no clash with env_vars', () => {
     const k = { ...base, deployment_mode: 'k8s_pod' };
-    assert.equal(problem({ ...k, env_vars_from_secrets: { WANDB_API_KEY: { secret: 'wandb', key: 'api-key' } } }), undefined);
-    assert.equal(problem({ ...k, env_vars_from_secrets: { 'BAD-NAME': { secret: 's', key: 'k' } } })!.field, 'env_vars_from_secrets.BAD-NAME');
-    assert.equal(problem({ ...k, env_vars_from_secrets: { A: { secret: 'Not_DNS', key: 'k' } } })!.field, 'env_vars_from_secrets.A.secret');
-    assert.equal(problem({ ...k, env_vars_from_secrets: { A: { secret: 's', key: 'k/x' } } })!.field, 'env_vars_from_secrets.A.key');
-    assert.equal(problem({ ...k, env_vars_from_secrets: { A: { secret: 's' } } })!.field, 'env_vars_from_secrets.A.key');
-    assert.equal(problem({ ...k, env_vars: { A: '1' }, env_vars_from_secrets: { A: { secret: 's', key: 'k' } } })!.field, 'env_vars_from_secrets.A');
-    assert.equal(problem({ ...base, env_vars_from_secrets: { A: { secret: 's', key: 'k' } } })!.field, 'env_vars_from_secrets');
+    assert.equal(
+      problem({ ...k, env_vars_from_secrets: { WANDB_API_KEY: { secret: 'wandb', key: 'api-key' } } }),
+      undefined,
+    );
+    assert.equal(
+      problem({ ...k, env_vars_from_secrets: { 'BAD-NAME': { secret: 's', key: 'k' } } })!.field,
+      'env_vars_from_secrets.BAD-NAME',
+    );
+    assert.equal(
+      problem({ ...k, env_vars_from_secrets: { A: { secret: 'Not_DNS', key: 'k' } } })!.field,
+      'env_vars_from_secrets.A.secret',
+    );
+    assert.equal(
+      problem({ ...k, env_vars_from_secrets: { A: { secret: 's', key: 'k/x' } } })!.field,
+      'env_vars_from_secrets.A.key',
+    );
+    assert.equal(
+      problem({ ...k, env_vars_from_secrets: { A: { secret: 's' } } })!.field,
+      'env_vars_from_secrets.A.key',
+    );
+    assert.equal(
+      problem({ ...k, env_vars: { A: '1' }, env_vars_from_secrets: { A: { secret: 's', key: 'k' } } })!.field,
+      'env_vars_from_secrets.A',
+    );
+    assert.equal(
+      problem({ ...base, env_vars_from_secrets: { A: { secret: 's', key: 'k' } } })!.field,
+      'env_vars_from_secrets',
+    );
   });
 
   it('network_config.expose: node_port or load_balancer, Kubernetes only', () => {
     assert.equal(problem({ ...base, deployment_mode: 'k8s_pod', network_config: { expose: 'node_port' } }), undefined);
-    assert.equal(problem({ ...base, deployment_mode: 'k8s_pod', network_config: { expose: 'public' } })!.field, 'network_config.expose');
+    assert.equal(
+      problem({ ...base, deployment_mode: 'k8s_pod', network_config: { expose: 'public' } })!.field,
+      'network_config.expose',
+    );
     assert.equal(problem({ ...base, network_config: { expose: 'load_balancer' } })!.field, 'network_config.expose');
   });
 
@@ -100,7 +133,10 @@ describe('Kubernetes create fields', () => {
     fs.writeFileSync(file, 'backends:\n  - id: k\n    kind: kubernetes\n');
     const b = loadConfig({ argv: ['--config', file] }).backends[0] as { gpu_tolerations: unknown };
     assert.deepEqual(b.gpu_tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
-    fs.writeFileSync(file, 'backends:\n  - id: k\n    kind: kubernetes\n    gpu_tolerations: [{key: gpu, effect: Sometimes}]\n');
+    fs.writeFileSync(
+      file,
+      'backends:\n  - id: k\n    kind: kubernetes\n    gpu_tolerations: [{key: gpu, effect: Sometimes}]\n',
+    );
     assert.throws(() => loadConfig({ argv: ['--config', file] }), /invalid configuration: backends/);
   });
 });

@@ -7,14 +7,20 @@ describe('OpenAPI document', () => {
   let d: TestDaemon;
   let doc: any;
   const call = (method: string, p: string, init: RequestInit = {}) =>
-    fetch(`${d.url}/api/v1${p}`, { method, ...init, headers: { authorization: `Bearer ${d.token}`, ...(init.headers ?? {}) } });
+    fetch(`${d.url}/api/v1${p}`, {
+      method,
+      ...init,
+      headers: { authorization: `Bearer ${d.token}`, ...(init.headers ?? {}) },
+    });
   before(async () => {
     d = await startDaemon({ dockerHost: 'unix:///nonexistent/docker.sock' });
     doc = await (await fetch(`${d.url}/api/v1/openapi.json`)).json();
   });
-  after(async () => { await d?.close(); });
+  after(async () => {
+    await d?.close();
+  });
 
-  it('is OpenAPI 3.1 with the validators\' own rules', () => {
+  it("is OpenAPI 3.1 with the validators' own rules", () => {
     assert.equal(doc.openapi, '3.1.0');
     const s = doc.components.schemas;
     assert.deepEqual(s.CreateUser.required, ['name']);
@@ -30,12 +36,21 @@ describe('OpenAPI document', () => {
   it('documents 401 on every route, 403 on admin ones, 400 wherever input is read', () => {
     for (const [p, item] of Object.entries<any>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(item)) {
-        if (p.includes('/jupyter/')) { assert.ok(op.responses.default, p); continue; }
+        if (p.includes('/jupyter/')) {
+          assert.ok(op.responses.default, p);
+          continue;
+        }
         assert.ok(op.responses['401'], `${method} ${p} lacks 401`);
-        if (op.requestBody || op.parameters?.some((x: any) => x.in === 'query')) assert.ok(op.responses['400'], `${method} ${p} lacks 400`);
+        if (op.requestBody || op.parameters?.some((x: any) => x.in === 'query'))
+          assert.ok(op.responses['400'], `${method} ${p} lacks 400`);
       }
     }
-    for (const [p, m] of [['/users', 'get'], ['/users', 'post'], ['/audit', 'get'], ['/backends/{backend}/templates', 'post']]) {
+    for (const [p, m] of [
+      ['/users', 'get'],
+      ['/users', 'post'],
+      ['/audit', 'get'],
+      ['/backends/{backend}/templates', 'post'],
+    ]) {
       assert.ok(doc.paths[p][m].responses['403'], `${m} ${p} lacks 403`);
     }
     assert.equal(doc.paths['/tokens'].post.requestBody.required, false, 'POST /tokens takes no body');
@@ -59,7 +74,10 @@ describe('OpenAPI document', () => {
 
   it('framework-level bad requests are 400s, not 500s', async () => {
     assert.equal((await call('GET', '/environments/%E0%A4%A')).status, 400);
-    const big = await call('POST', '/tokens', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(2 << 20) }) });
+    const big = await call('POST', '/tokens', {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x'.repeat(2 << 20) }),
+    });
     assert.equal(big.status, 400);
     assert.equal((await call('GET', '/environments/x/logs?tail=abc')).status, 400);
   });

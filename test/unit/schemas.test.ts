@@ -44,21 +44,62 @@ describe('create environment validation', () => {
 
   it('checks GPU requests against gpu_mode', () => {
     assert.equal(fieldOf({ ...ok, gpu_count: 2 }), 'gpu_mode');
-    assert.equal(fieldOf({ ...ok, gpu_mode: 'exclusive', gpu_device_ids: ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', 'rm -rf'] }), 'gpu_device_ids.1');
+    assert.equal(
+      fieldOf({ ...ok, gpu_mode: 'exclusive', gpu_device_ids: ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', 'rm -rf'] }),
+      'gpu_device_ids.1',
+    );
     assert.equal(fieldOf({ ...ok, gpu_mode: 'exclusive', gpu_count: 1, gpu_device_ids: ['0', '1'] }), 'gpu_count');
-    assert.equal(fieldOf({ ...ok, gpu_mode: 'exclusive', gpu_device_ids: ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'] }), undefined);
+    assert.equal(
+      fieldOf({ ...ok, gpu_mode: 'exclusive', gpu_device_ids: ['GPU-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'] }),
+      undefined,
+    );
   });
 
   it('checks ports, mounts, env var names and the login user', () => {
-    assert.equal(fieldOf({ ...ok, network_config: { ports: [{ container_port: 70000 }] } }), 'network_config.ports.0.container_port');
-    assert.equal(fieldOf({ ...ok, network_config: { ports: [{ container_port: 80, host_ip: 'not-an-ip' }] } }), 'network_config.ports.0.host_ip');
-    assert.equal(fieldOf({ ...ok, storage_config: { mounts: [{ type: 'bind', source: 'relative', target: '/data' }] } }), 'storage_config.mounts.0.source');
-    assert.equal(fieldOf({ ...ok, storage_config: { mounts: [{ type: 'volume', source: 'data', target: '/a/../etc' }] } }), 'storage_config.mounts.0.target');
+    assert.equal(
+      fieldOf({ ...ok, network_config: { ports: [{ container_port: 70000 }] } }),
+      'network_config.ports.0.container_port',
+    );
+    assert.equal(
+      fieldOf({ ...ok, network_config: { ports: [{ container_port: 80, host_ip: 'not-an-ip' }] } }),
+      'network_config.ports.0.host_ip',
+    );
+    assert.equal(
+      fieldOf({ ...ok, storage_config: { mounts: [{ type: 'bind', source: 'relative', target: '/data' }] } }),
+      'storage_config.mounts.0.source',
+    );
+    assert.equal(
+      fieldOf({ ...ok, storage_config: { mounts: [{ type: 'volume', source: 'data', target: '/a/../etc' }] } }),
+      'storage_config.mounts.0.target',
+    );
     // A host_path names an allowlist entry, never a path; volumes: NAME, team:NAME or id:ID.
-    assert.equal(fieldOf({ ...ok, storage_config: { mounts: [{ type: 'host_path', source: '/etc', target: '/etc' }] } }), 'storage_config.mounts.0.source');
-    assert.equal(fieldOf({ ...ok, storage_config: { mounts: [{ type: 'volume', source: '../x', target: '/x' }] } }), 'storage_config.mounts.0.source');
-    assert.equal(fieldOf({ ...ok, storage_config: { mounts: [{ type: 'volume', source: 'team:data', target: '/x' }, { type: 'host_path', source: 'datasets', target: '/d' }] } }), undefined);
-    assert.equal(fieldOf({ ...ok, storage_config: { mounts: [{ type: 'volume', source: 'x', target: '/x', volume_id: 'someone-elses' }] } }), 'volume_id');
+    assert.equal(
+      fieldOf({ ...ok, storage_config: { mounts: [{ type: 'host_path', source: '/etc', target: '/etc' }] } }),
+      'storage_config.mounts.0.source',
+    );
+    assert.equal(
+      fieldOf({ ...ok, storage_config: { mounts: [{ type: 'volume', source: '../x', target: '/x' }] } }),
+      'storage_config.mounts.0.source',
+    );
+    assert.equal(
+      fieldOf({
+        ...ok,
+        storage_config: {
+          mounts: [
+            { type: 'volume', source: 'team:data', target: '/x' },
+            { type: 'host_path', source: 'datasets', target: '/d' },
+          ],
+        },
+      }),
+      undefined,
+    );
+    assert.equal(
+      fieldOf({
+        ...ok,
+        storage_config: { mounts: [{ type: 'volume', source: 'x', target: '/x', volume_id: 'someone-elses' }] },
+      }),
+      'volume_id',
+    );
     assert.equal(fieldOf({ ...ok, env_vars: { 'BAD-NAME': 'x' } }), 'env_vars.BAD-NAME');
     assert.equal(fieldOf({ ...ok, ssh_user: 'root' }), 'ssh_user');
     assert.equal(fieldOf({ ...ok, image: 'img; rm -rf /' }), 'image');

@@ -18,7 +18,9 @@ const yaml = (s: string) => {
 
 describe('config: host_paths', () => {
   it('parses entries: read-only by default, users and teams', () => {
-    const c = yaml('host_paths:\n  - name: datasets\n    path: /srv/datasets\n    users: [alice]\n    teams: [ml]\n  - name: scratch\n    path: /scratch\n    read_only: false\n    users: ["*"]\n')();
+    const c = yaml(
+      'host_paths:\n  - name: datasets\n    path: /srv/datasets\n    users: [alice]\n    teams: [ml]\n  - name: scratch\n    path: /scratch\n    read_only: false\n    users: ["*"]\n',
+    )();
     assert.deepEqual(c.host_paths, [
       { name: 'datasets', path: '/srv/datasets', read_only: true, users: ['alice'], teams: ['ml'] },
       { name: 'scratch', path: '/scratch', read_only: false, users: ['*'], teams: [] },
@@ -28,11 +30,20 @@ describe('config: host_paths', () => {
 
   it('refuses relative or unnormalised paths, bad names, duplicates and unknown keys, naming the key', () => {
     assert.throws(yaml('host_paths:\n  - {name: a, path: srv}\n'), /host_paths\.0\.path: must be an absolute path/);
-    assert.throws(yaml('host_paths:\n  - {name: a, path: /srv/../etc}\n'), /host_paths\.0\.path: must be a normalised path/);
+    assert.throws(
+      yaml('host_paths:\n  - {name: a, path: /srv/../etc}\n'),
+      /host_paths\.0\.path: must be a normalised path/,
+    );
     assert.throws(yaml('host_paths:\n  - {name: a, path: /srv/}\n'), /host_paths\.0\.path/);
     assert.throws(yaml('host_paths:\n  - {name: A b, path: /srv}\n'), /host_paths\.0\.name/);
-    assert.throws(yaml('host_paths:\n  - {name: a, path: /x}\n  - {name: a, path: /y}\n'), /host_paths\.1\.name: duplicate name 'a'/);
-    assert.throws(yaml('host_paths:\n  - {name: a, path: /x, writable: true}\n'), /invalid configuration: host_paths\.0/);
+    assert.throws(
+      yaml('host_paths:\n  - {name: a, path: /x}\n  - {name: a, path: /y}\n'),
+      /host_paths\.1\.name: duplicate name 'a'/,
+    );
+    assert.throws(
+      yaml('host_paths:\n  - {name: a, path: /x, writable: true}\n'),
+      /invalid configuration: host_paths\.0/,
+    );
   });
 });
 
@@ -48,12 +59,23 @@ describe('mount policy', () => {
   let db: Awaited<ReturnType<typeof openDatabase>>;
   before(async () => {
     db = await openDatabase(tmpDir());
-    for (const u of [alice, bob, admin]) await db.insertInto('users').values({ ...u, created_at: new Date().toISOString() }).execute();
+    for (const u of [alice, bob, admin])
+      await db
+        .insertInto('users')
+        .values({ ...u, created_at: new Date().toISOString() })
+        .execute();
     policy = new MountPolicy({ hostPaths: hp, db });
   });
   after(() => db.destroy());
 
-  const refused = async (p: Promise<unknown>) => { try { await p; } catch (err) { return err as Error & { details?: Record<string, unknown> }; } throw new Error('not refused'); };
+  const refused = async (p: Promise<unknown>) => {
+    try {
+      await p;
+    } catch (err) {
+      return err as Error & { details?: Record<string, unknown> };
+    }
+    throw new Error('not refused');
+  };
 
   it('refuses raw binds for everyone, admins included, naming the rule', async () => {
     const err = await refused(policy.plan(admin, 'local', [{ type: 'bind', source: '/', target: '/host' }]));
@@ -66,17 +88,33 @@ describe('mount policy', () => {
     const [p] = await policy.plan(alice, 'local', [{ type: 'host_path', source: 'datasets', target: '/data' }]);
     assert.deepEqual(p.spec, { type: 'bind', source: '/srv/datasets', target: '/data', read_only: true });
     assert.deepEqual(p.stored, { type: 'host_path', source: 'datasets', target: '/data', read_only: true });
-    assert.equal((await policy.plan(bob, 'local', [{ type: 'host_path', source: 'datasets', target: '/d' }]))[0].spec.source, '/srv/datasets', 'by team');
+    assert.equal(
+      (await policy.plan(bob, 'local', [{ type: 'host_path', source: 'datasets', target: '/d' }]))[0].spec.source,
+      '/srv/datasets',
+      'by team',
+    );
     for (const who of [admin]) {
       const err = await refused(policy.plan(who, 'local', [{ type: 'host_path', source: 'datasets', target: '/d' }]));
       assert.ok(err instanceof ForbiddenError && /not a host_paths entry user 'admin' may use/.test(err.message));
     }
-    assert.ok(await refused(policy.plan(alice, 'local', [{ type: 'host_path', source: 'nope', target: '/d' }])) instanceof ForbiddenError);
-    const rw = await refused(policy.plan(alice, 'local', [{ type: 'host_path', source: 'datasets', target: '/d', read_only: false }]));
+    assert.ok(
+      (await refused(policy.plan(alice, 'local', [{ type: 'host_path', source: 'nope', target: '/d' }]))) instanceof
+        ForbiddenError,
+    );
+    const rw = await refused(
+      policy.plan(alice, 'local', [{ type: 'host_path', source: 'datasets', target: '/d', read_only: false }]),
+    );
     assert.ok(rw instanceof ForbiddenError);
     assert.equal(rw.details?.rule, 'host_paths.read_only');
-    assert.equal((await policy.plan(admin, 'local', [{ type: 'host_path', source: 'scratch', target: '/s' }]))[0].spec.read_only, false);
-    assert.deepEqual(policy.toSpec([{ type: 'host_path', source: 'datasets', target: '/d', read_only: false }]), [{ type: 'bind', source: '/srv/datasets', target: '/d', read_only: true }], 'an entry read-only now stays so');
+    assert.equal(
+      (await policy.plan(admin, 'local', [{ type: 'host_path', source: 'scratch', target: '/s' }]))[0].spec.read_only,
+      false,
+    );
+    assert.deepEqual(
+      policy.toSpec([{ type: 'host_path', source: 'datasets', target: '/d', read_only: false }]),
+      [{ type: 'bind', source: '/srv/datasets', target: '/d', read_only: true }],
+      'an entry read-only now stays so',
+    );
   });
 
   it('volumes: per owner, backend names from ids, team volumes for the team, others 404', async () => {
@@ -90,14 +128,27 @@ describe('mount policy', () => {
     const [b] = await policy.plan(bob, 'local', [{ type: 'volume', source: 'data', target: '/data' }]);
     assert.ok(b.newVolume && b.newVolume.id !== a.newVolume.id, "bob's data is his own");
     for (const src of [`id:${a.newVolume.id}`, `hangar-vol-${a.newVolume.id}`]) {
-      const [p] = await policy.plan(bob, 'local', [{ type: 'volume', source: src, target: '/x' }]).catch((err) => [err]);
+      const [p] = await policy
+        .plan(bob, 'local', [{ type: 'volume', source: src, target: '/x' }])
+        .catch((err) => [err]);
       if (src.startsWith('id:')) assert.ok(p instanceof NotFoundError, 'by id: 404');
       else assert.notEqual(p.spec.source, `hangar-vol-${a.newVolume.id}`, 'a backend name is only a name');
     }
-    assert.ok((await refused(policy.plan(alice, 'local', [{ type: 'volume', source: 'team:data', target: '/x' }]))) instanceof NotFoundError, 'no team');
+    assert.ok(
+      (await refused(policy.plan(alice, 'local', [{ type: 'volume', source: 'team:data', target: '/x' }]))) instanceof
+        NotFoundError,
+      'no team',
+    );
     const [t] = await policy.plan(bob, 'local', [{ type: 'volume', source: 'team:data', target: '/x' }]);
     assert.equal(t.newVolume?.team, 'ml');
-    assert.ok((await refused(policy.plan(alice, 'local', [{ type: 'volume', source: 'a', target: '/x' }, { type: 'volume', source: 'b', target: '/x' }]))) instanceof InputError);
+    assert.ok(
+      (await refused(
+        policy.plan(alice, 'local', [
+          { type: 'volume', source: 'a', target: '/x' },
+          { type: 'volume', source: 'b', target: '/x' },
+        ]),
+      )) instanceof InputError,
+    );
   });
 });
 
@@ -112,7 +163,10 @@ describe('gateway id', () => {
       assert.equal(await resolveGatewayId(dir, db), id);
       assert.equal(fs.readFileSync(path.join(dir, 'gateway.id'), 'utf8').trim(), id);
       fs.writeFileSync(path.join(dir, 'gateway.id'), 'someoneelse\n');
-      await assert.rejects(resolveGatewayId(dir, db), /gateway id mismatch: .*gateway\.id says 'someoneelse' but the database says '[0-9a-f]+'/);
+      await assert.rejects(
+        resolveGatewayId(dir, db),
+        /gateway id mismatch: .*gateway\.id says 'someoneelse' but the database says '[0-9a-f]+'/,
+      );
     } finally {
       await db.destroy();
     }
@@ -124,7 +178,10 @@ describe('gateway id', () => {
     const db = await openDatabase(dir);
     try {
       assert.equal(await resolveGatewayId(dir, db), 'abc123');
-      assert.equal((await db.selectFrom('meta').select('value').where('key', '=', 'gateway_id').executeTakeFirst())?.value, 'abc123');
+      assert.equal(
+        (await db.selectFrom('meta').select('value').where('key', '=', 'gateway_id').executeTakeFirst())?.value,
+        'abc123',
+      );
     } finally {
       await db.destroy();
     }

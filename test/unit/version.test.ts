@@ -10,7 +10,10 @@ const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'ut
 describe('--version', () => {
   for (const bin of ['bin/hangar', 'bin/hangard']) {
     it(`${bin} --version prints ${version}`, () => {
-      const out = execFileSync(process.execPath, [path.join(ROOT, bin), '--version'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+      const out = execFileSync(process.execPath, [path.join(ROOT, bin), '--version'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '' },
+      });
       assert.equal(out.trim(), version);
     });
   }

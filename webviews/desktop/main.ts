@@ -20,17 +20,30 @@ function status(state: Extract<FromDesktop, { type: 'status' }>['state'], detail
 function connect(): void {
   if (!params) return;
   status('connecting');
-  const r = new RFB(screen, params.wsUrl, { wsProtocols: ['binary', `bearer.${params.token}`], credentials: { password: params.password } });
+  const r = new RFB(screen, params.wsUrl, {
+    wsProtocols: ['binary', `bearer.${params.token}`],
+    credentials: { password: params.password },
+  });
   r.scaleViewport = true;
   r.resizeSession = false;
   r.focusOnClick = true;
-  r.addEventListener('connect', () => { attempts = 0; status('connected'); });
+  r.addEventListener('connect', () => {
+    attempts = 0;
+    status('connected');
+  });
   r.addEventListener('credentialsrequired', () => r.sendCredentials({ password: params!.password }));
-  r.addEventListener('securityfailure', (e) => status('failed', `authentication: ${(e as CustomEvent).detail?.reason ?? 'refused'}`));
-  r.addEventListener('clipboard', (e) => vscode.postMessage({ type: 'clipboard', text: (e as CustomEvent).detail.text }));
+  r.addEventListener('securityfailure', (e) =>
+    status('failed', `authentication: ${(e as CustomEvent).detail?.reason ?? 'refused'}`),
+  );
+  r.addEventListener('clipboard', (e) =>
+    vscode.postMessage({ type: 'clipboard', text: (e as CustomEvent).detail.text }),
+  );
   r.addEventListener('disconnect', (e) => {
     rfb = undefined;
-    if ((e as CustomEvent).detail?.clean && attempts === 0) { status('disconnected'); return; }
+    if ((e as CustomEvent).detail?.clean && attempts === 0) {
+      status('disconnected');
+      return;
+    }
     // Sleep, network change, an env restart: retry with backoff.
     attempts++;
     const delay = Math.min(30_000, 500 * 2 ** Math.min(attempts, 6));
@@ -41,7 +54,12 @@ function connect(): void {
 }
 
 const handlers: { [K in ToDesktop['type']]: (m: Extract<ToDesktop, { type: K }>) => void } = {
-  connect: (m) => { params = m; window.clearTimeout(timer); rfb?.disconnect(); connect(); },
+  connect: (m) => {
+    params = m;
+    window.clearTimeout(timer);
+    rfb?.disconnect();
+    connect();
+  },
   clipboard: (m) => rfb?.clipboardPasteFrom(m.text),
 };
 

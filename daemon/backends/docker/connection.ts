@@ -3,8 +3,11 @@ import fs from 'node:fs';
 import type Dockerode from 'dockerode';
 import { hostVerifier, type SshTarget } from '../shared/sshHop';
 
-
-export function dockerOptions(url: string, sshKeyFile?: string, sshHostKey?: string): { opts: Dockerode.DockerOptions; ssh?: SshTarget } {
+export function dockerOptions(
+  url: string,
+  sshKeyFile?: string,
+  sshHostKey?: string,
+): { opts: Dockerode.DockerOptions; ssh?: SshTarget } {
   const u = new URL(url);
   switch (u.protocol) {
     case 'unix:':
@@ -16,12 +19,18 @@ export function dockerOptions(url: string, sshKeyFile?: string, sshHostKey?: str
       return { opts: { protocol: 'https', host: u.hostname, port: Number(u.port || 2376) } };
     case 'ssh:': {
       const ssh: SshTarget = {
-        host: u.hostname, port: Number(u.port || 22), username: decodeURIComponent(u.username || 'root'),
-        privateKey: sshKeyFile ? fs.readFileSync(sshKeyFile) : undefined, ...(sshHostKey ? { hostKey: sshHostKey } : {}),
+        host: u.hostname,
+        port: Number(u.port || 22),
+        username: decodeURIComponent(u.username || 'root'),
+        privateKey: sshKeyFile ? fs.readFileSync(sshKeyFile) : undefined,
+        ...(sshHostKey ? { hostKey: sshHostKey } : {}),
       };
       return {
         opts: {
-          protocol: 'ssh', host: ssh.host, port: ssh.port, username: ssh.username,
+          protocol: 'ssh',
+          host: ssh.host,
+          port: ssh.port,
+          username: ssh.username,
           sshOptions: { privateKey: ssh.privateKey, hostVerifier: hostVerifier(sshHostKey), readyTimeout: 10_000 },
         } as Dockerode.DockerOptions,
         ssh,

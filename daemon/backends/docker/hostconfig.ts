@@ -6,20 +6,31 @@ export function containerName(spec: Pick<EnvSpec, 'name' | 'envId'>): string {
   return `hangar-${spec.name}-${spec.envId.slice(0, 8)}`;
 }
 
-export function createOptions(spec: EnvSpec, gatewayId: string, publishAddress: string, backendId = 'local'): Dockerode.ContainerCreateOptions {
+export function createOptions(
+  spec: EnvSpec,
+  gatewayId: string,
+  publishAddress: string,
+  backendId = 'local',
+): Dockerode.ContainerCreateOptions {
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of spec.ports) {
     const key = `${p.container_port}/${p.protocol ?? 'tcp'}`;
     exposed[key] = {};
-    (bindings[key] ??= []).push({ HostIp: p.host_ip ?? publishAddress, HostPort: p.host_port ? String(p.host_port) : '' });
+    (bindings[key] ??= []).push({
+      HostIp: p.host_ip ?? publishAddress,
+      HostPort: p.host_port ? String(p.host_port) : '',
+    });
   }
-  const deviceRequests = spec.gpus.mode !== 'none' && (spec.gpus.deviceIds.length > 0 || spec.gpus.count > 0)
-    ? [spec.gpus.deviceIds.length > 0
-      // Exact devices by UUID (indexes can change across reboots); Count and DeviceIDs are exclusive.
-      ? { Driver: 'nvidia', DeviceIDs: spec.gpus.deviceIds, Capabilities: [['gpu']], Options: {} }
-      : { Driver: 'nvidia', Count: spec.gpus.count, Capabilities: [['gpu']], Options: {} }]
-    : undefined;
+  const deviceRequests =
+    spec.gpus.mode !== 'none' && (spec.gpus.deviceIds.length > 0 || spec.gpus.count > 0)
+      ? [
+          spec.gpus.deviceIds.length > 0
+            ? // Exact devices by UUID (indexes can change across reboots); Count and DeviceIDs are exclusive.
+              { Driver: 'nvidia', DeviceIDs: spec.gpus.deviceIds, Capabilities: [['gpu']], Options: {} }
+            : { Driver: 'nvidia', Count: spec.gpus.count, Capabilities: [['gpu']], Options: {} },
+        ]
+      : undefined;
   return {
     name: containerName(spec),
     Image: spec.image,
@@ -42,7 +53,12 @@ export function createOptions(spec: EnvSpec, gatewayId: string, publishAddress: 
       NanoCpus: spec.cpu ? Math.round(spec.cpu * 1e9) : undefined,
       Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       // Sources were resolved by the gateway (volumes: hangar-vol-<id>; binds: the operator's host_paths).
-      Mounts: spec.mounts.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.read_only ?? false })),
+      Mounts: spec.mounts.map((m) => ({
+        Type: m.type,
+        Source: m.source,
+        Target: m.target,
+        ReadOnly: m.read_only ?? false,
+      })),
       DeviceRequests: deviceRequests,
       Privileged: false,
       SecurityOpt: ['no-new-privileges:true'],

@@ -7,8 +7,19 @@ import type { BackendInfo, PullPolicy } from '../../../common/model';
 import { BackendUnavailableError, InputError, NoNetworkAddressError, UnprocessableError } from '../../errors';
 import type { Logger } from '../../log';
 import {
-  LABELS, parseRecord, type BackendState, type BackendStatus, type BootFile, type Capabilities, type Driver,
-  type EnvSpec, type ExecResult, type GpuDevice, type LogOptions, type ManagedObject, type ProgressFn,
+  LABELS,
+  parseRecord,
+  type BackendState,
+  type BackendStatus,
+  type BootFile,
+  type Capabilities,
+  type Driver,
+  type EnvSpec,
+  type ExecResult,
+  type GpuDevice,
+  type LogOptions,
+  type ManagedObject,
+  type ProgressFn,
 } from '../../contract';
 import { parseList, parseQuery, QUERY_ARGS } from './nvidiaSmi';
 import { answerWithin } from '../shared/answerWithin';
@@ -67,7 +78,8 @@ export class DockerDriver implements Driver {
   constructor(private readonly o: DockerDriverOptions) {
     this.id = o.id;
     const { opts, ssh } = dockerOptions(o.url, o.ssh_key_file, o.ssh_host_key);
-    if (ssh && !o.ssh_host_key) o.log.warn({ backend: o.id }, `the SSH host key of ${ssh.host} is not verified: set ssh_host_key`);
+    if (ssh && !o.ssh_host_key)
+      o.log.warn({ backend: o.id }, `the SSH host key of ${ssh.host} is not verified: set ssh_host_key`);
     this.docker = new Dockerode(opts);
     this.ssh = ssh && new SshHop(o.id, ssh);
   }
@@ -84,20 +96,32 @@ export class DockerDriver implements Driver {
 
   async info(): Promise<BackendInfo> {
     const base = { id: this.id, kind: this.kind, url: this.o.url };
-    const v = await answerWithin(this.id, 5000, this.call(() => this.docker.version()));
+    const v = await answerWithin(
+      this.id,
+      5000,
+      this.call(() => this.docker.version()),
+    );
     return { ...base, available: true, version: `${v.Version} (API ${v.ApiVersion})` };
   }
 
   async ensureImage(image: string, policy: PullPolicy, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
-    const present = await this.call(() => this.docker.getImage(image).inspect()).then(() => true, (err) => {
-      if (statusCode(err) === 404) return false;
-      // The engine's own reference rules (e.g. repository names are lowercase) are stricter than the API's.
-      if (statusCode(err) === 400) throw new InputError('image', `image: ${dockerMessage(err)}`);
-      throw err;
-    });
+    const present = await this.call(() => this.docker.getImage(image).inspect()).then(
+      () => true,
+      (err) => {
+        if (statusCode(err) === 404) return false;
+        // The engine's own reference rules (e.g. repository names are lowercase) are stricter than the API's.
+        if (statusCode(err) === 400) throw new InputError('image', `image: ${dockerMessage(err)}`);
+        throw err;
+      },
+    );
     if (policy === 'never' || this.o.allow_image_pulls === false) {
-      const why = policy === 'never' ? "image_pull_policy is 'never'" : 'it does not pull images (allow_image_pulls: false)';
-      if (!present) throw new UnprocessableError(`image '${image}' is not present on backend '${this.id}' and ${why}`, 'image_unavailable');
+      const why =
+        policy === 'never' ? "image_pull_policy is 'never'" : 'it does not pull images (allow_image_pulls: false)';
+      if (!present)
+        throw new UnprocessableError(
+          `image '${image}' is not present on backend '${this.id}' and ${why}`,
+          'image_unavailable',
+        );
       return;
     }
     if (policy === 'if-not-present' && present) return;
@@ -105,14 +129,21 @@ export class DockerDriver implements Driver {
     try {
       const stream = await this.call(() => this.docker.pull(image, { abortSignal: signal } as object));
       await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), (ev: { status?: string; progress?: string }) => {
-          if (ev.status) onProgress?.(`${ev.status}${ev.progress ? ' ' + ev.progress : ''}`);
-        });
+        this.docker.modem.followProgress(
+          stream,
+          (err) => (err ? reject(err) : resolve()),
+          (ev: { status?: string; progress?: string }) => {
+            if (ev.status) onProgress?.(`${ev.status}${ev.progress ? ' ' + ev.progress : ''}`);
+          },
+        );
       });
     } catch (err) {
       if (err instanceof BackendUnavailableError) throw err;
       const hint = present ? ' (a local copy exists; use image_pull_policy if-not-present to use it)' : '';
-      throw new UnprocessableError(`image '${image}' could not be pulled on backend '${this.id}': ${dockerMessage(err)}${hint}`, 'image_unavailable');
+      throw new UnprocessableError(
+        `image '${image}' could not be pulled on backend '${this.id}': ${dockerMessage(err)}${hint}`,
+        'image_unavailable',
+      );
     }
   }
 
@@ -122,9 +153,12 @@ export class DockerDriver implements Driver {
   }
 
   async findByEnvId(envId: string): Promise<string | undefined> {
-    const found = await this.call(() => this.docker.listContainers({
-      all: true, filters: { label: [...this.ownLabels(), `${LABELS.envId}=${envId}`] },
-    }));
+    const found = await this.call(() =>
+      this.docker.listContainers({
+        all: true,
+        filters: { label: [...this.ownLabels(), `${LABELS.envId}=${envId}`] },
+      }),
+    );
     return found[0]?.Id;
   }
 
@@ -134,14 +168,19 @@ export class DockerDriver implements Driver {
     for (const m of spec.mounts) {
       // Made on first use, kept after the env (like any named volume); the name comes from the volume's id.
       if (m.type === 'volume') {
-        await this.call(() => this.docker.createVolume({
-          Name: m.source, Labels: { [LABELS.managed]: 'true', [LABELS.gateway]: this.o.gatewayId, [LABELS.owner]: spec.owner },
-        }));
+        await this.call(() =>
+          this.docker.createVolume({
+            Name: m.source,
+            Labels: { [LABELS.managed]: 'true', [LABELS.gateway]: this.o.gatewayId, [LABELS.owner]: spec.owner },
+          }),
+        );
       }
     }
     let container: Dockerode.Container;
     try {
-      container = await this.call(() => this.docker.createContainer(createOptions(spec, this.o.gatewayId, this.o.publish_address, this.id)));
+      container = await this.call(() =>
+        this.docker.createContainer(createOptions(spec, this.o.gatewayId, this.o.publish_address, this.id)),
+      );
     } catch (err) {
       if (statusCode(err) === 400 || statusCode(err) === 404 || statusCode(err) === 409) {
         throw new UnprocessableError(`backend '${this.id}' refused the container: ${dockerMessage(err)}`);
@@ -170,7 +209,10 @@ export class DockerDriver implements Driver {
           pack.entry({ name: d, type: 'directory', mode: 0o755 });
         }
       }
-      pack.entry({ name: parts.join('/'), mode: f.mode }, typeof f.content === 'string' ? Buffer.from(f.content) : f.content);
+      pack.entry(
+        { name: parts.join('/'), mode: f.mode },
+        typeof f.content === 'string' ? Buffer.from(f.content) : f.content,
+      );
     }
     pack.finalize();
     const archive = await streamToBuffer(pack);
@@ -211,9 +253,14 @@ export class DockerDriver implements Driver {
     try {
       const c = await this.call(() => this.docker.getContainer(ref).inspect());
       // A crash loop under the restart policy is not "running", whatever the engine's Running flag says.
-      if (c.State.Restarting) return { state: 'failed', message: `restarting after exit code ${c.State.ExitCode}`, startedAt: c.State.StartedAt };
+      if (c.State.Restarting)
+        return {
+          state: 'failed',
+          message: `restarting after exit code ${c.State.ExitCode}`,
+          startedAt: c.State.StartedAt,
+        };
       const state = stateOf(c.State);
-      const message = state === 'failed' ? (c.State.Error || `exited with code ${c.State.ExitCode}`) : undefined;
+      const message = state === 'failed' ? c.State.Error || `exited with code ${c.State.ExitCode}` : undefined;
       return { state, message, startedAt: c.State.StartedAt };
     } catch (err) {
       if (statusCode(err) === 404) return { state: 'missing' };
@@ -226,7 +273,14 @@ export class DockerDriver implements Driver {
     return cs.map((c) => ({
       ref: c.Id,
       envId: c.Labels[LABELS.envId],
-      state: c.State === 'running' || c.State === 'restarting' ? 'running' : c.State === 'created' ? 'created' : c.State === 'dead' ? 'failed' : 'stopped',
+      state:
+        c.State === 'running' || c.State === 'restarting'
+          ? 'running'
+          : c.State === 'created'
+            ? 'created'
+            : c.State === 'dead'
+              ? 'failed'
+              : 'stopped',
       record: parseRecord(c.Labels[LABELS.record]),
     }));
   }
@@ -235,7 +289,9 @@ export class DockerDriver implements Driver {
     const c = this.docker.getContainer(ref);
     const out = new PassThrough();
     if (opts.follow) {
-      const raw = await this.call(() => c.logs({ follow: true, stdout: true, stderr: true, tail: opts.tail ?? 100, timestamps: opts.timestamps }));
+      const raw = await this.call(() =>
+        c.logs({ follow: true, stdout: true, stderr: true, tail: opts.tail ?? 100, timestamps: opts.timestamps }),
+      );
       this.docker.modem.demuxStream(raw, out, out);
       raw.on('end', () => out.end());
       raw.on('error', (e) => out.destroy(e));
@@ -243,7 +299,9 @@ export class DockerDriver implements Driver {
       opts.signal?.addEventListener('abort', stop, { once: true });
       out.on('close', stop);
     } else {
-      const buf = await this.call(() => c.logs({ follow: false, stdout: true, stderr: true, tail: opts.tail ?? 100, timestamps: opts.timestamps }));
+      const buf = await this.call(() =>
+        c.logs({ follow: false, stdout: true, stderr: true, tail: opts.tail ?? 100, timestamps: opts.timestamps }),
+      );
       out.end(demuxBuffer(buf as unknown as Buffer));
     }
     return out;
@@ -273,12 +331,23 @@ export class DockerDriver implements Driver {
     const ip = await this.containerAddress(ref);
     // Beside the engine the container's bridge address is reachable directly; a remote engine's through its SSH host.
     if (this.ssh) return this.ssh.forward(ip, port);
-    return connectLocal(ip, port).catch((err) => { this.addresses.delete(ref); throw err; });
+    return connectLocal(ip, port).catch((err) => {
+      this.addresses.delete(ref);
+      throw err;
+    });
   }
 
   async exec(ref: string, cmd: string[], opts: { user?: string; stdin?: string } = {}): Promise<ExecResult> {
     const c = this.docker.getContainer(ref);
-    const ex = await this.call(() => c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: opts.stdin !== undefined, User: opts.user }));
+    const ex = await this.call(() =>
+      c.exec({
+        Cmd: cmd,
+        AttachStdout: true,
+        AttachStderr: true,
+        AttachStdin: opts.stdin !== undefined,
+        User: opts.user,
+      }),
+    );
     const stream = await ex.start({ hijack: true, stdin: opts.stdin !== undefined });
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -286,8 +355,13 @@ export class DockerDriver implements Driver {
     const errP = streamToBuffer(stderr);
     this.docker.modem.demuxStream(stream, stdout, stderr);
     if (opts.stdin !== undefined) stream.end(opts.stdin);
-    await new Promise<void>((resolve, reject) => { stream.on('end', resolve); stream.on('close', resolve); stream.on('error', reject); });
-    stdout.end(); stderr.end();
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+    stdout.end();
+    stderr.end();
     const info = await ex.inspect();
     return { exitCode: info.ExitCode ?? -1, stdout: (await outP).toString(), stderr: (await errP).toString() };
   }
@@ -295,12 +369,16 @@ export class DockerDriver implements Driver {
   /** nvidia-smi on the engine's host: locally beside a unix:// engine, over SSH for ssh:// ones. */
   private async inventory(): Promise<GpuDevice[]> {
     const node = this.ssh?.target.host ?? this.id;
-    const run = (args: string[]) => (this.ssh ? this.ssh.exec([this.o.nvidia_smi, ...args]) : localExec(this.o.nvidia_smi, args));
+    const run = (args: string[]) =>
+      this.ssh ? this.ssh.exec([this.o.nvidia_smi, ...args]) : localExec(this.o.nvidia_smi, args);
     const q = await run(QUERY_ARGS);
     if (q === undefined) return []; // no nvidia-smi on the host: no NVIDIA GPUs
     const whole = parseQuery(q, this.id, node);
-    const list = whole.items.some((g) => g.mig_mode === 'enabled') ? parseList((await run(['-L'])) ?? '', this.id, node, whole.items) : { items: [], problems: [] };
-    for (const p of [...whole.problems, ...list.problems]) this.o.log.warn({ backend: this.id, problem: p }, 'nvidia-smi output not understood');
+    const list = whole.items.some((g) => g.mig_mode === 'enabled')
+      ? parseList((await run(['-L'])) ?? '', this.id, node, whole.items)
+      : { items: [], problems: [] };
+    for (const p of [...whole.problems, ...list.problems])
+      this.o.log.warn({ backend: this.id, problem: p }, 'nvidia-smi output not understood');
     return [...whole.items.map((g) => ({ ...g, capacity: this.o.gpu_shared_replicas })), ...list.items];
   }
 

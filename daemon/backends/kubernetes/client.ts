@@ -1,5 +1,13 @@
 // The Kubernetes API handles of one backend and the wrappers every call goes through (reachability, 404, refusals).
-import { AppsV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, VersionApi, type V1Toleration } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  NetworkingV1Api,
+  VersionApi,
+  type V1Toleration,
+} from '@kubernetes/client-node';
 import { UnprocessableError } from '../../errors';
 import type { Logger } from '../../log';
 import { LABELS } from '../../contract';
@@ -50,12 +58,18 @@ export class K8sClient {
     this.net = this.kc.makeApiClient(NetworkingV1Api);
     this.version = this.kc.makeApiClient(VersionApi);
     this.k8s = {
-      gatewayId: o.gatewayId, backendId: o.id, namespacePrefix: o.namespace_prefix, imagePullSecrets: o.image_pull_secrets,
-      storageClass: o.storage_class, gpuTolerations: o.gpu_tolerations,
+      gatewayId: o.gatewayId,
+      backendId: o.id,
+      namespacePrefix: o.namespace_prefix,
+      imagePullSecrets: o.image_pull_secrets,
+      storageClass: o.storage_class,
+      gpuTolerations: o.gpu_tolerations,
     };
   }
 
-  get log(): Logger { return this.o.log; }
+  get log(): Logger {
+    return this.o.log;
+  }
 
   /** Runs an API call; a connection failure becomes BackendUnavailableError naming this backend. */
   call<T>(fn: () => Promise<T>): Promise<T> {

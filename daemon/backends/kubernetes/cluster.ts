@@ -9,9 +9,15 @@ import { PUBLIC_SUFFIX } from './manifests';
 /** The public Service's node ports (and node addresses) or load balancer ingress. */
 export async function exposure(c: K8sClient, ref: string): Promise<ExposedService | undefined> {
   const r = parseRef(ref);
-  const svc = await c.maybe(() => c.core.readNamespacedService({ name: `${r.name}${PUBLIC_SUFFIX}`, namespace: r.namespace }));
+  const svc = await c.maybe(() =>
+    c.core.readNamespacedService({ name: `${r.name}${PUBLIC_SUFFIX}`, namespace: r.namespace }),
+  );
   if (!svc || (svc.spec?.type !== 'NodePort' && svc.spec?.type !== 'LoadBalancer')) return undefined;
-  const ports = (svc.spec.ports ?? []).map((p) => ({ name: p.name ?? String(p.port), port: p.port, node_port: p.nodePort ?? null }));
+  const ports = (svc.spec.ports ?? []).map((p) => ({
+    name: p.name ?? String(p.port),
+    port: p.port,
+    node_port: p.nodePort ?? null,
+  }));
   if (svc.spec.type === 'LoadBalancer') {
     const hosts = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? i.hostname ?? '').filter(Boolean);
     return { type: 'LoadBalancer', hosts, ports };
@@ -19,7 +25,8 @@ export async function exposure(c: K8sClient, ref: string): Promise<ExposedServic
   const nodes = await c.call(() => c.core.listNode({}));
   const hosts = new Set<string>();
   for (const n of nodes.items) {
-    if (n.spec?.unschedulable || !n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')) continue;
+    if (n.spec?.unschedulable || !n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))
+      continue;
     const a = n.status?.addresses ?? [];
     const addr = a.find((x) => x.type === 'ExternalIP') ?? a.find((x) => x.type === 'InternalIP');
     if (addr) hosts.add(addr.address);
@@ -31,7 +38,9 @@ export async function exposure(c: K8sClient, ref: string): Promise<ExposedServic
 export async function inventory(c: K8sClient): Promise<GpuDevice[]> {
   const [nodes, pods] = await Promise.all([
     c.call(() => c.core.listNode({})),
-    c.call(() => c.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed' })),
+    c.call(() =>
+      c.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed' }),
+    ),
   ]);
   return clusterGpus(c.id, nodes.items, pods.items);
 }

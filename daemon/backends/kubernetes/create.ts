@@ -6,8 +6,22 @@ import { LABELS, type EnvSpec } from '../../contract';
 import { formatRef, statusOf, unless } from './api';
 import type { K8sClient } from './client';
 import {
-  bootSecret, cronJob, deployment, GPU_PRODUCT_LABEL, job, namespaceFor, networkPolicy, objectName, podTemplate, publicPolicy,
-  publicService, service, statefulSet, teamNamespace, workloadKind, type Placement,
+  bootSecret,
+  cronJob,
+  deployment,
+  GPU_PRODUCT_LABEL,
+  job,
+  namespaceFor,
+  networkPolicy,
+  objectName,
+  podTemplate,
+  publicPolicy,
+  publicService,
+  service,
+  statefulSet,
+  teamNamespace,
+  workloadKind,
+  type Placement,
 } from './manifests';
 import { createWorkload, listWhere } from './workloads';
 
@@ -18,11 +32,15 @@ export class K8sCreate {
   /** Namespaces seen ready (with their policy) in the last minute: preflight and create both ask. */
   private readonly namespacesSeen = new Map<string, number>();
 
-  constructor(private readonly c: K8sClient, private readonly remove: (ref: string) => Promise<void>) {}
+  constructor(
+    private readonly c: K8sClient,
+    private readonly remove: (ref: string) => Promise<void>,
+  ) {}
 
   /** per-user: hangar-<owner>; per-team: hangar-team-<team> for users with a team (others keep their own). */
   private namespaceOf(spec: EnvSpec): string {
-    if (this.c.o.namespace_policy === 'per-team' && spec.team) return teamNamespace(this.c.o.namespace_prefix, spec.team);
+    if (this.c.o.namespace_policy === 'per-team' && spec.team)
+      return teamNamespace(this.c.o.namespace_prefix, spec.team);
     return namespaceFor(this.c.o.namespace_prefix, spec.owner);
   }
 
@@ -30,14 +48,31 @@ export class K8sCreate {
     if ((this.namespacesSeen.get(namespace) ?? 0) > Date.now() - 60_000) return;
     const c = this.c;
     const ns = await c.maybe(() => c.core.readNamespace({ name: namespace }));
-    if (ns?.status?.phase === 'Terminating') throw new UnprocessableError(`namespace '${namespace}' is being deleted on backend '${c.id}'; try again when it is gone`);
+    if (ns?.status?.phase === 'Terminating')
+      throw new UnprocessableError(
+        `namespace '${namespace}' is being deleted on backend '${c.id}'; try again when it is gone`,
+      );
     if (!ns) {
-      const whose: Record<string, string> = namespace === namespaceFor(c.o.namespace_prefix, spec.owner) ? { [LABELS.owner]: spec.owner } : { [TEAM_LABEL]: spec.team ?? '' };
-      await c.call(() => c.core.createNamespace({
-        body: { metadata: { name: namespace, labels: { [LABELS.managed]: 'true', [LABELS.gateway]: c.o.gatewayId, [LABELS.backend]: c.id, ...whose } } },
-      })).catch(unless(409));
+      const whose: Record<string, string> =
+        namespace === namespaceFor(c.o.namespace_prefix, spec.owner)
+          ? { [LABELS.owner]: spec.owner }
+          : { [TEAM_LABEL]: spec.team ?? '' };
+      await c
+        .call(() =>
+          c.core.createNamespace({
+            body: {
+              metadata: {
+                name: namespace,
+                labels: { [LABELS.managed]: 'true', [LABELS.gateway]: c.o.gatewayId, [LABELS.backend]: c.id, ...whose },
+              },
+            },
+          }),
+        )
+        .catch(unless(409));
     }
-    await c.call(() => c.net.createNamespacedNetworkPolicy({ namespace, body: networkPolicy(c.k8s, namespace) })).catch(unless(409));
+    await c
+      .call(() => c.net.createNamespacedNetworkPolicy({ namespace, body: networkPolicy(c.k8s, namespace) }))
+      .catch(unless(409));
     this.namespacesSeen.set(namespace, Date.now());
   }
 
@@ -48,14 +83,21 @@ export class K8sCreate {
     let products: string[];
     try {
       const nodes = await this.c.call(() => this.c.core.listNode({ labelSelector: GPU_PRODUCT_LABEL }));
-      products = [...new Set(nodes.items.map((n) => n.metadata?.labels?.[GPU_PRODUCT_LABEL]).filter((x): x is string => Boolean(x)))].sort();
+      products = [
+        ...new Set(
+          nodes.items.map((n) => n.metadata?.labels?.[GPU_PRODUCT_LABEL]).filter((x): x is string => Boolean(x)),
+        ),
+      ].sort();
     } catch (err) {
       if (statusOf(err) === 403) return { nodeSelector: { [GPU_PRODUCT_LABEL]: model } }; // may not list nodes: take it as the label value
       throw err;
     }
     const norm = (s: string) => s.toLowerCase().replace(/[\s_]+/g, '-');
     const match = products.filter((p) => norm(p).includes(norm(model)));
-    if (match.length === 0) throw new UnprocessableError(`no node of backend '${this.c.id}' has GPU model '${model}' (${GPU_PRODUCT_LABEL}: ${products.join(', ') || 'none'})`);
+    if (match.length === 0)
+      throw new UnprocessableError(
+        `no node of backend '${this.c.id}' has GPU model '${model}' (${GPU_PRODUCT_LABEL}: ${products.join(', ') || 'none'})`,
+      );
     return match.length === 1 ? { nodeSelector: { [GPU_PRODUCT_LABEL]: match[0] } } : { products: match };
   }
 
@@ -65,11 +107,19 @@ export class K8sCreate {
     const namespace = this.namespaceOf(spec);
     const template = podTemplate(spec, this.c.k8s, {}, kind);
     await this.ensureNamespace(namespace, spec);
-    const pod: V1Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: objectName(spec), namespace, labels: template.metadata?.labels }, spec: template.spec };
+    const pod: V1Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: objectName(spec), namespace, labels: template.metadata?.labels },
+      spec: template.spec,
+    };
     // A StatefulSet's pods get /home from its claim template; a stand-in volume for the dry run.
     if (kind === 'statefulset') pod.spec!.volumes = [...(pod.spec!.volumes ?? []), { name: 'home', emptyDir: {} }];
-    await this.c.call(() => this.c.core.createNamespacedPod({ namespace, body: pod, dryRun: 'All' }))
-      .catch((err) => { if (statusOf(err) !== 409) this.c.refused('pod')(err); });
+    await this.c
+      .call(() => this.c.core.createNamespacedPod({ namespace, body: pod, dryRun: 'All' }))
+      .catch((err) => {
+        if (statusOf(err) !== 409) this.c.refused('pod')(err);
+      });
   }
 
   async create(spec: EnvSpec): Promise<string> {
@@ -85,20 +135,31 @@ export class K8sCreate {
     const svc = service(spec, c.k8s, namespace);
     const pub = publicService(spec, c.k8s, namespace);
     const pubPolicy = publicPolicy(spec, c.k8s, namespace);
-    const workload = { deployment, statefulset: statefulSet, job, cronjob: cronJob }[kind](spec, c.k8s, namespace, placement);
+    const workload = { deployment, statefulset: statefulSet, job, cronjob: cronJob }[kind](
+      spec,
+      c.k8s,
+      namespace,
+      placement,
+    );
     await this.ensureNamespace(namespace, spec);
     const ref = formatRef({ namespace, kind, name: objectName(spec), envId: spec.envId });
     // 409: left by an earlier, interrupted create of this env. Kept, except the boot Secret: it holds the host
     // key, and a resumed create makes a new one.
     const keep = (what: string) => (err: unknown) => (statusOf(err) === 409 ? undefined : c.refused(what)(err));
     try {
-      await c.call(() => c.core.createNamespacedSecret({ namespace, body: secret })).catch(async (err) => {
-        if (statusOf(err) !== 409) return c.refused('Secret')(err);
-        await c.call(() => c.core.replaceNamespacedSecret({ name: secret.metadata!.name!, namespace, body: secret }));
-      });
+      await c
+        .call(() => c.core.createNamespacedSecret({ namespace, body: secret }))
+        .catch(async (err) => {
+          if (statusOf(err) !== 409) return c.refused('Secret')(err);
+          await c.call(() => c.core.replaceNamespacedSecret({ name: secret.metadata!.name!, namespace, body: secret }));
+        });
       await c.call(() => c.core.createNamespacedService({ namespace, body: svc })).catch(keep('Service'));
-      if (pub) await c.call(() => c.core.createNamespacedService({ namespace, body: pub })).catch(keep('public Service'));
-      if (pubPolicy) await c.call(() => c.net.createNamespacedNetworkPolicy({ namespace, body: pubPolicy })).catch(keep('NetworkPolicy'));
+      if (pub)
+        await c.call(() => c.core.createNamespacedService({ namespace, body: pub })).catch(keep('public Service'));
+      if (pubPolicy)
+        await c
+          .call(() => c.net.createNamespacedNetworkPolicy({ namespace, body: pubPolicy }))
+          .catch(keep('NetworkPolicy'));
       await c.call(() => createWorkload(c, kind, namespace, workload)).catch(keep(kind));
     } catch (err) {
       this.namespacesSeen.delete(namespace); // deleted behind our back? Look again next time.

@@ -7,7 +7,15 @@ import type { Duplex, Readable } from 'node:stream';
 import type { BackendInfo, PullPolicy } from '../../../common/model';
 import { BackendUnavailableError, UnprocessableError } from '../../errors';
 import type {
-  BackendStatus, BootFile, Capabilities, Driver, EnvSpec, ExecResult, LogOptions, ManagedObject, ProgressFn,
+  BackendStatus,
+  BootFile,
+  Capabilities,
+  Driver,
+  EnvSpec,
+  ExecResult,
+  LogOptions,
+  ManagedObject,
+  ProgressFn,
 } from '../../contract';
 import { LABELS } from '../../contract';
 import { answerWithin } from '../shared/answerWithin';
@@ -50,7 +58,11 @@ export class KubernetesDriver implements Driver {
   async info(): Promise<BackendInfo> {
     const base = { id: this.id, kind: this.kind, url: this.c.server };
     try {
-      const v = await answerWithin(this.id, 5000, this.c.call(() => this.c.version.getCode()));
+      const v = await answerWithin(
+        this.id,
+        5000,
+        this.c.call(() => this.c.version.getCode()),
+      );
       return { ...base, available: true, version: `${v.gitVersion} (${v.platform})` };
     } catch (err) {
       if (err instanceof BackendUnavailableError) throw err;
@@ -61,33 +73,66 @@ export class KubernetesDriver implements Driver {
 
   /** The kubelet pulls; only the policy is checked here (it maps to imagePullPolicy). */
   async ensureImage(image: string, policy: PullPolicy, _onProgress?: ProgressFn, _signal?: AbortSignal): Promise<void> {
-    if (!PULL_POLICY[policy]) throw new UnprocessableError(`image_pull_policy '${policy}' has no Kubernetes equivalent`);
+    if (!PULL_POLICY[policy])
+      throw new UnprocessableError(`image_pull_policy '${policy}' has no Kubernetes equivalent`);
     if (!image) throw new UnprocessableError('no image');
   }
 
-  create(spec: EnvSpec): Promise<string> { return this.creator.create(spec); }
-  start(ref: string): Promise<void> { return lifecycle.start(this.c, ref); }
-  stop(ref: string, timeoutS: number): Promise<void> { return lifecycle.stop(this.c, ref, timeoutS); }
-  restart(ref: string, _timeoutS: number): Promise<void> { return lifecycle.restart(this.c, ref); }
-  delete(ref: string): Promise<void> { return lifecycle.remove(this.c, ref); }
-  inspect(ref: string): Promise<BackendStatus> { return statusNow(this.c, parseRef(ref)); }
-  list(): Promise<ManagedObject[]> { return listWhere(this.c, this.c.ownSelector()); }
+  create(spec: EnvSpec): Promise<string> {
+    return this.creator.create(spec);
+  }
+  start(ref: string): Promise<void> {
+    return lifecycle.start(this.c, ref);
+  }
+  stop(ref: string, timeoutS: number): Promise<void> {
+    return lifecycle.stop(this.c, ref, timeoutS);
+  }
+  restart(ref: string, _timeoutS: number): Promise<void> {
+    return lifecycle.restart(this.c, ref);
+  }
+  delete(ref: string): Promise<void> {
+    return lifecycle.remove(this.c, ref);
+  }
+  inspect(ref: string): Promise<BackendStatus> {
+    return statusNow(this.c, parseRef(ref));
+  }
+  list(): Promise<ManagedObject[]> {
+    return listWhere(this.c, this.c.ownSelector());
+  }
 
   async findByEnvId(envId: string): Promise<string | undefined> {
     return (await listWhere(this.c, `${this.c.ownSelector()},${LABELS.envId}=${envId}`))[0]?.ref;
   }
 
-  logs(ref: string, opts: LogOptions): Promise<Readable> { return streams.logs(this.c, ref, opts); }
-  openPort(ref: string, port: number): Promise<Duplex> { return streams.openPort(this.c, ref, port); }
-  exec(ref: string, cmd: string[], opts?: { user?: string; stdin?: string }): Promise<ExecResult> { return streams.exec(this.c, ref, cmd, opts); }
-  writeFiles(ref: string, files: BootFile[]): Promise<void> { return streams.writeFiles(this.c, ref, files); }
+  logs(ref: string, opts: LogOptions): Promise<Readable> {
+    return streams.logs(this.c, ref, opts);
+  }
+  openPort(ref: string, port: number): Promise<Duplex> {
+    return streams.openPort(this.c, ref, port);
+  }
+  exec(ref: string, cmd: string[], opts?: { user?: string; stdin?: string }): Promise<ExecResult> {
+    return streams.exec(this.c, ref, cmd, opts);
+  }
+  writeFiles(ref: string, files: BootFile[]): Promise<void> {
+    return streams.writeFiles(this.c, ref, files);
+  }
 
   /** Status changes of every env of this backend, from watches (see watch.ts). */
   private watch(onChange: (envId: string, status: BackendStatus) => void, onResync: () => void): () => void {
-    const w = new EnvWatch({ kc: this.c.kc, labelSelector: this.c.ownSelector(), log: this.c.log, onChange, onResync, backoffMs: this.c.o.watchBackoffMs });
+    const w = new EnvWatch({
+      kc: this.c.kc,
+      labelSelector: this.c.ownSelector(),
+      log: this.c.log,
+      onChange,
+      onResync,
+      backoffMs: this.c.o.watchBackoffMs,
+    });
     this.watches.add(w);
     w.start();
-    return () => { w.stop(); this.watches.delete(w); };
+    return () => {
+      w.stop();
+      this.watches.delete(w);
+    };
   }
 
   async close(): Promise<void> {

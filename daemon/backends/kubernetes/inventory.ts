@@ -31,13 +31,20 @@ export function podGpuRequests(p: V1Pod): Map<string, number> {
 }
 
 /** Scheduled pods that still hold what they asked for. */
-export const holdsResources = (p: V1Pod) => Boolean(p.spec?.nodeName) && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+export const holdsResources = (p: V1Pod) =>
+  Boolean(p.spec?.nodeName) && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
 
-export function clusterGpus(backendId: string, nodes: V1Node[], pods: V1Pod[], now = new Date().toISOString()): GpuDevice[] {
+export function clusterGpus(
+  backendId: string,
+  nodes: V1Node[],
+  pods: V1Pod[],
+  now = new Date().toISOString(),
+): GpuDevice[] {
   const used = new Map<string, number>(); // `<node>/<resource>` → units requested
   for (const p of pods) {
     if (!holdsResources(p)) continue;
-    for (const [res, n] of podGpuRequests(p)) used.set(`${p.spec!.nodeName}/${res}`, (used.get(`${p.spec!.nodeName}/${res}`) ?? 0) + n);
+    for (const [res, n] of podGpuRequests(p))
+      used.set(`${p.spec!.nodeName}/${res}`, (used.get(`${p.spec!.nodeName}/${res}`) ?? 0) + n);
   }
   const out: GpuDevice[] = [];
   for (const n of nodes) {
@@ -51,16 +58,28 @@ export function clusterGpus(backendId: string, nodes: V1Node[], pods: V1Pod[], n
       if (capacity <= 0) continue;
       const mem = Number.parseInt(labels['nvidia.com/gpu.memory'] ?? '', 10);
       out.push({
-        id: `${node}/${res}`, backend_id: backendId, node, kind: 'k8s', index: null,
+        id: `${node}/${res}`,
+        backend_id: backendId,
+        node,
+        kind: 'k8s',
+        index: null,
         model: labels[GPU_PRODUCT_LABEL] ?? 'unknown',
         memory_mb: res === 'nvidia.com/gpu' && Number.isFinite(mem) ? mem : null,
-        pci_bus_id: null, driver: labels['nvidia.com/cuda.driver-version.full'] ?? labels['nvidia.com/cuda.driver.major'] ?? null,
+        pci_bus_id: null,
+        driver: labels['nvidia.com/cuda.driver-version.full'] ?? labels['nvidia.com/cuda.driver.major'] ?? null,
         // 'n/a' even for MIG resources: each row is itself grantable (GpuService counts 'enabled' rows as 0 free).
         mig_mode: 'n/a',
-        parent_id: null, profile: res, utilization: null,
+        parent_id: null,
+        profile: res,
+        utilization: null,
         health: healthy ? 'ok' : 'error',
-        health_message: healthy ? null : `node ${node} is ${n.spec?.unschedulable ? 'cordoned' : `not Ready (${ready?.reason ?? 'unknown'})`}`,
-        capacity, used: Math.min(capacity, used.get(`${node}/${res}`) ?? 0), present: true, last_seen: now,
+        health_message: healthy
+          ? null
+          : `node ${node} is ${n.spec?.unschedulable ? 'cordoned' : `not Ready (${ready?.reason ?? 'unknown'})`}`,
+        capacity,
+        used: Math.min(capacity, used.get(`${node}/${res}`) ?? 0),
+        present: true,
+        last_seen: now,
       });
     }
   }

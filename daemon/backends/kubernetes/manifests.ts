@@ -14,14 +14,25 @@
 // still read/modify everything in its own filesystem and chown files; a namespace with Pod Security Admission
 // level "restricted" will refuse these pods ("baseline" admits them).
 import type {
-  V1CronJob, V1Deployment, V1EnvVar, V1Job, V1NetworkPolicy, V1PodTemplateSpec, V1Secret, V1Service, V1StatefulSet, V1Toleration,
+  V1CronJob,
+  V1Deployment,
+  V1EnvVar,
+  V1Job,
+  V1NetworkPolicy,
+  V1PodTemplateSpec,
+  V1Secret,
+  V1Service,
+  V1StatefulSet,
+  V1Toleration,
 } from '@kubernetes/client-node';
 import type { PullPolicy } from '../../../common/model';
 import { UnprocessableError } from '../../errors';
 import { JUPYTER_PORT, LABELS, RDP_PORT, SSH_PORT, SSHD_CAPABILITIES, VNC_PORT, type EnvSpec } from '../../contract';
 
 export const PULL_POLICY: Record<PullPolicy, 'Always' | 'IfNotPresent' | 'Never'> = {
-  always: 'Always', 'if-not-present': 'IfNotPresent', never: 'Never',
+  always: 'Always',
+  'if-not-present': 'IfNotPresent',
+  never: 'Never',
 };
 /** Set on the workload by the first start: replicas 0 then means "stopped", not "created". */
 export const STARTED_ANNOTATION = 'dev.hangar/started';
@@ -37,7 +48,9 @@ export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
 export type WorkloadKind = 'deployment' | 'statefulset' | 'job' | 'cronjob';
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['deployment', 'statefulset', 'job', 'cronjob'];
 /** GPU pods tolerate this unless the backend configures gpu_tolerations (GPU nodes are commonly tainted so). */
-export const DEFAULT_GPU_TOLERATIONS: V1Toleration[] = [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }];
+export const DEFAULT_GPU_TOLERATIONS: V1Toleration[] = [
+  { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
+];
 
 export interface K8sOptions {
   gatewayId: string;
@@ -51,7 +64,11 @@ export interface K8sOptions {
 
 /** `<prefix>-<first 8 alphanumerics of the owner id>` (DNS-1123 label). */
 export function namespaceFor(prefix: string, owner: string): string {
-  const short = owner.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8) || 'user';
+  const short =
+    owner
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')
+      .slice(0, 8) || 'user';
   return `${prefix}-${short}`.slice(0, 63).replace(/-+$/, '');
 }
 
@@ -62,8 +79,16 @@ export function teamNamespace(prefix: string, team: string): string {
 
 /** `<env name, cut to 40>-<first 8 of env id>`: ≤ 49 characters, so StatefulSet pod and PVC names stay legal. */
 export function objectName(spec: Pick<EnvSpec, 'name' | 'envId'>): string {
-  const name = spec.name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40).replace(/-+$/, '') || 'env';
-  return `${name}-${spec.envId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8)}`;
+  const name =
+    spec.name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 40)
+      .replace(/-+$/, '') || 'env';
+  return `${name}-${spec.envId
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 8)}`;
 }
 
 export function workloadKind(spec: EnvSpec): WorkloadKind {
@@ -72,7 +97,9 @@ export function workloadKind(spec: EnvSpec): WorkloadKind {
   if (mode === 'k8s_stateful') return 'statefulset';
   if (mode === 'k8s_job') return 'job';
   if (mode === 'k8s_cronjob') return 'cronjob';
-  throw new UnprocessableError(`deployment_mode '${mode}' is not served by a Kubernetes backend (k8s_pod, k8s_stateful, k8s_job, k8s_cronjob)`);
+  throw new UnprocessableError(
+    `deployment_mode '${mode}' is not served by a Kubernetes backend (k8s_pod, k8s_stateful, k8s_job, k8s_cronjob)`,
+  );
 }
 
 export function labelsFor(spec: EnvSpec, o: K8sOptions): Record<string, string> {
@@ -89,7 +116,8 @@ export function labelsFor(spec: EnvSpec, o: K8sOptions): Record<string, string> 
 /** The Secret's key and its file name under /.hangar. Only flat files under /.hangar are supported. */
 export function bootKey(path: string): string {
   const m = /^\/\.hangar\/([A-Za-z0-9._-]+)$/.exec(path);
-  if (!m || m[1] === '.' || m[1] === '..') throw new UnprocessableError(`boot file '${path}' is outside /.hangar: not supported on Kubernetes backends`);
+  if (!m || m[1] === '.' || m[1] === '..')
+    throw new UnprocessableError(`boot file '${path}' is outside /.hangar: not supported on Kubernetes backends`);
   return m[1];
 }
 
@@ -119,7 +147,8 @@ export function bootSecret(spec: EnvSpec, o: K8sOptions, namespace: string): V1S
   }
   data[MODES_KEY] = Buffer.from(modesText(modes)).toString('base64');
   return {
-    apiVersion: 'v1', kind: 'Secret',
+    apiVersion: 'v1',
+    kind: 'Secret',
     metadata: { name: `${objectName(spec)}-boot`, namespace, labels: labelsFor(spec, o) },
     type: 'Opaque',
     data,
@@ -132,8 +161,10 @@ export function gpuResources(spec: EnvSpec): Record<string, string> {
   if (g.mode === 'none') return {};
   const count = String(Math.max(1, g.count || g.deviceIds.length));
   if (g.mode === 'mig') {
-    if (!spec.gpuProfile) throw new UnprocessableError('gpu_mode mig on a Kubernetes backend needs gpu_mig_profile (e.g. 1g.10gb)');
-    if (!/^[0-9a-z.+-]+$/.test(spec.gpuProfile)) throw new UnprocessableError(`gpu_mig_profile '${spec.gpuProfile}' is not a MIG profile name`);
+    if (!spec.gpuProfile)
+      throw new UnprocessableError('gpu_mode mig on a Kubernetes backend needs gpu_mig_profile (e.g. 1g.10gb)');
+    if (!/^[0-9a-z.+-]+$/.test(spec.gpuProfile))
+      throw new UnprocessableError(`gpu_mig_profile '${spec.gpuProfile}' is not a MIG profile name`);
     return { [`nvidia.com/mig-${spec.gpuProfile}`]: count };
   }
   if (g.mode === 'vgpu') throw new UnprocessableError('gpu_mode vgpu needs a libvirt (vm) backend');
@@ -142,7 +173,10 @@ export function gpuResources(spec: EnvSpec): Record<string, string> {
 }
 
 /** How the pod is steered to the wanted model: one product → nodeSelector, several → node affinity (In). */
-export interface Placement { nodeSelector?: Record<string, string>; products?: string[] }
+export interface Placement {
+  nodeSelector?: Record<string, string>;
+  products?: string[];
+}
 
 const COPY_BOOT_FILES = [
   'set -e',
@@ -157,22 +191,32 @@ const COPY_BOOT_FILES = [
 export function envVars(spec: Pick<EnvSpec, 'env' | 'secretEnv'>): V1EnvVar[] {
   return [
     ...Object.entries(spec.env).map(([name, value]) => ({ name, value })),
-    ...Object.entries(spec.secretEnv ?? {}).map(([name, r]) => ({ name, valueFrom: { secretKeyRef: { name: r.secret, key: r.key } } })),
+    ...Object.entries(spec.secretEnv ?? {}).map(([name, r]) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: r.secret, key: r.key } },
+    })),
   ];
 }
 
 const isBatch = (kind: WorkloadKind) => kind === 'job' || kind === 'cronjob';
 
 export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, kind: WorkloadKind): V1PodTemplateSpec {
-  if (spec.mounts.length) throw new UnprocessableError('storage_config mounts are not supported on Kubernetes backends yet');
+  if (spec.mounts.length)
+    throw new UnprocessableError('storage_config mounts are not supported on Kubernetes backends yet');
   if (isBatch(kind) && !spec.runCommand?.length) throw new UnprocessableError(`a ${kind} needs a command to run`);
   const labels = labelsFor(spec, o);
   const gpus = gpuResources(spec);
   const limits: Record<string, string> = { ...gpus };
   if (spec.cpu) limits.cpu = String(spec.cpu);
   if (spec.memoryMb) limits.memory = `${spec.memoryMb}Mi`;
-  const ports = new Map<number, string>([[SSH_PORT, 'ssh'], [JUPYTER_PORT, 'jupyter'], [VNC_PORT, 'vnc']]);
-  for (const p of spec.ports) if (!ports.has(p.container_port) && (p.protocol ?? 'tcp') === 'tcp') ports.set(p.container_port, `p-${p.container_port}`);
+  const ports = new Map<number, string>([
+    [SSH_PORT, 'ssh'],
+    [JUPYTER_PORT, 'jupyter'],
+    [VNC_PORT, 'vnc'],
+  ]);
+  for (const p of spec.ports)
+    if (!ports.has(p.container_port) && (p.protocol ?? 'tcp') === 'tcp')
+      ports.set(p.container_port, `p-${p.container_port}`);
   return {
     metadata: { labels, annotations: {} },
     spec: {
@@ -185,32 +229,50 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
       restartPolicy: isBatch(kind) ? 'Never' : undefined,
       nodeSelector: placement.nodeSelector,
       tolerations: Object.keys(gpus).length ? (o.gpuTolerations ?? DEFAULT_GPU_TOLERATIONS) : undefined,
-      affinity: placement.products?.length ? {
-        nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: GPU_PRODUCT_LABEL, operator: 'In', values: placement.products }] }] } },
-      } : undefined,
+      affinity: placement.products?.length
+        ? {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  { matchExpressions: [{ key: GPU_PRODUCT_LABEL, operator: 'In', values: placement.products }] },
+                ],
+              },
+            },
+          }
+        : undefined,
       securityContext: { runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{
-        name: CONTAINER,
-        image: spec.image,
-        imagePullPolicy: PULL_POLICY[spec.pullPolicy],
-        command: ['/bin/sh', '-c', COPY_BOOT_FILES, 'hangar-boot', ...(isBatch(kind) ? spec.runCommand! : spec.command)],
-        env: envVars(spec),
-        ports: [...ports].map(([containerPort, name]) => ({ containerPort, name, protocol: 'TCP' })),
-        resources: Object.keys(limits).length ? { limits, requests: { ...limits } } : undefined,
-        securityContext: {
-          privileged: false,
-          allowPrivilegeEscalation: false,
-          capabilities: { drop: ['ALL'], add: SSHD_CAPABILITIES },
-          seccompProfile: { type: 'RuntimeDefault' },
+      containers: [
+        {
+          name: CONTAINER,
+          image: spec.image,
+          imagePullPolicy: PULL_POLICY[spec.pullPolicy],
+          command: [
+            '/bin/sh',
+            '-c',
+            COPY_BOOT_FILES,
+            'hangar-boot',
+            ...(isBatch(kind) ? spec.runCommand! : spec.command),
+          ],
+          env: envVars(spec),
+          ports: [...ports].map(([containerPort, name]) => ({ containerPort, name, protocol: 'TCP' })),
+          resources: Object.keys(limits).length ? { limits, requests: { ...limits } } : undefined,
+          securityContext: {
+            privileged: false,
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ['ALL'], add: SSHD_CAPABILITIES },
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          // "Ready" = sshd answers (what "running" means for every backend); a batch pod runs its command instead.
+          readinessProbe: isBatch(kind)
+            ? undefined
+            : { tcpSocket: { port: SSH_PORT }, periodSeconds: 2, failureThreshold: 3 },
+          volumeMounts: [
+            { name: 'hangar-boot', mountPath: BOOT_MOUNT, readOnly: true },
+            { name: 'hangar', mountPath: '/.hangar' },
+            ...(kind === 'statefulset' ? [{ name: 'home', mountPath: '/home' }] : []),
+          ],
         },
-        // "Ready" = sshd answers (what "running" means for every backend); a batch pod runs its command instead.
-        readinessProbe: isBatch(kind) ? undefined : { tcpSocket: { port: SSH_PORT }, periodSeconds: 2, failureThreshold: 3 },
-        volumeMounts: [
-          { name: 'hangar-boot', mountPath: BOOT_MOUNT, readOnly: true },
-          { name: 'hangar', mountPath: '/.hangar' },
-          ...(kind === 'statefulset' ? [{ name: 'home', mountPath: '/home' }] : []),
-        ],
-      }],
+      ],
       volumes: [
         { name: 'hangar-boot', secret: { secretName: `${objectName(spec)}-boot`, defaultMode: 0o400 } },
         // In memory: it holds the env's SSH host key.
@@ -225,7 +287,8 @@ const started = (spec: EnvSpec) => (spec.startNow ? { [STARTED_ANNOTATION]: 'tru
 
 export function deployment(spec: EnvSpec, o: K8sOptions, namespace: string, placement: Placement): V1Deployment {
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
     metadata: { name: objectName(spec), namespace, labels: labelsFor(spec, o), annotations: started(spec) },
     spec: {
       replicas: spec.startNow ? 1 : 0,
@@ -240,7 +303,8 @@ export function deployment(spec: EnvSpec, o: K8sOptions, namespace: string, plac
 export function statefulSet(spec: EnvSpec, o: K8sOptions, namespace: string, placement: Placement): V1StatefulSet {
   const labels = labelsFor(spec, o);
   return {
-    apiVersion: 'apps/v1', kind: 'StatefulSet',
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
     metadata: { name: objectName(spec), namespace, labels, annotations: started(spec) },
     spec: {
       replicas: spec.startNow ? 1 : 0,
@@ -249,14 +313,16 @@ export function statefulSet(spec: EnvSpec, o: K8sOptions, namespace: string, pla
       template: podTemplate(spec, o, placement, 'statefulset'),
       // Deleting the env deletes its home; stopping (scale to 0) keeps it.
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
-      volumeClaimTemplates: [{
-        metadata: { name: 'home', labels },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: o.storageClass,
-          resources: { requests: { storage: HOME_SIZE } },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'home', labels },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: o.storageClass,
+            resources: { requests: { storage: HOME_SIZE } },
+          },
         },
-      }],
+      ],
     },
   };
 }
@@ -265,7 +331,8 @@ export function statefulSet(spec: EnvSpec, o: K8sOptions, namespace: string, pla
  *  outcome (Complete / Failed) stays readable until the env is deleted. */
 export function job(spec: EnvSpec, o: K8sOptions, namespace: string, placement: Placement): V1Job {
   return {
-    apiVersion: 'batch/v1', kind: 'Job',
+    apiVersion: 'batch/v1',
+    kind: 'Job',
     metadata: { name: objectName(spec), namespace, labels: labelsFor(spec, o), annotations: started(spec) },
     spec: { suspend: !spec.startNow, backoffLimit: 0, template: podTemplate(spec, o, placement, 'job') },
   };
@@ -276,12 +343,19 @@ export function cronJob(spec: EnvSpec, o: K8sOptions, namespace: string, placeme
   if (!spec.schedule) throw new UnprocessableError('a cronjob needs a schedule');
   const labels = labelsFor(spec, o);
   return {
-    apiVersion: 'batch/v1', kind: 'CronJob',
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
     metadata: { name: objectName(spec), namespace, labels, annotations: started(spec) },
     spec: {
-      schedule: spec.schedule, suspend: !spec.startNow, concurrencyPolicy: 'Forbid',
-      successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3,
-      jobTemplate: { metadata: { labels }, spec: { backoffLimit: 0, template: podTemplate(spec, o, placement, 'cronjob') } },
+      schedule: spec.schedule,
+      suspend: !spec.startNow,
+      concurrencyPolicy: 'Forbid',
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 3,
+      jobTemplate: {
+        metadata: { labels },
+        spec: { backoffLimit: 0, template: podTemplate(spec, o, placement, 'cronjob') },
+      },
     },
   };
 }
@@ -303,7 +377,8 @@ export function publicPorts(spec: EnvSpec): { name: string; port: number }[] {
 export function publicService(spec: EnvSpec, o: K8sOptions, namespace: string): V1Service | undefined {
   if (!spec.expose) return undefined;
   return {
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name: `${objectName(spec)}${PUBLIC_SUFFIX}`, namespace, labels: labelsFor(spec, o) },
     spec: {
       type: spec.expose === 'load_balancer' ? 'LoadBalancer' : 'NodePort',
@@ -317,7 +392,8 @@ export function publicService(spec: EnvSpec, o: K8sOptions, namespace: string): 
 export function publicPolicy(spec: EnvSpec, o: K8sOptions, namespace: string): V1NetworkPolicy | undefined {
   if (!spec.expose) return undefined;
   return {
-    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
     metadata: { name: `${objectName(spec)}${PUBLIC_SUFFIX}`, namespace, labels: labelsFor(spec, o) },
     spec: {
       podSelector: { matchLabels: { [LABELS.envId]: spec.envId } },
@@ -330,10 +406,17 @@ export function publicPolicy(spec: EnvSpec, o: K8sOptions, namespace: string): V
 /** ClusterIP: the gateway reaches the pod through the API server's port-forward, never through this Service;
  *  it names the ports for in-cluster clients. Public access is publicService()'s. */
 export function service(spec: EnvSpec, o: K8sOptions, namespace: string): V1Service {
-  const ports = new Map<number, string>([[SSH_PORT, 'ssh'], [JUPYTER_PORT, 'jupyter'], [VNC_PORT, 'vnc']]);
-  for (const p of spec.ports) if (!ports.has(p.container_port) && (p.protocol ?? 'tcp') === 'tcp') ports.set(p.container_port, `p-${p.container_port}`);
+  const ports = new Map<number, string>([
+    [SSH_PORT, 'ssh'],
+    [JUPYTER_PORT, 'jupyter'],
+    [VNC_PORT, 'vnc'],
+  ]);
+  for (const p of spec.ports)
+    if (!ports.has(p.container_port) && (p.protocol ?? 'tcp') === 'tcp')
+      ports.set(p.container_port, `p-${p.container_port}`);
   return {
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name: objectName(spec), namespace, labels: labelsFor(spec, o) },
     spec: {
       type: 'ClusterIP',
@@ -348,12 +431,19 @@ export function service(spec: EnvSpec, o: K8sOptions, namespace: string): V1Serv
  *  server's port-forward, which enters the pod's network namespace from the node and is not subject to it. */
 export function networkPolicy(o: K8sOptions, namespace: string): V1NetworkPolicy {
   return {
-    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
-    metadata: { name: NETWORK_POLICY_NAME, namespace, labels: { [LABELS.managed]: 'true', [LABELS.gateway]: o.gatewayId } },
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: {
+      name: NETWORK_POLICY_NAME,
+      namespace,
+      labels: { [LABELS.managed]: 'true', [LABELS.gateway]: o.gatewayId },
+    },
     spec: {
       podSelector: { matchLabels: { [LABELS.managed]: 'true' } },
       policyTypes: ['Ingress'],
-      ingress: [{ _from: [{ namespaceSelector: {}, podSelector: { matchLabels: { [LABELS.gateway]: o.gatewayId } } }] }],
+      ingress: [
+        { _from: [{ namespaceSelector: {}, podSelector: { matchLabels: { [LABELS.gateway]: o.gatewayId } } }] },
+      ],
     },
   };
 }

@@ -11,7 +11,8 @@ import { envSelector, readWorkload, statusNow } from './workloads';
 function verdict(c: K8sClient, r: Ref, last: BackendStatus): { done: BackendStatus | void } | undefined {
   const s = last.state;
   if (s === 'missing') throw c.gone(`${r.kind} ${r.namespace}/${r.name}`);
-  if (s === 'running' && (!last.message || r.kind === 'cronjob')) return { done: r.kind === 'cronjob' ? last : undefined };
+  if (s === 'running' && (!last.message || r.kind === 'cronjob'))
+    return { done: r.kind === 'cronjob' ? last : undefined };
   if (s === 'stopped' && r.kind === 'job') return { done: last };
   if (s === 'failed') {
     if (r.kind === 'job' || r.kind === 'cronjob') return { done: last }; // it ran: keep it (and its logs), say why
@@ -27,15 +28,30 @@ export async function waitReady(c: K8sClient, ref: string, signal?: AbortSignal)
   const r = parseRef(ref);
   const w = await readWorkload(c, r);
   if (!w) throw c.gone(`${r.kind} ${r.namespace}/${r.name}`);
-  const template = (w as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec?.template;
-  const generation = r.kind === 'deployment' || r.kind === 'statefulset' ? template?.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null : undefined;
+  const template = (w as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec
+    ?.template;
+  const generation =
+    r.kind === 'deployment' || r.kind === 'statefulset'
+      ? (template?.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null)
+      : undefined;
   const graceMs = c.o.unschedulableGraceMs ?? 5000;
   const limitMs = c.o.readyTimeoutMs ?? 300_000;
   const deadline = Date.now() + limitMs;
   let wake = () => undefined as void;
   let changed = true;
   let lost: Error | undefined;
-  const stop = follow(c, r, () => { changed = true; wake(); }, (err) => { lost = err; wake(); });
+  const stop = follow(
+    c,
+    r,
+    () => {
+      changed = true;
+      wake();
+    },
+    (err) => {
+      lost = err;
+      wake();
+    },
+  );
   const onAbort = () => wake();
   signal?.addEventListener('abort', onAbort);
   try {
@@ -49,13 +65,32 @@ export async function waitReady(c: K8sClient, ref: string, signal?: AbortSignal)
         last = await statusNow(c, r, generation);
         const v = verdict(c, r, last);
         if (v) return v.done;
-        pendingSince = last.state === 'pending' ? pendingSince ?? Date.now() : undefined;
+        pendingSince = last.state === 'pending' ? (pendingSince ?? Date.now()) : undefined;
       }
       if (pendingSince !== undefined && Date.now() - pendingSince >= graceMs) return last;
-      if (Date.now() > deadline) throw new UnprocessableError(`no pod of '${r.name}' became Ready within ${Math.round(limitMs / 1000)} s${last?.message ? `: ${last.message}` : ''}`);
+      if (Date.now() > deadline)
+        throw new UnprocessableError(
+          `no pod of '${r.name}' became Ready within ${Math.round(limitMs / 1000)} s${last?.message ? `: ${last.message}` : ''}`,
+        );
       // Events wake this up; the timer is a backstop for a missed one and ends the grace period.
-      const nap = Math.min(2000, pendingSince !== undefined ? graceMs - (Date.now() - pendingSince) : 2000, deadline - Date.now());
-      await new Promise<void>((res) => { const t = setTimeout(() => { changed = true; res(); }, Math.max(0, nap)); wake = () => { clearTimeout(t); res(); }; });
+      const nap = Math.min(
+        2000,
+        pendingSince !== undefined ? graceMs - (Date.now() - pendingSince) : 2000,
+        deadline - Date.now(),
+      );
+      await new Promise<void>((res) => {
+        const t = setTimeout(
+          () => {
+            changed = true;
+            res();
+          },
+          Math.max(0, nap),
+        );
+        wake = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -68,24 +103,45 @@ function follow(c: K8sClient, r: Ref, onEvent: () => void, onLost: (err: Error) 
   const labelSelector = envSelector(r);
   const paths = [
     `/api/v1/namespaces/${r.namespace}/pods`,
-    { deployment: `/apis/apps/v1/namespaces/${r.namespace}/deployments`, statefulset: `/apis/apps/v1/namespaces/${r.namespace}/statefulsets`,
-      job: `/apis/batch/v1/namespaces/${r.namespace}/jobs`, cronjob: `/apis/batch/v1/namespaces/${r.namespace}/jobs` }[r.kind],
+    {
+      deployment: `/apis/apps/v1/namespaces/${r.namespace}/deployments`,
+      statefulset: `/apis/apps/v1/namespaces/${r.namespace}/statefulsets`,
+      job: `/apis/batch/v1/namespaces/${r.namespace}/jobs`,
+      cronjob: `/apis/batch/v1/namespaces/${r.namespace}/jobs`,
+    }[r.kind],
   ];
   const watch = new Watch(c.kc);
   const aborters: AbortController[] = [];
   let stopped = false;
-  const lostAs = (err: unknown) => (isUnreachable(err) ? new BackendUnavailableError(c.id, (err as Error).message) : err as Error);
+  const lostAs = (err: unknown) =>
+    isUnreachable(err) ? new BackendUnavailableError(c.id, (err as Error).message) : (err as Error);
   const open = (path: string) => {
     if (stopped) return;
-    watch.watch(path, { labelSelector }, () => onEvent(), (err) => {
-      if (stopped) return;
-      if (err && isUnreachable(err)) return onLost(lostAs(err));
-      if (err && (err as { name?: string }).name === 'AbortError') return;
-      // The server ends watches after a while: watch again (and look again: something may have changed).
-      onEvent();
-      setTimeout(() => open(path), err ? 1000 : 0);
-    }).then((a) => { aborters.push(a); if (stopped) a.abort(); }, (err) => onLost(lostAs(err)));
+    watch
+      .watch(
+        path,
+        { labelSelector },
+        () => onEvent(),
+        (err) => {
+          if (stopped) return;
+          if (err && isUnreachable(err)) return onLost(lostAs(err));
+          if (err && (err as { name?: string }).name === 'AbortError') return;
+          // The server ends watches after a while: watch again (and look again: something may have changed).
+          onEvent();
+          setTimeout(() => open(path), err ? 1000 : 0);
+        },
+      )
+      .then(
+        (a) => {
+          aborters.push(a);
+          if (stopped) a.abort();
+        },
+        (err) => onLost(lostAs(err)),
+      );
   };
   for (const p of paths) open(p);
-  return () => { stopped = true; for (const a of aborters) a.abort(); };
+  return () => {
+    stopped = true;
+    for (const a of aborters) a.abort();
+  };
 }

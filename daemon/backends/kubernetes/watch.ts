@@ -6,7 +6,15 @@
 // One that fails (API server gone, connection reset) is restarted here with backoff; once it has held for a
 // moment, onResync() asks for a reconcile, since changes in the gap may have been missed.
 import {
-  AppsV1Api, BatchV1Api, CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Pod,
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import type { Logger } from '../../log';
 import { LABELS, type BackendStatus } from '../../contract';
@@ -25,7 +33,11 @@ export interface EnvWatchOptions {
   backoffMs?: { min: number; max: number };
 }
 
-interface EnvObjects { workloads: Map<string, { kind: WorkloadKind; obj: WorkloadLike }>; pods: Map<string, V1Pod>; jobs: Map<string, WorkloadLike> }
+interface EnvObjects {
+  workloads: Map<string, { kind: WorkloadKind; obj: WorkloadLike }>;
+  pods: Map<string, V1Pod>;
+  jobs: Map<string, WorkloadLike>;
+}
 
 const keyOf = (kind: Kind, o: KubernetesObject) => `${kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
 const ownedByCronJob = (o: WorkloadLike) => o.metadata?.ownerReferences?.some((r) => r.kind === 'CronJob') ?? false;
@@ -66,7 +78,10 @@ export class EnvWatch {
   }
 
   private later(fn: () => void, ms: number): void {
-    const t = setTimeout(() => { this.timers.delete(t); if (!this.closed) fn(); }, ms);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.closed) fn();
+    }, ms);
     t.unref();
     this.timers.add(t);
   }
@@ -79,7 +94,10 @@ export class EnvWatch {
     const listed = async () => {
       const l = await list();
       // The informer adds the listed objects right after this returns; the flush runs later, on a timer.
-      if (!this.synced.has(kind)) { this.synced.add(kind); this.markAll(); }
+      if (!this.synced.has(kind)) {
+        this.synced.add(kind);
+        this.markAll();
+      }
       return l;
     };
     const inf = makeInformer(this.o.kc, path, listed, this.o.labelSelector);
@@ -138,13 +156,18 @@ export class EnvWatch {
     this.mark(envId);
   }
 
-  private markAll(): void { for (const id of this.envs.keys()) this.mark(id); }
+  private markAll(): void {
+    for (const id of this.envs.keys()) this.mark(id);
+  }
 
   private mark(envId: string): void {
     this.dirty.add(envId);
     if (this.flushTimer || this.closed) return;
     // Events come in bursts (a pod and its owner): compute once per burst.
-    this.flushTimer = setTimeout(() => { this.flushTimer = undefined; this.flush(); }, 20);
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    }, 20);
     this.flushTimer.unref();
   }
 
@@ -165,7 +188,8 @@ export class EnvWatch {
       if (this.reported.get(envId) === sig) continue;
       // An env never seen with its workload isn't reported missing (reconcile knows about rows we never saw).
       if (status.state === 'missing' && !this.reported.has(envId)) continue;
-      if (status.state === 'missing') this.reported.delete(envId); else this.reported.set(envId, sig);
+      if (status.state === 'missing') this.reported.delete(envId);
+      else this.reported.set(envId, sig);
       try {
         this.o.onChange(envId, status);
       } catch (err) {

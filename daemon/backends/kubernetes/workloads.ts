@@ -6,25 +6,34 @@ import type { K8sClient } from './client';
 import { RESTARTED_ANNOTATION, WORKLOAD_KINDS, type WorkloadKind } from './manifests';
 import { alive, listState, workloadStatus, type WorkloadLike } from './status';
 
-export const finished = (j: WorkloadLike) => j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ?? false;
+export const finished = (j: WorkloadLike) =>
+  j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ?? false;
 export const envSelector = (r: Pick<Ref, 'envId'>) => `${LABELS.envId}=${r.envId}`;
 
 export function createWorkload(c: K8sClient, kind: WorkloadKind, namespace: string, body: object): Promise<unknown> {
   switch (kind) {
-    case 'deployment': return c.apps.createNamespacedDeployment({ namespace, body });
-    case 'statefulset': return c.apps.createNamespacedStatefulSet({ namespace, body });
-    case 'job': return c.batch.createNamespacedJob({ namespace, body });
-    case 'cronjob': return c.batch.createNamespacedCronJob({ namespace, body });
+    case 'deployment':
+      return c.apps.createNamespacedDeployment({ namespace, body });
+    case 'statefulset':
+      return c.apps.createNamespacedStatefulSet({ namespace, body });
+    case 'job':
+      return c.batch.createNamespacedJob({ namespace, body });
+    case 'cronjob':
+      return c.batch.createNamespacedCronJob({ namespace, body });
   }
 }
 
 export async function readWorkload(c: K8sClient, r: Ref): Promise<WorkloadLike | undefined> {
   const a = { name: r.name, namespace: r.namespace };
   switch (r.kind) {
-    case 'deployment': return c.maybe(() => c.apps.readNamespacedDeployment(a));
-    case 'statefulset': return c.maybe(() => c.apps.readNamespacedStatefulSet(a));
-    case 'job': return c.maybe(() => c.batch.readNamespacedJob(a));
-    case 'cronjob': return c.maybe(() => c.batch.readNamespacedCronJob(a));
+    case 'deployment':
+      return c.maybe(() => c.apps.readNamespacedDeployment(a));
+    case 'statefulset':
+      return c.maybe(() => c.apps.readNamespacedStatefulSet(a));
+    case 'job':
+      return c.maybe(() => c.batch.readNamespacedJob(a));
+    case 'cronjob':
+      return c.maybe(() => c.batch.readNamespacedCronJob(a));
   }
 }
 
@@ -32,10 +41,14 @@ export async function patchWorkload(c: K8sClient, r: Ref, body: object): Promise
   const a = { name: r.name, namespace: r.namespace, body };
   const done = await c.maybe((): Promise<unknown> => {
     switch (r.kind) {
-      case 'deployment': return c.apps.patchNamespacedDeployment(a, MERGE);
-      case 'statefulset': return c.apps.patchNamespacedStatefulSet(a, MERGE);
-      case 'job': return c.batch.patchNamespacedJob(a, MERGE);
-      case 'cronjob': return c.batch.patchNamespacedCronJob(a, MERGE);
+      case 'deployment':
+        return c.apps.patchNamespacedDeployment(a, MERGE);
+      case 'statefulset':
+        return c.apps.patchNamespacedStatefulSet(a, MERGE);
+      case 'job':
+        return c.batch.patchNamespacedJob(a, MERGE);
+      case 'cronjob':
+        return c.batch.patchNamespacedCronJob(a, MERGE);
     }
   });
   if (!done) throw c.gone(`${r.kind} ${r.namespace}/${r.name}`);
@@ -52,13 +65,21 @@ export async function statusNow(c: K8sClient, r: Ref, generation?: string | null
   const w = await readWorkload(c, r);
   if (!w) return { state: 'missing' };
   let pods = await podsOf(c, r);
-  if (generation !== undefined) pods = pods.filter((p) => (p.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null) === generation);
-  const jobs = r.kind === 'cronjob' ? (await c.call(() => c.batch.listNamespacedJob({ namespace: r.namespace, labelSelector: envSelector(r) }))).items : [];
+  if (generation !== undefined)
+    pods = pods.filter((p) => (p.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null) === generation);
+  const jobs =
+    r.kind === 'cronjob'
+      ? (await c.call(() => c.batch.listNamespacedJob({ namespace: r.namespace, labelSelector: envSelector(r) }))).items
+      : [];
   return workloadStatus(r.kind, w, pods, jobs);
 }
 
 /** Workloads across namespaces matching the selector, as managed objects (a CronJob's runs are part of it). */
-export async function listWhere(c: K8sClient, labelSelector: string, kinds: readonly WorkloadKind[] = WORKLOAD_KINDS): Promise<ManagedObject[]> {
+export async function listWhere(
+  c: K8sClient,
+  labelSelector: string,
+  kinds: readonly WorkloadKind[] = WORKLOAD_KINDS,
+): Promise<ManagedObject[]> {
   const none = Promise.resolve({ items: [] as WorkloadLike[] });
   const [deps, sets, jobs, crons] = await Promise.all([
     kinds.includes('deployment') ? c.call(() => c.apps.listDeploymentForAllNamespaces({ labelSelector })) : none,
@@ -73,7 +94,11 @@ export async function listWhere(c: K8sClient, labelSelector: string, kinds: read
     if (w.metadata?.ownerReferences?.some((o) => o.kind === 'CronJob')) return;
     const envId = w.metadata?.labels?.[LABELS.envId];
     if (!envId) return;
-    out.push({ ref: formatRef({ namespace: w.metadata!.namespace!, kind, name: w.metadata!.name!, envId }), envId, ...listState(kind, w) });
+    out.push({
+      ref: formatRef({ namespace: w.metadata!.namespace!, kind, name: w.metadata!.name!, envId }),
+      envId,
+      ...listState(kind, w),
+    });
   };
   for (const d of deps.items) add('deployment', d);
   for (const s of sets.items) add('statefulset', s);

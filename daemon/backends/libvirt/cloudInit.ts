@@ -31,18 +31,26 @@ function unit(command: string[]): string {
 }
 
 /** A data disk (a named volume) seen in the guest by its virtio serial; made ext4 when blank, mounted every boot. */
-export interface DataDisk { serial: string; target: string; readOnly: boolean }
+export interface DataDisk {
+  serial: string;
+  target: string;
+  readOnly: boolean;
+}
 
 function mountScript(disks: DataDisk[]): string {
   const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
-  return disks.map((d) => {
-    const dev = `/dev/disk/by-id/virtio-${d.serial}`;
-    return [
-      `d=${q(dev)}; for _ in 1 2 3 4 5 6 7 8 9 10; do [ -b "$d" ] && break; sleep 1; done`,
-      d.readOnly ? '' : `blkid "$d" >/dev/null 2>&1 || mkfs.ext4 -q -L ${q(d.serial.slice(0, 16))} "$d"`,
-      `mkdir -p ${q(d.target)}; mountpoint -q ${q(d.target)} || mount ${d.readOnly ? '-o ro ' : ''}"$d" ${q(d.target)}`,
-    ].filter(Boolean).join('; ');
-  }).join('\n');
+  return disks
+    .map((d) => {
+      const dev = `/dev/disk/by-id/virtio-${d.serial}`;
+      return [
+        `d=${q(dev)}; for _ in 1 2 3 4 5 6 7 8 9 10; do [ -b "$d" ] && break; sleep 1; done`,
+        d.readOnly ? '' : `blkid "$d" >/dev/null 2>&1 || mkfs.ext4 -q -L ${q(d.serial.slice(0, 16))} "$d"`,
+        `mkdir -p ${q(d.target)}; mountpoint -q ${q(d.target)} || mount ${d.readOnly ? '-o ro ' : ''}"$d" ${q(d.target)}`,
+      ]
+        .filter(Boolean)
+        .join('; ');
+    })
+    .join('\n');
 }
 
 export function userData(o: { hostname: string; files: BootFile[]; command: string[]; disks?: DataDisk[] }): string {
@@ -60,7 +68,10 @@ export function userData(o: { hostname: string; files: BootFile[]; command: stri
     ...(o.disks?.length ? { bootcmd: [['sh', '-c', mountScript(o.disks)]] } : {}),
     write_files: [
       ...o.files.map((f) => ({
-        path: f.path, encoding: 'b64', permissions: '0' + f.mode.toString(8), owner: 'root:root',
+        path: f.path,
+        encoding: 'b64',
+        permissions: '0' + f.mode.toString(8),
+        owner: 'root:root',
         content: Buffer.from(f.content).toString('base64'),
       })),
       { path: `/etc/systemd/system/${INIT_UNIT}`, permissions: '0644', content: unit(o.command) },
@@ -80,7 +91,13 @@ export function metaData(o: { instanceId: string; hostname: string }): string {
 
 /** Builds the seed (an ISO 9660 image labelled "cidata", made with genisoimage) on the gateway, wrapped in qcow2 so that
  *  every disk of the VM is qcow2 and internal snapshots (which need that) work. Returns its path in a temp dir. */
-export async function buildSeedIso(o: { instanceId: string; hostname: string; files: BootFile[]; command: string[]; disks?: DataDisk[] }): Promise<{ file: string; cleanup: () => Promise<void> }> {
+export async function buildSeedIso(o: {
+  instanceId: string;
+  hostname: string;
+  files: BootFile[];
+  command: string[];
+  disks?: DataDisk[];
+}): Promise<{ file: string; cleanup: () => Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hangar-seed-'));
   const cleanup = () => fs.rm(dir, { recursive: true, force: true });
   try {
@@ -89,7 +106,17 @@ export async function buildSeedIso(o: { instanceId: string; hostname: string; fi
     await fs.writeFile(path.join(src, 'user-data'), userData(o), { mode: 0o600 });
     await fs.writeFile(path.join(src, 'meta-data'), metaData(o), { mode: 0o600 });
     const file = path.join(dir, 'seed.iso');
-    await run('genisoimage', ['-quiet', '-output', file, '-volid', 'cidata', '-joliet', '-rock', path.join(src, 'user-data'), path.join(src, 'meta-data')]);
+    await run('genisoimage', [
+      '-quiet',
+      '-output',
+      file,
+      '-volid',
+      'cidata',
+      '-joliet',
+      '-rock',
+      path.join(src, 'user-data'),
+      path.join(src, 'meta-data'),
+    ]);
     const qcow2 = path.join(dir, 'seed.qcow2');
     await run('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', file, qcow2]);
     await fs.rm(src, { recursive: true });

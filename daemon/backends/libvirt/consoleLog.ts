@@ -11,7 +11,12 @@ import type { Virsh } from './virsh';
 export const consoleVolume = (ref: string) => `${ref}-console.log`;
 
 export class ConsoleLog {
-  constructor(private readonly virsh: Virsh, private readonly pool: string, private readonly poolPath: () => Promise<string>, private readonly remote: boolean) {}
+  constructor(
+    private readonly virsh: Virsh,
+    private readonly pool: string,
+    private readonly poolPath: () => Promise<string>,
+    private readonly remote: boolean,
+  ) {}
 
   async file(ref: string): Promise<string> {
     return path.join(await this.poolPath(), consoleVolume(ref));
@@ -19,7 +24,10 @@ export class ConsoleLog {
 
   async size(ref: string): Promise<number> {
     if (this.remote) return (await this.read(ref, 0)).length;
-    return fsp.stat(await this.file(ref)).then((s) => s.size, () => 0);
+    return fsp.stat(await this.file(ref)).then(
+      (s) => s.size,
+      () => 0,
+    );
   }
 
   /** The log from byte `offset` on (empty when there is none yet). */
@@ -54,17 +62,36 @@ export class ConsoleLog {
     const first = await this.read(ref, 0);
     let offset = first.length;
     const text = first.toString();
-    out.write(opts.tail ? text.split('\n').slice(-(opts.tail + 1)).join('\n') : text);
+    out.write(
+      opts.tail
+        ? text
+            .split('\n')
+            .slice(-(opts.tail + 1))
+            .join('\n')
+        : text,
+    );
     if (!opts.follow) {
       out.end();
       return out;
     }
     const timer = setInterval(() => {
-      this.read(ref, offset).then((b) => {
-        if (b.length) { offset += b.length; out.write(b); }
-      }).catch((err) => out.destroy(err));
+      this.read(ref, offset)
+        .then((b) => {
+          if (b.length) {
+            offset += b.length;
+            out.write(b);
+          }
+        })
+        .catch((err) => out.destroy(err));
     }, 500);
-    opts.signal?.addEventListener('abort', () => { clearInterval(timer); out.end(); }, { once: true });
+    opts.signal?.addEventListener(
+      'abort',
+      () => {
+        clearInterval(timer);
+        out.end();
+      },
+      { once: true },
+    );
     out.on('close', () => clearInterval(timer));
     return out;
   }

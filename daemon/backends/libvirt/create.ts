@@ -15,7 +15,12 @@ import { domainName, type LibvirtHost } from './host';
 import { mdevSlot, mdevXml, pciAddressOf } from './nodedev';
 import { templateVolume, type TemplateStore } from './templates';
 
-interface DataDisk { volume: string; serial: string; target: string; readOnly: boolean }
+interface DataDisk {
+  volume: string;
+  serial: string;
+  target: string;
+  readOnly: boolean;
+}
 
 function uuidFrom(seed: string): string {
   const h = crypto.createHash('sha256').update(seed).digest('hex');
@@ -23,7 +28,12 @@ function uuidFrom(seed: string): string {
 }
 
 /** A file in a fresh temp dir for virsh to read (it may hold a password), removed afterwards. */
-async function withTempFile<T>(prefix: string, name: string, content: string, fn: (file: string) => Promise<T>): Promise<T> {
+async function withTempFile<T>(
+  prefix: string,
+  name: string,
+  content: string,
+  fn: (file: string) => Promise<T>,
+): Promise<T> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), prefix));
   try {
     await fsp.writeFile(path.join(dir, name), content, { mode: 0o600 });
@@ -34,33 +44,66 @@ async function withTempFile<T>(prefix: string, name: string, content: string, fn
 }
 
 export class VmCreate {
-  constructor(private readonly host: LibvirtHost, private readonly templates: TemplateStore, private readonly forwards: ForwardPorts,
-    private readonly remove: (ref: string) => Promise<void>) {}
+  constructor(
+    private readonly host: LibvirtHost,
+    private readonly templates: TemplateStore,
+    private readonly forwards: ForwardPorts,
+    private readonly remove: (ref: string) => Promise<void>,
+  ) {}
 
   async create(spec: EnvSpec, signal?: AbortSignal): Promise<string> {
     const ref = domainName(spec.envId);
     if (await this.host.domainExists(ref)) return ref;
     const tmpl = await this.templates.get(spec.image);
-    if (!tmpl) throw new UnprocessableError(`template '${spec.image}' is not on backend '${this.host.id}'`, 'image_unavailable');
+    if (!tmpl)
+      throw new UnprocessableError(`template '${spec.image}' is not on backend '${this.host.id}'`, 'image_unavailable');
     // A crash between making volumes and defining the domain leaves volumes: start from nothing.
     await this.host.removeVolumes(ref);
     let forwards: Forward[] = [];
     try {
       await this.host.poolPath(); // a pool without a target path fails before anything is made
       const disk = `${ref}.qcow2`;
-      await this.host.virsh.act(['vol-create-as', this.host.o.pool, disk, `${tmpl.disk_bytes}b`, '--format', 'qcow2',
-        '--backing-vol', templateVolume(tmpl.name, 'qcow2'), '--backing-vol-format', 'qcow2']);
+      await this.host.virsh.act([
+        'vol-create-as',
+        this.host.o.pool,
+        disk,
+        `${tmpl.disk_bytes}b`,
+        '--format',
+        'qcow2',
+        '--backing-vol',
+        templateVolume(tmpl.name, 'qcow2'),
+        '--backing-vol-format',
+        'qcow2',
+      ]);
       const dataDisks = await this.dataDisks(spec);
       const seed = await this.seed(ref, spec, dataDisks, signal);
       const vnc = spec.ports.find((p) => p.container_port === VNC_PORT && p.host_port);
-      forwards = await this.forwards.allocate(tmpl.access.includes('rdp') && !spec.ports.some((p) => p.container_port === RDP_PORT)
-        ? { ...spec, ports: [...spec.ports, { container_port: RDP_PORT }] } : spec, vnc?.host_port ?? null);
+      forwards = await this.forwards.allocate(
+        tmpl.access.includes('rdp') && !spec.ports.some((p) => p.container_port === RDP_PORT)
+          ? { ...spec, ports: [...spec.ports, { container_port: RDP_PORT }] }
+          : spec,
+        vnc?.host_port ?? null,
+      );
       const mdevs = await this.makeMdevs(spec);
       const meta: DomainMeta = {
-        envId: spec.envId, envName: spec.name, owner: spec.owner, gateway: this.host.o.gatewayId, backend: this.host.id, template: tmpl.name,
-        forwards, vncPort: vnc?.host_port ?? null, mdevs, ...(spec.record ? { record: JSON.stringify(spec.record) } : {}),
+        envId: spec.envId,
+        envName: spec.name,
+        owner: spec.owner,
+        gateway: this.host.o.gatewayId,
+        backend: this.host.id,
+        template: tmpl.name,
+        forwards,
+        vncPort: vnc?.host_port ?? null,
+        mdevs,
+        ...(spec.record ? { record: JSON.stringify(spec.record) } : {}),
       };
-      const xml = await this.domainXml(ref, spec, tmpl, { disk, seed, dataDisks, vncHostPort: vnc?.host_port ?? null, meta });
+      const xml = await this.domainXml(ref, spec, tmpl, {
+        disk,
+        seed,
+        dataDisks,
+        vncHostPort: vnc?.host_port ?? null,
+        meta,
+      });
       await withTempFile('hangar-dom-', 'domain.xml', xml, (file) => this.host.virsh.act(['define', file])); // holds the VNC password
       this.host.metas.set(ref, meta);
       return ref;
@@ -77,7 +120,10 @@ export class VmCreate {
     const vncFile = bootFileOf(spec.files, 'vnc_password');
     const seedVol = `${ref}-seed.qcow2`;
     const seed = await buildSeedIso({
-      instanceId: spec.envId, hostname: spec.name, files: spec.files.filter((f) => f !== vncFile), command: spec.command,
+      instanceId: spec.envId,
+      hostname: spec.name,
+      files: spec.files.filter((f) => f !== vncFile),
+      command: spec.command,
       disks: dataDisks.map((d) => ({ serial: d.serial, target: d.target, readOnly: d.readOnly })),
     });
     try {
@@ -90,26 +136,50 @@ export class VmCreate {
     return seedVol;
   }
 
-  private async domainXml(ref: string, spec: EnvSpec, tmpl: VmTemplate,
-    d: { disk: string; seed: string; dataDisks: DataDisk[]; vncHostPort: number | null; meta: DomainMeta }): Promise<string> {
+  private async domainXml(
+    ref: string,
+    spec: EnvSpec,
+    tmpl: VmTemplate,
+    d: { disk: string; seed: string; dataDisks: DataDisk[]; vncHostPort: number | null; meta: DomainMeta },
+  ): Promise<string> {
     const o = this.host.o;
     const poolPath = await this.host.poolPath();
     const vncFile = bootFileOf(spec.files, 'vnc_password');
     return renderDomainXml({
-      name: ref, title: spec.name, virtType: (await this.host.virtType()).type,
-      vcpus: Math.max(1, Math.ceil(spec.cpu ?? o.default_vcpus)), memoryMb: spec.memoryMb ?? o.default_memory_mb,
-      pool: o.pool, disk: d.disk, seed: d.seed, dataDisks: d.dataDisks,
-      boot: tmpl.firmware === 'direct-kernel'
-        ? { kind: 'direct-kernel', kernel: path.join(poolPath, templateVolume(tmpl.name, 'vmlinuz')), initrd: path.join(poolPath, templateVolume(tmpl.name, 'initrd')), cmdline: tmpl.cmdline }
-        : { kind: tmpl.firmware },
-      network: o.network, restrictNetwork: o.restrict_network, forwardAddress: o.forward_address,
+      name: ref,
+      title: spec.name,
+      virtType: (await this.host.virtType()).type,
+      vcpus: Math.max(1, Math.ceil(spec.cpu ?? o.default_vcpus)),
+      memoryMb: spec.memoryMb ?? o.default_memory_mb,
+      pool: o.pool,
+      disk: d.disk,
+      seed: d.seed,
+      dataDisks: d.dataDisks,
+      boot:
+        tmpl.firmware === 'direct-kernel'
+          ? {
+              kind: 'direct-kernel',
+              kernel: path.join(poolPath, templateVolume(tmpl.name, 'vmlinuz')),
+              initrd: path.join(poolPath, templateVolume(tmpl.name, 'initrd')),
+              cmdline: tmpl.cmdline,
+            }
+          : { kind: tmpl.firmware },
+      network: o.network,
+      restrictNetwork: o.restrict_network,
+      forwardAddress: o.forward_address,
       consoleLog: path.join(poolPath, consoleVolume(ref)),
-      graphics: d.vncHostPort && vncFile ? { port: d.vncHostPort, password: vncFile.content.toString().trim(), listen: o.forward_address } : null,
-      pciHostdevs: spec.gpus.mode === 'exclusive' ? spec.gpus.deviceIds.map((id) => {
-        const a = pciAddressOf(id);
-        if (!a) throw new UnprocessableError(`GPU ${id} is not a PCI device of libvirt host '${this.host.id}'`);
-        return a;
-      }) : [],
+      graphics:
+        d.vncHostPort && vncFile
+          ? { port: d.vncHostPort, password: vncFile.content.toString().trim(), listen: o.forward_address }
+          : null,
+      pciHostdevs:
+        spec.gpus.mode === 'exclusive'
+          ? spec.gpus.deviceIds.map((id) => {
+              const a = pciAddressOf(id);
+              if (!a) throw new UnprocessableError(`GPU ${id} is not a PCI device of libvirt host '${this.host.id}'`);
+              return a;
+            })
+          : [],
       mdevHostdevs: d.meta.mdevs,
       meta: d.meta,
     });
@@ -119,14 +189,25 @@ export class VmCreate {
    *  Docker named volume); host paths can't be given to a VM. */
   private async dataDisks(spec: EnvSpec): Promise<DataDisk[]> {
     const binds = spec.mounts.filter((m) => m.type !== 'volume');
-    if (binds.length) throw new UnprocessableError(`storage_config.mounts: a VM can't mount a host path (${binds[0].target}); use a named volume, which becomes a disk`);
+    if (binds.length)
+      throw new UnprocessableError(
+        `storage_config.mounts: a VM can't mount a host path (${binds[0].target}); use a named volume, which becomes a disk`,
+      );
     if (!spec.mounts.length) return [];
     const vols = await this.host.volumes();
     const out = [];
     for (const m of spec.mounts) {
       // m.source is the gateway's name for the volume (hangar-vol-<id>), never a user's.
       const volume = `${m.source}.qcow2`;
-      if (!vols.includes(volume)) await this.host.virsh.act(['vol-create-as', this.host.o.pool, volume, `${m.size_gb ?? this.host.o.data_disk_gb}G`, '--format', 'qcow2']);
+      if (!vols.includes(volume))
+        await this.host.virsh.act([
+          'vol-create-as',
+          this.host.o.pool,
+          volume,
+          `${m.size_gb ?? this.host.o.data_disk_gb}G`,
+          '--format',
+          'qcow2',
+        ]);
       // virtio-blk serials hold at most 20 characters: a digest of the name, stable across envs.
       const serial = `hv-${crypto.createHash('sha256').update(m.source).digest('hex').slice(0, 16)}`;
       out.push({ volume, serial, target: m.target, readOnly: Boolean(m.read_only) });
@@ -142,7 +223,9 @@ export class VmCreate {
       const slot = mdevSlot(id);
       if (!slot) throw new UnprocessableError(`vGPU ${id} is not an mdev type of libvirt host '${this.host.id}'`);
       const uuid = uuidFrom(`${spec.envId}/${i}`);
-      const defined = await withTempFile('hangar-mdev-', 'mdev.xml', mdevXml({ ...slot, uuid }), (file) => this.host.virsh.act(['nodedev-define', file]));
+      const defined = await withTempFile('hangar-mdev-', 'mdev.xml', mdevXml({ ...slot, uuid }), (file) =>
+        this.host.virsh.act(['nodedev-define', file]),
+      );
       const name = /Node device '([^']+)'/.exec(defined)?.[1];
       if (name) await this.host.virsh.act(['nodedev-start', name]);
       out.push(uuid);

@@ -4,7 +4,10 @@ import { XMLParser } from 'fast-xml-parser';
 
 export const HANGAR_NS = 'https://hangar.dev/xmlns/libvirt/1';
 
-export interface Forward { guest: number; host: number }
+export interface Forward {
+  guest: number;
+  host: number;
+}
 
 export interface DomainMeta {
   envId: string;
@@ -34,7 +37,8 @@ export interface DomainSpec {
   /** Data disks (named volumes), in order from vdc; the serial names them inside the guest. */
   dataDisks: { volume: string; serial: string; readOnly: boolean }[];
   /** Direct kernel boot (paths on the host) or the disk's own boot loader (bios) / UEFI firmware. */
-  boot: { kind: 'direct-kernel'; kernel: string; initrd?: string; cmdline?: string } | { kind: 'bios' } | { kind: 'uefi' };
+  boot:
+    { kind: 'direct-kernel'; kernel: string; initrd?: string; cmdline?: string } | { kind: 'bios' } | { kind: 'uefi' };
   /** 'user': user-mode networking with port forwards on the forward address; otherwise a libvirt network's name. */
   network: string;
   /** User-mode networking only: the guest can't open connections out (forwarded ports still reach it). */
@@ -47,7 +51,8 @@ export interface DomainSpec {
   meta: DomainMeta;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
+const esc = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 const hex = (n: number, width: number) => '0x' + n.toString(16).padStart(width, '0');
 
 function metadataXml(m: DomainMeta): string {
@@ -79,7 +84,8 @@ function osXml(s: DomainSpec): string {
 const QEMU_NS = 'http://libvirt.org/schemas/domain/qemu/1.0';
 
 function interfaceXml(s: DomainSpec): string {
-  if (s.network !== 'user') return `<interface type='network'><source network='${esc(s.network)}'/><model type='virtio'/></interface>`;
+  if (s.network !== 'user')
+    return `<interface type='network'><source network='${esc(s.network)}'/><model type='virtio'/></interface>`;
   return ''; // user-mode networking is in qemuArgs
 }
 
@@ -91,12 +97,15 @@ function interfaceXml(s: DomainSpec): string {
 function qemuArgs(s: DomainSpec): string {
   if (s.network !== 'user') return '';
   const fwd = s.meta.forwards.map((f) => `hostfwd=tcp:${s.forwardAddress}:${f.host}-:${f.guest}`).join(',');
-  const netdev = ['user', 'id=hangarnet', `restrict=${s.restrictNetwork ? 'on' : 'off'}`, ...(fwd ? [fwd] : [])].join(',');
+  const netdev = ['user', 'id=hangarnet', `restrict=${s.restrictNetwork ? 'on' : 'off'}`, ...(fwd ? [fwd] : [])].join(
+    ',',
+  );
   return `<qemu:commandline><qemu:arg value='-netdev'/><qemu:arg value='${esc(netdev)}'/><qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=hangarnet,addr=0x10'/></qemu:commandline>`;
 }
 
 export function renderDomainXml(s: DomainSpec): string {
-  const disk = (vol: string, dev: string, serial?: string, readOnly = false) => `<disk type='volume' device='disk'><driver name='qemu' type='qcow2' discard='unmap'/><source pool='${esc(s.pool)}' volume='${esc(vol)}'/><target dev='${dev}' bus='virtio'/>${serial ? `<serial>${esc(serial)}</serial>` : ''}${readOnly ? '<readonly/>' : ''}</disk>`;
+  const disk = (vol: string, dev: string, serial?: string, readOnly = false) =>
+    `<disk type='volume' device='disk'><driver name='qemu' type='qcow2' discard='unmap'/><source pool='${esc(s.pool)}' volume='${esc(vol)}'/><target dev='${dev}' bus='virtio'/>${serial ? `<serial>${esc(serial)}</serial>` : ''}${readOnly ? '<readonly/>' : ''}</disk>`;
   return `<domain type='${s.virtType}' xmlns:qemu='${QEMU_NS}'>
   <name>${esc(s.name)}</name>
   <title>${esc(s.title)}</title>
@@ -129,7 +138,12 @@ export function renderDomainXml(s: DomainSpec): string {
 `;
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', removeNSPrefix: true, isArray: (n) => ['forward', 'mdev', 'hostdev', 'disk'].includes(n) });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  isArray: (n) => ['forward', 'mdev', 'hostdev', 'disk'].includes(n),
+});
 
 /** Our metadata element as `virsh metadata <dom> <ns>` prints it; undefined when absent or not ours. */
 export function parseMeta(xml: string): DomainMeta | undefined {
@@ -138,8 +152,16 @@ export function parseMeta(xml: string): DomainMeta | undefined {
   if (!e || typeof e !== 'object' || !e.id) return undefined;
   const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
   return {
-    envId: str(e.id), envName: str(e.name), owner: str(e.owner), gateway: str(e.gateway), backend: str(e.backend), template: str(e.template),
-    forwards: (e.forward ?? []).map((f: Record<string, string>) => ({ guest: Number(f['@guest']), host: Number(f['@host']) })),
+    envId: str(e.id),
+    envName: str(e.name),
+    owner: str(e.owner),
+    gateway: str(e.gateway),
+    backend: str(e.backend),
+    template: str(e.template),
+    forwards: (e.forward ?? []).map((f: Record<string, string>) => ({
+      guest: Number(f['@guest']),
+      host: Number(f['@host']),
+    })),
     vncPort: e.vnc ? Number(e.vnc['@port']) : null,
     mdevs: (e.mdev ?? []).map((m: Record<string, string>) => m['@uuid']),
     ...(typeof e.record === 'string' ? { record: e.record } : {}),
@@ -147,7 +169,9 @@ export function parseMeta(xml: string): DomainMeta | undefined {
 }
 
 /** Hostdevs as libvirt stored them (for tests and for the GPU view). */
-export function parseHostdevs(domainXml: string): { type: string; managed?: string; address?: Record<string, string> }[] {
+export function parseHostdevs(
+  domainXml: string,
+): { type: string; managed?: string; address?: Record<string, string> }[] {
   const d = parser.parse(domainXml)?.domain;
   return (d?.devices?.hostdev ?? []).map((h: Record<string, unknown>) => {
     const src = h.source as { address?: Record<string, string> } | undefined;

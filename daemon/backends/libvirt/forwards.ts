@@ -46,16 +46,24 @@ export class ForwardPorts {
   private async pick(spec: EnvSpec, vncHostPort: number | null): Promise<Forward[]> {
     const { forward_port_range: range, forward_address: address } = this.host.o;
     const used = await this.used(vncHostPort);
-    const wanted: Forward[] = spec.ports.filter((p) => p.container_port !== VNC_PORT && p.host_port).map((p) => ({ guest: p.container_port, host: p.host_port! }));
+    const wanted: Forward[] = spec.ports
+      .filter((p) => p.container_port !== VNC_PORT && p.host_port)
+      .map((p) => ({ guest: p.container_port, host: p.host_port! }));
     for (const w of wanted) used.add(w.host);
-    const guestPorts = [GUEST_SSH_PORT, ...(bootFileOf(spec.files, 'jupyter_token') ? [JUPYTER_PORT] : []),
-      ...spec.ports.filter((p) => p.container_port !== VNC_PORT && !p.host_port).map((p) => p.container_port)];
+    const guestPorts = [
+      GUEST_SSH_PORT,
+      ...(bootFileOf(spec.files, 'jupyter_token') ? [JUPYTER_PORT] : []),
+      ...spec.ports.filter((p) => p.container_port !== VNC_PORT && !p.host_port).map((p) => p.container_port),
+    ];
     let next = range.from;
     for (const guest of guestPorts) {
       if (wanted.some((w) => w.guest === guest)) continue;
       // Skip ports something else on this host already listens on (only checkable beside the gateway).
       while ((used.has(next) || (!this.host.ssh && !(await portIsFree(address, next)))) && next <= range.to) next++;
-      if (next > range.to) throw new ConflictError(`no free forward port on backend '${this.host.id}' (range ${range.from}-${range.to} is full)`);
+      if (next > range.to)
+        throw new ConflictError(
+          `no free forward port on backend '${this.host.id}' (range ${range.from}-${range.to} is full)`,
+        );
       wanted.push({ guest, host: next });
       used.add(next);
     }

@@ -5,32 +5,47 @@ import { pollUntil } from '../shared/poll';
 import type { BootFile, ExecResult } from '../../contract';
 import type { Virsh } from './virsh';
 
-interface ExecStatus { exited: boolean; exitcode?: number; signal?: number; 'out-data'?: string; 'err-data'?: string }
+interface ExecStatus {
+  exited: boolean;
+  exitcode?: number;
+  signal?: number;
+  'out-data'?: string;
+  'err-data'?: string;
+}
 
 export class GuestAgent {
   constructor(private readonly virsh: Virsh) {}
 
   private async command<T>(ref: string, execute: string, args: Record<string, unknown>): Promise<T> {
-    const out = await this.virsh.run(['qemu-agent-command', ref, JSON.stringify({ execute, arguments: args }), '--timeout', '10']).catch((err) => {
-      const m = (err as Error).message;
-      if (/not connected|not configured|agent is not|Guest agent/i.test(m)) {
-        throw new UnprocessableError(`the VM's guest agent does not answer (the template needs qemu-guest-agent): ${m}`);
-      }
-      throw err;
-    });
+    const out = await this.virsh
+      .run(['qemu-agent-command', ref, JSON.stringify({ execute, arguments: args }), '--timeout', '10'])
+      .catch((err) => {
+        const m = (err as Error).message;
+        if (/not connected|not configured|agent is not|Guest agent/i.test(m)) {
+          throw new UnprocessableError(
+            `the VM's guest agent does not answer (the template needs qemu-guest-agent): ${m}`,
+          );
+        }
+        throw err;
+      });
     return (JSON.parse(out) as { return: T }).return;
   }
 
   async exec(ref: string, argv: string[], stdin?: string): Promise<ExecResult> {
     const { pid } = await this.command<{ pid: number }>(ref, 'guest-exec', {
-      path: argv[0], arg: argv.slice(1), 'capture-output': true,
+      path: argv[0],
+      arg: argv.slice(1),
+      'capture-output': true,
       ...(stdin !== undefined ? { 'input-data': Buffer.from(stdin).toString('base64') } : {}),
     });
     // No limit of its own: virsh's per-call timeout ends a hung agent.
-    const done = await pollUntil(async () => {
-      const st = await this.command<ExecStatus>(ref, 'guest-exec-status', { pid });
-      return st.exited ? st : undefined;
-    }, { timeoutMs: Infinity, intervalMs: 50, factor: 2, maxMs: 1000 });
+    const done = await pollUntil(
+      async () => {
+        const st = await this.command<ExecStatus>(ref, 'guest-exec-status', { pid });
+        return st.exited ? st : undefined;
+      },
+      { timeoutMs: Infinity, intervalMs: 50, factor: 2, maxMs: 1000 },
+    );
     const st = done!;
     return {
       exitCode: st.exitcode ?? (st.signal ? 128 + st.signal : -1),
@@ -49,7 +64,14 @@ export class GuestAgent {
       } finally {
         await this.command(ref, 'guest-file-close', { handle });
       }
-      const r = await this.exec(ref, ['/bin/sh', '-c', `chmod ${f.mode.toString(8)} "$1" && mv -f "$1" "$2"`, 'sh', tmp, f.path]);
+      const r = await this.exec(ref, [
+        '/bin/sh',
+        '-c',
+        `chmod ${f.mode.toString(8)} "$1" && mv -f "$1" "$2"`,
+        'sh',
+        tmp,
+        f.path,
+      ]);
       if (r.exitCode !== 0) throw new UnprocessableError(`writing ${f.path} in the VM failed: ${r.stderr.trim()}`);
     }
   }

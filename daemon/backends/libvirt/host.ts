@@ -42,7 +42,11 @@ export const GUEST_SSH_PORT = 2222;
 
 export const domainName = (envId: string) => `hangar-${envId}`;
 
-export interface HangarDomain { ref: string; meta: DomainMeta; state: string }
+export interface HangarDomain {
+  ref: string;
+  meta: DomainMeta;
+  state: string;
+}
 
 export class LibvirtHost {
   readonly id: string;
@@ -60,16 +64,29 @@ export class LibvirtHost {
     const target = sshTargetOf(o.uri, o.ssh_key_file);
     if (target) {
       this.ssh = new SshHop(o.id, { ...target, hostKey: o.ssh_host_key });
-      if (!o.ssh_host_key) o.log.warn({ backend: o.id }, `the SSH host key of ${target.host} is not verified for tunnels: set ssh_host_key`);
+      if (!o.ssh_host_key)
+        o.log.warn(
+          { backend: o.id },
+          `the SSH host key of ${target.host} is not verified for tunnels: set ssh_host_key`,
+        );
     }
   }
 
   poolPath(): Promise<string> {
-    this.poolPathP ??= this.virsh.run(['pool-dumpxml', this.o.pool]).then((xml) => {
-      const m = /<target>\s*<path>([^<]+)<\/path>/.exec(xml);
-      if (!m) throw new UnprocessableError(`storage pool '${this.o.pool}' on backend '${this.id}' has no target path (use a directory pool)`);
-      return m[1];
-    }).catch((err) => { this.poolPathP = undefined; throw err; });
+    this.poolPathP ??= this.virsh
+      .run(['pool-dumpxml', this.o.pool])
+      .then((xml) => {
+        const m = /<target>\s*<path>([^<]+)<\/path>/.exec(xml);
+        if (!m)
+          throw new UnprocessableError(
+            `storage pool '${this.o.pool}' on backend '${this.id}' has no target path (use a directory pool)`,
+          );
+        return m[1];
+      })
+      .catch((err) => {
+        this.poolPathP = undefined;
+        throw err;
+      });
     return this.poolPathP;
   }
 
@@ -78,28 +95,41 @@ export class LibvirtHost {
   virtType(): Promise<{ type: 'kvm' | 'qemu'; why: string }> {
     if (this.o.virt_type !== 'auto') return Promise.resolve({ type: this.o.virt_type, why: 'configured' });
     this.virtTypeP ??= (async () => {
-      const dom = await this.virsh.run(['domcapabilities', '--virttype', 'kvm', '--arch', 'x86_64']).catch((err: Error) => err);
+      const dom = await this.virsh
+        .run(['domcapabilities', '--virttype', 'kvm', '--arch', 'x86_64'])
+        .catch((err: Error) => err);
       if (dom instanceof Error) return { type: 'qemu' as const, why: `kvm not available: ${dom.message}` };
       if (!/<domain>kvm<\/domain>/.test(dom)) return { type: 'qemu' as const, why: 'kvm not offered by libvirt' };
       const host = /<host>[\s\S]*?<\/cpu>/.exec(await this.virsh.run(['capabilities']))?.[0] ?? '';
-      if (!/<feature name='(vmx|svm)'\/>/.test(host)) return { type: 'qemu' as const, why: 'kvm offered, but the host CPU has no vmx/svm (nested?)' };
+      if (!/<feature name='(vmx|svm)'\/>/.test(host))
+        return { type: 'qemu' as const, why: 'kvm offered, but the host CPU has no vmx/svm (nested?)' };
       return { type: 'kvm' as const, why: 'offered by libvirt, vmx/svm present' };
-    })().catch((err) => { this.virtTypeP = undefined; throw err; });
+    })().catch((err) => {
+      this.virtTypeP = undefined;
+      throw err;
+    });
     return this.virtTypeP;
   }
 
   async domainExists(ref: string): Promise<boolean> {
-    return this.virsh.run(['domstate', ref]).then(() => true, (err) => {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    });
+    return this.virsh.run(['domstate', ref]).then(
+      () => true,
+      (err) => {
+        if (err instanceof NotFoundError) return false;
+        throw err;
+      },
+    );
   }
 
   async domState(ref: string): Promise<BackendStatus> {
     const out = (await this.virsh.run(['domstate', ref, '--reason'])).trim();
     const [, state, reason] = /^(.+?)(?: \((.+)\))?$/.exec(out) ?? [];
     switch (state) {
-      case 'running': case 'paused': case 'in shutdown': case 'pmsuspended': case 'blocked':
+      case 'running':
+      case 'paused':
+      case 'in shutdown':
+      case 'pmsuspended':
+      case 'blocked':
         return { state: 'running', message: reason };
       case 'crashed':
         return { state: 'failed', message: `guest crashed${reason ? ` (${reason})` : ''}` };
@@ -116,7 +146,10 @@ export class LibvirtHost {
   /** The pool's volume names (after a refresh: files made outside libvirt count). */
   async volumes(): Promise<string[]> {
     await this.virsh.refreshPool(this.o.pool);
-    return (await this.virsh.run(['vol-list', '--pool', this.o.pool])).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
+    return (await this.virsh.run(['vol-list', '--pool', this.o.pool]))
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[0])
+      .filter(Boolean);
   }
 
   async hasVolumes(ref: string): Promise<boolean> {
@@ -134,10 +167,12 @@ export class LibvirtHost {
   async meta(ref: string): Promise<DomainMeta> {
     const cached = this.metas.get(ref);
     if (cached) return cached;
-    const m = parseMeta(await this.virsh.run(['metadata', ref, '--uri', HANGAR_NS]).catch((err) => {
-      if (/metadata not found|does not exist/i.test((err as Error).message)) return '';
-      throw err;
-    }));
+    const m = parseMeta(
+      await this.virsh.run(['metadata', ref, '--uri', HANGAR_NS]).catch((err) => {
+        if (/metadata not found|does not exist/i.test((err as Error).message)) return '';
+        throw err;
+      }),
+    );
     if (!m) throw new NotFoundError('environment domain', ref);
     this.metas.set(ref, m);
     return m;
@@ -145,12 +180,17 @@ export class LibvirtHost {
 
   /** Our domains on this host (this gateway's and backend's), with their metadata. */
   async ourDomains(): Promise<HangarDomain[]> {
-    return (await this.hangarDomains()).filter((d) => d.meta.gateway === this.o.gatewayId && d.meta.backend === this.id);
+    return (await this.hangarDomains()).filter(
+      (d) => d.meta.gateway === this.o.gatewayId && d.meta.backend === this.id,
+    );
   }
 
   /** Every Hangar domain on this host, whichever gateway made it (they share its ports and templates). */
   async hangarDomains(): Promise<HangarDomain[]> {
-    const rows = (await this.virsh.run(['list', '--all'])).split('\n').map((l) => l.trim()).filter(Boolean);
+    const rows = (await this.virsh.run(['list', '--all']))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const out = [];
     for (const row of rows) {
       const m = /^(\S+)\s+(\S+)\s+(.+)$/.exec(row); // Id Name State
@@ -169,7 +209,9 @@ export function sshTargetOf(uri: string, keyFile?: string): SshTarget | undefine
   if (!u.protocol.includes('+ssh')) return undefined;
   const key = keyFile ?? u.searchParams.get('keyfile') ?? undefined;
   return {
-    host: u.hostname, port: Number(u.port || 22), username: decodeURIComponent(u.username || os.userInfo().username),
+    host: u.hostname,
+    port: Number(u.port || 22),
+    username: decodeURIComponent(u.username || os.userInfo().username),
     privateKey: key ? fs.readFileSync(key) : undefined,
   };
 }

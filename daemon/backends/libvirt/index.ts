@@ -6,8 +6,18 @@ import type { Duplex, Readable } from 'node:stream';
 import type { BackendInfo, PullPolicy, VmTemplate } from '../../../common/model';
 import { UnprocessableError } from '../../errors';
 import {
-  parseRecord, SSH_PORT, VNC_PORT, type BackendStatus, type BootFile, type Capabilities, type Driver, type EnvSpec, type ExecResult,
-  type GpuDevice, type LogOptions, type ManagedObject,
+  parseRecord,
+  SSH_PORT,
+  VNC_PORT,
+  type BackendStatus,
+  type BootFile,
+  type Capabilities,
+  type Driver,
+  type EnvSpec,
+  type ExecResult,
+  type GpuDevice,
+  type LogOptions,
+  type ManagedObject,
 } from '../../contract';
 import { answerWithin } from '../shared/answerWithin';
 import { connectLocal } from '../shared/sshHop';
@@ -65,18 +75,27 @@ export class LibvirtDriver implements Driver {
     this.creator = new VmCreate(this.host, this.templates, new ForwardPorts(this.host), (ref) => this.delete(ref));
   }
 
-  private get virsh() { return this.host.virsh; }
+  private get virsh() {
+    return this.host.virsh;
+  }
 
   async info(): Promise<BackendInfo> {
     const base = { id: this.id, kind: this.kind, url: this.host.o.uri };
     await answerWithin(this.id, 5000, this.virsh.run(['uri'])); // reachability: a cheap call
     // `virsh version` asks the hypervisor (seconds): once per process.
-    this.versionP ??= this.virsh.run(['version']).catch((err) => { this.versionP = undefined; throw err; });
+    this.versionP ??= this.virsh.run(['version']).catch((err) => {
+      this.versionP = undefined;
+      throw err;
+    });
     const v = await this.versionP;
     const lib = /Using API: QEMU ([\d.]+)/.exec(v)?.[1] ?? /library: libvirt ([\d.]+)/.exec(v)?.[1];
     const hv = /Running hypervisor: (.+)/.exec(v)?.[1]?.trim();
     const vt = await this.host.virtType();
-    return { ...base, available: true, version: `libvirt ${lib ?? '?'}, ${hv ?? 'hypervisor ?'}, guests: ${vt.type === 'qemu' ? 'qemu (TCG)' : 'kvm'} (${vt.why})` };
+    return {
+      ...base,
+      available: true,
+      version: `libvirt ${lib ?? '?'}, ${hv ?? 'hypervisor ?'}, guests: ${vt.type === 'qemu' ? 'qemu (TCG)' : 'kvm'} (${vt.why})`,
+    };
   }
 
   /** An env's image names a template on this host. */
@@ -84,23 +103,39 @@ export class LibvirtDriver implements Driver {
     void policy; // templates are imported explicitly; there is nothing to pull
     if (!(await this.templates.get(image))) {
       const names = (await this.templates.list()).map((t) => t.name).join(', ') || 'none';
-      throw new UnprocessableError(`template '${image}' is not on backend '${this.id}' (templates there: ${names}); import it with \`hangar templates import\``, 'image_unavailable');
+      throw new UnprocessableError(
+        `template '${image}' is not on backend '${this.id}' (templates there: ${names}); import it with \`hangar templates import\``,
+        'image_unavailable',
+      );
     }
   }
 
-  create(spec: EnvSpec, signal?: AbortSignal): Promise<string> { return this.creator.create(spec, signal); }
-  start(ref: string): Promise<void> { return this.life.start(ref); }
-  stop(ref: string, timeoutS: number): Promise<void> { return this.life.stop(ref, timeoutS); }
+  create(spec: EnvSpec, signal?: AbortSignal): Promise<string> {
+    return this.creator.create(spec, signal);
+  }
+  start(ref: string): Promise<void> {
+    return this.life.start(ref);
+  }
+  stop(ref: string, timeoutS: number): Promise<void> {
+    return this.life.stop(ref, timeoutS);
+  }
   async restart(ref: string, timeoutS: number): Promise<void> {
     await this.stop(ref, timeoutS);
     await this.start(ref);
   }
-  delete(ref: string): Promise<void> { return this.life.delete(ref); }
-  inspect(ref: string): Promise<BackendStatus> { return this.life.inspect(ref); }
+  delete(ref: string): Promise<void> {
+    return this.life.delete(ref);
+  }
+  inspect(ref: string): Promise<BackendStatus> {
+    return this.life.inspect(ref);
+  }
 
   async list(): Promise<ManagedObject[]> {
     return (await this.host.ourDomains()).map((d) => ({
-      ref: d.ref, envId: d.meta.envId, state: d.state === 'running' || d.state === 'paused' ? 'running' : 'stopped', record: parseRecord(d.meta.record),
+      ref: d.ref,
+      envId: d.meta.envId,
+      state: d.state === 'running' || d.state === 'paused' ? 'running' : 'stopped',
+      record: parseRecord(d.meta.record),
     }));
   }
 
@@ -132,7 +167,10 @@ export class LibvirtDriver implements Driver {
       address = await this.guestAddress(ref);
       hostPort = guestPort;
     }
-    if (!hostPort) throw new UnprocessableError(`port ${port} of this VM is not reachable: forwarded ports are ${meta.forwards.map((f) => (f.guest === GUEST_SSH_PORT ? SSH_PORT : f.guest)).join(', ')}`);
+    if (!hostPort)
+      throw new UnprocessableError(
+        `port ${port} of this VM is not reachable: forwarded ports are ${meta.forwards.map((f) => (f.guest === GUEST_SSH_PORT ? SSH_PORT : f.guest)).join(', ')}`,
+      );
     return this.host.ssh ? this.host.ssh.forward(address, hostPort) : connectLocal(address, hostPort);
   }
 
@@ -159,25 +197,37 @@ export class LibvirtDriver implements Driver {
     this.host.startedAt.delete(ref); // resumed from memory or left off: not booting either way
     // A guest resumed from memory has the snapshot's clock: set it from the host through the guest agent.
     if ((await this.host.domState(ref)).state === 'running') {
-      await this.virsh.run(['domtime', ref, '--sync']).catch((err) => this.host.o.log.warn({ ref, err: String(err) }, 'guest clock not synced after revert'));
+      await this.virsh
+        .run(['domtime', ref, '--sync'])
+        .catch((err) => this.host.o.log.warn({ ref, err: String(err) }, 'guest clock not synced after revert'));
     }
   }
 
   private async listTemplates(): Promise<VmTemplate[]> {
     const used = new Map<string, string[]>();
-    for (const d of await this.host.ourDomains()) used.set(d.meta.template, [...(used.get(d.meta.template) ?? []), d.meta.envName]);
+    for (const d of await this.host.ourDomains())
+      used.set(d.meta.template, [...(used.get(d.meta.template) ?? []), d.meta.envName]);
     return (await this.templates.list()).map((t) => ({ ...t, used_by: used.get(t.name) ?? [] }));
   }
 
   private async deleteTemplate(name: string): Promise<void> {
     // Every domain on the host counts, other gateways' too: their overlays need the base image as much as ours.
-    await this.templates.delete(name, (await this.host.hangarDomains()).filter((d) => d.meta.template === name).map((d) => d.meta.envName));
+    await this.templates.delete(
+      name,
+      (await this.host.hangarDomains()).filter((d) => d.meta.template === name).map((d) => d.meta.envName),
+    );
   }
 
   /** NVIDIA PCI functions (passthrough) and their mdev types (vGPU), from libvirt's node devices. */
   private async inventory(): Promise<GpuDevice[]> {
-    const pci = (await this.virsh.run(['nodedev-list', '--cap', 'pci'])).split('\n').map((l) => l.trim()).filter(Boolean);
-    const mdev = (await this.virsh.run(['nodedev-list', '--cap', 'mdev']).catch(() => '')).split('\n').map((l) => l.trim()).filter(Boolean);
+    const pci = (await this.virsh.run(['nodedev-list', '--cap', 'pci']))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    const mdev = (await this.virsh.run(['nodedev-list', '--cap', 'mdev']).catch(() => ''))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     let xml = '';
     for (const n of [...pci, ...mdev]) xml += await this.virsh.run(['nodedev-dumpxml', n]);
     return parseNodeDevices(xml, this.id, this.host.ssh?.target.host ?? this.id);

@@ -10,7 +10,10 @@ const unlessNotRunning = (err: unknown) => {
 };
 
 export class VmLifecycle {
-  constructor(private readonly host: LibvirtHost, private readonly console: ConsoleLog) {}
+  constructor(
+    private readonly host: LibvirtHost,
+    private readonly console: ConsoleLog,
+  ) {}
 
   async start(ref: string): Promise<void> {
     await this.host.virsh.act(['start', ref]).catch((err) => {
@@ -25,9 +28,15 @@ export class VmLifecycle {
     this.host.startedAt.delete(ref);
     if ((await this.host.domState(ref)).state !== 'running') return;
     await this.host.virsh.run(['shutdown', ref, '--mode', 'acpi']).catch(unlessNotRunning);
-    const off = await pollUntil(async () => ((await this.host.domState(ref)).state !== 'running' ? true : undefined), { timeoutMs: wait, intervalMs: 500 });
+    const off = await pollUntil(async () => ((await this.host.domState(ref)).state !== 'running' ? true : undefined), {
+      timeoutMs: wait,
+      intervalMs: 500,
+    });
     if (off) return;
-    this.host.o.log.warn({ ref, backend: this.host.id }, `guest did not power off within ${wait / 1000} s: destroying it`);
+    this.host.o.log.warn(
+      { ref, backend: this.host.id },
+      `guest did not power off within ${wait / 1000} s: destroying it`,
+    );
     await this.host.virsh.run(['destroy', ref]).catch(unlessNotRunning);
   }
 
@@ -43,7 +52,10 @@ export class VmLifecycle {
       });
     }
     for (const uuid of meta?.mdevs ?? []) {
-      const name = (await virsh.run(['nodedev-list', '--cap', 'mdev', '--all']).catch(() => '')).split('\n').map((l) => l.trim()).find((n) => n.includes(uuid.replace(/-/g, '_')));
+      const name = (await virsh.run(['nodedev-list', '--cap', 'mdev', '--all']).catch(() => ''))
+        .split('\n')
+        .map((l) => l.trim())
+        .find((n) => n.includes(uuid.replace(/-/g, '_')));
       if (name) {
         await virsh.run(['nodedev-destroy', name]).catch(() => undefined);
         await virsh.run(['nodedev-undefine', name]).catch(() => undefined);
@@ -61,15 +73,25 @@ export class VmLifecycle {
         // Under a hypervisor that can't run the guest (KVM offered but unusable) the VM "runs" and prints nothing.
         const since = this.host.startedAt.get(ref);
         const limit = this.host.o.silent_console_timeout_s;
-        if (since && Date.now() - since > limit * 1000 && (await this.host.virtType()).type === 'kvm' && (await this.console.size(ref)) === 0) {
-          return { state: 'failed', message: `the VM printed nothing on its serial console in ${limit} s under KVM: it hangs (on a host without usable KVM, e.g. nested virtualisation, set virt_type: qemu)` };
+        if (
+          since &&
+          Date.now() - since > limit * 1000 &&
+          (await this.host.virtType()).type === 'kvm' &&
+          (await this.console.size(ref)) === 0
+        ) {
+          return {
+            state: 'failed',
+            message: `the VM printed nothing on its serial console in ${limit} s under KVM: it hangs (on a host without usable KVM, e.g. nested virtualisation, set virt_type: qemu)`,
+          };
         }
       }
       return st;
     } catch (err) {
       if (err instanceof NotFoundError) {
         // Volumes without a domain: a create cut short (recreated by the next provision).
-        return (await this.host.hasVolumes(ref)) ? { state: 'created', message: 'volumes without a domain' } : { state: 'missing' };
+        return (await this.host.hasVolumes(ref))
+          ? { state: 'created', message: 'volumes without a domain' }
+          : { state: 'missing' };
       }
       throw err;
     }

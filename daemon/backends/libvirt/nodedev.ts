@@ -3,10 +3,19 @@
 import { XMLParser } from 'fast-xml-parser';
 import type { GpuDevice } from '../../contract';
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (n) => ['capability', 'type', 'device'].includes(n) });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  isArray: (n) => ['capability', 'type', 'device'].includes(n),
+});
 const NVIDIA = 0x10de;
 
-export interface PciAddress { domain: number; bus: number; slot: number; fn: number }
+export interface PciAddress {
+  domain: number;
+  bus: number;
+  slot: number;
+  fn: number;
+}
 
 /** pci_0000_41_00_0 → its address (the node device name libvirt gives a PCI function). */
 export function pciAddressOf(nodedev: string): PciAddress | undefined {
@@ -24,8 +33,16 @@ function productName(p: unknown): string {
 const num = (v: unknown) => Number(String(v ?? '0').trim());
 
 /** Parses concatenated `virsh nodedev-dumpxml` outputs (PCI functions and existing mdev instances). */
-export function parseNodeDevices(xml: string, backendId: string, node: string, now = new Date().toISOString()): GpuDevice[] {
-  const docs = xml.split(/(?<=<\/device>)/).map((d) => d.trim()).filter(Boolean);
+export function parseNodeDevices(
+  xml: string,
+  backendId: string,
+  node: string,
+  now = new Date().toISOString(),
+): GpuDevice[] {
+  const docs = xml
+    .split(/(?<=<\/device>)/)
+    .map((d) => d.trim())
+    .filter(Boolean);
   const gpus: GpuDevice[] = [];
   const existingMdevs = new Map<string, number>(); // `${parent}/${type}` → instances already made
   const pending: { parent: string; model: string; type: string; name: string; available: number }[] = [];
@@ -36,7 +53,8 @@ export function parseNodeDevices(xml: string, backendId: string, node: string, n
     const mdev = caps.find((c) => c['@type'] === 'mdev');
     if (mdev) {
       const type = (mdev.type as Record<string, string>[] | undefined)?.[0]?.['@id'];
-      if (type && dev.parent) existingMdevs.set(`${dev.parent}/${type}`, (existingMdevs.get(`${dev.parent}/${type}`) ?? 0) + 1);
+      if (type && dev.parent)
+        existingMdevs.set(`${dev.parent}/${type}`, (existingMdevs.get(`${dev.parent}/${type}`) ?? 0) + 1);
       continue;
     }
     const pci = caps.find((c) => c['@type'] === 'pci');
@@ -48,14 +66,38 @@ export function parseNodeDevices(xml: string, backendId: string, node: string, n
     const model = productName(pci.product);
     const addr = pciAddressOf(name);
     gpus.push({
-      id: name, backend_id: backendId, node, kind: 'gpu', index: gpus.length, model, memory_mb: null,
-      pci_bus_id: addr ? `${addr.domain.toString(16).padStart(4, '0')}:${addr.bus.toString(16).padStart(2, '0')}:${addr.slot.toString(16).padStart(2, '0')}.${addr.fn}` : null,
-      driver: dev.driver?.name ? String(dev.driver.name) : null, mig_mode: 'n/a', parent_id: null, profile: null,
-      utilization: null, health: 'ok', health_message: null, capacity: 1, present: true, last_seen: now,
+      id: name,
+      backend_id: backendId,
+      node,
+      kind: 'gpu',
+      index: gpus.length,
+      model,
+      memory_mb: null,
+      pci_bus_id: addr
+        ? `${addr.domain.toString(16).padStart(4, '0')}:${addr.bus.toString(16).padStart(2, '0')}:${addr.slot.toString(16).padStart(2, '0')}.${addr.fn}`
+        : null,
+      driver: dev.driver?.name ? String(dev.driver.name) : null,
+      mig_mode: 'n/a',
+      parent_id: null,
+      profile: null,
+      utilization: null,
+      health: 'ok',
+      health_message: null,
+      capacity: 1,
+      present: true,
+      last_seen: now,
     });
-    const types = ((pci.capability as Record<string, unknown>[] | undefined) ?? []).find((c) => c['@type'] === 'mdev_types');
+    const types = ((pci.capability as Record<string, unknown>[] | undefined) ?? []).find(
+      (c) => c['@type'] === 'mdev_types',
+    );
     for (const t of (types?.type as Record<string, unknown>[] | undefined) ?? []) {
-      pending.push({ parent: name, model, type: String(t['@id']), name: String(t.name ?? t['@id']), available: num(t.availableInstances) });
+      pending.push({
+        parent: name,
+        model,
+        type: String(t['@id']),
+        name: String(t.name ?? t['@id']),
+        available: num(t.availableInstances),
+      });
     }
   }
   // One grantable slot per vGPU instance the type allows (available now plus those already made), so an exclusive
@@ -63,9 +105,24 @@ export function parseNodeDevices(xml: string, backendId: string, node: string, n
   const slots: GpuDevice[] = pending.flatMap((p) => {
     const total = p.available + (existingMdevs.get(`${p.parent}/${p.type}`) ?? 0);
     return Array.from({ length: total }, (_, i): GpuDevice => ({
-      id: `${p.parent}/${p.type}#${i}`, backend_id: backendId, node, kind: 'mdev', index: i, model: `${p.model} (${p.name})`,
-      memory_mb: null, pci_bus_id: gpus.find((g) => g.id === p.parent)?.pci_bus_id ?? null, driver: null, mig_mode: 'n/a',
-      parent_id: p.parent, profile: p.type, utilization: null, health: 'ok', health_message: null, capacity: 1, present: true, last_seen: now,
+      id: `${p.parent}/${p.type}#${i}`,
+      backend_id: backendId,
+      node,
+      kind: 'mdev',
+      index: i,
+      model: `${p.model} (${p.name})`,
+      memory_mb: null,
+      pci_bus_id: gpus.find((g) => g.id === p.parent)?.pci_bus_id ?? null,
+      driver: null,
+      mig_mode: 'n/a',
+      parent_id: p.parent,
+      profile: p.type,
+      utilization: null,
+      health: 'ok',
+      health_message: null,
+      capacity: 1,
+      present: true,
+      last_seen: now,
     }));
   });
   return [...gpus, ...slots];

@@ -22,7 +22,10 @@ export class Snapshots {
   }
 
   async list(ref: string): Promise<Snapshot[]> {
-    const names = (await this.virsh.run(['snapshot-list', ref, '--name', '--topological'])).split('\n').map((l) => l.trim()).filter(Boolean);
+    const names = (await this.virsh.run(['snapshot-list', ref, '--name', '--topological']))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const current = (await this.virsh.run(['snapshot-current', ref, '--name']).catch(() => '')).trim();
     const out: Snapshot[] = [];
     for (const n of names) {

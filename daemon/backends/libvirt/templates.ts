@@ -14,17 +14,26 @@ import type { Virsh } from './virsh';
 
 export const TEMPLATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const PREFIX = 'hangar-tmpl-';
-export const templateVolume = (name: string, part: 'qcow2' | 'json' | 'vmlinuz' | 'initrd') => `${PREFIX}${name}.${part}`;
+export const templateVolume = (name: string, part: 'qcow2' | 'json' | 'vmlinuz' | 'initrd') =>
+  `${PREFIX}${name}.${part}`;
 
 type Source = TemplateSource;
 
 /** The source as a local file (a URL is downloaded to a temp file first: vol-upload needs a seekable file). */
-async function localFile(src: Source, field: string, signal?: AbortSignal): Promise<{ file: string; size: number; cleanup: () => Promise<void> }> {
+async function localFile(
+  src: Source,
+  field: string,
+  signal?: AbortSignal,
+): Promise<{ file: string; size: number; cleanup: () => Promise<void> }> {
   if ('file' in src) {
-    const st = await fsp.stat(src.file).catch(() => { throw new InputError(field, `${field}: no file '${src.file}' on the gateway`); });
+    const st = await fsp.stat(src.file).catch(() => {
+      throw new InputError(field, `${field}: no file '${src.file}' on the gateway`);
+    });
     return { file: src.file, size: st.size, cleanup: async () => undefined };
   }
-  const res = await fetch(src.url, { signal }).catch((e) => { throw new UnprocessableError(`${field}: cannot fetch ${src.url}: ${(e as Error).message}`); });
+  const res = await fetch(src.url, { signal }).catch((e) => {
+    throw new UnprocessableError(`${field}: cannot fetch ${src.url}: ${(e as Error).message}`);
+  });
   if (!res.ok || !res.body) throw new UnprocessableError(`${field}: ${src.url} answered ${res.status}`);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-tmpl-'));
   const file = path.join(dir, 'download');
@@ -36,17 +45,26 @@ export class TemplateStore {
   /** Metadata by template name; the pool's volume list (one cheap call) says which names exist, so a template another
    *  gateway imported or deleted shows at once, and only new names are downloaded. */
   private readonly metas = new Map<string, VmTemplate>();
-  constructor(private readonly virsh: Virsh, private readonly pool: string, private readonly backendId: string) {}
+  constructor(
+    private readonly virsh: Virsh,
+    private readonly pool: string,
+    private readonly backendId: string,
+  ) {}
 
   /** Volumes made through libvirt (by any gateway) are known without a pool refresh. */
   private async volumes(): Promise<string[]> {
-    return (await this.virsh.run(['vol-list', '--pool', this.pool])).split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
+    return (await this.virsh.run(['vol-list', '--pool', this.pool]))
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[0])
+      .filter(Boolean);
   }
 
   async list(): Promise<VmTemplate[]> {
     const vols = await this.volumes();
     // A template exists once its metadata does (written last); a .json without its disk is an import cut short.
-    const names = vols.filter((v) => v.startsWith(PREFIX) && v.endsWith('.json')).map((v) => v.slice(PREFIX.length, -'.json'.length))
+    const names = vols
+      .filter((v) => v.startsWith(PREFIX) && v.endsWith('.json'))
+      .map((v) => v.slice(PREFIX.length, -'.json'.length))
       .filter((n) => vols.includes(templateVolume(n, 'qcow2')));
     for (const n of [...this.metas.keys()]) if (!names.includes(n)) this.metas.delete(n);
     const missing = names.filter((n) => !this.metas.has(n));
@@ -56,7 +74,11 @@ export class TemplateStore {
         for (const name of missing) {
           const file = path.join(dir, 'm.json');
           await this.virsh.download(this.pool, templateVolume(name, 'json'), file);
-          this.metas.set(name, { ...(JSON.parse(await fsp.readFile(file, 'utf8')) as VmTemplate), name, backend_id: this.backendId });
+          this.metas.set(name, {
+            ...(JSON.parse(await fsp.readFile(file, 'utf8')) as VmTemplate),
+            name,
+            backend_id: this.backendId,
+          });
         }
       } finally {
         await fsp.rm(dir, { recursive: true, force: true });
@@ -71,10 +93,17 @@ export class TemplateStore {
 
   /** Uploads the parts, the metadata last: a template exists only once its .json does. */
   async import(req: TemplateImport, signal?: AbortSignal): Promise<VmTemplate> {
-    if (!TEMPLATE_NAME.test(req.name)) throw new InputError('name', 'name: lower-case letters, digits, ".", "_" and "-", up to 63');
-    if (req.firmware === 'direct-kernel' && !req.kernel) throw new InputError('kernel', 'kernel: a direct-kernel template needs a kernel');
-    if (await this.get(req.name)) throw new ConflictError(`template '${req.name}' already exists on backend '${this.backendId}'`);
-    const parts: [Source | undefined, 'qcow2' | 'vmlinuz' | 'initrd', string][] = [[req.disk, 'qcow2', 'disk'], [req.kernel, 'vmlinuz', 'kernel'], [req.initrd, 'initrd', 'initrd']];
+    if (!TEMPLATE_NAME.test(req.name))
+      throw new InputError('name', 'name: lower-case letters, digits, ".", "_" and "-", up to 63');
+    if (req.firmware === 'direct-kernel' && !req.kernel)
+      throw new InputError('kernel', 'kernel: a direct-kernel template needs a kernel');
+    if (await this.get(req.name))
+      throw new ConflictError(`template '${req.name}' already exists on backend '${this.backendId}'`);
+    const parts: [Source | undefined, 'qcow2' | 'vmlinuz' | 'initrd', string][] = [
+      [req.disk, 'qcow2', 'disk'],
+      [req.kernel, 'vmlinuz', 'kernel'],
+      [req.initrd, 'initrd', 'initrd'],
+    ];
     try {
       for (const [src, part, field] of parts) {
         if (!src) continue;
@@ -89,14 +118,29 @@ export class TemplateStore {
       }
       const diskBytes = await this.virtualSize(templateVolume(req.name, 'qcow2'));
       const meta: VmTemplate = {
-        name: req.name, backend_id: this.backendId, os: req.os, default_user: req.default_user, cloud_init: req.cloud_init,
-        firmware: req.firmware, cmdline: req.cmdline, access: req.access, disk_bytes: diskBytes, created_at: new Date().toISOString(),
+        name: req.name,
+        backend_id: this.backendId,
+        os: req.os,
+        default_user: req.default_user,
+        cloud_init: req.cloud_init,
+        firmware: req.firmware,
+        cmdline: req.cmdline,
+        access: req.access,
+        disk_bytes: diskBytes,
+        created_at: new Date().toISOString(),
       };
       const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-meta-'));
       try {
         const file = path.join(dir, 'template.json');
         await fsp.writeFile(file, JSON.stringify(meta, null, 2));
-        await this.virsh.act(['vol-create-as', this.pool, templateVolume(req.name, 'json'), `${(await fsp.stat(file)).size}b`, '--format', 'raw']);
+        await this.virsh.act([
+          'vol-create-as',
+          this.pool,
+          templateVolume(req.name, 'json'),
+          `${(await fsp.stat(file)).size}b`,
+          '--format',
+          'raw',
+        ]);
         await this.virsh.upload(this.pool, templateVolume(req.name, 'json'), file, signal);
       } finally {
         await fsp.rm(dir, { recursive: true, force: true });
@@ -119,7 +163,8 @@ export class TemplateStore {
 
   async delete(name: string, usedBy: string[]): Promise<void> {
     if (!(await this.get(name))) throw new NotFoundError('template', name);
-    if (usedBy.length) throw new ConflictError(`template '${name}' is used by ${usedBy.length} environment(s): ${usedBy.join(', ')}`);
+    if (usedBy.length)
+      throw new ConflictError(`template '${name}' is used by ${usedBy.length} environment(s): ${usedBy.join(', ')}`);
     await this.removeVolumes(name);
   }
 

@@ -7,18 +7,34 @@ import type { Unreachable } from '../shared/call';
 import { pollUntil } from '../shared/poll';
 
 export class VirshError extends Error {
-  constructor(readonly args: string[], readonly stderr: string, readonly code: number | null) {
-    super(`virsh ${args[0]}: ${stderr.trim().replace(/^error:\s*/gm, '').split('\n').filter(Boolean).join('; ') || `exit ${code}`}`);
+  constructor(
+    readonly args: string[],
+    readonly stderr: string,
+    readonly code: number | null,
+  ) {
+    super(
+      `virsh ${args[0]}: ${
+        stderr
+          .trim()
+          .replace(/^error:\s*/gm, '')
+          .split('\n')
+          .filter(Boolean)
+          .join('; ') || `exit ${code}`
+      }`,
+    );
   }
 }
 
 /** libvirt's messages when the daemon (or the SSH hop to it) can't be reached. */
-const UNREACHABLE_TEXT = /failed to connect to the hypervisor|Cannot recv data|End of file while reading data|Connection refused|Connection reset|No route to host|Could not resolve hostname|Permission denied \(publickey|Broken pipe|Host key verification failed|timed out/i;
+const UNREACHABLE_TEXT =
+  /failed to connect to the hypervisor|Cannot recv data|End of file while reading data|Connection refused|Connection reset|No route to host|Could not resolve hostname|Permission denied \(publickey|Broken pipe|Host key verification failed|timed out/i;
 /** virsh's classifier (see shared/call.ts): a failed call whose stderr says it never reached libvirtd. */
-export const virshUnreachable: Unreachable = (err) => (err instanceof VirshError && UNREACHABLE_TEXT.test(err.stderr) ? err.message : undefined);
+export const virshUnreachable: Unreachable = (err) =>
+  err instanceof VirshError && UNREACHABLE_TEXT.test(err.stderr) ? err.message : undefined;
 
 /** Messages for an object that isn't there (domain, volume, snapshot). */
-const MISSING = /failed to get domain '|failed to get vol '|Domain not found|no domain with matching|Storage volume not found|no storage vol with matching|Domain snapshot not found|no domain snapshot with matching/i;
+const MISSING =
+  /failed to get domain '|failed to get vol '|Domain not found|no domain with matching|Storage volume not found|no storage vol with matching|Domain snapshot not found|no domain snapshot with matching/i;
 
 export interface VirshOptions {
   uri: string;
@@ -33,22 +49,49 @@ export class Virsh {
   constructor(private readonly o: VirshOptions) {}
 
   /** Runs one virsh command; maps "can't connect" to BackendUnavailableError and "not found" to NotFoundError. */
-  async run(args: string[], opts: { timeoutMs?: number; signal?: AbortSignal; input?: Buffer | string } = {}): Promise<string> {
+  async run(
+    args: string[],
+    opts: { timeoutMs?: number; signal?: AbortSignal; input?: Buffer | string } = {},
+  ): Promise<string> {
     return new Promise((resolve, reject) => {
-      const child = execFile(this.o.bin ?? 'virsh', ['-q', '-c', this.o.uri, ...args], {
-        timeout: opts.timeoutMs ?? this.o.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, signal: opts.signal, encoding: 'utf8',
-        env: { ...process.env, LC_ALL: 'C' },
-      }, (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
-        if (e.code === 'ENOENT') return reject(new BackendUnavailableError(this.o.backendId, `virsh not found (${this.o.bin ?? 'virsh'}): install libvirt-clients`));
-        if (e.killed) return reject(new BackendUnavailableError(this.o.backendId, `virsh ${args[0]} got no answer in time`));
-        const ve = new VirshError(args, stderr || e.message, typeof e.code === 'number' ? e.code : null);
-        const cause = stderr ? virshUnreachable(ve) : undefined;
-        if (cause !== undefined) return reject(new BackendUnavailableError(this.o.backendId, cause));
-        if (MISSING.test(stderr)) return reject(new NotFoundError('libvirt object', `${args[0]} ${args.slice(1).filter((a) => !a.startsWith('-')).join(' ')}`.trim()));
-        reject(ve);
-      });
+      const child = execFile(
+        this.o.bin ?? 'virsh',
+        ['-q', '-c', this.o.uri, ...args],
+        {
+          timeout: opts.timeoutMs ?? this.o.timeoutMs ?? 60_000,
+          maxBuffer: 64 * 1024 * 1024,
+          signal: opts.signal,
+          encoding: 'utf8',
+          env: { ...process.env, LC_ALL: 'C' },
+        },
+        (err, stdout, stderr) => {
+          if (!err) return resolve(stdout);
+          const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
+          if (e.code === 'ENOENT')
+            return reject(
+              new BackendUnavailableError(
+                this.o.backendId,
+                `virsh not found (${this.o.bin ?? 'virsh'}): install libvirt-clients`,
+              ),
+            );
+          if (e.killed)
+            return reject(new BackendUnavailableError(this.o.backendId, `virsh ${args[0]} got no answer in time`));
+          const ve = new VirshError(args, stderr || e.message, typeof e.code === 'number' ? e.code : null);
+          const cause = stderr ? virshUnreachable(ve) : undefined;
+          if (cause !== undefined) return reject(new BackendUnavailableError(this.o.backendId, cause));
+          if (MISSING.test(stderr))
+            return reject(
+              new NotFoundError(
+                'libvirt object',
+                `${args[0]} ${args
+                  .slice(1)
+                  .filter((a) => !a.startsWith('-'))
+                  .join(' ')}`.trim(),
+              ),
+            );
+          reject(ve);
+        },
+      );
       if (opts.input !== undefined) child.stdin?.end(opts.input);
     });
   }
@@ -57,11 +100,18 @@ export class Virsh {
    *  libvirt refuses while any volume of the pool is being uploaded or created: wait for that instead of failing. */
   async refreshPool(pool: string, timeoutMs = 600_000): Promise<void> {
     let busy: unknown;
-    const done = await pollUntil(() => this.run(['pool-refresh', pool]).then(() => true, (err) => {
-      if (!(err instanceof VirshError && /asynchronous jobs running/.test(err.message))) throw err;
-      busy = err;
-      return undefined;
-    }), { timeoutMs, intervalMs: 250 });
+    const done = await pollUntil(
+      () =>
+        this.run(['pool-refresh', pool]).then(
+          () => true,
+          (err) => {
+            if (!(err instanceof VirshError && /asynchronous jobs running/.test(err.message))) throw err;
+            busy = err;
+            return undefined;
+          },
+        ),
+      { timeoutMs, intervalMs: 250 },
+    );
     if (!done) throw busy;
   }
 

@@ -6,7 +6,16 @@ import { BackendUnavailableError } from '../../errors';
 export type Unreachable = (err: unknown) => string | undefined;
 
 /** Socket-level failures every client library reports by code. */
-export const SOCKET_CODES = ['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'] as const;
+export const SOCKET_CODES = [
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+] as const;
 
 /** The error's (or its cause's) string code. */
 export function errCode(err: unknown): string | undefined {

@@ -8,10 +8,23 @@ export const RDP_CONNECTION_REQUEST = Buffer.from('030000130ee000000000000100080
 /** The first bytes the server sends (after `send`, if given); closes the connection. */
 export function firstBytes(sock: Duplex, send?: Buffer, timeoutMs = 3000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error('no answer')); }, timeoutMs);
-    sock.once('data', (c: Buffer) => { clearTimeout(timer); sock.destroy(); resolve(c); });
-    sock.once('error', (e) => { clearTimeout(timer); reject(e); });
-    sock.once('close', () => { clearTimeout(timer); reject(new Error('connection closed')); });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error('no answer'));
+    }, timeoutMs);
+    sock.once('data', (c: Buffer) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(c);
+    });
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error('connection closed'));
+    });
     if (send) sock.write(send);
   });
 }

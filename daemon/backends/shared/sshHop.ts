@@ -6,7 +6,10 @@ import { Client as SshClient } from 'ssh2';
 import { BackendUnavailableError } from '../../errors';
 
 export interface SshTarget {
-  host: string; port: number; username: string; privateKey?: Buffer;
+  host: string;
+  port: number;
+  username: string;
+  privateKey?: Buffer;
   /** The host's public key ("ssh-ed25519 AAAA…"): when set, any other key is refused (no trust on first use). */
   hostKey?: string;
 }
@@ -20,7 +23,10 @@ export function hostVerifier(hostKey?: string): ((key: Buffer) => boolean) | und
 
 export class SshHop {
   private client?: Promise<SshClient>;
-  constructor(private readonly backendId: string, readonly target: SshTarget) {}
+  constructor(
+    private readonly backendId: string,
+    readonly target: SshTarget,
+  ) {}
 
   private connection(): Promise<SshClient> {
     if (!this.client) {
@@ -28,9 +34,22 @@ export class SshHop {
       this.client = new Promise<SshClient>((resolve, reject) => {
         const c = new SshClient();
         c.once('ready', () => resolve(c));
-        c.once('error', (e) => { this.client = undefined; reject(new BackendUnavailableError(this.backendId, e.message)); });
-        c.once('close', () => { this.client = undefined; });
-        c.connect({ host: t.host, port: t.port, username: t.username, privateKey: t.privateKey, hostVerifier: hostVerifier(t.hostKey), readyTimeout: 10_000, keepaliveInterval: 15_000 });
+        c.once('error', (e) => {
+          this.client = undefined;
+          reject(new BackendUnavailableError(this.backendId, e.message));
+        });
+        c.once('close', () => {
+          this.client = undefined;
+        });
+        c.connect({
+          host: t.host,
+          port: t.port,
+          username: t.username,
+          privateKey: t.privateKey,
+          hostVerifier: hostVerifier(t.hostKey),
+          readyTimeout: 10_000,
+          keepaliveInterval: 15_000,
+        });
       });
     }
     return this.client;
@@ -52,11 +71,18 @@ export class SshHop {
         if (err) return reject(err);
         let out = '';
         let errOut = '';
-        ch.on('data', (c: Buffer) => { out += c.toString(); });
-        ch.stderr.on('data', (c: Buffer) => { errOut += c.toString(); });
+        ch.on('data', (c: Buffer) => {
+          out += c.toString();
+        });
+        ch.stderr.on('data', (c: Buffer) => {
+          errOut += c.toString();
+        });
         ch.on('close', (code: number) => {
           if (code === 127) resolve(undefined);
-          else if (code !== 0) reject(new Error(`${argv[0]} failed on ${this.target.host} (exit ${code}): ${errOut.trim() || out.trim()}`));
+          else if (code !== 0)
+            reject(
+              new Error(`${argv[0]} failed on ${this.target.host} (exit ${code}): ${errOut.trim() || out.trim()}`),
+            );
           else resolve(out);
         });
       });
@@ -73,7 +99,10 @@ export function connectLocal(host: string, port: number): Promise<Duplex> {
   return new Promise<Duplex>((resolve, reject) => {
     const s = net.connect({ host, port });
     s.setNoDelay(true);
-    s.once('connect', () => { s.off('error', reject); resolve(s); });
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
     s.once('error', reject);
   });
 }

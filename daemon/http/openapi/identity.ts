@@ -8,24 +8,67 @@ import { newTokenSchema, newUserSchema, sshKeySchema, tokenInfoSchema, userSchem
 const byId = z.object({ id: z.string().min(1) });
 
 export function registerIdentity(r: OpenAPIRegistry): void {
-  r.registerPath({ method: 'get', path: '/me', summary: 'The caller', responses: answers({ 200: ok('User', userSchema) }, []) });
-  r.registerPath({ method: 'get', path: '/users', summary: 'Users (admin)', responses: answers({ 200: ok('Users', z.array(userSchema)) }, [403]) });
   r.registerPath({
-    method: 'post', path: '/users', summary: 'Create a user and its first token (admin); team names the Kubernetes namespace under namespace_policy per-team',
+    method: 'get',
+    path: '/me',
+    summary: 'The caller',
+    responses: answers({ 200: ok('User', userSchema) }, []),
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/users',
+    summary: 'Users (admin)',
+    responses: answers({ 200: ok('Users', z.array(userSchema)) }, [403]),
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/users',
+    summary:
+      'Create a user and its first token (admin); team names the Kubernetes namespace under namespace_policy per-team',
     request: { body: jsonBody(createUserSchema.openapi('CreateUser')) },
     responses: answers({ 201: ok('User and token (shown once)', newUserSchema) }, [400, 403, [409, 'Name taken']]),
   });
-  r.registerPath({ method: 'get', path: '/tokens', summary: 'Own API tokens', responses: answers({ 200: ok('Tokens (no secrets)', z.array(tokenInfoSchema)) }, []) });
   r.registerPath({
-    method: 'post', path: '/tokens', summary: 'Issue a token (shown once)', request: { body: jsonBody(issueTokenSchema) },
+    method: 'get',
+    path: '/tokens',
+    summary: 'Own API tokens',
+    responses: answers({ 200: ok('Tokens (no secrets)', z.array(tokenInfoSchema)) }, []),
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/tokens',
+    summary: 'Issue a token (shown once)',
+    request: { body: jsonBody(issueTokenSchema) },
     responses: answers({ 201: ok('Token', newTokenSchema) }, [400]),
   });
-  r.registerPath({ method: 'delete', path: '/tokens/{id}', summary: 'Revoke an own token', request: { params: byId }, responses: answers({ 204: ok('Revoked') }, [404]) });
-  r.registerPath({ method: 'get', path: '/ssh-keys', summary: 'Own SSH public keys', responses: answers({ 200: ok('Keys', z.array(sshKeySchema)) }, []) });
   r.registerPath({
-    method: 'post', path: '/ssh-keys', summary: 'Upload a public key, or {generate: true} for an ed25519 pair (private key returned once)',
-    request: { body: jsonBody(addSshKeySchema.openapi('AddSshKey')) },
-    responses: answers({ 201: ok('Key', sshKeySchema) }, [[400, 'Invalid field, or a public key that does not parse'], [409, 'Key already added']]),
+    method: 'delete',
+    path: '/tokens/{id}',
+    summary: 'Revoke an own token',
+    request: { params: byId },
+    responses: answers({ 204: ok('Revoked') }, [404]),
   });
-  r.registerPath({ method: 'delete', path: '/ssh-keys/{id}', summary: 'Remove an own SSH key', request: { params: byId }, responses: answers({ 204: ok('Removed') }, [404]) });
+  r.registerPath({
+    method: 'get',
+    path: '/ssh-keys',
+    summary: 'Own SSH public keys',
+    responses: answers({ 200: ok('Keys', z.array(sshKeySchema)) }, []),
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/ssh-keys',
+    summary: 'Upload a public key, or {generate: true} for an ed25519 pair (private key returned once)',
+    request: { body: jsonBody(addSshKeySchema.openapi('AddSshKey')) },
+    responses: answers({ 201: ok('Key', sshKeySchema) }, [
+      [400, 'Invalid field, or a public key that does not parse'],
+      [409, 'Key already added'],
+    ]),
+  });
+  r.registerPath({
+    method: 'delete',
+    path: '/ssh-keys/{id}',
+    summary: 'Remove an own SSH key',
+    request: { params: byId },
+    responses: answers({ 204: ok('Removed') }, [404]),
+  });
 }

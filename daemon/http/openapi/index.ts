@@ -18,7 +18,12 @@ export function openApiDocument(version: string): OpenApiDocument {
   registerStorage(r);
   return new OpenApiGeneratorV31(r.definitions).generateDocument({
     openapi: '3.1.0',
-    info: { title: 'Hangar gateway API', version, description: 'Development environments on Docker, Kubernetes and KVM. Every route but /healthz and this document needs `Authorization: Bearer <token>`.' },
+    info: {
+      title: 'Hangar gateway API',
+      version,
+      description:
+        'Development environments on Docker, Kubernetes and KVM. Every route but /healthz and this document needs `Authorization: Bearer <token>`.',
+    },
     servers: [{ url: '/api/v1' }],
     security: [{ bearer: [] }],
   });

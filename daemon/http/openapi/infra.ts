@@ -6,21 +6,44 @@ import { answers, ok } from './registry';
 import { auditEntrySchema, backendSchema, eventSchema, gpuSchema } from './responses';
 
 export function registerInfra(r: OpenAPIRegistry): void {
-  r.registerPath({ method: 'get', path: '/backends', summary: 'Backends and their reachability (one\'s failure is data, not a failed request)', responses: answers({ 200: ok('Backends', z.array(backendSchema)) }, []) });
   r.registerPath({
-    method: 'get', path: '/gpus', summary: 'GPU inventory of every backend with free units and holders', request: { query: gpusQuery },
+    method: 'get',
+    path: '/backends',
+    summary: "Backends and their reachability (one's failure is data, not a failed request)",
+    responses: answers({ 200: ok('Backends', z.array(backendSchema)) }, []),
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/gpus',
+    summary: 'GPU inventory of every backend with free units and holders',
+    request: { query: gpusQuery },
     responses: answers({ 200: ok('GPUs, MIG instances and cluster GPU resources', z.array(gpuSchema)) }, [400]),
   });
   r.registerPath({
-    method: 'post', path: '/gpus/refresh', summary: 'Re-read every backend\'s GPUs now',
-    responses: answers({ 200: ok('Per backend: devices seen or the error', z.array(z.object({ backend: z.string(), devices: z.number().int(), error: z.string().optional() }))) }, []),
+    method: 'post',
+    path: '/gpus/refresh',
+    summary: "Re-read every backend's GPUs now",
+    responses: answers(
+      {
+        200: ok(
+          'Per backend: devices seen or the error',
+          z.array(z.object({ backend: z.string(), devices: z.number().int(), error: z.string().optional() })),
+        ),
+      },
+      [],
+    ),
   });
   r.registerPath({
-    method: 'get', path: '/audit', summary: 'Audit log (admin), newest first', request: { query: auditQuery },
+    method: 'get',
+    path: '/audit',
+    summary: 'Audit log (admin), newest first',
+    request: { query: auditQuery },
     responses: answers({ 200: ok('Entries', z.array(auditEntrySchema)) }, [400, 403]),
   });
   r.registerPath({
-    method: 'get', path: '/events', summary: 'WebSocket stream of Event messages (JSON text frames)',
+    method: 'get',
+    path: '/events',
+    summary: 'WebSocket stream of Event messages (JSON text frames)',
     responses: answers({ 101: ok('Switching protocols; then Event frames', eventSchema) }, [426]),
   });
 }

@@ -2,23 +2,27 @@
 import { OpenAPIRegistry, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { z, type ZodTypeAny } from 'zod';
 
-export const errorSchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    field: z.string().optional().describe('The request field at fault (400)'),
-    backend: z.string().optional().describe('The unavailable backend (503)'),
-  }).passthrough(),
-}).openapi('Error');
+export const errorSchema = z
+  .object({
+    error: z
+      .object({
+        code: z.string(),
+        message: z.string(),
+        field: z.string().optional().describe('The request field at fault (400)'),
+        backend: z.string().optional().describe('The unavailable backend (503)'),
+      })
+      .passthrough(),
+  })
+  .openapi('Error');
 
 /** Error answers by status; each route picks the ones it can give (statusFor in daemon/errors.ts decides them). */
 export const ERR = {
   400: 'Invalid input: error.field and the message name the field',
   401: 'Missing or invalid bearer token',
   403: 'Admin only',
-  404: 'Unknown, or not the caller\'s (both 404 so ids don\'t leak)',
+  404: "Unknown, or not the caller's (both 404 so ids don't leak)",
   409: 'Wrong state for this (the message says which)',
-  422: 'Well-formed but can\'t be satisfied here (the message says why)',
+  422: "Well-formed but can't be satisfied here (the message says why)",
   426: 'A WebSocket endpoint asked without an Upgrade',
   503: 'A backend is unavailable (error.backend names it)',
 } as const;
@@ -32,7 +36,10 @@ export function ok(description: string, schema?: ZodTypeAny): ResponseConfig {
 }
 
 /** Responses of an authenticated route: its successes, 401, and the listed errors (a string replaces the default text). */
-export function answers(success: Record<number, ResponseConfig>, errors: readonly ErrSpec[]): Record<number, ResponseConfig> {
+export function answers(
+  success: Record<number, ResponseConfig>,
+  errors: readonly ErrSpec[],
+): Record<number, ResponseConfig> {
   const out: Record<number, ResponseConfig> = { ...success };
   for (const e of [401 as ErrSpec, ...errors]) {
     const [status, text] = typeof e === 'number' ? [e, ERR[e]] : e;

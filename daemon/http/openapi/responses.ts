@@ -1,112 +1,200 @@
 // Response bodies. Enums come from common/model so they can't drift; objects stay open (new fields are not a break).
 import { z } from 'zod';
 import {
-  DEPLOYMENT_MODES, ENVIRONMENT_TYPES, ENV_STATUSES, GPU_MODES, LIFECYCLE_POLICIES, PULL_POLICIES, STORAGE_TYPES,
+  DEPLOYMENT_MODES,
+  ENVIRONMENT_TYPES,
+  ENV_STATUSES,
+  GPU_MODES,
+  LIFECYCLE_POLICIES,
+  PULL_POLICIES,
+  STORAGE_TYPES,
 } from '../../../common/model';
 
 const nullableObject = z.record(z.unknown()).nullable();
 const time = z.string().describe('ISO 8601 time');
 
-export const environmentSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  owner_id: z.string(),
-  owner_name: z.string().optional(),
-  image: z.string(),
-  deployment_mode: z.enum(DEPLOYMENT_MODES),
-  environment_type: z.enum(ENVIRONMENT_TYPES),
-  gpu_mode: z.enum(GPU_MODES),
-  storage_type: z.enum(STORAGE_TYPES),
-  storage_config: nullableObject,
-  lifecycle_policy: z.enum(LIFECYCLE_POLICIES),
-  network_config: nullableObject,
-  use_jumpserver: z.boolean(),
-  vnc_port: z.number().int().nullable(),
-  rdp_port: z.number().int().nullable(),
-  backend_id: z.string(),
-  backend_ref: z.string().nullable(),
-  image_pull_policy: z.enum(PULL_POLICIES),
-  cpu: z.number().nullable(),
-  memory_mb: z.number().int().nullable(),
-  gpu_count: z.number().int(),
-  gpu_device_ids: z.array(z.string()),
-  gpu_model: z.string().nullable(),
-  gpu_mig_profile: z.string().nullable(),
-  env_vars: z.record(z.string()),
-  ssh_user: z.string(),
-  host_key: z.string().nullable().describe('The env\'s SSH host public key (pinned by clients)'),
-  status: z.enum(ENV_STATUSES).describe('pending: started but not placed yet (Kubernetes: status_message is the scheduler\'s reason); it becomes running when the scheduler places it'),
-  status_message: z.string().nullable(),
-  created_at: time,
-  updated_at: time,
-}).passthrough().openapi('Environment');
+export const environmentSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    owner_id: z.string(),
+    owner_name: z.string().optional(),
+    image: z.string(),
+    deployment_mode: z.enum(DEPLOYMENT_MODES),
+    environment_type: z.enum(ENVIRONMENT_TYPES),
+    gpu_mode: z.enum(GPU_MODES),
+    storage_type: z.enum(STORAGE_TYPES),
+    storage_config: nullableObject,
+    lifecycle_policy: z.enum(LIFECYCLE_POLICIES),
+    network_config: nullableObject,
+    use_jumpserver: z.boolean(),
+    vnc_port: z.number().int().nullable(),
+    rdp_port: z.number().int().nullable(),
+    backend_id: z.string(),
+    backend_ref: z.string().nullable(),
+    image_pull_policy: z.enum(PULL_POLICIES),
+    cpu: z.number().nullable(),
+    memory_mb: z.number().int().nullable(),
+    gpu_count: z.number().int(),
+    gpu_device_ids: z.array(z.string()),
+    gpu_model: z.string().nullable(),
+    gpu_mig_profile: z.string().nullable(),
+    env_vars: z.record(z.string()),
+    ssh_user: z.string(),
+    host_key: z.string().nullable().describe("The env's SSH host public key (pinned by clients)"),
+    status: z
+      .enum(ENV_STATUSES)
+      .describe(
+        "pending: started but not placed yet (Kubernetes: status_message is the scheduler's reason); it becomes running when the scheduler places it",
+      ),
+    status_message: z.string().nullable(),
+    created_at: time,
+    updated_at: time,
+  })
+  .passthrough()
+  .openapi('Environment');
 
-export const connectionSchema = z.object({
-  environment_id: z.string(),
-  name: z.string(),
-  ssh: z.object({ user: z.string(), host_alias: z.string(), host_key: z.string().nullable(), tunnel_path: z.string(), proxy_command: z.string() }).passthrough(),
-}).passthrough().openapi('Connection', {
-  description: 'SSH, Jupyter, VNC and RDP access, and protocols the image declares with labels dev.hangar.access.<protocol>=<port> (RStudio, NoMachine, …); for Kubernetes envs with network_config.expose, `exposed` {type, hosts, ports: [{name, port, node_port}]}. The only place secrets (Jupyter token, VNC/RDP passwords) are returned, to the owner.',
-});
+export const connectionSchema = z
+  .object({
+    environment_id: z.string(),
+    name: z.string(),
+    ssh: z
+      .object({
+        user: z.string(),
+        host_alias: z.string(),
+        host_key: z.string().nullable(),
+        tunnel_path: z.string(),
+        proxy_command: z.string(),
+      })
+      .passthrough(),
+  })
+  .passthrough()
+  .openapi('Connection', {
+    description:
+      'SSH, Jupyter, VNC and RDP access, and protocols the image declares with labels dev.hangar.access.<protocol>=<port> (RStudio, NoMachine, …); for Kubernetes envs with network_config.expose, `exposed` {type, hosts, ports: [{name, port, node_port}]}. The only place secrets (Jupyter token, VNC/RDP passwords) are returned, to the owner.',
+  });
 
-export const userSchema = z.object({
-  id: z.string(), name: z.string(), role: z.enum(['admin', 'user']), team: z.string().nullable().optional(), created_at: time,
-}).passthrough().openapi('User');
+export const userSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: z.enum(['admin', 'user']),
+    team: z.string().nullable().optional(),
+    created_at: time,
+  })
+  .passthrough()
+  .openapi('User');
 
-export const newUserSchema = z.object({ user: userSchema, token: z.string().describe('Shown once') }).passthrough().openapi('NewUser');
+export const newUserSchema = z
+  .object({ user: userSchema, token: z.string().describe('Shown once') })
+  .passthrough()
+  .openapi('NewUser');
 export const tokenInfoSchema = z.object({ id: z.string(), name: z.string() }).passthrough().openapi('TokenInfo');
-export const newTokenSchema = z.object({ name: z.string(), token: z.string().describe('Shown once') }).openapi('NewToken');
+export const newTokenSchema = z
+  .object({ name: z.string(), token: z.string().describe('Shown once') })
+  .openapi('NewToken');
 
-export const sshKeySchema = z.object({
-  id: z.string(), name: z.string(), public_key: z.string(), fingerprint: z.string(), created_at: time,
-  private_key: z.string().optional().describe('Only when generated, returned once and never stored'),
-}).passthrough().openapi('SshKey');
+export const sshKeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    public_key: z.string(),
+    fingerprint: z.string(),
+    created_at: time,
+    private_key: z.string().optional().describe('Only when generated, returned once and never stored'),
+  })
+  .passthrough()
+  .openapi('SshKey');
 
-export const backendSchema = z.object({
-  id: z.string(), kind: z.enum(['docker', 'kubernetes', 'libvirt', 'ssh']), url: z.string(), available: z.boolean(),
-  error: z.string().optional(), version: z.string().optional(), default: z.boolean(),
-}).passthrough().openapi('Backend');
+export const backendSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['docker', 'kubernetes', 'libvirt', 'ssh']),
+    url: z.string(),
+    available: z.boolean(),
+    error: z.string().optional(),
+    version: z.string().optional(),
+    default: z.boolean(),
+  })
+  .passthrough()
+  .openapi('Backend');
 
-export const gpuSchema = z.object({
-  id: z.string(), backend_id: z.string(), node: z.string(), kind: z.enum(['gpu', 'mig', 'mdev', 'k8s']), model: z.string(),
-  capacity: z.number().int(), free: z.number().int(), holders: z.array(z.record(z.unknown())),
-}).passthrough().openapi('Gpu');
+export const gpuSchema = z
+  .object({
+    id: z.string(),
+    backend_id: z.string(),
+    node: z.string(),
+    kind: z.enum(['gpu', 'mig', 'mdev', 'k8s']),
+    model: z.string(),
+    capacity: z.number().int(),
+    free: z.number().int(),
+    holders: z.array(z.record(z.unknown())),
+  })
+  .passthrough()
+  .openapi('Gpu');
 
-export const templateSchema = z.object({
-  name: z.string(), backend_id: z.string(), os: z.string(), default_user: z.string(), cloud_init: z.boolean(),
-  firmware: z.enum(['bios', 'uefi', 'direct-kernel']), access: z.array(z.enum(['ssh', 'vnc', 'rdp'])), disk_bytes: z.number(),
-  created_at: time, used_by: z.array(z.string()).optional(),
-}).passthrough().openapi('Template');
+export const templateSchema = z
+  .object({
+    name: z.string(),
+    backend_id: z.string(),
+    os: z.string(),
+    default_user: z.string(),
+    cloud_init: z.boolean(),
+    firmware: z.enum(['bios', 'uefi', 'direct-kernel']),
+    access: z.array(z.enum(['ssh', 'vnc', 'rdp'])),
+    disk_bytes: z.number(),
+    created_at: time,
+    used_by: z.array(z.string()).optional(),
+  })
+  .passthrough()
+  .openapi('Template');
 
-export const snapshotSchema = z.object({
-  name: z.string(), created_at: time, state: z.string().describe('running: with memory; shutoff: disk only'),
-  description: z.string().nullable(), current: z.boolean(),
-}).passthrough().openapi('Snapshot');
+export const snapshotSchema = z
+  .object({
+    name: z.string(),
+    created_at: time,
+    state: z.string().describe('running: with memory; shutoff: disk only'),
+    description: z.string().nullable(),
+    current: z.boolean(),
+  })
+  .passthrough()
+  .openapi('Snapshot');
 
 export const auditEntrySchema = z.object({ action: z.string() }).passthrough().openapi('AuditEntry');
-export const eventSchema = z.object({
-  type: z.string(), environment_id: z.string(), status: z.enum(ENV_STATUSES).optional(), message: z.string().nullable().optional(), at: time,
-}).passthrough().openapi('Event');
+export const eventSchema = z
+  .object({
+    type: z.string(),
+    environment_id: z.string(),
+    status: z.enum(ENV_STATUSES).optional(),
+    message: z.string().nullable().optional(),
+    at: time,
+  })
+  .passthrough()
+  .openapi('Event');
 
-export const volumeSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  owner_id: z.string().nullable(),
-  team: z.string().nullable(),
-  backend_id: z.string(),
-  backend_name: z.string().describe('What the backend calls it: hangar-vol-<id>, never a name from input'),
-  size_gb: z.number().int().nullable(),
-  created_at: time,
-}).openapi('Volume');
+export const volumeSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    owner_id: z.string().nullable(),
+    team: z.string().nullable(),
+    backend_id: z.string(),
+    backend_name: z.string().describe('What the backend calls it: hangar-vol-<id>, never a name from input'),
+    size_gb: z.number().int().nullable(),
+    created_at: time,
+  })
+  .openapi('Volume');
 
-export const orphanSchema = z.object({
-  ref: z.string().describe('The env id its labels carry'),
-  backend_id: z.string(),
-  backend_ref: z.string(),
-  state: z.string(),
-  name: z.string().optional(),
-  owner_id: z.string().optional(),
-  image: z.string().optional(),
-  deployment_mode: z.string().optional(),
-  adoptable: z.boolean().describe('Its labels hold what a row needs'),
-}).openapi('Orphan');
+export const orphanSchema = z
+  .object({
+    ref: z.string().describe('The env id its labels carry'),
+    backend_id: z.string(),
+    backend_ref: z.string(),
+    state: z.string(),
+    name: z.string().optional(),
+    owner_id: z.string().optional(),
+    image: z.string().optional(),
+    deployment_mode: z.string().optional(),
+    adoptable: z.boolean().describe('Its labels hold what a row needs'),
+  })
+  .openapi('Orphan');

@@ -8,7 +8,9 @@ import { parse } from '../validate';
 
 export function backendsRouter(backends: BackendService, audit: AuditService): Router {
   const r = Router();
-  r.get('/backends', async (_req, res) => { res.json(await backends.list()); });
+  r.get('/backends', async (_req, res) => {
+    res.json(await backends.list());
+  });
   r.get('/audit', async (req, res) => {
     res.json(await audit.list(userOf(res), parse(auditQuery, req.query).limit ?? 200));
   });

@@ -1,6 +1,11 @@
 import { Router } from 'express';
 import {
-  createEnvironmentSchema, listEnvironmentsQuery, logsQuery, rotateSecretSchema, tunnelQuery, updateEnvironmentSchema,
+  createEnvironmentSchema,
+  listEnvironmentsQuery,
+  logsQuery,
+  rotateSecretSchema,
+  tunnelQuery,
+  updateEnvironmentSchema,
 } from '../../../common/schemas';
 import { UpgradeRequiredError } from '../../errors';
 import { SESSION_PARAM, type JupyterSessions } from '../../services/jupyterSessions';
@@ -22,7 +27,9 @@ export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSe
     res.status(202).location(`/api/v1/environments/${env.id}`).json(env);
   });
 
-  r.get('/:id', async (req, res) => { res.json(await envs.get(userOf(res), req.params.id)); });
+  r.get('/:id', async (req, res) => {
+    res.json(await envs.get(userOf(res), req.params.id));
+  });
 
   r.patch('/:id', async (req, res) => {
     res.json(await envs.update(userOf(res), req.params.id, parse(updateEnvironmentSchema, req.body ?? {})));
@@ -33,11 +40,19 @@ export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSe
     res.status(204).end();
   });
 
-  r.post('/:id/start', async (req, res) => { res.json(await envs.start(userOf(res), req.params.id)); });
-  r.post('/:id/stop', async (req, res) => { res.json(await envs.stop(userOf(res), req.params.id)); });
-  r.post('/:id/restart', async (req, res) => { res.json(await envs.restart(userOf(res), req.params.id)); });
+  r.post('/:id/start', async (req, res) => {
+    res.json(await envs.start(userOf(res), req.params.id));
+  });
+  r.post('/:id/stop', async (req, res) => {
+    res.json(await envs.stop(userOf(res), req.params.id));
+  });
+  r.post('/:id/restart', async (req, res) => {
+    res.json(await envs.restart(userOf(res), req.params.id));
+  });
 
-  r.get('/:id/connection', async (req, res) => { res.json(await envs.connection(userOf(res), req.params.id)); });
+  r.get('/:id/connection', async (req, res) => {
+    res.json(await envs.connection(userOf(res), req.params.id));
+  });
 
   accessRoutes(r, envs, sessions);
   return r;
@@ -51,7 +66,9 @@ function accessRoutes(r: Router, envs: EnvironmentService, sessions: JupyterSess
     const env = await envs.get(u, req.params.id);
     await envs.jupyterToken(u, env.id);
     const { url } = (await envs.connection(u, env.id)).jupyter!;
-    res.status(201).json({ url: `${url}?${SESSION_PARAM}=${sessions.issue('link', u.id, env.id, 60_000)}`, expires_in: 60 });
+    res
+      .status(201)
+      .json({ url: `${url}?${SESSION_PARAM}=${sessions.issue('link', u.id, env.id, 60_000)}`, expires_in: 60 });
   });
 
   r.post('/:id/rotate', async (req, res) => {

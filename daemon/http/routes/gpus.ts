@@ -10,8 +10,17 @@ export function gpusRouter(gpus: GpuService): Router {
   r.get('/gpus', async (req, res) => {
     const q = parse(gpusQuery, req.query);
     const u = userOf(res);
-    res.json(await gpus.list({ backend: q.backend, model: q.model, free: q.free === 'true', ownerId: u.role === 'admin' ? undefined : u.id }));
+    res.json(
+      await gpus.list({
+        backend: q.backend,
+        model: q.model,
+        free: q.free === 'true',
+        ownerId: u.role === 'admin' ? undefined : u.id,
+      }),
+    );
   });
-  r.post('/gpus/refresh', async (_req, res) => { res.json(await gpus.refresh()); });
+  r.post('/gpus/refresh', async (_req, res) => {
+    res.json(await gpus.refresh());
+  });
   return r;
 }

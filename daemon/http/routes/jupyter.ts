@@ -13,9 +13,27 @@ import { requireAuth, userOf } from '../auth';
 
 // Hop-by-hop and credential headers that must not reach Jupyter. Origin/Referer go too: the gateway's bearer
 // auth is not cookie-based, so there is no CSRF to guard, and Jupyter would otherwise reject our Host.
-const DROP = new Set(['authorization', 'host', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'origin', 'referer', 'cookie', 'sec-websocket-protocol']);
+const DROP = new Set([
+  'authorization',
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'origin',
+  'referer',
+  'cookie',
+  'sec-websocket-protocol',
+]);
 
-export function upstreamHeaders(h: IncomingHttpHeaders, token: string, keepUpgrade = false): Record<string, string | string[]> {
+export function upstreamHeaders(
+  h: IncomingHttpHeaders,
+  token: string,
+  keepUpgrade = false,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined) continue;
@@ -23,7 +41,10 @@ export function upstreamHeaders(h: IncomingHttpHeaders, token: string, keepUpgra
     out[k] = v;
   }
   // Our own auth may ride in a `bearer.<token>` subprotocol; Jupyter's (e.g. v1.kernel.websocket.jupyter.org) pass on.
-  const protocols = String(h['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter((p) => p && !p.startsWith('bearer.'));
+  const protocols = String(h['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p && !p.startsWith('bearer.'));
   if (protocols.length) out['sec-websocket-protocol'] = protocols.join(', ');
   out.host = `127.0.0.1:${JUPYTER_PORT}`;
   out.authorization = `token ${token}`;
@@ -34,14 +55,24 @@ export function upstreamHeaders(h: IncomingHttpHeaders, token: string, keepUpgra
 export const JUPYTER_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 export const jupyterMethods: RequestHandler = (req, _res, next) => {
-  if (!(JUPYTER_METHODS as readonly string[]).includes(req.method)) throw new MethodNotAllowedError([...JUPYTER_METHODS], req.method);
+  if (!(JUPYTER_METHODS as readonly string[]).includes(req.method))
+    throw new MethodNotAllowedError([...JUPYTER_METHODS], req.method);
   next();
 };
 
-export interface JupyterTarget { socket: Duplex; token: string; path: string }
+export interface JupyterTarget {
+  socket: Duplex;
+  token: string;
+  path: string;
+}
 
 /** Opens a connection to the env's Jupyter and maps the gateway path to Jupyter's (base_url uses the env id). */
-export async function jupyterTarget(envs: EnvironmentService, user: User, idOrName: string, rest: string): Promise<JupyterTarget> {
+export async function jupyterTarget(
+  envs: EnvironmentService,
+  user: User,
+  idOrName: string,
+  rest: string,
+): Promise<JupyterTarget> {
   const env = await envs.get(user, idOrName);
   const token = await envs.jupyterToken(user, env.id);
   const socket = await envs.openTunnel(user, env.id, JUPYTER_PORT, { audit: false });
@@ -59,7 +90,10 @@ export function jupyterAuth(auth: AuthService, sessions: JupyterSessions): Reque
       if (!userId) throw new UnauthorizedError('the Jupyter link expired or is not valid: open it again from Hangar');
       const cookie = sessions.issue('cookie', userId, envId, 12 * 3600_000);
       const secure = req.protocol === 'https' ? '; Secure' : '';
-      res.setHeader('set-cookie', `${SESSION_COOKIE}=${cookie}; Path=${jupyterPath(envId)}; HttpOnly; SameSite=Lax; Max-Age=43200${secure}`);
+      res.setHeader(
+        'set-cookie',
+        `${SESSION_COOKIE}=${cookie}; Path=${jupyterPath(envId)}; HttpOnly; SameSite=Lax; Max-Age=43200${secure}`,
+      );
       // Same place without the link in the address bar (or in Jupyter's logs).
       const url = new URL(req.originalUrl, 'http://x');
       url.searchParams.delete(SESSION_PARAM);
@@ -83,7 +117,10 @@ export function frameableHeaders(h: http.IncomingHttpHeaders, ancestors: string[
   const out = { ...h };
   delete out['x-frame-options'];
   const csp = String(out['content-security-policy'] ?? '');
-  const kept = csp.split(';').map((d) => d.trim()).filter((d) => d && !/^frame-ancestors\b/i.test(d));
+  const kept = csp
+    .split(';')
+    .map((d) => d.trim())
+    .filter((d) => d && !/^frame-ancestors\b/i.test(d));
   out['content-security-policy'] = [...kept, `frame-ancestors ${ancestors.join(' ')}`].join('; ');
   return out;
 }
@@ -91,7 +128,12 @@ export function frameableHeaders(h: http.IncomingHttpHeaders, ancestors: string[
 export function jupyterProxy(envs: EnvironmentService, frameAncestors: string[]): RequestHandler {
   return async (req, res, next) => {
     const t = await jupyterTarget(envs, userOf(res), String(req.params.id), req.url);
-    const up = http.request({ createConnection: () => t.socket as never, method: req.method, path: t.path, headers: upstreamHeaders(req.headers, t.token) });
+    const up = http.request({
+      createConnection: () => t.socket as never,
+      method: req.method,
+      path: t.path,
+      headers: upstreamHeaders(req.headers, t.token),
+    });
     up.on('response', (r) => {
       res.writeHead(r.statusCode ?? 502, frameableHeaders(r.headers, frameAncestors));
       r.pipe(res);

@@ -13,7 +13,10 @@ export function storageRouter(volumes: VolumeService, orphans: OrphanService): R
     res.json(await volumes.list(userOf(res)));
   });
 
-  r.get('/orphans', async (_req, res) => { requireAdmin(res); res.json(await orphans.list()); });
+  r.get('/orphans', async (_req, res) => {
+    requireAdmin(res);
+    res.json(await orphans.list());
+  });
   r.post('/orphans/:ref/adopt', async (req, res) => {
     const u = requireAdmin(res);
     res.status(201).json(await orphans.adopt(u, req.params.ref, parse(adoptOrphanSchema, req.body ?? {})));

@@ -13,7 +13,9 @@ export function vmsRouter(vms: VmService): Router {
   r.post('/backends/:backend/templates', async (req, res) => {
     const u = requireAdmin(res);
     const ac = new AbortController();
-    res.on('close', () => { if (!res.writableEnded) ac.abort(); });
+    res.on('close', () => {
+      if (!res.writableEnded) ac.abort();
+    });
     const t = await vms.importTemplate(u, req.params.backend, parse(importTemplateSchema, req.body ?? {}), ac.signal);
     res.status(201).json(t);
   });
@@ -22,7 +24,9 @@ export function vmsRouter(vms: VmService): Router {
     res.status(204).end();
   });
 
-  r.get('/environments/:id/snapshots', async (req, res) => { res.json(await vms.list(userOf(res), req.params.id)); });
+  r.get('/environments/:id/snapshots', async (req, res) => {
+    res.json(await vms.list(userOf(res), req.params.id));
+  });
   r.post('/environments/:id/snapshots', async (req, res) => {
     const b = parse(createSnapshotSchema, req.body ?? {});
     res.status(201).json(await vms.create(userOf(res), req.params.id, b.name, b.description));

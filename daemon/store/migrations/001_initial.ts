@@ -2,13 +2,15 @@ import type { Kysely } from 'kysely';
 
 // Column names and defaults of the environments table follow the user's data model (requirements §2.1).
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('users')
+  await db.schema
+    .createTable('users')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('name', 'text', (c) => c.notNull().unique())
     .addColumn('role', 'text', (c) => c.notNull().defaultTo('user'))
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createTable('api_tokens')
+  await db.schema
+    .createTable('api_tokens')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
@@ -16,7 +18,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('last_used_at', 'text')
     .execute();
-  await db.schema.createTable('ssh_keys')
+  await db.schema
+    .createTable('ssh_keys')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
@@ -24,7 +27,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('fingerprint', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createTable('environments')
+  await db.schema
+    .createTable('environments')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('owner_id', 'text', (c) => c.notNull().references('users.id'))
@@ -57,7 +61,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('environments_owner_name', ['owner_id', 'name'])
     .execute();
   await db.schema.createIndex('environments_status').on('environments').column('status').execute();
-  await db.schema.createTable('audit_log')
+  await db.schema
+    .createTable('audit_log')
     .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
     .addColumn('at', 'text', (c) => c.notNull())
     .addColumn('user_id', 'text')
@@ -68,5 +73,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const t of ['audit_log', 'environments', 'ssh_keys', 'api_tokens', 'users']) await db.schema.dropTable(t).execute();
+  for (const t of ['audit_log', 'environments', 'ssh_keys', 'api_tokens', 'users'])
+    await db.schema.dropTable(t).execute();
 }

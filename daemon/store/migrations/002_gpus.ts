@@ -3,7 +3,8 @@ import { sql, type Kysely } from 'kysely';
 // GPU inventory and grants. The partial unique index makes a double grant of a whole GPU or a MIG instance
 // impossible even if two allocators raced (SQLite and PostgreSQL both support partial indexes).
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('gpus')
+  await db.schema
+    .createTable('gpus')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('backend_id', 'text', (c) => c.notNull())
     .addColumn('node', 'text', (c) => c.notNull())
@@ -24,14 +25,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('last_seen', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('gpus_backend').on('gpus').column('backend_id').execute();
-  await db.schema.createTable('gpu_grants')
+  await db.schema
+    .createTable('gpu_grants')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('env_id', 'text', (c) => c.notNull().references('environments.id').onDelete('cascade'))
     .addColumn('device_id', 'text', (c) => c.notNull())
     .addColumn('mode', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
-  await sql`create unique index gpu_grants_exclusive on gpu_grants (device_id) where mode in ('exclusive', 'mig', 'vgpu')`.execute(db);
+  await sql`create unique index gpu_grants_exclusive on gpu_grants (device_id) where mode in ('exclusive', 'mig', 'vgpu')`.execute(
+    db,
+  );
   await db.schema.createIndex('gpu_grants_env').on('gpu_grants').column('env_id').execute();
   await db.schema.alterTable('environments').addColumn('gpu_model', 'text').execute();
   await db.schema.alterTable('environments').addColumn('gpu_mig_profile', 'text').execute();

@@ -4,7 +4,9 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('environments').addColumn('rdp_port', 'integer').execute();
   await db.schema.alterTable('environments').addColumn('rdp_password', 'varchar(256)').execute();
-  await sql`create unique index environments_rdp_port on environments (backend_id, rdp_port) where rdp_port is not null`.execute(db);
+  await sql`create unique index environments_rdp_port on environments (backend_id, rdp_port) where rdp_port is not null`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -4,7 +4,8 @@ import { sql, type Kysely } from 'kysely';
 // derived from the id). `meta` keeps facts about this data dir in the database itself, first the gateway id, so a
 // restored database and its gateway.id file can be checked against each other.
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('volumes')
+  await db.schema
+    .createTable('volumes')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('owner_id', 'text', (c) => c.references('users.id'))
@@ -14,9 +15,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addCheckConstraint('volumes_one_owner', sql`(owner_id is null) <> (team is null)`)
     .execute();
-  await sql`create unique index volumes_user_name on volumes (owner_id, backend_id, name) where owner_id is not null`.execute(db);
-  await sql`create unique index volumes_team_name on volumes (team, backend_id, name) where team is not null`.execute(db);
-  await db.schema.createTable('meta')
+  await sql`create unique index volumes_user_name on volumes (owner_id, backend_id, name) where owner_id is not null`.execute(
+    db,
+  );
+  await sql`create unique index volumes_team_name on volumes (team, backend_id, name) where team is not null`.execute(
+    db,
+  );
+  await db.schema
+    .createTable('meta')
     .addColumn('key', 'text', (c) => c.primaryKey())
     .addColumn('value', 'text', (c) => c.notNull())
     .execute();

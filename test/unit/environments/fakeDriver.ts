@@ -2,11 +2,26 @@
 import { Duplex, PassThrough, type Readable } from 'node:stream';
 import type { BackendInfo, PullPolicy } from '../../../common/model';
 import type {
-  BackendState, BackendStatus, BootFile, Capabilities, Driver, EnvSpec, ExecResult, GpuDevice, ManagedObject,
+  BackendState,
+  BackendStatus,
+  BootFile,
+  Capabilities,
+  Driver,
+  EnvSpec,
+  ExecResult,
+  GpuDevice,
+  ManagedObject,
 } from '../../../daemon/contract';
 import { BackendUnavailableError } from '../../../daemon/errors';
 
-export interface FakeObject { ref: string; envId: string; spec: EnvSpec; state: BackendState; files: BootFile[]; message?: string }
+export interface FakeObject {
+  ref: string;
+  envId: string;
+  spec: EnvSpec;
+  state: BackendState;
+  files: BootFile[];
+  message?: string;
+}
 
 /** Steps a test can intercept: `fail` throws from the step, `halt` never returns (a process that died there). */
 export type Step = 'create' | 'afterCreate' | 'start' | 'afterStart' | 'stop' | 'delete' | 'info' | 'ensureImage';
@@ -28,13 +43,22 @@ export class FakeDriver implements Driver {
   constructor(readonly id = 'fake') {}
 
   /** The next call of `step` throws `err` (once). */
-  failAt(step: Step, err: Error = new Error(`${step} failed`)): void { this.hooks.set(step, { kind: 'fail', err }); }
+  failAt(step: Step, err: Error = new Error(`${step} failed`)): void {
+    this.hooks.set(step, { kind: 'fail', err });
+  }
   /** The next call of `step` never returns (once): the caller is as good as a crashed process. */
-  haltAt(step: Step): void { this.hooks.set(step, { kind: 'halt' }); }
+  haltAt(step: Step): void {
+    this.hooks.set(step, { kind: 'halt' });
+  }
   /** The next call of `step` waits until the returned function is called. */
   gateAt(step: Step): () => void {
     let open!: () => void;
-    this.hooks.set(step, { kind: 'gate', open: new Promise<void>((r) => { open = r; }) });
+    this.hooks.set(step, {
+      kind: 'gate',
+      open: new Promise<void>((r) => {
+        open = r;
+      }),
+    });
     return open;
   }
   /** While true every call that reaches the backend answers BackendUnavailableError. */
@@ -60,9 +84,25 @@ export class FakeDriver implements Driver {
   private devices(): GpuDevice[] {
     const now = new Date().toISOString();
     return Array.from({ length: this.gpuCount }, (_, i) => ({
-      id: `GPU-fake-${i}`, backend_id: this.id, node: 'fake-host', kind: 'gpu' as const, index: i, model: 'Fake GPU', memory_mb: 1024,
-      pci_bus_id: null, driver: '1', mig_mode: 'disabled' as const, parent_id: null, profile: null, utilization: 0, health: 'ok' as const,
-      health_message: null, capacity: 1, used: 0, present: true, last_seen: now,
+      id: `GPU-fake-${i}`,
+      backend_id: this.id,
+      node: 'fake-host',
+      kind: 'gpu' as const,
+      index: i,
+      model: 'Fake GPU',
+      memory_mb: 1024,
+      pci_bus_id: null,
+      driver: '1',
+      mig_mode: 'disabled' as const,
+      parent_id: null,
+      profile: null,
+      utilization: 0,
+      health: 'ok' as const,
+      health_message: null,
+      capacity: 1,
+      used: 0,
+      present: true,
+      last_seen: now,
     }));
   }
 
@@ -71,7 +111,9 @@ export class FakeDriver implements Driver {
     return { id: this.id, kind: this.kind, url: 'fake://', available: true, version: 'fake 1' };
   }
 
-  async ensureImage(_image: string, _policy: PullPolicy): Promise<void> { await this.step('ensureImage'); }
+  async ensureImage(_image: string, _policy: PullPolicy): Promise<void> {
+    await this.step('ensureImage');
+  }
 
   async create(spec: EnvSpec): Promise<string> {
     await this.step('create');
@@ -118,24 +160,37 @@ export class FakeDriver implements Driver {
     return [...this.objects.values()].find((o) => o.envId === envId)?.ref;
   }
 
-  async logs(): Promise<Readable> { return new PassThrough().end('fake log\n'); }
+  async logs(): Promise<Readable> {
+    return new PassThrough().end('fake log\n');
+  }
 
   /** Port 22 answers like sshd when the object runs. */
   async openPort(ref: string, port: number): Promise<Duplex> {
     if (this.obj(ref).state !== 'running' || port !== 22) throw new Error(`connection refused (${port})`);
     let said = false;
     return new Duplex({
-      read() { if (!said) { said = true; this.push('SSH-2.0-fake\r\n'); } },
-      write(_c, _e, cb) { cb(); },
+      read() {
+        if (!said) {
+          said = true;
+          this.push('SSH-2.0-fake\r\n');
+        }
+      },
+      write(_c, _e, cb) {
+        cb();
+      },
     });
   }
 
-  async exec(): Promise<ExecResult> { return { exitCode: 0, stdout: '', stderr: '' }; }
+  async exec(): Promise<ExecResult> {
+    return { exitCode: 0, stdout: '', stderr: '' };
+  }
 
   async writeFiles(ref: string, files: BootFile[]): Promise<void> {
     const o = this.obj(ref);
     o.files = [...o.files.filter((f) => !files.some((n) => n.path === f.path)), ...files];
   }
 
-  async close(): Promise<void> { /* nothing held */ }
+  async close(): Promise<void> {
+    /* nothing held */
+  }
 }

@@ -14,12 +14,19 @@ describe('environments: the GPU queue (gpu_wait)', () => {
     g = await openGateway(tmpDir(), fake);
     alice = await addUser(g.db);
   });
-  afterEach(async () => { await g.close(); });
+  afterEach(async () => {
+    await g.close();
+  });
 
-  const gpuEnv = async (name: string, count: number, wait = true) => g.envs.create(alice, input({ name, gpu_mode: 'exclusive', gpu_count: count, gpu_wait: wait }));
-  const grants = async (id: string) => (await g.db.selectFrom('gpu_grants').select('device_id').where('env_id', '=', id).execute()).length;
+  const gpuEnv = async (name: string, count: number, wait = true) =>
+    g.envs.create(alice, input({ name, gpu_mode: 'exclusive', gpu_count: count, gpu_wait: wait }));
+  const grants = async (id: string) =>
+    (await g.db.selectFrom('gpu_grants').select('device_id').where('env_id', '=', id).execute()).length;
   /** The queue drains on a release, in the background: wait until it has looked. */
-  const drained = async () => { await g.envs.drainQueue(); await g.envs.idle(); };
+  const drained = async () => {
+    await g.envs.drainQueue();
+    await g.envs.idle();
+  };
 
   it('waits pending with the reason, nothing made; without gpu_wait the same request is a 409', async () => {
     const a = await gpuEnv('a', 2, false);

@@ -39,8 +39,17 @@ export async function openGateway(dataDir: string, fake: FakeDriver): Promise<Ga
   events.subscribe((e) => seen.push(e));
   const gpus = new GpuService({ db, backends, log });
   const envs = new EnvironmentService({
-    db, gpus, repo, audit: new AuditRepo(db), backends, keys: new SshKeyService({ users }), events, log,
-    publicUrl: () => 'http://gateway.test', stopTimeoutS: 1, mounts: new MountPolicy({ hostPaths: [], db }),
+    db,
+    gpus,
+    repo,
+    audit: new AuditRepo(db),
+    backends,
+    keys: new SshKeyService({ users }),
+    events,
+    log,
+    publicUrl: () => 'http://gateway.test',
+    stopTimeoutS: 1,
+    mounts: new MountPolicy({ hostPaths: [], db }),
   });
   const reconciler = new Reconciler({ repo, backends, envs, log, gpus });
   return { db, envs, reconciler, gpus, repo, events: seen, close: () => db.destroy() };
@@ -54,10 +63,16 @@ export async function addUser(db: Kysely<Database>, name = 'alice', role: User['
 }
 
 /** A create request with the API's defaults (terminal: no Jupyter token). */
-export const input = (o: Record<string, unknown>) => createEnvironmentSchema.parse({ image: 'fake/image:1', environment_type: 'terminal', ...o });
+export const input = (o: Record<string, unknown>) =>
+  createEnvironmentSchema.parse({ image: 'fake/image:1', environment_type: 'terminal', ...o });
 
 /** Polls the row until its status is one of `want` (the lifecycle runs in the background). */
-export async function waitStatus(g: Gateway, id: string, want: Environment['status'][], ms = 3000): Promise<Environment> {
+export async function waitStatus(
+  g: Gateway,
+  id: string,
+  want: Environment['status'][],
+  ms = 3000,
+): Promise<Environment> {
   const deadline = Date.now() + ms;
   for (;;) {
     const env = await g.repo.get(id);

@@ -8,8 +8,13 @@ import { addUser, input, openGateway, tick, waitStatus, type Gateway } from './h
 describe('environments: one operation per env (the lock) and watched status', () => {
   let g: Gateway;
   let fake: FakeDriver;
-  beforeEach(async () => { fake = new FakeDriver(); g = await openGateway(tmpDir(), fake); });
-  afterEach(async () => { await g.close(); });
+  beforeEach(async () => {
+    fake = new FakeDriver();
+    g = await openGateway(tmpDir(), fake);
+  });
+  afterEach(async () => {
+    await g.close();
+  });
 
   it('a second operation while one is in flight is a 409; after it, operations run again', async () => {
     const alice = await addUser(g.db);
@@ -17,7 +22,10 @@ describe('environments: one operation per env (the lock) and watched status', ()
     const open = fake.gateAt('stop');
     const first = g.envs.stop(alice, env.id);
     await tick();
-    const second = await g.envs.restart(alice, env.id).then(() => undefined, (e: Error) => e);
+    const second = await g.envs.restart(alice, env.id).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     assert.ok(second instanceof ConflictError, String(second));
     assert.equal(statusFor(second), 409);
     assert.match(second.message, /another operation on this environment is in progress/);

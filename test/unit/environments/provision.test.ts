@@ -6,8 +6,14 @@ import { addUser, input, openGateway, tick, waitStatus, type Gateway } from './h
 
 describe('environments: create and provisioning (fake backend)', () => {
   const open: Gateway[] = [];
-  afterEach(async () => { for (const g of open.splice(0)) await g.close(); });
-  const gateway = async (dir: string, fake: FakeDriver) => { const g = await openGateway(dir, fake); open.push(g); return g; };
+  afterEach(async () => {
+    for (const g of open.splice(0)) await g.close();
+  });
+  const gateway = async (dir: string, fake: FakeDriver) => {
+    const g = await openGateway(dir, fake);
+    open.push(g);
+    return g;
+  };
 
   it('create: the row first, then the object with its boot files, then running when sshd answers', async () => {
     const fake = new FakeDriver();
@@ -22,7 +28,10 @@ describe('environments: create and provisioning (fake backend)', () => {
     assert.equal(obj.spec.startNow, true);
     assert.equal(bootFileOf(obj.files, 'host_key')?.path, BOOT_PATHS.host_key);
     assert.match(bootFileOf(obj.files, 'sshd_config')!.content.toString(), /^Port 22$/m);
-    assert.deepEqual(g.events.filter((e) => e.environment_id === env.id).map((e) => e.status), ['creating', 'starting', 'running']);
+    assert.deepEqual(
+      g.events.filter((e) => e.environment_id === env.id).map((e) => e.status),
+      ['creating', 'starting', 'running'],
+    );
   });
 
   it('a backend that declares another sshd port gets it in the sshd config', async () => {
@@ -37,7 +46,10 @@ describe('environments: create and provisioning (fake backend)', () => {
     const fake = new FakeDriver();
     const g = await gateway(tmpDir(), fake);
     const alice = await addUser(g.db);
-    await assert.rejects(g.envs.create(alice, input({ name: 'vm', deployment_mode: 'vm' })), /'vm' is not served by backend 'fake' \(docker: docker_local\)/);
+    await assert.rejects(
+      g.envs.create(alice, input({ name: 'vm', deployment_mode: 'vm' })),
+      /'vm' is not served by backend 'fake' \(docker: docker_local\)/,
+    );
     assert.deepEqual(await g.repo.list(), []);
     assert.deepEqual(fake.calls, []);
   });

@@ -7,8 +7,13 @@ import { addUser, input, openGateway, tick, waitStatus, type Gateway } from './h
 describe('environments: reconcile against a fake backend', () => {
   let g: Gateway;
   let fake: FakeDriver;
-  beforeEach(async () => { fake = new FakeDriver(); g = await openGateway(tmpDir(), fake); });
-  afterEach(async () => { await g.close(); });
+  beforeEach(async () => {
+    fake = new FakeDriver();
+    g = await openGateway(tmpDir(), fake);
+  });
+  afterEach(async () => {
+    await g.close();
+  });
 
   const running = async (name: string) => {
     const env = await g.envs.create(await addUser(g.db, `u-${name}`), input({ name }));
@@ -52,7 +57,13 @@ describe('environments: reconcile against a fake backend', () => {
     const [report] = await g.reconciler.run();
     assert.deepEqual([report.markedMissing, report.statusSynced, report.resumed], [[], [], []]);
     assert.equal((await g.repo.get(env.id))!.status, 'stopping');
-    fake.objects.set(env.backend_ref!, { ref: env.backend_ref!, envId: env.id, spec: {} as EnvSpec, state: 'running', files: [] });
+    fake.objects.set(env.backend_ref!, {
+      ref: env.backend_ref!,
+      envId: env.id,
+      spec: {} as EnvSpec,
+      state: 'running',
+      files: [],
+    });
     open();
     await stopping;
     assert.equal((await g.repo.get(env.id))!.status, 'stopped');
