@@ -86,6 +86,12 @@ describe('kvm: VMs through libvirt', function () {
   let env: Environment;
   let meta: { cmdline: string; kernel: string; initrd: string };
   let dir: string;
+  /** The pool volume the env's named volume became: hangar-vol-<volume id>, never the name the user gave. */
+  const dataDisk = async () => {
+    const mounts = (await d.admin.getEnvironment(env.id)).storage_config?.mounts as { volume_id?: string }[];
+    assert.ok(mounts?.[0]?.volume_id, 'the mount records its volume id');
+    return `hangar-vol-${mounts[0].volume_id}.qcow2`;
+  };
 
   before(async () => {
     dir = templateDir();
@@ -95,9 +101,6 @@ describe('kvm: VMs through libvirt', function () {
     await cli.login(d.token);
     // A template left by an interrupted run would make the import a 409.
     await d.admin.deleteTemplate('kvm', TEMPLATE).catch(() => undefined);
-    // A data disk left by an interrupted run would not start blank.
-    if (poolVolumes().includes('hangar-vol-vmdata.qcow2'))
-      virsh('vol-delete', '--pool', POOL, 'hangar-vol-vmdata.qcow2');
   });
   after(async () => {
     for (const e of (await d?.admin.listEnvironments()) ?? [])
@@ -306,7 +309,7 @@ describe('kvm: VMs through libvirt', function () {
       await ssh(cli, d, env, 'findmnt -no FSTYPE /data && echo kept > /data/file && cat /data/file'),
       'ext4\nkept',
     );
-    assert.ok(poolVolumes().includes('hangar-vol-vmdata.qcow2'));
+    assert.ok(poolVolumes().includes(await dataDisk()));
     // The env's sshd uses the host key the gateway made (pinned by the CLI: StrictHostKeyChecking passed above).
     assert.match(
       fs.readFileSync(path.join(cli.configDir, 'known_hosts'), 'utf8'),
@@ -411,6 +414,7 @@ describe('kvm: VMs through libvirt', function () {
 
   it('keeps a template in use, then deletes the VM leaving no domain, volume or log behind, then the template', async () => {
     assert.equal((await apiError(d.admin.deleteTemplate('kvm', TEMPLATE))).status, 409);
+    const disk = await dataDisk();
     await d.admin.deleteEnvironment('vm1');
     await d.server.envs.idle();
     assert.ok(!virsh('list', '--all', '--name').includes(env.backend_ref!));
@@ -419,8 +423,8 @@ describe('kvm: VMs through libvirt', function () {
       [],
     );
     // The named volume outlives the env (like a Docker named volume): the next env that names it gets its data.
-    assert.ok(poolVolumes().includes('hangar-vol-vmdata.qcow2'));
-    virsh('vol-delete', '--pool', POOL, 'hangar-vol-vmdata.qcow2');
+    assert.ok(poolVolumes().includes(disk));
+    virsh('vol-delete', '--pool', POOL, disk);
     await d.admin.deleteTemplate('kvm', TEMPLATE);
     assert.deepEqual(
       poolVolumes().filter((v) => v.startsWith(`hangar-tmpl-${TEMPLATE}.`)),
