@@ -271,6 +271,23 @@ export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config 
     const parsed = YAML.parse(fs.readFileSync(file, 'utf8'));
     if (parsed && typeof parsed === 'object') raw = parsed as Record<string, unknown>;
   }
+  applyOverrides(raw, flags, env);
+  const cfg = validated(raw);
+  checkReferences(cfg);
+  const tlsSource = resolveTls(cfg);
+  const sep = cfg.listen.lastIndexOf(':');
+  const listenHost = cfg.listen.slice(0, sep);
+  const listenPort = Number(cfg.listen.slice(sep + 1));
+  const scheme = tlsSource.kind === 'off' ? 'http' : 'https';
+  return { ...cfg, listenHost, listenPort, publicUrl: cfg.public_url ?? `${scheme}://${cfg.listen}`, tlsSource };
+}
+
+/** Flags, then HANGAR_* variables, replace the file's values (in place, before validation, so they are checked too). */
+function applyOverrides(
+  raw: Record<string, unknown>,
+  flags: Record<string, string>,
+  env: Record<string, string | undefined>,
+): void {
   const pick = (flag: string, envName: string, key: string) => {
     const v = flags[flag] ?? env[envName];
     if (v !== undefined) raw[key] = v;
@@ -297,7 +314,10 @@ export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config 
       b.kind === undefined || b.kind === 'docker' ? { nvidia_smi: nvidiaSmi, ...b } : b,
     );
   }
+}
 
+/** The schema's verdict on the merged settings; the first problem becomes the error, named by its path. */
+function validated(raw: Record<string, unknown>): z.infer<typeof configSchema> {
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const i = result.error.issues[0];
@@ -308,7 +328,11 @@ export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config 
     }
     throw new Error(`invalid configuration: ${where}: ${i.message}`);
   }
-  const cfg = result.data;
+  return result.data;
+}
+
+/** What the schema can't see: backend ids and host_path names are unique, default_backend names a backend. */
+function checkReferences(cfg: z.infer<typeof configSchema>): void {
   const ids = new Set<string>();
   for (const b of cfg.backends) {
     if (ids.has(b.id)) throw new Error(`invalid configuration: backends: duplicate id '${b.id}'`);
@@ -322,12 +346,6 @@ export function loadConfig({ argv = [], env = {} }: ConfigSources = {}): Config 
     if (names.has(h.name)) throw new Error(`invalid configuration: host_paths.${i}.name: duplicate name '${h.name}'`);
     names.add(h.name);
   }
-  const tlsSource = resolveTls(cfg);
-  const sep = cfg.listen.lastIndexOf(':');
-  const listenHost = cfg.listen.slice(0, sep);
-  const listenPort = Number(cfg.listen.slice(sep + 1));
-  const scheme = tlsSource.kind === 'off' ? 'http' : 'https';
-  return { ...cfg, listenHost, listenPort, publicUrl: cfg.public_url ?? `${scheme}://${cfg.listen}`, tlsSource };
 }
 
 function resolveTls(cfg: z.infer<typeof configSchema>): TlsSource {

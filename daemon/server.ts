@@ -52,6 +52,44 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const log = opts.log ?? createLogger(cfg.log_level);
   // TLS first: a bad certificate file stops the start before anything else is touched.
   const tls = await loadTls(cfg);
+  let publicUrl = cfg.publicUrl;
+  const s = await buildServices(cfg, log, () => publicUrl);
+  const { db, auth, envs, events, gpus, drivers, reconciler, gatewayId } = s;
+
+  const adminTokenFile = await auth.bootstrap(cfg.data_dir);
+  if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
+
+  const sessions = new JupyterSessions({ key: s.box.derive('jupyter-session') });
+  const app = buildApp(cfg, log, s, sessions);
+  // One port either way: the WebSocket upgrade handler below works the same on an https server.
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
+  const wss = attachWebSockets(server, { auth, sessions, envs, events, log });
+  const url = await listen(server, cfg, Boolean(tls));
+  if (!cfg.public_url) publicUrl = url;
+  if (tls) announceTls(tls, cfg, log);
+  log.info({ url, backends: drivers.all().map((d) => d.id) }, 'hangard listening');
+  // `hangard restore` refuses while this names a live process.
+  const pidFile = path.join(cfg.data_dir, PID_FILE);
+  fs.writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+  const unwatch = startBackgroundWork(cfg, log, s);
+
+  return {
+    url,
+    log,
+    envs,
+    reconciler,
+    drivers,
+    gpus,
+    gatewayId,
+    adminTokenFile,
+    tlsFingerprint: tls?.fingerprint256,
+    close: () => shutdown({ reconciler, gpus, unwatch, wss, server, envs, drivers, db, pidFile }),
+  };
+}
+
+/** The store, the backends and the services over them, in dependency order. The database is closed again when the
+ *  gateway id can't be had (nothing else is open yet). */
+async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) {
   const db = await openDatabase(cfg.data_dir);
   const users = new UserRepo(db);
   const audit = new AuditRepo(db);
@@ -66,7 +104,6 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   });
   const drivers = driversFromConfig(cfg, gatewayId, log);
   const volumes = new VolumeRepo(db);
-  let publicUrl = cfg.publicUrl;
   const gpus = new GpuService({ db, backends: drivers, log });
   const envs = new EnvironmentService({
     db,
@@ -78,7 +115,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
     keys,
     events,
     log,
-    publicUrl: () => publicUrl,
+    publicUrl,
     stopTimeoutS: cfg.stop_timeout_s,
     mounts: new MountPolicy({ hostPaths: cfg.host_paths, db }),
     vncPorts: cfg.vnc_port_range,
@@ -88,12 +125,15 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   const vms = new VmService({ backends: drivers, envs, gpus, audit });
   const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });
   const reconciler = new Reconciler({ repo, backends: drivers, envs, log, gpus });
+  return { db, audit, box, auth, keys, events, gatewayId, drivers, volumes, gpus, envs, vms, orphans, reconciler };
+}
 
-  const adminTokenFile = await auth.bootstrap(cfg.data_dir);
-  if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
+type Services = Awaited<ReturnType<typeof buildServices>>;
 
-  const sessions = new JupyterSessions({ key: box.derive('jupyter-session') });
-  const app = createApp({
+/** The HTTP app: routes get services only (the store and backends stay behind them). */
+function buildApp(cfg: Config, log: Logger, s: Services, sessions: JupyterSessions): ReturnType<typeof createApp> {
+  const { auth, keys, envs, gpus, vms, orphans, db, drivers } = s;
+  return createApp({
     version: VERSION,
     auth,
     keys,
@@ -103,24 +143,18 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
     orphans,
     sessions,
     log,
-    audit: new AuditService({ repo: audit }),
+    audit: new AuditService({ repo: s.audit }),
     backends: new BackendService({ backends: drivers }),
-    volumes: new VolumeService({ repo: volumes }),
+    volumes: new VolumeService({ repo: s.volumes }),
     frameAncestors: cfg.jupyter_frame_ancestors,
     trustProxy: cfg.trust_proxy,
     readiness: () => readiness(db, drivers),
   });
-  // One port either way: the WebSocket upgrade handler below works the same on an https server.
-  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
-  const wss = attachWebSockets(server, { auth, sessions, envs, events, log });
-  const url = await listen(server, cfg, Boolean(tls));
-  if (!cfg.public_url) publicUrl = url;
-  if (tls) announceTls(tls, cfg, log);
-  log.info({ url, backends: drivers.all().map((d) => d.id) }, 'hangard listening');
-  // `hangard restore` refuses while this names a live process.
-  const pidFile = path.join(cfg.data_dir, PID_FILE);
-  fs.writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+}
 
+/** The loops and watches that run once the API is up; what stops the watches. */
+function startBackgroundWork(cfg: Config, log: Logger, s: Services): (() => void)[] {
+  const { gpus, reconciler, drivers, envs } = s;
   // Start-up reconcile runs in the background: an unreachable backend must not block the API.
   void gpus
     .refresh()
@@ -130,20 +164,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   gpus.startLoop(cfg.gpu_refresh_interval_s);
   // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
   // back, a reconcile covers what the gap hid. The periodic reconcile stays as the backstop.
-  const unwatch = watchBackends(drivers, envs, reconciler, log);
-
-  return {
-    url,
-    log,
-    envs,
-    reconciler,
-    drivers,
-    gpus,
-    gatewayId,
-    adminTokenFile,
-    tlsFingerprint: tls?.fingerprint256,
-    close: () => shutdown({ reconciler, gpus, unwatch, wss, server, envs, drivers, db, pidFile }),
-  };
+  return watchBackends(drivers, envs, reconciler, log);
 }
 
 /** Binds the listener; the URL it answers on (port 0 becomes the port the kernel chose). */

@@ -106,6 +106,19 @@ export async function createEnvironment(d: CreateDeps, actor: User, input: Creat
   }
 }
 
+/** storage_config as stored: its mounts as planned (resolved sources), everything else as given. */
+function storedStorageConfig(
+  input: CreateEnvironmentInput,
+  mounts: PlannedMount[],
+): CreateEnvironmentInput['storage_config'] {
+  return (
+    input.storage_config &&
+    (input.storage_config.mounts
+      ? { ...input.storage_config, mounts: mounts.map((m) => m.stored) }
+      : input.storage_config)
+  );
+}
+
 async function insertRow(
   d: CreateDeps,
   trx: Kysely<Database>,
@@ -118,11 +131,7 @@ async function insertRow(
   const backendId = input.backend_id ?? d.backends.defaultId;
   const wantsJupyter = input.environment_type === 'ide' || input.environment_type === 'data_process';
   const desktop = input.environment_type === 'desktop';
-  const storageConfig =
-    input.storage_config &&
-    (input.storage_config.mounts
-      ? { ...input.storage_config, mounts: mounts.map((m) => m.stored) }
-      : input.storage_config);
+  const storageConfig = storedStorageConfig(input, mounts);
   await d.mounts.commit(trx, mounts);
   const vncPort = desktop
     ? await allocatePort(trx, 'vnc_port', backendId, input.vnc_port, d.vncPorts ?? DEFAULT_VNC_PORTS)

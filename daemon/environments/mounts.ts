@@ -42,72 +42,33 @@ export class MountPolicy {
           { rule: 'host_paths', field },
         );
       }
-      if (m.type === 'host_path') {
-        const h = this.hostPaths.find((x) => x.name === m.source);
-        if (!h || !MountPolicy.allows(h, actor)) {
-          throw new ForbiddenError(
-            `${field}.source: '${m.source}' is not a host_paths entry user '${actor.name}' may use (rule host_paths)`,
-            { rule: 'host_paths', field: `${field}.source` },
-          );
-        }
-        if (h.read_only && m.read_only === false) {
-          throw new ForbiddenError(
-            `${field}.read_only: host path '${h.name}' is read-only (rule host_paths.read_only)`,
-            { rule: 'host_paths.read_only', field: `${field}.read_only` },
-          );
-        }
-        const readOnly = m.read_only ?? h.read_only;
-        out.push({
-          stored: { type: 'host_path', source: h.name, target: m.target, read_only: readOnly },
-          spec: { type: 'bind', source: h.path, target: m.target, read_only: readOnly },
-        });
-        continue;
-      }
-      const [kind, name] = m.source.startsWith('team:')
-        ? ['team', m.source.slice(5)]
-        : m.source.startsWith('id:')
-          ? ['id', m.source.slice(3)]
-          : ['own', m.source];
-      let vol;
-      let newVolume: PlannedMount['newVolume'];
-      if (kind === 'id') {
-        vol = await volumes.get(name);
-        const mine = vol && (vol.owner_id === actor.id || (vol.team !== null && vol.team === actor.team));
-        if (!vol || !mine) throw new NotFoundError('volume', m.source);
-        if (vol.backend_id !== backendId)
-          throw new InputError(
-            `${field}.source`,
-            `${field}.source: volume '${m.source}' is on backend '${vol.backend_id}', not '${backendId}'`,
-          );
-      } else {
-        if (kind === 'team' && !actor.team) throw new NotFoundError('volume', m.source);
-        const owner: VolumeOwner = kind === 'team' ? { team: actor.team! } : { owner_id: actor.id };
-        vol = await volumes.find(owner, backendId, name);
-        if (!vol)
-          newVolume = { id: crypto.randomUUID(), name, backend_id: backendId, size_gb: m.size_gb ?? null, ...owner };
-      }
-      const id = vol?.id ?? newVolume!.id;
-      const size = vol ? (vol.size_gb ?? undefined) : m.size_gb;
-      out.push({
-        stored: { ...m, volume_id: id },
-        spec: {
-          type: 'volume',
-          source: backendVolumeName(id),
-          target: m.target,
-          read_only: m.read_only,
-          ...(size ? { size_gb: size } : {}),
-        },
-        newVolume,
+      if (m.type === 'host_path') out.push(this.planHostPath(actor, m, field));
+      else out.push(await planVolume(volumes, actor, backendId, m, field));
+    }
+    checkDistinctTargets(out);
+    return out;
+  }
+
+  /** A host_paths entry by name: the user must be on its allowlist, and may not make a read-only one writable. */
+  private planHostPath(actor: User, m: Mount, field: string): PlannedMount {
+    const h = this.hostPaths.find((x) => x.name === m.source);
+    if (!h || !MountPolicy.allows(h, actor)) {
+      throw new ForbiddenError(
+        `${field}.source: '${m.source}' is not a host_paths entry user '${actor.name}' may use (rule host_paths)`,
+        { rule: 'host_paths', field: `${field}.source` },
+      );
+    }
+    if (h.read_only && m.read_only === false) {
+      throw new ForbiddenError(`${field}.read_only: host path '${h.name}' is read-only (rule host_paths.read_only)`, {
+        rule: 'host_paths.read_only',
+        field: `${field}.read_only`,
       });
     }
-    const targets = out.map((p) => p.stored.target);
-    const dup = targets.findIndex((t, i) => targets.indexOf(t) !== i);
-    if (dup >= 0)
-      throw new InputError(
-        `storage_config.mounts.${dup}.target`,
-        `storage_config.mounts.${dup}.target: '${targets[dup]}' is mounted twice`,
-      );
-    return out;
+    const readOnly = m.read_only ?? h.read_only;
+    return {
+      stored: { type: 'host_path', source: h.name, target: m.target, read_only: readOnly },
+      spec: { type: 'bind', source: h.path, target: m.target, read_only: readOnly },
+    };
   }
 
   /** Records the volumes this create uses first (in the create's transaction). */
@@ -156,4 +117,62 @@ export class MountPolicy {
       );
     });
   }
+}
+
+/** A volume by id:ID (the caller's or their team's, on this backend), team:NAME or NAME; a name not found yet
+ *  becomes a new volume, recorded by commit(). */
+async function planVolume(
+  volumes: VolumeRepo,
+  actor: User,
+  backendId: string,
+  m: Mount,
+  field: string,
+): Promise<PlannedMount> {
+  const [kind, name] = m.source.startsWith('team:')
+    ? ['team', m.source.slice(5)]
+    : m.source.startsWith('id:')
+      ? ['id', m.source.slice(3)]
+      : ['own', m.source];
+  let vol;
+  let newVolume: PlannedMount['newVolume'];
+  if (kind === 'id') {
+    vol = await volumes.get(name);
+    const mine = vol && (vol.owner_id === actor.id || (vol.team !== null && vol.team === actor.team));
+    if (!vol || !mine) throw new NotFoundError('volume', m.source);
+    if (vol.backend_id !== backendId)
+      throw new InputError(
+        `${field}.source`,
+        `${field}.source: volume '${m.source}' is on backend '${vol.backend_id}', not '${backendId}'`,
+      );
+  } else {
+    if (kind === 'team' && !actor.team) throw new NotFoundError('volume', m.source);
+    const owner: VolumeOwner = kind === 'team' ? { team: actor.team! } : { owner_id: actor.id };
+    vol = await volumes.find(owner, backendId, name);
+    if (!vol)
+      newVolume = { id: crypto.randomUUID(), name, backend_id: backendId, size_gb: m.size_gb ?? null, ...owner };
+  }
+  const id = vol?.id ?? newVolume!.id;
+  const size = vol ? (vol.size_gb ?? undefined) : m.size_gb;
+  return {
+    stored: { ...m, volume_id: id },
+    spec: {
+      type: 'volume',
+      source: backendVolumeName(id),
+      target: m.target,
+      read_only: m.read_only,
+      ...(size ? { size_gb: size } : {}),
+    },
+    newVolume,
+  };
+}
+
+/** Two mounts on one target would hide one of them: refused, naming the second. */
+function checkDistinctTargets(planned: PlannedMount[]): void {
+  const targets = planned.map((p) => p.stored.target);
+  const dup = targets.findIndex((t, i) => targets.indexOf(t) !== i);
+  if (dup >= 0)
+    throw new InputError(
+      `storage_config.mounts.${dup}.target`,
+      `storage_config.mounts.${dup}.target: '${targets[dup]}' is mounted twice`,
+    );
 }

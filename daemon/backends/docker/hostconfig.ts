@@ -12,25 +12,7 @@ export function createOptions(
   publishAddress: string,
   backendId = 'local',
 ): Dockerode.ContainerCreateOptions {
-  const exposed: Record<string, object> = {};
-  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const p of spec.ports) {
-    const key = `${p.container_port}/${p.protocol ?? 'tcp'}`;
-    exposed[key] = {};
-    (bindings[key] ??= []).push({
-      HostIp: p.host_ip ?? publishAddress,
-      HostPort: p.host_port ? String(p.host_port) : '',
-    });
-  }
-  const deviceRequests =
-    spec.gpus.mode !== 'none' && (spec.gpus.deviceIds.length > 0 || spec.gpus.count > 0)
-      ? [
-          spec.gpus.deviceIds.length > 0
-            ? // Exact devices by UUID (indexes can change across reboots); Count and DeviceIDs are exclusive.
-              { Driver: 'nvidia', DeviceIDs: spec.gpus.deviceIds, Capabilities: [['gpu']], Options: {} }
-            : { Driver: 'nvidia', Count: spec.gpus.count, Capabilities: [['gpu']], Options: {} },
-        ]
-      : undefined;
+  const { exposed, bindings } = portBindings(spec, publishAddress);
   return {
     name: containerName(spec),
     Image: spec.image,
@@ -59,7 +41,7 @@ export function createOptions(
         Target: m.target,
         ReadOnly: m.read_only ?? false,
       })),
-      DeviceRequests: deviceRequests,
+      DeviceRequests: gpuDeviceRequests(spec.gpus),
       Privileged: false,
       SecurityOpt: ['no-new-privileges:true'],
       CapDrop: ['ALL'],
@@ -68,4 +50,35 @@ export function createOptions(
       RestartPolicy: { Name: 'unless-stopped' },
     },
   };
+}
+
+type PortBindings = Record<string, { HostIp: string; HostPort: string }[]>;
+
+/** ExposedPorts and PortBindings for the spec's ports; unpinned host ports are left to the engine (''). */
+function portBindings(
+  spec: EnvSpec,
+  publishAddress: string,
+): { exposed: Record<string, object>; bindings: PortBindings } {
+  const exposed: Record<string, object> = {};
+  const bindings: PortBindings = {};
+  for (const p of spec.ports) {
+    const key = `${p.container_port}/${p.protocol ?? 'tcp'}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({
+      HostIp: p.host_ip ?? publishAddress,
+      HostPort: p.host_port ? String(p.host_port) : '',
+    });
+  }
+  return { exposed, bindings };
+}
+
+/** The NVIDIA device request for the spec's GPUs, or none when it asks for none. */
+function gpuDeviceRequests(gpus: EnvSpec['gpus']): Dockerode.DeviceRequest[] | undefined {
+  if (gpus.mode === 'none' || (gpus.deviceIds.length === 0 && gpus.count === 0)) return undefined;
+  return [
+    gpus.deviceIds.length > 0
+      ? // Exact devices by UUID (indexes can change across reboots); Count and DeviceIDs are exclusive.
+        { Driver: 'nvidia', DeviceIDs: gpus.deviceIds, Capabilities: [['gpu']], Options: {} }
+      : { Driver: 'nvidia', Count: gpus.count, Capabilities: [['gpu']], Options: {} },
+  ];
 }

@@ -1,15 +1,12 @@
 // Docker backend (Engine API ≥1.41 through dockerode): one container per environment, labelled as ours.
-import { execFile } from 'node:child_process';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import Dockerode from 'dockerode';
-import * as tar from 'tar-stream';
 import type { BackendInfo, PullPolicy } from '../../../common/model';
 import { BackendUnavailableError, InputError, NoNetworkAddressError, UnprocessableError } from '../../errors';
 import type { Logger } from '../../log';
 import {
   LABELS,
   parseRecord,
-  type BackendState,
   type BackendStatus,
   type BootFile,
   type Capabilities,
@@ -28,6 +25,17 @@ import { streamToBuffer } from '../shared/streams';
 import { dockerOptions } from './connection';
 import { connectLocal, SshHop } from '../shared/sshHop';
 import { createOptions } from './hostconfig';
+import {
+  bootFilesArchive,
+  demuxBuffer,
+  dockerMessage,
+  listedState,
+  localExec,
+  stateOf,
+  statusCode,
+} from './engineFormats';
+
+export { demuxBuffer } from './engineFormats';
 
 export interface DockerDriverOptions {
   id: string;
@@ -47,22 +55,6 @@ export const dockerUnreachable = byCode(SOCKET_CODES, (err) => {
   const level = (err as { level?: string })?.level;
   return level === 'client-socket' || level === 'client-timeout' ? level : undefined;
 });
-
-function statusCode(err: unknown): number | undefined {
-  return (err as { statusCode?: number })?.statusCode;
-}
-
-function dockerMessage(err: unknown): string {
-  const e = err as { json?: { message?: string }; reason?: string; message?: string };
-  return e?.json?.message ?? e?.message ?? String(err);
-}
-
-function stateOf(s: Dockerode.ContainerInspectInfo['State']): BackendState {
-  if (s.Running || s.Restarting) return 'running';
-  if (s.Status === 'created') return 'created';
-  if (s.Status === 'dead' || (s.ExitCode !== 0 && s.ExitCode !== 143 && s.ExitCode !== 137 && s.Error)) return 'failed';
-  return 'stopped';
-}
 
 export class DockerDriver implements Driver {
   readonly kind = 'docker' as const;
@@ -198,24 +190,7 @@ export class DockerDriver implements Driver {
 
   async writeFiles(ref: string, files: BootFile[]): Promise<void> {
     if (files.length === 0) return;
-    const pack = tar.pack();
-    const dirs = new Set<string>();
-    for (const f of files) {
-      const parts = f.path.replace(/^\//, '').split('/');
-      for (let i = 1; i < parts.length; i++) {
-        const d = parts.slice(0, i).join('/');
-        if (!dirs.has(d) && !['etc', 'etc/ssh'].includes(d)) {
-          dirs.add(d);
-          pack.entry({ name: d, type: 'directory', mode: 0o755 });
-        }
-      }
-      pack.entry(
-        { name: parts.join('/'), mode: f.mode },
-        typeof f.content === 'string' ? Buffer.from(f.content) : f.content,
-      );
-    }
-    pack.finalize();
-    const archive = await streamToBuffer(pack);
+    const archive = await bootFilesArchive(files);
     await this.call(() => this.docker.getContainer(ref).putArchive(archive, { path: '/' }));
   }
 
@@ -273,14 +248,7 @@ export class DockerDriver implements Driver {
     return cs.map((c) => ({
       ref: c.Id,
       envId: c.Labels[LABELS.envId],
-      state:
-        c.State === 'running' || c.State === 'restarting'
-          ? 'running'
-          : c.State === 'created'
-            ? 'created'
-            : c.State === 'dead'
-              ? 'failed'
-              : 'stopped',
+      state: listedState(c.State),
       record: parseRecord(c.Labels[LABELS.record]),
     }));
   }
@@ -385,27 +353,4 @@ export class DockerDriver implements Driver {
   async close(): Promise<void> {
     await this.ssh?.close();
   }
-}
-
-/** Docker's multiplexed log format: 8-byte header (stream, 0, 0, 0, big-endian length) per frame. */
-export function demuxBuffer(buf: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const len = buf.readUInt32BE(i + 4);
-    parts.push(buf.subarray(i + 8, i + 8 + len));
-    i += 8 + len;
-  }
-  return Buffer.concat(parts);
-}
-
-/** Output of a local command; undefined when it isn't installed; throws with its message when it fails. */
-function localExec(cmd: string, args: string[]): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 20_000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(undefined);
-      reject(new Error(`${cmd} failed (exit ${err.code}): ${(stderr || stdout).trim().slice(0, 500)}`));
-    });
-  });
 }

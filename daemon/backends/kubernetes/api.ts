@@ -2,7 +2,7 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { BackendUnavailableError, UnprocessableError } from '../../errors';
 import { byCode, errCode, SOCKET_CODES } from '../shared/call';
-import { WORKLOAD_KINDS, type WorkloadKind } from './manifests';
+import { WORKLOAD_KINDS, type WorkloadKind } from './conventions';
 
 export const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 

@@ -13,7 +13,7 @@ import type { Logger } from '../../log';
 import { LABELS } from '../../contract';
 import { guard } from '../shared/call';
 import { apiMessage, k8sUnreachable, statusOf } from './api';
-import type { K8sOptions } from './manifests';
+import type { K8sOptions } from './conventions';
 
 export interface KubernetesDriverOptions {
   id: string;

@@ -4,7 +4,7 @@ import type { GpuDevice } from '../../contract';
 import { parseRef } from './api';
 import type { K8sClient } from './client';
 import { clusterGpus } from './inventory';
-import { PUBLIC_SUFFIX } from './manifests';
+import { PUBLIC_SUFFIX } from './conventions';
 
 /** The public Service's node ports (and node addresses) or load balancer ingress. */
 export async function exposure(c: K8sClient, ref: string): Promise<ExposedService | undefined> {

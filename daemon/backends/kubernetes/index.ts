@@ -24,7 +24,7 @@ import { K8sClient, type KubernetesDriverOptions } from './client';
 import { exposure, inventory } from './cluster';
 import { K8sCreate } from './create';
 import * as lifecycle from './lifecycle';
-import { PULL_POLICY } from './manifests';
+import { PULL_POLICY } from './conventions';
 import { waitReady } from './ready';
 import * as streams from './streams';
 import { EnvWatch } from './watch';

@@ -3,7 +3,7 @@
 // reflects it). Model, memory and driver come from GPU Feature Discovery's labels. Pure: nodes and pods in.
 import type { V1Container, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { GpuDevice } from '../../contract';
-import { GPU_PRODUCT_LABEL } from './manifests';
+import { GPU_PRODUCT_LABEL } from './conventions';
 
 export const isGpuResource = (res: string) => res === 'nvidia.com/gpu' || res.startsWith('nvidia.com/mig-');
 

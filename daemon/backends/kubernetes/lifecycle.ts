@@ -4,7 +4,7 @@ import { LABELS } from '../../contract';
 import { pollUntil, sleep } from '../shared/poll';
 import { parseRef, statusOf, unless, type Ref } from './api';
 import type { K8sClient } from './client';
-import { RESTARTED_ANNOTATION, STARTED_ANNOTATION } from './manifests';
+import { RESTARTED_ANNOTATION, STARTED_ANNOTATION } from './conventions';
 import { envSelector, finished, patchWorkload, readWorkload } from './workloads';
 
 /** Labels and fields the Job controller adds to a Job it accepted: dropped when the Job is made again. */

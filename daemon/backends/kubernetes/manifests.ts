@@ -14,6 +14,8 @@
 // still read/modify everything in its own filesystem and chown files; a namespace with Pod Security Admission
 // level "restricted" will refuse these pods ("baseline" admits them).
 import type {
+  V1Affinity,
+  V1Container,
   V1CronJob,
   V1Deployment,
   V1EnvVar,
@@ -23,120 +25,30 @@ import type {
   V1Secret,
   V1Service,
   V1StatefulSet,
-  V1Toleration,
 } from '@kubernetes/client-node';
-import type { PullPolicy } from '../../../common/model';
 import { UnprocessableError } from '../../errors';
 import { JUPYTER_PORT, LABELS, RDP_PORT, SSH_PORT, SSHD_CAPABILITIES, VNC_PORT, type EnvSpec } from '../../contract';
+import {
+  BOOT_MOUNT,
+  bootKey,
+  CONTAINER,
+  DEFAULT_GPU_TOLERATIONS,
+  GPU_PRODUCT_LABEL,
+  HOME_SIZE,
+  labelsFor,
+  MODES_KEY,
+  modesText,
+  NETWORK_POLICY_NAME,
+  objectName,
+  PUBLIC_SUFFIX,
+  PULL_POLICY,
+  STARTED_ANNOTATION,
+  type K8sOptions,
+  type WorkloadKind,
+} from './conventions';
 
-export const PULL_POLICY: Record<PullPolicy, 'Always' | 'IfNotPresent' | 'Never'> = {
-  always: 'Always',
-  'if-not-present': 'IfNotPresent',
-  never: 'Never',
-};
-/** Set on the workload by the first start: replicas 0 then means "stopped", not "created". */
-export const STARTED_ANNOTATION = 'dev.hangar/started';
-/** Changed in the pod template by restart(); waitReady only accepts pods of the current value. */
-export const RESTARTED_ANNOTATION = 'dev.hangar/restarted-at';
-export const NETWORK_POLICY_NAME = 'hangar-gateway-only';
-export const CONTAINER = 'env';
-/** The Secret is mounted read-only here; the wrapper copies it into an in-memory emptyDir at /.hangar. */
-export const BOOT_MOUNT = '/run/hangar/boot';
-export const HOME_SIZE = '10Gi';
-export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
-
-export type WorkloadKind = 'deployment' | 'statefulset' | 'job' | 'cronjob';
-export const WORKLOAD_KINDS: readonly WorkloadKind[] = ['deployment', 'statefulset', 'job', 'cronjob'];
-/** GPU pods tolerate this unless the backend configures gpu_tolerations (GPU nodes are commonly tainted so). */
-export const DEFAULT_GPU_TOLERATIONS: V1Toleration[] = [
-  { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
-];
-
-export interface K8sOptions {
-  gatewayId: string;
-  backendId: string;
-  namespacePrefix: string;
-  imagePullSecrets: string[];
-  storageClass?: string;
-  /** Added to pods that ask for GPUs. */
-  gpuTolerations?: V1Toleration[];
-}
-
-/** `<prefix>-<first 8 alphanumerics of the owner id>` (DNS-1123 label). */
-export function namespaceFor(prefix: string, owner: string): string {
-  const short =
-    owner
-      .toLowerCase()
-      .replace(/[^a-z0-9]/g, '')
-      .slice(0, 8) || 'user';
-  return `${prefix}-${short}`.slice(0, 63).replace(/-+$/, '');
-}
-
-/** namespace_policy per-team: `<prefix>-team-<team>` (a team is a DNS-1123 label of at most 40). */
-export function teamNamespace(prefix: string, team: string): string {
-  return `${prefix}-team-${team}`.slice(0, 63).replace(/-+$/, '');
-}
-
-/** `<env name, cut to 40>-<first 8 of env id>`: ≤ 49 characters, so StatefulSet pod and PVC names stay legal. */
-export function objectName(spec: Pick<EnvSpec, 'name' | 'envId'>): string {
-  const name =
-    spec.name
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '-')
-      .slice(0, 40)
-      .replace(/-+$/, '') || 'env';
-  return `${name}-${spec.envId
-    .toLowerCase()
-    .replace(/[^a-z0-9]/g, '')
-    .slice(0, 8)}`;
-}
-
-export function workloadKind(spec: EnvSpec): WorkloadKind {
-  const mode = spec.deploymentMode ?? 'k8s_pod';
-  if (mode === 'k8s_pod') return 'deployment';
-  if (mode === 'k8s_stateful') return 'statefulset';
-  if (mode === 'k8s_job') return 'job';
-  if (mode === 'k8s_cronjob') return 'cronjob';
-  throw new UnprocessableError(
-    `deployment_mode '${mode}' is not served by a Kubernetes backend (k8s_pod, k8s_stateful, k8s_job, k8s_cronjob)`,
-  );
-}
-
-export function labelsFor(spec: EnvSpec, o: K8sOptions): Record<string, string> {
-  return {
-    [LABELS.managed]: 'true',
-    [LABELS.gateway]: o.gatewayId,
-    [LABELS.backend]: o.backendId,
-    [LABELS.envId]: spec.envId,
-    [LABELS.envName]: spec.name,
-    [LABELS.owner]: spec.owner,
-  };
-}
-
-/** The Secret's key and its file name under /.hangar. Only flat files under /.hangar are supported. */
-export function bootKey(path: string): string {
-  const m = /^\/\.hangar\/([A-Za-z0-9._-]+)$/.exec(path);
-  if (!m || m[1] === '.' || m[1] === '..')
-    throw new UnprocessableError(`boot file '${path}' is outside /.hangar: not supported on Kubernetes backends`);
-  return m[1];
-}
-
-/** Secret key listing each file's mode (`<name> <octal>` per line): the copy at start applies them. A dot-key, so
- *  the `*` glob of the copy script leaves it out; new files need no change of the pod template (no items list). */
-export const MODES_KEY = '.modes';
-
-export function modesText(modes: Map<string, number>): string {
-  return [...modes].map(([name, mode]) => `${name} ${mode.toString(8)}\n`).join('');
-}
-
-export function parseModes(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const [name, mode] = line.trim().split(/\s+/);
-    if (name && mode && /^[0-7]{1,4}$/.test(mode)) out.set(name, Number.parseInt(mode, 8));
-  }
-  return out;
-}
+// The shared names and keys are part of this module's surface too (tests and older imports read them from here).
+export * from './conventions';
 
 export function bootSecret(spec: EnvSpec, o: K8sOptions, namespace: string): V1Secret {
   const data: Record<string, string> = {};
@@ -206,17 +118,6 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
   if (isBatch(kind) && !spec.runCommand?.length) throw new UnprocessableError(`a ${kind} needs a command to run`);
   const labels = labelsFor(spec, o);
   const gpus = gpuResources(spec);
-  const limits: Record<string, string> = { ...gpus };
-  if (spec.cpu) limits.cpu = String(spec.cpu);
-  if (spec.memoryMb) limits.memory = `${spec.memoryMb}Mi`;
-  const ports = new Map<number, string>([
-    [SSH_PORT, 'ssh'],
-    [JUPYTER_PORT, 'jupyter'],
-    [VNC_PORT, 'vnc'],
-  ]);
-  for (const p of spec.ports)
-    if (!ports.has(p.container_port) && (p.protocol ?? 'tcp') === 'tcp')
-      ports.set(p.container_port, `p-${p.container_port}`);
   return {
     metadata: { labels, annotations: {} },
     spec: {
@@ -229,56 +130,71 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
       restartPolicy: isBatch(kind) ? 'Never' : undefined,
       nodeSelector: placement.nodeSelector,
       tolerations: Object.keys(gpus).length ? (o.gpuTolerations ?? DEFAULT_GPU_TOLERATIONS) : undefined,
-      affinity: placement.products?.length
-        ? {
-            nodeAffinity: {
-              requiredDuringSchedulingIgnoredDuringExecution: {
-                nodeSelectorTerms: [
-                  { matchExpressions: [{ key: GPU_PRODUCT_LABEL, operator: 'In', values: placement.products }] },
-                ],
-              },
-            },
-          }
-        : undefined,
+      affinity: productAffinity(placement.products),
       securityContext: { runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [
-        {
-          name: CONTAINER,
-          image: spec.image,
-          imagePullPolicy: PULL_POLICY[spec.pullPolicy],
-          command: [
-            '/bin/sh',
-            '-c',
-            COPY_BOOT_FILES,
-            'hangar-boot',
-            ...(isBatch(kind) ? spec.runCommand! : spec.command),
-          ],
-          env: envVars(spec),
-          ports: [...ports].map(([containerPort, name]) => ({ containerPort, name, protocol: 'TCP' })),
-          resources: Object.keys(limits).length ? { limits, requests: { ...limits } } : undefined,
-          securityContext: {
-            privileged: false,
-            allowPrivilegeEscalation: false,
-            capabilities: { drop: ['ALL'], add: SSHD_CAPABILITIES },
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
-          // "Ready" = sshd answers (what "running" means for every backend); a batch pod runs its command instead.
-          readinessProbe: isBatch(kind)
-            ? undefined
-            : { tcpSocket: { port: SSH_PORT }, periodSeconds: 2, failureThreshold: 3 },
-          volumeMounts: [
-            { name: 'hangar-boot', mountPath: BOOT_MOUNT, readOnly: true },
-            { name: 'hangar', mountPath: '/.hangar' },
-            ...(kind === 'statefulset' ? [{ name: 'home', mountPath: '/home' }] : []),
-          ],
-        },
-      ],
+      containers: [envContainer(spec, kind, gpus)],
       volumes: [
         { name: 'hangar-boot', secret: { secretName: `${objectName(spec)}-boot`, defaultMode: 0o400 } },
         // In memory: it holds the env's SSH host key.
         { name: 'hangar', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
       ],
     },
+  };
+}
+
+/** Several wanted GPU models: required node affinity on the product label (one model is a nodeSelector instead). */
+function productAffinity(products: string[] | undefined): V1Affinity | undefined {
+  if (!products?.length) return undefined;
+  return {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: GPU_PRODUCT_LABEL, operator: 'In', values: products }] }],
+      },
+    },
+  };
+}
+
+/** SSH, Jupyter and VNC, then the env's own TCP ports (named p-<port>): what the pod and its ClusterIP name. */
+function clusterPorts(spec: EnvSpec): Map<number, string> {
+  const ports = new Map<number, string>([
+    [SSH_PORT, 'ssh'],
+    [JUPYTER_PORT, 'jupyter'],
+    [VNC_PORT, 'vnc'],
+  ]);
+  for (const p of spec.ports)
+    if (!ports.has(p.container_port) && (p.protocol ?? 'tcp') === 'tcp')
+      ports.set(p.container_port, `p-${p.container_port}`);
+  return ports;
+}
+
+/** The env's one container: the boot-file copy wrapping its command, its limits, and the hardened security context. */
+function envContainer(spec: EnvSpec, kind: WorkloadKind, gpus: Record<string, string>): V1Container {
+  const limits: Record<string, string> = { ...gpus };
+  if (spec.cpu) limits.cpu = String(spec.cpu);
+  if (spec.memoryMb) limits.memory = `${spec.memoryMb}Mi`;
+  return {
+    name: CONTAINER,
+    image: spec.image,
+    imagePullPolicy: PULL_POLICY[spec.pullPolicy],
+    command: ['/bin/sh', '-c', COPY_BOOT_FILES, 'hangar-boot', ...(isBatch(kind) ? spec.runCommand! : spec.command)],
+    env: envVars(spec),
+    ports: [...clusterPorts(spec)].map(([containerPort, name]) => ({ containerPort, name, protocol: 'TCP' })),
+    resources: Object.keys(limits).length ? { limits, requests: { ...limits } } : undefined,
+    securityContext: {
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'], add: SSHD_CAPABILITIES },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    // "Ready" = sshd answers (what "running" means for every backend); a batch pod runs its command instead.
+    readinessProbe: isBatch(kind)
+      ? undefined
+      : { tcpSocket: { port: SSH_PORT }, periodSeconds: 2, failureThreshold: 3 },
+    volumeMounts: [
+      { name: 'hangar-boot', mountPath: BOOT_MOUNT, readOnly: true },
+      { name: 'hangar', mountPath: '/.hangar' },
+      ...(kind === 'statefulset' ? [{ name: 'home', mountPath: '/home' }] : []),
+    ],
   };
 }
 
@@ -360,8 +276,6 @@ export function cronJob(spec: EnvSpec, o: K8sOptions, namespace: string, placeme
   };
 }
 
-export const PUBLIC_SUFFIX = '-public';
-
 /** What network_config.expose publishes: SSH and the env's own ports. Jupyter and the desktop protocols stay
  *  behind the gateway (its auth in front; a VNC password is 8 characters). */
 export function publicPorts(spec: EnvSpec): { name: string; port: number }[] {
@@ -406,14 +320,7 @@ export function publicPolicy(spec: EnvSpec, o: K8sOptions, namespace: string): V
 /** ClusterIP: the gateway reaches the pod through the API server's port-forward, never through this Service;
  *  it names the ports for in-cluster clients. Public access is publicService()'s. */
 export function service(spec: EnvSpec, o: K8sOptions, namespace: string): V1Service {
-  const ports = new Map<number, string>([
-    [SSH_PORT, 'ssh'],
-    [JUPYTER_PORT, 'jupyter'],
-    [VNC_PORT, 'vnc'],
-  ]);
-  for (const p of spec.ports)
-    if (!ports.has(p.container_port) && (p.protocol ?? 'tcp') === 'tcp')
-      ports.set(p.container_port, `p-${p.container_port}`);
+  const ports = clusterPorts(spec);
   return {
     apiVersion: 'v1',
     kind: 'Service',

@@ -4,7 +4,7 @@ import { BackendUnavailableError, UnprocessableError } from '../../errors';
 import type { BackendStatus } from '../../contract';
 import { isUnreachable, parseRef, type Ref } from './api';
 import type { K8sClient } from './client';
-import { RESTARTED_ANNOTATION } from './manifests';
+import { RESTARTED_ANNOTATION } from './conventions';
 import { envSelector, readWorkload, statusNow } from './workloads';
 
 /** What a status means for a wait: done (with what to return), failed, or keep waiting. */
@@ -28,12 +28,7 @@ export async function waitReady(c: K8sClient, ref: string, signal?: AbortSignal)
   const r = parseRef(ref);
   const w = await readWorkload(c, r);
   if (!w) throw c.gone(`${r.kind} ${r.namespace}/${r.name}`);
-  const template = (w as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec
-    ?.template;
-  const generation =
-    r.kind === 'deployment' || r.kind === 'statefulset'
-      ? (template?.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null)
-      : undefined;
+  const generation = templateGeneration(r, w);
   const graceMs = c.o.unschedulableGraceMs ?? 5000;
   const limitMs = c.o.readyTimeoutMs ?? 300_000;
   const deadline = Date.now() + limitMs;
@@ -78,24 +73,42 @@ export async function waitReady(c: K8sClient, ref: string, signal?: AbortSignal)
         pendingSince !== undefined ? graceMs - (Date.now() - pendingSince) : 2000,
         deadline - Date.now(),
       );
-      await new Promise<void>((res) => {
-        const t = setTimeout(
-          () => {
-            changed = true;
-            res();
-          },
-          Math.max(0, nap),
-        );
-        wake = () => {
-          clearTimeout(t);
-          res();
-        };
-      });
+      await sleepUnlessWoken(
+        nap,
+        () => (changed = true),
+        (w) => (wake = w),
+      );
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
     stop();
   }
+}
+
+/** The pod-template generation waitReady accepts pods of: RESTARTED_ANNOTATION's value (null before any restart)
+ *  for Deployments and StatefulSets; undefined (any pod) for Jobs and CronJobs. */
+function templateGeneration(r: Ref, w: unknown): string | null | undefined {
+  if (r.kind !== 'deployment' && r.kind !== 'statefulset') return undefined;
+  const template = (w as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec
+    ?.template;
+  return template?.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null;
+}
+
+/** Waits ms (then onTimeout), or less if the wake function handed to setWake is called first. */
+function sleepUnlessWoken(ms: number, onTimeout: () => void, setWake: (wake: () => void) => void): Promise<void> {
+  return new Promise<void>((res) => {
+    const t = setTimeout(
+      () => {
+        onTimeout();
+        res();
+      },
+      Math.max(0, ms),
+    );
+    setWake(() => {
+      clearTimeout(t);
+      res();
+    });
+  });
 }
 
 /** Watches the env's pods and its workload's collection in its namespace; onEvent on every change. */

@@ -2,7 +2,7 @@
 // watch (objects from its caches: raw JSON, so only strings and numbers are read here, never Date fields).
 import type { V1Pod } from '@kubernetes/client-node';
 import type { BackendState, BackendStatus } from '../../contract';
-import { STARTED_ANNOTATION, type WorkloadKind } from './manifests';
+import { STARTED_ANNOTATION, type WorkloadKind } from './conventions';
 
 /** Container waiting reasons that won't fix themselves. */
 const FATAL_WAITING = new Set([

@@ -6,7 +6,7 @@ import { BOOT_DIR, type BootFile, type ExecResult, type LogOptions } from '../..
 import { shq } from '../shared/streams';
 import { failedAs, MERGE, parseRef, type Ref } from './api';
 import type { K8sClient } from './client';
-import { bootKey, CONTAINER, MODES_KEY, modesText, parseModes } from './manifests';
+import { bootKey, CONTAINER, MODES_KEY, modesText, parseModes } from './conventions';
 import { podsOf } from './workloads';
 
 /** The newest live pod of the env (for logs, exec, port-forward). */

@@ -18,7 +18,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from '../../log';
 import { LABELS, type BackendStatus } from '../../contract';
-import type { WorkloadKind } from './manifests';
+import type { WorkloadKind } from './conventions';
 import { workloadStatus, type WorkloadLike } from './status';
 
 type Kind = WorkloadKind | 'pod';

@@ -3,7 +3,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { LABELS, type BackendStatus, type ManagedObject } from '../../contract';
 import { formatRef, MERGE, type Ref } from './api';
 import type { K8sClient } from './client';
-import { RESTARTED_ANNOTATION, WORKLOAD_KINDS, type WorkloadKind } from './manifests';
+import { RESTARTED_ANNOTATION, WORKLOAD_KINDS, type WorkloadKind } from './conventions';
 import { alive, listState, workloadStatus, type WorkloadLike } from './status';
 
 export const finished = (j: WorkloadLike) =>

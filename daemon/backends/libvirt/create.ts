@@ -62,19 +62,7 @@ export class VmCreate {
     let forwards: Forward[] = [];
     try {
       await this.host.poolPath(); // a pool without a target path fails before anything is made
-      const disk = `${ref}.qcow2`;
-      await this.host.virsh.act([
-        'vol-create-as',
-        this.host.o.pool,
-        disk,
-        `${tmpl.disk_bytes}b`,
-        '--format',
-        'qcow2',
-        '--backing-vol',
-        templateVolume(tmpl.name, 'qcow2'),
-        '--backing-vol-format',
-        'qcow2',
-      ]);
+      const disk = await this.overlayDisk(ref, tmpl);
       const dataDisks = await this.dataDisks(spec);
       const seed = await this.seed(ref, spec, dataDisks, signal);
       const vnc = spec.ports.find((p) => p.container_port === VNC_PORT && p.host_port);
@@ -113,6 +101,24 @@ export class VmCreate {
     } finally {
       this.forwards.release(forwards);
     }
+  }
+
+  /** The VM's root disk: a qcow2 overlay backed by the template's volume (the template itself is never written). */
+  private async overlayDisk(ref: string, tmpl: VmTemplate): Promise<string> {
+    const disk = `${ref}.qcow2`;
+    await this.host.virsh.act([
+      'vol-create-as',
+      this.host.o.pool,
+      disk,
+      `${tmpl.disk_bytes}b`,
+      '--format',
+      'qcow2',
+      '--backing-vol',
+      templateVolume(tmpl.name, 'qcow2'),
+      '--backing-vol-format',
+      'qcow2',
+    ]);
+    return disk;
   }
 
   /** The cloud-init seed volume with the boot files (not the VNC password: the VM's own display serves VNC). */

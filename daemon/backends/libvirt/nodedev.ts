@@ -32,6 +32,22 @@ function productName(p: unknown): string {
 
 const num = (v: unknown) => Number(String(v ?? '0').trim());
 
+/** Offered vGPU type of a GPU: its parent PCI function, the GPU's model, and how many more instances it allows. */
+interface MdevType {
+  parent: string;
+  model: string;
+  type: string;
+  name: string;
+  available: number;
+}
+
+/** Where the devices are seen: the backend, its node and the time of the look. */
+interface Seen {
+  backendId: string;
+  node: string;
+  now: string;
+}
+
 /** Parses concatenated `virsh nodedev-dumpxml` outputs (PCI functions and existing mdev instances). */
 export function parseNodeDevices(
   xml: string,
@@ -39,13 +55,14 @@ export function parseNodeDevices(
   node: string,
   now = new Date().toISOString(),
 ): GpuDevice[] {
+  const seen: Seen = { backendId, node, now };
   const docs = xml
     .split(/(?<=<\/device>)/)
     .map((d) => d.trim())
     .filter(Boolean);
   const gpus: GpuDevice[] = [];
   const existingMdevs = new Map<string, number>(); // `${parent}/${type}` → instances already made
-  const pending: { parent: string; model: string; type: string; name: string; available: number }[] = [];
+  const pending: MdevType[] = [];
   for (const doc of docs) {
     const dev = parser.parse(doc)?.device?.[0];
     if (!dev?.name) continue;
@@ -62,52 +79,72 @@ export function parseNodeDevices(
     const vendor = num((pci.vendor as Record<string, string>)?.['@id']);
     const cls = num(pci.class);
     if (vendor !== NVIDIA || cls >> 16 !== 0x03) continue;
-    const name = String(dev.name);
-    const model = productName(pci.product);
-    const addr = pciAddressOf(name);
-    gpus.push({
-      id: name,
-      backend_id: backendId,
-      node,
-      kind: 'gpu',
-      index: gpus.length,
-      model,
-      memory_mb: null,
-      pci_bus_id: addr
-        ? `${addr.domain.toString(16).padStart(4, '0')}:${addr.bus.toString(16).padStart(2, '0')}:${addr.slot.toString(16).padStart(2, '0')}.${addr.fn}`
-        : null,
-      driver: dev.driver?.name ? String(dev.driver.name) : null,
-      mig_mode: 'n/a',
-      parent_id: null,
-      profile: null,
-      utilization: null,
-      health: 'ok',
-      health_message: null,
-      capacity: 1,
-      present: true,
-      last_seen: now,
-    });
-    const types = ((pci.capability as Record<string, unknown>[] | undefined) ?? []).find(
-      (c) => c['@type'] === 'mdev_types',
-    );
-    for (const t of (types?.type as Record<string, unknown>[] | undefined) ?? []) {
-      pending.push({
-        parent: name,
-        model,
-        type: String(t['@id']),
-        name: String(t.name ?? t['@id']),
-        available: num(t.availableInstances),
-      });
-    }
+    const gpu = wholeGpu(dev, pci, gpus.length, seen);
+    gpus.push(gpu);
+    pending.push(...mdevTypesOf(pci, gpu.id, gpu.model));
   }
-  // One grantable slot per vGPU instance the type allows (available now plus those already made), so an exclusive
-  // grant per slot keeps two VMs from being promised the same instance.
-  const slots: GpuDevice[] = pending.flatMap((p) => {
+  return [...gpus, ...vgpuSlots(pending, existingMdevs, gpus, seen)];
+}
+
+/** 0000:41:00.0, the form nvidia-smi and lspci print. */
+function pciBusId(addr: PciAddress): string {
+  return `${addr.domain.toString(16).padStart(4, '0')}:${addr.bus.toString(16).padStart(2, '0')}:${addr.slot.toString(16).padStart(2, '0')}.${addr.fn}`;
+}
+
+/** An NVIDIA display-class PCI function as a whole GPU (for passthrough). */
+function wholeGpu(dev: Record<string, any>, pci: Record<string, unknown>, index: number, seen: Seen): GpuDevice {
+  const name = String(dev.name);
+  const addr = pciAddressOf(name);
+  return {
+    id: name,
+    backend_id: seen.backendId,
+    node: seen.node,
+    kind: 'gpu',
+    index,
+    model: productName(pci.product),
+    memory_mb: null,
+    pci_bus_id: addr ? pciBusId(addr) : null,
+    driver: dev.driver?.name ? String(dev.driver.name) : null,
+    mig_mode: 'n/a',
+    parent_id: null,
+    profile: null,
+    utilization: null,
+    health: 'ok',
+    health_message: null,
+    capacity: 1,
+    present: true,
+    last_seen: seen.now,
+  };
+}
+
+/** The mdev types (vGPU profiles) a PCI function offers, from its mdev_types capability. */
+function mdevTypesOf(pci: Record<string, unknown>, parent: string, model: string): MdevType[] {
+  const types = ((pci.capability as Record<string, unknown>[] | undefined) ?? []).find(
+    (c) => c['@type'] === 'mdev_types',
+  );
+  return ((types?.type as Record<string, unknown>[] | undefined) ?? []).map((t) => ({
+    parent,
+    model,
+    type: String(t['@id']),
+    name: String(t.name ?? t['@id']),
+    available: num(t.availableInstances),
+  }));
+}
+
+/** One grantable slot per vGPU instance the type allows (available now plus those already made), so an exclusive
+ *  grant per slot keeps two VMs from being promised the same instance. */
+function vgpuSlots(
+  pending: MdevType[],
+  existingMdevs: Map<string, number>,
+  gpus: GpuDevice[],
+  seen: Seen,
+): GpuDevice[] {
+  return pending.flatMap((p) => {
     const total = p.available + (existingMdevs.get(`${p.parent}/${p.type}`) ?? 0);
     return Array.from({ length: total }, (_, i): GpuDevice => ({
       id: `${p.parent}/${p.type}#${i}`,
-      backend_id: backendId,
-      node,
+      backend_id: seen.backendId,
+      node: seen.node,
       kind: 'mdev',
       index: i,
       model: `${p.model} (${p.name})`,
@@ -122,10 +159,9 @@ export function parseNodeDevices(
       health_message: null,
       capacity: 1,
       present: true,
-      last_seen: now,
+      last_seen: seen.now,
     }));
   });
-  return [...gpus, ...slots];
 }
 
 /** The mdev type and parent of a granted vGPU slot id (`<parent>/<type>#<n>`). */

@@ -8,6 +8,12 @@ import { newTokenSchema, newUserSchema, sshKeySchema, tokenInfoSchema, userSchem
 const byId = z.object({ id: z.string().min(1) });
 
 export function registerIdentity(r: OpenAPIRegistry): void {
+  registerUsersAndTokens(r);
+  registerSshKeys(r);
+}
+
+/** /me, /users (admin) and /tokens. */
+function registerUsersAndTokens(r: OpenAPIRegistry): void {
   r.registerPath({
     method: 'get',
     path: '/me',
@@ -48,6 +54,10 @@ export function registerIdentity(r: OpenAPIRegistry): void {
     request: { params: byId },
     responses: answers({ 204: ok('Revoked') }, [404]),
   });
+}
+
+/** /ssh-keys: the caller's own public keys. */
+function registerSshKeys(r: OpenAPIRegistry): void {
   r.registerPath({
     method: 'get',
     path: '/ssh-keys',
