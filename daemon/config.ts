@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { profileSchema } from '../common/profiles';
+import { defaultsProblem } from './profiles/resolve';
 
 const dockerBackend = z
   .object({
@@ -142,6 +144,16 @@ const hostPath = z
   })
   .strict();
 export type HostPathConfig = z.infer<typeof hostPath>;
+
+/** A team's limits; absent keys are unlimited. Checked at create and at start (a 409 with the numbers). */
+const teamQuota = z
+  .object({
+    gpus: z.number().int().min(0).optional(),
+    cpu: z.number().min(0).optional(),
+    memory_mb: z.number().int().min(0).optional(),
+    environments: z.number().int().min(0).optional(),
+  })
+  .strict();
 export type BackendConfig = z.infer<typeof backend>;
 
 const configSchema = z
@@ -183,6 +195,12 @@ const configSchema = z
     ]),
     default_backend: z.string().optional(),
     host_paths: z.array(hostPath).default([]),
+    /** Presets users create from (see README "Profiles"); read-only through the API. */
+    profiles: z.array(profileSchema).default([]),
+    /** Roles that may create only from a profile (the full custom create is refused with 403). Admins never are. */
+    profiles_only_for_roles: z.array(z.literal('user')).default([]),
+    /** Per team name: the most its envs may hold together. */
+    quotas: z.record(teamQuota).default({}),
     /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or
      *  `off`; a certificate of your own is given with tls_cert_file + tls_key_file instead. */
     tls: z.enum(['off', 'self-signed']).optional(),
@@ -345,6 +363,18 @@ function checkReferences(cfg: z.infer<typeof configSchema>): void {
   for (const [i, h] of cfg.host_paths.entries()) {
     if (names.has(h.name)) throw new Error(`invalid configuration: host_paths.${i}.name: duplicate name '${h.name}'`);
     names.add(h.name);
+  }
+  const profiles = new Set<string>();
+  for (const [i, p] of cfg.profiles.entries()) {
+    if (profiles.has(p.name)) throw new Error(`invalid configuration: profiles.${i}.name: duplicate name '${p.name}'`);
+    profiles.add(p.name);
+    // Each profile must make a valid create with its defaults: a broken preset is found at start, not by a user.
+    if (p.environment.backend_id && !ids.has(p.environment.backend_id))
+      throw new Error(
+        `invalid configuration: profiles.${i}.environment.backend_id: no backend '${p.environment.backend_id}'`,
+      );
+    const why = defaultsProblem(p);
+    if (why) throw new Error(`invalid configuration: profiles.${i} (${p.name}): ${why}`);
   }
 }
 
