@@ -117,6 +117,9 @@ export interface Environment {
   /** k8s_job / k8s_cronjob: the command (argv) the pod runs; null: the usual SSH environment. */
   command?: string[] | null;
   ssh_user: string;
+  /** The profile it was created from (null: a custom create) and the options chosen; see /profile-drift. */
+  profile?: string | null;
+  profile_options?: Record<string, unknown> | null;
   host_key: string | null;
   status: EnvStatus;
   status_message: string | null;

@@ -33,6 +33,9 @@ import { MountPolicy } from './environments/mounts';
 import { OrphanService } from './services/orphans';
 import { VolumeRepo } from './store/volumes';
 import { loadTls, missingNames } from './tls';
+import { ProfileRepo } from './store/profiles';
+import { ProfileService } from './profiles/service';
+import { TeamQuotas } from './profiles/quota';
 
 export interface RunningServer {
   url: string;
@@ -105,6 +108,13 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) 
   const drivers = driversFromConfig(cfg, gatewayId, log);
   const volumes = new VolumeRepo(db);
   const gpus = new GpuService({ db, backends: drivers, log });
+  const profileRepo = new ProfileRepo(db);
+  const profiles = new ProfileService({
+    repo: profileRepo,
+    audit,
+    configured: cfg.profiles,
+    onlyForRoles: cfg.profiles_only_for_roles,
+  });
   const envs = new EnvironmentService({
     db,
     box,
@@ -121,20 +131,25 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) 
     vncPorts: cfg.vnc_port_range,
     rdpPorts: cfg.rdp_port_range,
     publishAddress: (id) => publishAddressOf(cfg, id),
+    quotas: new TeamQuotas(profileRepo, cfg.quotas),
   });
   const vms = new VmService({ backends: drivers, envs, gpus, audit });
   const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });
   const reconciler = new Reconciler({ repo, backends: drivers, envs, log, gpus });
-  return { db, audit, box, auth, keys, events, gatewayId, drivers, volumes, gpus, envs, vms, orphans, reconciler };
+  return {
+    ...{ db, audit, box, auth, keys, events, gatewayId, drivers, volumes, gpus, envs, vms, orphans, reconciler },
+    profiles,
+  };
 }
 
 type Services = Awaited<ReturnType<typeof buildServices>>;
 
 /** The HTTP app: routes get services only (the store and backends stay behind them). */
 function buildApp(cfg: Config, log: Logger, s: Services, sessions: JupyterSessions): ReturnType<typeof createApp> {
-  const { auth, keys, envs, gpus, vms, orphans, db, drivers } = s;
+  const { auth, keys, envs, gpus, vms, orphans, db, drivers, profiles } = s;
   return createApp({
     version: VERSION,
+    profiles,
     auth,
     keys,
     envs,

@@ -3,6 +3,7 @@
 import type { Environment, User } from '../../common/model';
 import type { BackendStatus } from '../contract';
 import { BackendUnavailableError, ConflictError } from '../errors';
+import type { TeamQuotas } from '../profiles/quota';
 import type { AuditRepo } from '../store/users';
 import type { ProvisionContext } from './provision';
 import { finishDelete, provision } from './provision';
@@ -11,6 +12,7 @@ import { settle, setStatus } from './status';
 
 export interface ActionContext extends ProvisionContext {
   audit: AuditRepo;
+  quotas?: TeamQuotas;
 }
 
 const current = async (ctx: ActionContext, id: string) => (await ctx.repo.get(id))!;
@@ -19,6 +21,8 @@ export function start(ctx: ActionContext, actor: User, env: Environment): Promis
   return ctx.lock.exclusive(env.id, async () => {
     const cur = await current(ctx, env.id);
     if (cur.status === 'running' || cur.status === 'pending') return cur;
+    // A start takes resources again: the owner's team quota counts them (this env's own are not in use now).
+    await ctx.quotas?.check(cur.owner_id, cur, cur.id);
     if (cur.status === 'failed' && !cur.backend_ref) {
       await setStatus(ctx, cur, ['failed'], 'creating');
       await provision(ctx, cur.id);

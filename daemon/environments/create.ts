@@ -10,7 +10,10 @@ import { requestOf, type GpuService } from '../gpu/service';
 import type { SecretBox } from '../secretBox';
 import { vncPassword } from '../secretBox';
 import { generateEd25519 } from '../services/keys';
+import type { ProfileOrigin } from '../profiles/resolve';
+import type { TeamQuotas } from '../profiles/quota';
 import { EnvironmentRepo } from '../store/environments';
+import { ProfileRepo } from '../store/profiles';
 import type { Database } from '../store/schema';
 import type { MountPolicy, PlannedMount } from './mounts';
 import { allocatePort, DEFAULT_RDP_PORTS, DEFAULT_VNC_PORTS, type PortRange } from './ports';
@@ -25,6 +28,7 @@ export interface CreateDeps {
   mounts: MountPolicy;
   vncPorts?: PortRange;
   rdpPorts?: PortRange;
+  quotas?: TeamQuotas;
 }
 
 /** The row as written, and the host's private key (kept in memory for the first provisioning only). */
@@ -67,8 +71,15 @@ async function check(
   return { driver, mounts };
 }
 
-export async function createEnvironment(d: CreateDeps, actor: User, input: CreateEnvironmentInput): Promise<Created> {
+export async function createEnvironment(
+  d: CreateDeps,
+  actor: User,
+  input: CreateEnvironmentInput,
+  origin?: ProfileOrigin,
+): Promise<Created> {
   const { driver, mounts } = await check(d, actor, input);
+  // The team's quota before anything is written (a 409 with the numbers).
+  await d.quotas?.check(actor.id, { ...input, gpu_count: input.gpu_count || input.gpu_device_ids.length });
   const backendId = driver.id;
   const gpuReq = requestOf({ ...input, gpu_count: input.gpu_count || input.gpu_device_ids.length });
   d.gpus.validate(backendId, gpuReq);
@@ -81,9 +92,14 @@ export async function createEnvironment(d: CreateDeps, actor: User, input: Creat
   try {
     // The row and its GPU grants commit together: a crash leaves both or neither.
     const env = await d.db.transaction().execute(async (trx) => {
-      const row = await insertRow(d, trx, id, actor, input, mounts, hostKey.publicKey);
-      if (!allocate) return row;
+      let row = await insertRow(d, trx, id, actor, input, mounts, hostKey.publicKey);
       const repo = new EnvironmentRepo(trx, d.box);
+      // What the env keeps of its profile commits with the row (recreate and drift read it).
+      if (origin) {
+        await new ProfileRepo(trx).setEnvProfile(id, origin);
+        row = (await repo.get(id))!;
+      }
+      if (!allocate) return row;
       try {
         const granted = await d.gpus.grantIn(trx, id, backendId, gpuReq!);
         return (await repo.update(id, { gpu_device_ids: granted }))!;

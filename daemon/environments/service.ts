@@ -23,6 +23,8 @@ import { OperationLock } from './lock';
 import type { MountPolicy } from './mounts';
 import { observe } from './observe';
 import type { PortRange } from './ports';
+import type { TeamQuotas } from '../profiles/quota';
+import type { ProfileOrigin } from '../profiles/resolve';
 import { finishDelete, provision, resumeStart } from './provision';
 import { getFor, listFor } from './queries';
 import { pushAuthorizedKeys, rotate, type RotatableSecret } from './secrets';
@@ -49,6 +51,8 @@ export interface EnvironmentServiceOptions {
   mounts: MountPolicy;
   vncPorts?: PortRange;
   rdpPorts?: PortRange;
+  /** Team quotas, checked at create and at start. */
+  quotas?: TeamQuotas;
 }
 
 export class EnvironmentService {
@@ -69,6 +73,7 @@ export class EnvironmentService {
       gpus: o.gpus,
       stopTimeoutS: o.stopTimeoutS,
       audit: o.audit,
+      quotas: o.quotas,
       specOf: specBuilder({ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts }),
     };
     this.queue = new GpuQueue({ ctx: this.ctx, db: o.db, box: o.box });
@@ -81,6 +86,7 @@ export class EnvironmentService {
       mounts: o.mounts,
       vncPorts: o.vncPorts,
       rdpPorts: o.rdpPorts,
+      quotas: o.quotas,
     };
     this.connectionDeps = {
       repo: o.repo,
@@ -107,13 +113,14 @@ export class EnvironmentService {
 
   // ---- lifecycle -------------------------------------------------------------------------------------------
 
-  async create(actor: User, input: CreateEnvironmentInput): Promise<Environment> {
-    const { env, hostPrivateKey } = await createEnvironment(this.createDeps, actor, input);
+  /** `origin`: the profile it is made from (recorded with the row). */
+  async create(actor: User, input: CreateEnvironmentInput, origin?: ProfileOrigin): Promise<Environment> {
+    const { env, hostPrivateKey } = await createEnvironment(this.createDeps, actor, input, origin);
     await this.o.audit.record({
       user_id: actor.id,
       action: 'environment.create',
       target: env.id,
-      detail: { name: env.name, image: env.image, backend: env.backend_id },
+      detail: { name: env.name, image: env.image, backend: env.backend_id, profile: origin?.profile },
     });
     this.o.events.publish({
       type: 'environment.created',

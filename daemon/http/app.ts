@@ -25,6 +25,8 @@ import type { Readiness } from '../services/readiness';
 import type { OrphanService } from '../services/orphans';
 import type { VolumeService } from '../services/volumes';
 import { storageRouter } from './routes/storage';
+import { profilesRouter } from './routes/profiles';
+import type { ProfileService } from '../profiles/service';
 
 export interface AppDeps {
   version: string;
@@ -36,6 +38,7 @@ export interface AppDeps {
   gpus: GpuService;
   vms: VmService;
   volumes: VolumeService;
+  profiles: ProfileService;
   orphans: OrphanService;
   sessions: JupyterSessions;
   frameAncestors: string[];
@@ -74,7 +77,8 @@ export function createApp(d: AppDeps): express.Express {
   });
   const api = express.Router();
   api.use(requireAuth(d.auth));
-  api.use('/environments', environmentsRouter(d.envs, d.sessions));
+  api.use('/environments', environmentsRouter(d.envs, d.sessions, d.profiles));
+  api.use('/profiles', profilesRouter(d.profiles));
   api.use(identityRouter(d.auth, d.keys));
   api.use(backendsRouter(d.backends, d.audit));
   api.use(gpusRouter(d.gpus));

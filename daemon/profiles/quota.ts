@@ -56,3 +56,35 @@ export function checkQuota(team: string, q: TeamQuota | undefined, used: Usage, 
   const why = q && quotaProblem(team, q, used, ask);
   if (why) throw new ConflictError(`quota exceeded: ${why}`);
 }
+
+/** The lookups quotas need: a user's team, and what that team's envs hold. */
+export interface QuotaStore {
+  teamOf(userId: string): Promise<string | null>;
+  teamUsage(team: string, except?: string): Promise<Usage>;
+}
+
+/** Team quotas from the config, checked at create (a new env) and at start (an env about to take its resources). */
+export class TeamQuotas {
+  constructor(
+    private readonly store: QuotaStore,
+    private readonly quotas: Record<string, TeamQuota>,
+  ) {}
+
+  async check(
+    ownerId: string,
+    env: { gpu_count: number; cpu: number | null; memory_mb: number | null },
+    startOf?: string,
+  ): Promise<void> {
+    if (Object.keys(this.quotas).length === 0) return;
+    const team = await this.store.teamOf(ownerId);
+    const q = team ? this.quotas[team] : undefined;
+    if (!team || !q) return;
+    const used = await this.store.teamUsage(team, startOf);
+    checkQuota(team, q, used, {
+      gpus: env.gpu_count,
+      cpu: env.cpu,
+      memory_mb: env.memory_mb,
+      environments: startOf ? 0 : 1,
+    });
+  }
+}

@@ -53,6 +53,8 @@ function toDomain(r: Row): Environment {
     schedule: r.schedule,
     command: r.command ? JSON.parse(r.command) : null,
     ssh_user: r.ssh_user,
+    profile: r.profile ?? null,
+    profile_options: r.profile_options ? JSON.parse(r.profile_options) : null,
     host_key: r.host_key,
     status: r.status as EnvStatus,
     status_message: r.status_message,
@@ -62,7 +64,10 @@ function toDomain(r: Row): Environment {
 }
 
 /** created_at is kept when a row is rebuilt (an adopted orphan); new rows get now. */
-export type NewEnvironment = Omit<Environment, 'created_at' | 'updated_at' | 'owner_name' | 'vnc_password'> &
+export type NewEnvironment = Omit<
+  Environment,
+  'created_at' | 'updated_at' | 'owner_name' | 'vnc_password' | 'profile' | 'profile_options'
+> &
   EnvSecrets & { created_at?: string };
 
 export class EnvironmentRepo {

@@ -59,6 +59,10 @@ export interface EnvironmentsTable {
   /** JSON argv or null. */
   command: ColumnType<string | null, string | null | undefined, string | null>;
   ssh_user: string;
+  /** The profile it came from, the options chosen (JSON) and the resolved fields then (JSON {hash, fields}). */
+  profile: ColumnType<string | null, string | null | undefined, string | null>;
+  profile_options: ColumnType<string | null, string | null | undefined, string | null>;
+  profile_snapshot: ColumnType<string | null, string | null | undefined, string | null>;
   host_key: string | null;
   jupyter_token: string | null;
   status: string;
@@ -113,6 +117,13 @@ export interface VolumesTable {
   size_gb: number | null;
   created_at: string;
 }
+export interface ProfilesTable {
+  name: string;
+  /** JSON: the Profile as validated. */
+  definition: string;
+  created_at: string;
+  updated_at: string;
+}
 export interface MetaTable {
   key: string;
   value: string;
@@ -121,6 +132,7 @@ export interface MetaTable {
 export interface Database {
   volumes: VolumesTable;
   meta: MetaTable;
+  profiles: ProfilesTable;
   gpus: GpusTable;
   gpu_grants: GpuGrantsTable;
   users: UsersTable;

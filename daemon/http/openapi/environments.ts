@@ -10,6 +10,8 @@ import {
   updateEnvironmentSchema,
 } from '../../../common/schemas';
 import { JUPYTER_METHODS } from '../routes/jupyter';
+import { createFromProfileSchema } from '../../../common/profiles';
+import { profileDriftSchema } from './profiles';
 import { answers, idParams, jsonBody, named, ok } from './registry';
 import { connectionSchema, environmentSchema } from './responses';
 
@@ -27,10 +29,52 @@ const BY_ID = [
   'createJupyterSession',
   'rotateSecret',
   'getLogs',
+  'getProfileDrift',
 ] as const;
 const links = Object.fromEntries(
   BY_ID.map((operationId) => [operationId, { operationId, parameters: { id: '$response.body#/id' } }]),
 );
+
+/** POST /environments: the full form or a profile's. */
+function create(r: OpenAPIRegistry): void {
+  r.registerPath({
+    method: 'post',
+    path: '/environments',
+    summary:
+      'Create an environment (provisioned in the background; follow /events or poll): the full form, or {name, profile, options} from a profile',
+    request: {
+      body: jsonBody(
+        z.union([
+          createEnvironmentSchema.openapi('CreateEnvironment'),
+          createFromProfileSchema.openapi('CreateFromProfile', {
+            description:
+              "A profile's fixed fields plus the chosen options (value or label of a choice; absent: the default). Only env_vars, env_vars_from_secrets, ssh_user and gpu_wait may be given besides.",
+          }),
+        ]),
+      ),
+    },
+    responses: answers({ 202: { ...ok('Accepted, status creating', environmentSchema), links } }, [
+      [
+        400,
+        "Invalid field (named in error.field), or one this gateway's backends can't serve (deployment_mode, backend_id, storage_type); an option value outside its choices (error.field options.<field>)",
+      ],
+      [
+        403,
+        'A field the profile fixes was given (error.field names it, rule profile); a mount policy refused (rule host_paths/volumes); or the role may create from a profile only (rule profiles_only_for_roles)',
+      ],
+      [404, 'The profile is unknown or not one the caller may use'],
+      [
+        409,
+        'Name taken, vnc_port used, no GPU fits (the message says which model is missing and what is free where), or the team quota is exceeded ("quota exceeded: team ml: 7 of 8 GPUs in use, this asks 2")',
+      ],
+      [
+        422,
+        "Image unavailable (image_pull_policy never, or the backend does not pull), or the backend refused the workload (Kubernetes: a LimitRange, ResourceQuota or validation; the API server's message)",
+      ],
+      503,
+    ]),
+  });
+}
 
 function crud(r: OpenAPIRegistry): void {
   r.registerPath({
@@ -39,27 +83,6 @@ function crud(r: OpenAPIRegistry): void {
     summary: 'List environments (own; all for an admin)',
     request: { query: listEnvironmentsQuery },
     responses: answers({ 200: ok('Environments', z.array(environmentSchema)) }, [400]),
-  });
-  r.registerPath({
-    method: 'post',
-    path: '/environments',
-    summary: 'Create an environment (provisioned in the background; follow /events or poll)',
-    request: { body: jsonBody(createEnvironmentSchema.openapi('CreateEnvironment')) },
-    responses: answers({ 202: { ...ok('Accepted, status creating', environmentSchema), links } }, [
-      [
-        400,
-        "Invalid field (named in error.field), or one this gateway's backends can't serve (deployment_mode, backend_id, storage_type)",
-      ],
-      [
-        409,
-        'Name taken, vnc_port used, or no GPU fits (the message says which model is missing and what is free where)',
-      ],
-      [
-        422,
-        "Image unavailable (image_pull_policy never, or the backend does not pull), or the backend refused the workload (Kubernetes: a LimitRange, ResourceQuota or validation; the API server's message)",
-      ],
-      503,
-    ]),
   });
   r.registerPath({
     method: 'get',
@@ -75,7 +98,20 @@ function crud(r: OpenAPIRegistry): void {
     operationId: 'updateEnvironment',
     summary: 'Update an environment (resources apply at the next start)',
     request: { params: idParams, body: jsonBody(updateEnvironmentSchema.openapi('UpdateEnvironment')) },
-    responses: answers({ 200: ok('Updated', environmentSchema) }, [400, 404, 409]),
+    responses: answers({ 200: ok('Updated', environmentSchema) }, [
+      400,
+      [403, "A field the env's profile fixes (error.field names it; admins may)"],
+      404,
+      409,
+    ]),
+  });
+  r.registerPath({
+    method: 'get',
+    path: '/environments/{id}/profile-drift',
+    operationId: 'getProfileDrift',
+    summary: 'What changed in the profile since the env was made from it, and the body that recreates it',
+    request: { params: idParams },
+    responses: answers({ 200: ok('Drift (profile null: not made from a profile)', profileDriftSchema) }, [404]),
   });
   r.registerPath({
     method: 'delete',
@@ -97,7 +133,7 @@ function lifecycle(r: OpenAPIRegistry): void {
       request: { params: idParams },
       responses: answers({ 200: env }, [
         404,
-        409,
+        [409, 'Wrong state, or (start) the team quota is exceeded: the message has the numbers'],
         [422, 'Image unavailable, or the environment failed to come up'],
         503,
       ]),
@@ -183,6 +219,7 @@ function jupyter(r: OpenAPIRegistry): void {
 
 export function registerEnvironments(r: OpenAPIRegistry): void {
   crud(r);
+  create(r);
   lifecycle(r);
   access(r);
   jupyter(r);

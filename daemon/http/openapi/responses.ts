@@ -41,6 +41,8 @@ export const environmentSchema = z
     gpu_mig_profile: z.string().nullable(),
     env_vars: z.record(z.string()),
     ssh_user: z.string(),
+    profile: z.string().nullable().describe('The profile it was made from; null: a custom create'),
+    profile_options: z.record(z.unknown()).nullable().describe('The options chosen'),
     host_key: z.string().nullable().describe("The env's SSH host public key (pinned by clients)"),
     status: z
       .enum(ENV_STATUSES)

@@ -7,13 +7,19 @@ import {
   tunnelQuery,
   updateEnvironmentSchema,
 } from '../../../common/schemas';
+import { createFromProfileSchema } from '../../../common/profiles';
 import { UpgradeRequiredError } from '../../errors';
+import type { ProfileService } from '../../profiles/service';
 import { SESSION_PARAM, type JupyterSessions } from '../../services/jupyterSessions';
 import type { EnvironmentService } from '../../environments/service';
 import { userOf } from '../auth';
 import { parse } from '../validate';
 
-export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSessions): Router {
+export function environmentsRouter(
+  envs: EnvironmentService,
+  sessions: JupyterSessions,
+  profiles: ProfileService,
+): Router {
   const r = Router();
 
   r.get('/', async (req, res) => {
@@ -22,17 +28,19 @@ export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSe
   });
 
   r.post('/', async (req, res) => {
-    const input = parse(createEnvironmentSchema, req.body ?? {});
-    const env = await envs.create(userOf(res), input);
+    const u = userOf(res);
+    const body = req.body ?? {};
+    // With "profile": the profile's fields and the chosen options; without: the full form (if the role may).
+    const { input, origin } =
+      typeof body === 'object' && 'profile' in body
+        ? await profiles.resolveCreate(u, parse(createFromProfileSchema, body))
+        : (profiles.assertCustomAllowed(u), { input: parse(createEnvironmentSchema, body), origin: undefined });
+    const env = await envs.create(u, input, origin);
     res.status(202).location(`/api/v1/environments/${env.id}`).json(env);
   });
 
   r.get('/:id', async (req, res) => {
     res.json(await envs.get(userOf(res), req.params.id));
-  });
-
-  r.patch('/:id', async (req, res) => {
-    res.json(await envs.update(userOf(res), req.params.id, parse(updateEnvironmentSchema, req.body ?? {})));
   });
 
   r.delete('/:id', async (req, res) => {
@@ -55,7 +63,23 @@ export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSe
   });
 
   accessRoutes(r, envs, sessions);
+  profileRoutes(r, envs, profiles);
   return r;
+}
+
+/** A PATCH (refused for what a profile fixes) and what changed in the env's profile since. */
+function profileRoutes(r: Router, envs: EnvironmentService, profiles: ProfileService): void {
+  r.patch('/:id', async (req, res) => {
+    const u = userOf(res);
+    const patch = parse(updateEnvironmentSchema, req.body ?? {});
+    profiles.assertPatchAllowed(u, await envs.get(u, req.params.id), patch);
+    res.json(await envs.update(u, req.params.id, patch));
+  });
+
+  r.get('/:id/profile-drift', async (req, res) => {
+    const u = userOf(res);
+    res.json(await profiles.drift(u, await envs.get(u, req.params.id)));
+  });
 }
 
 /** Jupyter session links, secret rotation, logs and the tunnel: how a person reaches a running env. */
