@@ -6,6 +6,7 @@ import { createCommand } from './commands/create';
 import { environmentCommands } from './commands/environments';
 import { inventoryCommands } from './commands/inventory';
 import { loginCommands } from './commands/login';
+import { profileCommands } from './commands/profiles';
 import { sshCommands } from './commands/ssh';
 import { storageCommands } from './commands/storage';
 import { vmCommands } from './commands/vms';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
     inventoryCommands,
     vmCommands,
     storageCommands,
+    profileCommands,
   ]) {
     register(program, ctx);
   }

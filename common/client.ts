@@ -16,6 +16,7 @@ import type {
   Volume,
 } from './model';
 import type { CreateEnvironmentRequest, ImportTemplateRequest, UpdateEnvironmentInput } from './schemas';
+import type { CreateFromProfileRequest, ProfileDrift, ProfileInfo, ProfileInput, ProfileList } from './profiles';
 
 export class ApiError extends Error {
   constructor(
@@ -112,7 +113,22 @@ export class HangarClient {
   getEnvironment(idOrName: string) {
     return this.request<Environment>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}`);
   }
-  createEnvironment(req: CreateEnvironmentRequest, signal?: AbortSignal) {
+  profiles() {
+    return this.request<ProfileList>('GET', '/api/v1/profiles');
+  }
+  profile(name: string) {
+    return this.request<ProfileInfo>('GET', `/api/v1/profiles/${encodeURIComponent(name)}`);
+  }
+  createProfile(p: ProfileInput) {
+    return this.request<ProfileInfo>('POST', '/api/v1/profiles', p);
+  }
+  deleteProfile(name: string) {
+    return this.request<void>('DELETE', `/api/v1/profiles/${encodeURIComponent(name)}`);
+  }
+  profileDrift(idOrName: string) {
+    return this.request<ProfileDrift>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/profile-drift`);
+  }
+  createEnvironment(req: CreateEnvironmentRequest | CreateFromProfileRequest, signal?: AbortSignal) {
     return this.request<Environment>('POST', '/api/v1/environments', req, signal);
   }
   updateEnvironment(idOrName: string, patch: UpdateEnvironmentInput) {

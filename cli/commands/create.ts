@@ -1,5 +1,6 @@
 // `hangar create`: flags → a CreateEnvironmentRequest, checked with the daemon's own schema before it is sent.
 import { Option, type Command } from 'commander';
+import type { CreateFromProfileRequest } from '../../common/profiles';
 import type { CreateEnvironmentRequest } from '../../common/schemas';
 import type { CliContext } from '../context';
 import { UsageError } from '../errors';
@@ -10,7 +11,9 @@ export function createCommand(program: Command, ctx: CliContext): void {
   program
     .command('create <name>')
     .description('create an environment and wait until it runs')
-    .requiredOption('--image <ref>', 'container/VM image')
+    .option('--image <ref>', 'container/VM image (required without --profile)')
+    .option('--profile <name>', 'create from a profile (see `hangar profiles ls`): it fixes the image, sizes, …')
+    .option('--option <field=value>', "a profile option's value, e.g. gpu_count=2; repeatable", collect)
     .option('--backend <id>', "backend id (default: the gateway's default)")
     .option('--deployment-mode <m>', 'docker_local | k8s_pod | k8s_stateful | k8s_job | k8s_cronjob | vm | bare_metal')
     .option('--schedule <cron>', 'k8s_cronjob: when it runs, e.g. "0 3 * * *"')
@@ -64,7 +67,16 @@ export function createCommand(program: Command, ctx: CliContext): void {
         backend_id: o.backend,
         deployment_mode: o.deploymentMode,
         environment_type: o.type,
-        gpu_mode: o.gpuMode ?? (o.migProfile ? 'mig' : o.gpus || o.gpuDevice || o.gpuModel ? 'exclusive' : undefined),
+        // With a profile, only what was typed is sent (the profile fixes the rest; a fixed field is refused).
+        gpu_mode:
+          o.gpuMode ??
+          (o.profile
+            ? undefined
+            : o.migProfile
+              ? 'mig'
+              : o.gpus || o.gpuDevice || o.gpuModel
+                ? 'exclusive'
+                : undefined),
         gpu_count: o.gpus,
         gpu_device_ids: o.gpuDevice,
         gpu_model: o.gpuModel,
@@ -108,19 +120,41 @@ export function createCommand(program: Command, ctx: CliContext): void {
             : undefined,
       } as CreateEnvironmentRequest;
       for (const k of Object.keys(req) as (keyof CreateEnvironmentRequest)[]) if (req[k] === undefined) delete req[k];
-      const { createEnvironmentSchema, describeZodError } = await import('../../common/schemas');
-      const check = createEnvironmentSchema.safeParse(req);
-      if (!check.success) throw new UsageError(describeZodError(check.error).message);
+      if (o.option && !o.profile) throw new UsageError('--option is for a profile: give --profile NAME');
+      const body = o.profile ? await fromProfile(req, o.profile, o.option) : await custom(req);
       const c = ctx.client();
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
-      let env = await c.createEnvironment(req, ac.signal);
+      let env = await c.createEnvironment(body, ac.signal);
       // A Job may have finished by then; a pod the scheduler can't place yet waits as 'pending'.
       if (o.wait)
-        env = await c.waitFor(env.id, ['running', 'pending', ...(req.command ? ['stopped' as const] : [])], {
+        env = await c.waitFor(env.id, ['running', 'pending', ...(env.command ? ['stopped' as const] : [])], {
           signal: ac.signal,
           onStatus: (e) => progress(`${e.name}: ${e.status}${e.status_message ? ' — ' + e.status_message : ''}`),
         });
       print(ctx.json(), env, () => `${env.name} ${env.status} (${env.id})\n`);
     });
+}
+
+/** The full form: the same checks the daemon makes, before anything is sent. */
+async function custom(req: CreateEnvironmentRequest): Promise<CreateEnvironmentRequest> {
+  if (!req.image) throw new UsageError('--image is required (or create from a profile with --profile NAME)');
+  const { createEnvironmentSchema, describeZodError } = await import('../../common/schemas');
+  const check = createEnvironmentSchema.safeParse(req);
+  if (!check.success) throw new UsageError(describeZodError(check.error).message);
+  return req;
+}
+
+/** {name, profile, options} plus any field typed as a flag: the gateway says which a profile fixes (403). */
+async function fromProfile(
+  req: CreateEnvironmentRequest,
+  profile: string,
+  options: string[] | undefined,
+): Promise<CreateFromProfileRequest> {
+  const body = { ...req, profile, options: parseKv(options, '--option') } as CreateFromProfileRequest;
+  const { createFromProfileSchema } = await import('../../common/profiles');
+  const { describeZodError } = await import('../../common/schemas');
+  const check = createFromProfileSchema.safeParse(body);
+  if (!check.success) throw new UsageError(describeZodError(check.error).message);
+  return body;
 }

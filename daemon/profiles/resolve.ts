@@ -95,7 +95,8 @@ export function resolve(profile: Profile, request: CreateFromProfileInput, user:
     input: r.data,
     origin: {
       profile: profile.name,
-      options: request.options ?? {},
+      // The values chosen, defaults included: a recreate gives the same env even if a default changes later.
+      options,
       snapshot: { hash: profileHash(profile), fields: governed(r.data) },
     },
   };
