@@ -2,7 +2,10 @@
 import * as vscode from 'vscode';
 import type { CommandTable } from '../core/commands';
 import type { Services } from '../core/services';
-import { askCreateAnswers, provision } from '../create/flow';
+import { askCreateAnswers, provision, provisionRequest } from '../create/flow';
+import { askProfileRequest } from '../create/profileFlow';
+import type { Environment } from '../../common/model';
+import { showProfileDrift } from './profileDrift';
 import { copyConnectionInfo, copySshCommand, openJupyter, openRdp, openTerminal, showLogs } from './access';
 import { attach } from './attach';
 import { connect, logout } from './connect';
@@ -36,11 +39,21 @@ async function create(s: Services): Promise<void> {
         backends.map((b) => `${b.id}: ${b.error}`).join('; '),
       ),
     );
-  const recent = [...new Set(g.environments.map((e) => e.image))];
-  const templates = backends.some((b) => b.kind === 'libvirt') ? await g.client.templates().catch(() => []) : [];
-  const answers = await askCreateAnswers(backends, recent, g.gpus, templates);
-  if (!answers) return;
-  const env = await provision(g.client, answers);
+  // Profiles first where the gateway has some for this user (an older gateway has none: the full form).
+  const list = await g.client.profiles().catch(() => undefined);
+  let env: Environment | undefined;
+  const viaProfile = list?.profiles.length ? await askProfileRequest(list, g.gpus) : 'custom';
+  if (viaProfile === undefined) return;
+  if (viaProfile !== 'custom') env = await provisionRequest(g.client, viaProfile);
+  else {
+    if (list && !list.custom_allowed)
+      throw new Error(vscode.l10n.t('{0} offers you no profile, and your role creates from profiles only.', g.url));
+    const recent = [...new Set(g.environments.map((e) => e.image))];
+    const templates = backends.some((b) => b.kind === 'libvirt') ? await g.client.templates().catch(() => []) : [];
+    const answers = await askCreateAnswers(backends, recent, g.gpus, templates);
+    if (!answers) return;
+    env = await provision(g.client, answers);
+  }
   await g.refresh();
   if (env) {
     const open = vscode.l10n.t('Open in Remote-SSH');
@@ -92,5 +105,6 @@ export function commandTable(s: Services): CommandTable {
     'hangar.revertSnapshot': (arg?: unknown) => revertSnapshot(s, arg),
     'hangar.deleteSnapshot': (arg?: unknown) => deleteSnapshot(s, arg),
     'hangar.showOutput': () => s.log.show(),
+    'hangar.showProfileDrift': (arg?: unknown) => showProfileDrift(s, arg),
   };
 }

@@ -24,6 +24,7 @@ export const COMMAND_IDS = [
   'hangar.revertSnapshot',
   'hangar.deleteSnapshot',
   'hangar.showOutput',
+  'hangar.showProfileDrift',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

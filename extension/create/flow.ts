@@ -12,24 +12,27 @@ import {
   type GpuInfo,
   type VmTemplate,
 } from '../../common/model';
+import type { CreateFromProfileRequest } from '../../common/profiles';
+import type { CreateEnvironmentRequest } from '../../common/schemas';
 import { withCancellableProgress } from '../core/progress';
 import { buildCreateRequest, checkName, checkNumber, type CreateAnswers } from './request';
 
-class Back extends Error {}
+export class Back extends Error {}
 
 interface Step {
   title: string;
   run(a: Partial<CreateAnswers>): Promise<Partial<CreateAnswers>>;
 }
 
-function pick<T extends string>(
+export function pick<T extends string>(
   title: string,
   step: string,
-  items: { label: T; description?: string }[],
+  items: { label: T; description?: string; detail?: string }[],
   current?: string,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
-    const qp = vscode.window.createQuickPick<{ label: T; description?: string }>();
+    const qp = vscode.window.createQuickPick<{ label: T; description?: string; detail?: string }>();
+    qp.matchOnDescription = true;
     qp.title = title;
     qp.step = Number(step.split('/')[0]);
     qp.totalSteps = Number(step.split('/')[1]);
@@ -56,7 +59,7 @@ function pick<T extends string>(
   });
 }
 
-function input(
+export function input(
   title: string,
   step: string,
   prompt: string,
@@ -308,9 +311,17 @@ export async function askCreateAnswers(
 export async function provision(client: HangarClient, answers: CreateAnswers): Promise<Environment | undefined> {
   const built = buildCreateRequest(answers);
   if (!built.request) throw new Error(built.error);
+  return provisionRequest(client, built.request);
+}
+
+/** Sends a request (the full form's or a profile's) and follows provisioning; cancelling deletes what was made. */
+export async function provisionRequest(
+  client: HangarClient,
+  request: CreateEnvironmentRequest | CreateFromProfileRequest,
+): Promise<Environment | undefined> {
   let created: Environment | undefined;
-  const r = await withCancellableProgress(vscode.l10n.t('Creating {0}', built.request.name), async (signal, report) => {
-    created = await client.createEnvironment(built.request!, signal);
+  const r = await withCancellableProgress(vscode.l10n.t('Creating {0}', request.name), async (signal, report) => {
+    created = await client.createEnvironment(request, signal);
     return client.waitFor(created.id, ['running'], {
       signal,
       onStatus: (e) => report(`${e.status}${e.status_message ? ': ' + e.status_message : ''}`),

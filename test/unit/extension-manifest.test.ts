@@ -63,6 +63,7 @@ describe('extension manifest', () => {
       'tree/model.ts',
       'tree/gpuModel.ts',
       'create/request.ts',
+      'create/profiles.ts',
       'attach/remoteUri.ts',
       'core/commandIds.ts',
       'gateways/trust.ts',
