@@ -3,31 +3,14 @@
 import { z } from 'zod';
 import { createEnvironmentSchema, envName, type CreateEnvironmentRequest } from './schemas';
 
-/** Create fields a profile governs: fixed by its `environment`, or chosen from its `options`; never given freely. */
-export const PROFILE_FIELDS = [
-  'deployment_mode',
-  'backend_id',
-  'image',
-  'image_pull_policy',
-  'environment_type',
-  'cpu',
-  'memory_mb',
-  'gpu_mode',
-  'gpu_model',
-  'gpu_count',
-  'gpu_mig_profile',
-  'storage_type',
-  'storage_config',
-  'lifecycle_policy',
-  'network_config',
-  'use_jumpserver',
-  'vnc_port',
-  'schedule',
-  'command',
-] as const;
-export type ProfileField = (typeof PROFILE_FIELDS)[number];
 /** Fields a user still sets on a profile-based create (they change no resources an admin sizes). */
 export const PROFILE_FREE_FIELDS = ['env_vars', 'env_vars_from_secrets', 'ssh_user', 'gpu_wait'] as const;
+/** Create fields a profile governs: fixed by its `environment`, or chosen from its `options`; never given freely.
+ *  Every create field but the name, the free ones and exact GPU devices (the allocator's): derived from the create
+ *  schema, so a field added there (e.g. lifecycle_config) is governed without a change here. */
+export const PROFILE_FIELDS: readonly string[] = Object.keys(createEnvironmentSchema.innerType().shape).filter(
+  (k) => !['name', 'gpu_device_ids', ...PROFILE_FREE_FIELDS].includes(k),
+);
 
 const profileName = z
   .string()
@@ -63,7 +46,7 @@ export const profileSchema = z
   .strict()
   .superRefine((p, ctx) => {
     for (const [field, o] of Object.entries(p.options)) {
-      if (!(PROFILE_FIELDS as readonly string[]).includes(field))
+      if (!PROFILE_FIELDS.includes(field))
         ctx.addIssue({
           code: 'custom',
           path: ['options', field],

@@ -104,7 +104,7 @@ export function resolve(profile: Profile, request: CreateFromProfileInput, user:
 
 /** The governed fields of a resolved input (what drift compares). */
 export function governed(input: CreateEnvironmentInput): Record<string, unknown> {
-  return Object.fromEntries(PROFILE_FIELDS.map((f) => [f, input[f] ?? null]));
+  return Object.fromEntries(PROFILE_FIELDS.map((f) => [f, (input as Record<string, unknown>)[f] ?? null]));
 }
 
 /** Fields whose value the profile gives now differs from what the env was made with. */

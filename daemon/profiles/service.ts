@@ -101,7 +101,7 @@ export class ProfileService {
   /** A PATCH of an env made from a profile may not change what the profile fixes (403 naming the field). */
   assertPatchAllowed(actor: User, env: Environment, patch: object): void {
     if (!env.profile || actor.role === 'admin') return;
-    const field = Object.keys(patch).find((k) => (PROFILE_FIELDS as readonly string[]).includes(k));
+    const field = Object.keys(patch).find((k) => PROFILE_FIELDS.includes(k));
     if (field)
       throw new ForbiddenError(`${field}: is fixed by profile '${env.profile}' and can't be changed`, {
         rule: 'profile',
