@@ -50,10 +50,18 @@ describe('OpenAPI document', () => {
       ['/users', 'post'],
       ['/audit', 'get'],
       ['/backends/{backend}/templates', 'post'],
+      ['/profiles', 'post'],
+      ['/profiles/{name}', 'put'],
+      ['/profiles/{name}', 'delete'],
+      ['/environments', 'post'],
     ]) {
       assert.ok(doc.paths[p][m].responses['403'], `${m} ${p} lacks 403`);
     }
     assert.equal(doc.paths['/tokens'].post.requestBody.required, false, 'POST /tokens takes no body');
+    // Profiles: config ones are read-only (409), others' are 404; drift is documented per env.
+    for (const m of ['put', 'delete']) assert.ok(doc.paths['/profiles/{name}'][m].responses['409'], m);
+    assert.ok(doc.paths['/environments/{id}/profile-drift'].get.responses['200']);
+    assert.ok(doc.paths['/environments/{id}/start'].post.responses['409']);
   });
 
   it('a documented path with another method is a 405 naming the allowed ones', async () => {
