@@ -9,6 +9,7 @@ import { SSH_IMAGE } from '../helpers/docker';
 import { tmpDir } from '../helpers/tmp';
 import {
   clickActivityBar,
+  clickDialogButton,
   contextMenu,
   openWorkbench,
   quickInputType,
@@ -115,11 +116,15 @@ describe('ui: create from a profile in code-server', function () {
     );
   });
 
-  it("the env's profile drift is a context-menu command", async () => {
+  it("the env's profile drift is a context-menu command, which also makes another from the same profile", async () => {
     const { page } = wb;
     await contextMenu(page, 'ui-prof', 'Profile: What Changed Since Creation…');
     await waitForDialog(page, /ui-prof matches its profile tiny/);
     await screenshot(page, '22-profile-drift');
-    await page.keyboard.press('Escape');
+    await clickDialogButton(page, /ui-prof matches its profile tiny/, 'Create Another from It…');
+    await quickInputType(page, 'ui-prof-two');
+    await waitForNotification(page, /ui-prof-two is running/, { timeoutMs: 120_000 });
+    const [env] = await d.admin.listEnvironments({ name: 'ui-prof-two' });
+    assert.deepEqual([env.profile, env.profile_options, env.memory_mb], ['tiny', { memory_mb: 256 }, 256]);
   });
 });
