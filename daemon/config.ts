@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { lifecycleConfigSchema } from '../common/lifecycle';
 
 const dockerBackend = z
   .object({
@@ -144,8 +145,32 @@ const hostPath = z
 export type HostPathConfig = z.infer<typeof hostPath>;
 export type BackendConfig = z.infer<typeof backend>;
 
+/** Upper bounds a team's (or everyone's) envs are held to: a create or update past one is refused (422 naming the
+ *  field); max_lifetime_hours and idle_timeout_minutes also apply to envs that set none. */
+const lifecycleLimits = z
+  .object({
+    idle_timeout_minutes: z.number().int().min(1).optional(),
+    ttl_hours: z.number().positive().optional(),
+    max_lifetime_hours: z.number().positive().optional(),
+  })
+  .strict();
+const lifecycleRules = { defaults: lifecycleConfigSchema.default({}), limits: lifecycleLimits.default({}) };
+const lifecycleSettings = z
+  .object({
+    /** How often the policy loop looks at every env (seconds). */
+    interval_s: z.number().int().min(1).default(30),
+    /** How long opening a tunnel to a stopped on_demand env waits for it to run. */
+    start_on_connect_timeout_s: z.number().int().min(1).default(300),
+    ...lifecycleRules,
+    /** Per team (the user's team): defaults over the gateway's, limits on top of the gateway's. */
+    teams: z.record(z.object(lifecycleRules).strict()).default({}),
+  })
+  .strict();
+export type LifecycleSettings = z.infer<typeof lifecycleSettings>;
+
 const configSchema = z
   .object({
+    lifecycle: lifecycleSettings.default({}),
     listen: z
       .string()
       .regex(/^[^:]+:\d+$/, 'must be host:port')

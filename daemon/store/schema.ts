@@ -65,7 +65,15 @@ export interface EnvironmentsTable {
   status_message: string | null;
   created_at: string;
   updated_at: string;
+  /** Lifecycle (008): JSON config and the timestamps deadlines derive from. */
+  lifecycle_config: Opt;
+  started_at: Opt;
+  stopped_at: Opt;
+  last_activity_at: Opt;
+  extended_until: Opt;
+  lifecycle_pending: Opt;
 }
+type Opt = ColumnType<string | null, string | null | undefined, string | null>;
 export interface AuditLogTable {
   id: Generated<number>;
   at: string;

@@ -7,6 +7,7 @@ import {
   tunnelQuery,
   updateEnvironmentSchema,
 } from '../../../common/schemas';
+import { extendSchema } from '../../../common/lifecycle';
 import { UpgradeRequiredError } from '../../errors';
 import { SESSION_PARAM, type JupyterSessions } from '../../services/jupyterSessions';
 import type { EnvironmentService } from '../../environments/service';
@@ -48,6 +49,11 @@ export function environmentsRouter(envs: EnvironmentService, sessions: JupyterSe
   });
   r.post('/:id/restart', async (req, res) => {
     res.json(await envs.restart(userOf(res), req.params.id));
+  });
+
+  r.post('/:id/extend', async (req, res) => {
+    const b = parse(extendSchema, req.body ?? {});
+    res.json(await envs.extend(userOf(res), req.params.id, b.minutes ?? Math.round(b.hours! * 60)));
   });
 
   r.get('/:id/connection', async (req, res) => {
