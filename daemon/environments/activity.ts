@@ -42,10 +42,10 @@ export class Activity {
     };
   }
 
-  /** Traffic without a held connection (Jupyter HTTP through the proxy): stored at most every 30 s. */
-  bump(envId: string): void {
+  /** Activity without a held connection (a busy kernel): stored at most every 30 s unless `force`. */
+  bump(envId: string, force = false): void {
     const now = this.o.clock.now();
-    if (now - (this.lastPersist.get(envId) ?? 0) < 30_000) return;
+    if (!force && now - (this.lastPersist.get(envId) ?? 0) < 30_000) return;
     void this.persist([envId]);
   }
 

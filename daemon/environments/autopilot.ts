@@ -10,6 +10,7 @@ import type { ActionContext } from './actions';
 import type { Activity } from './activity';
 import type { Clock } from './clock';
 import { decide, type Decision } from './deadline';
+import { kernelsBusy } from './kernels';
 import { effectiveConfig, type LifecycleRules } from './policy';
 
 export interface AutopilotDeps {
@@ -33,7 +34,8 @@ export class Autopilot {
 
   /** The next automatic action of each env given (the API's next_action). */
   async deadlines(envs: Environment[]): Promise<Map<string, Decision>> {
-    const [times, teams] = await Promise.all([this.d.ctx.repo.lifecycleTimes(), this.teams()]);
+    const ids = envs.length > 50 ? undefined : envs.map((e) => e.id);
+    const [times, teams] = await Promise.all([this.d.ctx.repo.lifecycleTimes(ids), this.teams(envs)]);
     const now = this.d.clock.now();
     const out = new Map<string, Decision>();
     for (const env of envs) {
@@ -77,6 +79,7 @@ export class Autopilot {
     await this.resumeCutShort(report);
     const envs = await this.d.ctx.repo.list({ status: ['running', 'stopped'] });
     await this.sampleGpus(envs);
+    await this.probeKernels(envs);
     await this.d.activity.flush();
     const [decisions, times] = await Promise.all([this.deadlines(envs), this.d.ctx.repo.lifecycleTimes()]);
     const now = this.d.clock.now();
@@ -137,10 +140,21 @@ export class Autopilot {
     }
   }
 
+  /** Running Jupyter envs with a kernel executing are active now (a cell running with no browser open). */
+  private async probeKernels(envs: Environment[]): Promise<void> {
+    const jupyter = envs.filter((e) => e.status === 'running' && e.backend_ref && !this.d.ctx.lock.isBusy(e.id));
+    await Promise.all(
+      jupyter.map(async (env) => {
+        const token = (await this.d.ctx.repo.secrets(env.id))?.jupyter_token;
+        if (token && (await kernelsBusy(this.d.ctx.backends, env, token))) this.d.activity.bump(env.id, true);
+      }),
+    );
+  }
+
   /** GPU readings from the inventory (refreshed by the GPU loop) for the running envs holding those GPUs. */
   private async sampleGpus(envs: Environment[]): Promise<void> {
     const running = new Map(envs.filter((e) => e.status === 'running').map((e) => [e.id, e]));
-    const teams = await this.teams();
+    const teams = await this.teams(envs);
     for (const dev of await this.d.ctx.gpus.list({})) {
       if (dev.utilization === null) continue;
       for (const h of dev.holders) {
@@ -152,8 +166,10 @@ export class Autopilot {
     }
   }
 
-  private async teams(): Promise<Map<string, User['team']>> {
-    const rows = await this.d.db.selectFrom('users').select(['id', 'team']).execute();
+  private async teams(envs: Environment[]): Promise<Map<string, User['team']>> {
+    const owners = [...new Set(envs.map((e) => e.owner_id))];
+    if (!owners.length) return new Map();
+    const rows = await this.d.db.selectFrom('users').select(['id', 'team']).where('id', 'in', owners).execute();
     return new Map(rows.map((r) => [r.id, r.team]));
   }
 }

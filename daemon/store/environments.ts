@@ -266,12 +266,13 @@ export class EnvironmentRepo {
       .execute();
   }
 
-  /** What the lifecycle's deadlines derive from, for every env (one query per tick). */
-  async lifecycleTimes(): Promise<Map<string, LifecycleTimes>> {
-    const rows = await this.db
+  /** What the lifecycle's deadlines derive from, for the envs named (all: one query per tick). */
+  async lifecycleTimes(ids?: string[]): Promise<Map<string, LifecycleTimes>> {
+    let q = this.db
       .selectFrom('environments')
-      .select(['id', 'started_at', 'stopped_at', 'last_activity_at', 'extended_until', 'lifecycle_pending'])
-      .execute();
+      .select(['id', 'started_at', 'stopped_at', 'last_activity_at', 'extended_until', 'lifecycle_pending']);
+    if (ids) q = q.where('id', 'in', ids.length ? ids : ['']);
+    const rows = await q.execute();
     return new Map(
       rows.map((r) => [
         r.id,
