@@ -84,3 +84,18 @@ export function checkLifecycleInput(
       'lifecycle_config.schedule: lifecycle_policy scheduled needs a schedule {start, stop, timezone}',
     );
 }
+
+/** An ephemeral env is rebuilt from its spec, so it gets no named volume of its own (a team's shared volume or a
+ *  host_paths dataset is fine: those outlive it by design). */
+export function checkEphemeralMounts(
+  policy: LifecyclePolicy,
+  mounts: { type: string; source: string }[] | undefined,
+): void {
+  if (policy !== 'ephemeral') return;
+  const i = (mounts ?? []).findIndex((m) => m.type === 'volume' && !m.source.startsWith('team:'));
+  if (i >= 0)
+    throw new InputError(
+      `storage_config.mounts.${i}.source`,
+      `storage_config.mounts.${i}.source: an ephemeral env has no volume of its own (use a team:NAME volume or a host_paths dataset)`,
+    );
+}

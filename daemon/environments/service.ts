@@ -33,7 +33,7 @@ import { Activity, kindOfPort } from './activity';
 import { Autopilot } from './autopilot';
 import { systemClock, type Clock } from './clock';
 import { extend, startOnConnect, withNextAction, type LifecycleDeps } from './lifecycle';
-import { checkLifecycleInput, NO_RULES, type LifecycleRules } from './policy';
+import { checkEphemeralMounts, checkLifecycleInput, NO_RULES, type LifecycleRules } from './policy';
 
 export interface EnvironmentServiceOptions {
   db: Kysely<Database>;
@@ -140,6 +140,7 @@ export class EnvironmentService {
 
   async create(actor: User, input: CreateEnvironmentInput): Promise<Environment> {
     checkLifecycleInput(this.rules, actor, input.lifecycle_policy, input.lifecycle_config);
+    checkEphemeralMounts(input.lifecycle_policy, input.storage_config?.mounts);
     const { env, hostPrivateKey } = await createEnvironment(this.createDeps, actor, input);
     await this.o.audit.record({
       user_id: actor.id,

@@ -200,6 +200,17 @@ describe('environments: lifecycle policies (moved clock)', () => {
       (e: any) => e.details?.field === 'lifecycle_config.ttl_hours',
     );
     await assert.rejects(
+      g.envs.create(
+        alice,
+        input({
+          name: 'z',
+          lifecycle_policy: 'ephemeral',
+          storage_config: { mounts: [{ type: 'volume', source: 'mine', target: '/data' }] },
+        }),
+      ),
+      (e: any) => e.details?.field === 'storage_config.mounts.0.source',
+    );
+    await assert.rejects(
       g.envs.create(alice, input({ name: 'y', lifecycle_policy: 'scheduled' })),
       (e: any) => e.details?.field === 'lifecycle_config.schedule',
     );
