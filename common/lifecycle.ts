@@ -1,7 +1,10 @@
 // Lifecycle config (what an env asks for) and its next automatic action, shared by the daemon, the CLI and the
 // extension. Schedules are croner crons with a time zone (the k8s CronJob dialect in cron.ts stays for k8s_cronjob).
 import { Cron } from 'croner';
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+
+extendZodWithOpenApi(z);
 
 const tzProblem = (tz: string): string | null => {
   try {
@@ -69,6 +72,35 @@ export const extendSchema = z
     message: 'give exactly one of hours or minutes',
     path: ['hours'],
   });
+
+const isoTime = z
+  .string()
+  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time')
+  .openapi({ format: 'date-time' });
+
+/** GET /gpus/usage: a time range (default the last 7 days) and the grouping. */
+export const gpuUsageQuery = z
+  .object({
+    from: isoTime.optional(),
+    to: isoTime.optional(),
+    by: z.enum(['user', 'team']).default('user'),
+  })
+  .strict();
+
+export interface GpuUsageRow {
+  /** The user's id (by user) or the team (by team; null: users without one). */
+  key: string | null;
+  gpu_hours_held: number;
+  gpu_hours_busy: number;
+  gpu_hours_reclaimed: number;
+}
+
+export interface GpuUsageReport {
+  from: string;
+  to: string;
+  by: 'user' | 'team';
+  rows: GpuUsageRow[];
+}
 
 export type AutoAction = 'stop' | 'delete' | 'start' | 'none';
 

@@ -12,6 +12,7 @@ import type { Clock } from './clock';
 import { decide, type Decision } from './deadline';
 import { kernelsBusy } from './kernels';
 import { effectiveConfig, type LifecycleRules } from './policy';
+import { AUTO_STOP_PREFIX, type HeldGpus, type UsageMeter } from './usage';
 
 export interface AutopilotDeps {
   ctx: ActionContext;
@@ -19,6 +20,7 @@ export interface AutopilotDeps {
   activity: Activity;
   clock: Clock;
   rules: LifecycleRules;
+  usage?: UsageMeter;
 }
 
 export interface TickReport {
@@ -105,8 +107,11 @@ export class Autopilot {
     });
     const actor = { auto: dec.reason };
     try {
-      if (action === 'stop') await actions.stop(ctx, actor, env);
-      else if (action === 'delete') await actions.remove(ctx, actor, env);
+      if (action === 'stop') {
+        await actions.stop(ctx, actor, env);
+        // Why it stopped, where ls and the tree show it (and what the GPU accounting counts as reclaimed).
+        await ctx.repo.update(env.id, { status_message: AUTO_STOP_PREFIX + dec.reason });
+      } else if (action === 'delete') await actions.remove(ctx, actor, env);
       else await actions.start(ctx, actor, env);
       this.d.activity.forgetGpu(env.id);
       ctx.log.info({ env: env.id, name: env.name, action, reason: dec.reason }, `automatic ${action}: ${dec.reason}`);
@@ -151,19 +156,25 @@ export class Autopilot {
     );
   }
 
-  /** GPU readings from the inventory (refreshed by the GPU loop) for the running envs holding those GPUs. */
+  /** GPU readings from the inventory (refreshed by the GPU loop) for the running envs holding those GPUs; the
+   *  accounting of GPU time held, busy and reclaimed. */
   private async sampleGpus(envs: Environment[]): Promise<void> {
     const running = new Map(envs.filter((e) => e.status === 'running').map((e) => [e.id, e]));
     const teams = await this.teams(envs);
+    const held = new Map<string, HeldGpus>();
     for (const dev of await this.d.ctx.gpus.list({})) {
-      if (dev.utilization === null) continue;
       for (const h of dev.holders) {
         const env = running.get(h.env_id);
         if (!env) continue;
         const cfg = effectiveConfig(this.d.rules, teams.get(env.owner_id), env.lifecycle_policy, env.lifecycle_config);
-        this.d.activity.sampleGpu(env.id, dev.utilization, cfg.gpu_busy_threshold_percent);
+        const busy = dev.utilization !== null && dev.utilization >= cfg.gpu_busy_threshold_percent;
+        const x = held.get(env.id) ?? { units: 0, busy: false };
+        held.set(env.id, { units: x.units + 1, busy: x.busy || busy });
+        if (dev.utilization !== null)
+          this.d.activity.sampleGpu(env.id, dev.utilization, cfg.gpu_busy_threshold_percent);
       }
     }
+    await this.d.usage?.sample(envs, held, teams);
   }
 
   private async teams(envs: Environment[]): Promise<Map<string, User['team']>> {

@@ -31,6 +31,8 @@ import { setStatus, type EnvKey } from './status';
 import type { EnvStatus } from '../../common/model';
 import { Activity, kindOfPort } from './activity';
 import { Autopilot } from './autopilot';
+import { UsageMeter } from './usage';
+import { GpuUsageRepo } from '../store/gpuUsage';
 import { systemClock, type Clock } from './clock';
 import { extend, startOnConnect, withNextAction, type LifecycleDeps } from './lifecycle';
 import { checkEphemeralMounts, checkLifecycleInput, NO_RULES, type LifecycleRules } from './policy';
@@ -106,7 +108,14 @@ export class EnvironmentService {
     const clock = o.clock ?? systemClock;
     this.rules = o.lifecycle ?? NO_RULES;
     this.activity = new Activity({ repo: o.repo, clock });
-    this.autopilot = new Autopilot({ ctx: this.ctx, db: o.db, activity: this.activity, clock, rules: this.rules });
+    this.autopilot = new Autopilot({
+      ctx: this.ctx,
+      db: o.db,
+      activity: this.activity,
+      clock,
+      rules: this.rules,
+      usage: new UsageMeter({ repo: new GpuUsageRepo(o.db), clock }),
+    });
     this.life = {
       ctx: this.ctx,
       autopilot: this.autopilot,

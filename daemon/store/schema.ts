@@ -74,6 +74,15 @@ export interface EnvironmentsTable {
   lifecycle_pending: Opt;
 }
 type Opt = ColumnType<string | null, string | null | undefined, string | null>;
+export interface GpuUsageTable {
+  hour: string;
+  env_id: string;
+  owner_id: string;
+  team: string | null;
+  held_s: ColumnType<number, number | undefined, number>;
+  busy_s: ColumnType<number, number | undefined, number>;
+  reclaimed_s: ColumnType<number, number | undefined, number>;
+}
 export interface AuditLogTable {
   id: Generated<number>;
   at: string;
@@ -136,4 +145,5 @@ export interface Database {
   ssh_keys: SshKeysTable;
   environments: EnvironmentsTable;
   audit_log: AuditLogTable;
+  gpu_usage: GpuUsageTable;
 }

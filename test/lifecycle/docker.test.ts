@@ -180,6 +180,17 @@ describe('lifecycle: policies on Docker (moved clock)', function () {
       gpus.every((g) => !g.holders.some((h) => h.env_id === env.id)),
       'grant released',
     );
+    // The accounting: bob's GPU-hours held, busy and reclaimed; his own row only; a bad time is a 400 naming it.
+    const range = `from=${new Date(clock.now() - 24 * 3_600_000).toISOString()}&to=${new Date(clock.now() + 3_600_000).toISOString()}`;
+    const usage = await bob.request<{ rows: { key: string; gpu_hours_held: number }[] }>(
+      'GET',
+      `/api/v1/gpus/usage?${range}`,
+    );
+    assert.equal(usage.rows.length, 1);
+    assert.ok(usage.rows[0].gpu_hours_held > 0.5, JSON.stringify(usage.rows));
+    const badTime = await apiError(bob.request('GET', '/api/v1/gpus/usage?from=yesterday'));
+    assert.equal(badTime.status, 400);
+    assert.equal(badTime.field, 'from');
   });
 
   it("extend: hangar extend pushes the stop out; another user's env is 404 to it", async () => {

@@ -185,6 +185,31 @@ describe('environments: lifecycle policies (moved clock)', () => {
     );
   });
 
+  it('GPU usage: hours held, busy and reclaimed by an automatic stop, per user; a user sees their own', async () => {
+    fake.gpuCount = 2;
+    fake.gpuUtilization = 80;
+    await g.gpus.refresh();
+    const env = await make({ name: 'acct', lifecycle_policy: 'on_demand', gpu_mode: 'exclusive', gpu_count: 2 });
+    const from = new Date(clock.now() - 3_600_000).toISOString();
+    await g.envs.autopilot.tick(); // the first sample starts the meter
+    clock.advance(10 * MIN);
+    await g.envs.autopilot.tick(); // 2 GPUs × 10 min held and busy
+    fake.gpuUtilization = 0;
+    await g.gpus.refresh();
+    for (let i = 0; i < 3; i++) {
+      clock.advance(10 * MIN);
+      await g.envs.autopilot.tick(); // 2 × 10 min held, idle; at 30 min it is stopped (GPUs keep it up only when asked), then reclaimed
+    }
+    assert.equal((await g.repo.get(env.id))!.status_message, 'stopped by the lifecycle: idle 30 min');
+    clock.advance(10 * MIN);
+    await g.envs.autopilot.tick(); // reclaimed: 2 GPUs × 2 ticks after the stop
+    const to = new Date(clock.now() + 3_600_000).toISOString();
+    const r = await g.gpus.usage(alice, { from, to, by: 'user' });
+    assert.deepEqual(r.rows, [{ key: alice.id, gpu_hours_held: 1, gpu_hours_busy: 0.333, gpu_hours_reclaimed: 0.667 }]);
+    const bob = await addUser(g.db, 'bob');
+    assert.deepEqual((await g.gpus.usage(bob, { from, to, by: 'user' })).rows, []);
+  });
+
   it('extend pushes the stop out from its deadline; max lifetime stays', async () => {
     const env = await make({ name: 'ext', lifecycle_policy: 'on_demand', lifecycle_config: { max_lifetime_hours: 3 } });
     const before = Date.parse((await next(env.id)).at!);
