@@ -23,7 +23,8 @@ specs=()
 for a in "${areas[@]}"; do
   case "$a" in
     unit) ;; # no root, no daemons, nothing installed
-    docker | access | lifecycle) bash test/setup/all.sh ;;
+    docker | access) bash test/setup/all.sh ;;
+    lifecycle) bash test/setup/all.sh; bash test/setup/k8s-cluster.sh up ;;
     api) bash test/setup/all.sh; bash test/setup/schemathesis.sh >/dev/null ;;
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
     k8s) bash test/setup/k8s-cluster.sh up ;;
