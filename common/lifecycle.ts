@@ -75,7 +75,13 @@ export const extendSchema = z
 
 const isoTime = z
   .string()
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time')
+  .refine((v) => {
+    try {
+      return new Date(v).toISOString().length > 0; // NaN and out-of-range dates throw
+    } catch {
+      return false;
+    }
+  }, 'must be an ISO 8601 time')
   .openapi({ format: 'date-time' });
 
 /** GET /gpus/usage: a time range (default the last 7 days) and the grouping. */
