@@ -210,6 +210,34 @@ describe('environments: lifecycle policies (moved clock)', () => {
     assert.deepEqual((await g.gpus.usage(bob, { from, to, by: 'user' })).rows, []);
   });
 
+  it('start on connect: a tunnel to a stopped on_demand env starts it (once for two at a time); a GPU taken meanwhile is refused with its holder', async () => {
+    const env = await make({ name: 'soc', lifecycle_policy: 'on_demand' });
+    await g.envs.stop(alice, env.id);
+    const starts = fake.calls.filter((c) => c === 'start').length;
+    const [a, b] = await Promise.all([g.envs.openTunnel(alice, env.id, 22), g.envs.openTunnel(alice, env.id, 22)]);
+    assert.equal((await g.repo.get(env.id))!.status, 'running');
+    assert.equal(fake.calls.filter((c) => c === 'start').length, starts + 1);
+    assert.equal(g.envs.activity.connections(env.id), 2);
+    a.destroy();
+    b.destroy();
+    await tick();
+    assert.equal(g.envs.activity.connections(env.id), 0);
+    const start = (await audit()).find((x) => x.action === 'environment.start')!;
+    assert.deepEqual([start.user_id, start.detail], [alice.id, { reason: 'start on connect' }]);
+    // A persistent env is not started by a connection.
+    const p = await make({ name: 'pers' });
+    await g.envs.stop(alice, p.id);
+    await assert.rejects(g.envs.openTunnel(alice, p.id, 22), /is stopped; start it first/);
+    // The GPU it held went to another env while it was stopped.
+    fake.gpuCount = 1;
+    await g.gpus.refresh();
+    const gpu = await make({ name: 'soc-gpu', lifecycle_policy: 'on_demand', gpu_mode: 'exclusive', gpu_count: 1 });
+    await g.envs.stop(alice, gpu.id);
+    await make({ name: 'thief', gpu_mode: 'exclusive', gpu_count: 1 });
+    await assert.rejects(g.envs.openTunnel(alice, gpu.id, 22), /is now held by environment 'thief'/);
+    assert.equal((await g.repo.get(gpu.id))!.status, 'stopped');
+  });
+
   it('extend pushes the stop out from its deadline; max lifetime stays', async () => {
     const env = await make({ name: 'ext', lifecycle_policy: 'on_demand', lifecycle_config: { max_lifetime_hours: 3 } });
     const before = Date.parse((await next(env.id)).at!);
