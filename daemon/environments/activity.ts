@@ -29,7 +29,7 @@ export class Activity {
     const m = this.open.get(envId) ?? new Map<ConnectionKind, number>();
     this.open.set(envId, m);
     m.set(kind, (m.get(kind) ?? 0) + 1);
-    void this.persist([envId]);
+    this.persistSoon(envId);
     let closed = false;
     return () => {
       if (closed) return;
@@ -38,7 +38,7 @@ export class Activity {
       if (n > 0) m.set(kind, n);
       else m.delete(kind);
       if (!m.size) this.open.delete(envId);
-      void this.persist([envId]);
+      this.persistSoon(envId);
     };
   }
 
@@ -79,6 +79,12 @@ export class Activity {
   /** Each tick: envs with a connection open are active now. */
   async flush(): Promise<void> {
     await this.persist([...this.open.keys()]);
+  }
+
+  /** Opens and closes are stored at most every 5 s per env (a Jupyter page makes many short tunnels); the tick's
+   *  flush keeps envs with open connections current, so the stored time is never more than that behind. */
+  private persistSoon(envId: string): void {
+    if (this.o.clock.now() - (this.lastPersist.get(envId) ?? 0) >= 5000) void this.persist([envId]);
   }
 
   private async persist(ids: string[]): Promise<void> {
