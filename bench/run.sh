@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash test/setup/all.sh
 node scripts/bundle.mjs
 npx tsx bench/ssh.bench.ts
+npx tsx bench/lifecycle.bench.ts
 npx tsx bench/extension.bench.ts
 npx tsx bench/gpu.bench.ts
 npx tsx bench/access.bench.ts

@@ -1,4 +1,5 @@
 // What the CLI prints: JSON for --json, aligned columns for people, progress on stderr.
+import { describeNextAction } from '../common/lifecycle';
 import type { Environment } from '../common/model';
 
 export const print = (json: boolean, value: unknown, human: () => string): void => {
@@ -27,7 +28,7 @@ export function columns(rows: string[][]): string {
 
 export function envTable(envs: Environment[]): string {
   return columns([
-    ['NAME', 'STATUS', 'TYPE', 'MODE', 'BACKEND', 'IMAGE', 'GPUS'],
+    ['NAME', 'STATUS', 'TYPE', 'MODE', 'BACKEND', 'IMAGE', 'GPUS', 'NEXT'],
     ...envs.map((e) => [
       e.name,
       e.status,
@@ -36,6 +37,8 @@ export function envTable(envs: Environment[]): string {
       e.backend_id,
       e.image,
       e.gpu_mode === 'none' ? '-' : `${e.gpu_count} ${e.gpu_mode}`,
+      // The lifecycle's next automatic action: "stop in 12 min (idle 30 min)".
+      e.next_action && e.next_action.action !== 'none' ? describeNextAction(e.next_action) : '-',
     ]),
   ]);
 }

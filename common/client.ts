@@ -137,6 +137,12 @@ export class HangarClient {
   deleteEnvironment(idOrName: string) {
     return this.request<void>('DELETE', `/api/v1/environments/${encodeURIComponent(idOrName)}`);
   }
+  /** Pushes the next automatic stop out (POST /environments/:id/extend). */
+  extend(idOrName: string, minutes: number) {
+    return this.request<Environment>('POST', `/api/v1/environments/${encodeURIComponent(idOrName)}/extend`, {
+      minutes,
+    });
+  }
   action(idOrName: string, action: 'start' | 'stop' | 'restart', signal?: AbortSignal) {
     return this.request<Environment>(
       'POST',

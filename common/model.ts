@@ -58,6 +58,8 @@ export interface Mount {
   size_gb?: number;
 }
 
+import type { LifecycleConfig, NextAction } from './lifecycle';
+
 export interface StorageConfig {
   mounts?: Mount[];
   [key: string]: unknown;
@@ -89,6 +91,10 @@ export interface Environment {
   storage_type: StorageType;
   storage_config: StorageConfig | null;
   lifecycle_policy: LifecyclePolicy;
+  /** What the policy does when (see common/lifecycle.ts); null: the team's and the gateway's defaults. */
+  lifecycle_config?: LifecycleConfig | null;
+  /** The next automatic action (stop/delete/start/none), when and why; filled in by the API. */
+  next_action?: NextAction | null;
   network_config: NetworkConfig | null;
   use_jumpserver: boolean;
   vnc_port: number | null;
@@ -166,8 +172,16 @@ export interface BackendInfo {
 }
 
 export interface EnvEvent {
-  type: 'environment.status' | 'environment.created' | 'environment.deleted' | 'environment.updated';
+  type:
+    | 'environment.status'
+    | 'environment.created'
+    | 'environment.deleted'
+    | 'environment.updated'
+    /** An automatic start/stop/delete by the lifecycle policy (action and reason), or an extension. */
+    | 'environment.lifecycle';
   environment_id: string;
+  action?: string;
+  reason?: string;
   owner_id: string;
   status?: EnvStatus;
   message?: string | null;

@@ -11,6 +11,7 @@ import {
   STORAGE_TYPES,
 } from './model';
 import { cronProblem } from './cron';
+import { lifecycleConfigSchema } from './lifecycle';
 
 // .openapi() adds what JSON Schema needs beyond zod (daemon/http/openapi builds the API description from these).
 extendZodWithOpenApi(z);
@@ -176,6 +177,7 @@ export const createEnvironmentSchema = z
     storage_type: z.enum(STORAGE_TYPES).default('local'),
     storage_config: storageConfigSchema.nullable().default(null),
     lifecycle_policy: z.enum(LIFECYCLE_POLICIES).default('persistent'),
+    lifecycle_config: lifecycleConfigSchema.nullable().default(null),
     network_config: networkConfigSchema.nullable().default(null),
     use_jumpserver: z.boolean().default(false),
     vnc_port: port
@@ -333,6 +335,7 @@ export const createEnvironmentSchema = z
 export const updateEnvironmentSchema = z
   .object({
     lifecycle_policy: z.enum(LIFECYCLE_POLICIES).optional(),
+    lifecycle_config: lifecycleConfigSchema.nullable().optional(),
     use_jumpserver: z.boolean().optional(),
     env_vars: envVars.optional(),
     cpu: z.number().positive('must be greater than 0').max(1024).nullable().optional(),

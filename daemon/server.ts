@@ -36,6 +36,7 @@ import { loadTls, missingNames } from './tls';
 import { ProfileRepo } from './store/profiles';
 import { ProfileService } from './profiles/service';
 import { TeamQuotas } from './profiles/quota';
+import type { Clock } from './environments/clock';
 
 export interface RunningServer {
   url: string;
@@ -51,12 +52,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(cfg: Config, opts: { log?: Logger; clock?: Clock } = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(cfg.log_level);
   // TLS first: a bad certificate file stops the start before anything else is touched.
   const tls = await loadTls(cfg);
   let publicUrl = cfg.publicUrl;
-  const s = await buildServices(cfg, log, () => publicUrl);
+  const s = await buildServices(cfg, log, () => publicUrl, opts.clock);
   const { db, auth, envs, events, gpus, drivers, reconciler, gatewayId } = s;
 
   const adminTokenFile = await auth.bootstrap(cfg.data_dir);
@@ -92,12 +93,12 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
 
 /** The store, the backends and the services over them, in dependency order. The database is closed again when the
  *  gateway id can't be had (nothing else is open yet). */
-async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) {
+async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, clock?: Clock) {
   const db = await openDatabase(cfg.data_dir);
   const users = new UserRepo(db);
   const audit = new AuditRepo(db);
   const box = SecretBox.fromDataDir(cfg.data_dir);
-  const repo = new EnvironmentRepo(db, box);
+  const repo = new EnvironmentRepo(db, box, clock && (() => clock.now()));
   const auth = new AuthService({ users });
   const keys = new SshKeyService({ users });
   const events = new EventBus();
@@ -132,6 +133,9 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) 
     rdpPorts: cfg.rdp_port_range,
     publishAddress: (id) => publishAddressOf(cfg, id),
     quotas: new TeamQuotas(profileRepo, cfg.quotas),
+    lifecycle: cfg.lifecycle,
+    startOnConnectTimeoutS: cfg.lifecycle.start_on_connect_timeout_s,
+    clock,
   });
   const vms = new VmService({ backends: drivers, envs, gpus, audit });
   const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });
@@ -177,6 +181,7 @@ function startBackgroundWork(cfg: Config, log: Logger, s: Services): (() => void
     .catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
   reconciler.startLoop(cfg.reconcile_interval_s);
   gpus.startLoop(cfg.gpu_refresh_interval_s);
+  envs.autopilot.startLoop(cfg.lifecycle.interval_s);
   // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
   // back, a reconcile covers what the gap hid. The periodic reconcile stays as the backstop.
   return watchBackends(drivers, envs, reconciler, log);
@@ -220,6 +225,7 @@ async function shutdown(p: {
 }): Promise<void> {
   p.reconciler.stopLoop();
   p.gpus.stopLoop();
+  p.envs.autopilot.stopLoop();
   for (const stop of p.unwatch) stop();
   for (const c of p.wss.clients) c.terminate();
   p.server.closeAllConnections();

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one test area (unit, docker, profiles, api, access, k8s, kvm, ui) or all of them, bringing up what the area needs first.
+# Runs one test area (unit, docker, profiles, api, access, lifecycle, k8s, kvm, ui) or all of them, bringing up what the area needs first.
 # The last line of output is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,10 +11,11 @@ case "$area" in
   api) areas=(api) ;;
   ui) areas=(ui) ;;
   access) areas=(access) ;;
+  lifecycle) areas=(lifecycle) ;;
   k8s) areas=(k8s) ;;
   kvm) areas=(kvm) ;;
-  all) areas=(unit docker profiles api access k8s kvm ui) ;;
-  *) echo "unknown test area '$area' (unit, docker, profiles, api, access, ui, k8s, kvm, all)" >&2; exit 2 ;;
+  all) areas=(unit docker profiles api access lifecycle k8s kvm ui) ;;
+  *) echo "unknown test area '$area' (unit, docker, profiles, api, access, lifecycle, ui, k8s, kvm, all)" >&2; exit 2 ;;
 esac
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -24,6 +25,7 @@ for a in "${areas[@]}"; do
   case "$a" in
     unit) ;; # no root, no daemons, nothing installed
     docker | access | profiles) bash test/setup/all.sh ;;
+    lifecycle) bash test/setup/all.sh; bash test/setup/k8s-cluster.sh up ;;
     api) bash test/setup/all.sh; bash test/setup/schemathesis.sh >/dev/null ;;
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
     k8s) bash test/setup/k8s-cluster.sh up ;;

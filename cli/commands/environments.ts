@@ -1,8 +1,10 @@
 // `hangar ls | start | stop | restart | rm | info | logs`: environments after they exist.
 import type { Command } from 'commander';
 import type { Environment } from '../../common/model';
+import { describeNextAction, parseDuration } from '../../common/lifecycle';
 import { envFromAlias } from '../../common/names';
 import type { CliContext } from '../context';
+import { UsageError } from '../errors';
 import { envTable, print, progress } from '../output';
 
 export function environmentCommands(program: Command, ctx: CliContext): void {
@@ -58,8 +60,19 @@ export function environmentCommands(program: Command, ctx: CliContext): void {
         ctx.json(),
         { ...env, connection: conn },
         () =>
-          `${envTable([env])}ssh: ${conn.ssh.user}@${conn.ssh.host_alias}\n${conn.jupyter ? `jupyter: ${conn.jupyter.url}\n` : ''}`,
+          `${envTable([env])}ssh: ${conn.ssh.user}@${conn.ssh.host_alias}\n${conn.jupyter ? `jupyter: ${conn.jupyter.url}\n` : ''}` +
+          `lifecycle: ${env.lifecycle_policy}${env.next_action ? `, next: ${describeNextAction(env.next_action)}` : ''}\n`,
       );
+    });
+
+  program
+    .command('extend <env> <duration>')
+    .description('push the next automatic stop out, e.g. `hangar extend gpu-box 2h` (or 90m)')
+    .action(async (t: string, d: string) => {
+      const minutes = parseDuration(d);
+      if (!minutes) throw new UsageError(`'${d}' is not a duration like 2h, 90m or 1h30m`);
+      const env = await ctx.client(t).extend(envFromAlias(t), minutes);
+      print(ctx.json(), env, () => `${env.name}: ${describeNextAction(env.next_action)}\n`);
     });
 
   program

@@ -83,7 +83,12 @@ export function sshCommands(program: Command, ctx: CliContext): void {
       // The tunnel and the env lookup run side by side; the host key is pinned (over the authenticated API)
       // before any byte reaches ssh, so ssh checks the key this gateway vouches for.
       const [env, stream] = await Promise.all([
-        c.getEnvironment(name),
+        // A stopped on_demand env starts on connect: the tunnel waits for it, and we say so on stderr.
+        c.getEnvironment(name).then((e) => {
+          if (e.lifecycle_policy === 'on_demand' && e.status !== 'running')
+            process.stderr.write(`starting ${e.name}…\n`);
+          return e;
+        }),
         openTunnel(
           `${c.url}/api/v1/environments/${encodeURIComponent(name)}/tunnel?port=${o.port}`,
           c.token,

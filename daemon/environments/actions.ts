@@ -17,7 +17,14 @@ export interface ActionContext extends ProvisionContext {
 
 const current = async (ctx: ActionContext, id: string) => (await ctx.repo.get(id))!;
 
-export function start(ctx: ActionContext, actor: User, env: Environment): Promise<Environment> {
+/** Who did it: a user, or the lifecycle policy (no user) with its reason. */
+export type Actor = (User & { reason?: string }) | { auto: string };
+const auditBy = (actor: Actor) =>
+  'auto' in actor
+    ? { user_id: null, detail: { automatic: true, reason: actor.auto } }
+    : { user_id: actor.id, detail: actor.reason ? { reason: actor.reason } : undefined };
+
+export function start(ctx: ActionContext, actor: Actor, env: Environment): Promise<Environment> {
   return ctx.lock.exclusive(env.id, async () => {
     const cur = await current(ctx, env.id);
     if (cur.status === 'running' || cur.status === 'pending') return cur;
@@ -56,12 +63,12 @@ export function start(ctx: ActionContext, actor: User, env: Environment): Promis
       throw err;
     }
     await settle(ctx, cur, settled);
-    await ctx.audit.record({ user_id: actor.id, action: 'environment.start', target: env.id });
+    await ctx.audit.record({ ...auditBy(actor), action: 'environment.start', target: env.id });
     return current(ctx, env.id);
   });
 }
 
-export function stop(ctx: ActionContext, actor: User, env: Environment): Promise<Environment> {
+export function stop(ctx: ActionContext, actor: Actor, env: Environment): Promise<Environment> {
   return ctx.lock.exclusive(env.id, async () => {
     const cur = await current(ctx, env.id);
     if (cur.status === 'stopped') return cur;
@@ -82,12 +89,25 @@ export function stop(ctx: ActionContext, actor: User, env: Environment): Promise
     }
     await setStatus(ctx, cur, ['stopping'], 'stopped');
     await ctx.gpus.release(cur.id);
-    await ctx.audit.record({ user_id: actor.id, action: 'environment.stop', target: env.id });
+    await ctx.audit.record({ ...auditBy(actor), action: 'environment.stop', target: env.id });
     return current(ctx, env.id);
   });
 }
 
-export function restart(ctx: ActionContext, actor: User, env: Environment): Promise<Environment> {
+/** A stop the lifecycle decided and a crash cut short (the env left 'stopping', nobody holding it): finished once. */
+export function resumeStop(ctx: ActionContext, actor: Actor, env: Environment): Promise<Environment> {
+  return ctx.lock.exclusive(env.id, async () => {
+    const cur = await current(ctx, env.id);
+    if (cur.status !== 'stopping' || !cur.backend_ref) return cur;
+    await ctx.backends.get(cur.backend_id).stop(cur.backend_ref, ctx.stopTimeoutS);
+    await setStatus(ctx, cur, ['stopping'], 'stopped');
+    await ctx.gpus.release(cur.id);
+    await ctx.audit.record({ ...auditBy(actor), action: 'environment.stop', target: env.id });
+    return current(ctx, env.id);
+  });
+}
+
+export function restart(ctx: ActionContext, actor: Actor, env: Environment): Promise<Environment> {
   if (env.status !== 'running') return start(ctx, actor, env);
   return ctx.lock.exclusive(env.id, async () => {
     const driver = ctx.backends.get(env.backend_id);
@@ -108,12 +128,12 @@ export function restart(ctx: ActionContext, actor: User, env: Environment): Prom
       throw err;
     }
     await settle(ctx, env, settled);
-    await ctx.audit.record({ user_id: actor.id, action: 'environment.restart', target: env.id });
+    await ctx.audit.record({ ...auditBy(actor), action: 'environment.restart', target: env.id });
     return current(ctx, env.id);
   });
 }
 
-export async function remove(ctx: ActionContext, actor: User, env: Environment): Promise<void> {
+export async function remove(ctx: ActionContext, actor: Actor, env: Environment): Promise<void> {
   // A create still in flight finishes (or fails) first, so its container can't appear after the delete.
   await ctx.lock.settled(env.id);
   await ctx.lock.exclusive(env.id, async () => {
@@ -121,11 +141,12 @@ export async function remove(ctx: ActionContext, actor: User, env: Environment):
     await driver.info();
     const cur = await current(ctx, env.id);
     await setStatus(ctx, cur, [cur.status], 'deleting');
+    const by = auditBy(actor);
     await ctx.audit.record({
-      user_id: actor.id,
+      user_id: by.user_id,
       action: 'environment.delete',
       target: env.id,
-      detail: { name: env.name },
+      detail: { name: env.name, ...by.detail },
     });
     await finishDelete(ctx, cur.id);
   });

@@ -165,6 +165,7 @@ async function insertRow(
     storage_type: input.storage_type,
     storage_config: storageConfig,
     lifecycle_policy: input.lifecycle_policy,
+    lifecycle_config: input.lifecycle_config ?? null,
     network_config: input.network_config,
     use_jumpserver: input.use_jumpserver,
     vnc_port: vncPort,

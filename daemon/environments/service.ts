@@ -31,6 +31,13 @@ import { pushAuthorizedKeys, rotate, type RotatableSecret } from './secrets';
 import { specBuilder } from './spec';
 import { setStatus, type EnvKey } from './status';
 import type { EnvStatus } from '../../common/model';
+import { Activity, kindOfPort } from './activity';
+import { Autopilot } from './autopilot';
+import { UsageMeter } from './usage';
+import { GpuUsageRepo } from '../store/gpuUsage';
+import { systemClock, type Clock } from './clock';
+import { extend, startOnConnect, withNextAction, type LifecycleDeps } from './lifecycle';
+import { checkEphemeralMounts, checkLifecycleInput, NO_RULES, type LifecycleRules } from './policy';
 
 export interface EnvironmentServiceOptions {
   db: Kysely<Database>;
@@ -53,6 +60,10 @@ export interface EnvironmentServiceOptions {
   rdpPorts?: PortRange;
   /** Team quotas, checked at create and at start. */
   quotas?: TeamQuotas;
+  /** Lifecycle policies: defaults and limits (config `lifecycle`), the clock deadlines use (tests move it). */
+  lifecycle?: LifecycleRules;
+  clock?: Clock;
+  startOnConnectTimeoutS?: number;
 }
 
 export class EnvironmentService {
@@ -61,6 +72,12 @@ export class EnvironmentService {
   private readonly queue: GpuQueue;
   private readonly createDeps: CreateDeps;
   private readonly connectionDeps: ConnectionDeps;
+  private readonly life: LifecycleDeps;
+  private readonly rules: LifecycleRules;
+  /** Open connections and GPU readings (counted where tunnels pass: openTunnel). */
+  readonly activity: Activity;
+  /** The policy loop (server.ts starts it; tests call tick()). */
+  readonly autopilot: Autopilot;
 
   constructor(private readonly o: EnvironmentServiceOptions) {
     this.lock = new OperationLock({ log: o.log });
@@ -94,17 +111,40 @@ export class EnvironmentService {
       publicUrl: o.publicUrl,
       publishAddress: o.publishAddress,
     };
+    const clock = o.clock ?? systemClock;
+    this.rules = o.lifecycle ?? NO_RULES;
+    this.activity = new Activity({ repo: o.repo, clock });
+    this.autopilot = new Autopilot({
+      ctx: this.ctx,
+      db: o.db,
+      activity: this.activity,
+      clock,
+      rules: this.rules,
+      usage: new UsageMeter({ repo: new GpuUsageRepo(o.db), clock }),
+    });
+    this.life = {
+      ctx: this.ctx,
+      autopilot: this.autopilot,
+      clock,
+      startOnConnectTimeoutS: o.startOnConnectTimeoutS ?? 300,
+    };
     o.keys.onChange((userId) => pushAuthorizedKeys({ ...this.ctx, keys: o.keys }, userId));
     o.gpus.onRelease(() => void this.drainQueue());
   }
 
   // ---- queries ---------------------------------------------------------------------------------------------
 
-  list(actor: User, f: EnvFilter): Promise<Environment[]> {
-    return listFor(this.o.repo, actor, f);
+  async list(actor: User, f: EnvFilter): Promise<Environment[]> {
+    return withNextAction(this.life, await listFor(this.o.repo, actor, f));
   }
-  get(actor: User, idOrName: string): Promise<Environment> {
-    return getFor(this.o.repo, actor, idOrName);
+  async get(actor: User, idOrName: string): Promise<Environment> {
+    return (await withNextAction(this.life, [await getFor(this.o.repo, actor, idOrName)]))[0];
+  }
+
+  /** Pushes the next automatic stop out (`hangar extend`). */
+  async extend(actor: User, idOrName: string, minutes: number): Promise<Environment> {
+    await extend(this.life, actor, await this.get(actor, idOrName), minutes);
+    return this.get(actor, idOrName);
   }
 
   async connection(actor: User, idOrName: string): Promise<ConnectionInfo> {
@@ -115,6 +155,8 @@ export class EnvironmentService {
 
   /** `origin`: the profile it is made from (recorded with the row). */
   async create(actor: User, input: CreateEnvironmentInput, origin?: ProfileOrigin): Promise<Environment> {
+    checkLifecycleInput(this.rules, actor, input.lifecycle_policy, input.lifecycle_config);
+    checkEphemeralMounts(input.lifecycle_policy, input.storage_config?.mounts);
     const { env, hostPrivateKey } = await createEnvironment(this.createDeps, actor, input, origin);
     await this.o.audit.record({
       user_id: actor.id,
@@ -153,6 +195,13 @@ export class EnvironmentService {
 
   async update(actor: User, idOrName: string, patch: UpdateEnvironmentInput): Promise<Environment> {
     const env = await this.get(actor, idOrName);
+    if (patch.lifecycle_policy !== undefined || patch.lifecycle_config !== undefined)
+      checkLifecycleInput(
+        this.rules,
+        actor,
+        patch.lifecycle_policy ?? env.lifecycle_policy,
+        patch.lifecycle_config === undefined ? env.lifecycle_config : patch.lifecycle_config,
+      );
     const updated = (await this.o.repo.update(env.id, patch))!;
     await this.o.audit.record({
       user_id: actor.id,
@@ -183,13 +232,21 @@ export class EnvironmentService {
 
   /** Raw TCP to a port of a running env: the far end of the WebSocket tunnel. */
   async openTunnel(actor: User, idOrName: string, port: number, opts: { audit?: boolean } = {}): Promise<Duplex> {
-    const env = await this.get(actor, idOrName);
+    let env = await getFor(this.o.repo, actor, idOrName);
+    // on_demand: the connection starts it and waits (the tunnel opens once it runs).
+    if (env.lifecycle_policy === 'on_demand' && ['stopped', 'starting'].includes(env.status))
+      env = await startOnConnect(this.life, actor, env);
     if (env.status !== 'running' || !env.backend_ref)
       throw new ConflictError(`environment '${env.name}' is ${env.status}; start it first`);
     if (opts.audit !== false)
       await this.o.audit.record({ user_id: actor.id, action: 'tunnel.open', target: env.id, detail: { port } });
     try {
-      return await this.o.backends.get(env.backend_id).openPort(env.backend_ref, port);
+      const stream = await this.o.backends.get(env.backend_id).openPort(env.backend_ref, port);
+      // Every tunnel counts as activity while it is open, with or without a terminal (ssh -N too).
+      const close = this.activity.connect(env.id, kindOfPort(port));
+      stream.once('close', close);
+      stream.once('error', close);
+      return stream;
     } catch (err) {
       if (err instanceof BackendUnavailableError || err instanceof UnprocessableError) throw err;
       throw new UnprocessableError(

@@ -1,7 +1,9 @@
 // GPU inventory (refreshed from every backend that can report one) and transactional grants.
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Environment, GpuInfo } from '../../common/model';
+import type { GpuUsageReport } from '../../common/lifecycle';
+import type { Environment, GpuInfo, User } from '../../common/model';
+import { GpuUsageRepo } from '../store/gpuUsage';
 import { capability, type Backends, type GpuGrant, type GpuRequest } from '../contract';
 import { BackendUnavailableError, ConflictError, InputError } from '../errors';
 import type { Logger } from '../log';
@@ -37,6 +39,28 @@ export class GpuService {
     this.drivers = o.backends;
     this.log = o.log;
     this.repo = new GpuRepo(o.db);
+  }
+
+  /** GPU-hours held, busy and reclaimed by automatic stops, per user or team, over hours in [from, to) (default:
+   *  the last 7 days); a user sees their own only. */
+  async usage(actor: User, q: { from?: string; to?: string; by: 'user' | 'team' }): Promise<GpuUsageReport> {
+    const to = new Date(q.to ?? Date.now()).toISOString();
+    const from = new Date(q.from ?? Date.parse(to) - 7 * 24 * 3_600_000).toISOString();
+    if (from > to) throw new InputError('from', 'from: must not be after to');
+    const totals = await new GpuUsageRepo(this.db).totals({
+      from,
+      to,
+      by: q.by,
+      ownerId: actor.role === 'admin' ? undefined : actor.id,
+    });
+    const h = (s: number) => Math.round((s / 3600) * 1000) / 1000;
+    const rows = totals.map((t) => ({
+      key: t.key,
+      gpu_hours_held: h(t.held_s),
+      gpu_hours_busy: h(t.busy_s),
+      gpu_hours_reclaimed: h(t.reclaimed_s),
+    }));
+    return { from, to, by: q.by, rows };
   }
 
   /** Whether the daemon allocates on this backend (Docker/libvirt), or leaves it to a scheduler (Kubernetes). */

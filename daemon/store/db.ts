@@ -12,6 +12,7 @@ import * as m004 from './migrations/004_rdp';
 import * as m005 from './migrations/005_access';
 import * as m006k8s from './migrations/006_k8s';
 import * as m007 from './migrations/007_volumes_meta';
+import * as m008 from './migrations/008_lifecycle';
 import * as m009 from './migrations/009_profiles';
 
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '005_access': m005,
   '006_k8s': m006k8s,
   '007_volumes_meta': m007,
+  '008_lifecycle': m008,
   '009_profiles': m009,
 };
 

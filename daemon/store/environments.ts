@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Environment, EnvStatus } from '../../common/model';
 import type { SecretBox } from '../secretBox';
 import type { Database, EnvironmentsTable } from './schema';
@@ -10,6 +10,20 @@ export interface EnvSecrets {
   vnc_password: string | null;
   jupyter_token: string | null;
   rdp_password: string | null;
+}
+
+export interface PendingAction {
+  action: 'stop' | 'delete' | 'start';
+  reason: string;
+  decided_at: string;
+}
+
+export interface LifecycleTimes {
+  started_at: string | null;
+  stopped_at: string | null;
+  last_activity_at: string | null;
+  extended_until: string | null;
+  pending: PendingAction | null;
 }
 
 export interface EnvFilter {
@@ -34,6 +48,7 @@ function toDomain(r: Row): Environment {
     storage_type: r.storage_type as Environment['storage_type'],
     storage_config: r.storage_config ? JSON.parse(r.storage_config) : null,
     lifecycle_policy: r.lifecycle_policy as Environment['lifecycle_policy'],
+    lifecycle_config: r.lifecycle_config ? JSON.parse(r.lifecycle_config) : null,
     network_config: r.network_config ? JSON.parse(r.network_config) : null,
     use_jumpserver: Boolean(r.use_jumpserver),
     vnc_port: r.vnc_port,
@@ -66,7 +81,7 @@ function toDomain(r: Row): Environment {
 /** created_at is kept when a row is rebuilt (an adopted orphan); new rows get now. */
 export type NewEnvironment = Omit<
   Environment,
-  'created_at' | 'updated_at' | 'owner_name' | 'vnc_password' | 'profile' | 'profile_options'
+  'created_at' | 'updated_at' | 'owner_name' | 'vnc_password' | 'profile' | 'profile_options' | 'next_action'
 > &
   EnvSecrets & { created_at?: string };
 
@@ -75,6 +90,8 @@ export class EnvironmentRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly box?: SecretBox,
+    /** The lifecycle's clock for started_at / stopped_at (tests move it). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   private seal(v: string | null | undefined): string | null | undefined {
@@ -95,6 +112,7 @@ export class EnvironmentRepo {
         storage_type: e.storage_type,
         storage_config: json(e.storage_config),
         lifecycle_policy: e.lifecycle_policy,
+        lifecycle_config: json(e.lifecycle_config),
         network_config: json(e.network_config),
         use_jumpserver: e.use_jumpserver ? 1 : 0,
         vnc_port: e.vnc_port,
@@ -178,6 +196,7 @@ export class EnvironmentRepo {
         | 'backend_ref'
         | 'host_key'
         | 'lifecycle_policy'
+        | 'lifecycle_config'
         | 'use_jumpserver'
         | 'env_vars'
         | 'cpu'
@@ -185,13 +204,23 @@ export class EnvironmentRepo {
       >
     > & { gpu_device_ids?: string[] } & Partial<EnvSecrets>,
   ): Promise<Environment | undefined> {
-    const { use_jumpserver, env_vars, gpu_device_ids, jupyter_token, vnc_password, rdp_password, ...rest } = patch;
+    const {
+      use_jumpserver,
+      env_vars,
+      gpu_device_ids,
+      jupyter_token,
+      vnc_password,
+      rdp_password,
+      lifecycle_config,
+      ...rest
+    } = patch;
     await this.db
       .updateTable('environments')
       .set({
         ...rest,
         ...(use_jumpserver === undefined ? {} : { use_jumpserver: use_jumpserver ? 1 : 0 }),
         ...(env_vars === undefined ? {} : { env_vars: JSON.stringify(env_vars) }),
+        ...(lifecycle_config === undefined ? {} : { lifecycle_config: json(lifecycle_config) }),
         ...(gpu_device_ids === undefined ? {} : { gpu_device_ids: JSON.stringify(gpu_device_ids) }),
         ...(jupyter_token === undefined ? {} : { jupyter_token: this.seal(jupyter_token) ?? null }),
         ...(vnc_password === undefined ? {} : { vnc_password: this.seal(vnc_password) ?? null }),
@@ -205,9 +234,17 @@ export class EnvironmentRepo {
 
   /** Compare-and-set on status: only one caller wins a transition (e.g. two concurrent stops). */
   async transition(id: string, from: EnvStatus[], to: EnvStatus, message: string | null = null): Promise<boolean> {
+    const now = new Date(this.now()).toISOString();
+    // The lifecycle's deadlines derive from when it last started / stopped (a running → running keeps the start).
+    const times =
+      to === 'running'
+        ? { started_at: sql<string>`case when status = 'running' then started_at else ${now} end` }
+        : to === 'stopped'
+          ? { stopped_at: sql<string>`case when status = 'stopped' then stopped_at else ${now} end` }
+          : {};
     const r = await this.db
       .updateTable('environments')
-      .set({ status: to, status_message: message, updated_at: new Date().toISOString() })
+      .set({ status: to, status_message: message, updated_at: now, ...times })
       .where('id', '=', id)
       .where('status', 'in', from)
       .executeTakeFirst();
@@ -227,6 +264,50 @@ export class EnvironmentRepo {
     await this.db
       .updateTable('environments')
       .set({ declared_access: JSON.stringify(access) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** What the lifecycle's deadlines derive from, for the envs named (all: one query per tick). */
+  async lifecycleTimes(ids?: string[]): Promise<Map<string, LifecycleTimes>> {
+    let q = this.db
+      .selectFrom('environments')
+      .select(['id', 'started_at', 'stopped_at', 'last_activity_at', 'extended_until', 'lifecycle_pending']);
+    if (ids) q = q.where('id', 'in', ids.length ? ids : ['']);
+    const rows = await q.execute();
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          started_at: r.started_at,
+          stopped_at: r.stopped_at,
+          last_activity_at: r.last_activity_at,
+          extended_until: r.extended_until,
+          pending: r.lifecycle_pending ? JSON.parse(r.lifecycle_pending) : null,
+        },
+      ]),
+    );
+  }
+
+  /** Activity pushes last_activity_at out, never in. */
+  async touchActivity(ids: string[], at: string): Promise<void> {
+    if (!ids.length) return;
+    await this.db
+      .updateTable('environments')
+      .set({ last_activity_at: sql<string>`max(coalesce(last_activity_at, ''), ${at})` })
+      .where('id', 'in', ids)
+      .execute();
+  }
+
+  async setExtendedUntil(id: string, at: string): Promise<void> {
+    await this.db.updateTable('environments').set({ extended_until: at }).where('id', '=', id).execute();
+  }
+
+  /** The automatic action decided and not yet done (null: done or dropped). */
+  async setPending(id: string, pending: PendingAction | null): Promise<void> {
+    await this.db
+      .updateTable('environments')
+      .set({ lifecycle_pending: pending && JSON.stringify(pending) })
       .where('id', '=', id)
       .execute();
   }

@@ -69,6 +69,23 @@ export interface EnvironmentsTable {
   status_message: string | null;
   created_at: string;
   updated_at: string;
+  /** Lifecycle (008): JSON config and the timestamps deadlines derive from. */
+  lifecycle_config: Opt;
+  started_at: Opt;
+  stopped_at: Opt;
+  last_activity_at: Opt;
+  extended_until: Opt;
+  lifecycle_pending: Opt;
+}
+type Opt = ColumnType<string | null, string | null | undefined, string | null>;
+export interface GpuUsageTable {
+  hour: string;
+  env_id: string;
+  owner_id: string;
+  team: string | null;
+  held_s: ColumnType<number, number | undefined, number>;
+  busy_s: ColumnType<number, number | undefined, number>;
+  reclaimed_s: ColumnType<number, number | undefined, number>;
 }
 export interface AuditLogTable {
   id: Generated<number>;
@@ -140,4 +157,5 @@ export interface Database {
   ssh_keys: SshKeysTable;
   environments: EnvironmentsTable;
   audit_log: AuditLogTable;
+  gpu_usage: GpuUsageTable;
 }

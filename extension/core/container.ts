@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { proxyCommand } from '../attach/remoteUri';
 import { commandTable } from '../commands/index';
 import { createStatusBar } from '../statusBar';
+import { createStopWarnings } from '../stopWarnings';
 import { GatewayManager } from '../gateways/manager';
 import { GatewayStore } from '../gateways/store';
 import { EnvironmentsProvider } from '../tree/environments';
@@ -71,6 +72,7 @@ export async function compose(context: vscode.ExtensionContext): Promise<Service
       if (e.affectsConfiguration('hangar.caFile')) void store.syncCliConfig().then(() => gateways.reload());
     }),
     createStatusBar(gateways),
+    createStopWarnings(gateways, log),
     vscode.window.registerUriHandler(createUriHandler(s)),
     ...registerCommands(commandTable(s), log),
   );

@@ -1,5 +1,6 @@
 // What the Environments tree shows, as plain data: grouping, labels, icons, contextValue tags. No vscode import,
 // so it is unit-tested under plain mocha and benchmarked with thousands of environments.
+import { describeNextAction } from '../../common/lifecycle';
 import type { Environment, EnvStatus, Snapshot } from '../../common/model';
 
 export type StatusGroup = 'running' | 'busy' | 'stopped' | 'problem';
@@ -43,8 +44,15 @@ export function gpuSummary(e: Pick<Environment, 'gpu_mode' | 'gpu_count' | 'gpu_
   return `${n}× GPU${e.gpu_mode === 'exclusive' ? '' : ` (${e.gpu_mode})`}`;
 }
 
+/** "stop in 12 min" (the lifecycle's next automatic action), or '' when there is none. */
+export function nextActionShort(e: Environment, now = Date.now()): string {
+  const n = e.next_action;
+  if (!n || n.action === 'none' || !n.at) return '';
+  return describeNextAction(n, now).replace(/ \(.*\)$/, '');
+}
+
 export function envDescription(e: Environment): string {
-  return [e.environment_type, e.backend_id, gpuSummary(e)].filter(Boolean).join(' · ');
+  return [e.environment_type, e.backend_id, gpuSummary(e), nextActionShort(e)].filter(Boolean).join(' · ');
 }
 
 const JUPYTER_TYPES = new Set(['ide', 'data_process']);
@@ -144,6 +152,7 @@ export function tooltipMarkdown(e: Environment, gatewayUrl: string): string {
     `| Backend | ${e.backend_id} (${e.deployment_mode}) |`,
     `| Image | \`${e.image}\` |`,
     ...(e.gpu_mode !== 'none' ? [`| GPUs | ${gpuSummary(e)} |`] : []),
+    `| Lifecycle | ${e.lifecycle_policy}${e.next_action ? ` — next: ${describeNextAction(e.next_action)}` : ''} |`,
     `| Gateway | ${gatewayUrl} |`,
   ].join('\n');
 }

@@ -6,6 +6,7 @@ import { HangarClient } from '../../common/client';
 import { loadConfig } from '../../daemon/config';
 import { createLogger } from '../../daemon/log';
 import { startServer, type RunningServer } from '../../daemon/server';
+import type { Clock } from '../../daemon/environments/clock';
 import { tmpDir } from './tmp';
 
 export interface TestDaemon {
@@ -27,6 +28,8 @@ export async function startDaemon(
     reconcileS?: number;
     logLines?: string[];
     port?: number;
+    /** The lifecycle's clock (tests move it; the policy loop is driven by envs.autopilot.tick()). */
+    clock?: Clock;
   } = {},
 ): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? tmpDir('hangard-');
@@ -46,7 +49,10 @@ export async function startDaemon(
         },
       }
     : undefined;
-  const server = await startServer(cfg, { log: createLogger(opts.logLines ? 'trace' : LOG_LEVEL, sink) });
+  const server = await startServer(cfg, {
+    log: createLogger(opts.logLines ? 'trace' : LOG_LEVEL, sink),
+    clock: opts.clock,
+  });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   // With TLS on, the test's own client pins the certificate the server reports.
   const tls = server.tlsFingerprint ? { fingerprint256: server.tlsFingerprint } : undefined;

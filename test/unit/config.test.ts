@@ -48,6 +48,27 @@ describe('daemon configuration', () => {
     assert.throws(() => loadConfig({ argv: ['--config', file] }), /invalid configuration/);
   });
 
+  it('lifecycle: defaults, per-team defaults and limits; strict, a typo named', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'c.yaml');
+    fs.writeFileSync(
+      file,
+      'lifecycle:\n  limits: { max_lifetime_hours: 72 }\n  teams:\n    ml: { defaults: { keep_alive_while_gpu_busy: true }, limits: { idle_timeout_minutes: 240 } }\n',
+    );
+    const c = loadConfig({ argv: ['--config', file] });
+    assert.equal(c.lifecycle.interval_s, 30);
+    assert.deepEqual(c.lifecycle.limits, { max_lifetime_hours: 72 });
+    assert.deepEqual(c.lifecycle.teams.ml, {
+      defaults: { keep_alive_while_gpu_busy: true },
+      limits: { idle_timeout_minutes: 240 },
+    });
+    fs.writeFileSync(file, 'lifecycle:\n  defaults: { idle_timout_minutes: 5 }\n');
+    assert.throws(
+      () => loadConfig({ argv: ['--config', file] }),
+      /lifecycle\.defaults\.idle_timout_minutes: unknown key/,
+    );
+  });
+
   it('backend entries are strict: a typo or a libvirt entry without kind is an error naming the key', () => {
     const dir = tmpDir();
     const file = path.join(dir, 'c.yaml');

@@ -9,6 +9,7 @@ import {
   tunnelQuery,
   updateEnvironmentSchema,
 } from '../../../common/schemas';
+import { extendSchema } from '../../../common/lifecycle';
 import { JUPYTER_METHODS } from '../routes/jupyter';
 import { createFromProfileSchema } from '../../../common/profiles';
 import { profileDriftSchema } from './profiles';
@@ -30,6 +31,7 @@ const BY_ID = [
   'rotateSecret',
   'getLogs',
   'getProfileDrift',
+  'extendEnvironment',
 ] as const;
 const links = Object.fromEntries(
   BY_ID.map((operationId) => [operationId, { operationId, parameters: { id: '$response.body#/id' } }]),
@@ -139,6 +141,14 @@ function lifecycle(r: OpenAPIRegistry): void {
       ]),
     });
   }
+  r.registerPath({
+    method: 'post',
+    path: '/environments/{id}/extend',
+    operationId: 'extendEnvironment',
+    summary: 'Push the next automatic stop out by hours or minutes (from its deadline; max lifetime stays)',
+    request: { params: idParams, body: jsonBody(extendSchema.openapi('ExtendEnvironment')) },
+    responses: answers({ 200: env }, [400, 404, [409, 'The env is not running']]),
+  });
 }
 
 function access(r: OpenAPIRegistry): void {

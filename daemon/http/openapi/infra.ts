@@ -1,6 +1,7 @@
 // Backends, GPUs, the audit log and the event stream.
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { gpuUsageQuery } from '../../../common/lifecycle';
 import { auditQuery, gpusQuery } from '../../../common/schemas';
 import { answers, ok } from './registry';
 import { auditEntrySchema, backendSchema, eventSchema, gpuSchema } from './responses';
@@ -19,6 +20,7 @@ export function registerInfra(r: OpenAPIRegistry): void {
     request: { query: gpusQuery },
     responses: answers({ 200: ok('GPUs, MIG instances and cluster GPU resources', z.array(gpuSchema)) }, [400]),
   });
+  gpuUsagePath(r);
   r.registerPath({
     method: 'post',
     path: '/gpus/refresh',
@@ -45,5 +47,37 @@ export function registerInfra(r: OpenAPIRegistry): void {
     path: '/events',
     summary: 'WebSocket stream of Event messages (JSON text frames)',
     responses: answers({ 101: ok('Switching protocols; then Event frames', eventSchema) }, [426]),
+  });
+}
+
+/** GET /gpus/usage: the lifecycle's GPU accounting. */
+function gpuUsagePath(r: OpenAPIRegistry): void {
+  r.registerPath({
+    method: 'get',
+    path: '/gpus/usage',
+    summary:
+      'GPU-hours held, busy and reclaimed by automatic (lifecycle) stops, per user or team, for a time range (default the last 7 days; hourly rows, sampled by the policy loop); a user sees their own',
+    request: { query: gpuUsageQuery },
+    responses: answers(
+      {
+        200: ok(
+          'Totals per user id or team',
+          z.object({
+            from: z.string(),
+            to: z.string(),
+            by: z.enum(['user', 'team']),
+            rows: z.array(
+              z.object({
+                key: z.string().nullable(),
+                gpu_hours_held: z.number(),
+                gpu_hours_busy: z.number(),
+                gpu_hours_reclaimed: z.number(),
+              }),
+            ),
+          }),
+        ),
+      },
+      [[400, 'A bad time (named in error.field), or from after to']],
+    ),
   });
 }

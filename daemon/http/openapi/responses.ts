@@ -26,6 +26,16 @@ export const environmentSchema = z
     storage_type: z.enum(STORAGE_TYPES),
     storage_config: nullableObject,
     lifecycle_policy: z.enum(LIFECYCLE_POLICIES),
+    lifecycle_config: nullableObject.optional(),
+    next_action: z
+      .object({
+        action: z.enum(['stop', 'delete', 'start', 'none']),
+        at: time.nullable(),
+        reason: z.string().describe('why: "idle 30 min", "schedule: 0 20 * * 1-5", "ephemeral TTL", "max lifetime"'),
+      })
+      .nullable()
+      .optional()
+      .describe("The lifecycle policy's next automatic action, when and why"),
     network_config: nullableObject,
     use_jumpserver: z.boolean(),
     vnc_port: z.number().int().nullable(),

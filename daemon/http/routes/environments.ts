@@ -8,6 +8,7 @@ import {
   updateEnvironmentSchema,
 } from '../../../common/schemas';
 import { createFromProfileSchema } from '../../../common/profiles';
+import { extendSchema } from '../../../common/lifecycle';
 import { UpgradeRequiredError } from '../../errors';
 import type { ProfileService } from '../../profiles/service';
 import { SESSION_PARAM, type JupyterSessions } from '../../services/jupyterSessions';
@@ -56,6 +57,11 @@ export function environmentsRouter(
   });
   r.post('/:id/restart', async (req, res) => {
     res.json(await envs.restart(userOf(res), req.params.id));
+  });
+
+  r.post('/:id/extend', async (req, res) => {
+    const b = parse(extendSchema, req.body ?? {});
+    res.json(await envs.extend(userOf(res), req.params.id, b.minutes ?? Math.round(b.hours! * 60)));
   });
 
   r.get('/:id/connection', async (req, res) => {

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { gpuUsageQuery } from '../../../common/lifecycle';
 import { gpusQuery } from '../../../common/schemas';
 import type { GpuService } from '../../gpu/service';
 import { userOf } from '../auth';
@@ -18,6 +19,9 @@ export function gpusRouter(gpus: GpuService): Router {
         ownerId: u.role === 'admin' ? undefined : u.id,
       }),
     );
+  });
+  r.get('/gpus/usage', async (req, res) => {
+    res.json(await gpus.usage(userOf(res), parse(gpuUsageQuery, req.query)));
   });
   r.post('/gpus/refresh', async (_req, res) => {
     res.json(await gpus.refresh());

@@ -34,6 +34,8 @@ export class FakeDriver implements Driver {
   readonly objects = new Map<string, FakeObject>();
   readonly calls: string[] = [];
   gpuCount = 0;
+  /** Utilisation (percent) every fake GPU reports. */
+  gpuUtilization = 0;
   private readonly hooks = new Map<Step, Hook>();
   private seq = 0;
   readonly capabilities: Capabilities = {
@@ -96,7 +98,7 @@ export class FakeDriver implements Driver {
       mig_mode: 'disabled' as const,
       parent_id: null,
       profile: null,
-      utilization: 0,
+      utilization: this.gpuUtilization,
       health: 'ok' as const,
       health_message: null,
       capacity: 1,

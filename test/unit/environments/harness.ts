@@ -17,6 +17,8 @@ import { EnvironmentRepo } from '../../../daemon/store/environments';
 import type { Database } from '../../../daemon/store/schema';
 import { AuditRepo, UserRepo } from '../../../daemon/store/users';
 import { FakeDriver } from './fakeDriver';
+import type { Clock } from '../../../daemon/environments/clock';
+import type { LifecycleRules } from '../../../daemon/environments/policy';
 
 export interface Gateway {
   db: Kysely<Database>;
@@ -24,14 +26,19 @@ export interface Gateway {
   reconciler: Reconciler;
   gpus: GpuService;
   repo: EnvironmentRepo;
-  events: { type: string; status?: string; environment_id: string }[];
+  events: { type: string; status?: string; environment_id: string; action?: string; reason?: string }[];
   close(): Promise<void>;
 }
 
-export async function openGateway(dataDir: string, fake: FakeDriver): Promise<Gateway> {
+export async function openGateway(
+  dataDir: string,
+  fake: FakeDriver,
+  opts: { clock?: Clock; lifecycle?: LifecycleRules } = {},
+): Promise<Gateway> {
   const db = await openDatabase(dataDir);
   const log = createLogger('silent');
-  const repo = new EnvironmentRepo(db);
+  const clock = opts.clock;
+  const repo = new EnvironmentRepo(db, undefined, clock && (() => clock.now()));
   const users = new UserRepo(db);
   const backends = new DriverRegistry([fake], fake.id);
   const events = new EventBus();
@@ -50,6 +57,8 @@ export async function openGateway(dataDir: string, fake: FakeDriver): Promise<Ga
     publicUrl: () => 'http://gateway.test',
     stopTimeoutS: 1,
     mounts: new MountPolicy({ hostPaths: [], db }),
+    clock,
+    lifecycle: opts.lifecycle,
   });
   const reconciler = new Reconciler({ repo, backends, envs, log, gpus });
   return { db, envs, reconciler, gpus, repo, events: seen, close: () => db.destroy() };
