@@ -19,6 +19,7 @@ const cronExpr = z
   .string()
   .min(1)
   .max(120)
+  .regex(/^(@[a-z]+|\S+(\s+\S+){4,5})$/, 'must be a cron expression of 5 or 6 fields (or @daily, @hourly, …)')
   .superRefine((v, ctx) => {
     try {
       new Cron(v, { paused: true });
@@ -62,19 +63,19 @@ export const lifecycleConfigSchema = z
   .strict();
 export type LifecycleConfig = z.infer<typeof lifecycleConfigSchema>;
 
-export const extendSchema = z
-  .object({
-    hours: z.number().positive().max(720).optional(),
-    minutes: z.number().int().positive().max(43200).optional(),
-  })
-  .strict()
-  .refine((v) => (v.hours === undefined) !== (v.minutes === undefined), {
-    message: 'give exactly one of hours or minutes',
-    path: ['hours'],
-  });
+/** POST /environments/:id/extend: exactly one of hours or minutes (a oneOf the document states). */
+export const extendSchema = z.union([
+  z.object({ hours: z.number().positive().max(720) }).strict(),
+  z.object({ minutes: z.number().int().positive().max(43200) }).strict(),
+]);
+/** The extension in whole minutes, from either form. */
+export const extendMinutes = (b: z.infer<typeof extendSchema>): number =>
+  'minutes' in b ? b.minutes : Math.max(1, Math.round(b.hours * 60));
 
 const isoTime = z
   .string()
+  // The shape first: Date() also parses "0.5" or "May 1" and would take them for times.
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/, 'must be an ISO 8601 time')
   .refine((v) => {
     try {
       return new Date(v).toISOString().length > 0; // NaN and out-of-range dates throw

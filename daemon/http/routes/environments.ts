@@ -8,7 +8,7 @@ import {
   updateEnvironmentSchema,
 } from '../../../common/schemas';
 import { createFromProfileSchema } from '../../../common/profiles';
-import { extendSchema } from '../../../common/lifecycle';
+import { extendMinutes, extendSchema } from '../../../common/lifecycle';
 import { UpgradeRequiredError } from '../../errors';
 import type { ProfileService } from '../../profiles/service';
 import { SESSION_PARAM, type JupyterSessions } from '../../services/jupyterSessions';
@@ -61,7 +61,7 @@ export function environmentsRouter(
 
   r.post('/:id/extend', async (req, res) => {
     const b = parse(extendSchema, req.body ?? {});
-    res.json(await envs.extend(userOf(res), req.params.id, b.minutes ?? Math.round(b.hours! * 60)));
+    res.json(await envs.extend(userOf(res), req.params.id, extendMinutes(b)));
   });
 
   r.get('/:id/connection', async (req, res) => {
