@@ -109,6 +109,7 @@ export function resumeStop(ctx: ActionContext, actor: Actor, env: Environment): 
 
 export function restart(ctx: ActionContext, actor: Actor, env: Environment): Promise<Environment> {
   if (env.status !== 'running') return start(ctx, actor, env);
+  if (env.lifecycle_policy === 'ephemeral') return rebuild(ctx, actor, env);
   return ctx.lock.exclusive(env.id, async () => {
     const driver = ctx.backends.get(env.backend_id);
     await driver.info();
@@ -129,6 +130,21 @@ export function restart(ctx: ActionContext, actor: Actor, env: Environment): Pro
     }
     await settle(ctx, env, settled);
     await ctx.audit.record({ ...auditBy(actor), action: 'environment.restart', target: env.id });
+    return current(ctx, env.id);
+  });
+}
+
+/** An ephemeral env restarts as a rebuild: its object is made again from the same spec (a clean root, new host key;
+ *  it owns no named volume), keeping its row, its name and its GPU grant. */
+function rebuild(ctx: ActionContext, actor: Actor, env: Environment): Promise<Environment> {
+  return ctx.lock.exclusive(env.id, async () => {
+    const driver = ctx.backends.get(env.backend_id);
+    await driver.info();
+    await setStatus(ctx, env, ['running'], 'creating', 'rebuilding from its spec (ephemeral)');
+    await driver.delete(env.backend_ref!);
+    await ctx.repo.update(env.id, { backend_ref: null });
+    await provision(ctx, env.id);
+    await ctx.audit.record({ ...auditBy(actor), action: 'environment.rebuild', target: env.id });
     return current(ctx, env.id);
   });
 }

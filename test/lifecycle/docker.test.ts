@@ -74,6 +74,21 @@ describe('lifecycle: policies on Docker (moved clock)', function () {
     assert.equal((await apiError(get(b.id))).status, 404);
   });
 
+  it('ephemeral: a restart rebuilds it from the same spec (a fresh container: what the last one wrote is gone)', async () => {
+    const e = await create('eph-r', { lifecycle_policy: 'ephemeral' });
+    const ssh = async (cmd: string) => {
+      const r = await cli.run(['ssh', e.name, '--', cmd]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    await ssh('echo scratch > /tmp/left-behind');
+    const rebuilt = await bob.action(e.id, 'restart');
+    assert.equal(rebuilt.status, 'running');
+    assert.notEqual(rebuilt.backend_ref, e.backend_ref);
+    assert.deepEqual(await containersWith(`dev.hangar.env-id=${e.id}`), [rebuilt.backend_ref]);
+    assert.equal(await ssh('test -e /tmp/left-behind && echo kept || echo fresh'), 'fresh');
+  });
+
   it('scheduled: stops at the stop cron, and a start missed while the gateway was down happens at restart', async () => {
     const now = new Date(clock.now());
     const hh = (h: number) => (now.getUTCHours() + h) % 24;

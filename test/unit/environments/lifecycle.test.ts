@@ -41,6 +41,18 @@ describe('environments: lifecycle policies (moved clock)', () => {
   const audit = async () =>
     (await new AuditRepo(g.db).list()).map((a) => ({ ...a, detail: JSON.parse(a.detail ?? 'null') }));
 
+  it('ephemeral: a restart is a rebuild from the same spec (a new object, the old one gone, same row and name)', async () => {
+    const env = await make({ name: 'eph-rb', lifecycle_policy: 'ephemeral' });
+    const before = (await g.repo.get(env.id))!;
+    const after = await g.envs.restart(alice, env.id);
+    assert.equal(after.status, 'running');
+    assert.equal(after.name, 'eph-rb');
+    assert.notEqual(after.backend_ref, before.backend_ref);
+    assert.ok(!fake.objects.has(before.backend_ref!), 'the old object is deleted');
+    assert.equal(fake.objects.get(after.backend_ref!)!.spec.image, before.image);
+    assert.ok((await audit()).some((a) => a.action === 'environment.rebuild' && a.target === env.id));
+  });
+
   it('on_demand: stopped after 30 idle minutes (not before), audited and evented with the reason', async () => {
     const env = await make({ name: 'od', lifecycle_policy: 'on_demand' });
     const n = await next(env.id);
