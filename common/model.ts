@@ -264,6 +264,15 @@ export interface Volume {
   backend_name: string;
   size_gb: number | null;
   created_at: string;
+  /** The environments whose storage_config mounts it. */
+  mounted_by?: { id: string; name: string }[];
+}
+
+/** GET /storage: what the caller may mount, by name. */
+export interface StorageOverview {
+  volumes: Volume[];
+  shares: { name: string; kind: string; read_only: boolean; sub_directories: string }[];
+  host_paths: { name: string; read_only: boolean }[];
 }
 
 /** A backend object with this gateway's labels and no row (a restored database, another data dir): kept until an

@@ -371,6 +371,20 @@ export const createUserSchema = z
   })
   .strict();
 
+/** POST /volumes: a volume of one's own, or of one's team (team: true, or the team's name). */
+export const createVolumeSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be letters, digits, "_", "." and "-" (at most 63)'),
+    size_gb: z.number().int().min(1).max(65536).optional(),
+    backend_id: z.string().min(1).max(64).optional(),
+    team: z.union([z.literal(true), z.string().min(1).max(40)]).optional(),
+  })
+  .strict();
+/** PATCH /volumes/{id}: grow it (where the backend can). */
+export const resizeVolumeSchema = z.object({ size_gb: z.number().int().min(1).max(65536) }).strict();
+
 /** POST /tokens */
 export const issueTokenSchema = z.object({ name: z.string().min(1).max(64).default('cli') }).strict();
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { checkShares, share, storageClasses, volumeQuotas } from './storageConfig';
 
 const dockerBackend = z
   .object({
@@ -183,6 +184,12 @@ const configSchema = z
     ]),
     default_backend: z.string().optional(),
     host_paths: z.array(hostPath).default([]),
+    /** Volume quotas (count and total GB) per user and per team; none by default. */
+    volume_quotas: volumeQuotas,
+    /** NFS/CephFS exports users may mount by name ({type: share, source: NAME}). */
+    shares: z.array(share).default([]),
+    /** Kubernetes StorageClasses for storage types (ceph: cephfs/rbd). */
+    storage_classes: storageClasses,
     /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or
      *  `off`; a certificate of your own is given with tls_cert_file + tls_key_file instead. */
     tls: z.enum(['off', 'self-signed']).optional(),
@@ -341,6 +348,7 @@ function checkReferences(cfg: z.infer<typeof configSchema>): void {
   if (cfg.default_backend && !ids.has(cfg.default_backend)) {
     throw new Error(`invalid configuration: default_backend: no backend '${cfg.default_backend}'`);
   }
+  checkShares(cfg.shares);
   const names = new Set<string>();
   for (const [i, h] of cfg.host_paths.entries()) {
     if (names.has(h.name)) throw new Error(`invalid configuration: host_paths.${i}.name: duplicate name '${h.name}'`);

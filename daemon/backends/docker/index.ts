@@ -25,6 +25,7 @@ import { streamToBuffer } from '../shared/streams';
 import { dockerOptions } from './connection';
 import { connectLocal, SshHop } from '../shared/sshHop';
 import { createOptions } from './hostconfig';
+import { dockerVolumes } from './volumes';
 import {
   bootFilesArchive,
   demuxBuffer,
@@ -63,6 +64,10 @@ export class DockerDriver implements Driver {
   readonly capabilities: Capabilities = {
     imageLabels: { imageLabels: (image) => this.imageLabels(image) },
     gpus: { inventory: () => this.inventory(), allocation: 'gateway', modes: ['exclusive', 'mig', 'shared'] },
+    volumes: dockerVolumes(
+      () => this.docker,
+      (fn) => this.call(fn),
+    ),
   };
   private readonly docker: Dockerode;
   private readonly ssh?: SshHop;
