@@ -51,7 +51,9 @@ export interface Mount {
   source: string;
   target: string;
   read_only?: boolean;
-  type: 'volume' | 'host_path' | 'bind';
+  type: 'volume' | 'host_path' | 'bind' | 'share';
+  /** share: a sub-directory of the export (relative, no ".."). */
+  sub_path?: string;
   /** Set by the gateway: the volume this mount resolved to. */
   volume_id?: string;
   /** VMs: size of the data disk a new named volume becomes. */
