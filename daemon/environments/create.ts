@@ -175,7 +175,7 @@ async function insertRow(
 /** What each kind of backend does for a storage_type (nfs: mounts of the operator's shares). */
 const STORAGE_TYPES: Record<string, readonly string[]> = {
   docker: ['local', 'nfs'],
-  kubernetes: ['local'],
+  kubernetes: ['local', 'nfs'],
   libvirt: ['local'],
 };
 
