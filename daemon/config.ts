@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { checkShares, share, storageClasses, volumeQuotas } from './storageConfig';
+import { checkShares, share, volumeQuotas } from './storageConfig';
 
 const dockerBackend = z
   .object({
@@ -188,8 +188,6 @@ const configSchema = z
     volume_quotas: volumeQuotas,
     /** NFS/CephFS exports users may mount by name ({type: share, source: NAME}). */
     shares: z.array(share).default([]),
-    /** Kubernetes StorageClasses for storage types (ceph: cephfs/rbd). */
-    storage_classes: storageClasses,
     /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or
      *  `off`; a certificate of your own is given with tls_cert_file + tls_key_file instead. */
     tls: z.enum(['off', 'self-signed']).optional(),

@@ -50,16 +50,6 @@ export const share = z
   .strict();
 export type ShareConfig = z.infer<typeof share>;
 
-/** Storage types mapped by the operator to a Kubernetes StorageClass (ceph: cephfs for shared, rbd for block). */
-export const storageClasses = z
-  .object({
-    default: z.string().min(1).optional(),
-    cephfs: z.string().min(1).optional(),
-    rbd: z.string().min(1).optional(),
-  })
-  .strict()
-  .default({});
-
 /** Duplicate share names are refused, naming the second. */
 export function checkShares(shares: ShareConfig[]): void {
   const seen = new Set<string>();
