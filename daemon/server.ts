@@ -117,7 +117,7 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) 
     log,
     publicUrl,
     stopTimeoutS: cfg.stop_timeout_s,
-    mounts: new MountPolicy({ hostPaths: cfg.host_paths, db, shares: cfg.shares }),
+    mounts: new MountPolicy({ hostPaths: cfg.host_paths, db, shares: cfg.shares, quotas: cfg.volume_quotas }),
     vncPorts: cfg.vnc_port_range,
     rdpPorts: cfg.rdp_port_range,
     publishAddress: (id) => publishAddressOf(cfg, id),

@@ -4,7 +4,8 @@ import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Mount, User } from '../../common/model';
 import type { HostPathConfig } from '../config';
-import type { ShareConfig } from '../storageConfig';
+import type { ShareConfig, VolumeQuotas } from '../storageConfig';
+import { checkVolumeQuota } from '../storageQuota';
 import { planShare, shareSpec } from './shares';
 import type { SpecMount } from '../contract';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnprocessableError } from '../errors';
@@ -22,10 +23,12 @@ export class MountPolicy {
   private readonly hostPaths: HostPathConfig[];
   private readonly db: Kysely<Database>;
   private readonly shares: ShareConfig[];
-  constructor(o: { hostPaths: HostPathConfig[]; db: Kysely<Database>; shares?: ShareConfig[] }) {
+  private readonly quotas?: VolumeQuotas;
+  constructor(o: { hostPaths: HostPathConfig[]; db: Kysely<Database>; shares?: ShareConfig[]; quotas?: VolumeQuotas }) {
     this.hostPaths = o.hostPaths;
     this.db = o.db;
     this.shares = o.shares ?? [];
+    this.quotas = o.quotas;
   }
 
   /** May `user` mount this entry? Admins too must be listed: the allowlist is the operator's, not a role's. */
@@ -91,6 +94,9 @@ export class MountPolicy {
           `storage_config.mounts: volume '${p.stored.source}' is mounted twice`,
         );
       made.set(key, p.newVolume.id);
+      const { owner_id, team } = p.newVolume;
+      if (this.quotas)
+        await checkVolumeQuota(trx, this.quotas, owner_id ? { owner_id } : { team: team! }, p.newVolume.size_gb ?? 0);
       try {
         await repo.insert(p.newVolume);
       } catch (err) {

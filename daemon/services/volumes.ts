@@ -6,10 +6,11 @@ import type { StorageOverview, User, Volume } from '../../common/model';
 import type { HostPathConfig } from '../config';
 import { LABELS, capability, type Backends } from '../contract';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnprocessableError } from '../errors';
-import type { QuotaLimit, ShareConfig, VolumeQuotas } from '../storageConfig';
+import type { ShareConfig, VolumeQuotas } from '../storageConfig';
+import { checkVolumeQuota } from '../storageQuota';
 import type { AuditRepo } from '../store/users';
 import type { Database } from '../store/schema';
-import { backendVolumeName, mountedBy, usageOf, VolumeRepo, type VolumeOwner } from '../store/volumes';
+import { backendVolumeName, mountedBy, VolumeRepo, type VolumeOwner } from '../store/volumes';
 
 export interface VolumeServiceOptions {
   db: Kysely<Database>;
@@ -52,7 +53,7 @@ export class VolumeService {
     const owner = this.ownerFor(actor, req.team);
     if (await this.repo.find(owner, backendId, req.name))
       throw new ConflictError(`volume '${req.name}' already exists on backend '${backendId}'`);
-    await this.checkQuota(owner, req.size_gb ?? 0);
+    await checkVolumeQuota(this.o.db, this.o.quotas, owner, req.size_gb ?? 0);
     const id = crypto.randomUUID();
     const vols = capability(this.o.backends.get(backendId), 'volumes');
     // Made on the backend first: a failure there leaves no row. Backends without the capability make it on first use.
@@ -108,7 +109,13 @@ export class VolumeService {
         `backend '${v.backend_id}' can't resize volumes (backends that can: ${can.length ? can.join(', ') : 'none'})`,
       );
     }
-    await this.checkQuota(v.owner_id ? { owner_id: v.owner_id } : { team: v.team! }, sizeGb - (v.size_gb ?? 0), true);
+    await checkVolumeQuota(
+      this.o.db,
+      this.o.quotas,
+      v.owner_id ? { owner_id: v.owner_id } : { team: v.team! },
+      sizeGb - (v.size_gb ?? 0),
+      true,
+    );
     await vols.resize(v.backend_name, sizeGb);
     await this.repo.setSize(id, sizeGb);
     return this.get(actor, id);
@@ -135,22 +142,6 @@ export class VolumeService {
         field: 'team',
       });
     return { team: name };
-  }
-
-  private async checkQuota(owner: VolumeOwner, addGb: number, resizing = false): Promise<void> {
-    const lim: QuotaLimit = owner.owner_id ? this.o.quotas.per_user : this.o.quotas.per_team;
-    const who = owner.owner_id ? 'user' : `team '${owner.team}'`;
-    const use = await usageOf(this.o.db, owner);
-    if (!resizing && lim.max_count !== undefined && use.count + 1 > lim.max_count)
-      throw new ForbiddenError(
-        `volume quota: ${who} has ${use.count} of ${lim.max_count} volumes (quota ${owner.owner_id ? 'per_user' : 'per_team'}.max_count)`,
-        { rule: 'volume_quotas', field: 'name' },
-      );
-    if (lim.max_total_gb !== undefined && use.total_gb + addGb > lim.max_total_gb)
-      throw new ForbiddenError(
-        `volume quota: ${who} has ${use.total_gb} GB of ${lim.max_total_gb} GB; ${addGb} GB more would be ${use.total_gb + addGb} GB (quota ${owner.owner_id ? 'per_user' : 'per_team'}.max_total_gb)`,
-        { rule: 'volume_quotas', field: 'size_gb' },
-      );
   }
 
   private labels(backendId: string, actor: User, owner: VolumeOwner): Record<string, string> {

@@ -71,6 +71,17 @@ describe('storage: volumes API (docker, non-admin users)', function () {
     for (const n of ['two', 'three']) made.add((await u.bob.c.createVolume({ name: n })).backend_name);
     const count = await apiError(u.bob.c.createVolume({ name: 'four' }));
     assert.match(count.message, /has 3 of 3 volumes \(quota per_user\.max_count\)/);
+    const implicit = await apiError(
+      u.bob.c.createEnvironment({
+        name: 'implicit',
+        image: SSH_IMAGE,
+        image_pull_policy: 'never',
+        storage_config: { mounts: [{ type: 'volume', source: 'new-by-mount', target: '/n' }] },
+      }),
+    );
+    assert.equal(implicit.status, 403, 'a volume made by a first mount counts too');
+    assert.match(implicit.message, /has 3 of 3 volumes/);
+    assert.deepEqual(await u.bob.c.listEnvironments(), []);
     const t = await u.bob.c.createVolume({ name: 'shared', team: true });
     made.add(t.backend_name);
     assert.equal(t.team, `ml${sfx % 1000}`);
