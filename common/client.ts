@@ -13,6 +13,7 @@ import type {
   SshKey,
   User,
   VmTemplate,
+  StorageOverview,
   Volume,
 } from './model';
 import type { CreateEnvironmentRequest, ImportTemplateRequest, UpdateEnvironmentInput } from './schemas';
@@ -199,6 +200,21 @@ export class HangarClient {
   }
   volumes() {
     return this.request<Volume[]>('GET', '/api/v1/volumes');
+  }
+  volume(id: string) {
+    return this.request<Volume>('GET', `/api/v1/volumes/${encodeURIComponent(id)}`);
+  }
+  createVolume(req: { name: string; size_gb?: number; backend_id?: string; team?: true | string }) {
+    return this.request<Volume>('POST', '/api/v1/volumes', req);
+  }
+  resizeVolume(id: string, size_gb: number) {
+    return this.request<Volume>('PATCH', `/api/v1/volumes/${encodeURIComponent(id)}`, { size_gb });
+  }
+  deleteVolume(id: string) {
+    return this.request<void>('DELETE', `/api/v1/volumes/${encodeURIComponent(id)}`);
+  }
+  storage() {
+    return this.request<StorageOverview>('GET', '/api/v1/storage');
   }
   orphans() {
     return this.request<Orphan[]>('GET', '/api/v1/orphans');

@@ -51,7 +51,9 @@ export interface Mount {
   source: string;
   target: string;
   read_only?: boolean;
-  type: 'volume' | 'host_path' | 'bind';
+  type: 'volume' | 'host_path' | 'bind' | 'share';
+  /** share: a sub-directory of the export (relative, no ".."). */
+  sub_path?: string;
   /** Set by the gateway: the volume this mount resolved to. */
   volume_id?: string;
   /** VMs: size of the data disk a new named volume becomes. */
@@ -281,6 +283,15 @@ export interface Volume {
   backend_name: string;
   size_gb: number | null;
   created_at: string;
+  /** The environments whose storage_config mounts it. */
+  mounted_by?: { id: string; name: string }[];
+}
+
+/** GET /storage: what the caller may mount, by name. */
+export interface StorageOverview {
+  volumes: Volume[];
+  shares: { name: string; kind: string; read_only: boolean; sub_directories: string }[];
+  host_paths: { name: string; read_only: boolean }[];
 }
 
 /** A backend object with this gateway's labels and no row (a restored database, another data dir): kept until an

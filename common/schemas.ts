@@ -66,7 +66,7 @@ export const VOLUME_SOURCE = /^(team:|id:)?[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const HOST_PATH_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const mount = z
   .object({
-    type: z.enum(['volume', 'host_path', 'bind']),
+    type: z.enum(['volume', 'host_path', 'bind', 'share']),
     source: z.string().min(1).max(4096),
     target: z
       .string()
@@ -76,6 +76,13 @@ const mount = z
     read_only: z.boolean().optional(),
     /** VMs: the size of the data disk a new named volume becomes (default: the backend's data_disk_gb). */
     size_gb: z.number().int().min(1).max(65536).optional(),
+    /** share: a sub-directory of the export: relative, letters, digits, "_", "." and "-" between "/", no "..". */
+    sub_path: z
+      .string()
+      .max(255)
+      .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a relative path of letters, digits, "_", "." and "-"')
+      .refine((p) => !p.split('/').some((s) => s === '..' || s === '.'), 'must not contain ".." or "."')
+      .optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -93,6 +100,16 @@ const mount = z
         message:
           'a host_path source is the name of an entry of the gateway\'s host_paths (lowercase letters, digits, "_", "." and "-"), not a path',
       });
+    }
+    if (m.type === 'share' && !HOST_PATH_NAME.test(m.source)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source'],
+        message: "a share source is the name of one of the gateway's shares",
+      });
+    }
+    if (m.sub_path !== undefined && m.type !== 'share') {
+      ctx.addIssue({ code: 'custom', path: ['sub_path'], message: 'sub_path is for mounts of type share' });
     }
     if (m.type === 'volume' && !VOLUME_SOURCE.test(m.source)) {
       ctx.addIssue({
@@ -373,6 +390,20 @@ export const createUserSchema = z
       .default(null),
   })
   .strict();
+
+/** POST /volumes: a volume of one's own, or of one's team (team: true, or the team's name). */
+export const createVolumeSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be letters, digits, "_", "." and "-" (at most 63)'),
+    size_gb: z.number().int().min(1).max(65536).optional(),
+    backend_id: z.string().min(1).max(64).optional(),
+    team: z.union([z.literal(true), z.string().min(1).max(40)]).optional(),
+  })
+  .strict();
+/** PATCH /volumes/{id}: grow it (where the backend can). */
+export const resizeVolumeSchema = z.object({ size_gb: z.number().int().min(1).max(65536) }).strict();
 
 /** POST /tokens */
 export const issueTokenSchema = z.object({ name: z.string().min(1).max(64).default('cli') }).strict();

@@ -9,6 +9,7 @@ import { profileSchema } from '../common/profiles';
 import { defaultsProblem } from './profiles/resolve';
 import { lifecycleConfigSchema } from '../common/lifecycle';
 import { backend } from './backendConfig';
+import { checkShares, share, volumeQuotas } from './storageConfig';
 
 export type {
   BackendConfig,
@@ -117,6 +118,10 @@ const configSchema = z
     profiles_only_for_roles: z.array(z.literal('user')).default([]),
     /** Per team name: the most its envs may hold together. */
     quotas: z.record(teamQuota).default({}),
+    /** Volume quotas (count and total GB) per user and per team; none by default. */
+    volume_quotas: volumeQuotas,
+    /** NFS/CephFS exports users may mount by name ({type: share, source: NAME}). */
+    shares: z.array(share).default([]),
     /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or
      *  `off`; a certificate of your own is given with tls_cert_file + tls_key_file instead. */
     tls: z.enum(['off', 'self-signed']).optional(),
@@ -275,6 +280,7 @@ function checkReferences(cfg: z.infer<typeof configSchema>): void {
   if (cfg.default_backend && !ids.has(cfg.default_backend)) {
     throw new Error(`invalid configuration: default_backend: no backend '${cfg.default_backend}'`);
   }
+  checkShares(cfg.shares);
   const names = new Set<string>();
   for (const [i, h] of cfg.host_paths.entries()) {
     if (names.has(h.name)) throw new Error(`invalid configuration: host_paths.${i}.name: duplicate name '${h.name}'`);

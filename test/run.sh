@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one test area (unit, docker, profiles, api, access, lifecycle, k8s, kvm, ui) or all of them, bringing up what the area needs first.
+# Runs one test area (unit, docker, profiles, api, access, lifecycle, k8s, kvm, storage, ui) or all of them, bringing up what the area needs first.
 # The last line of output is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +14,9 @@ case "$area" in
   lifecycle) areas=(lifecycle) ;;
   k8s) areas=(k8s) ;;
   kvm) areas=(kvm) ;;
-  all) areas=(unit docker profiles api access lifecycle k8s kvm ui) ;;
-  *) echo "unknown test area '$area' (unit, docker, profiles, api, access, lifecycle, ui, k8s, kvm, all)" >&2; exit 2 ;;
+  storage) areas=(storage) ;;
+  all) areas=(unit docker profiles api access lifecycle k8s kvm storage ui) ;;
+  *) echo "unknown test area '$area' (unit, docker, profiles, api, access, lifecycle, ui, k8s, kvm, storage, all)" >&2; exit 2 ;;
 esac
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -29,6 +30,7 @@ for a in "${areas[@]}"; do
     api) bash test/setup/all.sh; bash test/setup/schemathesis.sh >/dev/null ;;
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
     k8s) bash test/setup/k8s-cluster.sh up ;;
+    storage) bash test/setup/all.sh; bash test/setup/start-nfs.sh ;;
     kvm) bash test/setup/install-packages.sh; bash test/setup/start-libvirtd.sh; bash test/setup/build-vm-image.sh >/dev/null ;;
   esac
   specs+=("test/$a/**/*.test.ts")

@@ -4,23 +4,47 @@ import type { CliContext } from '../context';
 import { columns, print } from '../output';
 
 export function storageCommands(program: Command, ctx: CliContext): void {
-  program
-    .command('volumes')
-    .description("your named volumes and your team's (admin: all)")
+  const v = program.command('volumes').description("your named volumes and your team's (admin: all)");
+  v.command('ls', { isDefault: true })
+    .description('list them, with the environments that mount them')
     .action(async () => {
       const vs = await ctx.client().volumes();
       print(ctx.json(), vs, () =>
         columns([
-          ['NAME', 'OWNER', 'BACKEND', 'ID', 'SIZE'],
-          ...vs.map((v) => [
-            v.name,
-            v.team ? `team:${v.team}` : (v.owner_id ?? '-'),
-            v.backend_id,
-            v.id,
-            v.size_gb ? `${v.size_gb} GiB` : '-',
+          ['NAME', 'OWNER', 'BACKEND', 'ID', 'SIZE', 'MOUNTED BY'],
+          ...vs.map((x) => [
+            x.name,
+            x.team ? `team:${x.team}` : (x.owner_id ?? '-'),
+            x.backend_id,
+            x.id,
+            x.size_gb ? `${x.size_gb} GiB` : '-',
+            x.mounted_by?.map((e) => e.name).join(',') || '-',
           ]),
         ]),
       );
+    });
+  v.command('create <name>')
+    .description('make a volume (kept until removed on purpose)')
+    .option('--size <gb>', 'size in GB', (s) => Number(s))
+    .option('--backend <id>', 'backend (default: the gateway default)')
+    .option('--team', "your team's, not yours")
+    .action(async (name: string, opts: { size?: number; backend?: string; team?: boolean }) => {
+      const vol = await ctx.client().createVolume({
+        name,
+        ...(opts.size !== undefined ? { size_gb: opts.size } : {}),
+        ...(opts.backend ? { backend_id: opts.backend } : {}),
+        ...(opts.team ? { team: true as const } : {}),
+      });
+      print(ctx.json(), vol, () => `${vol.name} ${vol.id}\n`);
+    });
+  v.command('rm <name-or-id>')
+    .description('remove a volume and its data (refused while an environment mounts it)')
+    .action(async (ref: string) => {
+      const vs = await ctx.client().volumes();
+      const hit =
+        vs.find((x) => x.id === ref) ?? vs.find((x) => x.name === ref && !x.team) ?? vs.find((x) => x.name === ref);
+      if (!hit) throw new Error(`no volume '${ref}'`);
+      await ctx.client().deleteVolume(hit.id);
     });
 
   const o = program

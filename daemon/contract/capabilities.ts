@@ -72,7 +72,16 @@ export interface ReadyWaitCapability {
   waitReady(ref: string, signal?: AbortSignal): Promise<BackendStatus | void>;
 }
 
+/** Named volumes made on purpose (POST /volumes) and removed on purpose: a Docker named volume, a libvirt data disk.
+ *  `name` is the gateway's (hangar-vol-<id>); `labels` say whose it is. resize only where the backend can. */
+export interface VolumesCapability {
+  create(name: string, labels: Record<string, string>, sizeGb?: number): Promise<void>;
+  remove(name: string): Promise<void>;
+  resize?(name: string, sizeGb: number): Promise<void>;
+}
+
 export interface Capabilities {
+  volumes?: VolumesCapability;
   snapshots?: SnapshotsCapability;
   templates?: TemplatesCapability;
   gpus?: GpuInventoryCapability;

@@ -6,11 +6,22 @@ import type { EnvRecord } from './labels';
 /** A mount as the backend gets it, resolved by the gateway (environments/mounts.ts): a volume's `source` is its
  *  derived backend name (hangar-vol-<id>), a bind's is a path from the operator's host_paths. Never user input. */
 export interface SpecMount {
-  type: 'volume' | 'bind';
+  /** nfs: an operator's share (source is the share's name; nfs says where it is). */
+  type: 'volume' | 'bind' | 'nfs';
   source: string;
   target: string;
   read_only?: boolean;
   size_gb?: number;
+  nfs?: NfsSource;
+}
+
+/** An NFS (or CephFS) export as the operator declared it; `path` includes the sub-directory, if any. */
+export interface NfsSource {
+  kind: 'nfs' | 'cephfs';
+  server: string;
+  path: string;
+  version: string;
+  options: string[];
 }
 
 export interface EnvSpec {

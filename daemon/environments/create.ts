@@ -55,12 +55,7 @@ async function check(
       `deployment_mode: '${input.deployment_mode}' is not served by backend '${backendId}' (${driver.kind}: ${driver.modes.join(', ')})`,
     );
   }
-  if (input.storage_type !== 'local') {
-    throw new InputError(
-      'storage_type',
-      `storage_type: '${input.storage_type}' is not available on backend '${backendId}' yet (local only)`,
-    );
-  }
+  checkStorageType(input.storage_type, backendId, driver.kind);
   // Host paths and volumes are checked before anything else: a refused mount never reaches a backend.
   const mounts = await d.mounts.plan(actor, backendId, input.storage_config?.mounts ?? []);
   if (await d.repo.findByName(actor.id, input.name))
@@ -192,4 +187,22 @@ async function insertRow(
     status: 'creating',
     status_message: null,
   });
+}
+
+/** What each kind of backend does for a storage_type (nfs: mounts of the operator's shares). */
+const STORAGE_TYPES: Record<string, readonly string[]> = {
+  docker: ['local', 'nfs'],
+  kubernetes: ['local', 'nfs'],
+  libvirt: ['local'],
+};
+
+function checkStorageType(type: string, backendId: string, kind: string): void {
+  if (STORAGE_TYPES[kind]?.includes(type)) return;
+  const can = Object.entries(STORAGE_TYPES)
+    .map(([k, ts]) => `${k}: ${ts.join(', ')}`)
+    .join('; ');
+  throw new InputError(
+    'storage_type',
+    `storage_type: '${type}' is not available on backend '${backendId}' (${kind}); what each kind of backend can: ${can}`,
+  );
 }

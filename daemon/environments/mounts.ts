@@ -4,6 +4,9 @@ import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Mount, User } from '../../common/model';
 import type { HostPathConfig } from '../config';
+import type { ShareConfig, VolumeQuotas } from '../storageConfig';
+import { checkVolumeQuota } from '../storageQuota';
+import { planShare, shareSpec } from './shares';
 import type { SpecMount } from '../contract';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnprocessableError } from '../errors';
 import type { Database } from '../store/schema';
@@ -19,9 +22,13 @@ export interface PlannedMount {
 export class MountPolicy {
   private readonly hostPaths: HostPathConfig[];
   private readonly db: Kysely<Database>;
-  constructor(o: { hostPaths: HostPathConfig[]; db: Kysely<Database> }) {
+  private readonly shares: ShareConfig[];
+  private readonly quotas?: VolumeQuotas;
+  constructor(o: { hostPaths: HostPathConfig[]; db: Kysely<Database>; shares?: ShareConfig[]; quotas?: VolumeQuotas }) {
     this.hostPaths = o.hostPaths;
     this.db = o.db;
+    this.shares = o.shares ?? [];
+    this.quotas = o.quotas;
   }
 
   /** May `user` mount this entry? Admins too must be listed: the allowlist is the operator's, not a role's. */
@@ -43,7 +50,10 @@ export class MountPolicy {
         );
       }
       if (m.type === 'host_path') out.push(this.planHostPath(actor, m, field));
-      else out.push(await planVolume(volumes, actor, backendId, m, field));
+      else if (m.type === 'share') {
+        const stored = planShare(this.shares, actor, m, field);
+        out.push({ stored, spec: shareSpec(this.shares, stored, 'preview') });
+      } else out.push(await planVolume(volumes, actor, backendId, m, field));
     }
     checkDistinctTargets(out);
     return out;
@@ -84,6 +94,9 @@ export class MountPolicy {
           `storage_config.mounts: volume '${p.stored.source}' is mounted twice`,
         );
       made.set(key, p.newVolume.id);
+      const { owner_id, team } = p.newVolume;
+      if (this.quotas)
+        await checkVolumeQuota(trx, this.quotas, owner_id ? { owner_id } : { team: team! }, p.newVolume.size_gb ?? 0);
       try {
         await repo.insert(p.newVolume);
       } catch (err) {
@@ -96,8 +109,9 @@ export class MountPolicy {
 
   /** A row's stored mounts → the backend's, at provisioning. The operator's list is read again: an entry removed
    *  since the create is refused, and one made read-only since is mounted read-only. */
-  toSpec(mounts: Mount[]): SpecMount[] {
+  toSpec(mounts: Mount[], envId: string): SpecMount[] {
     return mounts.map((m) => {
+      if (m.type === 'share') return shareSpec(this.shares, m, envId);
       if (m.type === 'volume' && m.volume_id)
         return {
           type: 'volume',

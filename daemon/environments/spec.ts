@@ -108,7 +108,7 @@ export function specBuilder(d: SpecDeps): SpecOf {
           ? [{ container_port: RDP_PORT, host_port: env.rdp_port }]
           : []),
       ],
-      mounts: d.mounts.toSpec(env.storage_config?.mounts ?? []),
+      mounts: d.mounts.toSpec(env.storage_config?.mounts ?? [], env.id),
       gpus: { mode: env.gpu_mode, deviceIds: env.gpu_device_ids, count: env.gpu_count },
       files: bootFiles({
         user: env.ssh_user,

@@ -1,14 +1,156 @@
-// Named volumes as a user sees them: their own and their team's (admins: all).
-import type { User, Volume } from '../../common/model';
-import type { VolumeRepo } from '../store/volumes';
+// Volumes as owned objects (a user's or a team's), made and removed on purpose, with quotas; and what a user may
+// mount (GET /storage). Another user's volume is a 404, like another user's env.
+import crypto from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { StorageOverview, User, Volume } from '../../common/model';
+import type { HostPathConfig } from '../config';
+import { LABELS, capability, type Backends } from '../contract';
+import { ConflictError, ForbiddenError, InputError, NotFoundError, UnprocessableError } from '../errors';
+import type { ShareConfig, VolumeQuotas } from '../storageConfig';
+import { checkVolumeQuota } from '../storageQuota';
+import type { AuditRepo } from '../store/users';
+import type { Database } from '../store/schema';
+import { backendVolumeName, mountedBy, VolumeRepo, type VolumeOwner } from '../store/volumes';
+
+export interface VolumeServiceOptions {
+  db: Kysely<Database>;
+  backends: Backends;
+  audit: AuditRepo;
+  gatewayId: string;
+  quotas: VolumeQuotas;
+  shares: ShareConfig[];
+  hostPaths: HostPathConfig[];
+}
+
+const listed = (users: string[], teams: string[], u: User) =>
+  users.includes('*') || users.includes(u.name) || (!!u.team && teams.includes(u.team));
 
 export class VolumeService {
   private readonly repo: VolumeRepo;
-  constructor(o: { repo: VolumeRepo }) {
-    this.repo = o.repo;
+  constructor(private readonly o: VolumeServiceOptions) {
+    this.repo = new VolumeRepo(o.db);
   }
 
-  list(actor: User): Promise<Volume[]> {
-    return this.repo.list(actor.role === 'admin' ? {} : { owner_id: actor.id, team: actor.team ?? null });
+  async list(actor: User): Promise<Volume[]> {
+    const vols = await this.repo.list(actor.role === 'admin' ? {} : { owner_id: actor.id, team: actor.team ?? null });
+    return Promise.all(vols.map(async (v) => ({ ...v, mounted_by: await mountedBy(this.o.db, v.id) })));
+  }
+
+  /** The caller's own or team's volume (admins: any); 404 otherwise. */
+  async get(actor: User, id: string): Promise<Volume> {
+    const v = await this.repo.get(id);
+    const mine = v && (actor.role === 'admin' || v.owner_id === actor.id || (!!v.team && v.team === actor.team));
+    if (!v || !mine) throw new NotFoundError('volume', id);
+    return { ...v, mounted_by: await mountedBy(this.o.db, v.id) };
+  }
+
+  async create(
+    actor: User,
+    req: { name: string; size_gb?: number; backend_id?: string; team?: true | string },
+  ): Promise<Volume> {
+    const backendId = req.backend_id ?? this.o.backends.defaultId;
+    if (!this.o.backends.has(backendId)) throw new InputError('backend_id', `backend_id: no backend '${backendId}'`);
+    const owner = this.ownerFor(actor, req.team);
+    if (await this.repo.find(owner, backendId, req.name))
+      throw new ConflictError(`volume '${req.name}' already exists on backend '${backendId}'`);
+    await checkVolumeQuota(this.o.db, this.o.quotas, owner, req.size_gb ?? 0);
+    const id = crypto.randomUUID();
+    const vols = capability(this.o.backends.get(backendId), 'volumes');
+    // Made on the backend first: a failure there leaves no row. Backends without the capability make it on first use.
+    await vols?.create(backendVolumeName(id), this.labels(backendId, actor, owner), req.size_gb);
+    try {
+      const v = await this.repo.insert({
+        id,
+        name: req.name,
+        backend_id: backendId,
+        size_gb: req.size_gb ?? null,
+        ...owner,
+      });
+      await this.o.audit.record({ user_id: actor.id, action: 'volume.create', target: id, detail: { name: req.name } });
+      return { ...v, mounted_by: [] };
+    } catch (err) {
+      await vols?.remove(backendVolumeName(id)).catch(() => undefined);
+      if (/UNIQUE constraint failed: volumes/.test(String(err)))
+        throw new ConflictError(`volume '${req.name}' already exists on backend '${backendId}'`);
+      throw err;
+    }
+  }
+
+  /** Refused with 409 naming the envs while any env (any status) mounts it. */
+  async remove(actor: User, id: string): Promise<void> {
+    const v = await this.get(actor, id);
+    if (v.mounted_by?.length)
+      throw new ConflictError(
+        `volume '${v.name}' is mounted by ${v.mounted_by.map((e) => `'${e.name}' (${e.id})`).join(', ')}; delete those environments first`,
+      );
+    const drv = this.o.backends.has(v.backend_id) ? this.o.backends.get(v.backend_id) : undefined;
+    await (drv && capability(drv, 'volumes'))?.remove(v.backend_name);
+    await this.repo.delete(id);
+    await this.o.audit.record({ user_id: actor.id, action: 'volume.delete', target: id, detail: { name: v.name } });
+  }
+
+  /** Grows a volume where its backend can resize (422 naming the backends that can otherwise). */
+  async resize(actor: User, id: string, sizeGb: number): Promise<Volume> {
+    const v = await this.get(actor, id);
+    if (v.size_gb !== null && sizeGb < v.size_gb)
+      throw new InputError(
+        'size_gb',
+        `size_gb: ${sizeGb} is smaller than the volume's ${v.size_gb} GB (shrinking is refused)`,
+      );
+    const vols = this.o.backends.has(v.backend_id)
+      ? capability(this.o.backends.get(v.backend_id), 'volumes')
+      : undefined;
+    if (!vols?.resize) {
+      const can = this.o.backends
+        .all()
+        .filter((d) => capability(d, 'volumes')?.resize)
+        .map((d) => d.id);
+      throw new UnprocessableError(
+        `backend '${v.backend_id}' can't resize volumes (backends that can: ${can.length ? can.join(', ') : 'none'})`,
+      );
+    }
+    await checkVolumeQuota(
+      this.o.db,
+      this.o.quotas,
+      v.owner_id ? { owner_id: v.owner_id } : { team: v.team! },
+      sizeGb - (v.size_gb ?? 0),
+      true,
+    );
+    await vols.resize(v.backend_name, sizeGb);
+    await this.repo.setSize(id, sizeGb);
+    return this.get(actor, id);
+  }
+
+  /** What the caller may mount: their volumes and their team's, the shares and host paths listed for them. */
+  async storage(actor: User): Promise<StorageOverview> {
+    const volumes = await this.list(actor.role === 'admin' ? { ...actor, role: 'user' } : actor);
+    const shares = this.o.shares
+      .filter((s) => listed(s.users, s.teams, actor))
+      .map((s) => ({ name: s.name, kind: s.kind, read_only: s.read_only, sub_directories: s.sub_directories }));
+    const hostPaths = this.o.hostPaths
+      .filter((h) => listed(h.users, h.teams, actor))
+      .map((h) => ({ name: h.name, read_only: h.read_only }));
+    return { volumes, shares, host_paths: hostPaths };
+  }
+
+  private ownerFor(actor: User, team: true | string | undefined): VolumeOwner {
+    if (team === undefined) return { owner_id: actor.id };
+    const name = team === true ? actor.team : team;
+    if (!name || (name !== actor.team && actor.role !== 'admin'))
+      throw new ForbiddenError(`team: user '${actor.name}' is not in team '${name ?? '(none)'}'`, {
+        rule: 'team',
+        field: 'team',
+      });
+    return { team: name };
+  }
+
+  private labels(backendId: string, actor: User, owner: VolumeOwner): Record<string, string> {
+    return {
+      [LABELS.managed]: 'true',
+      [LABELS.gateway]: this.o.gatewayId,
+      [LABELS.backend]: backendId,
+      [LABELS.owner]: owner.owner_id ?? `team:${owner.team}`,
+      'dev.hangar.created-by': actor.id,
+    };
   }
 }

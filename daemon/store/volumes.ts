@@ -42,6 +42,14 @@ export class VolumeRepo {
     return (await this.get(v.id))!;
   }
 
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('volumes').where('id', '=', id).execute();
+  }
+
+  async setSize(id: string, sizeGb: number): Promise<void> {
+    await this.db.updateTable('volumes').set({ size_gb: sizeGb }).where('id', '=', id).execute();
+  }
+
   /** A user's own volumes and their team's; all of them when no user is given (admin). */
   async list(f: { owner_id?: string; team?: string | null } = {}): Promise<Volume[]> {
     let q = this.db.selectFrom('volumes').selectAll();
@@ -49,6 +57,32 @@ export class VolumeRepo {
       q = q.where((eb) => eb.or([eb('owner_id', '=', f.owner_id!), ...(f.team ? [eb('team', '=', f.team)] : [])]));
     return (await q.orderBy('created_at').orderBy('name').execute()).map(toDomain);
   }
+}
+
+/** The envs whose stored mounts name volume `id` (any status: a stopped env keeps its mounts). */
+export async function mountedBy(db: Kysely<Database>, id: string): Promise<{ id: string; name: string }[]> {
+  const rows = await db
+    .selectFrom('environments')
+    .select(['id', 'name', 'storage_config'])
+    .where('storage_config', 'like', `%${id}%`)
+    .orderBy('name')
+    .execute();
+  return rows
+    .filter((r) => {
+      const mounts = (JSON.parse(r.storage_config ?? '{}') as { mounts?: { volume_id?: string }[] }).mounts ?? [];
+      return mounts.some((m) => m.volume_id === id);
+    })
+    .map((r) => ({ id: r.id, name: r.name }));
+}
+
+/** Count and total size of what one owner (a user, or a team) has. */
+export async function usageOf(db: Kysely<Database>, owner: VolumeOwner): Promise<{ count: number; total_gb: number }> {
+  let q = db
+    .selectFrom('volumes')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('size_gb').as('gb')]);
+  q = owner.owner_id ? q.where('owner_id', '=', owner.owner_id) : q.where('team', '=', owner.team!);
+  const r = await q.executeTakeFirstOrThrow();
+  return { count: Number(r.n), total_gb: Number(r.gb ?? 0) };
 }
 
 /** Key/value facts about this data dir kept in the database (the gateway id). */

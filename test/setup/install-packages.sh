@@ -34,6 +34,10 @@ packages=(
   qemu-utils             # qemu-img (qcow2 template, overlays)
   genisoimage            # NoCloud seed ISOs (volume id cidata)
   e2fsprogs              # mke2fs -d: the VM template's ext4 root without a loop mount
+  # storage tests (start-nfs.sh): a user-space NFS server and client (this kernel has neither)
+  nfs-ganesha            # ganesha.nfsd, serving a directory on 127.0.0.1
+  nfs-ganesha-vfs        # its VFS back end (exports a local directory)
+  libnfs-utils           # nfs-ls, nfs-cat, nfs-cp: the tests read and write the export through NFS
 )
 
 missing=()

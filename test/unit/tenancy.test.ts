@@ -111,7 +111,7 @@ describe('mount policy', () => {
       false,
     );
     assert.deepEqual(
-      policy.toSpec([{ type: 'host_path', source: 'datasets', target: '/d', read_only: false }]),
+      policy.toSpec([{ type: 'host_path', source: 'datasets', target: '/d', read_only: false }], 'env'),
       [{ type: 'bind', source: '/srv/datasets', target: '/d', read_only: true }],
       'an entry read-only now stays so',
     );

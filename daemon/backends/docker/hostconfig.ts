@@ -1,6 +1,6 @@
 // EnvSpec → Docker create options. Pure, so the hardening and GPU mapping are unit-tested without an engine.
 import type Dockerode from 'dockerode';
-import { LABELS, SSHD_CAPABILITIES, type EnvSpec } from '../../contract';
+import { LABELS, SSHD_CAPABILITIES, type EnvSpec, type SpecMount } from '../../contract';
 
 export function containerName(spec: Pick<EnvSpec, 'name' | 'envId'>): string {
   return `hangar-${spec.name}-${spec.envId.slice(0, 8)}`;
@@ -35,12 +35,11 @@ export function createOptions(
       NanoCpus: spec.cpu ? Math.round(spec.cpu * 1e9) : undefined,
       Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       // Sources were resolved by the gateway (volumes: hangar-vol-<id>; binds: the operator's host_paths).
-      Mounts: spec.mounts.map((m) => ({
-        Type: m.type,
-        Source: m.source,
-        Target: m.target,
-        ReadOnly: m.read_only ?? false,
-      })),
+      Mounts: spec.mounts.map((m, i) =>
+        m.type === 'nfs'
+          ? nfsMount(spec.envId, i, m, gatewayId)
+          : { Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.read_only ?? false },
+      ),
       DeviceRequests: gpuDeviceRequests(spec.gpus),
       Privileged: false,
       SecurityOpt: ['no-new-privileges:true'],
@@ -81,4 +80,35 @@ function gpuDeviceRequests(gpus: EnvSpec['gpus']): Dockerode.DeviceRequest[] | u
         { Driver: 'nvidia', DeviceIDs: gpus.deviceIds, Capabilities: [['gpu']], Options: {} }
       : { Driver: 'nvidia', Count: gpus.count, Capabilities: [['gpu']], Options: {} },
   ];
+}
+
+/** The Docker volume name of an env's share mount: from the env id and position only. */
+export const shareVolumeName = (envId: string, i: number) => `hangar-share-${envId}-${i}`;
+
+/** A share as a local-driver volume the engine makes at container create: type=nfs (or ceph), o=addr=…,nfsvers=…
+ *  plus the share's options, device=:<export>[/<sub>]. The engine's host kernel mounts it when the container starts. */
+export function nfsMount(envId: string, i: number, m: SpecMount, gatewayId: string) {
+  const n = m.nfs!;
+  const o =
+    n.kind === 'cephfs'
+      ? [`name=hangar`, ...n.options, ...(m.read_only ? ['ro'] : [])]
+      : [`addr=${n.server}`, `nfsvers=${n.version}`, ...n.options, ...(m.read_only ? ['ro'] : [])];
+  return {
+    Type: 'volume' as const,
+    Source: shareVolumeName(envId, i),
+    Target: m.target,
+    ReadOnly: m.read_only ?? false,
+    VolumeOptions: {
+      NoCopy: true,
+      Labels: { [LABELS.envId]: envId, [LABELS.gateway]: gatewayId },
+      DriverConfig: {
+        Name: 'local',
+        Options: {
+          type: n.kind === 'cephfs' ? 'ceph' : 'nfs',
+          o: o.join(','),
+          device: n.kind === 'cephfs' ? `${n.server}:${n.path}` : `:${n.path}`,
+        },
+      },
+    },
+  };
 }

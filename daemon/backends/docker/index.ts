@@ -25,6 +25,7 @@ import { streamToBuffer } from '../shared/streams';
 import { dockerOptions } from './connection';
 import { connectLocal, SshHop } from '../shared/sshHop';
 import { createOptions } from './hostconfig';
+import { dockerVolumes } from './volumes';
 import {
   bootFilesArchive,
   demuxBuffer,
@@ -63,6 +64,10 @@ export class DockerDriver implements Driver {
   readonly capabilities: Capabilities = {
     imageLabels: { imageLabels: (image) => this.imageLabels(image) },
     gpus: { inventory: () => this.inventory(), allocation: 'gateway', modes: ['exclusive', 'mig', 'shared'] },
+    volumes: dockerVolumes(
+      () => this.docker,
+      (fn) => this.call(fn),
+    ),
   };
   private readonly docker: Dockerode;
   private readonly ssh?: SshHop;
@@ -182,7 +187,9 @@ export class DockerDriver implements Driver {
     try {
       await this.writeFiles(container.id, spec.files);
     } catch (err) {
+      // Writing the files mounts the volumes first: a share the host can't mount fails here, with the kernel's message.
       await container.remove({ force: true, v: true }).catch(() => undefined);
+      await this.removeShareVolumes(spec.envId).catch(() => undefined);
       throw err;
     }
     return container.id;
@@ -217,11 +224,25 @@ export class DockerDriver implements Driver {
 
   async delete(ref: string): Promise<void> {
     this.addresses.delete(ref);
+    const envId = await this.call(() => this.docker.getContainer(ref).inspect()).then(
+      (c) => c.Config.Labels?.[LABELS.envId],
+      () => undefined,
+    );
     await this.call(() => this.docker.getContainer(ref).remove({ force: true, v: true })).catch((err) => {
       if (statusCode(err) === 404) return;
       if (statusCode(err) === 409 && /already in progress/.test(dockerMessage(err))) return;
       throw err;
     });
+    if (envId) await this.removeShareVolumes(envId);
+  }
+
+  /** The local-driver volumes an env's share mounts became (they hold no data: the data is on the export). */
+  private async removeShareVolumes(envId: string): Promise<void> {
+    const filters = { label: [`${LABELS.gateway}=${this.o.gatewayId}`, `${LABELS.envId}=${envId}`] };
+    const { Volumes } = await this.call(() => this.docker.listVolumes({ filters }));
+    for (const v of Volumes ?? [])
+      if (v.Name.startsWith(`hangar-share-${envId}-`))
+        await this.call(() => this.docker.getVolume(v.Name).remove()).catch(() => undefined);
   }
 
   async inspect(ref: string): Promise<BackendStatus> {

@@ -113,8 +113,11 @@ export function envVars(spec: Pick<EnvSpec, 'env' | 'secretEnv'>): V1EnvVar[] {
 const isBatch = (kind: WorkloadKind) => kind === 'job' || kind === 'cronjob';
 
 export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, kind: WorkloadKind): V1PodTemplateSpec {
-  if (spec.mounts.length)
-    throw new UnprocessableError('storage_config mounts are not supported on Kubernetes backends yet');
+  const other = spec.mounts.find((m) => m.type !== 'nfs');
+  if (other)
+    throw new UnprocessableError(
+      `storage_config mounts of ${other.target}: only shares (NFS) are mounted on Kubernetes backends yet`,
+    );
   if (isBatch(kind) && !spec.runCommand?.length) throw new UnprocessableError(`a ${kind} needs a command to run`);
   const labels = labelsFor(spec, o);
   const gpus = gpuResources(spec);
@@ -137,6 +140,11 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
         { name: 'hangar-boot', secret: { secretName: `${objectName(spec)}-boot`, defaultMode: 0o400 } },
         // In memory: it holds the env's SSH host key.
         { name: 'hangar', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
+        // The operator's shares: in-tree nfs volumes (the kubelet's node mounts them).
+        ...spec.mounts.map((m, i) => ({
+          name: `share-${i}`,
+          nfs: { server: m.nfs!.server, path: m.nfs!.path, readOnly: m.read_only ?? false },
+        })),
       ],
     },
   };
@@ -194,6 +202,7 @@ function envContainer(spec: EnvSpec, kind: WorkloadKind, gpus: Record<string, st
       { name: 'hangar-boot', mountPath: BOOT_MOUNT, readOnly: true },
       { name: 'hangar', mountPath: '/.hangar' },
       ...(kind === 'statefulset' ? [{ name: 'home', mountPath: '/home' }] : []),
+      ...spec.mounts.map((m, i) => ({ name: `share-${i}`, mountPath: m.target, readOnly: m.read_only ?? false })),
     ],
   };
 }

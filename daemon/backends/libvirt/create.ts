@@ -197,7 +197,9 @@ export class VmCreate {
     const binds = spec.mounts.filter((m) => m.type !== 'volume');
     if (binds.length)
       throw new UnprocessableError(
-        `storage_config.mounts: a VM can't mount a host path (${binds[0].target}); use a named volume, which becomes a disk`,
+        binds[0].type === 'nfs'
+          ? `storage_config.mounts: VMs don't mount shares yet (${binds[0].target}); use a named volume, which becomes a disk`
+          : `storage_config.mounts: a VM can't mount a host path (${binds[0].target}); use a named volume, which becomes a disk`,
       );
     if (!spec.mounts.length) return [];
     const vols = await this.host.volumes();

@@ -194,8 +194,19 @@ export const volumeSchema = z
     backend_name: z.string().describe('What the backend calls it: hangar-vol-<id>, never a name from input'),
     size_gb: z.number().int().nullable(),
     created_at: time,
+    mounted_by: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
   })
   .openapi('Volume');
+
+export const storageOverviewSchema = z
+  .object({
+    volumes: z.array(volumeSchema),
+    shares: z.array(
+      z.object({ name: z.string(), kind: z.string(), read_only: z.boolean(), sub_directories: z.string() }),
+    ),
+    host_paths: z.array(z.object({ name: z.string(), read_only: z.boolean() })),
+  })
+  .openapi('StorageOverview');
 
 export const orphanSchema = z
   .object({

@@ -1,0 +1,52 @@
+// Mounts of the operator's NFS/CephFS shares ({type: share, source: NAME, sub_path?}): the user must be listed, may
+// not make a read-only share writable; the path handed to a backend is the export plus checked sub-directories only.
+import type { Mount, User } from '../../common/model';
+import type { NfsSource, SpecMount } from '../contract';
+import { ForbiddenError, UnprocessableError } from '../errors';
+import type { ShareConfig } from '../storageConfig';
+
+const listed = (s: ShareConfig, u: Pick<User, 'name' | 'team'>) =>
+  s.users.includes('*') || s.users.includes(u.name) || (!!u.team && s.teams.includes(u.team));
+
+/** Checks a share mount for `actor`; what the row keeps (sub_path includes a per_user directory). */
+export function planShare(shares: ShareConfig[], actor: User, m: Mount, field: string): Mount {
+  const s = shares.find((x) => x.name === m.source);
+  if (!s || !listed(s, actor))
+    throw new ForbiddenError(
+      `${field}.source: '${m.source}' is not a share user '${actor.name}' may use (rule shares)`,
+      {
+        rule: 'shares',
+        field: `${field}.source`,
+      },
+    );
+  if (s.read_only && m.read_only === false)
+    throw new ForbiddenError(`${field}.read_only: share '${s.name}' is read-only (rule shares.read_only)`, {
+      rule: 'shares.read_only',
+      field: `${field}.read_only`,
+    });
+  // per_user: <export>/<user name>/… (user names are lowercase letters, digits, "_", "." and "-").
+  const sub = [s.sub_directories === 'per_user' ? actor.name : undefined, m.sub_path].filter(Boolean).join('/');
+  return {
+    type: 'share',
+    source: s.name,
+    target: m.target,
+    read_only: m.read_only ?? s.read_only,
+    ...(sub ? { sub_path: sub } : {}),
+  };
+}
+
+/** A stored share mount → the backend's; the share is read from the config again (removed since: refused). */
+export function shareSpec(shares: ShareConfig[], m: Mount, envId: string): SpecMount {
+  const s = shares.find((x) => x.name === m.source);
+  if (!s) throw new UnprocessableError(`share '${m.source}' is no longer in the gateway's shares`);
+  const parts = [s.export === '/' ? '' : s.export, ...(s.sub_directories === 'per_env' ? [envId] : [])];
+  if (m.sub_path) parts.push(m.sub_path);
+  const nfs: NfsSource = {
+    kind: s.kind,
+    server: s.server,
+    path: parts.join('/') || '/',
+    version: s.nfs_version,
+    options: s.options,
+  };
+  return { type: 'nfs', source: s.name, target: m.target, read_only: m.read_only || s.read_only, nfs };
+}
