@@ -112,6 +112,8 @@ describe('API conformance (schemathesis)', function () {
     if (!d) return;
     for (const e of await d.admin.listEnvironments().catch(() => []))
       await d.admin.deleteEnvironment(e.id).catch(() => undefined);
+    // Volumes outlive their envs by design: the ones the run made on purpose go through the API too.
+    for (const v of await d.admin.volumes().catch(() => [])) await d.admin.deleteVolume(v.id).catch(() => undefined);
     await d.close();
     const gateway = fs.readFileSync(path.join(d.dataDir, 'gateway.id'), 'utf8').trim();
     const left = await containersWith(`dev.hangar.gateway=${gateway}`);
