@@ -5,6 +5,7 @@ import { accountCommands } from './commands/account';
 import { createCommand } from './commands/create';
 import { environmentCommands } from './commands/environments';
 import { inventoryCommands } from './commands/inventory';
+import { auditCommands } from './commands/audit';
 import { loginCommands } from './commands/login';
 import { sshCommands } from './commands/ssh';
 import { storageCommands } from './commands/storage';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
     inventoryCommands,
     vmCommands,
     storageCommands,
+    auditCommands,
   ]) {
     register(program, ctx);
   }

@@ -280,3 +280,27 @@ export interface Orphan {
   /** Whether its labels hold what a row needs (adopt works). */
   adoptable: boolean;
 }
+
+/** One row of the audit trail (GET /api/v1/audit). */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  user_id: string | null;
+  /** The user's name (null: unauthenticated, or the gateway itself). */
+  user: string | null;
+  action: string;
+  target: string | null;
+  detail: string | null;
+  /** X-Hangar-Client (hangar-cli/…, hangar-vscode/…) or the User-Agent. */
+  client: string | null;
+  address: string | null;
+  /** ok, or the error code of the answer. */
+  result: string | null;
+  status: number | null;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Pass as ?cursor= for the next (older) page; null at the end. */
+  next_cursor: string | null;
+}

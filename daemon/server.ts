@@ -19,7 +19,7 @@ import { SshKeyService } from './services/keys';
 import { VmService } from './services/vms';
 import { Reconciler } from './environments/reconcile';
 import { readiness } from './services/readiness';
-import { AuditService } from './services/audit';
+import { AuditService, auditScope } from './services/audit';
 import { BackendService } from './services/backends';
 import { VolumeService } from './services/volumes';
 import { openDatabase } from './store/db';
@@ -92,7 +92,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
 async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) {
   const db = await openDatabase(cfg.data_dir);
   const users = new UserRepo(db);
-  const audit = new AuditRepo(db);
+  const audit = new AuditRepo(db, auditScope);
   const box = SecretBox.fromDataDir(cfg.data_dir);
   const repo = new EnvironmentRepo(db, box);
   const auth = new AuthService({ users });
@@ -125,7 +125,23 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) 
   const vms = new VmService({ backends: drivers, envs, gpus, audit });
   const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });
   const reconciler = new Reconciler({ repo, backends: drivers, envs, log, gpus });
-  return { db, audit, box, auth, keys, events, gatewayId, drivers, volumes, gpus, envs, vms, orphans, reconciler };
+  return {
+    db,
+    users,
+    audit,
+    box,
+    auth,
+    keys,
+    events,
+    gatewayId,
+    drivers,
+    volumes,
+    gpus,
+    envs,
+    vms,
+    orphans,
+    reconciler,
+  };
 }
 
 type Services = Awaited<ReturnType<typeof buildServices>>;
@@ -143,7 +159,11 @@ function buildApp(cfg: Config, log: Logger, s: Services, sessions: JupyterSessio
     orphans,
     sessions,
     log,
-    audit: new AuditService({ repo: s.audit }),
+    audit: new AuditService({
+      repo: s.audit,
+      users: s.users,
+      onError: (err) => log.error({ err: String(err) }, 'audit write failed'),
+    }),
     backends: new BackendService({ backends: drivers }),
     volumes: new VolumeService({ repo: s.volumes }),
     frameAncestors: cfg.jupyter_frame_ancestors,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one test area (unit, docker, api, access, k8s, kvm, ui) or all of them, bringing up what the area needs first.
+# Runs one test area (unit, docker, api, access, k8s, kvm, jumpserver, ui) or all of them, bringing up what the area needs first.
 # The last line of output is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +12,9 @@ case "$area" in
   access) areas=(access) ;;
   k8s) areas=(k8s) ;;
   kvm) areas=(kvm) ;;
-  all) areas=(unit docker api access k8s kvm ui) ;;
-  *) echo "unknown test area '$area' (unit, docker, api, access, ui, k8s, kvm, all)" >&2; exit 2 ;;
+  jumpserver) areas=(jumpserver) ;;
+  all) areas=(unit docker api access k8s kvm jumpserver ui) ;;
+  *) echo "unknown test area '$area' (unit, docker, api, access, ui, k8s, kvm, jumpserver, all)" >&2; exit 2 ;;
 esac
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -22,7 +23,7 @@ specs=()
 for a in "${areas[@]}"; do
   case "$a" in
     unit) ;; # no root, no daemons, nothing installed
-    docker | access) bash test/setup/all.sh ;;
+    docker | access | jumpserver) bash test/setup/all.sh ;;
     api) bash test/setup/all.sh; bash test/setup/schemathesis.sh >/dev/null ;;
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
     k8s) bash test/setup/k8s-cluster.sh up ;;

@@ -7,6 +7,7 @@ import type { SshKeyService } from '../services/keys';
 import type { AuditService } from '../services/audit';
 import type { BackendService } from '../services/backends';
 import { requireAuth } from './auth';
+import { auditTrail } from './auditTrail';
 import { requestLog } from './requestLog';
 import { errorMiddleware } from './errorMiddleware';
 import { openApiDocument } from './openapi';
@@ -73,6 +74,7 @@ export function createApp(d: AppDeps): express.Express {
     res.json(doc);
   });
   const api = express.Router();
+  api.use(auditTrail(d.audit));
   api.use(requireAuth(d.auth));
   api.use('/environments', environmentsRouter(d.envs, d.sessions));
   api.use(identityRouter(d.auth, d.keys));

@@ -12,6 +12,7 @@ import * as m004 from './migrations/004_rdp';
 import * as m005 from './migrations/005_access';
 import * as m006k8s from './migrations/006_k8s';
 import * as m007 from './migrations/007_volumes_meta';
+import * as m010 from './migrations/010_audit_trail';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '005_access': m005,
   '006_k8s': m006k8s,
   '007_volumes_meta': m007,
+  '010_audit_trail': m010,
 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {

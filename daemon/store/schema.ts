@@ -73,6 +73,10 @@ export interface AuditLogTable {
   action: string;
   target: string | null;
   detail: string | null;
+  client: string | null;
+  address: string | null;
+  result: string | null;
+  status: number | null;
 }
 
 export interface GpusTable {

@@ -5,6 +5,7 @@ import type { Services } from '../core/services';
 import { askCreateAnswers, provision } from '../create/flow';
 import { copyConnectionInfo, copySshCommand, openJupyter, openRdp, openTerminal, showLogs } from './access';
 import { attach } from './attach';
+import { showAuditLog } from './audit';
 import { connect, logout } from './connect';
 import { lifecycle, remove } from './lifecycle';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
@@ -91,6 +92,7 @@ export function commandTable(s: Services): CommandTable {
     'hangar.createSnapshot': (arg?: unknown) => createSnapshot(s, arg),
     'hangar.revertSnapshot': (arg?: unknown) => revertSnapshot(s, arg),
     'hangar.deleteSnapshot': (arg?: unknown) => deleteSnapshot(s, arg),
+    'hangar.showAuditLog': () => showAuditLog(s),
     'hangar.showOutput': () => s.log.show(),
   };
 }

@@ -66,6 +66,7 @@ describe('extension manifest', () => {
       'attach/remoteUri.ts',
       'core/commandIds.ts',
       'gateways/trust.ts',
+      'audit/format.ts',
     ]) {
       assert.doesNotMatch(fs.readFileSync(path.join(root, 'extension', f), 'utf8'), /from 'vscode'/, f);
     }
