@@ -33,6 +33,12 @@ import { MountPolicy } from './environments/mounts';
 import { OrphanService } from './services/orphans';
 import { VolumeRepo } from './store/volumes';
 import { loadTls, missingNames } from './tls';
+import type { Kysely } from 'kysely';
+import type { Database } from './store/schema';
+import { JumpServerRepo } from './store/jumpserver';
+import { authFromConfig, JumpServerClient } from './jumpserver/client';
+import { JumpServerService, type JumpServerDeps } from './services/jumpserver';
+import { reconcileJumpServer } from './services/jumpserverReconcile';
 
 export interface RunningServer {
   url: string;
@@ -103,6 +109,7 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) 
     throw err;
   });
   const drivers = driversFromConfig(cfg, gatewayId, log);
+  const jumpserver = jumpServerOf(cfg, { db, envs: repo, users, box, gatewayId, log });
   const volumes = new VolumeRepo(db);
   const gpus = new GpuService({ db, backends: drivers, log });
   const envs = new EnvironmentService({
@@ -121,6 +128,8 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) 
     vncPorts: cfg.vnc_port_range,
     rdpPorts: cfg.rdp_port_range,
     publishAddress: (id) => publishAddressOf(cfg, id),
+    registry: jumpserver,
+    envKeys: jumpserver ? (id) => jumpserver.hostedKey(id) : undefined,
   });
   const vms = new VmService({ backends: drivers, envs, gpus, audit });
   const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });
@@ -128,6 +137,7 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) 
   return {
     db,
     users,
+    jumpserver,
     audit,
     box,
     auth,
@@ -168,6 +178,7 @@ function buildApp(cfg: Config, log: Logger, s: Services, sessions: JupyterSessio
     volumes: new VolumeService({ repo: s.volumes }),
     frameAncestors: cfg.jupyter_frame_ancestors,
     trustProxy: cfg.trust_proxy,
+    jumpserver: s.jumpserver,
     readiness: () => readiness(db, drivers),
   });
 }
@@ -181,10 +192,32 @@ function startBackgroundWork(cfg: Config, log: Logger, s: Services): (() => void
     .then(() => reconciler.run())
     .catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
   reconciler.startLoop(cfg.reconcile_interval_s);
+  const js = s.jumpserver;
+  const jmsLoop = js
+    ? setInterval(() => {
+        reconcileJumpServer(js).catch((err) => log.warn({ err: String(err) }, 'jumpserver reconcile failed'));
+      }, cfg.reconcile_interval_s * 1000).unref()
+    : undefined;
   gpus.startLoop(cfg.gpu_refresh_interval_s);
   // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
   // back, a reconcile covers what the gap hid. The periodic reconcile stays as the backstop.
-  return watchBackends(drivers, envs, reconciler, log);
+  return [...watchBackends(drivers, envs, reconciler, log), () => clearInterval(jmsLoop)];
+}
+
+/** JumpServer, when configured: its client (secrets read from their files now) and the registration service. */
+function jumpServerOf(
+  cfg: Config,
+  o: Pick<JumpServerDeps, 'envs' | 'users' | 'box' | 'gatewayId' | 'log'> & { db: Kysely<Database> },
+) {
+  const c = cfg.jumpserver;
+  if (!c) return undefined;
+  const client = new JumpServerClient({
+    url: c.url,
+    org: c.org_id,
+    auth: authFromConfig(c.auth),
+    timeoutMs: c.timeout_ms,
+  });
+  return new JumpServerService({ ...o, repo: new JumpServerRepo(o.db), cfg: c, client });
 }
 
 /** Binds the listener; the URL it answers on (port 0 becomes the port the kernel chose). */

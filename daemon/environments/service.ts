@@ -29,6 +29,7 @@ import { pushAuthorizedKeys, rotate, type RotatableSecret } from './secrets';
 import { specBuilder } from './spec';
 import { setStatus, type EnvKey } from './status';
 import type { EnvStatus } from '../../common/model';
+import type { RegistrationHooks } from './hooks';
 
 export interface EnvironmentServiceOptions {
   db: Kysely<Database>;
@@ -49,6 +50,9 @@ export interface EnvironmentServiceOptions {
   mounts: MountPolicy;
   vncPorts?: PortRange;
   rdpPorts?: PortRange;
+  /** JumpServer (services/jumpserver.ts), when configured: told of every create, switch, stop, start and delete. */
+  registry?: RegistrationHooks;
+  envKeys?: (envId: string) => Promise<string | undefined>;
 }
 
 export class EnvironmentService {
@@ -69,7 +73,7 @@ export class EnvironmentService {
       gpus: o.gpus,
       stopTimeoutS: o.stopTimeoutS,
       audit: o.audit,
-      specOf: specBuilder({ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts }),
+      specOf: specBuilder({ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts, envKeys: o.envKeys }),
     };
     this.queue = new GpuQueue({ ctx: this.ctx, db: o.db, box: o.box });
     this.createDeps = {
@@ -108,7 +112,9 @@ export class EnvironmentService {
   // ---- lifecycle -------------------------------------------------------------------------------------------
 
   async create(actor: User, input: CreateEnvironmentInput): Promise<Environment> {
+    await this.o.registry?.admit(Boolean(input.use_jumpserver));
     const { env, hostPrivateKey } = await createEnvironment(this.createDeps, actor, input);
+    if (env.use_jumpserver) await this.registerOrUndo(actor, env);
     await this.o.audit.record({
       user_id: actor.id,
       action: 'environment.create',
@@ -131,22 +137,46 @@ export class EnvironmentService {
     return this.queue.drain();
   }
 
+  /** Registration the policy requires failed: the env goes again (nothing half-made), then the 503. */
+  private async registerOrUndo(actor: User, env: Environment): Promise<void> {
+    try {
+      await this.o.registry?.sync(env);
+    } catch (err) {
+      await this.o.repo.delete(env.id);
+      await this.o.registry?.removed(env.id);
+      throw err;
+    }
+  }
+
   async start(actor: User, idOrName: string): Promise<Environment> {
-    return actions.start(this.ctx, actor, await this.get(actor, idOrName));
+    const env = await actions.start(this.ctx, actor, await this.get(actor, idOrName));
+    await this.o.registry?.active(env, true);
+    return env;
   }
   async stop(actor: User, idOrName: string): Promise<Environment> {
-    return actions.stop(this.ctx, actor, await this.get(actor, idOrName));
+    const env = await actions.stop(this.ctx, actor, await this.get(actor, idOrName));
+    await this.o.registry?.active(env, false);
+    return env;
   }
   async restart(actor: User, idOrName: string): Promise<Environment> {
     return actions.restart(this.ctx, actor, await this.get(actor, idOrName));
   }
   async delete(actor: User, idOrName: string): Promise<void> {
-    return actions.remove(this.ctx, actor, await this.get(actor, idOrName));
+    const env = await this.get(actor, idOrName);
+    await actions.remove(this.ctx, actor, env);
+    await this.o.registry?.removed(env.id);
   }
 
   async update(actor: User, idOrName: string, patch: UpdateEnvironmentInput): Promise<Environment> {
     const env = await this.get(actor, idOrName);
-    const updated = (await this.o.repo.update(env.id, patch))!;
+    const switching = patch.use_jumpserver !== undefined && patch.use_jumpserver !== env.use_jumpserver;
+    if (switching) await this.o.registry?.admit(Boolean(patch.use_jumpserver));
+    let updated = (await this.o.repo.update(env.id, patch))!;
+    if (switching)
+      await this.o.registry?.sync(updated).catch(async (err) => {
+        updated = (await this.o.repo.update(env.id, { use_jumpserver: env.use_jumpserver }))!;
+        throw err;
+      });
     await this.o.audit.record({
       user_id: actor.id,
       action: 'environment.update',

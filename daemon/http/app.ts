@@ -26,6 +26,8 @@ import type { Readiness } from '../services/readiness';
 import type { OrphanService } from '../services/orphans';
 import type { VolumeService } from '../services/volumes';
 import { storageRouter } from './routes/storage';
+import { jumpserverRouter } from './routes/jumpserver';
+import type { JumpServerService } from '../services/jumpserver';
 
 export interface AppDeps {
   version: string;
@@ -38,6 +40,7 @@ export interface AppDeps {
   vms: VmService;
   volumes: VolumeService;
   orphans: OrphanService;
+  jumpserver?: JumpServerService;
   sessions: JupyterSessions;
   frameAncestors: string[];
   /** express `trust proxy`: false ignores X-Forwarded-* (the default). */
@@ -76,6 +79,7 @@ export function createApp(d: AppDeps): express.Express {
   const api = express.Router();
   api.use(auditTrail(d.audit));
   api.use(requireAuth(d.auth));
+  api.use(jumpserverRouter(d.envs, d.jumpserver));
   api.use('/environments', environmentsRouter(d.envs, d.sessions));
   api.use(identityRouter(d.auth, d.keys));
   api.use(backendsRouter(d.backends, d.audit));

@@ -13,6 +13,7 @@ import * as m005 from './migrations/005_access';
 import * as m006k8s from './migrations/006_k8s';
 import * as m007 from './migrations/007_volumes_meta';
 import * as m010 from './migrations/010_audit_trail';
+import * as m011 from './migrations/011_jumpserver';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '006_k8s': m006k8s,
   '007_volumes_meta': m007,
   '010_audit_trail': m010,
+  '011_jumpserver': m011,
 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {

@@ -79,6 +79,20 @@ export interface AuditLogTable {
   status: number | null;
 }
 
+export interface JumpServerAssetsTable {
+  env_id: string;
+  asset_name: string;
+  asset_id: string | null;
+  account_id: string | null;
+  permission_id: string | null;
+  port: number;
+  public_key: string;
+  private_key_sealed: string;
+  active: number;
+  error: string | null;
+  updated_at: string;
+}
+
 export interface GpusTable {
   id: string;
   backend_id: string;
@@ -132,4 +146,5 @@ export interface Database {
   ssh_keys: SshKeysTable;
   environments: EnvironmentsTable;
   audit_log: AuditLogTable;
+  jumpserver_assets: JumpServerAssetsTable;
 }

@@ -3,6 +3,7 @@ import { OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { registerEnvironments } from './environments';
 import { registerIdentity } from './identity';
 import { registerInfra } from './infra';
+import { registerJumpServer } from './jumpserver';
 import { newRegistry } from './registry';
 import { registerStorage } from './storage';
 import { registerVms } from './vms';
@@ -16,6 +17,7 @@ export function openApiDocument(version: string): OpenApiDocument {
   registerInfra(r);
   registerVms(r);
   registerStorage(r);
+  registerJumpServer(r);
   return new OpenApiGeneratorV31(r.definitions).generateDocument({
     openapi: '3.1.0',
     info: {

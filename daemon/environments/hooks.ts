@@ -1,0 +1,15 @@
+// What the lifecycle tells an outside registry of environments (JumpServer, services/jumpserver.ts) and asks it.
+// Defined here so the lifecycle depends on this shape only, never on the registry.
+import type { Environment } from '../../common/model';
+
+export interface RegistrationHooks {
+  /** Before an env is made (or switched) to use_jumpserver: throws (503) when it must be registered and can't be. */
+  admit(useJumpServer: boolean): Promise<void>;
+  /** After create, or a PATCH of use_jumpserver: registers or deregisters. Throws only when the policy requires
+   *  registration (after undoing what it made). */
+  sync(env: Environment): Promise<void>;
+  /** Started / stopped: the asset follows (is_active). Never throws: drift is reconcile's. */
+  active(env: Environment, active: boolean): Promise<void>;
+  /** Deleted: its objects go. Never throws: what is left, reconcile removes. */
+  removed(envId: string): Promise<void>;
+}
