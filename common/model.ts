@@ -135,6 +135,16 @@ export interface ConnectionInfo {
     proxy_command: string;
   };
   jupyter?: { url: string; token: string; port: number };
+  /** use_jumpserver envs once registered: the KoKo route (ssh -p port user@host), user being jmsuser@account@asset.
+   *  required: the gateway's own route (ssh above) is refused for this env. */
+  jumpserver?: {
+    host: string;
+    port: number;
+    user: string;
+    asset: string;
+    account: string;
+    required: boolean;
+  };
   /** VNC (desktop envs): vnc_port is published on the backend host; websocket_path bridges to it through the gateway. */
   vnc?: { port: number | null; password: string | null; websocket_path: string };
   /** Protocols the image declares with labels `dev.hangar.access.<protocol>=<port>` (e.g. rstudio, nomachine):

@@ -39,6 +39,7 @@ import { JumpServerRepo } from './store/jumpserver';
 import { authFromConfig, JumpServerClient } from './jumpserver/client';
 import { JumpServerService, type JumpServerDeps } from './services/jumpserver';
 import { reconcileJumpServer } from './services/jumpserverReconcile';
+import { JumpServerEndpoints } from './services/jumpserverEndpoints';
 
 export interface RunningServer {
   url: string;
@@ -193,6 +194,10 @@ function startBackgroundWork(cfg: Config, log: Logger, s: Services): (() => void
     .catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
   reconciler.startLoop(cfg.reconcile_interval_s);
   const js = s.jumpserver;
+  const endpoints = js
+    ? new JumpServerEndpoints({ jumpserver: js, envs, bind: cfg.jumpserver!.asset_bind, log })
+    : undefined;
+  endpoints?.start();
   const jmsLoop = js
     ? setInterval(() => {
         reconcileJumpServer(js).catch((err) => log.warn({ err: String(err) }, 'jumpserver reconcile failed'));
@@ -201,7 +206,7 @@ function startBackgroundWork(cfg: Config, log: Logger, s: Services): (() => void
   gpus.startLoop(cfg.gpu_refresh_interval_s);
   // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
   // back, a reconcile covers what the gap hid. The periodic reconcile stays as the backstop.
-  return [...watchBackends(drivers, envs, reconciler, log), () => clearInterval(jmsLoop)];
+  return [...watchBackends(drivers, envs, reconciler, log), () => clearInterval(jmsLoop), () => endpoints?.close()];
 }
 
 /** JumpServer, when configured: its client (secrets read from their files now) and the registration service. */

@@ -1,6 +1,6 @@
 // What the lifecycle tells an outside registry of environments (JumpServer, services/jumpserver.ts) and asks it.
 // Defined here so the lifecycle depends on this shape only, never on the registry.
-import type { Environment } from '../../common/model';
+import type { ConnectionInfo, Environment } from '../../common/model';
 
 export interface RegistrationHooks {
   /** Before an env is made (or switched) to use_jumpserver: throws (503) when it must be registered and can't be. */
@@ -12,4 +12,8 @@ export interface RegistrationHooks {
   active(env: Environment, active: boolean): Promise<void>;
   /** Deleted: its objects go. Never throws: what is left, reconcile removes. */
   removed(envId: string): Promise<void>;
+  /** The env's route through JumpServer (connection info), once registered. */
+  route(env: Environment): Promise<ConnectionInfo['jumpserver']>;
+  /** Direct access (the gateway's tunnel) is refused for this env: JumpServer is required for it. */
+  directRefused(env: Environment): boolean;
 }

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { ConnectionInfo, Environment, User } from '../../common/model';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from '../../common/schemas';
 import type { BackendStatus, Backends } from '../contract';
-import { BackendUnavailableError, ConflictError, UnprocessableError } from '../errors';
+import { BackendUnavailableError, ConflictError, ForbiddenError, UnprocessableError } from '../errors';
 import type { GpuService } from '../gpu/service';
 import type { Logger } from '../log';
 import type { SecretBox } from '../secretBox';
@@ -91,6 +91,7 @@ export class EnvironmentService {
       backends: o.backends,
       publicUrl: o.publicUrl,
       publishAddress: o.publishAddress,
+      jumpserverRoute: o.registry ? (env) => o.registry!.route(env) : undefined,
     };
     o.keys.onChange((userId) => pushAuthorizedKeys({ ...this.ctx, keys: o.keys }, userId));
     o.gpus.onRelease(() => void this.drainQueue());
@@ -205,8 +206,19 @@ export class EnvironmentService {
   }
 
   /** Raw TCP to a port of a running env: the far end of the WebSocket tunnel. */
-  async openTunnel(actor: User, idOrName: string, port: number, opts: { audit?: boolean } = {}): Promise<Duplex> {
+  /** forJumpServer: the env's SSH endpoint for JumpServer (services/jumpserverEndpoints.ts), open even when direct
+   *  access is refused. */
+  async openTunnel(
+    actor: User,
+    idOrName: string,
+    port: number,
+    opts: { audit?: boolean; forJumpServer?: boolean } = {},
+  ): Promise<Duplex> {
     const env = await this.get(actor, idOrName);
+    if (!opts.forJumpServer && this.o.registry?.directRefused(env))
+      throw new ForbiddenError(`environment '${env.name}' is reached through JumpServer only (jumpserver.required)`, {
+        rule: 'jumpserver.required',
+      });
     if (env.status !== 'running' || !env.backend_ref)
       throw new ConflictError(`environment '${env.name}' is ${env.status}; start it first`);
     if (opts.audit !== false)

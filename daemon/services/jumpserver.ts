@@ -1,6 +1,6 @@
 // JumpServer for environments with use_jumpserver: registration with the lifecycle (create/PATCH, stop, start,
 // delete), drift repair both ways, the gateway's view of JumpServer (answers? as whom?) and KoKo routes.
-import type { Environment, User } from '../../common/model';
+import type { ConnectionInfo, Environment } from '../../common/model';
 import { generateEd25519 } from '../../common/sshkeys';
 import type { JumpServerConfig } from '../config';
 import type { RegistrationHooks } from '../environments/hooks';
@@ -172,20 +172,25 @@ export class JumpServerService implements RegistrationHooks {
   }
 
   /** KoKo route of an env (connection info). */
-  async route(actor: User, env: Environment) {
+  async route(env: Environment): Promise<ConnectionInfo['jumpserver']> {
     const row = await this.d.repo.get(env.id);
     if (!row?.asset_id) return undefined;
-    const owner = actor.id === env.owner_id ? actor : await this.d.users.get(env.owner_id);
-    const user = this.jmsUsername(owner?.name ?? actor.name);
+    const owner = await this.d.users.get(env.owner_id);
+    const user = this.jmsUsername(owner?.name ?? env.owner_id);
+    const { host, port } = this.d.cfg.koko;
+    const account = env.ssh_user;
     return {
-      host: this.d.cfg.koko.host,
-      port: this.d.cfg.koko.port,
-      user: `${user}@${env.ssh_user}@${row.asset_name}`,
+      host,
+      port,
+      user: `${user}@${account}@${row.asset_name}`,
       asset: row.asset_name,
-      asset_id: row.asset_id,
-      account: env.ssh_user,
+      account,
       required: this.d.cfg.required,
     };
+  }
+
+  directRefused(env: Environment): boolean {
+    return env.use_jumpserver && this.d.cfg.required;
   }
 
   registration(envId: string) {
