@@ -7,6 +7,7 @@ import { fetchWithAgent } from './tls/fetch';
 import { agentFor, type TlsTrust } from './tls/trust';
 import type {
   AuditPage,
+  JumpServerStatus,
   BackendInfo,
   ConnectionInfo,
   Environment,
@@ -110,6 +111,9 @@ export class HangarClient {
 
   me() {
     return this.request<User>('GET', '/api/v1/me');
+  }
+  jumpserver() {
+    return this.request<JumpServerStatus>('GET', '/api/v1/jumpserver');
   }
   /** The audit trail (admin): a page, newest first. */
   audit(q: Omit<AuditQuery, 'format' | 'limit'> & { limit?: number } = {}) {

@@ -314,3 +314,16 @@ export interface AuditPage {
   /** Pass as ?cursor= for the next (older) page; null at the end. */
   next_cursor: string | null;
 }
+
+/** GET /api/v1/jumpserver: whether JumpServer is configured, answers, and as whom. */
+export interface JumpServerStatus {
+  configured: boolean;
+  url?: string;
+  org_id?: string;
+  available?: boolean;
+  as?: string;
+  error?: string;
+  required?: boolean;
+  koko?: { host: string; port: number };
+  registered?: number;
+}

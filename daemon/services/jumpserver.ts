@@ -1,6 +1,6 @@
 // JumpServer for environments with use_jumpserver: registration with the lifecycle (create/PATCH, stop, start,
 // delete), drift repair both ways, the gateway's view of JumpServer (answers? as whom?) and KoKo routes.
-import type { ConnectionInfo, Environment } from '../../common/model';
+import type { ConnectionInfo, Environment, JumpServerStatus } from '../../common/model';
 import { generateEd25519 } from '../../common/sshkeys';
 import type { JumpServerConfig } from '../config';
 import type { RegistrationHooks } from '../environments/hooks';
@@ -18,19 +18,6 @@ export class JumpServerUnavailableError extends BackendUnavailableError {
     super('jumpserver', cause.replace(/^JumpServer is unavailable: /, ''));
     this.message = `JumpServer is unavailable (jumpserver.required is set): ${cause.replace(/^JumpServer is unavailable: /, '')}`;
   }
-}
-
-export interface JumpServerStatus {
-  configured: boolean;
-  url?: string;
-  org_id?: string;
-  available?: boolean;
-  /** The JumpServer user the gateway acts as. */
-  as?: string;
-  error?: string;
-  required?: boolean;
-  koko?: { host: string; port: number };
-  registered?: number;
 }
 
 export interface JumpServerDeps {

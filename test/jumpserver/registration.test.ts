@@ -9,6 +9,7 @@ import { HangarClient } from '../../common/client';
 import type { Environment } from '../../common/model';
 import { JumpServerApiDouble } from '../doubles/jumpserver-api';
 import { apiError } from '../helpers/apiError';
+import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { SSH_IMAGE } from '../helpers/docker';
 import { retry } from '../helpers/retry';
@@ -63,6 +64,14 @@ describe('jumpserver area: registration with the JumpServer API double', functio
     assert.equal(s.available, true);
     assert.equal(s.as, 'admin');
     assert.ok(jms.seen.every((x) => x.scheme === 'token' && x.org === '00000000-0000-0000-0000-000000000002'));
+    const cli = new Cli(d.url);
+    await cli.login(d.token);
+    const r = await cli.run(['backends']);
+    assert.match(
+      r.stdout,
+      new RegExp(`^jumpserver  ${jms.url}  up as admin  \\(org 0+-0+-0+-0+-0+2\\)  koko 127.0.0.1:2222$`, 'm'),
+    );
+    assert.doesNotMatch(r.stdout + (await cli.run(['jumpserver', '--json'])).stdout, /tok-123/);
   });
 
   it('registers an env created with use_jumpserver: asset, hosted key account, permission for its owner', async () => {
@@ -181,6 +190,19 @@ describe('jumpserver area: required JumpServer, access-key signatures', function
     assert.match(e.message, /JumpServer/);
     assert.deepEqual(await d.admin.listEnvironments(), []);
     jms.down = false;
+  });
+
+  it("required: the gateway's direct tunnel is refused for a use_jumpserver env (403 naming the rule)", async () => {
+    const e = await d.admin.createEnvironment({ ...base, name: 'onlyjms', use_jumpserver: true });
+    // The tunnel is a WebSocket (hangar proxy); the service behind it is what refuses.
+    const me = await d.admin.me();
+    await assert.rejects(d.server.envs.openTunnel(me, e.id, 22), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'forbidden');
+      assert.match(err.message, /through JumpServer only/);
+      return true;
+    });
+    await d.admin.deleteEnvironment(e.id);
+    assert.equal(jms.objects('hosts').length, 0);
   });
 
   it('JumpServer refusing a step mid-way: what was made is undone, the env goes, nothing half-registered', async () => {
