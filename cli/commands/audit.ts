@@ -1,4 +1,5 @@
-// `hangar audit`: the gateway's audit trail (admins): filter, page, export as JSON lines or CSV.
+// `hangar audit`: the gateway's audit trail (admins): filter, page, export as JSON lines or CSV. `hangar sessions`:
+// an env's JumpServer sessions and commands, the trail's other half for use_jumpserver envs.
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { columns, print } from '../output';
@@ -75,4 +76,33 @@ export function auditCommands(program: Command, ctx: CliContext): void {
           ]) + (!o.all && page.next_cursor ? `next_cursor: ${page.next_cursor}\n` : ''),
       );
     });
+
+  program
+    .command('sessions <env>')
+    .description("the env's JumpServer sessions and their commands (use_jumpserver envs), with replay links")
+    .action(async (env: string) => {
+      const c = ctx.client();
+      const list = await c.request<JmsSessionOut[]>('GET', `/api/v1/environments/${encodeURIComponent(env)}/sessions`);
+      print(ctx.json(), list, () =>
+        list
+          .map(
+            (x) =>
+              `${x.date_start ?? '-'}  ${x.user ?? '-'}  ${x.account ?? '-'}@${x.asset ?? '-'}  ${x.is_finished ? 'finished' : 'open'}` +
+              (x.replay_url ? `  replay ${x.replay_url}` : '') +
+              '\n' +
+              x.commands.map((k) => `    $ ${k.input}\n`).join(''),
+          )
+          .join(''),
+      );
+    });
+}
+
+interface JmsSessionOut {
+  date_start?: string;
+  user?: string;
+  account?: string;
+  asset?: string;
+  is_finished?: boolean;
+  replay_url: string | null;
+  commands: { input: string }[];
 }

@@ -46,8 +46,8 @@ describe('jumpserver area: the audit trail', function () {
   });
 
   it('is for admins: a second user gets 403 on the page and the exports', async () => {
-    for (const p of [bob.audit(), bob.auditText({}, 'csv'), bob.auditText({}, 'jsonl')])
-      assert.equal((await apiError(p)).status, 403);
+    for (const p of [() => bob.audit(), () => bob.auditText({}, 'csv'), () => bob.auditText({}, 'jsonl')])
+      assert.equal((await apiError(p())).status, 403);
   });
 
   it('pages by cursor in a stable order and filters by user, action and time', async () => {

@@ -98,6 +98,8 @@ describe('jumpserver area: real ssh through the KoKo double into a Docker env', 
     );
     assert.ok(sessions.some((s) => s.commands.some((c) => c.input === 'echo via-koko; hostname')));
     assert.ok(sessions[0].replay_url?.includes('/terminal/sessions/'));
+    const shown = await cli.run(['sessions', env.name]);
+    assert.match(shown.stdout, /\$ echo via-koko; hostname/);
   });
 
   it('forwarding refused: the probe explains ENABLE_LOCAL_PORT_FORWARD and ENABLE_VSCODE_SUPPORT; allowed: banner', async () => {

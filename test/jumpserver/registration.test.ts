@@ -102,10 +102,10 @@ describe('jumpserver area: registration with the JumpServer API double', functio
 
   it('another user gets 404 for the env, 403 for reconcile', async () => {
     for (const p of [
-      carol.request('GET', `/api/v1/environments/${env.id}/sessions`),
-      carol.request('POST', `/api/v1/environments/${env.id}/connection-token`),
+      () => carol.request('GET', `/api/v1/environments/${env.id}/sessions`),
+      () => carol.request('POST', `/api/v1/environments/${env.id}/connection-token`),
     ])
-      assert.equal((await apiError(p)).status, 404);
+      assert.equal((await apiError(p())).status, 404);
     assert.equal((await apiError(carol.request('POST', '/api/v1/jumpserver/reconcile'))).status, 403);
   });
 
