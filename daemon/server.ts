@@ -198,6 +198,7 @@ function startBackgroundWork(cfg: Config, log: Logger, s: Services): (() => void
     ? new JumpServerEndpoints({ jumpserver: js, envs, bind: cfg.jumpserver!.asset_bind, log })
     : undefined;
   endpoints?.start();
+  if (js) void reconcileJumpServer(js).catch((err) => log.warn({ err: String(err) }, 'jumpserver reconcile failed'));
   const jmsLoop = js
     ? setInterval(() => {
         reconcileJumpServer(js).catch((err) => log.warn({ err: String(err) }, 'jumpserver reconcile failed'));

@@ -143,7 +143,8 @@ export class EnvironmentService {
     try {
       await this.o.registry?.sync(env);
     } catch (err) {
-      await this.o.repo.delete(env.id);
+      // Nothing was provisioned yet: the row and its GPU reservations go; JumpServer's objects were undone already.
+      await finishDelete(this.ctx, env.id);
       await this.o.registry?.removed(env.id);
       throw err;
     }

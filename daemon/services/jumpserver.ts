@@ -41,7 +41,15 @@ export const asAnswer = (err: unknown): never => {
 };
 
 export class JumpServerService implements RegistrationHooks {
+  /** Registration changes run one at a time (the lifecycle's hooks and reconcile meet here). */
+  private queue: Promise<unknown> = Promise.resolve();
   constructor(readonly d: JumpServerDeps) {}
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const r = this.queue.then(fn, fn);
+    this.queue = r.catch(() => undefined);
+    return r;
+  }
 
   async status(): Promise<JumpServerStatus> {
     const { cfg } = this.d;
@@ -70,17 +78,23 @@ export class JumpServerService implements RegistrationHooks {
     }
   }
 
-  async sync(env: Environment): Promise<void> {
+  sync(env: Environment): Promise<void> {
+    return this.serial(() => this.syncNow(env));
+  }
+  private async syncNow(env: Environment): Promise<void> {
     try {
       if (env.use_jumpserver) await this.register(env);
-      else await this.removed(env.id);
+      else await this.removedNow(env.id);
     } catch (err) {
       if (this.d.cfg.required && env.use_jumpserver) asAnswer(err);
       this.d.log.warn({ env: env.id, err: String((err as Error).message) }, 'jumpserver: not registered; will retry');
     }
   }
 
-  async active(env: Environment, active: boolean): Promise<void> {
+  active(env: Environment, active: boolean): Promise<void> {
+    return this.serial(() => this.activeNow(env, active));
+  }
+  private async activeNow(env: Environment, active: boolean): Promise<void> {
     const row = await this.d.repo.get(env.id);
     if (!row) return;
     await this.d.repo.update(env.id, { active: active ? 1 : 0 });
@@ -92,7 +106,10 @@ export class JumpServerService implements RegistrationHooks {
       );
   }
 
-  async removed(envId: string): Promise<void> {
+  removed(envId: string): Promise<void> {
+    return this.serial(() => this.removedNow(envId));
+  }
+  private async removedNow(envId: string): Promise<void> {
     const row = await this.d.repo.get(envId);
     if (!row) return;
     try {
