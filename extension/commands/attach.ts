@@ -33,12 +33,14 @@ export async function writeGatewayBlock(
 ): Promise<{ file: string; warnings: string[] }> {
   const g = s.gateways.get(gatewayUrl);
   const viaJms = g
-    ? await Promise.all(g.environments.filter((e) => e.use_jumpserver).map((e) => g.client.connection(e.id)))
+    ? await Promise.all(
+        g.environments.filter((e) => e.use_jumpserver).map((e) => g.client.connection(e.id).catch(() => undefined)),
+      )
     : [];
   const block = renderBlock({
     gatewayUrl,
     // use_jumpserver envs go through KoKo (JumpServer's SSH gateway) instead of the gateway's tunnel.
-    jumpserver: viaJms.flatMap((ci) => (ci.jumpserver ? [{ alias: ci.ssh.host_alias, ...ci.jumpserver }] : [])),
+    jumpserver: viaJms.flatMap((ci) => (ci?.jumpserver ? [{ alias: ci.ssh.host_alias, ...ci.jumpserver }] : [])),
     proxyCommand: s.cli.proxyCommand,
     knownHostsFile: knownHostsFile(s.cli.configDir),
     identityFile: identityFile(s.cli.configDir),
