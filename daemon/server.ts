@@ -67,10 +67,16 @@ export async function startServer(cfg: Config, opts: { log?: Logger } = {}): Pro
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
   const sessions = new JupyterSessions({ key: s.box.derive('jupyter-session') });
-  const app = buildApp(cfg, log, s, sessions);
+  // The audit trail's writer: HTTP requests (app) and tunnel upgrades (WebSockets) both go through it.
+  const audit = new AuditService({
+    repo: s.audit,
+    users: s.users,
+    onError: (e) => log.error({ err: String(e) }, 'audit'),
+  });
+  const app = buildApp(cfg, log, s, sessions, audit);
   // One port either way: the WebSocket upgrade handler below works the same on an https server.
   const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
-  const wss = attachWebSockets(server, { auth, sessions, envs, events, log });
+  const wss = attachWebSockets(server, { auth, sessions, envs, events, log, audit });
   const url = await listen(server, cfg, Boolean(tls));
   if (!cfg.public_url) publicUrl = url;
   if (tls) announceTls(tls, cfg, log);
@@ -158,7 +164,13 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string) 
 type Services = Awaited<ReturnType<typeof buildServices>>;
 
 /** The HTTP app: routes get services only (the store and backends stay behind them). */
-function buildApp(cfg: Config, log: Logger, s: Services, sessions: JupyterSessions): ReturnType<typeof createApp> {
+function buildApp(
+  cfg: Config,
+  log: Logger,
+  s: Services,
+  sessions: JupyterSessions,
+  audit: AuditService,
+): ReturnType<typeof createApp> {
   const { auth, keys, envs, gpus, vms, orphans, db, drivers } = s;
   return createApp({
     version: VERSION,
@@ -170,11 +182,7 @@ function buildApp(cfg: Config, log: Logger, s: Services, sessions: JupyterSessio
     orphans,
     sessions,
     log,
-    audit: new AuditService({
-      repo: s.audit,
-      users: s.users,
-      onError: (err) => log.error({ err: String(err) }, 'audit write failed'),
-    }),
+    audit,
     backends: new BackendService({ backends: drivers }),
     volumes: new VolumeService({ repo: s.volumes }),
     frameAncestors: cfg.jupyter_frame_ancestors,

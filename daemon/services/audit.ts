@@ -4,7 +4,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AuditEntry, AuditPage, User } from '../../common/model';
 import type { AuditQuery } from '../../common/schemas';
-import { ForbiddenError } from '../errors';
+import { ForbiddenError, statusFor } from '../errors';
 import type { AuditInput, AuditRepo, AuditScope } from '../store/audit';
 import type { UserRepo } from '../store/users';
 import { actionOf } from './auditActions';
@@ -18,6 +18,8 @@ export interface PendingAudit {
   client: string | null;
   address: string | null;
   fact?: AuditInput;
+  /** Recorded even when it reads nothing and fails first (tunnels: the opening is the event). */
+  always?: boolean;
 }
 
 const requests = new AsyncLocalStorage<PendingAudit>();
@@ -47,9 +49,21 @@ export class AuditService {
     requests.run(p, next);
   }
 
+  /** `fn` with a pending row, written when it settles (WebSocket upgrades: there is no response to wait for). */
+  async around<T>(p: PendingAudit, user: User, fn: () => Promise<T>): Promise<T> {
+    try {
+      const v = await requests.run(p, fn);
+      this.finish(p, { user, status: 101 });
+      return v;
+    } catch (err) {
+      this.finish(p, { user, status: statusFor(err), errorCode: (err as { code?: string }).code ?? 'internal' });
+      throw err;
+    }
+  }
+
   /** The request's answer is out: its row is written (mutations and requests a service recorded for only). */
   finish(p: PendingAudit, r: { user: User | undefined; status: number; errorCode?: string }): void {
-    if (!p.fact && !MUTATING.has(p.method)) return;
+    if (!p.fact && !p.always && !MUTATING.has(p.method)) return;
     const route = actionOf(p.method, p.path);
     const row: AuditInput = {
       user_id: p.fact?.user_id ?? r.user?.id ?? null,

@@ -2,6 +2,7 @@
 // mutating request (refused ones too); admins page it by cursor, filter it, export JSON lines and CSV (API and the
 // real CLI); a second, non-admin user gets 403; the database refuses to rewrite it.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { HangarClient } from '../../common/client';
@@ -43,6 +44,28 @@ describe('jumpserver area: the audit trail', function () {
     const anon = entries.find((x) => x.action === 'environment.delete')!;
     assert.equal(anon.user, null);
     assert.equal(anon.result, 'unauthorized');
+  });
+
+  it('records tunnel openings (a WebSocket/raw upgrade) with client, address and result', async () => {
+    await new Promise<void>((resolve) => {
+      const req = http.request(`${d.url}/api/v1/environments/nowhere/tunnel?port=22`, {
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'hangar-tcp',
+          authorization: `Bearer ${d.token}`,
+          'x-hangar-client': 'tunnel-test/1',
+        },
+      });
+      req.on('response', (r) => (r.resume(), resolve()));
+      req.on('upgrade', (_r, sock) => (sock.destroy(), resolve()));
+      req.on('error', () => resolve());
+      req.end();
+    });
+    const { entries } = await d.admin.audit({ action: 'tunnel.open' });
+    assert.equal(entries[0].target, 'nowhere');
+    assert.equal(entries[0].result, 'not_found');
+    assert.equal(entries[0].client, 'tunnel-test/1');
+    assert.match(entries[0].address!, /127\.0\.0\.1/);
   });
 
   it('is for admins: a second user gets 403 on the page and the exports', async () => {
