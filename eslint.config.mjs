@@ -55,6 +55,14 @@ export default tseslint.config(
       folders('', 'environments', 'services', 'store', 'http', 'gpu'),
     ),
   },
+  // daemon/jumpserver: an adapter for JumpServer's API, beside the backends: services use it, it uses none of them.
+  {
+    files: ['daemon/jumpserver/**/*.ts'],
+    rules: restrict(
+      'daemon/jumpserver speaks to JumpServer only: services/ and environments/ call it, it never calls them',
+      folders('', 'environments', 'services', 'store', 'http', 'gpu', 'backends'),
+    ),
+  },
   {
     files: ['daemon/http/routes/**/*.ts'],
     rules: restrict('routes call services only', [

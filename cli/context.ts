@@ -1,5 +1,5 @@
 // What every command group is handed: the global options and a client for the right gateway.
-import { HangarClient } from '../common/client';
+import { CLI_CLIENT, HangarClient } from '../common/client';
 import { ALIAS_PREFIX } from '../common/names';
 import { resolveGateway } from './credentials';
 
@@ -30,7 +30,7 @@ export function cliContext(opts: () => GlobalOptions): CliContext {
     client(target) {
       const o = opts();
       const gw = resolveGateway({ url: o.url, caFile: o.caFile, aliasSlug: target ? aliasSlug(target) : undefined });
-      return new HangarClient({ url: gw.url, token: gw.token, tls: gw.tls });
+      return new HangarClient({ url: gw.url, token: gw.token, tls: gw.tls, client: CLI_CLIENT });
     },
   };
 }

@@ -5,6 +5,7 @@ import { accountCommands } from './commands/account';
 import { createCommand } from './commands/create';
 import { environmentCommands } from './commands/environments';
 import { inventoryCommands } from './commands/inventory';
+import { auditCommands } from './commands/audit';
 import { loginCommands } from './commands/login';
 import { profileCommands } from './commands/profiles';
 import { sshCommands } from './commands/ssh';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     vmCommands,
     storageCommands,
     profileCommands,
+    auditCommands,
   ]) {
     register(program, ctx);
   }

@@ -1,10 +1,13 @@
 // Typed HTTP client for the gateway API, shared by the CLI and the extension. No vscode imports.
 import type https from 'node:https';
 import { EventStream } from './events';
+import { VERSION } from './version';
 import { TlsTrustError } from './tls/errors';
 import { fetchWithAgent } from './tls/fetch';
 import { agentFor, type TlsTrust } from './tls/trust';
 import type {
+  AuditPage,
+  JumpServerStatus,
   BackendInfo,
   ConnectionInfo,
   Environment,
@@ -16,7 +19,11 @@ import type {
   StorageOverview,
   Volume,
 } from './model';
-import type { CreateEnvironmentRequest, ImportTemplateRequest, UpdateEnvironmentInput } from './schemas';
+import type { AuditQuery, CreateEnvironmentRequest, ImportTemplateRequest, UpdateEnvironmentInput } from './schemas';
+
+/** X-Hangar-Client values: the audit trail records which program made each request. */
+export const CLI_CLIENT = `hangar-cli/${VERSION}`;
+export const VSCODE_CLIENT = `hangar-vscode/${VERSION}`;
 import type { CreateFromProfileRequest, ProfileDrift, ProfileInfo, ProfileInput, ProfileList } from './profiles';
 
 export class ApiError extends Error {
@@ -38,6 +45,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** For https:// gateways: a CA file's PEM and/or the pinned certificate fingerprint (common/tls/trust.ts). */
   tls?: TlsTrust;
+  /** Sent as X-Hangar-Client (the audit trail's client): "hangar-cli/<version>", "hangar-vscode/<version>". */
+  client?: string;
 }
 
 export class HangarClient {
@@ -64,6 +73,7 @@ export class HangarClient {
   async raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
+    headers['x-hangar-client'] = this.o.client ?? `hangar-client/${VERSION}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 60_000);
     let res: Response;
@@ -103,6 +113,18 @@ export class HangarClient {
 
   me() {
     return this.request<User>('GET', '/api/v1/me');
+  }
+  jumpserver() {
+    return this.request<JumpServerStatus>('GET', '/api/v1/jumpserver');
+  }
+  /** The audit trail (admin): a page, newest first. */
+  audit(q: Omit<AuditQuery, 'format' | 'limit'> & { limit?: number } = {}) {
+    return this.request<AuditPage>('GET', `/api/v1/audit?${auditParams(q)}`);
+  }
+  /** The audit trail as JSON lines or CSV text, and the cursor of the next page. */
+  async auditText(q: Omit<AuditQuery, 'format' | 'limit'> & { limit?: number }, format: 'jsonl' | 'csv') {
+    const res = await this.raw('GET', `/api/v1/audit?${auditParams({ ...q, format })}`);
+    return { text: await res.text(), next_cursor: res.headers.get('x-next-cursor') };
   }
   health() {
     return this.request<{ ok: boolean; version: string }>('GET', '/healthz');
@@ -323,4 +345,10 @@ export class HangarClient {
   wsUrl(path: string): string {
     return this.url.replace(/^http/, 'ws') + path;
   }
+}
+
+function auditParams(q: Record<string, string | number | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+  return p.toString();
 }

@@ -146,6 +146,16 @@ export interface ConnectionInfo {
     proxy_command: string;
   };
   jupyter?: { url: string; token: string; port: number };
+  /** use_jumpserver envs once registered: the KoKo route (ssh -p port user@host), user being jmsuser@account@asset.
+   *  required: the gateway's own route (ssh above) is refused for this env. */
+  jumpserver?: {
+    host: string;
+    port: number;
+    user: string;
+    asset: string;
+    account: string;
+    required: boolean;
+  };
   /** VNC (desktop envs): vnc_port is published on the backend host; websocket_path bridges to it through the gateway. */
   vnc?: { port: number | null; password: string | null; websocket_path: string };
   /** Protocols the image declares with labels `dev.hangar.access.<protocol>=<port>` (e.g. rstudio, nomachine):
@@ -307,4 +317,41 @@ export interface Orphan {
   deployment_mode?: string;
   /** Whether its labels hold what a row needs (adopt works). */
   adoptable: boolean;
+}
+
+/** One row of the audit trail (GET /api/v1/audit). */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  user_id: string | null;
+  /** The user's name (null: unauthenticated, or the gateway itself). */
+  user: string | null;
+  action: string;
+  target: string | null;
+  detail: string | null;
+  /** X-Hangar-Client (hangar-cli/…, hangar-vscode/…) or the User-Agent. */
+  client: string | null;
+  address: string | null;
+  /** ok, or the error code of the answer. */
+  result: string | null;
+  status: number | null;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Pass as ?cursor= for the next (older) page; null at the end. */
+  next_cursor: string | null;
+}
+
+/** GET /api/v1/jumpserver: whether JumpServer is configured, answers, and as whom. */
+export interface JumpServerStatus {
+  configured: boolean;
+  url?: string;
+  org_id?: string;
+  available?: boolean;
+  as?: string;
+  error?: string;
+  required?: boolean;
+  koko?: { host: string; port: number };
+  registered?: number;
 }

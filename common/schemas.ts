@@ -424,9 +424,30 @@ export const logsQuery = z
   })
   .strict();
 export const templatesQuery = z.object({ backend_id: z.string().optional() }).strict();
+const isoTime = z
+  .string()
+  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time')
+  .transform((v) => new Date(v).toISOString());
 export const auditQuery = z
-  .object({ limit: queryInt(1).describe('Entries, newest first; capped at 5000 (default 200)') })
+  .object({
+    limit: queryInt(1).describe('Entries, newest first; capped at 5000 (default 200)'),
+    cursor: z
+      .string()
+      .regex(/^\d+$/, 'must be the next_cursor of a previous page')
+      .optional()
+      .describe('next_cursor of the previous page'),
+    user: z.string().min(1).max(64).optional().describe('User name'),
+    action: z.string().min(1).max(64).optional().describe('Action, or a prefix as "environment.*"'),
+    target: z.string().min(1).max(200).optional().describe('Target (an environment id, …)'),
+    since: isoTime.optional().describe('Entries at or after this time'),
+    until: isoTime.optional().describe('Entries before this time'),
+    format: z
+      .enum(['json', 'jsonl', 'csv'])
+      .optional()
+      .describe('json (a page), jsonl or csv (text, one entry a line)'),
+  })
   .strict();
+export type AuditQuery = z.infer<typeof auditQuery>;
 /** POST /orphans/:ref/adopt: the user to own the rebuilt env when its labelled owner is not in this database. */
 export const adoptOrphanSchema = z.object({ owner: z.string().min(1).max(64).optional() }).strict();
 export const tunnelQuery = z.object({ port: queryInt(1, 65535).describe('Default 22') }).strict();

@@ -171,6 +171,34 @@ export interface RenderOptions {
   user?: string;
   /** Envs whose login user differs: each gets `Host <alias>` + `User <user>` before the wildcard (first value wins). */
   envs?: { alias: string; user: string }[];
+  /** use_jumpserver envs: their alias goes to KoKo (HostName/Port/User jmsuser@account@asset, no ProxyCommand). */
+  jumpserver?: { alias: string; host: string; port: number; user: string }[];
+}
+
+const KOKO_USER_RE = /^[A-Za-z0-9_.#-]+(@[A-Za-z0-9_.$#-]+){2,3}$/;
+const KOKO_HOST_RE = /^[A-Za-z0-9.:_-]+$/;
+
+/** Host entries that send JumpServer envs through KoKo; they come before the wildcard, so their values win. */
+function kokoLines(prefix: string, list: RenderOptions['jumpserver']): string[] {
+  return [...(list ?? [])]
+    .sort((a, b) => (a.alias < b.alias ? -1 : a.alias > b.alias ? 1 : 0))
+    .flatMap((j) => {
+      if (!j.alias.startsWith(prefix) || !/^[a-z0-9.-]+$/.test(j.alias.slice(prefix.length)))
+        throw new SshConfigError(`env alias ${JSON.stringify(j.alias)} is not of the form ${prefix}<env>`, 'input');
+      if (!KOKO_USER_RE.test(j.user)) throw new SshConfigError(`not a KoKo login: ${JSON.stringify(j.user)}`, 'input');
+      if (!KOKO_HOST_RE.test(j.host) || !Number.isInteger(j.port) || j.port < 1 || j.port > 65535)
+        throw new SshConfigError(`not a KoKo address: ${JSON.stringify(`${j.host}:${j.port}`)}`, 'input');
+      return [
+        `Host ${j.alias}`,
+        `  HostName ${j.host}`,
+        `  Port ${j.port}`,
+        `  User ${j.user}`,
+        '  ProxyCommand none',
+        // KoKo's host key: learnt on first use under a name of its own (the env's pinned key is the env's, not KoKo's).
+        `  HostKeyAlias hangar-koko-${j.host.replace(/:/g, '_')}-${j.port}`,
+        '  StrictHostKeyChecking accept-new',
+      ];
+    });
 }
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
@@ -253,7 +281,9 @@ export function renderBlock(o: RenderOptions): string {
     startMarker(slug),
     `# Managed by the Hangar extension for ${o.gatewayUrl}: changes inside this block are overwritten.`,
     // Sorted so the same envs always render the same bytes (no rewrite when only their order changed).
+    ...kokoLines(prefix, o.jumpserver),
     ...[...envs]
+      .filter(([alias]) => !o.jumpserver?.some((j) => j.alias === alias))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .flatMap(([alias, u]) => [`Host ${alias}`, `  User ${u}`]),
     `Host ${prefix}*`,

@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import WebSocket, { createWebSocketStream } from 'ws';
+import { CLI_CLIENT } from './client';
 
 export type TunnelTransport = 'raw' | 'websocket';
 
@@ -33,7 +34,12 @@ function errorFrom(status: number | undefined, body: string): Error {
 function openRaw(url: string, token: string | undefined, agent: http.Agent | undefined): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const req = (url.startsWith('https:') ? https : http).request(url, {
-      headers: { connection: 'Upgrade', upgrade: 'hangar-tcp', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'hangar-tcp',
+        'x-hangar-client': CLI_CLIENT,
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       timeout: 30_000,
       ...(agent ? { agent } : {}),
     });

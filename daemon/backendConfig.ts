@@ -61,7 +61,10 @@ const kubernetesBackend = z
   })
   .strict();
 export type KubernetesBackendConfig = z.infer<typeof kubernetesBackend>;
-const portRange = z.object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) });
+export const portRange = z.object({
+  from: z.number().int().min(1024).max(65535),
+  to: z.number().int().min(1024).max(65535),
+});
 
 const libvirtBackend = z
   .object({

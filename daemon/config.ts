@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { profileSchema } from '../common/profiles';
 import { defaultsProblem } from './profiles/resolve';
 import { lifecycleConfigSchema } from '../common/lifecycle';
-import { backend } from './backendConfig';
+import { backend, portRange } from './backendConfig';
 import { checkShares, share, volumeQuotas } from './storageConfig';
 
 export type {
@@ -72,6 +72,39 @@ const lifecycleSettings = z
   .strict();
 export type LifecycleSettings = z.infer<typeof lifecycleSettings>;
 
+/** JumpServer (optional, per gateway): environments with use_jumpserver become its assets. Secrets come from files
+ *  (read when the daemon starts; never logged or answered). */
+const jumpserverConfig = z
+  .object({
+    url: z.string().url(),
+    /** X-JMS-ORG; the community edition has only Default. */
+    org_id: z.string().min(1).default('00000000-0000-0000-0000-000000000002'),
+    auth: z.union([
+      z.object({ access_key_id: z.string().min(1), access_key_secret_file: z.string().min(1) }).strict(),
+      z.object({ private_token_file: z.string().min(1) }).strict(),
+    ]),
+    /** KoKo, JumpServer's SSH gateway, as clients reach it. */
+    koko: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535).default(2222) }).strict(),
+    /** Platform (name or id) and node (id) new assets go to. */
+    platform: z.union([z.string().min(1), z.number().int()]).default('Linux'),
+    node: z.string().min(1).optional(),
+    /** Hangar user name -> JumpServer username: the same name, a prefix added, or an explicit map (else the name). */
+    user_mapping: z
+      .object({ prefix: z.string().default(''), map: z.record(z.string().min(1)).default({}) })
+      .strict()
+      .default({}),
+    /** true: use_jumpserver envs have no direct access, and are refused (503) while JumpServer can't register them. */
+    required: z.boolean().default(false),
+    /** The asset address: each registered env gets an SSH endpoint on this gateway, at this address JumpServer
+     *  reaches it on, on a port from asset_port_range. */
+    asset_address: z.string().min(1).default('127.0.0.1'),
+    asset_bind: z.string().ip().default('0.0.0.0'),
+    asset_port_range: portRange.default({ from: 22200, to: 22399 }),
+    timeout_ms: z.number().int().min(100).default(10_000),
+  })
+  .strict();
+export type JumpServerConfig = z.infer<typeof jumpserverConfig>;
+
 const configSchema = z
   .object({
     lifecycle: lifecycleSettings.default({}),
@@ -122,6 +155,7 @@ const configSchema = z
     volume_quotas: volumeQuotas,
     /** NFS/CephFS exports users may mount by name ({type: share, source: NAME}). */
     shares: z.array(share).default([]),
+    jumpserver: jumpserverConfig.optional(),
     /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or
      *  `off`; a certificate of your own is given with tls_cert_file + tls_key_file instead. */
     tls: z.enum(['off', 'self-signed']).optional(),

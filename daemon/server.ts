@@ -19,7 +19,7 @@ import { SshKeyService } from './services/keys';
 import { VmService } from './services/vms';
 import { Reconciler } from './environments/reconcile';
 import { readiness } from './services/readiness';
-import { AuditService } from './services/audit';
+import { AuditService, auditScope } from './services/audit';
 import { BackendService } from './services/backends';
 import { VolumeService } from './services/volumes';
 import { openDatabase } from './store/db';
@@ -37,6 +37,13 @@ import { ProfileRepo } from './store/profiles';
 import { ProfileService } from './profiles/service';
 import { TeamQuotas } from './profiles/quota';
 import type { Clock } from './environments/clock';
+import type { Kysely } from 'kysely';
+import type { Database } from './store/schema';
+import { JumpServerRepo } from './store/jumpserver';
+import { authFromConfig, JumpServerClient } from './jumpserver/client';
+import { JumpServerService, type JumpServerDeps } from './services/jumpserver';
+import { reconcileJumpServer } from './services/jumpserverReconcile';
+import { JumpServerEndpoints } from './services/jumpserverEndpoints';
 
 export interface RunningServer {
   url: string;
@@ -64,10 +71,16 @@ export async function startServer(cfg: Config, opts: { log?: Logger; clock?: Clo
   if (adminTokenFile) log.info({ file: adminTokenFile }, `first start: admin token written to ${adminTokenFile}`);
 
   const sessions = new JupyterSessions({ key: s.box.derive('jupyter-session') });
-  const app = buildApp(cfg, log, s, sessions);
+  // The audit trail's writer: HTTP requests (app) and tunnel upgrades (WebSockets) both go through it.
+  const audit = new AuditService({
+    repo: s.audit,
+    users: s.users,
+    onError: (e) => log.error({ err: String(e) }, 'audit'),
+  });
+  const app = buildApp(cfg, log, s, sessions, audit);
   // One port either way: the WebSocket upgrade handler below works the same on an https server.
   const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
-  const wss = attachWebSockets(server, { auth, sessions, envs, events, log });
+  const wss = attachWebSockets(server, { auth, sessions, envs, events, log, audit });
   const url = await listen(server, cfg, Boolean(tls));
   if (!cfg.public_url) publicUrl = url;
   if (tls) announceTls(tls, cfg, log);
@@ -96,7 +109,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger; clock?: Clo
 async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, clock?: Clock) {
   const db = await openDatabase(cfg.data_dir);
   const users = new UserRepo(db);
-  const audit = new AuditRepo(db);
+  const audit = new AuditRepo(db, auditScope);
   const box = SecretBox.fromDataDir(cfg.data_dir);
   const repo = new EnvironmentRepo(db, box, clock && (() => clock.now()));
   const auth = new AuthService({ users });
@@ -107,6 +120,7 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
     throw err;
   });
   const drivers = driversFromConfig(cfg, gatewayId, log);
+  const jumpserver = jumpServerOf(cfg, { db, envs: repo, users, box, gatewayId, log });
   const volumes = new VolumeRepo(db);
   const gpus = new GpuService({ db, backends: drivers, log });
   const profileRepo = new ProfileRepo(db);
@@ -136,20 +150,28 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
     lifecycle: cfg.lifecycle,
     startOnConnectTimeoutS: cfg.lifecycle.start_on_connect_timeout_s,
     clock,
+    registry: jumpserver,
+    envKeys: jumpserver ? (id) => jumpserver.hostedKey(id) : undefined,
   });
   const vms = new VmService({ backends: drivers, envs, gpus, audit });
   const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });
   const reconciler = new Reconciler({ repo, backends: drivers, envs, log, gpus });
   return {
-    ...{ db, audit, box, auth, keys, events, gatewayId, drivers, volumes, gpus, envs, vms, orphans, reconciler },
-    profiles,
+    ...{ db, users, jumpserver, audit, box, auth, keys, events, gatewayId, drivers, volumes, gpus, envs, vms },
+    ...{ orphans, reconciler, profiles },
   };
 }
 
 type Services = Awaited<ReturnType<typeof buildServices>>;
 
 /** The HTTP app: routes get services only (the store and backends stay behind them). */
-function buildApp(cfg: Config, log: Logger, s: Services, sessions: JupyterSessions): ReturnType<typeof createApp> {
+function buildApp(
+  cfg: Config,
+  log: Logger,
+  s: Services,
+  sessions: JupyterSessions,
+  audit: AuditService,
+): ReturnType<typeof createApp> {
   const { auth, keys, envs, gpus, vms, orphans, db, drivers, profiles } = s;
   return createApp({
     version: VERSION,
@@ -162,7 +184,7 @@ function buildApp(cfg: Config, log: Logger, s: Services, sessions: JupyterSessio
     orphans,
     sessions,
     log,
-    audit: new AuditService({ repo: s.audit }),
+    audit,
     backends: new BackendService({ backends: drivers }),
     volumes: new VolumeService({
       db,
@@ -175,6 +197,7 @@ function buildApp(cfg: Config, log: Logger, s: Services, sessions: JupyterSessio
     }),
     frameAncestors: cfg.jupyter_frame_ancestors,
     trustProxy: cfg.trust_proxy,
+    jumpserver: s.jumpserver,
     readiness: () => readiness(db, drivers),
   });
 }
@@ -188,11 +211,38 @@ function startBackgroundWork(cfg: Config, log: Logger, s: Services): (() => void
     .then(() => reconciler.run())
     .catch((err) => log.error({ err: String(err) }, 'start-up reconcile failed'));
   reconciler.startLoop(cfg.reconcile_interval_s);
+  const js = s.jumpserver;
+  const endpoints = js
+    ? new JumpServerEndpoints({ jumpserver: js, envs, bind: cfg.jumpserver!.asset_bind, log })
+    : undefined;
+  endpoints?.start();
+  if (js) void reconcileJumpServer(js).catch((err) => log.warn({ err: String(err) }, 'jumpserver reconcile failed'));
+  const jmsLoop = js
+    ? setInterval(() => {
+        reconcileJumpServer(js).catch((err) => log.warn({ err: String(err) }, 'jumpserver reconcile failed'));
+      }, cfg.reconcile_interval_s * 1000).unref()
+    : undefined;
   gpus.startLoop(cfg.gpu_refresh_interval_s);
   envs.autopilot.startLoop(cfg.lifecycle.interval_s);
   // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
   // back, a reconcile covers what the gap hid. The periodic reconcile stays as the backstop.
-  return watchBackends(drivers, envs, reconciler, log);
+  return [...watchBackends(drivers, envs, reconciler, log), () => clearInterval(jmsLoop), () => endpoints?.close()];
+}
+
+/** JumpServer, when configured: its client (secrets read from their files now) and the registration service. */
+function jumpServerOf(
+  cfg: Config,
+  o: Pick<JumpServerDeps, 'envs' | 'users' | 'box' | 'gatewayId' | 'log'> & { db: Kysely<Database> },
+) {
+  const c = cfg.jumpserver;
+  if (!c) return undefined;
+  const client = new JumpServerClient({
+    url: c.url,
+    org: c.org_id,
+    auth: authFromConfig(c.auth),
+    timeoutMs: c.timeout_ms,
+  });
+  return new JumpServerService({ ...o, repo: new JumpServerRepo(o.db), cfg: c, client });
 }
 
 /** Binds the listener; the URL it answers on (port 0 becomes the port the kernel chose). */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one test area (unit, docker, profiles, api, access, lifecycle, k8s, kvm, storage, ui) or all of them, bringing up what the area needs first.
+# Runs one test area (unit, docker, profiles, api, access, lifecycle, k8s, kvm, storage, jumpserver, ui) or all of them, bringing up what the area needs first.
 # The last line of output is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +15,9 @@ case "$area" in
   k8s) areas=(k8s) ;;
   kvm) areas=(kvm) ;;
   storage) areas=(storage) ;;
-  all) areas=(unit docker profiles api access lifecycle k8s kvm storage ui) ;;
-  *) echo "unknown test area '$area' (unit, docker, profiles, api, access, lifecycle, ui, k8s, kvm, storage, all)" >&2; exit 2 ;;
+  jumpserver) areas=(jumpserver) ;;
+  all) areas=(unit docker profiles api access lifecycle k8s kvm storage jumpserver ui) ;;
+  *) echo "unknown test area '$area' (unit, docker, profiles, api, access, lifecycle, ui, k8s, kvm, storage, jumpserver, all)" >&2; exit 2 ;;
 esac
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -25,7 +26,7 @@ specs=()
 for a in "${areas[@]}"; do
   case "$a" in
     unit) ;; # no root, no daemons, nothing installed
-    docker | access | profiles) bash test/setup/all.sh ;;
+    docker | access | profiles | jumpserver) bash test/setup/all.sh ;;
     lifecycle) bash test/setup/all.sh; bash test/setup/k8s-cluster.sh up ;;
     api) bash test/setup/all.sh; bash test/setup/schemathesis.sh >/dev/null ;;
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;

@@ -1,6 +1,6 @@
 // `hangar gpus` and `hangar backends`: what the gateway's backends have and whether they answer.
 import type { Command } from 'commander';
-import type { GpuInfo } from '../../common/model';
+import type { GpuInfo, JumpServerStatus } from '../../common/model';
 import type { CliContext } from '../context';
 import { columns, print } from '../output';
 
@@ -40,14 +40,34 @@ export function inventoryCommands(program: Command, ctx: CliContext): void {
     .command('backends')
     .description('backends and their reachability')
     .action(async () => {
-      const bs = await ctx.client().backends();
-      print(ctx.json(), bs, () =>
-        bs
-          .map(
-            (b) =>
-              `${b.id}  ${b.kind}  ${b.available ? 'up ' + (b.version ?? '') : 'DOWN ' + (b.error ?? '')}${b.default ? '  (default)' : ''}\n`,
-          )
-          .join(''),
+      const c = ctx.client();
+      const [bs, js] = await Promise.all([c.backends(), c.jumpserver().catch(() => undefined)]);
+      // --json stays the backends array (scripts read it); `hangar jumpserver --json` gives JumpServer's status.
+      print(
+        ctx.json(),
+        bs,
+        () =>
+          bs
+            .map(
+              (b) =>
+                `${b.id}  ${b.kind}  ${b.available ? 'up ' + (b.version ?? '') : 'DOWN ' + (b.error ?? '')}${b.default ? '  (default)' : ''}\n`,
+            )
+            .join('') + (js?.configured ? jumpserverLine(js) : ''),
       );
     });
+
+  program
+    .command('jumpserver')
+    .description('whether JumpServer is configured, answers, and as whom')
+    .action(async () => {
+      const js = await ctx.client().jumpserver();
+      print(ctx.json(), js, () => (js.configured ? jumpserverLine(js) : 'jumpserver  not configured\n'));
+    });
+}
+
+/** `jumpserver  <url>  up as <user> (org …)` or DOWN with the reason. */
+export function jumpserverLine(js: JumpServerStatus): string {
+  const state = js.available ? `up as ${js.as}` : `DOWN ${js.error ?? ''}`;
+  const koko = js.koko ? `  koko ${js.koko.host}:${js.koko.port}` : '';
+  return `jumpserver  ${js.url}  ${state}  (org ${js.org_id})${koko}${js.required ? '  (required)' : ''}\n`;
 }

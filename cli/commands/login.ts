@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ApiError, HangarClient } from '../../common/client';
+import { ApiError, CLI_CLIENT, HangarClient } from '../../common/client';
 import { probeCertificate } from '../../common/tls/trust';
 import { decideLoginTrust } from '../../common/tls/tofu';
 import { ensureCliKey } from '../cliKey';
@@ -57,6 +57,7 @@ export function loginCommands(program: Command, ctx: CliContext): void {
       const c = new HangarClient({
         url,
         token,
+        client: CLI_CLIENT,
         tls: { ...(caPem ? { ca: caPem } : {}), ...(fingerprint256 ? { fingerprint256 } : {}) },
       });
       const me = await c.me();

@@ -28,8 +28,12 @@ export function sshCommands(program: Command, ctx: CliContext): void {
       for (const e of envs) {
         if (e.host_key) pinHostKey(dir, sshAlias(c.url, e.name), e.host_key);
       }
+      const viaJms = await Promise.all(
+        envs.filter((e) => e.use_jumpserver).map((e) => c.connection(e.id).catch(() => undefined)),
+      );
       const block = renderBlock({
         gatewayUrl: c.url,
+        jumpserver: viaJms.flatMap((ci) => (ci?.jumpserver ? [{ alias: ci.ssh.host_alias, ...ci.jumpserver }] : [])),
         proxyCommand: selfCommand(),
         knownHostsFile: knownHostsFile(dir),
         identityFile: fs.existsSync(identityFile(dir)) ? identityFile(dir) : undefined,

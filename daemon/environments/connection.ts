@@ -29,6 +29,8 @@ export interface ConnectionDeps {
   publicUrl: () => string;
   /** Address a backend publishes ports on (what RDP/VNC clients connect to on that host). */
   publishAddress?: (backendId: string) => string;
+  /** The KoKo route of use_jumpserver envs (services/jumpserver.ts). */
+  jumpserverRoute?: (env: Environment) => Promise<ConnectionInfo['jumpserver']>;
 }
 
 const tunnelPath = (envId: string, port: number) => `/api/v1/environments/${envId}/tunnel?port=${port}`;
@@ -47,6 +49,7 @@ export async function connectionInfo(d: ConnectionDeps, env: Environment): Promi
       proxy_command: `hangar proxy --url ${base} ${env.id}`,
     },
   };
+  if (env.use_jumpserver && d.jumpserverRoute) info.jumpserver = await d.jumpserverRoute(env).catch(() => undefined);
   if (secrets.jupyter_token) {
     info.jupyter = { port: JUPYTER_PORT, token: secrets.jupyter_token, url: `${base}${jupyterPath(env.id)}` };
   }

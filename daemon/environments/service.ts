@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { ConnectionInfo, Environment, User } from '../../common/model';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from '../../common/schemas';
 import type { BackendStatus, Backends } from '../contract';
-import { BackendUnavailableError, ConflictError, UnprocessableError } from '../errors';
+import { BackendUnavailableError, ConflictError, ForbiddenError, UnprocessableError } from '../errors';
 import type { GpuService } from '../gpu/service';
 import type { Logger } from '../log';
 import type { SecretBox } from '../secretBox';
@@ -38,6 +38,7 @@ import { GpuUsageRepo } from '../store/gpuUsage';
 import { systemClock, type Clock } from './clock';
 import { extend, startOnConnect, withNextAction, type LifecycleDeps } from './lifecycle';
 import { checkEphemeralMounts, checkLifecycleInput, NO_RULES, type LifecycleRules } from './policy';
+import type { RegistrationHooks } from './hooks';
 
 export interface EnvironmentServiceOptions {
   db: Kysely<Database>;
@@ -64,6 +65,9 @@ export interface EnvironmentServiceOptions {
   lifecycle?: LifecycleRules;
   clock?: Clock;
   startOnConnectTimeoutS?: number;
+  /** JumpServer (services/jumpserver.ts), when configured: told of every create, switch, stop, start and delete. */
+  registry?: RegistrationHooks;
+  envKeys?: (envId: string) => Promise<string | undefined>;
 }
 
 export class EnvironmentService {
@@ -91,7 +95,7 @@ export class EnvironmentService {
       stopTimeoutS: o.stopTimeoutS,
       audit: o.audit,
       quotas: o.quotas,
-      specOf: specBuilder({ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts }),
+      specOf: specBuilder({ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts, envKeys: o.envKeys }),
     };
     this.queue = new GpuQueue({ ctx: this.ctx, db: o.db, box: o.box });
     this.createDeps = {
@@ -110,6 +114,7 @@ export class EnvironmentService {
       backends: o.backends,
       publicUrl: o.publicUrl,
       publishAddress: o.publishAddress,
+      jumpserverRoute: o.registry ? (env) => o.registry!.route(env) : undefined,
     };
     const clock = o.clock ?? systemClock;
     this.rules = o.lifecycle ?? NO_RULES;
@@ -157,7 +162,9 @@ export class EnvironmentService {
   async create(actor: User, input: CreateEnvironmentInput, origin?: ProfileOrigin): Promise<Environment> {
     checkLifecycleInput(this.rules, actor, input.lifecycle_policy, input.lifecycle_config);
     checkEphemeralMounts(input.lifecycle_policy, input.storage_config?.mounts);
+    await this.o.registry?.admit(Boolean(input.use_jumpserver));
     const { env, hostPrivateKey } = await createEnvironment(this.createDeps, actor, input, origin);
+    if (env.use_jumpserver) await this.registerOrUndo(actor, env);
     await this.o.audit.record({
       user_id: actor.id,
       action: 'environment.create',
@@ -180,17 +187,35 @@ export class EnvironmentService {
     return this.queue.drain();
   }
 
+  /** Registration the policy requires failed: the env goes again (nothing half-made), then the 503. */
+  private async registerOrUndo(actor: User, env: Environment): Promise<void> {
+    try {
+      await this.o.registry?.sync(env);
+    } catch (err) {
+      // Nothing was provisioned yet: the row and its GPU reservations go; JumpServer's objects were undone already.
+      await finishDelete(this.ctx, env.id);
+      await this.o.registry?.removed(env.id);
+      throw err;
+    }
+  }
+
   async start(actor: User, idOrName: string): Promise<Environment> {
-    return actions.start(this.ctx, actor, await this.get(actor, idOrName));
+    const env = await actions.start(this.ctx, actor, await this.get(actor, idOrName));
+    await this.o.registry?.active(env, true);
+    return env;
   }
   async stop(actor: User, idOrName: string): Promise<Environment> {
-    return actions.stop(this.ctx, actor, await this.get(actor, idOrName));
+    const env = await actions.stop(this.ctx, actor, await this.get(actor, idOrName));
+    await this.o.registry?.active(env, false);
+    return env;
   }
   async restart(actor: User, idOrName: string): Promise<Environment> {
     return actions.restart(this.ctx, actor, await this.get(actor, idOrName));
   }
   async delete(actor: User, idOrName: string): Promise<void> {
-    return actions.remove(this.ctx, actor, await this.get(actor, idOrName));
+    const env = await this.get(actor, idOrName);
+    await actions.remove(this.ctx, actor, env);
+    await this.o.registry?.removed(env.id);
   }
 
   async update(actor: User, idOrName: string, patch: UpdateEnvironmentInput): Promise<Environment> {
@@ -202,7 +227,14 @@ export class EnvironmentService {
         patch.lifecycle_policy ?? env.lifecycle_policy,
         patch.lifecycle_config === undefined ? env.lifecycle_config : patch.lifecycle_config,
       );
-    const updated = (await this.o.repo.update(env.id, patch))!;
+    const switching = patch.use_jumpserver !== undefined && patch.use_jumpserver !== env.use_jumpserver;
+    if (switching) await this.o.registry?.admit(Boolean(patch.use_jumpserver));
+    let updated = (await this.o.repo.update(env.id, patch))!;
+    if (switching)
+      await this.o.registry?.sync(updated).catch(async (err) => {
+        updated = (await this.o.repo.update(env.id, { use_jumpserver: env.use_jumpserver }))!;
+        throw err;
+      });
     await this.o.audit.record({
       user_id: actor.id,
       action: 'environment.update',
@@ -231,8 +263,19 @@ export class EnvironmentService {
   }
 
   /** Raw TCP to a port of a running env: the far end of the WebSocket tunnel. */
-  async openTunnel(actor: User, idOrName: string, port: number, opts: { audit?: boolean } = {}): Promise<Duplex> {
+  /** forJumpServer: the env's SSH endpoint for JumpServer (services/jumpserverEndpoints.ts), open even when direct
+   *  access is refused. */
+  async openTunnel(
+    actor: User,
+    idOrName: string,
+    port: number,
+    opts: { audit?: boolean; forJumpServer?: boolean } = {},
+  ): Promise<Duplex> {
     let env = await getFor(this.o.repo, actor, idOrName);
+    if (!opts.forJumpServer && this.o.registry?.directRefused(env))
+      throw new ForbiddenError(`environment '${env.name}' is reached through JumpServer only (jumpserver.required)`, {
+        rule: 'jumpserver.required',
+      });
     // on_demand: the connection starts it and waits (the tunnel opens once it runs).
     if (env.lifecycle_policy === 'on_demand' && ['stopped', 'starting'].includes(env.status))
       env = await startOnConnect(this.life, actor, env);

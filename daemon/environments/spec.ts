@@ -76,6 +76,8 @@ export interface SpecDeps {
   repo: EnvironmentRepo;
   keys: SshKeyService;
   mounts: MountPolicy;
+  /** Keys authorized for this env beyond its owner's (JumpServer's hosted account). */
+  envKeys?: (envId: string) => Promise<string | undefined>;
 }
 
 /** Builds a row's full spec (boot files included) at provisioning. */
@@ -112,7 +114,7 @@ export function specBuilder(d: SpecDeps): SpecOf {
       gpus: { mode: env.gpu_mode, deviceIds: env.gpu_device_ids, count: env.gpu_count },
       files: bootFiles({
         user: env.ssh_user,
-        authorizedKeys: await d.keys.authorizedKeys(env.owner_id),
+        authorizedKeys: withKey(await d.keys.authorizedKeys(env.owner_id), await d.envKeys?.(env.id)),
         sshPort,
         hostPrivateKey,
         hostPublicKey: env.host_key!,
@@ -135,3 +137,6 @@ export function specBuilder(d: SpecDeps): SpecOf {
     };
   };
 }
+
+const withKey = (keys: string, extra: string | undefined) =>
+  extra ? `${keys.replace(/\n*$/, '\n')}${extra}\n`.replace(/^\n/, '') : keys;

@@ -7,6 +7,7 @@ import type { SshKeyService } from '../services/keys';
 import type { AuditService } from '../services/audit';
 import type { BackendService } from '../services/backends';
 import { requireAuth } from './auth';
+import { auditTrail } from './auditTrail';
 import { requestLog } from './requestLog';
 import { errorMiddleware } from './errorMiddleware';
 import { openApiDocument } from './openapi';
@@ -27,6 +28,8 @@ import type { VolumeService } from '../services/volumes';
 import { storageRouter } from './routes/storage';
 import { profilesRouter } from './routes/profiles';
 import type { ProfileService } from '../profiles/service';
+import { jumpserverRouter } from './routes/jumpserver';
+import type { JumpServerService } from '../services/jumpserver';
 
 export interface AppDeps {
   version: string;
@@ -40,6 +43,7 @@ export interface AppDeps {
   volumes: VolumeService;
   profiles: ProfileService;
   orphans: OrphanService;
+  jumpserver?: JumpServerService;
   sessions: JupyterSessions;
   frameAncestors: string[];
   /** express `trust proxy`: false ignores X-Forwarded-* (the default). */
@@ -76,7 +80,9 @@ export function createApp(d: AppDeps): express.Express {
     res.json(doc);
   });
   const api = express.Router();
+  api.use(auditTrail(d.audit));
   api.use(requireAuth(d.auth));
+  api.use(jumpserverRouter(d.envs, d.jumpserver));
   api.use('/environments', environmentsRouter(d.envs, d.sessions, d.profiles));
   api.use('/profiles', profilesRouter(d.profiles));
   api.use(identityRouter(d.auth, d.keys));

@@ -24,6 +24,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       err instanceof DomainError
         ? { code: err.code, message: err.message, ...(err.details ?? {}) }
         : { code: 'internal', message: 'internal error' };
+    res.locals.errorCode = body.code;
     if (res.headersSent) {
       res.end();
       return;

@@ -6,6 +6,7 @@ import type { EnvEvent } from '../../common/model';
 import { DomainError, NotFoundError, statusFor } from '../errors';
 import type { Logger } from '../log';
 import type { AuthService } from '../services/auth';
+import type { AuditService } from '../services/audit';
 import type { EnvironmentService } from '../environments/service';
 import type { EventBus } from '../services/events';
 import { cookieValue, type JupyterSessions, SESSION_COOKIE } from '../services/jupyterSessions';
@@ -25,6 +26,8 @@ export interface WsDeps {
   envs: EnvironmentService;
   events: EventBus;
   log: Logger;
+  /** Tunnel openings (and refusals) go into the audit trail with client and address. */
+  audit?: AuditService;
 }
 
 function reject(socket: Duplex, err: unknown): void {
@@ -81,7 +84,8 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
       const m = TUNNEL.exec(url.pathname);
       if (!m) throw new NotFoundError('endpoint', url.pathname);
       const port = parse(tunnelQuery, Object.fromEntries(url.searchParams)).port ?? 22;
-      const upstream = await d.envs.openTunnel(user, decodeURIComponent(m[1]), port);
+      const open = () => d.envs.openTunnel(user, decodeURIComponent(m[1]), port);
+      const upstream = d.audit ? await d.audit.around(tunnelAudit(req, url.pathname), user, open) : await open();
       if (req.headers.upgrade?.toLowerCase() === RAW_TCP) {
         // The CLI's fast path: after the 101 the connection is the env's TCP stream itself, no framing.
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${RAW_TCP}\r\nConnection: Upgrade\r\n\r\n`);
@@ -92,6 +96,18 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
     })().catch((err) => reject(socket, err));
   });
   return wss;
+}
+
+/** The audit row of a tunnel opening (the upgrade's client and peer address). */
+function tunnelAudit(req: IncomingMessage, pathname: string) {
+  const client = req.headers['x-hangar-client'] ?? req.headers['user-agent'];
+  return {
+    method: 'GET',
+    path: pathname.slice('/api/v1'.length),
+    client: (Array.isArray(client) ? client[0] : client)?.slice(0, 200) ?? null,
+    address: req.socket.remoteAddress ?? null,
+    always: true,
+  };
 }
 
 /** Two byte streams joined; either end closing closes both. */

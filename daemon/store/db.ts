@@ -14,6 +14,8 @@ import * as m006k8s from './migrations/006_k8s';
 import * as m007 from './migrations/007_volumes_meta';
 import * as m008 from './migrations/008_lifecycle';
 import * as m009 from './migrations/009_profiles';
+import * as m010 from './migrations/010_audit_trail';
+import * as m011 from './migrations/011_jumpserver';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -25,6 +27,8 @@ const migrations: Record<string, Migration> = {
   '007_volumes_meta': m007,
   '008_lifecycle': m008,
   '009_profiles': m009,
+  '010_audit_trail': m010,
+  '011_jumpserver': m011,
 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {

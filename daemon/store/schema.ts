@@ -94,6 +94,24 @@ export interface AuditLogTable {
   action: string;
   target: string | null;
   detail: string | null;
+  client: string | null;
+  address: string | null;
+  result: string | null;
+  status: number | null;
+}
+
+export interface JumpServerAssetsTable {
+  env_id: string;
+  asset_name: string;
+  asset_id: string | null;
+  account_id: string | null;
+  permission_id: string | null;
+  port: number;
+  public_key: string;
+  private_key_sealed: string;
+  active: number;
+  error: string | null;
+  updated_at: string;
 }
 
 export interface GpusTable {
@@ -158,4 +176,5 @@ export interface Database {
   environments: EnvironmentsTable;
   audit_log: AuditLogTable;
   gpu_usage: GpuUsageTable;
+  jumpserver_assets: JumpServerAssetsTable;
 }

@@ -86,21 +86,4 @@ export class UserRepo {
   }
 }
 
-export class AuditRepo {
-  constructor(private readonly db: Kysely<Database>) {}
-  async record(e: { user_id: string | null; action: string; target?: string | null; detail?: unknown }): Promise<void> {
-    await this.db
-      .insertInto('audit_log')
-      .values({
-        at: new Date().toISOString(),
-        user_id: e.user_id,
-        action: e.action,
-        target: e.target ?? null,
-        detail: e.detail === undefined ? null : JSON.stringify(e.detail),
-      })
-      .execute();
-  }
-  async list(limit = 200) {
-    return this.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit).execute();
-  }
-}
+export { AuditRepo } from './audit';

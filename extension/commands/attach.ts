@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { identityFile, knownHostsFile } from '../../common/localKey';
 import { sshAlias } from '../../common/names';
 import { remoteFolderUri, REMOTE_SSH_EXTENSIONS } from '../attach/remoteUri';
+import { probeForwarding } from '../attach/koko';
 import type { Services } from '../core/services';
 import { withCancellableProgress } from '../core/progress';
 import type { EnvRef } from '../gateways/manager';
@@ -31,8 +32,15 @@ export async function writeGatewayBlock(
   gatewayUrl: string,
 ): Promise<{ file: string; warnings: string[] }> {
   const g = s.gateways.get(gatewayUrl);
+  const viaJms = g
+    ? await Promise.all(
+        g.environments.filter((e) => e.use_jumpserver).map((e) => g.client.connection(e.id).catch(() => undefined)),
+      )
+    : [];
   const block = renderBlock({
     gatewayUrl,
+    // use_jumpserver envs go through KoKo (JumpServer's SSH gateway) instead of the gateway's tunnel.
+    jumpserver: viaJms.flatMap((ci) => (ci?.jumpserver ? [{ alias: ci.ssh.host_alias, ...ci.jumpserver }] : [])),
     proxyCommand: s.cli.proxyCommand,
     knownHostsFile: knownHostsFile(s.cli.configDir),
     identityFile: identityFile(s.cli.configDir),
@@ -79,6 +87,12 @@ export async function attach(s: Services, arg?: unknown): Promise<AttachResult |
   const folder = vscode.workspace.getConfiguration('hangar').get<string>('remoteFolder') || `/home/${env.ssh_user}`;
   const uri = remoteFolderUri(ref.gateway.url, env.name, folder);
   s.log.info(`attach ${env.name}: ${uri} (ssh config ${file})`);
+  if (env.use_jumpserver) {
+    // Through KoKo: Remote-SSH would hang at "Setting up SSH tunnel" if KoKo refuses forwarding; ask first.
+    const probe = await probeForwarding({ configFile: file, alias: sshAlias(ref.gateway.url, env.name) });
+    if (!probe.ok && probe.hint) throw new Error(vscode.l10n.t('{0} (through JumpServer): {1}', env.name, probe.hint));
+    if (!probe.ok) s.log.warn(`attach ${env.name}: probe through JumpServer failed: ${probe.output}`);
+  }
 
   const installed = REMOTE_SSH_EXTENSIONS.some((id) => vscode.extensions.getExtension(id));
   if (!installed) {

@@ -1,6 +1,6 @@
 // Connect to a gateway (URL + token, verified before it is stored) and log out (every window follows).
 import * as vscode from 'vscode';
-import { ApiError, HangarClient } from '../../common/client';
+import { ApiError, HangarClient, VSCODE_CLIENT } from '../../common/client';
 import { ensureLocalKey } from '../../common/localKey';
 import { CertificateChangedError } from '../../common/tls/errors';
 import { decideLoginTrust } from '../../common/tls/tofu';
@@ -87,6 +87,7 @@ export async function connect(s: Services, urlArg?: string, tokenArg?: string): 
         url: normalized,
         token: token.trim(),
         timeoutMs: 15_000,
+        client: VSCODE_CLIENT,
         tls: tlsTrust({ pin, caFile: caFileSetting() }),
       });
       const me = await client.me();

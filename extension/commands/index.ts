@@ -8,6 +8,7 @@ import type { Environment } from '../../common/model';
 import { showProfileDrift } from './profileDrift';
 import { copyConnectionInfo, copySshCommand, openJupyter, openRdp, openTerminal, showLogs } from './access';
 import { attach } from './attach';
+import { showAuditLog } from './audit';
 import { connect, logout } from './connect';
 import { lifecycle, remove } from './lifecycle';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
@@ -104,6 +105,7 @@ export function commandTable(s: Services): CommandTable {
     'hangar.createSnapshot': (arg?: unknown) => createSnapshot(s, arg),
     'hangar.revertSnapshot': (arg?: unknown) => revertSnapshot(s, arg),
     'hangar.deleteSnapshot': (arg?: unknown) => deleteSnapshot(s, arg),
+    'hangar.showAuditLog': () => showAuditLog(s),
     'hangar.showOutput': () => s.log.show(),
     'hangar.showProfileDrift': (arg?: unknown) => showProfileDrift(s, arg),
   };

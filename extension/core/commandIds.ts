@@ -23,6 +23,7 @@ export const COMMAND_IDS = [
   'hangar.createSnapshot',
   'hangar.revertSnapshot',
   'hangar.deleteSnapshot',
+  'hangar.showAuditLog',
   'hangar.showOutput',
   'hangar.showProfileDrift',
 ] as const;

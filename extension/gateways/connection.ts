@@ -1,6 +1,6 @@
 // One gateway: its API client, its environments (kept fresh by the event stream) and its reachability.
 import * as vscode from 'vscode';
-import { ApiError, HangarClient } from '../../common/client';
+import { ApiError, HangarClient, VSCODE_CLIENT } from '../../common/client';
 import { EventStream } from '../../common/events';
 import type { Environment, GpuInfo } from '../../common/model';
 import type { TlsTrustError } from '../../common/tls/errors';
@@ -29,7 +29,7 @@ export class GatewayConnection implements vscode.Disposable {
     readonly trustKey = '',
     private readonly trustError?: TlsTrustError,
   ) {
-    this.client = new HangarClient({ url, token, timeoutMs: 30_000, tls: trust });
+    this.client = new HangarClient({ url, token, timeoutMs: 30_000, tls: trust, client: VSCODE_CLIENT });
   }
 
   start(): void {

@@ -67,6 +67,8 @@ describe('extension manifest', () => {
       'attach/remoteUri.ts',
       'core/commandIds.ts',
       'gateways/trust.ts',
+      'audit/format.ts',
+      'attach/koko.ts',
     ]) {
       assert.doesNotMatch(fs.readFileSync(path.join(root, 'extension', f), 'utf8'), /from 'vscode'/, f);
     }

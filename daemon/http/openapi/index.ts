@@ -4,6 +4,7 @@ import { registerEnvironments } from './environments';
 import { registerIdentity } from './identity';
 import { registerInfra } from './infra';
 import { registerProfiles } from './profiles';
+import { registerJumpServer } from './jumpserver';
 import { newRegistry } from './registry';
 import { registerStorage } from './storage';
 import { registerVms } from './vms';
@@ -18,6 +19,7 @@ export function openApiDocument(version: string): OpenApiDocument {
   registerVms(r);
   registerStorage(r);
   registerProfiles(r);
+  registerJumpServer(r);
   return new OpenApiGeneratorV31(r.definitions).generateDocument({
     openapi: '3.1.0',
     info: {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { gpuUsageQuery } from '../../../common/lifecycle';
 import { auditQuery, gpusQuery } from '../../../common/schemas';
 import { answers, ok } from './registry';
-import { auditEntrySchema, backendSchema, eventSchema, gpuSchema } from './responses';
+import { auditPageSchema, backendSchema, eventSchema, gpuSchema } from './responses';
 
 export function registerInfra(r: OpenAPIRegistry): void {
   r.registerPath({
@@ -38,9 +38,22 @@ export function registerInfra(r: OpenAPIRegistry): void {
   r.registerPath({
     method: 'get',
     path: '/audit',
-    summary: 'Audit log (admin), newest first',
+    summary: 'Audit trail (admin), newest first; filters, cursor pages, JSON lines or CSV export',
     request: { query: auditQuery },
-    responses: answers({ 200: ok('Entries', z.array(auditEntrySchema)) }, [400, 403]),
+    responses: answers(
+      {
+        200: {
+          description: 'A page (json), or its entries as JSON lines / CSV; X-Next-Cursor names the next page of those',
+          headers: { 'x-next-cursor': { schema: { type: 'string' }, description: 'Next page (jsonl/csv)' } },
+          content: {
+            'application/json': { schema: auditPageSchema },
+            'application/x-ndjson': { schema: z.string() },
+            'text/csv': { schema: z.string() },
+          },
+        },
+      },
+      [400, 403],
+    ),
   });
   r.registerPath({
     method: 'get',

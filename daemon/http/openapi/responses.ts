@@ -172,7 +172,24 @@ export const snapshotSchema = z
   .passthrough()
   .openapi('Snapshot');
 
-export const auditEntrySchema = z.object({ action: z.string() }).passthrough().openapi('AuditEntry');
+export const auditEntrySchema = z
+  .object({
+    id: z.number().int(),
+    at: time,
+    user_id: z.string().nullable(),
+    user: z.string().nullable().describe('User name; null: unauthenticated or the gateway itself'),
+    action: z.string(),
+    target: z.string().nullable(),
+    detail: z.string().nullable().describe('JSON text'),
+    client: z.string().nullable().describe('X-Hangar-Client, else User-Agent'),
+    address: z.string().nullable().describe('Client address (X-Forwarded-For only via trust_proxy)'),
+    result: z.string().nullable().describe('ok, or the error code'),
+    status: z.number().int().nullable(),
+  })
+  .openapi('AuditEntry');
+export const auditPageSchema = z
+  .object({ entries: z.array(auditEntrySchema), next_cursor: z.string().nullable() })
+  .openapi('AuditPage');
 export const eventSchema = z
   .object({
     type: z.string(),

@@ -1,7 +1,7 @@
-// Backends and their reachability; the audit log (admin).
+// Backends and their reachability; the audit trail (admin): a JSON page, or JSON lines / CSV text to export.
 import { Router } from 'express';
 import { auditQuery } from '../../../common/schemas';
-import type { AuditService } from '../../services/audit';
+import { auditText, type AuditService } from '../../services/audit';
 import type { BackendService } from '../../services/backends';
 import { userOf } from '../auth';
 import { parse } from '../validate';
@@ -12,7 +12,15 @@ export function backendsRouter(backends: BackendService, audit: AuditService): R
     res.json(await backends.list());
   });
   r.get('/audit', async (req, res) => {
-    res.json(await audit.list(userOf(res), parse(auditQuery, req.query).limit ?? 200));
+    const q = parse(auditQuery, req.query);
+    const page = await audit.list(userOf(res), q);
+    if (q.format === undefined || q.format === 'json') {
+      res.json(page);
+      return;
+    }
+    if (page.next_cursor) res.setHeader('x-next-cursor', page.next_cursor);
+    res.type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    res.send(auditText(page.entries, q.format));
   });
   return r;
 }

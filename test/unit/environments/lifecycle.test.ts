@@ -39,7 +39,7 @@ describe('environments: lifecycle policies (moved clock)', () => {
   };
   const next = async (id: string) => (await g.envs.get(alice, id)).next_action!;
   const audit = async () =>
-    (await new AuditRepo(g.db).list()).map((a) => ({ ...a, detail: JSON.parse(a.detail ?? 'null') }));
+    (await new AuditRepo(g.db).list({ limit: 1000 })).map((a) => ({ ...a, detail: JSON.parse(a.detail ?? 'null') }));
 
   it('ephemeral: a restart is a rebuild from the same spec (a new object, the old one gone, same row and name)', async () => {
     const env = await make({ name: 'eph-rb', lifecycle_policy: 'ephemeral' });

@@ -1,0 +1,119 @@
+// An environment as JumpServer objects: a host asset (SSH at the env's endpoint on the gateway), a hosted account
+// (a key pair made for JumpServer: KoKo's VS Code mode needs a secret JumpServer holds) and an asset permission for
+// its owner. Made all or nothing: what was made is deleted again when a later step fails.
+import { JumpServerRefused, type JumpServerClient } from './client';
+
+/** The comment that marks an asset as this gateway's (reconcile finds its own by it). */
+export const marker = (gatewayId: string, envId: string) => `hangar:${gatewayId}:${envId}`;
+export const markerPrefix = (gatewayId: string) => `hangar:${gatewayId}:`;
+
+export interface AssetSpec {
+  name: string;
+  address: string;
+  port: number;
+  comment: string;
+  platform: string | number;
+  node?: string;
+  username: string;
+  privateKey: string;
+  /** JumpServer user ids allowed to connect. */
+  users: string[];
+  active: boolean;
+}
+
+export interface AssetIds {
+  asset_id: string;
+  account_id: string;
+  permission_id: string;
+}
+
+export async function registerAsset(c: JumpServerClient, s: AssetSpec): Promise<AssetIds> {
+  const made: string[] = [];
+  try {
+    const asset = await c.request<{ id: string }>('POST', '/assets/hosts/', {
+      name: s.name,
+      address: s.address,
+      platform: typeof s.platform === 'number' ? { pk: s.platform } : s.platform,
+      protocols: [{ name: 'ssh', port: s.port }],
+      nodes: s.node ? [s.node] : [],
+      is_active: s.active,
+      comment: s.comment,
+      labels: ['hangar:environment'],
+    });
+    made.push(`/assets/hosts/${asset.id}/`);
+    const account = await c.request<{ id: string }>('POST', '/accounts/accounts/', {
+      asset: asset.id,
+      name: s.username,
+      username: s.username,
+      secret_type: 'ssh_key',
+      secret: s.privateKey,
+      privileged: false,
+      is_active: true,
+      push_now: false,
+      comment: s.comment,
+    });
+    made.push(`/accounts/accounts/${account.id}/`);
+    const perm = await c.request<{ id: string }>('POST', '/perms/asset-permissions/', {
+      name: s.name,
+      users: s.users,
+      assets: [asset.id],
+      accounts: [s.username],
+      protocols: ['ssh'],
+      actions: ['connect', 'upload', 'download', 'copy', 'paste'],
+      is_active: s.active,
+      comment: s.comment,
+    });
+    return { asset_id: asset.id, account_id: account.id, permission_id: perm.id };
+  } catch (err) {
+    // Compensation: newest first; a failure here leaves the object for reconcile (it carries our marker).
+    for (const p of made.reverse()) await c.remove(p).catch(() => undefined);
+    throw err;
+  }
+}
+
+export async function setActive(c: JumpServerClient, ids: AssetIds, active: boolean): Promise<void> {
+  await c.request('PATCH', `/assets/hosts/${ids.asset_id}/`, { is_active: active });
+  await c.request('PATCH', `/perms/asset-permissions/${ids.permission_id}/`, { is_active: active });
+}
+
+export async function removeAsset(c: JumpServerClient, ids: { [K in keyof AssetIds]?: string | null }): Promise<void> {
+  if (ids.permission_id) await c.remove(`/perms/asset-permissions/${ids.permission_id}/`);
+  if (ids.account_id) await c.remove(`/accounts/accounts/${ids.account_id}/`);
+  if (ids.asset_id) await c.remove(`/assets/hosts/${ids.asset_id}/`);
+}
+
+/** Whether the asset still exists (and is it active). */
+export async function assetState(c: JumpServerClient, id: string): Promise<{ is_active: boolean } | undefined> {
+  try {
+    return await c.request<{ is_active: boolean }>('GET', `/assets/hosts/${id}/`);
+  } catch (err) {
+    if (err instanceof JumpServerRefused && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+/** This gateway's assets in JumpServer, with the env id each is for. */
+export async function oursIn(c: JumpServerClient, prefix: string): Promise<{ id: string; envId: string }[]> {
+  const hosts = await c.all<{ id: string; comment?: string }>('/assets/hosts/');
+  return hosts
+    .filter((h) => h.comment?.startsWith(prefix))
+    .map((h) => ({ id: h.id, envId: h.comment!.slice(prefix.length) }));
+}
+
+/** Ids of a JumpServer user and its objects (accounts and permissions) marked as ours, for an asset being removed. */
+export async function objectsOf(c: JumpServerClient, assetId: string): Promise<Partial<AssetIds>> {
+  const accounts = await c.all<{ id: string }>('/accounts/accounts/', { asset: assetId });
+  const perms = await c.all<{ id: string; assets?: string[] }>('/perms/asset-permissions/');
+  return {
+    asset_id: assetId,
+    account_id: accounts[0]?.id,
+    permission_id: perms.find((p) => p.assets?.includes(assetId))?.id,
+  };
+}
+
+export async function userIdOf(c: JumpServerClient, username: string): Promise<string> {
+  const users = await c.all<{ id: string; username: string }>('/users/users/', { username });
+  const u = users.find((x) => x.username === username);
+  if (!u) throw new JumpServerRefused(404, '', `user '${username}' (no such JumpServer user)`);
+  return u.id;
+}

@@ -1,0 +1,36 @@
+// Registrations of environments in JumpServer (migration 011).
+import type { Kysely, Selectable, Updateable } from 'kysely';
+import type { Database, JumpServerAssetsTable } from './schema';
+
+export type JmsRow = Selectable<JumpServerAssetsTable>;
+
+export class JumpServerRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  get(envId: string): Promise<JmsRow | undefined> {
+    return this.db.selectFrom('jumpserver_assets').selectAll().where('env_id', '=', envId).executeTakeFirst();
+  }
+  all(): Promise<JmsRow[]> {
+    return this.db.selectFrom('jumpserver_assets').selectAll().orderBy('env_id').execute();
+  }
+  async insert(r: Omit<JmsRow, 'updated_at'>): Promise<void> {
+    await this.db
+      .insertInto('jumpserver_assets')
+      .values({ ...r, updated_at: new Date().toISOString() })
+      .execute();
+  }
+  async update(envId: string, patch: Updateable<JumpServerAssetsTable>): Promise<void> {
+    await this.db
+      .updateTable('jumpserver_assets')
+      .set({ ...patch, updated_at: new Date().toISOString() })
+      .where('env_id', '=', envId)
+      .execute();
+  }
+  async delete(envId: string): Promise<void> {
+    await this.db.deleteFrom('jumpserver_assets').where('env_id', '=', envId).execute();
+  }
+  async usedPorts(): Promise<Set<number>> {
+    const rows = await this.db.selectFrom('jumpserver_assets').select('port').execute();
+    return new Set(rows.map((r) => r.port));
+  }
+}

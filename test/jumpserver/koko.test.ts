@@ -1,0 +1,139 @@
+// Connecting through JumpServer with the real OpenSSH client: the managed SSH config sends a use_jumpserver env to the
+// KoKo double (HostName/Port/User jmsuser@account@asset, no ProxyCommand); KoKo logs into the env's SSH endpoint on
+// the gateway with the hosted account's key and runs the command in the Docker env; sessions and commands show up in
+// GET /environments/:id/sessions; forwarding refused gives the explanation of KoKo's two settings; a connection
+// token logs in as JMS-<id>.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from 'ssh2';
+import type { ConnectionInfo, Environment } from '../../common/model';
+import { kokoForwardingHint, probeForwarding } from '../../extension/attach/koko';
+import { JumpServerApiDouble } from '../doubles/jumpserver-api';
+import { KokoDouble } from '../doubles/koko';
+import { Cli } from '../helpers/cli';
+import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { SSH_IMAGE } from '../helpers/docker';
+import { retry } from '../helpers/retry';
+import { tmpDir } from '../helpers/tmp';
+
+function ssh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile('ssh', args, { timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+describe('jumpserver area: real ssh through the KoKo double into a Docker env', function () {
+  this.timeout(240_000);
+  const api = new JumpServerApiDouble();
+  const koko = new KokoDouble(api);
+  const dir = tmpDir('hangar-koko-');
+  const sshConfig = path.join(dir, 'ssh_config');
+  let d: TestDaemon;
+  let cli: Cli;
+  let env: Environment;
+  let conn: ConnectionInfo;
+
+  before(async () => {
+    await api.start();
+    api.privateTokens.set('tok', 'admin');
+    fs.writeFileSync(path.join(dir, 'token'), 'tok\n');
+    const port = await koko.start();
+    const yaml = [
+      'jumpserver:',
+      `  url: ${api.url}`,
+      `  auth: {private_token_file: ${path.join(dir, 'token')}}`,
+      `  koko: {host: 127.0.0.1, port: ${port}}`,
+      '  asset_address: 127.0.0.1',
+      '  asset_bind: 127.0.0.1',
+      `  asset_port_range: {from: ${23000 + (process.pid % 500)}, to: ${23600}}`,
+    ].join('\n');
+    d = await startDaemon({ configYaml: yaml + '\n' });
+    cli = new Cli(d.url);
+    await cli.login(d.token);
+    // The JumpServer user's SSH key is the CLI's key (a user's own key in JumpServer).
+    const pub = fs.readFileSync(path.join(cli.configDir, 'id_ed25519.pub'), 'utf8').trim();
+    api.objects('users').find((u) => u.username === 'admin')!.public_key = pub;
+    env = await d.admin.createEnvironment({
+      image: SSH_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'terminal',
+      name: 'kokoenv',
+      use_jumpserver: true,
+    });
+    await retry(async () => assert.equal((await d.admin.getEnvironment(env.id)).status, 'running'), 120_000);
+    conn = await d.admin.connection(env.id);
+    const r = await cli.run(['ssh-config', '--write', sshConfig]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    await d?.admin.deleteEnvironment(env?.id).catch(() => undefined);
+    await d?.close();
+    await koko.stop();
+    await api.stop();
+  });
+
+  it('connection info has the KoKo route; the managed block sends the alias to KoKo without ProxyCommand', () => {
+    assert.equal(conn.jumpserver!.port, koko.port);
+    assert.match(conn.jumpserver!.user, /^admin@hangar@hangar-kokoenv-/);
+    const text = fs.readFileSync(sshConfig, 'utf8');
+    const entry = text.slice(text.indexOf(`Host ${conn.ssh.host_alias}\n`));
+    assert.match(entry, new RegExp(`^Host \\S+\\n  HostName 127.0.0.1\\n  Port ${koko.port}\\n  User admin@hangar@`));
+    assert.match(entry.split('\nHost ')[0], /ProxyCommand none/);
+  });
+
+  it('real ssh through KoKo runs a command in the env; the session and command are recorded', async () => {
+    const r = await retry(async () => {
+      const x = await ssh(['-F', sshConfig, '-o', 'BatchMode=yes', conn.ssh.host_alias, 'echo via-koko; hostname']);
+      assert.equal(x.code, 0, x.stderr);
+      return x;
+    }, 30_000);
+    assert.match(r.stdout, /^via-koko\n/);
+    const sessions = await d.admin.request<{ commands: { input: string }[]; replay_url: string | null }[]>(
+      'GET',
+      `/api/v1/environments/${env.id}/sessions`,
+    );
+    assert.ok(sessions.some((s) => s.commands.some((c) => c.input === 'echo via-koko; hostname')));
+    assert.ok(sessions[0].replay_url?.includes('/terminal/sessions/'));
+    const shown = await cli.run(['sessions', env.name]);
+    assert.match(shown.stdout, /\$ echo via-koko; hostname/);
+  });
+
+  it('forwarding refused: the probe explains ENABLE_LOCAL_PORT_FORWARD and ENABLE_VSCODE_SUPPORT; allowed: banner', async () => {
+    const refused = await probeForwarding({ configFile: sshConfig, alias: conn.ssh.host_alias });
+    assert.equal(refused.ok, false);
+    assert.ok(!refused.ok && refused.hint);
+    assert.match(refused.ok ? '' : refused.hint!, /ENABLE_LOCAL_PORT_FORWARD: true and ENABLE_VSCODE_SUPPORT: true/);
+    koko.enableLocalPortForward = koko.enableVscodeSupport = true;
+    const ok = await probeForwarding({ configFile: sshConfig, alias: conn.ssh.host_alias });
+    assert.deepEqual(ok, { ok: true });
+    koko.enableLocalPortForward = koko.enableVscodeSupport = false;
+    assert.equal(kokoForwardingHint('debug1: Authentication succeeded'), undefined);
+  });
+
+  it('a connection token logs in as JMS-<id> with its value as the password', async () => {
+    const t = await d.admin.request<{ username: string; password: string; port: number }>(
+      'POST',
+      `/api/v1/environments/${env.id}/connection-token`,
+    );
+    assert.match(t.username, /^JMS-/);
+    assert.equal(t.port, koko.port);
+    const out = await new Promise<string>((resolve, reject) => {
+      const c = new Client();
+      c.on('ready', () =>
+        c.exec('echo token-login', (err, ch) => {
+          if (err) return reject(err);
+          let buf = '';
+          ch.on('data', (b: Buffer) => (buf += b.toString()));
+          ch.on('close', () => (c.end(), resolve(buf)));
+        }),
+      );
+      c.on('error', reject);
+      c.connect({ host: '127.0.0.1', port: t.port, username: t.username, password: t.password });
+    });
+    assert.equal(out, 'token-login\n');
+  });
+});
