@@ -72,7 +72,8 @@ export const extendSchema = z.union([
 export const extendMinutes = (b: z.infer<typeof extendSchema>): number =>
   'minutes' in b ? b.minutes : Math.max(1, Math.round(b.hours * 60));
 
-const isoTime = z
+/** An ISO 8601 time (a query parameter or a body field); shared by every route that takes one. */
+export const isoTime = z
   .string()
   // The shape first: Date() also parses "0.5" or "May 1" and would take them for times.
   .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/, 'must be an ISO 8601 time')

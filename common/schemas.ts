@@ -11,7 +11,7 @@ import {
   STORAGE_TYPES,
 } from './model';
 import { cronProblem } from './cron';
-import { lifecycleConfigSchema } from './lifecycle';
+import { isoTime, lifecycleConfigSchema } from './lifecycle';
 
 // .openapi() adds what JSON Schema needs beyond zod (daemon/http/openapi builds the API description from these).
 extendZodWithOpenApi(z);
@@ -424,10 +424,8 @@ export const logsQuery = z
   })
   .strict();
 export const templatesQuery = z.object({ backend_id: z.string().optional() }).strict();
-const isoTime = z
-  .string()
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time')
-  .transform((v) => new Date(v).toISOString());
+// Normalised to UTC for the store's string comparison.
+const isoTimeUtc = isoTime.transform((v) => new Date(v).toISOString());
 export const auditQuery = z
   .object({
     limit: queryInt(1).describe('Entries, newest first; capped at 5000 (default 200)'),
@@ -439,8 +437,8 @@ export const auditQuery = z
     user: z.string().min(1).max(64).optional().describe('User name'),
     action: z.string().min(1).max(64).optional().describe('Action, or a prefix as "environment.*"'),
     target: z.string().min(1).max(200).optional().describe('Target (an environment id, …)'),
-    since: isoTime.optional().describe('Entries at or after this time'),
-    until: isoTime.optional().describe('Entries before this time'),
+    since: isoTimeUtc.optional().describe('Entries at or after this time'),
+    until: isoTimeUtc.optional().describe('Entries before this time'),
     format: z
       .enum(['json', 'jsonl', 'csv'])
       .optional()

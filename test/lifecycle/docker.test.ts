@@ -115,10 +115,9 @@ describe('lifecycle: policies on Docker (moved clock)', function () {
       ['start'],
     );
     assert.equal((await get(env.id)).status, 'running');
-    const audit = await d.admin.request<{ action: string; target: string; detail: any; user_id: string | null }[]>(
-      'GET',
-      '/api/v1/audit',
-    );
+    const { entries: audit } = await d.admin.request<{
+      entries: { action: string; target: string; detail: any; user_id: string | null }[];
+    }>('GET', '/api/v1/audit');
     const auto = audit.filter((a) => a.target === env.id && JSON.parse(a.detail ?? 'null')?.automatic);
     assert.deepEqual(auto.map((a) => a.action).sort(), ['environment.start', 'environment.stop']);
   });
