@@ -23,6 +23,7 @@ import {
   waitForNotification,
   type CodeServer,
   type Workbench,
+  closeUiTest,
 } from './harness';
 
 async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
@@ -72,13 +73,7 @@ describe('ui: the extension in code-server', function () {
     wb = await openWorkbench(cs);
   });
 
-  after(async () => {
-    await wb?.close();
-    await cs?.stop();
-    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
-      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
-    await d?.close();
-  });
+  after(() => closeUiTest(wb, cs, d));
 
   it('the .vsix is small and leaves sources out', () => {
     const size = fs.statSync(vsix).size;

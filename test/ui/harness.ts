@@ -9,6 +9,7 @@
 //
 // runExtensionTests() runs an extension's integration suite (vscode API, mocha inside the
 // extension host) in code-server through the smoke-test driver payload.
+import type { HangarClient } from '../../common/client';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -844,4 +845,17 @@ export async function runExtensionTests(opts: ExtensionTestsOptions): Promise<Ex
     await cs.stop();
     if (ownWorkspace) fs.rmSync(workspace, { recursive: true, force: true });
   }
+}
+
+/** The end of a UI suite: the browser, code-server, then every env the test daemon still has, then the daemon. */
+export async function closeUiTest(
+  wb: Workbench | undefined,
+  cs: CodeServer | undefined,
+  d: { admin: HangarClient; close(): Promise<void> } | undefined,
+): Promise<void> {
+  await wb?.close();
+  await cs?.stop();
+  for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
+    await d!.admin.deleteEnvironment(e.id).catch(() => undefined);
+  await d?.close();
 }

@@ -19,6 +19,7 @@ import {
   waitForNotification,
   type CodeServer,
   type Workbench,
+  closeUiTest,
 } from './harness';
 
 describe('ui: lifecycle warnings in code-server', function () {
@@ -36,13 +37,7 @@ describe('ui: lifecycle warnings in code-server', function () {
     });
     wb = await openWorkbench(cs);
   });
-  after(async () => {
-    await wb?.close();
-    await cs?.stop();
-    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
-      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
-    await d?.close();
-  });
+  after(() => closeUiTest(wb, cs, d));
 
   it('warns before an automatic stop and Extend pushes it out', async () => {
     // Idle 8 min with nobody connected: its automatic stop is within the warning's 10 minutes from the start.

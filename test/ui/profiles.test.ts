@@ -23,6 +23,7 @@ import {
   waitForNotification,
   type CodeServer,
   type Workbench,
+  closeUiTest,
 } from './harness';
 
 const CONFIG = `
@@ -70,13 +71,7 @@ describe('ui: create from a profile in code-server', function () {
     });
     wb = await openWorkbench(cs);
   });
-  after(async () => {
-    await wb?.close();
-    await cs?.stop();
-    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
-      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
-    await d?.close();
-  });
+  after(() => closeUiTest(wb, cs, d));
 
   it('pick a profile, its option, a name: the env is created from the profile', async () => {
     const { page } = wb;

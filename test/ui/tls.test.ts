@@ -24,6 +24,7 @@ import {
   waitForNotification,
   type CodeServer,
   type Workbench,
+  closeUiTest,
 } from './harness';
 
 describe('ui: the extension with an https gateway', function () {
@@ -66,13 +67,7 @@ describe('ui: the extension with an https gateway', function () {
     wb = await openWorkbench(cs);
   });
 
-  after(async () => {
-    await wb?.close();
-    await cs?.stop();
-    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
-      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
-    await d?.close();
-  });
+  after(() => closeUiTest(wb, cs, d));
 
   it('first connect shows the fingerprint; accepting it connects and lists the environments', async () => {
     const { page } = wb;
