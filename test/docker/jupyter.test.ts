@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { docker } from '../helpers/docker';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { JUPYTER_IMAGE } from '../helpers/docker';
+import { executeRequest } from '../helpers/jupyter';
 
 describe('docker: Jupyter through the gateway', function () {
   this.timeout(180_000);
@@ -159,29 +160,7 @@ describe('docker: Jupyter through the gateway', function () {
         if (m.parent_header?.msg_id === msgId && m.msg_type === 'execute_result') resolve(m.content.data['text/plain']);
       }),
     );
-    ws.send(
-      JSON.stringify({
-        header: {
-          msg_id: msgId,
-          username: 't',
-          session: crypto.randomUUID(),
-          msg_type: 'execute_request',
-          version: '5.3',
-          date: new Date().toISOString(),
-        },
-        parent_header: {},
-        metadata: {},
-        channel: 'shell',
-        content: {
-          code: '1+1',
-          silent: false,
-          store_history: false,
-          user_expressions: {},
-          allow_stdin: false,
-          stop_on_error: true,
-        },
-      }),
-    );
+    ws.send(executeRequest('1+1', msgId));
     assert.equal(await result, '2');
     ws.close();
   });

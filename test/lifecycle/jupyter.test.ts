@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { ManualClock } from '../../daemon/environments/clock';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { JUPYTER_IMAGE } from '../helpers/docker';
+import { executeRequest } from '../helpers/jupyter';
 
 const MIN = 60_000;
 
@@ -61,29 +62,7 @@ describe('lifecycle: a busy Jupyter kernel (moved clock)', function () {
           resolve();
       }),
     );
-    ws.send(
-      JSON.stringify({
-        header: {
-          msg_id: msgId,
-          username: 't',
-          session: crypto.randomUUID(),
-          msg_type: 'execute_request',
-          version: '5.3',
-          date: new Date().toISOString(),
-        },
-        parent_header: {},
-        metadata: {},
-        channel: 'shell',
-        content: {
-          code: 'import time; time.sleep(12)',
-          silent: false,
-          store_history: false,
-          user_expressions: {},
-          allow_stdin: false,
-          stop_on_error: true,
-        },
-      }),
-    );
+    ws.send(executeRequest('import time; time.sleep(12)', msgId));
     await busy;
     ws.close();
     const next = async () => (await d.admin.getEnvironment(env.id)).next_action!;
