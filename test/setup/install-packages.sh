@@ -38,6 +38,11 @@ packages=(
   nfs-ganesha            # ganesha.nfsd, serving a directory on 127.0.0.1
   nfs-ganesha-vfs        # its VFS back end (exports a local directory)
   libnfs-utils           # nfs-ls, nfs-cat, nfs-cp: the tests read and write the export through NFS
+  # datasets (start-s3.sh, FUSE mounts on the host side) and the agent tests (busybox-only image):
+  fuse3                  # fusermount3, /etc/fuse.conf: host-side FUSE mounts of datasets
+  s3fs                   # s3fs-fuse: mounts a dataset's bucket+prefix on the host, bound into the env
+  rclone                 # rclone mount / sync: the other FUSE client, and sync into a volume where FUSE is missing
+  busybox-static         # the agent tests' busybox-only image (no OpenSSH, no package manager)
 )
 
 missing=()
