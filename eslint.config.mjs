@@ -63,6 +63,14 @@ export default tseslint.config(
       folders('', 'environments', 'services', 'store', 'http', 'gpu', 'backends'),
     ),
   },
+  // daemon/objectstore: S3 clients for the configured stores, beside the backends: services use it, it uses none.
+  {
+    files: ['daemon/objectstore/**/*.ts'],
+    rules: restrict(
+      'daemon/objectstore speaks S3 only: services/ and environments/ call it, it never calls them',
+      folders('', 'environments', 'services', 'store', 'http', 'gpu', 'backends', 'jumpserver'),
+    ),
+  },
   {
     files: ['daemon/http/routes/**/*.ts'],
     rules: restrict('routes call services only', [

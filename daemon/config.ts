@@ -10,6 +10,7 @@ import { defaultsProblem } from './profiles/resolve';
 import { lifecycleConfigSchema } from '../common/lifecycle';
 import { backend, portRange } from './backendConfig';
 import { checkShares, share, volumeQuotas } from './storageConfig';
+import { checkObjectStores, objectStore } from './objectstore/config';
 
 export type {
   BackendConfig,
@@ -155,6 +156,8 @@ const configSchema = z
     volume_quotas: volumeQuotas,
     /** NFS/CephFS exports users may mount by name ({type: share, source: NAME}). */
     shares: z.array(share).default([]),
+    /** S3-compatible stores for datasets, volume archives and backups; credentials from a file or the environment. */
+    object_stores: z.array(objectStore).default([]),
     jumpserver: jumpserverConfig.optional(),
     /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or
      *  `off`; a certificate of your own is given with tls_cert_file + tls_key_file instead. */
@@ -315,6 +318,7 @@ function checkReferences(cfg: z.infer<typeof configSchema>): void {
     throw new Error(`invalid configuration: default_backend: no backend '${cfg.default_backend}'`);
   }
   checkShares(cfg.shares);
+  checkObjectStores(cfg.object_stores);
   const names = new Set<string>();
   for (const [i, h] of cfg.host_paths.entries()) {
     if (names.has(h.name)) throw new Error(`invalid configuration: host_paths.${i}.name: duplicate name '${h.name}'`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one test area (unit, docker, profiles, api, access, lifecycle, k8s, kvm, storage, jumpserver, ui) or all of them, bringing up what the area needs first.
+# Runs one test area (unit, docker, profiles, api, access, lifecycle, k8s, kvm, storage, datasets, jumpserver, ui) or all of them, bringing up what the area needs first.
 # The last line of output is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +16,9 @@ case "$area" in
   kvm) areas=(kvm) ;;
   storage) areas=(storage) ;;
   jumpserver) areas=(jumpserver) ;;
-  all) areas=(unit docker profiles api access lifecycle k8s kvm storage jumpserver ui) ;;
-  *) echo "unknown test area '$area' (unit, docker, profiles, api, access, lifecycle, ui, k8s, kvm, storage, jumpserver, all)" >&2; exit 2 ;;
+  datasets) areas=(datasets) ;;
+  all) areas=(unit docker profiles api access lifecycle k8s kvm storage datasets jumpserver ui) ;;
+  *) echo "unknown test area '$area' (unit, docker, profiles, api, access, lifecycle, ui, k8s, kvm, storage, datasets, jumpserver, all)" >&2; exit 2 ;;
 esac
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -32,6 +33,7 @@ for a in "${areas[@]}"; do
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
     k8s) bash test/setup/k8s-cluster.sh up ;;
     storage) bash test/setup/all.sh; bash test/setup/start-nfs.sh ;;
+    datasets) bash test/setup/all.sh; bash test/setup/start-s3.sh >/dev/null ;;
     kvm) bash test/setup/install-packages.sh; bash test/setup/start-libvirtd.sh; bash test/setup/build-vm-image.sh >/dev/null ;;
   esac
   specs+=("test/$a/**/*.test.ts")
