@@ -30,6 +30,7 @@ import {
   bootFilesArchive,
   demuxBuffer,
   dockerMessage,
+  redactMountSecrets,
   listedState,
   localExec,
   stateOf,
@@ -219,7 +220,10 @@ export class DockerDriver implements Driver {
 
   async restart(ref: string, timeoutS: number): Promise<void> {
     this.addresses.delete(ref);
-    await this.call(() => this.docker.getContainer(ref).restart({ t: timeoutS }));
+    await this.call(() => this.docker.getContainer(ref).restart({ t: timeoutS })).catch((err) => {
+      if (err instanceof BackendUnavailableError || statusCode(err) === 404) throw err;
+      throw new UnprocessableError(`container did not restart on backend '${this.id}': ${dockerMessage(err)}`);
+    });
   }
 
   async delete(ref: string): Promise<void> {
@@ -256,7 +260,8 @@ export class DockerDriver implements Driver {
           startedAt: c.State.StartedAt,
         };
       const state = stateOf(c.State);
-      const message = state === 'failed' ? c.State.Error || `exited with code ${c.State.ExitCode}` : undefined;
+      const message =
+        state === 'failed' ? redactMountSecrets(c.State.Error || `exited with code ${c.State.ExitCode}`) : undefined;
       return { state, message, startedAt: c.State.StartedAt };
     } catch (err) {
       if (statusCode(err) === 404) return { state: 'missing' };

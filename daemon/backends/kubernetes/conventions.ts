@@ -34,6 +34,11 @@ export interface K8sOptions {
   namespacePrefix: string;
   imagePullSecrets: string[];
   storageClass?: string;
+  /** The operator's Ceph CSI classes, sizes of claims that give none, the fsGroup of pods with claims. */
+  ceph?: { cephfs_class?: string; rbd_class?: string };
+  homeSizeGb?: number;
+  volumeSizeGb?: number;
+  fsGroup?: number;
   /** Added to pods that ask for GPUs. */
   gpuTolerations?: V1Toleration[];
 }
