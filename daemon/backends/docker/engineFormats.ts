@@ -16,7 +16,7 @@ export function dockerMessage(err: unknown): string {
 }
 
 /** dockerd quotes a failed local-volume mount's options ("data: name=…,secret=…"): keys never leave as they are. */
-export const redactMountSecrets = (text: string) => text.replace(/\b(secret|password)=[^,\s"']+/g, '$1=***');
+export const redactMountSecrets = (text: string) => text.replace(/\b(secret|password)=[^,\s"':]+/g, '$1=***');
 
 export function stateOf(s: Dockerode.ContainerInspectInfo['State']): BackendState {
   if (s.Running || s.Restarting) return 'running';

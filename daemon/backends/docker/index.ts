@@ -84,7 +84,13 @@ export class DockerDriver implements Driver {
 
   /** Runs a Docker call; a connection failure becomes BackendUnavailableError naming this backend. */
   private call<T>(fn: () => Promise<T>): Promise<T> {
-    return guard(this.id, dockerUnreachable, fn);
+    // dockerd quotes a failed volume mount's options (a CephFS share's key among them) in any call that mounts.
+    return guard(this.id, dockerUnreachable, fn).catch((err: unknown) => {
+      const e = err as { message?: unknown; json?: { message?: unknown } };
+      if (typeof e?.message === 'string') e.message = redactMountSecrets(e.message);
+      if (typeof e?.json?.message === 'string') e.json.message = redactMountSecrets(e.json.message);
+      throw err;
+    });
   }
 
   /** Objects this gateway made on this backend (two backends may share one engine). */
