@@ -7,7 +7,8 @@ import { HangarClient } from '../../common/client';
 import type { User } from '../../common/model';
 import { apiError } from '../helpers/apiError';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
-import { ensureCluster, eventually, IMAGE, k8sApis, k8sConfig, nsOf } from '../helpers/k8s';
+import { ensureCluster, eventually, IMAGE, k8sApis, k8sConfig, KUBECONFIG, nsOf } from '../helpers/k8s';
+import { Cli } from '../helpers/cli';
 import { applyTestClasses, asked, bound, claim, deleteNamespaces } from '../helpers/k8sStorage';
 
 describe('storage: volumes as claims on kubernetes', function () {
@@ -25,6 +26,10 @@ describe('storage: volumes as claims on kubernetes', function () {
     d = await startDaemon({
       configYaml: [
         k8sConfig('    ceph: {cephfs_class: hangar-test-cephfs}\n').trimEnd(),
+        '  - id: k8steam',
+        '    kind: kubernetes',
+        `    kubeconfig: ${KUBECONFIG}`,
+        '    namespace_policy: per-team',
         '  - id: local',
         'volume_quotas:',
         '  per_user: {max_total_gb: 20}',
@@ -132,6 +137,65 @@ describe('storage: volumes as claims on kubernetes', function () {
     await eventually(async () => !(await claim(ns, v.backend_name)), 'claim removed', 30_000);
   });
 
+  it("a team's volume lives in the team's namespace (per-team policy) and a team mate's env there mounts it", async () => {
+    const v = await u.bob.c.createVolume({ name: 'shared', backend_id: 'k8steam', team: true, size_gb: 1 });
+    const ns = `hangar-team-${team}`;
+    // The backend names no class: the cluster's default (standard, WaitForFirstConsumer) binds it with its first pod.
+    const pvc = (await claim(ns, v.backend_name))!;
+    assert.equal(pvc.spec!.storageClassName, 'standard');
+    assert.deepEqual(
+      [pvc.metadata!.labels!['dev.hangar.team'], pvc.metadata!.labels!['dev.hangar.owner']],
+      [team, undefined],
+    );
+    const env = await u.bob.c.createEnvironment({
+      name: 'teamer',
+      image: IMAGE,
+      deployment_mode: 'k8s_pod',
+      environment_type: 'terminal',
+      backend_id: 'k8steam',
+      storage_config: { mounts: [{ type: 'volume', source: 'team:shared', target: '/shared', read_only: true }] },
+    });
+    const running = await u.bob.c.waitFor(env.id, ['running', 'failed', 'pending'], { timeoutMs: 120_000 });
+    assert.equal(running.status, 'running', running.status_message ?? '');
+    assert.equal(nsOf(running), ns);
+    await bound(ns, v.backend_name);
+    assert.equal((await apiError(u.alice.c.volume(v.id))).status, 404, 'not in the team');
+    await u.bob.c.deleteEnvironment(env.id);
+    await eventually(async () => (await u.bob.c.listEnvironments()).length === 0, 'env deleted', 60_000);
+    await u.bob.c.deleteVolume(v.id);
+  });
+
+  it('the CLI: volumes create with a class and access modes, ls shows the phase', async () => {
+    const cli = new Cli(d.url);
+    const carol = await d.admin.createUser(`carol${sfx}`);
+    namespaces.add(`hangar-${carol.user.id.replace(/-/g, '').slice(0, 8)}`);
+    await cli.login(carol.token);
+    const c = await cli.run([
+      'volumes',
+      'create',
+      'cli-claim',
+      '--backend',
+      'k8s',
+      '--size',
+      '1',
+      '--class',
+      'hangar-test-expandable',
+      '--access-mode',
+      'ReadWriteOnce',
+      '--access-mode',
+      'ReadOnlyMany',
+    ]);
+    assert.equal(c.code, 0, c.stderr);
+    await eventually(async () => {
+      const r = await cli.run(['volumes', 'ls']);
+      return /cli-claim .* 1 GiB .* Bound \(hangar-test-expandable\)/.test(r.stdout);
+    }, 'Bound in ls');
+    const bad = await cli.run(['volumes', 'create', 'x', '--backend', 'k8s', '--access-mode', 'RWO']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /access_modes/);
+    assert.equal((await cli.run(['volumes', 'rm', 'cli-claim'])).code, 0);
+  });
+
   it('bad input is 400 naming the field; team volumes need per-team namespaces; Docker volumes have no class', async () => {
     const cases: [Record<string, unknown>, number, string][] = [
       [{ backend_id: 'k8s', storage_class: 'UPPER' }, 400, 'storage_class'],
@@ -146,10 +210,17 @@ describe('storage: volumes as claims on kubernetes', function () {
       const e = await apiError(u.bob.c.createVolume({ name: 'bad', ...extra }));
       assert.deepEqual([e.status, e.field], [status, field], `${JSON.stringify(extra)}: ${e.message}`);
     }
-    assert.deepEqual(
-      (await u.bob.c.volumes()).map((v) => v.name),
-      [],
-      'nothing half-made',
+    assert.ok(!(await u.bob.c.volumes()).some((v) => v.name === 'bad'), 'nothing half-made');
+    const { core } = k8sApis();
+    const left = await core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: 'dev.hangar.volume=true' });
+    assert.ok(
+      !left.items.some(
+        (p) =>
+          p.metadata?.labels?.['dev.hangar.owner'] === u.bob.user.id &&
+          p.status?.phase !== 'Bound' &&
+          !p.metadata?.deletionTimestamp,
+      ),
+      'no stray claim',
     );
   });
 });

@@ -7,7 +7,7 @@ import { LABELS, type BackendStatus, type VolumeOptions, type VolumesCapability 
 import { MERGE, statusOf, unless } from './api';
 import type { K8sClient } from './client';
 import { claimObject, claimProblem, gib, resolveClaim, VOLUME_LABEL } from './claims';
-import { namespaceFor, teamNamespace } from './conventions';
+import { namespaceFor, TEAM_LABEL, teamNamespace } from './conventions';
 
 /** Makes the claims that aren't there yet. A volume's claim in another namespace can't be mounted here: 422. */
 export async function ensureClaims(c: K8sClient, namespace: string, claims: V1PersistentVolumeClaim[]): Promise<void> {
@@ -91,7 +91,11 @@ export function claimVolumes(
       const namespace = namespaceOf(c, who);
       const r = resolveClaim(c.k8s, { ...opts, sizeGb }, '', { sizeGb: sizeGb ?? c.k8s.volumeSizeGb ?? 10 });
       await ensureNamespace(namespace, who);
-      const body = claimObject(name, namespace, { ...labels, [VOLUME_LABEL]: 'true' }, r);
+      // Label values can't hold "team:<team>": a team's claim says whose it is in TEAM_LABEL instead.
+      const { [LABELS.owner]: _owner, ...rest } = labels;
+      const whose: Record<string, string> =
+        who.team && owner.startsWith('team:') ? { [TEAM_LABEL]: who.team } : { [LABELS.owner]: owner };
+      const body = claimObject(name, namespace, { ...rest, ...whose, [VOLUME_LABEL]: 'true' }, r);
       await c
         .call(() => c.core.createNamespacedPersistentVolumeClaim({ namespace, body }))
         .catch(c.refused(`claim ${name}`));

@@ -119,5 +119,8 @@ export function parseModes(text: string): Map<string, number> {
   return out;
 }
 
+/** On a per-team namespace (the per-user ones carry dev.hangar.owner), and on a team volume's claim. */
+export const TEAM_LABEL = 'dev.hangar.team';
+
 /** The name suffix of an exposed env's public Service and NetworkPolicy. */
 export const PUBLIC_SUFFIX = '-public';

@@ -19,6 +19,7 @@ import {
   publicService,
   service,
   statefulSet,
+  TEAM_LABEL,
   teamNamespace,
   workloadKind,
   type Placement,
@@ -27,8 +28,7 @@ import { createWorkload, listWhere } from './workloads';
 import { envClaims, hasHomeClaim } from './claims';
 import { ensureClaims } from './claimsApi';
 
-/** On a per-team namespace (the per-user ones carry dev.hangar.owner). */
-export const TEAM_LABEL = 'dev.hangar.team';
+export { TEAM_LABEL } from './conventions';
 
 export class K8sCreate {
   /** Namespaces seen ready (with their policy) in the last minute: preflight and create both ask. */
