@@ -56,6 +56,7 @@ async function check(
     );
   }
   checkStorageType(input.storage_type, backendId, driver.kind);
+  checkClaimFields(input, driver);
   if (input.storage_config?.home && (driver.kind !== 'kubernetes' || !['pvc', 'ceph'].includes(input.storage_type)))
     throw new InputError(
       'storage_config.home',
@@ -192,6 +193,19 @@ async function insertRow(
     status: 'creating',
     status_message: null,
   });
+}
+
+/** Class, access modes and Ceph kind are for backends whose volumes are claims (declared: volumes.claims). */
+function checkClaimFields(input: CreateEnvironmentInput, driver: Driver): void {
+  if (capability(driver, 'volumes')?.claims) return;
+  for (const [i, m] of (input.storage_config?.mounts ?? []).entries()) {
+    const k = (['storage_class', 'access_modes', 'ceph'] as const).find((f) => m[f] !== undefined);
+    if (k)
+      throw new InputError(
+        `storage_config.mounts.${i}.${k}`,
+        `storage_config.mounts.${i}.${k}: backend '${driver.id}' has no storage classes (volumes there are not Kubernetes claims)`,
+      );
+  }
 }
 
 /** What each kind of backend does for a storage_type (nfs: mounts of the operator's shares; pvc: claims for the home

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { CACHE_DIR } from './cache';
+import type { TestDaemon } from './daemon';
 import { eventually, k8sApis, KUBECONFIG } from './k8s';
 
 const KUBECTL = path.join(CACHE_DIR, 'k8s/bin/current/kubectl');
@@ -49,4 +50,18 @@ export const asked = (c: V1PersistentVolumeClaim | undefined) => ({
 export async function deleteNamespaces(names: Iterable<string>): Promise<void> {
   const { core } = k8sApis();
   for (const name of new Set(names)) await core.deleteNamespace({ name }).catch(() => undefined);
+}
+
+/** Ends a storage test on the cluster: its envs (waited for), then its volumes, the daemon, the namespaces it made. */
+export async function closeClaimsTest(d: TestDaemon | undefined, namespaces: Iterable<string>): Promise<void> {
+  for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
+    await d!.admin.deleteEnvironment(e.id).catch(() => undefined);
+  if (d)
+    await eventually(async () => (await d.admin.listEnvironments()).length === 0, 'envs deleted', 60_000).catch(
+      () => undefined,
+    );
+  for (const v of (await d?.admin.volumes().catch(() => [])) ?? [])
+    await d!.admin.deleteVolume(v.id).catch(() => undefined);
+  await d?.close();
+  await deleteNamespaces(namespaces);
 }

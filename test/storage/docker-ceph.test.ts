@@ -128,6 +128,15 @@ describe('storage: CephFS shares on docker', function () {
       },
     );
     assert.ok(!JSON.stringify(st).includes(key));
+    const cls = await apiError(
+      u.bob.c.createEnvironment({
+        ...base,
+        name: 'cls',
+        storage_config: { mounts: [{ type: 'volume', source: 'v', target: '/v', ceph: 'rbd' }] },
+      }),
+    );
+    assert.deepEqual([cls.status, cls.field], [400, 'storage_config.mounts.0.ceph'], 'Docker volumes have no class');
     assert.deepEqual(await u.bob.c.listEnvironments(), []);
+    assert.deepEqual(await u.bob.c.volumes(), []);
   });
 });

@@ -19,7 +19,7 @@ import {
   objectsOf,
   podsOf,
 } from '../helpers/k8s';
-import { applyTestClasses, asked, bound, claim, deleteNamespaces } from '../helpers/k8sStorage';
+import { applyTestClasses, asked, bound, claim, closeClaimsTest } from '../helpers/k8sStorage';
 
 describe('storage: claims on kubernetes (storage_type pvc / ceph)', function () {
   this.timeout(300_000);
@@ -47,14 +47,7 @@ describe('storage: claims on kubernetes (storage_type pvc / ceph)', function () 
       u[n] = { user, c: new HangarClient({ url: d.url, token }) };
     }
   });
-  after(async () => {
-    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
-      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
-    for (const v of (await d?.admin.volumes().catch(() => [])) ?? [])
-      await d.admin.deleteVolume(v.id).catch(() => undefined);
-    await d?.close();
-    await deleteNamespaces(namespaces);
-  });
+  after(() => closeClaimsTest(d, namespaces));
 
   const gone = async (c: HangarClient, id: string) =>
     eventually(async () => !(await c.listEnvironments()).some((e) => e.id === id), 'env deleted', 60_000);

@@ -9,7 +9,7 @@ import { apiError } from '../helpers/apiError';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { ensureCluster, eventually, IMAGE, k8sApis, k8sConfig, KUBECONFIG, nsOf } from '../helpers/k8s';
 import { Cli } from '../helpers/cli';
-import { applyTestClasses, asked, bound, claim, deleteNamespaces } from '../helpers/k8sStorage';
+import { applyTestClasses, asked, bound, claim, closeClaimsTest } from '../helpers/k8sStorage';
 
 describe('storage: volumes as claims on kubernetes', function () {
   this.timeout(300_000);
@@ -41,14 +41,7 @@ describe('storage: volumes as claims on kubernetes', function () {
       u[n] = { user, c: new HangarClient({ url: d.url, token }) };
     }
   });
-  after(async () => {
-    for (const e of (await d?.admin.listEnvironments().catch(() => [])) ?? [])
-      await d.admin.deleteEnvironment(e.id).catch(() => undefined);
-    for (const v of (await d?.admin.volumes().catch(() => [])) ?? [])
-      await d.admin.deleteVolume(v.id).catch(() => undefined);
-    await d?.close();
-    await deleteNamespaces(namespaces);
-  });
+  after(() => closeClaimsTest(d, namespaces));
 
   it("create makes a bound claim with size/class/modes; listed with its phase; another user's is 404", async () => {
     const v = await u.bob.c.createVolume({
