@@ -153,7 +153,11 @@ async function states(c: K8sClient): Promise<Map<string, VolumeState>> {
     const asked = gib(pvc.spec?.resources?.requests?.storage);
     const capacity = gib(pvc.status?.capacity?.storage);
     const phase = pvc.status?.phase ?? 'Pending';
-    let message = await problemOf(c, pvc);
+    let message =
+      (await problemOf(c, pvc)) ??
+      (phase === 'Pending'
+        ? 'not bound yet (a WaitForFirstConsumer class binds it with the first pod that mounts it)'
+        : undefined);
     if (phase === 'Bound' && asked !== undefined && capacity !== undefined && asked > capacity)
       message = `resize to ${asked} GiB asked; the volume's driver has not expanded it yet (${capacity} GiB)`;
     out.set(pvc.metadata!.name!, {
