@@ -121,6 +121,35 @@ describe('storage: claims on kubernetes (storage_type pvc / ceph)', function () 
     await eventually(async () => !(await claim(ns, vol.backend_name)), 'volume claim removed', 30_000);
   });
 
+  it('a home directory on a named volume: no home claim, and the same claim after the env is deleted and made again', async () => {
+    const make = () =>
+      u.bob.c.createEnvironment({
+        ...base,
+        name: 'volhome',
+        storage_type: 'pvc',
+        storage_config: { mounts: [{ type: 'volume', source: 'myhome', target: '/home', size_gb: 1 }] },
+      });
+    const first = await u.bob.c.waitFor((await make()).id, ['running', 'failed', 'pending'], { timeoutMs: 120_000 });
+    assert.equal(first.status, 'running', first.status_message ?? '');
+    const ns = nsOf(first);
+    const vol = (await u.bob.c.volumes()).find((v) => v.name === 'myhome')!;
+    const uid = (await bound(ns, vol.backend_name)).metadata!.uid;
+    const [pod] = await podsOf(first);
+    assert.deepEqual(
+      pod.spec!.containers[0].volumeMounts!.filter((m) => m.mountPath === '/home').map((m) => m.name),
+      ['vol-0'],
+    );
+    assert.equal(await claim(ns, `${first.backend_ref!.split('/')[2]}-home`), undefined, 'no home claim of its own');
+    await u.bob.c.deleteEnvironment(first.id);
+    await gone(u.bob.c, first.id);
+    const again = await u.bob.c.waitFor((await make()).id, ['running', 'failed', 'pending'], { timeoutMs: 120_000 });
+    assert.equal(again.status, 'running', again.status_message ?? '');
+    assert.equal((await claim(ns, vol.backend_name))?.metadata?.uid, uid, 'the same claim: the home survived');
+    await u.bob.c.deleteEnvironment(again.id);
+    await gone(u.bob.c, again.id);
+    await u.bob.c.deleteVolume(vol.id);
+  });
+
   it('a class that does not exist: pending with the reason from the claim, not a silent hang', async () => {
     const env = await u.bob.c.createEnvironment({
       ...base,

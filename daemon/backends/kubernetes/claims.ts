@@ -11,9 +11,15 @@ export const VOLUME_LABEL = 'dev.hangar.volume';
 const CEPH_MODES = { cephfs: 'ReadWriteMany', rbd: 'ReadWriteOnce' } as const;
 
 export const homeClaimName = (spec: Pick<EnvSpec, 'name' | 'envId'>) => `${objectName(spec)}-home`;
+/** A volume (or share) mounted at /home is the home directory: it outlives the env, and no home claim is made. */
+const homeMounted = (spec: Pick<EnvSpec, 'mounts'>) =>
+  spec.mounts.some((m) => m.target.replace(/\/+$/, '') === '/home');
 /** storage_type pvc / ceph: the env's home directory is a claim Hangar makes (not a StatefulSet's template). */
-export const hasHomeClaim = (spec: Pick<EnvSpec, 'storageType'>) =>
-  spec.storageType === 'pvc' || spec.storageType === 'ceph';
+export const hasHomeClaim = (spec: Pick<EnvSpec, 'storageType' | 'mounts'>) =>
+  (spec.storageType === 'pvc' || spec.storageType === 'ceph') && !homeMounted(spec);
+/** A k8s_stateful env of storage_type local gets /home from its StatefulSet's claim template, as before. */
+export const templateHome = (spec: Pick<EnvSpec, 'storageType' | 'mounts'>, kind: WorkloadKind) =>
+  kind === 'statefulset' && !hasHomeClaim(spec) && !homeMounted(spec);
 
 export interface ResolvedClaim {
   storageClassName?: string;
@@ -127,8 +133,9 @@ export function podStorage(
   const home = hasHomeClaim(spec);
   if (home) volumes.push({ name: 'home', persistentVolumeClaim: { claimName: homeClaimName(spec) } });
   // A StatefulSet without a claim of Hangar's gets /home from its volumeClaimTemplate.
-  if (home || kind === 'statefulset') mounts.push({ name: 'home', mountPath: '/home' });
-  return { volumes, mounts, claims: home || kind === 'statefulset' || volumes.some((v) => v.persistentVolumeClaim) };
+  const template = templateHome(spec, kind);
+  if (home || template) mounts.push({ name: 'home', mountPath: '/home' });
+  return { volumes, mounts, claims: template || volumes.some((v) => v.persistentVolumeClaim) };
 }
 
 const when = (e: CoreV1Event) => String(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '');

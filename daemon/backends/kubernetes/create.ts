@@ -25,7 +25,7 @@ import {
   type Placement,
 } from './manifests';
 import { createWorkload, listWhere } from './workloads';
-import { envClaims, hasHomeClaim } from './claims';
+import { envClaims, templateHome } from './claims';
 import { ensureClaims } from './claimsApi';
 
 export { TEAM_LABEL } from './conventions';
@@ -118,8 +118,7 @@ export class K8sCreate {
       spec: template.spec,
     };
     // A StatefulSet's pods get /home from its claim template; a stand-in volume for the dry run.
-    if (kind === 'statefulset' && !hasHomeClaim(spec))
-      pod.spec!.volumes = [...(pod.spec!.volumes ?? []), { name: 'home', emptyDir: {} }];
+    if (templateHome(spec, kind)) pod.spec!.volumes = [...(pod.spec!.volumes ?? []), { name: 'home', emptyDir: {} }];
     await this.c
       .call(() => this.c.core.createNamespacedPod({ namespace, body: pod, dryRun: 'All' }))
       .catch((err) => {

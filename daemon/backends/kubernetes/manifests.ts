@@ -27,7 +27,7 @@ import type {
   V1StatefulSet,
   V1VolumeMount,
 } from '@kubernetes/client-node';
-import { hasHomeClaim, podStorage } from './claims';
+import { podStorage, templateHome } from './claims';
 import { UnprocessableError } from '../../errors';
 import { JUPYTER_PORT, LABELS, RDP_PORT, SSH_PORT, SSHD_CAPABILITIES, VNC_PORT, type EnvSpec } from '../../contract';
 import {
@@ -243,7 +243,7 @@ export function statefulSet(spec: EnvSpec, o: K8sOptions, namespace: string, pla
       // Deleting the env deletes its home; stopping (scale to 0) keeps it. storage_type pvc/ceph: Hangar's own home
       // claim instead (envClaims), the same for k8s_pod and k8s_stateful.
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
-      volumeClaimTemplates: hasHomeClaim(spec)
+      volumeClaimTemplates: !templateHome(spec, 'statefulset')
         ? undefined
         : [
             {
