@@ -19,7 +19,13 @@ import type {
   StorageOverview,
   Volume,
 } from './model';
-import type { AuditQuery, CreateEnvironmentRequest, ImportTemplateRequest, UpdateEnvironmentInput } from './schemas';
+import type {
+  AuditQuery,
+  CreateEnvironmentRequest,
+  CreateVolumeRequest,
+  ImportTemplateRequest,
+  UpdateEnvironmentInput,
+} from './schemas';
 
 /** X-Hangar-Client values: the audit trail records which program made each request. */
 export const CLI_CLIENT = `hangar-cli/${VERSION}`;
@@ -226,7 +232,7 @@ export class HangarClient {
   volume(id: string) {
     return this.request<Volume>('GET', `/api/v1/volumes/${encodeURIComponent(id)}`);
   }
-  createVolume(req: { name: string; size_gb?: number; backend_id?: string; team?: true | string }) {
+  createVolume(req: CreateVolumeRequest) {
     return this.request<Volume>('POST', '/api/v1/volumes', req);
   }
   resizeVolume(id: string, size_gb: number) {

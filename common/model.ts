@@ -56,14 +56,33 @@ export interface Mount {
   sub_path?: string;
   /** Set by the gateway: the volume this mount resolved to. */
   volume_id?: string;
-  /** VMs: size of the data disk a new named volume becomes. */
+  /** VMs: size of the data disk a new named volume becomes; Kubernetes: the size its claim asks for. */
   size_gb?: number;
+  /** Kubernetes, a volume this mount makes: its claim's StorageClass, access modes, or the backend's Ceph class. */
+  storage_class?: string;
+  access_modes?: AccessMode[];
+  ceph?: CephKind;
+}
+
+/** Kubernetes access modes of a claim. */
+export const ACCESS_MODES = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'] as const;
+export type AccessMode = (typeof ACCESS_MODES)[number];
+/** The backend's mapped Ceph classes: cephfs (shared file system, ReadWriteMany) or rbd (block, ReadWriteOnce). */
+export type CephKind = 'cephfs' | 'rbd';
+
+/** storage_config.home (storage_type pvc / ceph on Kubernetes): the env's own home claim. */
+export interface HomeClaim {
+  size_gb?: number;
+  storage_class?: string;
+  access_modes?: AccessMode[];
+  ceph?: CephKind;
 }
 
 import type { LifecycleConfig, NextAction } from './lifecycle';
 
 export interface StorageConfig {
   mounts?: Mount[];
+  home?: HomeClaim;
   [key: string]: unknown;
 }
 
@@ -293,8 +312,22 @@ export interface Volume {
   backend_name: string;
   size_gb: number | null;
   created_at: string;
+  /** Kubernetes: what its claim asked for (null elsewhere, or the backend's defaults). */
+  storage_class?: string | null;
+  access_modes?: AccessMode[] | null;
+  ceph?: CephKind | null;
+  /** What the backend says of it now, where it can (Kubernetes: the claim's phase, capacity, why it is pending). */
+  state?: VolumeState;
   /** The environments whose storage_config mounts it. */
   mounted_by?: { id: string; name: string }[];
+}
+
+/** A volume's backend object now: Bound/Pending/Lost (Kubernetes), its class and capacity, and why it waits. */
+export interface VolumeState {
+  phase: string;
+  storage_class?: string;
+  capacity_gb?: number;
+  message?: string;
 }
 
 /** GET /storage: what the caller may mount, by name. */

@@ -3,6 +3,7 @@ import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
+  ACCESS_MODES,
   DEPLOYMENT_MODES,
   ENVIRONMENT_TYPES,
   GPU_MODES,
@@ -62,6 +63,36 @@ const portMapping = z
  *    `id:<volume id>` one of those by id;
  *  - `{type: host_path, source: NAME}`: an entry of the operator's `host_paths` allowlist (read-only unless it says);
  *  - `{type: bind}` (a raw host path) is still parsed, to be refused with 403 by the service. */
+/** A Kubernetes claim's StorageClass (a DNS-1123 subdomain), access modes and a Ceph kind (the backend maps it). */
+export const storageClassName = z
+  .string()
+  .max(253)
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'must be a StorageClass name (lowercase letters, digits, "-" and ".")',
+  );
+export const accessModes = z
+  .array(z.enum(ACCESS_MODES))
+  .min(1)
+  .max(4)
+  .refine((m) => new Set(m).size === m.length, 'must not repeat a mode');
+export const cephKind = z.enum(['cephfs', 'rbd']);
+const claimFields = {
+  storage_class: storageClassName.optional(),
+  access_modes: accessModes.optional(),
+  /** The backend's Ceph class instead of a class name: cephfs (shared, ReadWriteMany) or rbd (block, ReadWriteOnce). */
+  ceph: cephKind.optional(),
+};
+const oneClass = (v: { storage_class?: string; ceph?: string }, ctx: z.RefinementCtx) => {
+  if (v.storage_class !== undefined && v.ceph !== undefined)
+    ctx.addIssue({ code: 'custom', path: ['ceph'], message: 'give storage_class or ceph, not both' });
+};
+/** storage_config.home: the env's own home claim (storage_type pvc or ceph, Kubernetes). */
+export const homeClaimSchema = z
+  .object({ size_gb: z.number().int().min(1).max(65536).optional(), ...claimFields })
+  .strict()
+  .superRefine(oneClass);
+
 export const VOLUME_SOURCE = /^(team:|id:)?[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const HOST_PATH_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const mount = z
@@ -76,6 +107,7 @@ const mount = z
     read_only: z.boolean().optional(),
     /** VMs: the size of the data disk a new named volume becomes (default: the backend's data_disk_gb). */
     size_gb: z.number().int().min(1).max(65536).optional(),
+    ...claimFields,
     /** share: a sub-directory of the export: relative, letters, digits, "_", "." and "-" between "/", no "..". */
     sub_path: z
       .string()
@@ -111,6 +143,10 @@ const mount = z
     if (m.sub_path !== undefined && m.type !== 'share') {
       ctx.addIssue({ code: 'custom', path: ['sub_path'], message: 'sub_path is for mounts of type share' });
     }
+    for (const k of ['storage_class', 'access_modes', 'ceph'] as const)
+      if (m[k] !== undefined && m.type !== 'volume')
+        ctx.addIssue({ code: 'custom', path: [k], message: `${k} is for mounts of type volume (Kubernetes claims)` });
+    oneClass(m, ctx);
     if (m.type === 'volume' && !VOLUME_SOURCE.test(m.source)) {
       ctx.addIssue({
         code: 'custom',
@@ -120,7 +156,9 @@ const mount = z
     }
   });
 
-export const storageConfigSchema = z.object({ mounts: z.array(mount).max(32).optional() }).passthrough();
+export const storageConfigSchema = z
+  .object({ mounts: z.array(mount).max(32).optional(), home: homeClaimSchema.optional() })
+  .passthrough();
 export const networkConfigSchema = z
   .object({
     ports: z.array(portMapping).max(64).optional(),
@@ -400,8 +438,11 @@ export const createVolumeSchema = z
     size_gb: z.number().int().min(1).max(65536).optional(),
     backend_id: z.string().min(1).max(64).optional(),
     team: z.union([z.literal(true), z.string().min(1).max(40)]).optional(),
+    /** Kubernetes backends: the claim's class (or the backend's Ceph class) and access modes. */
+    ...claimFields,
   })
-  .strict();
+  .strict()
+  .superRefine(oneClass);
 /** PATCH /volumes/{id}: grow it (where the backend can). */
 export const resizeVolumeSchema = z.object({ size_gb: z.number().int().min(1).max(65536) }).strict();
 
@@ -519,3 +560,5 @@ export const createSnapshotSchema = z
     description: z.string().max(1024).optional(),
   })
   .strict();
+export type CreateVolumeInput = z.infer<typeof createVolumeSchema>;
+export type CreateVolumeRequest = z.input<typeof createVolumeSchema>;

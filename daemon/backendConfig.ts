@@ -1,5 +1,6 @@
 // The config's backend entries: one strict schema per kind (docker, kubernetes, libvirt), chosen by `kind`.
 import { z } from 'zod';
+import { storageClassName } from '../common/schemas';
 
 const dockerBackend = z
   .object({
@@ -43,7 +44,18 @@ const kubernetesBackend = z
       .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
       .default('hangar'),
     image_pull_secrets: z.array(z.string()).default([]),
-    storage_class: z.string().optional(),
+    /** The class of claims that name none (absent: the cluster's default StorageClass). */
+    storage_class: storageClassName.optional(),
+    /** storage_type ceph / `ceph: cephfs|rbd`: the operator's Ceph CSI classes (CephFS shared RWX, RBD block RWO). */
+    ceph: z
+      .object({ cephfs_class: storageClassName.optional(), rbd_class: storageClassName.optional() })
+      .strict()
+      .optional(),
+    /** Size of a home claim (storage_type pvc/ceph) and of a volume that gives none (default 10 GiB each). */
+    home_size_gb: z.number().int().min(1).optional(),
+    volume_size_gb: z.number().int().min(1).optional(),
+    /** The pod's fsGroup where it mounts claims: the gid of the login user (default 1000, useradd's first user). */
+    fs_group: z.number().int().min(1).max(2147483647).optional(),
     /** Tolerations given to pods that ask for GPUs (Kubernetes field names); GPU nodes are often tainted so. */
     gpu_tolerations: z
       .array(

@@ -46,8 +46,18 @@ export const share = z
     read_only: z.boolean().default(false),
     /** per_user: <export>/<login user>; per_env: <export>/<env id>; made by Hangar, owned by the login uid/gid. */
     sub_directories: z.enum(['none', 'per_user', 'per_env']).default('none'),
+    /** cephfs: the Ceph client (name=) and a file on the gateway holding its key (secret=; never logged). */
+    ceph_user: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a Ceph client name')
+      .optional(),
+    secret_file: z.string().regex(/^\//, 'must be an absolute path').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.kind !== 'cephfs' && (s.ceph_user !== undefined || s.secret_file !== undefined))
+      ctx.addIssue({ code: 'custom', path: ['ceph_user'], message: 'ceph_user and secret_file are for kind cephfs' });
+  });
 export type ShareConfig = z.infer<typeof share>;
 
 /** Duplicate share names are refused, naming the second. */

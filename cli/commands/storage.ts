@@ -1,7 +1,17 @@
 // `hangar volumes` (one's own and one's team's) and `hangar orphans …` (admin: objects with no row, e.g. after a restore).
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
+import type { AccessMode, CephKind } from '../../common/model';
 import { columns, print } from '../output';
+
+interface CreateOptions {
+  size?: number;
+  backend?: string;
+  team?: boolean;
+  class?: string;
+  accessMode?: string[];
+  ceph?: string;
+}
 
 export function storageCommands(program: Command, ctx: CliContext): void {
   const v = program.command('volumes').description("your named volumes and your team's (admin: all)");
@@ -11,7 +21,7 @@ export function storageCommands(program: Command, ctx: CliContext): void {
       const vs = await ctx.client().volumes();
       print(ctx.json(), vs, () =>
         columns([
-          ['NAME', 'OWNER', 'BACKEND', 'ID', 'SIZE', 'MOUNTED BY'],
+          ['NAME', 'OWNER', 'BACKEND', 'ID', 'SIZE', 'MOUNTED BY', 'STATE'],
           ...vs.map((x) => [
             x.name,
             x.team ? `team:${x.team}` : (x.owner_id ?? '-'),
@@ -19,6 +29,7 @@ export function storageCommands(program: Command, ctx: CliContext): void {
             x.id,
             x.size_gb ? `${x.size_gb} GiB` : '-',
             x.mounted_by?.map((e) => e.name).join(',') || '-',
+            x.state ? `${x.state.phase}${x.state.storage_class ? ` (${x.state.storage_class})` : ''}` : '-',
           ]),
         ]),
       );
@@ -28,12 +39,21 @@ export function storageCommands(program: Command, ctx: CliContext): void {
     .option('--size <gb>', 'size in GB', (s) => Number(s))
     .option('--backend <id>', 'backend (default: the gateway default)')
     .option('--team', "your team's, not yours")
-    .action(async (name: string, opts: { size?: number; backend?: string; team?: boolean }) => {
+    .option('--class <name>', 'Kubernetes: the StorageClass of its claim')
+    .option('--access-mode <mode>', 'Kubernetes: an access mode (repeat for more)', (m, all: string[] = []) => [
+      ...all,
+      m,
+    ])
+    .option('--ceph <kind>', "Kubernetes: the backend's Ceph class, cephfs or rbd")
+    .action(async (name: string, opts: CreateOptions) => {
       const vol = await ctx.client().createVolume({
         name,
         ...(opts.size !== undefined ? { size_gb: opts.size } : {}),
         ...(opts.backend ? { backend_id: opts.backend } : {}),
         ...(opts.team ? { team: true as const } : {}),
+        ...(opts.class ? { storage_class: opts.class } : {}),
+        ...(opts.accessMode ? { access_modes: opts.accessMode as AccessMode[] } : {}),
+        ...(opts.ceph ? { ceph: opts.ceph as CephKind } : {}),
       });
       print(ctx.json(), vol, () => `${vol.name} ${vol.id}\n`);
     });

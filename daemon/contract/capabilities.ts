@@ -1,6 +1,6 @@
 // What some backends can do beyond the core (driver.ts). A backend declares what it has in `capabilities`;
 // callers ask by name and get the typed interface or undefined — never probe methods or switch on `kind`.
-import type { ExposedService, GpuMode, Snapshot, VmTemplate } from '../../common/model';
+import type { ExposedService, GpuMode, Snapshot, VmTemplate, VolumeState } from '../../common/model';
 import type { BackendStatus, EnvSpec } from './spec';
 import type { GpuDevice } from './gpu';
 
@@ -75,9 +75,22 @@ export interface ReadyWaitCapability {
 /** Named volumes made on purpose (POST /volumes) and removed on purpose: a Docker named volume, a libvirt data disk.
  *  `name` is the gateway's (hangar-vol-<id>); `labels` say whose it is. resize only where the backend can. */
 export interface VolumesCapability {
-  create(name: string, labels: Record<string, string>, sizeGb?: number): Promise<void>;
+  create(name: string, labels: Record<string, string>, sizeGb?: number, opts?: VolumeOptions): Promise<void>;
   remove(name: string): Promise<void>;
   resize?(name: string, sizeGb: number): Promise<void>;
+  /** Kubernetes: volumes are claims with a class and access modes (a create may give them); their size is needed. */
+  readonly claims?: { defaultSizeGb: number };
+  /** The backend objects of this gateway's volumes now, by backend name (Kubernetes: the claims' phases). */
+  states?(): Promise<Map<string, VolumeState>>;
+}
+
+/** What a volume's create may ask beyond a name and size (claims), and whose namespace it goes to. */
+export interface VolumeOptions {
+  storageClass?: string;
+  accessModes?: string[];
+  ceph?: 'cephfs' | 'rbd';
+  /** The owner's team (a per-team namespace policy puts a user's claims in the team's namespace). */
+  team?: string | null;
 }
 
 export interface Capabilities {

@@ -13,6 +13,16 @@ export interface SpecMount {
   read_only?: boolean;
   size_gb?: number;
   nfs?: NfsSource;
+  /** Volumes on Kubernetes: what the claim asks for when this env makes it (first use). */
+  claim?: ClaimRequest;
+}
+
+/** What a Kubernetes claim asks for (the driver resolves ceph to the backend's mapped class). */
+export interface ClaimRequest {
+  storageClass?: string;
+  accessModes?: string[];
+  ceph?: 'cephfs' | 'rbd';
+  sizeGb?: number;
 }
 
 /** An NFS (or CephFS) export as the operator declared it; `path` includes the sub-directory, if any. */
@@ -22,6 +32,9 @@ export interface NfsSource {
   path: string;
   version: string;
   options: string[];
+  /** cephfs: the client name and the key read from the share's secret_file (never logged). */
+  cephUser?: string;
+  secret?: string;
 }
 
 export interface EnvSpec {
@@ -40,6 +53,9 @@ export interface EnvSpec {
   env: Record<string, string>;
   ports: PortMapping[];
   mounts: SpecMount[];
+  /** storage_type, and the env's own home claim it asks for (pvc / ceph on Kubernetes). */
+  storageType?: string;
+  home?: ClaimRequest;
   /** Exact devices granted to this env (GPU-<uuid>, MIG-<uuid> or index); empty when gpu_mode is none. */
   gpus: { mode: GpuMode; deviceIds: string[]; count: number };
   /** Files written before start; the command runs /.hangar/init.sh which the gateway renders. */

@@ -56,6 +56,12 @@ async function check(
     );
   }
   checkStorageType(input.storage_type, backendId, driver.kind);
+  checkClaimFields(input, driver);
+  if (input.storage_config?.home && (driver.kind !== 'kubernetes' || !['pvc', 'ceph'].includes(input.storage_type)))
+    throw new InputError(
+      'storage_config.home',
+      "storage_config.home: a home claim is for storage_type 'pvc' or 'ceph' on a Kubernetes backend",
+    );
   // Host paths and volumes are checked before anything else: a refused mount never reaches a backend.
   const mounts = await d.mounts.plan(actor, backendId, input.storage_config?.mounts ?? []);
   if (await d.repo.findByName(actor.id, input.name))
@@ -189,10 +195,24 @@ async function insertRow(
   });
 }
 
-/** What each kind of backend does for a storage_type (nfs: mounts of the operator's shares). */
+/** Class, access modes and Ceph kind are for backends whose volumes are claims (declared: volumes.claims). */
+function checkClaimFields(input: CreateEnvironmentInput, driver: Driver): void {
+  if (capability(driver, 'volumes')?.claims) return;
+  for (const [i, m] of (input.storage_config?.mounts ?? []).entries()) {
+    const k = (['storage_class', 'access_modes', 'ceph'] as const).find((f) => m[f] !== undefined);
+    if (k)
+      throw new InputError(
+        `storage_config.mounts.${i}.${k}`,
+        `storage_config.mounts.${i}.${k}: backend '${driver.id}' has no storage classes (volumes there are not Kubernetes claims)`,
+      );
+  }
+}
+
+/** What each kind of backend does for a storage_type (nfs: mounts of the operator's shares; pvc: claims for the home
+ *  directory and volumes; ceph: claims of the backend's mapped Ceph classes, or on Docker CephFS shares). */
 const STORAGE_TYPES: Record<string, readonly string[]> = {
-  docker: ['local', 'nfs'],
-  kubernetes: ['local', 'nfs'],
+  docker: ['local', 'nfs', 'ceph'],
+  kubernetes: ['local', 'nfs', 'pvc', 'ceph'],
   libvirt: ['local'],
 };
 

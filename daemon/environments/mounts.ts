@@ -10,13 +10,13 @@ import { planShare, shareSpec } from './shares';
 import type { SpecMount } from '../contract';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnprocessableError } from '../errors';
 import type { Database } from '../store/schema';
-import { backendVolumeName, VolumeRepo, type VolumeOwner } from '../store/volumes';
+import { backendVolumeName, VolumeRepo, type NewVolume, type VolumeOwner } from '../store/volumes';
 
 /** One checked mount: what the row keeps, what the backend gets, and a volume to record on first use. */
 export interface PlannedMount {
   stored: Mount;
   spec: SpecMount;
-  newVolume?: { id: string; name: string; backend_id: string; size_gb: number | null } & VolumeOwner;
+  newVolume?: NewVolume;
 }
 
 export class MountPolicy {
@@ -119,6 +119,7 @@ export class MountPolicy {
           target: m.target,
           read_only: m.read_only,
           ...(m.size_gb ? { size_gb: m.size_gb } : {}),
+          claim: claimOf(m),
         };
       if (m.type === 'host_path') {
         const h = this.hostPaths.find((x) => x.name === m.source);
@@ -163,8 +164,23 @@ async function planVolume(
     const owner: VolumeOwner = kind === 'team' ? { team: actor.team! } : { owner_id: actor.id };
     vol = await volumes.find(owner, backendId, name);
     if (!vol)
-      newVolume = { id: crypto.randomUUID(), name, backend_id: backendId, size_gb: m.size_gb ?? null, ...owner };
+      newVolume = {
+        id: crypto.randomUUID(),
+        name,
+        backend_id: backendId,
+        size_gb: m.size_gb ?? null,
+        storage_class: m.storage_class ?? null,
+        access_modes: m.access_modes ?? null,
+        ceph: m.ceph ?? null,
+        ...owner,
+      };
   }
+  const asked = (['storage_class', 'access_modes', 'ceph'] as const).find((k) => m[k] !== undefined);
+  if (vol && asked)
+    throw new InputError(
+      `${field}.${asked}`,
+      `${field}.${asked}: volume '${m.source}' exists already; ${asked} is for a volume this mount makes`,
+    );
   const id = vol?.id ?? newVolume!.id;
   const size = vol ? (vol.size_gb ?? undefined) : m.size_gb;
   return {
@@ -175,9 +191,15 @@ async function planVolume(
       target: m.target,
       read_only: m.read_only,
       ...(size ? { size_gb: size } : {}),
+      claim: claimOf(m),
     },
     newVolume,
   };
+}
+
+/** What a Kubernetes claim made for this mount asks for (nothing given: the backend's defaults). */
+function claimOf(m: Mount): SpecMount['claim'] {
+  return { storageClass: m.storage_class, accessModes: m.access_modes, ceph: m.ceph, sizeGb: m.size_gb };
 }
 
 /** Two mounts on one target would hide one of them: refused, naming the second. */

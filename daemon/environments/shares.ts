@@ -1,5 +1,6 @@
 // Mounts of the operator's NFS/CephFS shares ({type: share, source: NAME, sub_path?}): the user must be listed, may
 // not make a read-only share writable; the path handed to a backend is the export plus checked sub-directories only.
+import fs from 'node:fs';
 import type { Mount, User } from '../../common/model';
 import type { NfsSource, SpecMount } from '../contract';
 import { ForbiddenError, UnprocessableError } from '../errors';
@@ -47,6 +48,24 @@ export function shareSpec(shares: ShareConfig[], m: Mount, envId: string): SpecM
     path: parts.join('/') || '/',
     version: s.nfs_version,
     options: s.options,
+    ...(s.kind === 'cephfs' ? { cephUser: s.ceph_user ?? 'hangar', secret: cephSecret(s) } : {}),
   };
   return { type: 'nfs', source: s.name, target: m.target, read_only: m.read_only || s.read_only, nfs };
+}
+
+/** The key in a cephfs share's secret_file (a bare key, or a keyring's "key = …" line); the error never quotes it. */
+function cephSecret(s: ShareConfig): string | undefined {
+  if (!s.secret_file) return undefined;
+  let text: string;
+  try {
+    text = fs.readFileSync(s.secret_file, 'utf8');
+  } catch (err) {
+    throw new UnprocessableError(
+      `share '${s.name}': its secret_file can't be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  const key = (/^\s*key\s*=\s*(\S+)/m.exec(text)?.[1] ?? text).trim();
+  if (!/^[A-Za-z0-9+/=]+$/.test(key))
+    throw new UnprocessableError(`share '${s.name}': its secret_file does not hold a Ceph key (base64)`);
+  return key;
 }

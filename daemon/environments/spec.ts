@@ -1,6 +1,6 @@
 // A row (or a create's input) → the EnvSpec a backend gets: ports, mounts, GPUs, boot files, Kubernetes extras.
 import type { Kysely } from 'kysely';
-import type { Environment, User } from '../../common/model';
+import type { Environment, HomeClaim, User } from '../../common/model';
 import type { CreateEnvironmentInput } from '../../common/schemas';
 import { INIT_PATH, jupyterPath, RDP_PORT, VNC_PORT, type EnvRecord, type EnvSpec } from '../contract';
 import type { SshKeyService } from '../services/keys';
@@ -59,6 +59,8 @@ export function previewSpec(id: string, actor: User, input: CreateEnvironmentInp
     ports: input.network_config?.ports ?? [],
     expose: input.network_config?.expose,
     mounts: mounts.map((m) => m.spec),
+    storageType: input.storage_type,
+    home: homeOf(input.storage_config?.home),
     gpus: {
       mode: input.gpu_mode,
       deviceIds: input.gpu_device_ids,
@@ -111,6 +113,8 @@ export function specBuilder(d: SpecDeps): SpecOf {
           : []),
       ],
       mounts: d.mounts.toSpec(env.storage_config?.mounts ?? [], env.id),
+      storageType: env.storage_type,
+      home: homeOf(env.storage_config?.home),
       gpus: { mode: env.gpu_mode, deviceIds: env.gpu_device_ids, count: env.gpu_count },
       files: bootFiles({
         user: env.ssh_user,
@@ -136,6 +140,11 @@ export function specBuilder(d: SpecDeps): SpecOf {
       record: recordOf(env),
     };
   };
+}
+
+/** storage_config.home → what the backend's home claim asks for. */
+function homeOf(h: HomeClaim | undefined): EnvSpec['home'] {
+  return h && { storageClass: h.storage_class, accessModes: h.access_modes, ceph: h.ceph, sizeGb: h.size_gb };
 }
 
 const withKey = (keys: string, extra: string | undefined) =>

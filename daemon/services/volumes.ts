@@ -2,7 +2,8 @@
 // mount (GET /storage). Another user's volume is a 404, like another user's env.
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { StorageOverview, User, Volume } from '../../common/model';
+import type { StorageOverview, User, Volume, VolumeState } from '../../common/model';
+import type { CreateVolumeInput } from '../../common/schemas';
 import type { HostPathConfig } from '../config';
 import { LABELS, capability, type Backends } from '../contract';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnprocessableError } from '../errors';
@@ -33,7 +34,8 @@ export class VolumeService {
 
   async list(actor: User): Promise<Volume[]> {
     const vols = await this.repo.list(actor.role === 'admin' ? {} : { owner_id: actor.id, team: actor.team ?? null });
-    return Promise.all(vols.map(async (v) => ({ ...v, mounted_by: await mountedBy(this.o.db, v.id) })));
+    const states = await this.statesOf(vols);
+    return Promise.all(vols.map(async (v) => ({ ...v, ...states(v), mounted_by: await mountedBy(this.o.db, v.id) })));
   }
 
   /** The caller's own or team's volume (admins: any); 404 otherwise. */
@@ -41,29 +43,55 @@ export class VolumeService {
     const v = await this.repo.get(id);
     const mine = v && (actor.role === 'admin' || v.owner_id === actor.id || (!!v.team && v.team === actor.team));
     if (!v || !mine) throw new NotFoundError('volume', id);
-    return { ...v, mounted_by: await mountedBy(this.o.db, v.id) };
+    const states = await this.statesOf([v]);
+    return { ...v, ...states(v), mounted_by: await mountedBy(this.o.db, v.id) };
   }
 
-  async create(
-    actor: User,
-    req: { name: string; size_gb?: number; backend_id?: string; team?: true | string },
-  ): Promise<Volume> {
+  /** What the volumes' backends say of them now (one call per backend that can say; an unreachable one: nothing). */
+  private async statesOf(vols: Volume[]): Promise<(v: Volume) => Pick<Volume, 'state'>> {
+    const byBackend = new Map<string, Map<string, VolumeState> | undefined>();
+    for (const b of new Set(vols.map((v) => v.backend_id))) {
+      const cap = this.o.backends.has(b) ? capability(this.o.backends.get(b), 'volumes') : undefined;
+      byBackend.set(b, await cap?.states?.().catch(() => undefined));
+    }
+    return (v) => {
+      const m = byBackend.get(v.backend_id);
+      return m ? { state: m.get(v.backend_name) ?? { phase: 'missing' } } : {};
+    };
+  }
+
+  async create(actor: User, req: CreateVolumeInput): Promise<Volume> {
     const backendId = req.backend_id ?? this.o.backends.defaultId;
     if (!this.o.backends.has(backendId)) throw new InputError('backend_id', `backend_id: no backend '${backendId}'`);
+    const vols = capability(this.o.backends.get(backendId), 'volumes');
+    const asked = (['storage_class', 'access_modes', 'ceph'] as const).find((k) => req[k] !== undefined);
+    if (asked && !vols?.claims)
+      throw new InputError(
+        asked,
+        `${asked}: backend '${backendId}' has no storage classes (volumes there are not Kubernetes claims)`,
+      );
+    const size = req.size_gb ?? vols?.claims?.defaultSizeGb;
     const owner = this.ownerFor(actor, req.team);
     if (await this.repo.find(owner, backendId, req.name))
       throw new ConflictError(`volume '${req.name}' already exists on backend '${backendId}'`);
-    await checkVolumeQuota(this.o.db, this.o.quotas, owner, req.size_gb ?? 0);
+    await checkVolumeQuota(this.o.db, this.o.quotas, owner, size ?? 0);
     const id = crypto.randomUUID();
-    const vols = capability(this.o.backends.get(backendId), 'volumes');
     // Made on the backend first: a failure there leaves no row. Backends without the capability make it on first use.
-    await vols?.create(backendVolumeName(id), this.labels(backendId, actor, owner), req.size_gb);
+    await vols?.create(backendVolumeName(id), this.labels(backendId, actor, owner), size, {
+      storageClass: req.storage_class,
+      accessModes: req.access_modes,
+      ceph: req.ceph,
+      team: owner.team ?? actor.team ?? null,
+    });
     try {
       const v = await this.repo.insert({
         id,
         name: req.name,
         backend_id: backendId,
-        size_gb: req.size_gb ?? null,
+        size_gb: size ?? null,
+        storage_class: req.storage_class ?? null,
+        access_modes: req.access_modes ?? null,
+        ceph: req.ceph ?? null,
         ...owner,
       });
       await this.o.audit.record({ user_id: actor.id, action: 'volume.create', target: id, detail: { name: req.name } });

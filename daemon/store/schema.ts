@@ -151,6 +151,10 @@ export interface VolumesTable {
   backend_id: string;
   size_gb: number | null;
   created_at: string;
+  /** Kubernetes claims (migration 012): the class asked for, access modes (JSON array), a Ceph kind. */
+  storage_class?: string | null;
+  access_modes?: string | null;
+  ceph?: string | null;
 }
 export interface ProfilesTable {
   name: string;

@@ -5,7 +5,24 @@ import type { Database, VolumesTable } from './schema';
 /** The backend's name for a volume: from its id only, so no input reaches a host as a name. */
 export const backendVolumeName = (id: string) => `hangar-vol-${id}`;
 
-const toDomain = (r: Selectable<VolumesTable>): Volume => ({ ...r, backend_name: backendVolumeName(r.id) });
+const toDomain = (r: Selectable<VolumesTable>): Volume => ({
+  ...r,
+  storage_class: r.storage_class ?? null,
+  access_modes: r.access_modes ? (JSON.parse(r.access_modes) as Volume['access_modes']) : null,
+  ceph: (r.ceph as Volume['ceph']) ?? null,
+  backend_name: backendVolumeName(r.id),
+});
+
+/** What a new volume's row holds. */
+export type NewVolume = {
+  id: string;
+  name: string;
+  backend_id: string;
+  size_gb: number | null;
+  storage_class?: string | null;
+  access_modes?: string[] | null;
+  ceph?: string | null;
+} & VolumeOwner;
 
 export type VolumeOwner = { owner_id: string; team?: undefined } | { team: string; owner_id?: undefined };
 
@@ -24,9 +41,7 @@ export class VolumeRepo {
     return r && toDomain(r);
   }
 
-  async insert(
-    v: { id: string; name: string; backend_id: string; size_gb: number | null } & VolumeOwner,
-  ): Promise<Volume> {
+  async insert(v: NewVolume): Promise<Volume> {
     await this.db
       .insertInto('volumes')
       .values({
@@ -36,6 +51,9 @@ export class VolumeRepo {
         team: v.team ?? null,
         backend_id: v.backend_id,
         size_gb: v.size_gb,
+        storage_class: v.storage_class ?? null,
+        access_modes: v.access_modes?.length ? JSON.stringify(v.access_modes) : null,
+        ceph: v.ceph ?? null,
         created_at: new Date().toISOString(),
       })
       .execute();

@@ -46,6 +46,8 @@
 #   gpu-a100-mig-0 (MIG mixed strategy: nvidia.com/mig-1g.10gb: 7, ...), cpu-0; all annotated
 #   kwok.x-k8s.io/node=fake, no taints. kwok keeps them Ready (node Leases) and runs their pods:
 #   a bound pod goes Running at once, a pod owned by a Job goes Succeeded (k8s/kwok-stages.yaml).
+#   StorageClasses hangar-test-expandable (allowVolumeExpansion) and the Ceph stand-ins
+#   hangar-test-cephfs / hangar-test-ceph-rbd (k8s/ceph-standin.yaml), all host-path, Immediate.
 #   StorageClass "standard" (default, WaitForFirstConsumer) uses the in-tree
 #   kubernetes.io/host-path provisioner (kube-controller-manager --enable-hostpath-provisioner):
 #   PVCs bind; each volume is an empty dir /tmp/hostpath_pv/<uuid>, removed with its PVC.
@@ -507,6 +509,7 @@ KUBECTL() { "$(bin_of kubectl)" --kubeconfig="$KUBECONFIG_FILE" "$@"; }
 apply_objects() {
   local log=$LOGS/apply.log out leases
   run_logged_append "$log" KUBECTL apply --server-side --force-conflicts --field-manager=hangar-test -f "$here/k8s/storage.yaml"
+  run_logged_append "$log" KUBECTL apply --server-side --force-conflicts --field-manager=hangar-test -f "$here/k8s/ceph-standin.yaml"
   # Node status (capacity) is only taken on create; later changes of nodes.yaml go through the
   # status subresource.
   run_logged_append "$log" KUBECTL apply --server-side --force-conflicts --field-manager=hangar-test -f "$here/k8s/nodes.yaml"

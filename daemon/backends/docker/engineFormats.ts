@@ -12,8 +12,11 @@ export function statusCode(err: unknown): number | undefined {
 
 export function dockerMessage(err: unknown): string {
   const e = err as { json?: { message?: string }; reason?: string; message?: string };
-  return e?.json?.message ?? e?.message ?? String(err);
+  return redactMountSecrets(e?.json?.message ?? e?.message ?? String(err));
 }
+
+/** dockerd quotes a failed local-volume mount's options ("data: name=…,secret=…"): keys never leave as they are. */
+export const redactMountSecrets = (text: string) => text.replace(/\b(secret|password)=[^,\s"':]+/g, '$1=***');
 
 export function stateOf(s: Dockerode.ContainerInspectInfo['State']): BackendState {
   if (s.Running || s.Restarting) return 'running';

@@ -91,7 +91,12 @@ export function nfsMount(envId: string, i: number, m: SpecMount, gatewayId: stri
   const n = m.nfs!;
   const o =
     n.kind === 'cephfs'
-      ? [`name=hangar`, ...n.options, ...(m.read_only ? ['ro'] : [])]
+      ? [
+          `name=${n.cephUser ?? 'hangar'}`,
+          ...(n.secret ? [`secret=${n.secret}`] : []),
+          ...n.options,
+          ...(m.read_only ? ['ro'] : []),
+        ]
       : [`addr=${n.server}`, `nfsvers=${n.version}`, ...n.options, ...(m.read_only ? ['ro'] : [])];
   return {
     Type: 'volume' as const,

@@ -30,6 +30,7 @@ import {
   bootFilesArchive,
   demuxBuffer,
   dockerMessage,
+  redactMountSecrets,
   listedState,
   localExec,
   stateOf,
@@ -83,7 +84,13 @@ export class DockerDriver implements Driver {
 
   /** Runs a Docker call; a connection failure becomes BackendUnavailableError naming this backend. */
   private call<T>(fn: () => Promise<T>): Promise<T> {
-    return guard(this.id, dockerUnreachable, fn);
+    // dockerd quotes a failed volume mount's options (a CephFS share's key among them) in any call that mounts.
+    return guard(this.id, dockerUnreachable, fn).catch((err: unknown) => {
+      const e = err as { message?: unknown; json?: { message?: unknown } };
+      if (typeof e?.message === 'string') e.message = redactMountSecrets(e.message);
+      if (typeof e?.json?.message === 'string') e.json.message = redactMountSecrets(e.json.message);
+      throw err;
+    });
   }
 
   /** Objects this gateway made on this backend (two backends may share one engine). */
@@ -219,7 +226,10 @@ export class DockerDriver implements Driver {
 
   async restart(ref: string, timeoutS: number): Promise<void> {
     this.addresses.delete(ref);
-    await this.call(() => this.docker.getContainer(ref).restart({ t: timeoutS }));
+    await this.call(() => this.docker.getContainer(ref).restart({ t: timeoutS })).catch((err) => {
+      if (err instanceof BackendUnavailableError || statusCode(err) === 404) throw err;
+      throw new UnprocessableError(`container did not restart on backend '${this.id}': ${dockerMessage(err)}`);
+    });
   }
 
   async delete(ref: string): Promise<void> {
@@ -256,7 +266,8 @@ export class DockerDriver implements Driver {
           startedAt: c.State.StartedAt,
         };
       const state = stateOf(c.State);
-      const message = state === 'failed' ? c.State.Error || `exited with code ${c.State.ExitCode}` : undefined;
+      const message =
+        state === 'failed' ? redactMountSecrets(c.State.Error || `exited with code ${c.State.ExitCode}`) : undefined;
       return { state, message, startedAt: c.State.StartedAt };
     } catch (err) {
       if (statusCode(err) === 404) return { state: 'missing' };

@@ -5,6 +5,7 @@ import {
   CoreV1Api,
   KubeConfig,
   NetworkingV1Api,
+  StorageV1Api,
   VersionApi,
   type V1Toleration,
 } from '@kubernetes/client-node';
@@ -23,6 +24,10 @@ export interface KubernetesDriverOptions {
   namespace_prefix: string;
   image_pull_secrets: string[];
   storage_class?: string;
+  ceph?: { cephfs_class?: string; rbd_class?: string };
+  home_size_gb?: number;
+  volume_size_gb?: number;
+  fs_group?: number;
   /** Tolerations of GPU pods (default: nvidia.com/gpu NoSchedule). */
   gpu_tolerations?: V1Toleration[];
   gatewayId: string;
@@ -42,6 +47,7 @@ export class K8sClient {
   readonly apps: AppsV1Api;
   readonly batch: BatchV1Api;
   readonly net: NetworkingV1Api;
+  readonly storage: StorageV1Api;
   readonly version: VersionApi;
   readonly k8s: K8sOptions;
   readonly server: string;
@@ -56,6 +62,7 @@ export class K8sClient {
     this.apps = this.kc.makeApiClient(AppsV1Api);
     this.batch = this.kc.makeApiClient(BatchV1Api);
     this.net = this.kc.makeApiClient(NetworkingV1Api);
+    this.storage = this.kc.makeApiClient(StorageV1Api);
     this.version = this.kc.makeApiClient(VersionApi);
     this.k8s = {
       gatewayId: o.gatewayId,
@@ -63,6 +70,10 @@ export class K8sClient {
       namespacePrefix: o.namespace_prefix,
       imagePullSecrets: o.image_pull_secrets,
       storageClass: o.storage_class,
+      ceph: o.ceph,
+      homeSizeGb: o.home_size_gb ?? 10,
+      volumeSizeGb: o.volume_size_gb ?? 10,
+      fsGroup: o.fs_group ?? 1000,
       gpuTolerations: o.gpu_tolerations,
     };
   }

@@ -34,6 +34,11 @@ export interface K8sOptions {
   namespacePrefix: string;
   imagePullSecrets: string[];
   storageClass?: string;
+  /** The operator's Ceph CSI classes, sizes of claims that give none, the fsGroup of pods with claims. */
+  ceph?: { cephfs_class?: string; rbd_class?: string };
+  homeSizeGb?: number;
+  volumeSizeGb?: number;
+  fsGroup?: number;
   /** Added to pods that ask for GPUs. */
   gpuTolerations?: V1Toleration[];
 }
@@ -113,6 +118,9 @@ export function parseModes(text: string): Map<string, number> {
   }
   return out;
 }
+
+/** On a per-team namespace (the per-user ones carry dev.hangar.owner), and on a team volume's claim. */
+export const TEAM_LABEL = 'dev.hangar.team';
 
 /** The name suffix of an exposed env's public Service and NetworkPolicy. */
 export const PUBLIC_SUFFIX = '-public';

@@ -19,14 +19,16 @@ import {
   publicService,
   service,
   statefulSet,
+  TEAM_LABEL,
   teamNamespace,
   workloadKind,
   type Placement,
 } from './manifests';
 import { createWorkload, listWhere } from './workloads';
+import { envClaims, templateHome } from './claims';
+import { ensureClaims } from './claimsApi';
 
-/** On a per-team namespace (the per-user ones carry dev.hangar.owner). */
-export const TEAM_LABEL = 'dev.hangar.team';
+export { TEAM_LABEL } from './conventions';
 
 export class K8sCreate {
   /** Namespaces seen ready (with their policy) in the last minute: preflight and create both ask. */
@@ -44,7 +46,8 @@ export class K8sCreate {
     return namespaceFor(this.c.o.namespace_prefix, spec.owner);
   }
 
-  private async ensureNamespace(namespace: string, spec: EnvSpec): Promise<void> {
+  /** The namespace (with its gateway-only policy); `who` labels a new one (an owner, or a team). */
+  async ensureNamespace(namespace: string, spec: Pick<EnvSpec, 'owner' | 'team'>): Promise<void> {
     if ((this.namespacesSeen.get(namespace) ?? 0) > Date.now() - 60_000) return;
     const c = this.c;
     const ns = await c.maybe(() => c.core.readNamespace({ name: namespace }));
@@ -106,6 +109,7 @@ export class K8sCreate {
     const kind = workloadKind(spec);
     const namespace = this.namespaceOf(spec);
     const template = podTemplate(spec, this.c.k8s, {}, kind);
+    envClaims(spec, this.c.k8s, namespace); // a Ceph kind this backend maps no class for: 400 before anything
     await this.ensureNamespace(namespace, spec);
     const pod: V1Pod = {
       apiVersion: 'v1',
@@ -114,7 +118,7 @@ export class K8sCreate {
       spec: template.spec,
     };
     // A StatefulSet's pods get /home from its claim template; a stand-in volume for the dry run.
-    if (kind === 'statefulset') pod.spec!.volumes = [...(pod.spec!.volumes ?? []), { name: 'home', emptyDir: {} }];
+    if (templateHome(spec, kind)) pod.spec!.volumes = [...(pod.spec!.volumes ?? []), { name: 'home', emptyDir: {} }];
     await this.c
       .call(() => this.c.core.createNamespacedPod({ namespace, body: pod, dryRun: 'All' }))
       .catch((err) => {
@@ -135,6 +139,7 @@ export class K8sCreate {
     const svc = service(spec, c.k8s, namespace);
     const pub = publicService(spec, c.k8s, namespace);
     const pubPolicy = publicPolicy(spec, c.k8s, namespace);
+    const claims = envClaims(spec, c.k8s, namespace);
     const workload = { deployment, statefulset: statefulSet, job, cronjob: cronJob }[kind](
       spec,
       c.k8s,
@@ -160,6 +165,8 @@ export class K8sCreate {
         await c
           .call(() => c.net.createNamespacedNetworkPolicy({ namespace, body: pubPolicy }))
           .catch(keep('NetworkPolicy'));
+      // Claims before the pod that mounts them (they outlive it: stop keeps them; volumes' outlive the env).
+      await ensureClaims(c, namespace, claims);
       await c.call(() => createWorkload(c, kind, namespace, workload)).catch(keep(kind));
     } catch (err) {
       this.namespacesSeen.delete(namespace); // deleted behind our back? Look again next time.

@@ -28,6 +28,7 @@ import { PULL_POLICY } from './conventions';
 import { waitReady } from './ready';
 import * as streams from './streams';
 import { EnvWatch } from './watch';
+import { claimVolumes, explainEnv } from './claimsApi';
 import { listWhere, statusNow } from './workloads';
 
 export { apiMessage, isUnreachable, parseRef, statusOf } from './api';
@@ -53,6 +54,7 @@ export class KubernetesDriver implements Driver {
     this.id = o.id;
     this.c = new K8sClient(o);
     this.creator = new K8sCreate(this.c, (ref) => this.delete(ref));
+    this.capabilities.volumes = claimVolumes(this.c, (ns, who) => this.creator.ensureNamespace(ns, who));
   }
 
   async info(): Promise<BackendInfo> {
@@ -119,11 +121,21 @@ export class KubernetesDriver implements Driver {
 
   /** Status changes of every env of this backend, from watches (see watch.ts). */
   private watch(onChange: (envId: string, status: BackendStatus) => void, onResync: () => void): () => void {
+    // A pending env's unbound claims say why (their events): looked up before it is reported; a newer change wins.
+    const seq = new Map<string, number>();
+    const report = (envId: string, st: BackendStatus) => {
+      const n = (seq.get(envId) ?? 0) + 1;
+      seq.set(envId, n);
+      if (st.state !== 'pending') return onChange(envId, st);
+      void explainEnv(this.c, envId, st)
+        .catch(() => st)
+        .then((x) => seq.get(envId) === n && onChange(envId, x));
+    };
     const w = new EnvWatch({
       kc: this.c.kc,
       labelSelector: this.c.ownSelector(),
       log: this.c.log,
-      onChange,
+      onChange: report,
       onResync,
       backoffMs: this.c.o.watchBackoffMs,
     });

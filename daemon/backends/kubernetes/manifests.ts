@@ -25,7 +25,9 @@ import type {
   V1Secret,
   V1Service,
   V1StatefulSet,
+  V1VolumeMount,
 } from '@kubernetes/client-node';
+import { podStorage, templateHome } from './claims';
 import { UnprocessableError } from '../../errors';
 import { JUPYTER_PORT, LABELS, RDP_PORT, SSH_PORT, SSHD_CAPABILITIES, VNC_PORT, type EnvSpec } from '../../contract';
 import {
@@ -113,11 +115,7 @@ export function envVars(spec: Pick<EnvSpec, 'env' | 'secretEnv'>): V1EnvVar[] {
 const isBatch = (kind: WorkloadKind) => kind === 'job' || kind === 'cronjob';
 
 export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, kind: WorkloadKind): V1PodTemplateSpec {
-  const other = spec.mounts.find((m) => m.type !== 'nfs');
-  if (other)
-    throw new UnprocessableError(
-      `storage_config mounts of ${other.target}: only shares (NFS) are mounted on Kubernetes backends yet`,
-    );
+  const storage = podStorage(spec, kind);
   if (isBatch(kind) && !spec.runCommand?.length) throw new UnprocessableError(`a ${kind} needs a command to run`);
   const labels = labelsFor(spec, o);
   const gpus = gpuResources(spec);
@@ -134,17 +132,19 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
       nodeSelector: placement.nodeSelector,
       tolerations: Object.keys(gpus).length ? (o.gpuTolerations ?? DEFAULT_GPU_TOLERATIONS) : undefined,
       affinity: productAffinity(placement.products),
-      securityContext: { runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [envContainer(spec, kind, gpus)],
+      securityContext: {
+        runAsNonRoot: false,
+        seccompProfile: { type: 'RuntimeDefault' },
+        // Claims are made group-writable for the login user's group (NFS volumes ignore it; init.sh chowns those).
+        ...(storage.claims ? { fsGroup: o.fsGroup ?? 1000, fsGroupChangePolicy: 'OnRootMismatch' } : {}),
+      },
+      containers: [envContainer(spec, kind, gpus, storage.mounts)],
       volumes: [
         { name: 'hangar-boot', secret: { secretName: `${objectName(spec)}-boot`, defaultMode: 0o400 } },
         // In memory: it holds the env's SSH host key.
         { name: 'hangar', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
-        // The operator's shares: in-tree nfs volumes (the kubelet's node mounts them).
-        ...spec.mounts.map((m, i) => ({
-          name: `share-${i}`,
-          nfs: { server: m.nfs!.server, path: m.nfs!.path, readOnly: m.read_only ?? false },
-        })),
+        // The operator's shares (in-tree nfs volumes: the kubelet's node mounts them), volumes' and the home claim.
+        ...storage.volumes,
       ],
     },
   };
@@ -176,7 +176,12 @@ function clusterPorts(spec: EnvSpec): Map<number, string> {
 }
 
 /** The env's one container: the boot-file copy wrapping its command, its limits, and the hardened security context. */
-function envContainer(spec: EnvSpec, kind: WorkloadKind, gpus: Record<string, string>): V1Container {
+function envContainer(
+  spec: EnvSpec,
+  kind: WorkloadKind,
+  gpus: Record<string, string>,
+  storage: V1VolumeMount[],
+): V1Container {
   const limits: Record<string, string> = { ...gpus };
   if (spec.cpu) limits.cpu = String(spec.cpu);
   if (spec.memoryMb) limits.memory = `${spec.memoryMb}Mi`;
@@ -201,8 +206,7 @@ function envContainer(spec: EnvSpec, kind: WorkloadKind, gpus: Record<string, st
     volumeMounts: [
       { name: 'hangar-boot', mountPath: BOOT_MOUNT, readOnly: true },
       { name: 'hangar', mountPath: '/.hangar' },
-      ...(kind === 'statefulset' ? [{ name: 'home', mountPath: '/home' }] : []),
-      ...spec.mounts.map((m, i) => ({ name: `share-${i}`, mountPath: m.target, readOnly: m.read_only ?? false })),
+      ...storage,
     ],
   };
 }
@@ -236,18 +240,21 @@ export function statefulSet(spec: EnvSpec, o: K8sOptions, namespace: string, pla
       serviceName: objectName(spec),
       selector: { matchLabels: { [LABELS.envId]: spec.envId } },
       template: podTemplate(spec, o, placement, 'statefulset'),
-      // Deleting the env deletes its home; stopping (scale to 0) keeps it.
+      // Deleting the env deletes its home; stopping (scale to 0) keeps it. storage_type pvc/ceph: Hangar's own home
+      // claim instead (envClaims), the same for k8s_pod and k8s_stateful.
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
-      volumeClaimTemplates: [
-        {
-          metadata: { name: 'home', labels },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: o.storageClass,
-            resources: { requests: { storage: HOME_SIZE } },
-          },
-        },
-      ],
+      volumeClaimTemplates: !templateHome(spec, 'statefulset')
+        ? undefined
+        : [
+            {
+              metadata: { name: 'home', labels },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                storageClassName: o.storageClass,
+                resources: { requests: { storage: HOME_SIZE } },
+              },
+            },
+          ],
     },
   };
 }

@@ -5,6 +5,7 @@ import { formatRef, MERGE, type Ref } from './api';
 import type { K8sClient } from './client';
 import { RESTARTED_ANNOTATION, WORKLOAD_KINDS, type WorkloadKind } from './conventions';
 import { alive, listState, workloadStatus, type WorkloadLike } from './status';
+import { explainPending } from './claimsApi';
 
 export const finished = (j: WorkloadLike) =>
   j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') ?? false;
@@ -71,7 +72,7 @@ export async function statusNow(c: K8sClient, r: Ref, generation?: string | null
     r.kind === 'cronjob'
       ? (await c.call(() => c.batch.listNamespacedJob({ namespace: r.namespace, labelSelector: envSelector(r) }))).items
       : [];
-  return workloadStatus(r.kind, w, pods, jobs);
+  return explainPending(c, workloadStatus(r.kind, w, pods, jobs), pods);
 }
 
 /** Workloads across namespaces matching the selector, as managed objects (a CronJob's runs are part of it). */

@@ -211,6 +211,17 @@ export const volumeSchema = z
     backend_name: z.string().describe('What the backend calls it: hangar-vol-<id>, never a name from input'),
     size_gb: z.number().int().nullable(),
     created_at: time,
+    storage_class: z.string().nullable().optional(),
+    access_modes: z.array(z.string()).nullable().optional(),
+    ceph: z.enum(['cephfs', 'rbd']).nullable().optional(),
+    state: z
+      .object({
+        phase: z.string().describe('Kubernetes: the claim\'s phase (Bound, Pending, Lost); "missing" when gone'),
+        storage_class: z.string().optional(),
+        capacity_gb: z.number().optional(),
+        message: z.string().optional().describe('Why a claim is not bound (its events), or that a resize waits'),
+      })
+      .optional(),
     mounted_by: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
   })
   .openapi('Volume');

@@ -24,6 +24,7 @@ export function registerStorage(r: OpenAPIRegistry): void {
       400,
       [403, 'Over a volume quota (the message has the numbers), or not in that team'],
       [409, 'A volume of that name exists'],
+      [422, 'The backend refused the object (a Kubernetes claim the API server rejects)'],
       503,
     ]),
   });
@@ -48,7 +49,7 @@ function registerVolumeEdits(r: OpenAPIRegistry): void {
       400,
       [403, 'Over a volume quota'],
       404,
-      [422, "The backend can't resize (the message names those that can)"],
+      [422, "The backend can't resize (the message names those that can), or its StorageClass doesn't allow expansion"],
       503,
     ]),
   });
