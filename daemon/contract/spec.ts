@@ -22,6 +22,10 @@ export interface NfsSource {
   path: string;
   version: string;
   options: string[];
+  /** Directories Hangar makes before `path` is mounted (`base` + "/" + `sub` is `path`): `base` must exist, each
+   *  directory of `sub` is made if missing (never through a symlink) and handed to LOGIN_UID:LOGIN_GID while root
+   *  owns it. Absent: `path` must exist on the export. */
+  make?: { base: string; sub: string };
 }
 
 export interface EnvSpec {

@@ -193,7 +193,7 @@ async function insertRow(
 const STORAGE_TYPES: Record<string, readonly string[]> = {
   docker: ['local', 'nfs'],
   kubernetes: ['local', 'nfs'],
-  libvirt: ['local'],
+  libvirt: ['local', 'nfs'],
 };
 
 function checkStorageType(type: string, backendId: string, kind: string): void {

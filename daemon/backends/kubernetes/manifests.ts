@@ -46,6 +46,7 @@ import {
   type K8sOptions,
   type WorkloadKind,
 } from './conventions';
+import { shareDirsInit } from './shareDirs';
 
 // The shared names and keys are part of this module's surface too (tests and older imports read them from here).
 export * from './conventions';
@@ -121,6 +122,7 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
   if (isBatch(kind) && !spec.runCommand?.length) throw new UnprocessableError(`a ${kind} needs a command to run`);
   const labels = labelsFor(spec, o);
   const gpus = gpuResources(spec);
+  const shareDirs = shareDirsInit(spec);
   return {
     metadata: { labels, annotations: {} },
     spec: {
@@ -135,6 +137,7 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
       tolerations: Object.keys(gpus).length ? (o.gpuTolerations ?? DEFAULT_GPU_TOLERATIONS) : undefined,
       affinity: productAffinity(placement.products),
       securityContext: { runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } },
+      initContainers: shareDirs.initContainers,
       containers: [envContainer(spec, kind, gpus)],
       volumes: [
         { name: 'hangar-boot', secret: { secretName: `${objectName(spec)}-boot`, defaultMode: 0o400 } },
@@ -145,6 +148,7 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
           name: `share-${i}`,
           nfs: { server: m.nfs!.server, path: m.nfs!.path, readOnly: m.read_only ?? false },
         })),
+        ...shareDirs.volumes,
       ],
     },
   };
