@@ -82,10 +82,13 @@ shares:
     });
     const init = pod.spec!.initContainers!;
     assert.deepEqual(
-      init.map((c) => [c.name, c.image, c.securityContext?.runAsUser, c.securityContext?.capabilities]),
+      init.map((c) => [c.name, c.image, c.securityContext?.runAsUser, { ...c.securityContext?.capabilities }]),
       [0, 1].map((i) => [`share-dirs-${i}`, IMAGE, 0, { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'] }]),
     );
-    assert.deepEqual(init[0].volumeMounts, [{ name: 'share-0-base', mountPath: '/hangar-share-base' }]);
+    assert.deepEqual(
+      init[0].volumeMounts!.map((m) => ({ ...m })),
+      [{ name: 'share-0-base', mountPath: '/hangar-share-base' }],
+    );
     const script = init[1].command!.join(' ');
     assert.match(script, new RegExp(`p="\\$p"/'${env.id}'`));
     assert.match(script, /mkdir -m 0750 "\$p"/);
