@@ -1,7 +1,7 @@
 // Storage view as plain data (no vscode import), from GET /storage (what the user may mount: volumes with who mounts
 // them, shares, host paths) and the environments' own mounts (which env mounts a share or host path, and where).
 // `t` localizes (vscode.l10n.t in the view; the identity with {0} placeholders in tests).
-import type { Environment, StorageOverview } from '../../common/model';
+import type { Environment, Mount, StorageOverview } from '../../common/model';
 
 export interface StorageRow {
   label: string;
@@ -83,4 +83,17 @@ export function mountPrefill(row: StorageRow): { mount: NonNullable<StorageRow['
     .pop()!
     .replace(/[^A-Za-z0-9_.-]/g, '-');
   return { mount: row.mount, target: row.mount.type === 'volume' ? `/data/${name}` : `/mnt/${name}` };
+}
+
+/** The create flow's answers that "Mount in a new environment" fills in (a share needs storage_type nfs). */
+export function mountAnswers(
+  row: StorageRow,
+): { mounts: Mount[]; storage_type?: string; backend_id?: string } | undefined {
+  const p = mountPrefill(row);
+  if (!p) return undefined;
+  return {
+    mounts: [{ type: p.mount.type, source: p.mount.source, target: p.target }],
+    ...(p.mount.type === 'share' ? { storage_type: 'nfs' } : {}),
+    ...(p.mount.backend_id ? { backend_id: p.mount.backend_id } : {}),
+  };
 }

@@ -81,7 +81,7 @@ shares:
       initrd: { file: path.join(dir, meta.initrd) },
     });
     const { token } = await d.admin.createUser(bobName);
-    bob = new HangarClient({ url: d.url, token });
+    bob = new HangarClient({ url: d.url, token, timeoutMs: 600_000 }); // stop waits for an ACPI shutdown under TCG
     cli = new Cli(d.url);
     await cli.login(token);
   });
@@ -131,7 +131,10 @@ shares:
     );
     assert.match(fstab, /\/nfs\/proj nfs nfsvers=4\.1,hard,timeo=600,rw,_netdev,nofail,/);
     assert.equal(await ssh('id -u; id -g'), '1000\n1000');
-    const mounts = await ssh('findmnt -no FSTYPE,SOURCE /nfs/home; findmnt -no FSTYPE,SOURCE /nfs/proj');
+    const mounts = (await ssh('findmnt -no FSTYPE,SOURCE /nfs/home; findmnt -no FSTYPE,SOURCE /nfs/proj')).replace(
+      / +/g,
+      ' ',
+    );
     assert.equal(mounts, `nfs4 10.0.2.2:/export/${homes}/${bobName}\nnfs4 10.0.2.2:/export/${proj}/${env.id}`);
     await ssh('echo from-vm > /nfs/home/from-vm.txt && echo into-env-dir > /nfs/proj/p.txt && sync');
     const mine = path.join(NFS_DIR, homes, bobName);
