@@ -150,7 +150,11 @@ shares:
     assert.equal(stdout, 'from-vm\n');
     const local = path.join(tmpDir(), 'from-host.txt');
     fs.writeFileSync(local, 'through libnfs\n');
-    await run('nfs-cp', [local, `nfs://127.0.0.1/export/${homes}/${bobName}/from-host.txt?version=4`]);
+    // As uid 1000 (libnfs's AUTH_SYS credentials): nfs-cp creates files 0660, which root's would keep from the user.
+    await run('nfs-cp', [
+      local,
+      `nfs://127.0.0.1/export/${homes}/${bobName}/from-host.txt?version=4&uid=1000&gid=1000`,
+    ]);
     assert.equal(await ssh('cat /nfs/home/from-host.txt'), 'through libnfs');
   });
 
