@@ -52,8 +52,11 @@ export interface Mount {
   target: string;
   read_only?: boolean;
   type: 'volume' | 'host_path' | 'bind' | 'share';
-  /** share: a sub-directory of the export (relative, no ".."). */
+  /** share: a sub-directory of the export (relative, no ".."); `{user}` / `{env}` segments: see common/schemas.ts. */
   sub_path?: string;
+  /** Set by the gateway (shares): the directories of sub_path below this prefix ('' = the export) are made by Hangar,
+   *  owned by the login user. Absent: sub_path must exist on the export. */
+  make_below?: string;
   /** Set by the gateway: the volume this mount resolved to. */
   volume_id?: string;
   /** VMs: size of the data disk a new named volume becomes; Kubernetes: the size its claim asks for. */

@@ -108,11 +108,16 @@ const mount = z
     /** VMs: the size of the data disk a new named volume becomes (default: the backend's data_disk_gb). */
     size_gb: z.number().int().min(1).max(65536).optional(),
     ...claimFields,
-    /** share: a sub-directory of the export: relative, letters, digits, "_", "." and "-" between "/", no "..". */
+    /** share: a sub-directory of the export: relative, letters, digits, "_", "." and "-" between "/", no "..";
+     *  a whole segment `{user}` (the caller's name) or `{env}` (the env's id) is a directory Hangar makes, with
+     *  everything below it, owned by the login user. */
     sub_path: z
       .string()
       .max(255)
-      .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'must be a relative path of letters, digits, "_", "." and "-"')
+      .regex(
+        /^([A-Za-z0-9_.-]+|\{user\}|\{env\})(\/([A-Za-z0-9_.-]+|\{user\}|\{env\}))*$/,
+        'must be a relative path of letters, digits, "_", "." and "-" (or whole segments {user} and {env})',
+      )
       .refine((p) => !p.split('/').some((s) => s === '..' || s === '.'), 'must not contain ".." or "."')
       .optional(),
   })
@@ -346,12 +351,12 @@ export const createEnvironmentSchema = z
         path: ['network_config', 'expose'],
         message: 'needs a Kubernetes deployment_mode (k8s_*)',
       });
-    const bind = v.storage_config?.mounts?.findIndex((m) => m.type !== 'volume') ?? -1;
+    const bind = v.storage_config?.mounts?.findIndex((m) => m.type !== 'volume' && m.type !== 'share') ?? -1;
     if (v.deployment_mode === 'vm' && bind >= 0)
       ctx.addIssue({
         code: 'custom',
         path: ['storage_config', 'mounts', bind, 'source'],
-        message: "a VM can't mount a host path; use a named volume (it becomes a disk)",
+        message: "a VM can't mount a host path; use a named volume (it becomes a disk) or a share",
       });
     if (v.gpu_mode === 'mig' && v.gpu_mig_profile && !/^\d+g\.\d+gb$/.test(v.gpu_mig_profile)) {
       ctx.addIssue({ code: 'custom', path: ['gpu_mig_profile'], message: 'must be a MIG profile like 1g.10gb' });

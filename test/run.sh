@@ -32,7 +32,7 @@ for a in "${areas[@]}"; do
     api) bash test/setup/all.sh; bash test/setup/schemathesis.sh >/dev/null ;;
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
     k8s) bash test/setup/k8s-cluster.sh up ;;
-    storage) bash test/setup/all.sh; bash test/setup/start-nfs.sh ;;
+    storage) bash test/setup/all.sh; bash test/setup/start-nfs.sh; bash test/setup/start-libvirtd.sh; bash test/setup/build-vm-image.sh >/dev/null ;;
     datasets) bash test/setup/all.sh; bash test/setup/start-s3.sh >/dev/null ;;
     kvm) bash test/setup/install-packages.sh; bash test/setup/start-libvirtd.sh; bash test/setup/build-vm-image.sh >/dev/null ;;
   esac

@@ -7,6 +7,11 @@ export const JUPYTER_PORT = 8888;
 export const VNC_PORT = 5901;
 export const RDP_PORT = 3389;
 
+/** The login user's uid and gid in every environment (made so when the image leaves them free): directories Hangar
+ *  makes on NFS shares are owned by these numbers, which must mean the same user in every env that mounts them. */
+export const LOGIN_UID = 1000;
+export const LOGIN_GID = 1000;
+
 /** Where the boot files live inside an environment. */
 export const BOOT_DIR = '/.hangar';
 

@@ -35,6 +35,10 @@ export interface NfsSource {
   /** cephfs: the client name and the key read from the share's secret_file (never logged). */
   cephUser?: string;
   secret?: string;
+  /** Directories Hangar makes before `path` is mounted (`base` + "/" + `sub` is `path`): `base` must exist, each
+   *  directory of `sub` is made if missing (never through a symlink) and handed to LOGIN_UID:LOGIN_GID while root
+   *  owns it. Absent: `path` must exist on the export. */
+  make?: { base: string; sub: string };
 }
 
 export interface EnvSpec {

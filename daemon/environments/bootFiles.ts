@@ -1,6 +1,15 @@
 // Files placed in every environment before its first start: the init script, sshd config, keys. Pure functions:
 // the same files serve Docker containers, Kubernetes pods and VM seeds; where they go is the contract's boot layout.
-import { BOOT_PATHS, JUPYTER_PORT, SSH_PORT, VNC_PORT, type BootFile, type BootRole } from '../contract';
+import {
+  BOOT_PATHS,
+  JUPYTER_PORT,
+  LOGIN_GID,
+  LOGIN_UID,
+  SSH_PORT,
+  VNC_PORT,
+  type BootFile,
+  type BootRole,
+} from '../contract';
 import { shq } from '../backends/shared/streams';
 
 export { shq };
@@ -105,9 +114,14 @@ export function initScript(o: InitOptions): string {
 # Managed by Hangar.
 set -eu
 U=${shq(o.user)}
+# uid/gid ${LOGIN_UID} when the image leaves them free: directories made on NFS shares belong to that number.
 if ! id "$U" >/dev/null 2>&1; then
-  if command -v useradd >/dev/null 2>&1; then useradd -m -s /bin/bash "$U" || useradd -m "$U"
-  else adduser -D "$U"; fi
+  if command -v useradd >/dev/null 2>&1; then
+    I=""; getent passwd ${LOGIN_UID} >/dev/null 2>&1 || I="-u ${LOGIN_UID}"
+    getent group ${LOGIN_GID} >/dev/null 2>&1 || groupadd -g ${LOGIN_GID} "$U" 2>/dev/null || true
+    [ -z "$I" ] || [ "$(getent group ${LOGIN_GID} | cut -d: -f1)" != "$U" ] || I="$I -g ${LOGIN_GID}"
+    useradd -m -s /bin/bash $I "$U" || useradd -m -g "$U" "$U" 2>/dev/null || useradd -m "$U"
+  else adduser -D -u ${LOGIN_UID} "$U" 2>/dev/null || adduser -D "$U"; fi
 fi
 # A locked account ("!") is refused by sshd even for key logins: mark it key-only instead.
 if command -v usermod >/dev/null 2>&1; then usermod -p '*' "$U"; fi

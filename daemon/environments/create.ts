@@ -213,7 +213,7 @@ function checkClaimFields(input: CreateEnvironmentInput, driver: Driver): void {
 const STORAGE_TYPES: Record<string, readonly string[]> = {
   docker: ['local', 'nfs', 'ceph'],
   kubernetes: ['local', 'nfs', 'pvc', 'ceph'],
-  libvirt: ['local'],
+  libvirt: ['local', 'nfs'],
 };
 
 function checkStorageType(type: string, backendId: string, kind: string): void {

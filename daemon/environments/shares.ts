@@ -25,14 +25,21 @@ export function planShare(shares: ShareConfig[], actor: User, m: Mount, field: s
       rule: 'shares.read_only',
       field: `${field}.read_only`,
     });
-  // per_user: <export>/<user name>/… (user names are lowercase letters, digits, "_", "." and "-").
-  const sub = [s.sub_directories === 'per_user' ? actor.name : undefined, m.sub_path].filter(Boolean).join('/');
+  // per_user: <export>/<user name>/… (user names are lowercase letters, digits, "_", "." and "-"); {user} is the
+  // caller's name, {env} stays until the env's id is known (shareSpec).
+  const own = m.sub_path?.split('/').map((seg) => (seg === '{user}' ? actor.name : seg));
+  const sub = [s.sub_directories === 'per_user' ? actor.name : undefined, own?.join('/')].filter(Boolean).join('/');
+  // What Hangar makes (owned by the login user): the per_user directory and all below it, or everything from the
+  // first placeholder down. Never a directory above: those are the operator's.
+  const first = m.sub_path?.split('/').findIndex((seg) => seg === '{user}' || seg === '{env}') ?? -1;
+  const makeBelow = s.sub_directories === 'per_user' ? '' : first >= 0 ? own!.slice(0, first).join('/') : undefined;
   return {
     type: 'share',
     source: s.name,
     target: m.target,
     read_only: m.read_only ?? s.read_only,
     ...(sub ? { sub_path: sub } : {}),
+    ...(makeBelow !== undefined && !s.read_only ? { make_below: makeBelow } : {}),
   };
 }
 
@@ -40,15 +47,25 @@ export function planShare(shares: ShareConfig[], actor: User, m: Mount, field: s
 export function shareSpec(shares: ShareConfig[], m: Mount, envId: string): SpecMount {
   const s = shares.find((x) => x.name === m.source);
   if (!s) throw new UnprocessableError(`share '${m.source}' is no longer in the gateway's shares`);
-  const parts = [s.export === '/' ? '' : s.export, ...(s.sub_directories === 'per_env' ? [envId] : [])];
-  if (m.sub_path) parts.push(m.sub_path);
+  const root = s.export === '/' ? '' : s.export;
+  const perEnv = s.sub_directories === 'per_env';
+  const rel = [
+    ...(perEnv ? [envId] : []),
+    ...(m.sub_path ? m.sub_path.split('/').map((seg) => (seg === '{env}' ? envId : seg)) : []),
+  ].join('/');
+  // Rows made before make_below was recorded: a per_user share's first directory is the user's.
+  const makeBelow = perEnv ? '' : (m.make_below ?? (s.sub_directories === 'per_user' && rel ? '' : undefined));
+  const base = makeBelow ? `${root}/${makeBelow}` : root || '/';
   const nfs: NfsSource = {
     kind: s.kind,
     server: s.server,
-    path: parts.join('/') || '/',
+    path: rel ? `${root}/${rel}` : root || '/',
     version: s.nfs_version,
     options: s.options,
     ...(s.kind === 'cephfs' ? { cephUser: s.ceph_user ?? 'hangar', secret: cephSecret(s) } : {}),
+    ...(makeBelow !== undefined && rel && !s.read_only
+      ? { make: { base, sub: makeBelow ? rel.slice(makeBelow.length + 1) : rel } }
+      : {}),
   };
   return { type: 'nfs', source: s.name, target: m.target, read_only: m.read_only || s.read_only, nfs };
 }

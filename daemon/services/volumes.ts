@@ -137,6 +137,7 @@ export class VolumeService {
         `backend '${v.backend_id}' can't resize volumes (backends that can: ${can.length ? can.join(', ') : 'none'})`,
       );
     }
+    await this.refuseWhileRunning(v);
     await checkVolumeQuota(
       this.o.db,
       this.o.quotas,
@@ -147,6 +148,23 @@ export class VolumeService {
     await vols.resize(v.backend_name, sizeGb);
     await this.repo.setSize(id, sizeGb);
     return this.get(actor, id);
+  }
+
+  /** A disk a running VM (or any env not stopped) has open is not resized under it: 409 naming those envs. */
+  private async refuseWhileRunning(v: Volume): Promise<void> {
+    const ids = (v.mounted_by ?? []).map((e) => e.id);
+    if (!ids.length) return;
+    const live = await this.o.db
+      .selectFrom('environments')
+      .select(['id', 'name', 'status'])
+      .where('id', 'in', ids)
+      .where('status', 'not in', ['stopped', 'failed', 'missing'])
+      .orderBy('name')
+      .execute();
+    if (live.length)
+      throw new ConflictError(
+        `volume '${v.name}' is attached to ${live.map((e) => `'${e.name}' (${e.id}, ${e.status})`).join(', ')}; stop those environments to resize it`,
+      );
   }
 
   /** What the caller may mount: their volumes and their team's, the shares and host paths listed for them. */

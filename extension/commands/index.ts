@@ -12,24 +12,27 @@ import { showAuditLog } from './audit';
 import { connect, logout } from './connect';
 import { lifecycle, remove } from './lifecycle';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
+import { mountAnswers } from '../tree/storageModel';
+import { createVolume, deleteVolume } from './storage';
 import { targets } from './targets';
 import { openDesktopPanel } from '../webviews/desktopPanel';
 
-async function create(s: Services): Promise<void> {
+async function create(s: Services, prefill?: ReturnType<typeof mountAnswers>, url?: string): Promise<void> {
   let gateways = s.gateways.all();
   if (gateways.length === 0) {
     if (!(await connect(s))) return;
     gateways = s.gateways.all();
   }
   const g =
-    gateways.length === 1
+    gateways.find((x) => x.url === url) ??
+    (gateways.length === 1
       ? gateways[0]
       : (
           await vscode.window.showQuickPick(
             gateways.map((x) => ({ label: x.url, g: x })),
             { placeHolder: vscode.l10n.t('Create on which gateway?') },
           )
-        )?.g;
+        )?.g);
   if (!g) return;
   const backends = await g.client.backends();
   if (!backends.some((b) => b.available))
@@ -43,7 +46,8 @@ async function create(s: Services): Promise<void> {
   // Profiles first where the gateway has some for this user (an older gateway has none: the full form).
   const list = await g.client.profiles().catch(() => undefined);
   let env: Environment | undefined;
-  const viaProfile = list?.profiles.length ? await askProfileRequest(list, g.gpus) : 'custom';
+  // A pre-filled mount goes through the full form (a profile fixes its own storage).
+  const viaProfile = list?.profiles.length && !prefill ? await askProfileRequest(list, g.gpus) : 'custom';
   if (viaProfile === undefined) return;
   if (viaProfile !== 'custom') env = await provisionRequest(g.client, viaProfile);
   else {
@@ -51,7 +55,11 @@ async function create(s: Services): Promise<void> {
       throw new Error(vscode.l10n.t('{0} offers you no profile, and your role creates from profiles only.', g.url));
     const recent = [...new Set(g.environments.map((e) => e.image))];
     const templates = backends.some((b) => b.kind === 'libvirt') ? await g.client.templates().catch(() => []) : [];
-    const answers = await askCreateAnswers(backends, recent, g.gpus, templates);
+    const backend = backends.find((b) => b.id === prefill?.backend_id);
+    const answers = await askCreateAnswers(backends, recent, g.gpus, templates, {
+      ...(prefill ? { mounts: prefill.mounts, storage_type: prefill.storage_type } : {}),
+      ...(backend ? { backend } : {}),
+    });
     if (!answers) return;
     env = await provision(g.client, answers);
   }
@@ -108,5 +116,11 @@ export function commandTable(s: Services): CommandTable {
     'hangar.showAuditLog': () => showAuditLog(s),
     'hangar.showOutput': () => s.log.show(),
     'hangar.showProfileDrift': (arg?: unknown) => showProfileDrift(s, arg),
+    'hangar.createVolume': (row?: unknown) => createVolume(s, row as Parameters<typeof createVolume>[1]),
+    'hangar.deleteVolume': (row?: unknown) => deleteVolume(s, row as Parameters<typeof deleteVolume>[1]),
+    'hangar.mountInNewEnvironment': async (row?: unknown) => {
+      const r = row as Parameters<typeof mountAnswers>[0] & { gateway?: string };
+      if (r?.mount) await create(s, mountAnswers(r), r.gateway);
+    },
   };
 }

@@ -26,6 +26,9 @@ export const COMMAND_IDS = [
   'hangar.showAuditLog',
   'hangar.showOutput',
   'hangar.showProfileDrift',
+  'hangar.createVolume',
+  'hangar.deleteVolume',
+  'hangar.mountInNewEnvironment',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

@@ -105,6 +105,7 @@ export async function askCreateAnswers(
   recentImages: string[],
   gpus: GpuInfo[] = [],
   templates: VmTemplate[] = [],
+  prefill: Partial<CreateAnswers> = {},
 ): Promise<CreateAnswers | undefined> {
   const title = vscode.l10n.t('Create Hangar environment');
   const N = 11;
@@ -290,7 +291,7 @@ export async function askCreateAnswers(
       }),
     },
   ];
-  let answers: Partial<CreateAnswers> = {};
+  let answers: Partial<CreateAnswers> = { ...prefill };
   for (let i = 0; i < steps.length;) {
     try {
       answers = { ...answers, ...(await steps[i].run(answers)) };

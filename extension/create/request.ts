@@ -1,5 +1,5 @@
 // Answers of the create flow → a validated API request. Pure (no vscode), so every rule is unit-tested.
-import type { BackendInfo } from '../../common/model';
+import type { BackendInfo, Mount } from '../../common/model';
 import {
   createEnvironmentSchema,
   describeZodError,
@@ -23,6 +23,8 @@ export interface CreateAnswers {
   storage_type: string;
   lifecycle_policy: string;
   use_jumpserver: boolean;
+  /** Pre-filled by "Mount in a new environment" (the Storage view). */
+  mounts?: Mount[];
 }
 
 /** Which deployment_mode a backend kind gets (Kubernetes offers both; the first is the default). */
@@ -70,6 +72,7 @@ export function buildCreateRequest(a: CreateAnswers): { request?: CreateEnvironm
     storage_type: a.storage_type as CreateEnvironmentRequest['storage_type'],
     lifecycle_policy: a.lifecycle_policy as CreateEnvironmentRequest['lifecycle_policy'],
     use_jumpserver: a.use_jumpserver,
+    ...(a.mounts?.length ? { storage_config: { mounts: a.mounts } } : {}),
   };
   const r = createEnvironmentSchema.safeParse(req);
   if (!r.success) return { error: describeZodError(r.error).message };

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { ApiError, HangarClient, VSCODE_CLIENT } from '../../common/client';
 import { EventStream } from '../../common/events';
-import type { Environment, GpuInfo } from '../../common/model';
+import type { Environment, GpuInfo, StorageOverview } from '../../common/model';
 import type { TlsTrustError } from '../../common/tls/errors';
 import type { TlsTrust } from '../../common/tls/trust';
 
@@ -14,6 +14,8 @@ export class GatewayConnection implements vscode.Disposable {
   environments: Environment[] = [];
   /** The gateway's GPU inventory (empty when it has none, or predates the endpoint). */
   gpus: GpuInfo[] = [];
+  /** What the user may mount (GET /storage); undefined from a gateway that predates the endpoint. */
+  storage?: StorageOverview;
   state: GatewayState = { kind: 'loading' };
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.emitter.event;
@@ -66,14 +68,18 @@ export class GatewayConnection implements vscode.Disposable {
       do {
         this.again = false;
         try {
-          const [envs, gpus] = await Promise.all([
+          const absent =
+            <T>(fallback: T) =>
+            (err: unknown) =>
+              err instanceof ApiError && err.status === 404 ? fallback : Promise.reject(err);
+          const [envs, gpus, storage] = await Promise.all([
             this.client.listEnvironments(),
-            this.client
-              .request<GpuInfo[]>('GET', '/api/v1/gpus')
-              .catch((err) => (err instanceof ApiError && err.status === 404 ? [] : Promise.reject(err))),
+            this.client.request<GpuInfo[]>('GET', '/api/v1/gpus').catch(absent<GpuInfo[]>([])),
+            this.client.storage().catch(absent<StorageOverview | undefined>(undefined)),
           ]);
           this.environments = envs;
           this.gpus = gpus;
+          this.storage = storage;
           this.state = { kind: 'ok' };
         } catch (err) {
           this.state = {

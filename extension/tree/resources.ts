@@ -1,8 +1,9 @@
 // The GPUs view (the gateway's inventory: per host, each GPU with model, memory, free units and holders) and the
 // Storage view (the volumes and host paths environments mount).
 import * as vscode from 'vscode';
-import type { Environment, GpuInfo } from '../../common/model';
+import type { Environment, GpuInfo, StorageOverview } from '../../common/model';
 import { gpuRows } from './gpuModel';
+import { storageRows, type StorageRow } from './storageModel';
 import type { GatewayManager } from '../gateways/manager';
 
 interface Row {
@@ -11,7 +12,12 @@ interface Row {
   tooltip?: string;
   icon: string;
   children?: Row[];
+  /** contextValue (the Storage view's menus) and what its commands act on. */
+  context?: string;
+  mount?: StorageRow['mount'];
+  gateway?: string;
 }
+type Source = { url: string; environments: Environment[]; gpus: GpuInfo[]; storage?: StorageOverview };
 
 abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
@@ -20,12 +26,12 @@ abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disp
   constructor(protected readonly gateways: GatewayManager) {
     this.sub = gateways.onDidChange(() => this.emitter.fire());
   }
-  protected abstract rows(envs: Environment[], gpus: GpuInfo[]): Row[];
+  protected abstract rows(g: Source): Row[];
   getChildren(row?: Row): Row[] {
     if (row) return row.children ?? [];
     const all = this.gateways.all();
-    if (all.length <= 1) return this.rows(all[0]?.environments ?? [], all[0]?.gpus ?? []);
-    return all.map((g) => ({ label: g.url, icon: 'cloud', children: this.rows(g.environments, g.gpus) }));
+    if (all.length <= 1) return all[0] ? this.rows(all[0]) : [];
+    return all.map((g) => ({ label: g.url, icon: 'cloud', children: this.rows(g) }));
   }
   getTreeItem(row: Row): vscode.TreeItem {
     const item = new vscode.TreeItem(
@@ -35,6 +41,7 @@ abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disp
     item.description = row.description;
     item.tooltip = row.tooltip ?? row.description;
     item.iconPath = new vscode.ThemeIcon(row.icon);
+    item.contextValue = row.context;
     return item;
   }
   dispose(): void {
@@ -44,7 +51,7 @@ abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disp
 }
 
 export class GpusProvider extends RowsProvider {
-  protected rows(_envs: Environment[], gpus: GpuInfo[]): Row[] {
+  protected rows({ gpus }: Source): Row[] {
     return gpuRows(gpus).map((host) => ({
       label: host.label,
       description: host.description,
@@ -61,7 +68,14 @@ export class GpusProvider extends RowsProvider {
 }
 
 export class StorageProvider extends RowsProvider {
-  protected rows(envs: Environment[], _gpus: GpuInfo[]): Row[] {
+  protected rows(g: Source): Row[] {
+    const tag = (r: StorageRow): Row => ({ ...r, gateway: g.url, children: r.children?.map(tag) });
+    if (g.storage) return storageRows(g.storage, g.environments, vscode.l10n.t).map(tag);
+    return this.fromMounts(g.environments);
+  }
+
+  /** A gateway without GET /storage: what its environments mount. */
+  private fromMounts(envs: Environment[]): Row[] {
     const users = new Map<string, { type: string; source: string; envs: string[] }>();
     for (const e of envs) {
       for (const m of e.storage_config?.mounts ?? []) {

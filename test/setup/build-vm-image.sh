@@ -13,7 +13,8 @@
 #                  systemd-sysv, dbus, openssh-server (NO host keys: cloud-init makes ed25519
 #                  and ecdsa keys on first boot; ssh.service falls back to ssh-keygen -A when
 #                  there are none, e.g. without a seed), cloud-init, sudo, iproute2,
-#                  qemu-guest-agent, e2fsprogs. No root password, no users but root until
+#                  qemu-guest-agent, e2fsprogs, nfs-common (mount.nfs: guests mount shares). No root
+#                  password, no users but root until
 #                  cloud-init runs (its default user: debian, sudo without password, no password).
 #   vmlinuz, initrd.img   the kernel and initramfs for direct kernel boot (no bootloader in the
 #                  image). The initramfs holds only the modules listed in write_initramfs_config.
@@ -87,7 +88,7 @@ SUITE=bookworm
 VM_DIR="$HANGAR_CACHE/vm"
 DEB_CACHE="$HANGAR_CACHE/debs/$SUITE-amd64"
 DISK_SIZE=2G
-VM_PACKAGES="linux-image-cloud-amd64 initramfs-tools systemd-sysv udev dbus openssh-server cloud-init sudo iproute2 netbase e2fsprogs qemu-guest-agent"
+VM_PACKAGES="linux-image-cloud-amd64 initramfs-tools systemd-sysv udev dbus openssh-server cloud-init sudo iproute2 netbase e2fsprogs qemu-guest-agent nfs-common"
 CMDLINE="root=/dev/vda rw console=ttyS0,115200n8 quiet"
 MARKER=HANGAR-BOOT-OK
 MIRROR=$(detect_debian_mirror "$SUITE")
@@ -304,10 +305,13 @@ write_template_json() {
 X
 }
 
+# Other recipes' templates go once they are two days old: a worktree of another branch that still
+# builds the previous recipe keeps finding its own meanwhile (no rebuild ping-pong).
 prune_vm_cache() {
   local d
   for d in "$VM_DIR/$NAME"-*; do
-    [[ -d $d && $d != "$OUT" ]] && rm -rf --one-file-system "$d"
+    [[ -d $d && $d != "$OUT" ]] || continue
+    if [[ -n $(find "$d" -maxdepth 0 -mmin +2880) ]]; then rm -rf --one-file-system "$d"; fi
   done
   rm -rf --one-file-system "$VM_DIR"/work.* 2>/dev/null || true
 }

@@ -50,6 +50,8 @@ describe('storage: NFS shares on kubernetes (pod spec)', function () {
       [
         ['share-0', { server: '10.1.2.3', path: '/srv/data/imagenet', readOnly: true }],
         ['share-1', { server: 'nfs.example.org', path: `/home/${env.id}`, readOnly: false }],
+        // per_env: the env's directory is made by an init container on the export's root (subdir-ownership.test.ts).
+        ['share-1-base', { server: 'nfs.example.org', path: '/home', readOnly: false }],
       ],
     );
     const mounts = pod.spec!.containers[0].volumeMounts!.filter((m) => m.name.startsWith('share-'));

@@ -1,10 +1,12 @@
 // The operator's storage settings: shares and volume quotas are strict, and a share path is only what was checked.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { User } from '../../common/model';
 import { createEnvironmentSchema } from '../../common/schemas';
 import { loadConfig } from '../../daemon/config';
+import { makeDirsScript } from '../../daemon/backends/shared/shareDirs';
 import { planShare, shareSpec } from '../../daemon/environments/shares';
 import { ForbiddenError } from '../../daemon/errors';
 import { tmpDir } from '../helpers/tmp';
@@ -56,15 +58,23 @@ describe('config: shares and volume_quotas', () => {
 
 describe('share mounts', () => {
   const shares = yaml(
-    'shares:\n  - {name: home, server: nfs, export: /home, users: [alice], sub_directories: per_user}\n  - {name: ro, server: nfs, export: /, teams: [ml], read_only: true, sub_directories: per_env}\n',
+    'shares:\n  - {name: home, server: nfs, export: /home, users: [alice], sub_directories: per_user}\n  - {name: ro, server: nfs, export: /, teams: [ml], read_only: true, sub_directories: per_env}\n  - {name: open, server: nfs, export: /srv, users: ["*"]}\n',
   )().shares;
   const alice: User = { id: 'u1', name: 'alice', role: 'user', team: 'ml', created_at: '' };
   const bob: User = { id: 'u2', name: 'bob', role: 'admin', team: null, created_at: '' };
 
   it('per_user and per_env sub-directories, then the sub_path; read-only stays read-only', () => {
     const m = planShare(shares, alice, { type: 'share', source: 'home', target: '/w', sub_path: 'p/q' }, 'f');
-    assert.deepEqual(m, { type: 'share', source: 'home', target: '/w', read_only: false, sub_path: 'alice/p/q' });
+    assert.deepEqual(m, {
+      type: 'share',
+      source: 'home',
+      target: '/w',
+      read_only: false,
+      sub_path: 'alice/p/q',
+      make_below: '',
+    });
     assert.equal(shareSpec(shares, m, 'e1').nfs!.path, '/home/alice/p/q');
+    assert.deepEqual(shareSpec(shares, m, 'e1').nfs!.make, { base: '/home', sub: 'alice/p/q' });
     const r = planShare(shares, alice, { type: 'share', source: 'ro', target: '/r' }, 'f');
     assert.deepEqual(shareSpec(shares, r, 'e1').nfs, {
       kind: 'nfs',
@@ -83,8 +93,60 @@ describe('share mounts', () => {
     );
   });
 
+  it('{user} and {env} segments: Hangar makes the directories from the first one down, never above it', () => {
+    const m = planShare(
+      shares,
+      alice,
+      { type: 'share', source: 'open', target: '/w', sub_path: 'data/{user}/{env}/x' },
+      'f',
+    );
+    assert.deepEqual([m.sub_path, m.make_below], ['data/alice/{env}/x', 'data']);
+    assert.deepEqual(shareSpec(shares, m, 'e1').nfs, {
+      kind: 'nfs',
+      server: 'nfs',
+      path: '/srv/data/alice/e1/x',
+      version: '4.1',
+      options: [],
+      make: { base: '/srv/data', sub: 'alice/e1/x' },
+    });
+    // A plain sub_path is the operator's directory: it must exist, nothing is made.
+    const plain = planShare(shares, alice, { type: 'share', source: 'open', target: '/w', sub_path: 'data/x' }, 'f');
+    assert.equal(plain.make_below, undefined);
+    assert.equal(shareSpec(shares, plain, 'e1').nfs!.make, undefined);
+    // Nothing is made on a read-only share.
+    const ro = planShare(shares, alice, { type: 'share', source: 'ro', target: '/r' }, 'f');
+    assert.equal(shareSpec(shares, ro, 'e1').nfs!.make, undefined);
+    // per_env: the env's directory and what is below it.
+    assert.deepEqual(
+      shareSpec(
+        shares.map((x) => (x.name === 'open' ? { ...x, sub_directories: 'per_env' as const } : x)),
+        plain,
+        'e1',
+      ).nfs!.make,
+      { base: '/srv', sub: 'e1/data/x' },
+    );
+  });
+
+  it('the made directories: one level at a time, a symlink refused, root-owned ones handed to uid 1000', async () => {
+    const root = tmpDir();
+    fs.mkdirSync(path.join(root, 'alice'));
+    const sh = (sub: string) =>
+      spawnSync('sh', ['-c', makeDirsScript(root, { base: '/x', sub })], { encoding: 'utf8' });
+    const ok = sh('alice/e1/x');
+    assert.equal(ok.status, 0, ok.stderr);
+    const st = fs.statSync(path.join(root, 'alice/e1/x'));
+    assert.equal(st.mode & 0o777, 0o750);
+    // Run as root (the set-up's tests are), root's directories become the login user's; otherwise they stay.
+    assert.equal(st.uid, process.getuid!() === 0 ? 1000 : process.getuid!());
+    fs.symlinkSync('/etc', path.join(root, 'link'));
+    const bad = sh('link/x');
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /refusing .*link on the share: a symlink/);
+    assert.ok(!fs.existsSync('/etc/x'));
+  });
+
   it('the API schema refuses "..", absolute and odd sub_paths, naming the field', () => {
-    for (const sub of ['..', 'a/..', '/etc', 'a//b', 'a b', '$(x)', '.']) {
+    for (const sub of ['..', 'a/..', '/etc', 'a//b', 'a b', '$(x)', '.', '{home}', 'a{user}', '{user']) {
       const r = createEnvironmentSchema.safeParse({
         name: 'e',
         image: 'i',

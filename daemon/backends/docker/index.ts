@@ -25,6 +25,7 @@ import { streamToBuffer } from '../shared/streams';
 import { dockerOptions } from './connection';
 import { connectLocal, SshHop } from '../shared/sshHop';
 import { createOptions } from './hostconfig';
+import { makeShareDirs } from './shareDirs';
 import { dockerVolumes } from './volumes';
 import {
   bootFilesArchive,
@@ -180,6 +181,11 @@ export class DockerDriver implements Driver {
         );
       }
     }
+    // Directories Hangar makes on shares for the login user, before anything mounts them.
+    await this.call(() => makeShareDirs(this.docker, spec, this.o.gatewayId)).catch(async (err) => {
+      await this.removeShareVolumes(spec.envId).catch(() => undefined);
+      throw err;
+    });
     let container: Dockerode.Container;
     try {
       container = await this.call(() =>

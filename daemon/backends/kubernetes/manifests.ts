@@ -48,6 +48,7 @@ import {
   type K8sOptions,
   type WorkloadKind,
 } from './conventions';
+import { shareDirsInit } from './shareDirs';
 
 // The shared names and keys are part of this module's surface too (tests and older imports read them from here).
 export * from './conventions';
@@ -119,6 +120,7 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
   if (isBatch(kind) && !spec.runCommand?.length) throw new UnprocessableError(`a ${kind} needs a command to run`);
   const labels = labelsFor(spec, o);
   const gpus = gpuResources(spec);
+  const shareDirs = shareDirsInit(spec);
   return {
     metadata: { labels, annotations: {} },
     spec: {
@@ -138,6 +140,7 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
         // Claims are made group-writable for the login user's group (NFS volumes ignore it; init.sh chowns those).
         ...(storage.claims ? { fsGroup: o.fsGroup ?? 1000, fsGroupChangePolicy: 'OnRootMismatch' } : {}),
       },
+      initContainers: shareDirs.initContainers,
       containers: [envContainer(spec, kind, gpus, storage.mounts)],
       volumes: [
         { name: 'hangar-boot', secret: { secretName: `${objectName(spec)}-boot`, defaultMode: 0o400 } },
@@ -145,6 +148,7 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
         { name: 'hangar', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
         // The operator's shares (in-tree nfs volumes: the kubelet's node mounts them), volumes' and the home claim.
         ...storage.volumes,
+        ...shareDirs.volumes,
       ],
     },
   };

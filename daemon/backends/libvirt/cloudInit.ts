@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
 import type { BootFile } from '../../contract';
+import { sharesCloudInit, type GuestShare } from './guestShares';
 
 const run = promisify(execFile);
 
@@ -17,7 +18,8 @@ function unit(command: string[]): string {
   return [
     '[Unit]',
     'Description=Hangar environment (login user, sshd with the environment host key, Jupyter)',
-    'After=network.target cloud-init.service',
+    // remote-fs.target: the shares are mounted (or given up on: nofail) before the user can log in.
+    'After=network.target cloud-init.service remote-fs.target',
     '',
     '[Service]',
     `ExecStart=${command.join(' ')}`,
@@ -46,6 +48,8 @@ function mountScript(disks: DataDisk[]): string {
         `d=${q(dev)}; for _ in 1 2 3 4 5 6 7 8 9 10; do [ -b "$d" ] && break; sleep 1; done`,
         d.readOnly ? '' : `blkid "$d" >/dev/null 2>&1 || mkfs.ext4 -q -L ${q(d.serial.slice(0, 16))} "$d"`,
         `mkdir -p ${q(d.target)}; mountpoint -q ${q(d.target)} || mount ${d.readOnly ? '-o ro ' : ''}"$d" ${q(d.target)}`,
+        // A disk grown while the VM was off (PATCH /volumes): the file system follows, online.
+        d.readOnly ? '' : `resize2fs "$d" >/dev/null 2>&1 || true`,
       ]
         .filter(Boolean)
         .join('; ');
@@ -53,7 +57,14 @@ function mountScript(disks: DataDisk[]): string {
     .join('\n');
 }
 
-export function userData(o: { hostname: string; files: BootFile[]; command: string[]; disks?: DataDisk[] }): string {
+export function userData(o: {
+  hostname: string;
+  files: BootFile[];
+  command: string[];
+  disks?: DataDisk[];
+  shares?: GuestShare[];
+}): string {
+  const shares = sharesCloudInit(o.shares ?? []);
   const config = {
     hostname: o.hostname,
     preserve_hostname: false,
@@ -75,9 +86,11 @@ export function userData(o: { hostname: string; files: BootFile[]; command: stri
         content: Buffer.from(f.content).toString('base64'),
       })),
       { path: `/etc/systemd/system/${INIT_UNIT}`, permissions: '0644', content: unit(o.command) },
+      ...shares.files,
     ],
     runcmd: [
       'systemctl disable --now ssh.service ssh.socket sshd.service 2>/dev/null || true',
+      ...shares.runcmd,
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', INIT_UNIT],
     ],
@@ -97,6 +110,7 @@ export async function buildSeedIso(o: {
   files: BootFile[];
   command: string[];
   disks?: DataDisk[];
+  shares?: GuestShare[];
 }): Promise<{ file: string; cleanup: () => Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hangar-seed-'));
   const cleanup = () => fs.rm(dir, { recursive: true, force: true });

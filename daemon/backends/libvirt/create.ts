@@ -11,6 +11,7 @@ import { buildSeedIso } from './cloudInit';
 import { consoleVolume } from './consoleLog';
 import { renderDomainXml, type DomainMeta, type Forward } from './domainXml';
 import type { ForwardPorts } from './forwards';
+import { guestShares, type GuestShare } from './guestShares';
 import { domainName, type LibvirtHost } from './host';
 import { mdevSlot, mdevXml, pciAddressOf } from './nodedev';
 import { templateVolume, type TemplateStore } from './templates';
@@ -64,7 +65,12 @@ export class VmCreate {
       await this.host.poolPath(); // a pool without a target path fails before anything is made
       const disk = await this.overlayDisk(ref, tmpl);
       const dataDisks = await this.dataDisks(spec);
-      const seed = await this.seed(ref, spec, dataDisks, signal);
+      const shares = guestShares(spec.mounts, {
+        backendId: this.host.id,
+        network: this.host.o.network,
+        restrict: this.host.o.restrict_network,
+      });
+      const seed = await this.seed(ref, spec, dataDisks, shares, signal);
       const vnc = spec.ports.find((p) => p.container_port === VNC_PORT && p.host_port);
       forwards = await this.forwards.allocate(
         tmpl.access.includes('rdp') && !spec.ports.some((p) => p.container_port === RDP_PORT)
@@ -122,7 +128,13 @@ export class VmCreate {
   }
 
   /** The cloud-init seed volume with the boot files (not the VNC password: the VM's own display serves VNC). */
-  private async seed(ref: string, spec: EnvSpec, dataDisks: DataDisk[], signal?: AbortSignal): Promise<string> {
+  private async seed(
+    ref: string,
+    spec: EnvSpec,
+    dataDisks: DataDisk[],
+    shares: GuestShare[],
+    signal?: AbortSignal,
+  ): Promise<string> {
     const vncFile = bootFileOf(spec.files, 'vnc_password');
     const seedVol = `${ref}-seed.qcow2`;
     const seed = await buildSeedIso({
@@ -131,6 +143,7 @@ export class VmCreate {
       files: spec.files.filter((f) => f !== vncFile),
       command: spec.command,
       disks: dataDisks.map((d) => ({ serial: d.serial, target: d.target, readOnly: d.readOnly })),
+      shares,
     });
     try {
       const size = (await fsp.stat(seed.file)).size;
@@ -146,7 +159,13 @@ export class VmCreate {
     ref: string,
     spec: EnvSpec,
     tmpl: VmTemplate,
-    d: { disk: string; seed: string; dataDisks: DataDisk[]; vncHostPort: number | null; meta: DomainMeta },
+    d: {
+      disk: string;
+      seed: string;
+      dataDisks: DataDisk[];
+      vncHostPort: number | null;
+      meta: DomainMeta;
+    },
   ): Promise<string> {
     const o = this.host.o;
     const poolPath = await this.host.poolPath();
@@ -192,19 +211,18 @@ export class VmCreate {
   }
 
   /** Named volumes become data disks (qcow2 in the pool, made on first use, kept when the env is deleted, like a
-   *  Docker named volume); host paths can't be given to a VM. */
+   *  Docker named volume); shares are mounted by the guest (guestShares.ts); host paths can't be given to a VM. */
   private async dataDisks(spec: EnvSpec): Promise<DataDisk[]> {
-    const binds = spec.mounts.filter((m) => m.type !== 'volume');
+    const binds = spec.mounts.filter((m) => m.type === 'bind');
     if (binds.length)
       throw new UnprocessableError(
-        binds[0].type === 'nfs'
-          ? `storage_config.mounts: VMs don't mount shares yet (${binds[0].target}); use a named volume, which becomes a disk`
-          : `storage_config.mounts: a VM can't mount a host path (${binds[0].target}); use a named volume, which becomes a disk`,
+        `storage_config.mounts: a VM can't mount a host path (${binds[0].target}); use a named volume, which becomes a disk`,
       );
-    if (!spec.mounts.length) return [];
+    const volumes = spec.mounts.filter((m) => m.type === 'volume');
+    if (!volumes.length) return [];
     const vols = await this.host.volumes();
     const out = [];
-    for (const m of spec.mounts) {
+    for (const m of volumes) {
       // m.source is the gateway's name for the volume (hangar-vol-<id>), never a user's.
       const volume = `${m.source}.qcow2`;
       if (!vols.includes(volume))

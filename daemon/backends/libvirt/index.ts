@@ -30,6 +30,7 @@ import { VmLifecycle } from './lifecycle';
 import { parseNodeDevices } from './nodedev';
 import { Snapshots } from './snapshots';
 import { TemplateStore } from './templates';
+import { libvirtVolumes } from './volumes';
 
 export { sshTargetOf, type LibvirtDriverOptions } from './host';
 
@@ -67,6 +68,7 @@ export class LibvirtDriver implements Driver {
     this.id = o.id;
     this.readyTimeoutMs = o.boot_timeout_s * 1000;
     this.host = new LibvirtHost(o);
+    this.capabilities.volumes = libvirtVolumes(this.host);
     this.templates = new TemplateStore(this.host.virsh, o.pool, o.id);
     this.agent = new GuestAgent(this.host.virsh);
     this.snaps = new Snapshots(this.host.virsh);
