@@ -115,6 +115,7 @@ export class EnvironmentService {
       publicUrl: o.publicUrl,
       publishAddress: o.publishAddress,
       jumpserverRoute: o.registry ? (env) => o.registry!.route(env) : undefined,
+      directRefused: o.registry ? (env) => o.registry!.directRefused(env) : undefined,
     };
     const clock = o.clock ?? systemClock;
     this.rules = o.lifecycle ?? NO_RULES;

@@ -1,0 +1,133 @@
+// Open in Remote-SSH through JumpServer in a real VS Code (code-server, the packaged .vsix, Playwright): the extension
+// writes the managed block that sends a use_jumpserver env to KoKo (the KoKo double, a real SSH server, with the
+// JumpServer API double behind it), and the real OpenSSH client through that block reaches the Docker env via KoKo.
+// With KoKo's VS Code setting off, the extension explains the two KoKo settings instead of hanging.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { JumpServerApiDouble } from '../doubles/jumpserver-api';
+import { KokoDouble } from '../doubles/koko';
+import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { SSH_IMAGE } from '../helpers/docker';
+import { tmpDir } from '../helpers/tmp';
+import {
+  clickActivityBar,
+  closeUiTest,
+  contextMenu,
+  openWorkbench,
+  quickInputType,
+  REPO_ROOT,
+  runCommand,
+  screenshot,
+  startCodeServer,
+  treeItem,
+  waitForNotification,
+  type CodeServer,
+  type Workbench,
+} from './harness';
+
+function ssh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile('ssh', args, { timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', function () {
+  this.timeout(400_000);
+  const api = new JumpServerApiDouble();
+  const koko = new KokoDouble(api);
+  const dir = tmpDir('hangar-ui-jms-');
+  const sshConfig = path.join(dir, 'ssh_config');
+  let d: TestDaemon;
+  let cs: CodeServer;
+  let wb: Workbench;
+
+  before(async () => {
+    execFileSync('bash', [path.join(REPO_ROOT, 'scripts/package-vsix.sh')], { stdio: 'inherit' });
+    await api.start();
+    api.privateTokens.set('ui-tok', 'admin');
+    fs.writeFileSync(path.join(dir, 'token'), 'ui-tok\n', { mode: 0o600 });
+    await koko.start();
+    const from = 24500 + (process.pid % 400);
+    const yaml = [
+      'jumpserver:',
+      `  url: ${api.url}`,
+      `  auth: {private_token_file: ${path.join(dir, 'token')}}`,
+      `  koko: {host: 127.0.0.1, port: ${koko.port}}`,
+      '  asset_address: 127.0.0.1',
+      '  asset_bind: 127.0.0.1',
+      `  asset_port_range: {from: ${from}, to: ${from + 20}}`,
+    ].join('\n');
+    d = await startDaemon({ configYaml: yaml + '\n' });
+    const env = await d.admin.createEnvironment({
+      name: 'ui-jms',
+      image: SSH_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'terminal',
+      use_jumpserver: true,
+    });
+    await d.admin.waitFor(env.id, ['running']);
+    fs.writeFileSync(sshConfig, '', { mode: 0o600 });
+    cs = await startCodeServer({
+      workspace: tmpDir('hangar-ui-ws-'),
+      extensionVsix: path.join(REPO_ROOT, 'dist/hangar.vsix'),
+      settings: { 'remote.SSH.configFile': sshConfig },
+    });
+    wb = await openWorkbench(cs);
+    const { page } = wb;
+    await clickActivityBar(page, 'Hangar');
+    await page.getByText('Connect to a Hangar gateway').first().waitFor({ timeout: 20_000 });
+    await runCommand(page, 'Hangar: Connect to Gateway…');
+    const title = (t: string) =>
+      page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
+    await title('(1/2)');
+    await quickInputType(page, d.url);
+    await title('(2/2)');
+    await quickInputType(page, d.token);
+    await waitForNotification(page, /Connected to/, { timeoutMs: 30_000 });
+    await treeItem(page, 'ui-jms').waitFor({ timeout: 30_000 });
+    // The JumpServer user's own SSH key is the extension's key (the one it registered with the gateway).
+    const [key] = await d.admin.listKeys();
+    api.objects('users').find((u) => u.username === 'admin')!.public_key = key.public_key;
+  });
+  after(async () => {
+    await closeUiTest(wb, cs, d);
+    await koko.stop();
+    await api.stop();
+  });
+
+  it('KoKo VS Code mode on: the managed block sends the env to KoKo; real ssh through it reaches the env', async () => {
+    koko.enableLocalPortForward = koko.enableVscodeSupport = true;
+    const { page } = wb;
+    await contextMenu(page, 'ui-jms', 'Open in Remote-SSH');
+    // The forward through KoKo answered, so the extension goes on to Remote-SSH (not installed in code-server).
+    await waitForNotification(page, /needs the Remote - SSH extension/, { timeoutMs: 60_000 });
+    await screenshot(page, 'jms-01-attach-through-koko');
+    const conn = await d.admin.connection('ui-jms');
+    const text = fs.readFileSync(sshConfig, 'utf8');
+    const entry = text.slice(text.indexOf(`Host ${conn.ssh.host_alias}\n`)).split('\nHost ')[0];
+    assert.match(
+      entry,
+      new RegExp(`HostName 127\\.0\\.0\\.1\\n  Port ${koko.port}\\n  User admin@hangar@hangar-ui-jms-`),
+    );
+    assert.match(entry, /ProxyCommand none/);
+    const r = await ssh(['-F', sshConfig, '-o', 'BatchMode=yes', conn.ssh.host_alias, 'echo via-koko-ui; whoami']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'via-koko-ui\nhangar\n');
+    const recorded = api.objects('commands').map((c) => c.input);
+    assert.ok(recorded.includes('echo via-koko-ui; whoami'), recorded.join('\n'));
+  });
+
+  it('KoKo VS Code mode off: the extension explains ENABLE_LOCAL_PORT_FORWARD and ENABLE_VSCODE_SUPPORT', async () => {
+    koko.enableLocalPortForward = koko.enableVscodeSupport = false;
+    const { page } = wb;
+    await contextMenu(page, 'ui-jms', 'Open in Remote-SSH');
+    await waitForNotification(page, /ENABLE_LOCAL_PORT_FORWARD: true and ENABLE_VSCODE_SUPPORT: true/, {
+      timeoutMs: 30_000,
+    });
+    await screenshot(page, 'jms-02-koko-refuses-forwarding');
+  });
+});
