@@ -134,7 +134,7 @@ export class EnvironmentService {
       clock,
       startOnConnectTimeoutS: o.startOnConnectTimeoutS ?? 300,
     };
-    o.keys.onChange((userId) => pushAuthorizedKeys({ ...this.ctx, keys: o.keys }, userId));
+    o.keys.onChange((userId) => pushAuthorizedKeys({ ...this.ctx, keys: o.keys, envKeys: o.envKeys }, userId));
     o.gpus.onRelease(() => void this.drainQueue());
   }
 

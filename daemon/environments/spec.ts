@@ -138,5 +138,6 @@ export function specBuilder(d: SpecDeps): SpecOf {
   };
 }
 
-const withKey = (keys: string, extra: string | undefined) =>
+/** The owner's keys, plus the env's own (JumpServer's hosted account) when it has one. */
+export const withKey = (keys: string, extra: string | undefined) =>
   extra ? `${keys.replace(/\n*$/, '\n')}${extra}\n`.replace(/^\n/, '') : keys;

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client } from 'ssh2';
+import { Client, utils } from 'ssh2';
+import { generateEd25519 } from '../../common/sshkeys';
+import { AUTHORIZED_KEYS_PATH } from '../../daemon/contract';
 import type { ConnectionInfo, Environment } from '../../common/model';
 import { kokoForwardingHint, probeForwarding } from '../../extension/attach/koko';
 import { JumpServerApiDouble } from '../doubles/jumpserver-api';
@@ -112,6 +114,25 @@ describe('jumpserver area: real ssh through the KoKo double into a Docker env', 
     assert.deepEqual(ok, { ok: true });
     koko.enableLocalPortForward = koko.enableVscodeSupport = false;
     assert.equal(kokoForwardingHint('debug1: Authentication succeeded'), undefined);
+  });
+
+  it("a key the owner adds later keeps the hosted account's key authorized (KoKo still gets in)", async () => {
+    const added = generateEd25519('later').publicKey;
+    await d.admin.addKey(`later-${Date.now()}`, added);
+    const cat = async () => {
+      const x = await ssh(['-F', sshConfig, '-o', 'BatchMode=yes', conn.ssh.host_alias, `cat ${AUTHORIZED_KEYS_PATH}`]);
+      assert.equal(x.code, 0, x.stderr);
+      return x.stdout;
+    };
+    // The push of the new authorized_keys is asynchronous: wait for it, then the hosted key must still be there.
+    const keys = await retry(async () => {
+      const k = await cat();
+      assert.ok(k.includes(added.split(' ')[1]), 'new key pushed');
+      return k;
+    }, 30_000);
+    const hosted = api.objects('accounts').find((a) => a.secret_type === 'ssh_key')!;
+    const hostedPub = utils.parseKey(hosted.secret) as { getPublicSSH(): Buffer };
+    assert.ok(keys.includes(hostedPub.getPublicSSH().toString('base64')), 'hosted key kept');
   });
 
   it('a connection token logs in as JMS-<id> with its value as the password', async () => {
