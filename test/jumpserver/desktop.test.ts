@@ -169,6 +169,16 @@ describe('jumpserver area: RDP and VNC of a desktop env through JumpServer', fun
     }
   });
 
+  it('JumpServer down (not required): the direct .rdp file, the env still works directly', async () => {
+    jms.down = true;
+    try {
+      const r = await bob.rdp(env.id);
+      assert.equal(r.via, 'direct');
+    } finally {
+      jms.down = false;
+    }
+  });
+
   it('switched off JumpServer, the same route gives the direct .rdp file', async () => {
     await bob.updateEnvironment(env.id, { use_jumpserver: false });
     assert.equal(jms.objects('hosts').length, 0);
