@@ -20,7 +20,7 @@ interface JmsToken {
   date_expired?: string;
 }
 
-/** A connection token for the env's owner (not for the gateway's own JumpServer identity): JumpServer's
+/** A connection token for the calling user (not for the gateway's own JumpServer identity): JumpServer's
  *  super-connection-token takes `user`; the plain connection-token endpoint ignores it and makes the token for the
  *  caller. Valid expire_time seconds (JumpServer's default 300). */
 async function issueToken(
@@ -30,8 +30,9 @@ async function issueToken(
   o: { protocol: 'ssh' | 'rdp' | 'vnc'; connect_method: string; account: string },
 ): Promise<JmsToken> {
   const row = await registered(s, env);
-  const owner = actor.id === env.owner_id ? actor : await s.d.users.get(env.owner_id);
-  const jmsUser = await jms.userIdOf(s.d.client, s.jmsUsername(owner?.name ?? actor.name)).catch(unavailable);
+  // The caller's JumpServer user (an admin acting on someone's env is an admin in JumpServer's audit too); JumpServer
+  // refuses it unless an asset permission covers that user.
+  const jmsUser = await jms.userIdOf(s.d.client, s.jmsUsername(actor.name)).catch(unavailable);
   return s.d.client
     .request<JmsToken>('POST', '/authentication/super-connection-token/', {
       user: jmsUser,

@@ -1,7 +1,8 @@
 // Desktops through JumpServer, against the API double with a real hangard and a real xrdp desktop in Docker: the asset
-// serves ssh + rdp + vnc at endpoints on the gateway (the RDP one answers X.224 from xrdp); POST /environments/:id/rdp returns the .rdp file JumpServer issues for a fresh RDP token
-// made for the env's owner (the double checks asset, account, protocol and permission); the CLI writes the same; a
-// second user gets 404; switched off JumpServer, the same route gives the direct file.
+// serves ssh + rdp + vnc at endpoints on the gateway (the RDP one answers X.224 from xrdp); POST
+// /environments/:id/rdp returns the .rdp file JumpServer issues for a fresh RDP token made for the caller (the double
+// checks asset, account, protocol and permission); the CLI writes the same; a second user gets 404; JumpServer down
+// or switched off, the same route gives the direct file.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -119,7 +120,7 @@ describe('jumpserver area: RDP and VNC of a desktop env through JumpServer', fun
     assert.equal(token.asset, host().id);
     assert.equal(token.account, 'hangar-rdp');
     assert.equal(token.connect_method, 'mstsc');
-    assert.equal(token.user, bobId, "the owner's token, not the gateway's JumpServer identity");
+    assert.equal(token.user, bobId, "the caller's token, not the gateway's JumpServer identity");
     assert.match(r.rdp_file, /^full address:s:jms-rdp\.example\.test:3390$/m);
     assert.ok(r.rdp_file.includes(`username:s:${bobName}|${token.id}\n`));
     assert.equal(r.host, 'jms-rdp.example.test');
@@ -154,6 +155,12 @@ describe('jumpserver area: RDP and VNC of a desktop env through JumpServer', fun
       () => carol.request('POST', `/api/v1/environments/${env.id}/connection-token`),
     ])
       assert.equal((await apiError(p())).status, 404);
+  });
+
+  it("an admin asking for someone's env gets a token as themselves, which JumpServer refuses without a permission", async () => {
+    const e = await apiError(d.admin.rdp(env.id));
+    assert.equal(e.status, 422);
+    assert.match(e.message, /perm_account_invalid/);
   });
 
   it("JumpServer refuses a token the owner's permission doesn't cover (the double checks it): 422", async () => {

@@ -13,6 +13,8 @@ import { SSH_IMAGE } from '../helpers/docker';
 import { tmpDir } from '../helpers/tmp';
 import {
   clickActivityBar,
+  clickDialogButton,
+  clickNotificationButton,
   closeUiTest,
   contextMenu,
   openWorkbench,
@@ -22,6 +24,7 @@ import {
   screenshot,
   startCodeServer,
   treeItem,
+  waitForDialog,
   waitForNotification,
   type CodeServer,
   type Workbench,
@@ -42,6 +45,8 @@ describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', func
   const dir = tmpDir('hangar-ui-jms-');
   const sshConfig = path.join(dir, 'ssh_config');
   let d: TestDaemon;
+  /** A second gateway with jumpserver.required, holding a desktop env. */
+  let d2: TestDaemon;
   let cs: CodeServer;
   let wb: Workbench;
 
@@ -69,7 +74,18 @@ describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', func
       environment_type: 'terminal',
       use_jumpserver: true,
     });
+    d2 = await startDaemon({
+      configYaml: yaml.replace(/from: \d+, to: \d+/, `from: ${from + 21}, to: ${from + 40}`) + '\n  required: true\n',
+    });
+    const desk = await d2.admin.createEnvironment({
+      name: 'ui-jdesk',
+      image: 'hangar-test/desktop:latest',
+      image_pull_policy: 'never',
+      environment_type: 'desktop',
+      use_jumpserver: true,
+    });
     await d.admin.waitFor(env.id, ['running']);
+    await d2.admin.waitFor(desk.id, ['running']);
     fs.writeFileSync(sshConfig, '', { mode: 0o600 });
     cs = await startCodeServer({
       workspace: tmpDir('hangar-ui-ws-'),
@@ -94,6 +110,9 @@ describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', func
     api.objects('users').find((u) => u.username === 'admin')!.public_key = key.public_key;
   });
   after(async () => {
+    for (const e of (await d2?.admin.listEnvironments().catch(() => [])) ?? [])
+      await d2.admin.deleteEnvironment(e.id).catch(() => undefined);
+    await d2?.close();
     await closeUiTest(wb, cs, d);
     await koko.stop();
     await api.stop();
@@ -129,5 +148,36 @@ describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', func
       timeoutMs: 30_000,
     });
     await screenshot(page, 'jms-02-koko-refuses-forwarding');
+  });
+
+  it("jumpserver.required: Open Desktop offers JumpServer's web terminal instead of the direct noVNC panel", async () => {
+    const { page, context } = wb;
+    await runCommand(page, 'Hangar: Connect to Gateway…');
+    const title = (t: string) =>
+      page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
+    await title('(1/2)');
+    await quickInputType(page, d2.url);
+    await title('(2/2)');
+    await quickInputType(page, d2.token);
+    await treeItem(page, 'ui-jdesk').waitFor({ timeout: 30_000 });
+    const hostId = api.objects('hosts').find((h) => h.name.startsWith('hangar-ui-jdesk-'))!.id;
+    const link = `${api.url}/luna/?login_to=${hostId}`;
+    await contextMenu(page, 'ui-jdesk', 'Open Desktop');
+    await waitForNotification(page, /reached through JumpServer only: open its web terminal/, { timeoutMs: 30_000 });
+    await screenshot(page, 'jms-03-desktop-through-jumpserver');
+    const toast = await page.locator('.notifications-toasts').allTextContents();
+    assert.ok(toast.join(' ').includes(link), toast.join(' | '));
+    assert.equal(await page.locator('iframe.webview').count(), 0, 'no noVNC panel');
+    const popup = context.waitForEvent('page', { timeout: 30_000 });
+    await clickNotificationButton(page, /reached through JumpServer only/, 'Open in JumpServer');
+    // VS Code may ask before opening an external site (link protection): say Open.
+    void waitForDialog(page, /external website/, { timeoutMs: 10_000 })
+      .then(() => clickDialogButton(page, /external website/, 'Open'))
+      .catch(() => undefined);
+    const opened = await popup;
+    // code-server sends links to localhost through its own port proxy (/proxy/<port>/…).
+    const port = new URL(api.url).port;
+    assert.match(opened.url(), new RegExp(`(127\\.0\\.0\\.1:${port}|/proxy/${port})/luna/\\?login_to=${hostId}$`));
+    await opened.close();
   });
 });
