@@ -12,6 +12,7 @@ import type { Environment, RdpLogin } from '../../common/model';
 import { JumpServerApiDouble } from '../doubles/jumpserver-api';
 import { apiError } from '../helpers/apiError';
 import { Cli } from '../helpers/cli';
+import { jumpServerYaml } from '../helpers/jumpserver';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { retry } from '../helpers/retry';
 import { tmpDir } from '../helpers/tmp';
@@ -44,21 +45,11 @@ describe('jumpserver area: RDP and VNC of a desktop env through JumpServer', fun
 
   before(async () => {
     await jms.start();
-    jms.privateTokens.set('tok-desk', 'admin');
     jms.addUser(bobName);
     jms.rdpEndpoint = { host: 'jms-rdp.example.test', port: 3390 };
-    fs.writeFileSync(path.join(dir, 'token'), 'tok-desk\n', { mode: 0o600 });
     const from = 24000 + (process.pid % 400);
-    const yaml = [
-      'jumpserver:',
-      `  url: ${jms.url}`,
-      `  auth: {private_token_file: ${path.join(dir, 'token')}}`,
-      '  koko: {host: 127.0.0.1, port: 2222}',
-      '  asset_address: 127.0.0.1',
-      '  asset_bind: 127.0.0.1',
-      `  asset_port_range: {from: ${from}, to: ${from + 50}}`,
-    ].join('\n');
-    d = await startDaemon({ configYaml: yaml + '\n' });
+    const yaml = jumpServerYaml({ api: jms, dir, token: 'tok-desk', kokoPort: 2222, ports: { from, to: from + 50 } });
+    d = await startDaemon({ configYaml: yaml });
     bobToken = (await d.admin.createUser(bobName)).token;
     bob = new HangarClient({ url: d.url, token: bobToken });
     carol = new HangarClient({ url: d.url, token: (await d.admin.createUser(`dcarol${suffix}`)).token });

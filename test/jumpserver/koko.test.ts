@@ -4,7 +4,6 @@
 // GET /environments/:id/sessions; forwarding refused gives the explanation of KoKo's two settings; a connection
 // token logs in as JMS-<id>.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, utils } from 'ssh2';
@@ -15,18 +14,11 @@ import { kokoForwardingHint, probeForwarding } from '../../extension/attach/koko
 import { JumpServerApiDouble } from '../doubles/jumpserver-api';
 import { KokoDouble } from '../doubles/koko';
 import { Cli } from '../helpers/cli';
+import { jumpServerYaml, runSsh } from '../helpers/jumpserver';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { SSH_IMAGE } from '../helpers/docker';
 import { retry } from '../helpers/retry';
 import { tmpDir } from '../helpers/tmp';
-
-function ssh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile('ssh', args, { timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    ),
-  );
-}
 
 describe('jumpserver area: real ssh through the KoKo double into a Docker env', function () {
   this.timeout(240_000);
@@ -41,19 +33,10 @@ describe('jumpserver area: real ssh through the KoKo double into a Docker env', 
 
   before(async () => {
     await api.start();
-    api.privateTokens.set('tok', 'admin');
-    fs.writeFileSync(path.join(dir, 'token'), 'tok\n');
     const port = await koko.start();
-    const yaml = [
-      'jumpserver:',
-      `  url: ${api.url}`,
-      `  auth: {private_token_file: ${path.join(dir, 'token')}}`,
-      `  koko: {host: 127.0.0.1, port: ${port}}`,
-      '  asset_address: 127.0.0.1',
-      '  asset_bind: 127.0.0.1',
-      `  asset_port_range: {from: ${23000 + (process.pid % 500)}, to: ${23600}}`,
-    ].join('\n');
-    d = await startDaemon({ configYaml: yaml + '\n' });
+    const from = 23000 + (process.pid % 500);
+    const yaml = jumpServerYaml({ api, dir, token: 'tok', kokoPort: port, ports: { from, to: 23600 } });
+    d = await startDaemon({ configYaml: yaml });
     cli = new Cli(d.url);
     await cli.login(d.token);
     // The JumpServer user's SSH key is the CLI's key (a user's own key in JumpServer).
@@ -89,7 +72,7 @@ describe('jumpserver area: real ssh through the KoKo double into a Docker env', 
 
   it('real ssh through KoKo runs a command in the env; the session and command are recorded', async () => {
     const r = await retry(async () => {
-      const x = await ssh(['-F', sshConfig, '-o', 'BatchMode=yes', conn.ssh.host_alias, 'echo via-koko; hostname']);
+      const x = await runSsh(['-F', sshConfig, '-o', 'BatchMode=yes', conn.ssh.host_alias, 'echo via-koko; hostname']);
       assert.equal(x.code, 0, x.stderr);
       return x;
     }, 30_000);
@@ -120,7 +103,14 @@ describe('jumpserver area: real ssh through the KoKo double into a Docker env', 
     const added = generateEd25519('later').publicKey;
     await d.admin.addKey(`later-${Date.now()}`, added);
     const cat = async () => {
-      const x = await ssh(['-F', sshConfig, '-o', 'BatchMode=yes', conn.ssh.host_alias, `cat ${AUTHORIZED_KEYS_PATH}`]);
+      const x = await runSsh([
+        '-F',
+        sshConfig,
+        '-o',
+        'BatchMode=yes',
+        conn.ssh.host_alias,
+        `cat ${AUTHORIZED_KEYS_PATH}`,
+      ]);
       assert.equal(x.code, 0, x.stderr);
       return x.stdout;
     };

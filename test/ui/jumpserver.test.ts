@@ -3,24 +3,24 @@
 // JumpServer API double behind it), and the real OpenSSH client through that block reaches the Docker env via KoKo.
 // With KoKo's VS Code setting off, the extension explains the two KoKo settings instead of hanging.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { JumpServerApiDouble } from '../doubles/jumpserver-api';
 import { KokoDouble } from '../doubles/koko';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { SSH_IMAGE } from '../helpers/docker';
+import { jumpServerYaml, runSsh } from '../helpers/jumpserver';
 import { tmpDir } from '../helpers/tmp';
 import {
   clickActivityBar,
   clickDialogButton,
   clickNotificationButton,
+  connectGateway,
   closeUiTest,
   contextMenu,
   openWorkbench,
-  quickInputType,
   REPO_ROOT,
-  runCommand,
   screenshot,
   startCodeServer,
   treeItem,
@@ -29,14 +29,6 @@ import {
   type CodeServer,
   type Workbench,
 } from './harness';
-
-function ssh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile('ssh', args, { timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    ),
-  );
-}
 
 describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', function () {
   this.timeout(400_000);
@@ -53,20 +45,10 @@ describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', func
   before(async () => {
     execFileSync('bash', [path.join(REPO_ROOT, 'scripts/package-vsix.sh')], { stdio: 'inherit' });
     await api.start();
-    api.privateTokens.set('ui-tok', 'admin');
-    fs.writeFileSync(path.join(dir, 'token'), 'ui-tok\n', { mode: 0o600 });
     await koko.start();
     const from = 24500 + (process.pid % 400);
-    const yaml = [
-      'jumpserver:',
-      `  url: ${api.url}`,
-      `  auth: {private_token_file: ${path.join(dir, 'token')}}`,
-      `  koko: {host: 127.0.0.1, port: ${koko.port}}`,
-      '  asset_address: 127.0.0.1',
-      '  asset_bind: 127.0.0.1',
-      `  asset_port_range: {from: ${from}, to: ${from + 20}}`,
-    ].join('\n');
-    d = await startDaemon({ configYaml: yaml + '\n' });
+    const jms = { api, dir, token: 'ui-tok', kokoPort: koko.port };
+    d = await startDaemon({ configYaml: jumpServerYaml({ ...jms, ports: { from, to: from + 20 } }) });
     const env = await d.admin.createEnvironment({
       name: 'ui-jms',
       image: SSH_IMAGE,
@@ -75,7 +57,7 @@ describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', func
       use_jumpserver: true,
     });
     d2 = await startDaemon({
-      configYaml: yaml.replace(/from: \d+, to: \d+/, `from: ${from + 21}, to: ${from + 40}`) + '\n  required: true\n',
+      configYaml: jumpServerYaml({ ...jms, ports: { from: from + 21, to: from + 40 }, extra: ['required: true'] }),
     });
     const desk = await d2.admin.createEnvironment({
       name: 'ui-jdesk',
@@ -96,13 +78,7 @@ describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', func
     const { page } = wb;
     await clickActivityBar(page, 'Hangar');
     await page.getByText('Connect to a Hangar gateway').first().waitFor({ timeout: 20_000 });
-    await runCommand(page, 'Hangar: Connect to Gateway…');
-    const title = (t: string) =>
-      page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
-    await title('(1/2)');
-    await quickInputType(page, d.url);
-    await title('(2/2)');
-    await quickInputType(page, d.token);
+    await connectGateway(page, d.url, d.token);
     await waitForNotification(page, /Connected to/, { timeoutMs: 30_000 });
     await treeItem(page, 'ui-jms').waitFor({ timeout: 30_000 });
     // The JumpServer user's own SSH key is the extension's key (the one it registered with the gateway).
@@ -133,7 +109,7 @@ describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', func
       new RegExp(`HostName 127\\.0\\.0\\.1\\n  Port ${koko.port}\\n  User admin@hangar@hangar-ui-jms-`),
     );
     assert.match(entry, /ProxyCommand none/);
-    const r = await ssh(['-F', sshConfig, '-o', 'BatchMode=yes', conn.ssh.host_alias, 'echo via-koko-ui; whoami']);
+    const r = await runSsh(['-F', sshConfig, '-o', 'BatchMode=yes', conn.ssh.host_alias, 'echo via-koko-ui; whoami']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'via-koko-ui\nhangar\n');
     const recorded = api.objects('commands').map((c) => c.input);
@@ -152,13 +128,7 @@ describe('ui: Open in Remote-SSH through JumpServer (KoKo) in code-server', func
 
   it("jumpserver.required: Open Desktop offers JumpServer's web terminal instead of the direct noVNC panel", async () => {
     const { page, context } = wb;
-    await runCommand(page, 'Hangar: Connect to Gateway…');
-    const title = (t: string) =>
-      page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
-    await title('(1/2)');
-    await quickInputType(page, d2.url);
-    await title('(2/2)');
-    await quickInputType(page, d2.token);
+    await connectGateway(page, d2.url, d2.token);
     await treeItem(page, 'ui-jdesk').waitFor({ timeout: 30_000 });
     const hostId = api.objects('hosts').find((h) => h.name.startsWith('hangar-ui-jdesk-'))!.id;
     const link = `${api.url}/luna/?login_to=${hostId}`;
