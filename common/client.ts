@@ -6,6 +6,7 @@ import { TlsTrustError } from './tls/errors';
 import { fetchWithAgent } from './tls/fetch';
 import { agentFor, type TlsTrust } from './tls/trust';
 import type {
+  RdpLogin,
   AuditPage,
   JumpServerStatus,
   BackendInfo,
@@ -182,6 +183,10 @@ export class HangarClient {
   }
   connection(idOrName: string) {
     return this.request<ConnectionInfo>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/connection`);
+  }
+  /** The env's RDP login and .rdp file (through JumpServer when it is registered there). */
+  rdp(idOrName: string) {
+    return this.request<RdpLogin>('POST', `/api/v1/environments/${encodeURIComponent(idOrName)}/rdp`);
   }
   backends() {
     return this.request<(BackendInfo & { default: boolean })[]>('GET', '/api/v1/backends');

@@ -164,8 +164,9 @@ export interface ConnectionInfo {
     user: string;
     host_alias: string;
     host_key: string | null;
-    tunnel_path: string;
-    proxy_command: string;
+    /** The gateway's tunnel; absent when direct access is refused (direct_refused). */
+    tunnel_path?: string;
+    proxy_command?: string;
   };
   jupyter?: { url: string; token: string; port: number };
   /** use_jumpserver envs once registered: the KoKo route (ssh -p port user@host), user being jmsuser@account@asset.
@@ -177,7 +178,17 @@ export interface ConnectionInfo {
     asset: string;
     account: string;
     required: boolean;
+    /** What the asset serves through JumpServer: ssh, and rdp/vnc for desktops. */
+    protocols?: ('ssh' | 'rdp' | 'vnc')[];
+    /** Luna (JumpServer's web terminal) at this asset: SSH in the browser, RDP/VNC through Lion. */
+    web_url?: string;
+    /** RDP through JumpServer: POST `path` for the .rdp file JumpServer issues (a fresh connection token each time). */
+    rdp?: { account: string; path: string };
+    vnc?: { account: string };
   };
+  /** Set when the gateway's own routes are refused for this env (jumpserver.required): why. The direct routes
+   *  (ssh.tunnel_path/proxy_command, jupyter, vnc, rdp, declared, exposed) are then left out. */
+  direct_refused?: { rule: string; reason: string };
   /** VNC (desktop envs): vnc_port is published on the backend host; websocket_path bridges to it through the gateway. */
   vnc?: { port: number | null; password: string | null; websocket_path: string };
   /** Protocols the image declares with labels `dev.hangar.access.<protocol>=<port>` (e.g. rstudio, nomachine):
@@ -187,6 +198,20 @@ export interface ConnectionInfo {
   rdp?: { host: string; port: number; user: string; password: string; rdp_file: string };
   /** Kubernetes envs with network_config.expose: the Service's type, node ports, and the addresses to use. */
   exposed?: ExposedService;
+}
+
+/** POST /environments/:id/rdp: an RDP login and its .rdp file, through JumpServer (a fresh connection token: the
+ *  password is its value) or direct (xrdp's login password). */
+export interface RdpLogin {
+  via: 'jumpserver' | 'direct';
+  filename: string;
+  rdp_file: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** Through JumpServer: seconds the token (the password) stays valid. */
+  expire_time?: number;
 }
 
 export interface ExposedService {

@@ -80,7 +80,8 @@ export async function startServer(cfg: Config, opts: { log?: Logger; clock?: Clo
   const app = buildApp(cfg, log, s, sessions, audit);
   // One port either way: the WebSocket upgrade handler below works the same on an https server.
   const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, app) : http.createServer(app);
-  const wss = attachWebSockets(server, { auth, sessions, envs, events, log, audit });
+  const trustProxy = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
+  const wss = attachWebSockets(server, { auth, sessions, envs, events, log, audit, trustProxy });
   const url = await listen(server, cfg, Boolean(tls));
   if (!cfg.public_url) publicUrl = url;
   if (tls) announceTls(tls, cfg, log);

@@ -1,4 +1,5 @@
-// `hangar ls | start | stop | restart | rm | info | logs`: environments after they exist.
+// `hangar ls | start | stop | restart | rm | info | rdp | logs`: environments after they exist.
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { Environment } from '../../common/model';
 import { describeNextAction, parseDuration } from '../../common/lifecycle';
@@ -62,6 +63,26 @@ export function environmentCommands(program: Command, ctx: CliContext): void {
         () =>
           `${envTable([env])}ssh: ${conn.ssh.user}@${conn.ssh.host_alias}\n${conn.jupyter ? `jupyter: ${conn.jupyter.url}\n` : ''}` +
           `lifecycle: ${env.lifecycle_policy}${env.next_action ? `, next: ${describeNextAction(env.next_action)}` : ''}\n`,
+      );
+    });
+
+  program
+    .command('rdp <env>')
+    .description(
+      'write the .rdp file of a desktop env (through JumpServer for use_jumpserver envs) and print its login',
+    )
+    .option('-o, --output <file>', 'where to write it (default: ./<env>.rdp, or <env>-jumpserver.rdp)')
+    .action(async (t: string, o: { output?: string }) => {
+      const r = await ctx.client(t).rdp(envFromAlias(t));
+      const file = o.output ?? r.filename;
+      fs.writeFileSync(file, r.rdp_file, { mode: 0o600 });
+      const valid = r.expire_time ? ` (valid ${r.expire_time} s)` : '';
+      print(
+        ctx.json(),
+        { ...r, file },
+        () =>
+          `${file}: ${r.host}:${r.port} ${r.via === 'jumpserver' ? 'through JumpServer' : 'direct'}\n` +
+          `user: ${r.user}\npassword: ${r.password}${valid}\n`,
       );
     });
 

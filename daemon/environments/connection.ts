@@ -31,11 +31,29 @@ export interface ConnectionDeps {
   publishAddress?: (backendId: string) => string;
   /** The KoKo route of use_jumpserver envs (services/jumpserver.ts). */
   jumpserverRoute?: (env: Environment) => Promise<ConnectionInfo['jumpserver']>;
+  /** The gateway's own routes are refused for this env (jumpserver.required). */
+  directRefused?: (env: Environment) => boolean;
 }
+
+const REFUSED = {
+  rule: 'jumpserver.required',
+  reason:
+    'this gateway reaches use_jumpserver environments only through JumpServer (jumpserver.required): its tunnel, ' +
+    'Jupyter proxy and desktop bridges refuse this env; connect through JumpServer (KoKo, the .rdp file, Luna)',
+};
 
 const tunnelPath = (envId: string, port: number) => `/api/v1/environments/${envId}/tunnel?port=${port}`;
 
 export async function connectionInfo(d: ConnectionDeps, env: Environment): Promise<ConnectionInfo> {
+  const info = await everyRoute(d, env);
+  if (!d.directRefused?.(env)) return info;
+  // Only what works: the direct routes are refused, so they are not offered (the alias goes to KoKo).
+  const { jupyter: _j, vnc: _v, rdp: _r, declared: _d, exposed: _e, ...rest } = info;
+  const { tunnel_path: _t, proxy_command: _p, ...ssh } = info.ssh;
+  return { ...rest, ssh, direct_refused: REFUSED };
+}
+
+async function everyRoute(d: ConnectionDeps, env: Environment): Promise<ConnectionInfo> {
   const secrets = (await d.repo.secrets(env.id))!;
   const base = d.publicUrl().replace(/\/+$/, '');
   const info: ConnectionInfo = {

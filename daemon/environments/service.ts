@@ -115,6 +115,7 @@ export class EnvironmentService {
       publicUrl: o.publicUrl,
       publishAddress: o.publishAddress,
       jumpserverRoute: o.registry ? (env) => o.registry!.route(env) : undefined,
+      directRefused: o.registry ? (env) => o.registry!.directRefused(env) : undefined,
     };
     const clock = o.clock ?? systemClock;
     this.rules = o.lifecycle ?? NO_RULES;
@@ -133,7 +134,7 @@ export class EnvironmentService {
       clock,
       startOnConnectTimeoutS: o.startOnConnectTimeoutS ?? 300,
     };
-    o.keys.onChange((userId) => pushAuthorizedKeys({ ...this.ctx, keys: o.keys }, userId));
+    o.keys.onChange((userId) => pushAuthorizedKeys({ ...this.ctx, keys: o.keys, envKeys: o.envKeys }, userId));
     o.gpus.onRelease(() => void this.drainQueue());
   }
 

@@ -147,5 +147,6 @@ function homeOf(h: HomeClaim | undefined): EnvSpec['home'] {
   return h && { storageClass: h.storage_class, accessModes: h.access_modes, ceph: h.ceph, sizeGb: h.size_gb };
 }
 
-const withKey = (keys: string, extra: string | undefined) =>
+/** The owner's keys, plus the env's own (JumpServer's hosted account) when it has one. */
+export const withKey = (keys: string, extra: string | undefined) =>
   extra ? `${keys.replace(/\n*$/, '\n')}${extra}\n`.replace(/^\n/, '') : keys;

@@ -1,6 +1,7 @@
 // WebSocket endpoints: the event stream and the TCP tunnel (binary frames carry raw bytes both ways).
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import proxyaddr from 'proxy-addr';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { EnvEvent } from '../../common/model';
 import { DomainError, NotFoundError, statusFor } from '../errors';
@@ -28,6 +29,9 @@ export interface WsDeps {
   log: Logger;
   /** Tunnel openings (and refusals) go into the audit trail with client and address. */
   audit?: AuditService;
+  /** express's compiled `trust proxy` (app.get('trust proxy fn')): the address is the one req.ip gives on HTTP
+   *  routes, X-Forwarded-For only through trusted proxies. Absent: the peer address. */
+  trustProxy?: (addr: string, i: number) => boolean;
 }
 
 function reject(socket: Duplex, err: unknown): void {
@@ -85,7 +89,8 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
       if (!m) throw new NotFoundError('endpoint', url.pathname);
       const port = parse(tunnelQuery, Object.fromEntries(url.searchParams)).port ?? 22;
       const open = () => d.envs.openTunnel(user, decodeURIComponent(m[1]), port);
-      const upstream = d.audit ? await d.audit.around(tunnelAudit(req, url.pathname), user, open) : await open();
+      const audited = tunnelAudit(req, url.pathname, d.trustProxy);
+      const upstream = d.audit ? await d.audit.around(audited, user, open) : await open();
       if (req.headers.upgrade?.toLowerCase() === RAW_TCP) {
         // The CLI's fast path: after the 101 the connection is the env's TCP stream itself, no framing.
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${RAW_TCP}\r\nConnection: Upgrade\r\n\r\n`);
@@ -98,14 +103,15 @@ export function attachWebSockets(server: Server, d: WsDeps): WebSocketServer {
   return wss;
 }
 
-/** The audit row of a tunnel opening (the upgrade's client and peer address). */
-function tunnelAudit(req: IncomingMessage, pathname: string) {
+/** The audit row of a tunnel opening: the upgrade's client, and its address as req.ip would say it. */
+function tunnelAudit(req: IncomingMessage, pathname: string, trust?: (addr: string, i: number) => boolean) {
   const client = req.headers['x-hangar-client'] ?? req.headers['user-agent'];
+  const peer = req.socket.remoteAddress;
   return {
     method: 'GET',
     path: pathname.slice('/api/v1'.length),
     client: (Array.isArray(client) ? client[0] : client)?.slice(0, 200) ?? null,
-    address: req.socket.remoteAddress ?? null,
+    address: (peer && trust ? proxyaddr(req, trust) : peer) ?? null,
     always: true,
   };
 }

@@ -1,21 +1,33 @@
-// An environment as JumpServer objects: a host asset (SSH at the env's endpoint on the gateway), a hosted account
-// (a key pair made for JumpServer: KoKo's VS Code mode needs a secret JumpServer holds) and an asset permission for
-// its owner. Made all or nothing: what was made is deleted again when a later step fails.
+// An environment as JumpServer objects: a host asset (SSH, and RDP/VNC for desktops, at the env's endpoints on the
+// gateway), hosted accounts (a key pair made for JumpServer: KoKo's VS Code mode needs a secret JumpServer holds; the
+// desktop's RDP login and VNC password for Razor/Lion) and an asset permission for its owner. Made all or nothing:
+// what was made is deleted again when a later step fails.
 import { JumpServerRefused, type JumpServerClient } from './client';
 
 /** The comment that marks an asset as this gateway's (reconcile finds its own by it). */
 export const marker = (gatewayId: string, envId: string) => `hangar:${gatewayId}:${envId}`;
 export const markerPrefix = (gatewayId: string) => `hangar:${gatewayId}:`;
 
+export type JmsProtocol = 'ssh' | 'rdp' | 'vnc';
+
+/** A hosted account: its name (what connection tokens and KoKo logins name), login and secret. */
+export interface AccountSpec {
+  name: string;
+  username: string;
+  secret_type: 'ssh_key' | 'password';
+  secret: string;
+}
+
 export interface AssetSpec {
   name: string;
   address: string;
-  port: number;
+  /** ssh first; rdp/vnc for desktops: each at its endpoint port on the gateway. */
+  protocols: { name: JmsProtocol; port: number }[];
   comment: string;
   platform: string | number;
   node?: string;
-  username: string;
-  privateKey: string;
+  /** The first is the SSH key account (its username is the one the permission names). */
+  accounts: AccountSpec[];
   /** JumpServer user ids allowed to connect. */
   users: string[];
   active: boolean;
@@ -34,36 +46,37 @@ export async function registerAsset(c: JumpServerClient, s: AssetSpec): Promise<
       name: s.name,
       address: s.address,
       platform: typeof s.platform === 'number' ? { pk: s.platform } : s.platform,
-      protocols: [{ name: 'ssh', port: s.port }],
+      protocols: s.protocols,
       nodes: s.node ? [s.node] : [],
       is_active: s.active,
       comment: s.comment,
       labels: ['hangar:environment'],
     });
     made.push(`/assets/hosts/${asset.id}/`);
-    const account = await c.request<{ id: string }>('POST', '/accounts/accounts/', {
-      asset: asset.id,
-      name: s.username,
-      username: s.username,
-      secret_type: 'ssh_key',
-      secret: s.privateKey,
-      privileged: false,
-      is_active: true,
-      push_now: false,
-      comment: s.comment,
-    });
-    made.push(`/accounts/accounts/${account.id}/`);
+    const ids: string[] = [];
+    for (const a of s.accounts) {
+      const account = await c.request<{ id: string }>('POST', '/accounts/accounts/', {
+        asset: asset.id,
+        ...a,
+        privileged: false,
+        is_active: true,
+        push_now: false,
+        comment: s.comment,
+      });
+      made.push(`/accounts/accounts/${account.id}/`);
+      ids.push(account.id);
+    }
     const perm = await c.request<{ id: string }>('POST', '/perms/asset-permissions/', {
       name: s.name,
       users: s.users,
       assets: [asset.id],
-      accounts: [s.username],
-      protocols: ['ssh'],
+      accounts: [...new Set(s.accounts.map((a) => a.name))],
+      protocols: s.protocols.map((p) => p.name),
       actions: ['connect', 'upload', 'download', 'copy', 'paste'],
       is_active: s.active,
       comment: s.comment,
     });
-    return { asset_id: asset.id, account_id: account.id, permission_id: perm.id };
+    return { asset_id: asset.id, account_id: ids[0], permission_id: perm.id };
   } catch (err) {
     // Compensation: newest first; a failure here leaves the object for reconcile (it carries our marker).
     for (const p of made.reverse()) await c.remove(p).catch(() => undefined);
@@ -76,9 +89,17 @@ export async function setActive(c: JumpServerClient, ids: AssetIds, active: bool
   await c.request('PATCH', `/perms/asset-permissions/${ids.permission_id}/`, { is_active: active });
 }
 
+/** The permission, every account of the asset (desktops have three) and the asset. */
 export async function removeAsset(c: JumpServerClient, ids: { [K in keyof AssetIds]?: string | null }): Promise<void> {
   if (ids.permission_id) await c.remove(`/perms/asset-permissions/${ids.permission_id}/`);
-  if (ids.account_id) await c.remove(`/accounts/accounts/${ids.account_id}/`);
+  const others = ids.asset_id
+    ? await c.all<{ id: string }>('/accounts/accounts/', { asset: ids.asset_id }).catch((err: unknown) => {
+        if (err instanceof JumpServerRefused && err.status === 404) return [];
+        throw err;
+      })
+    : [];
+  for (const id of new Set([ids.account_id, ...others.map((a) => a.id)]))
+    if (id) await c.remove(`/accounts/accounts/${id}/`);
   if (ids.asset_id) await c.remove(`/assets/hosts/${ids.asset_id}/`);
 }
 

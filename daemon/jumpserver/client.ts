@@ -55,8 +55,13 @@ export class JumpServerClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const text = await this.text(method, path, body, 'application/json');
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** The body as text (e.g. an .rdp file), after the same auth, org and error handling. */
+  async text(method: string, path: string, body?: unknown, accept = '*/*'): Promise<string> {
     const full = `/api/v1${path}`;
-    const accept = 'application/json';
     const date = new Date().toUTCString();
     const headers: Record<string, string> = {
       accept,
@@ -79,7 +84,7 @@ export class JumpServerClient {
     const text = await res.text();
     if (res.status >= 500) throw new JumpServerDown(`${this.base} answered HTTP ${res.status}`);
     if (res.status >= 400) throw new JumpServerRefused(res.status, text, `${method} ${path}`);
-    return (text ? JSON.parse(text) : undefined) as T;
+    return text;
   }
 
   /** Every item of a list, page by page (limit/offset). */

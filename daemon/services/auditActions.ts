@@ -10,6 +10,7 @@ const ROUTES: [method: string, path: RegExp, action: string][] = [
   ['POST', /^\/environments\/([^/]+)\/rotate$/, 'environment.rotate_secret'],
   ['POST', /^\/environments\/([^/]+)\/jupyter-session$/, 'jupyter.session'],
   ['POST', /^\/environments\/([^/]+)\/connection-token$/, 'jumpserver.connection_token'],
+  ['POST', /^\/environments\/([^/]+)\/rdp$/, 'environment.rdp'],
   ['GET', /^\/environments\/([^/]+)\/tunnel$/, 'tunnel.open'],
   ['POST', /^\/environments\/([^/]+)\/snapshots$/, 'snapshot.create'],
   ['POST', /^\/environments\/([^/]+)\/snapshots\/[^/]+\/revert$/, 'snapshot.revert'],

@@ -121,7 +121,7 @@ export class JumpServerService implements RegistrationHooks {
     }
   }
 
-  /** The row (port, key pair) first, then JumpServer's objects; a failure there leaves a row without them. */
+  /** The row (ports, key pair) first, then JumpServer's objects; a failure there leaves a row without them. */
   private async register(env: Environment): Promise<void> {
     let row = await this.d.repo.get(env.id);
     if (row?.asset_id) return;
@@ -132,12 +132,11 @@ export class JumpServerService implements RegistrationHooks {
       const made = await jms.registerAsset(this.d.client, {
         name: row.asset_name,
         address: this.d.cfg.asset_address,
-        port: row.port,
+        protocols: protocolsOf(row),
         comment: jms.marker(this.d.gatewayId, env.id),
         platform: this.d.cfg.platform,
         node: this.d.cfg.node,
-        username: env.ssh_user,
-        privateKey: this.d.box.open(row.private_key_sealed),
+        accounts: await this.accountsOf(env, row),
         users: [jmsUser],
         active: env.status !== 'stopped',
       });
@@ -148,12 +147,34 @@ export class JumpServerService implements RegistrationHooks {
     }
   }
 
+  /** The SSH key account; a desktop's RDP login (xrdp's password) and VNC password as password accounts. */
+  private async accountsOf(env: Environment, row: JmsRow): Promise<jms.AccountSpec[]> {
+    const secrets = await this.d.envs.secrets(env.id);
+    const key = this.d.box.open(row.private_key_sealed);
+    const out: jms.AccountSpec[] = [
+      { name: env.ssh_user, username: env.ssh_user, secret_type: 'ssh_key', secret: key },
+    ];
+    if (row.rdp_port !== null && secrets?.rdp_password)
+      out.push({ ...desktopAccount(env, 'rdp'), secret_type: 'password', secret: secrets.rdp_password });
+    if (row.vnc_port !== null && secrets?.vnc_password)
+      out.push({ ...desktopAccount(env, 'vnc'), secret_type: 'password', secret: secrets.vnc_password });
+    return out;
+  }
+
   private async newRow(env: Environment): Promise<JmsRow> {
     const used = await this.d.repo.usedPorts();
     const { from, to } = this.d.cfg.asset_port_range;
-    let port = from;
-    while (used.has(port) && port <= to) port++;
-    if (port > to) throw new Error(`jumpserver.asset_port_range ${from}-${to} is used up`);
+    const next = () => {
+      let port = from;
+      while (used.has(port) && port <= to) port++;
+      if (port > to) throw new Error(`jumpserver.asset_port_range ${from}-${to} is used up`);
+      used.add(port);
+      return port;
+    };
+    const secrets = await this.d.envs.secrets(env.id);
+    const port = next();
+    const rdp_port = env.rdp_port !== null && secrets?.rdp_password ? next() : null;
+    const vnc_port = secrets?.vnc_password ? next() : null;
     const key = generateEd25519(`jumpserver@${env.name}`);
     await this.d.repo.insert({
       env_id: env.id,
@@ -162,6 +183,8 @@ export class JumpServerService implements RegistrationHooks {
       account_id: null,
       permission_id: null,
       port,
+      rdp_port,
+      vnc_port,
       public_key: key.publicKey,
       private_key_sealed: this.d.box.seal(key.privateKey),
       active: 1,
@@ -190,6 +213,11 @@ export class JumpServerService implements RegistrationHooks {
       asset: row.asset_name,
       account,
       required: this.d.cfg.required,
+      protocols: protocolsOf(row).map((p) => p.name),
+      // Luna, JumpServer's web terminal, opened at this asset (SSH in the browser; RDP/VNC through Lion).
+      web_url: `${this.d.client.base}/luna/?login_to=${row.asset_id}`,
+      ...(row.rdp_port !== null ? { rdp: { account: desktopAccount(env, 'rdp').name, path: rdpPath(env.id) } } : {}),
+      ...(row.vnc_port !== null ? { vnc: { account: desktopAccount(env, 'vnc').name } } : {}),
     };
   }
 
@@ -201,6 +229,21 @@ export class JumpServerService implements RegistrationHooks {
     return this.d.repo.get(envId);
   }
 }
+
+/** What the asset serves, each at its endpoint port on this gateway. */
+export const protocolsOf = (r: JmsRow): { name: jms.JmsProtocol; port: number }[] => [
+  { name: 'ssh', port: r.port },
+  ...(r.rdp_port !== null ? [{ name: 'rdp' as const, port: r.rdp_port }] : []),
+  ...(r.vnc_port !== null ? [{ name: 'vnc' as const, port: r.vnc_port }] : []),
+];
+
+/** The desktop's password accounts: named apart from the SSH key account, same login. */
+export const desktopAccount = (env: Environment, p: 'rdp' | 'vnc') => ({
+  name: `${env.ssh_user}-${p}`,
+  username: env.ssh_user,
+});
+
+const rdpPath = (envId: string) => `/api/v1/environments/${envId}/rdp`;
 
 const ids = (r: JmsRow) =>
   r.asset_id && r.account_id && r.permission_id

@@ -13,25 +13,41 @@ async function registered(s: JumpServerService, env: Environment) {
 
 export const unavailable = asAnswer;
 
-/** A connection token: KoKo login `JMS-<id>` with `value` as the password (valid expire_time seconds). */
-export async function connectionToken(s: JumpServerService, actor: User, env: Environment) {
+interface JmsToken {
+  id: string;
+  value: string;
+  expire_time?: number;
+  date_expired?: string;
+}
+
+/** A connection token for the calling user (not for the gateway's own JumpServer identity): JumpServer's
+ *  super-connection-token takes `user`; the plain connection-token endpoint ignores it and makes the token for the
+ *  caller. Valid expire_time seconds (JumpServer's default 300). */
+async function issueToken(
+  s: JumpServerService,
+  actor: User,
+  env: Environment,
+  o: { protocol: 'ssh' | 'rdp' | 'vnc'; connect_method: string; account: string },
+): Promise<JmsToken> {
   const row = await registered(s, env);
-  const owner = actor.id === env.owner_id ? actor : await s.d.users.get(env.owner_id);
-  const jmsUser = await jms.userIdOf(s.d.client, s.jmsUsername(owner?.name ?? actor.name)).catch(unavailable);
-  const t = await s.d.client
-    .request<{ id: string; value: string; expire_time?: number; date_expired?: string }>(
-      'POST',
-      '/authentication/connection-token/',
-      {
-        user: jmsUser,
-        asset: row.asset_id,
-        account: env.ssh_user,
-        protocol: 'ssh',
-        connect_method: 'ssh_client',
-        is_reusable: false,
-      },
-    )
+  // The caller's JumpServer user (an admin acting on someone's env is an admin in JumpServer's audit too); JumpServer
+  // refuses it unless an asset permission covers that user.
+  const jmsUser = await jms.userIdOf(s.d.client, s.jmsUsername(actor.name)).catch(unavailable);
+  return s.d.client
+    .request<JmsToken>('POST', '/authentication/super-connection-token/', {
+      user: jmsUser,
+      asset: row.asset_id,
+      account: o.account,
+      protocol: o.protocol,
+      connect_method: o.connect_method,
+      is_reusable: false,
+    })
     .catch(unavailable);
+}
+
+/** A connection token: KoKo login `JMS-<id>` with `value` as the password. */
+export async function connectionToken(s: JumpServerService, actor: User, env: Environment) {
+  const t = await issueToken(s, actor, env, { protocol: 'ssh', connect_method: 'ssh_client', account: env.ssh_user });
   return {
     id: t.id,
     username: `JMS-${t.id}`,
@@ -40,6 +56,30 @@ export async function connectionToken(s: JumpServerService, actor: User, env: En
     port: s.d.cfg.koko.port,
     expire_time: t.expire_time ?? 300,
     date_expired: t.date_expired ?? null,
+  };
+}
+
+/** The .rdp file JumpServer issues for a fresh RDP token (mstsc): its address is JumpServer's RDP gateway (Razor),
+ *  its username `<jmsuser>|<token id>`; the token's value is the password the client asks for. */
+export async function jumpServerRdp(s: JumpServerService, actor: User, env: Environment) {
+  const route = await s.route(env);
+  if (!route?.rdp) throw new ConflictError(`environment '${env.name}' has no RDP in JumpServer`);
+  const t = await issueToken(s, actor, env, { protocol: 'rdp', connect_method: 'mstsc', account: route.rdp.account });
+  const file = await s.d.client
+    .text('GET', `/authentication/super-connection-token/${encodeURIComponent(t.id)}/rdp-file/`)
+    .catch(unavailable);
+  const field = (k: string) => new RegExp(`^${k}:s:(.*?)\r?$`, 'm').exec(file)?.[1] ?? '';
+  const address = field('full address');
+  const colon = address.lastIndexOf(':');
+  return {
+    via: 'jumpserver' as const,
+    filename: `${env.name}-jumpserver.rdp`,
+    rdp_file: file,
+    host: colon > 0 ? address.slice(0, colon) : address,
+    port: colon > 0 ? Number(address.slice(colon + 1)) || 3389 : 3389,
+    user: field('username'),
+    password: t.value,
+    expire_time: t.expire_time ?? 300,
   };
 }
 

@@ -17,6 +17,7 @@ import * as m009 from './migrations/009_profiles';
 import * as m010 from './migrations/010_audit_trail';
 import * as m011 from './migrations/011_jumpserver';
 import * as m012 from './migrations/012_volume_claims';
+import * as m015 from './migrations/015_jumpserver_desktop';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '010_audit_trail': m010,
   '011_jumpserver': m011,
   '012_volume_claims': m012,
+  '015_jumpserver_desktop': m015,
 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {

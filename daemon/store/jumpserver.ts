@@ -1,4 +1,4 @@
-// Registrations of environments in JumpServer (migration 011).
+// Registrations of environments in JumpServer (migrations 011, 015).
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { Database, JumpServerAssetsTable } from './schema';
 
@@ -30,7 +30,7 @@ export class JumpServerRepo {
     await this.db.deleteFrom('jumpserver_assets').where('env_id', '=', envId).execute();
   }
   async usedPorts(): Promise<Set<number>> {
-    const rows = await this.db.selectFrom('jumpserver_assets').select('port').execute();
-    return new Set(rows.map((r) => r.port));
+    const rows = await this.db.selectFrom('jumpserver_assets').select(['port', 'rdp_port', 'vnc_port']).execute();
+    return new Set(rows.flatMap((r) => [r.port, r.rdp_port, r.vnc_port]).filter((p): p is number => p !== null));
   }
 }

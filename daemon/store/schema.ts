@@ -107,6 +107,9 @@ export interface JumpServerAssetsTable {
   account_id: string | null;
   permission_id: string | null;
   port: number;
+  /** Desktop envs (migration 015): gateway ports of the RDP / VNC endpoints; null when not served. */
+  rdp_port: number | null;
+  vnc_port: number | null;
   public_key: string;
   private_key_sealed: string;
   active: number;

@@ -39,7 +39,11 @@ export async function copyConnectionInfo(s: Services, arg: unknown): Promise<voi
   const c = await ref.gateway.client.connection(ref.env.id);
   const lines = [
     `${c.name} (${c.environment_id})`,
-    `ssh: ssh ${c.ssh.host_alias}   (user ${c.ssh.user}; ProxyCommand: hangar proxy --url ${ref.gateway.url} %n)`,
+    c.jumpserver
+      ? `ssh: ssh ${c.ssh.host_alias}   (through JumpServer: ssh -p ${c.jumpserver.port} ${c.jumpserver.user}@${c.jumpserver.host})`
+      : `ssh: ssh ${c.ssh.host_alias}   (user ${c.ssh.user}; ProxyCommand: hangar proxy --url ${ref.gateway.url} %n)`,
+    ...(c.jumpserver?.web_url ? [`jumpserver web terminal: ${c.jumpserver.web_url}`] : []),
+    ...(c.direct_refused ? [`direct access refused: ${c.direct_refused.reason}`] : []),
     ...(c.jupyter ? [`jupyter: ${c.jupyter.url}  (gateway token required; Jupyter token ${c.jupyter.token})`] : []),
     ...(c.vnc ? [`vnc: port ${c.vnc.port}${c.vnc.password ? `, password ${c.vnc.password}` : ''}`] : []),
     ...(c.rdp ? [`rdp: ${c.rdp.host}:${c.rdp.port}, user ${c.rdp.user}, password ${c.rdp.password}`] : []),
@@ -98,26 +102,30 @@ export async function openTerminal(s: Services, arg: unknown): Promise<void> {
   t.show();
 }
 
-/** Saves the env's .rdp file and hands it to the system's Remote Desktop client; the password goes to the clipboard. */
+/** Saves the env's .rdp file and hands it to the system's Remote Desktop client; the password goes to the clipboard.
+ *  For a use_jumpserver env registered in JumpServer it is the file JumpServer issues (its RDP gateway, a fresh token
+ *  whose value is the password), else the gateway's direct one. */
 export async function openRdp(s: Services, arg: unknown): Promise<void> {
   const [ref] = await targets(s, arg, undefined, {
     statuses: ['running'],
     placeholder: vscode.l10n.t('Open with Remote Desktop…'),
   });
   if (!ref) return;
-  const c = await ref.gateway.client.connection(ref.env.id);
-  if (!c.rdp)
-    throw new Error(vscode.l10n.t('{0} offers no RDP (desktop environments whose image has xrdp do).', ref.env.name));
+  const r = await ref.gateway.client.rdp(ref.env.id);
   const dir = vscode.Uri.joinPath(s.context.globalStorageUri, 'rdp');
   await vscode.workspace.fs.createDirectory(dir);
-  const file = vscode.Uri.joinPath(dir, `${ref.env.name}.rdp`);
-  await vscode.workspace.fs.writeFile(file, Buffer.from(c.rdp.rdp_file));
-  await vscode.env.clipboard.writeText(c.rdp.password);
+  const file = vscode.Uri.joinPath(dir, r.filename.replace(/[^A-Za-z0-9._-]/g, '_'));
+  await vscode.workspace.fs.writeFile(file, Buffer.from(r.rdp_file));
+  await vscode.env.clipboard.writeText(r.password);
   await vscode.env.openExternal(file);
+  s.log.info(`rdp ${ref.env.name}: ${r.via} ${r.host}:${r.port} (${file.fsPath})`);
   void vscode.window.showInformationMessage(
-    vscode.l10n.t(
-      'Opened {0} with your Remote Desktop client; the password is on the clipboard.',
-      `${ref.env.name}.rdp`,
-    ),
+    r.via === 'jumpserver'
+      ? vscode.l10n.t(
+          'Opened {0} (through JumpServer) with your Remote Desktop client; the token on the clipboard is the password for {1} seconds.',
+          r.filename,
+          String(r.expire_time ?? 300),
+        )
+      : vscode.l10n.t('Opened {0} with your Remote Desktop client; the password is on the clipboard.', r.filename),
   );
 }

@@ -1,6 +1,7 @@
 // "Open Desktop": noVNC in a webview panel (one per environment), connected through the gateway's WebSocket bridge.
+// An env the gateway reaches only through JumpServer (jumpserver.required) gets JumpServer's web terminal instead.
 import * as vscode from 'vscode';
-import type { Environment } from '../../common/model';
+import type { ConnectionInfo, Environment } from '../../common/model';
 import { desktopHtml, nonce } from '../../webviews/html';
 import type { FromDesktop, ToDesktop } from '../../webviews/protocol';
 import type { GatewayConnection } from '../gateways/connection';
@@ -12,7 +13,7 @@ export async function openDesktopPanel(
   log: vscode.LogOutputChannel,
   gateway: GatewayConnection,
   env: Environment,
-): Promise<vscode.WebviewPanel> {
+): Promise<vscode.WebviewPanel | undefined> {
   const key = `${gateway.url}#${env.id}`;
   const existing = panels.get(key);
   if (existing) {
@@ -20,6 +21,7 @@ export async function openDesktopPanel(
     return existing;
   }
   const conn = await gateway.client.connection(env.id);
+  if (conn.direct_refused) return offerJumpServer(env, conn);
   if (!conn.vnc?.password)
     throw new Error(vscode.l10n.t('{0} has no desktop (environment_type desktop runs one).', env.name));
   const root = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webviews');
@@ -69,4 +71,20 @@ export async function openDesktopPanel(
     subs.forEach((s) => s.dispose());
   });
   return panel;
+}
+
+/** The direct bridge is refused: offer Luna (JumpServer's web terminal, VNC through Lion) at the env's asset. */
+async function offerJumpServer(env: Environment, conn: ConnectionInfo): Promise<undefined> {
+  const url = conn.jumpserver?.web_url;
+  if (!url)
+    throw new Error(
+      vscode.l10n.t('{0} is reached through JumpServer only, and is not registered there yet.', env.name),
+    );
+  const open = vscode.l10n.t('Open in JumpServer');
+  const choice = await vscode.window.showInformationMessage(
+    vscode.l10n.t('The desktop of {0} is reached through JumpServer only: open its web terminal ({1})?', env.name, url),
+    open,
+  );
+  if (choice === open) await vscode.env.openExternal(vscode.Uri.parse(url));
+  return undefined;
 }

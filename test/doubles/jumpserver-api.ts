@@ -2,7 +2,11 @@
 // A real HTTP server on 127.0.0.1: verifies access-key HTTP Signatures (hmac-sha256), private Tokens and Bearer tokens
 // (POST /authentication/auth/), selects the organisation by ?oid= then X-JMS-ORG (lists of another org come back
 // empty), pages lists with limit/offset as {count,next,previous,results}, and answers 4xx as JumpServer does
-// ({"detail": …} for 401/403/404, {"field": ["…"]} for 400). Run it alone: `tsx test/doubles/jumpserver-api.ts`.
+// ({"detail": …} for 401/403/404, {"field": ["…"]} for 400). Connection tokens as v3 makes them: the plain endpoint
+// for the caller (a `user` in the body is ignored, read-only there), super-connection-token for the `user` given (only
+// for a superuser caller); both check the asset, the account, the protocol and the user's asset permission, and
+// serve `{id}/rdp-file/` (full address = the RDP gateway, username `<user>|<token id>`).
+// Run it alone: `tsx test/doubles/jumpserver-api.ts`.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +21,7 @@ const COLLECTIONS = {
   '/terminal/sessions/': 'sessions',
   '/terminal/commands/': 'commands',
   '/authentication/connection-token/': 'tokens',
+  '/authentication/super-connection-token/': 'tokens',
 } as const;
 type Coll = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
 const REQUIRED: Partial<Record<Coll, string[]>> = {
@@ -43,13 +48,15 @@ export class JumpServerApiDouble {
   /** Requests seen: method, path, auth scheme (for tests that check what was sent). */
   readonly seen: { method: string; path: string; scheme: string; org: string }[] = [];
   down = false;
+  /** Where the .rdp files send clients: JumpServer's RDP gateway (Razor), as its endpoint settings say. */
+  rdpEndpoint = { host: '127.0.0.1', port: 3389 };
   /** Fault injection: the next POST to this collection is refused with this 400 body. */
   readonly refuseNext = new Map<Coll, Record<string, string[]>>();
   private server?: http.Server;
   url = '';
 
   constructor() {
-    this.addUser('admin', 'Administrator');
+    this.addUser('admin', 'Administrator').is_superuser = true;
   }
 
   addUser(username: string, name = username, password = 'pw'): Obj {
@@ -146,6 +153,12 @@ export class JumpServerApiDouble {
     if (!who.user) return send(401, { detail: who.err ?? 'Invalid token.' });
     if (path === '/users/profile/')
       return send(200, { id: who.user.id, username: who.user.username, name: who.user.name });
+    const file = /^\/authentication\/(?:super-)?connection-token\/([0-9a-f-]{36})\/rdp-file\/$/.exec(path);
+    if (file && (req.method === 'GET' || req.method === 'POST')) return this.rdpFile(file[1], res);
+    if (req.method === 'POST' && /^\/authentication\/(super-)?connection-token\/$/.test(path)) {
+      const err = this.checkToken(body, who.user, path.includes('super-'), org);
+      if (err) return send(err[0], err[1]);
+    }
     this.route(req.method!, path, u.searchParams, body, org, send);
   }
 
@@ -172,6 +185,59 @@ export class JumpServerApiDouble {
     if ((method === 'PATCH' || method === 'PUT') && obj) return send(200, Object.assign(obj, body, { id: obj.id }));
     if (method === 'POST' && !id) return this.create(coll, body, org, send);
     send(405, { detail: `Method "${method}" not allowed.` });
+  }
+
+  /** JumpServer's checks before a token is made; the token's user is set here (the caller's, or `user` for super). */
+  private checkToken(
+    body: Record<string, any>,
+    caller: Obj,
+    superToken: boolean,
+    org: string,
+  ): [number, object] | void {
+    if (superToken && !caller.is_superuser)
+      return [403, { detail: 'You do not have permission to perform this action.' }];
+    const user = superToken ? this.db.users.get(body.user) : caller;
+    if (!user) return [400, { user: [`Invalid pk "${body.user}" - object does not exist.`] }];
+    body.user = user.id;
+    const host = this.db.hosts.get(body.asset);
+    if (!host || host.org_id !== org) return [400, { asset: [`Invalid pk "${body.asset}" - object does not exist.`] }];
+    const account = this.objects('accounts', org).find((a) => a.asset === host.id && a.name === body.account);
+    const protocol = body.protocol ?? 'ssh';
+    const served = (host.protocols ?? []).some((p: { name: string }) => p.name === protocol);
+    const permitted = this.objects('perms', org).some(
+      (p) =>
+        p.is_active !== false &&
+        p.users?.includes(user.id) &&
+        p.assets?.includes(host.id) &&
+        (p.protocols ?? ['all']).some((x: string) => x === 'all' || x === protocol) &&
+        (p.accounts ?? []).some((x: string) => x === '@ALL' || x === account?.name || x === account?.username),
+    );
+    if (!account || !served || !permitted) return [400, { code: 'perm_account_invalid', detail: 'Account not found' }];
+  }
+
+  private rdpFile(id: string, res: http.ServerResponse): void {
+    const t = this.db.tokens.get(id);
+    const user = t && this.db.users.get(t.user);
+    const host = t && this.db.hosts.get(t.asset);
+    if (!t || !user || !host) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ detail: 'Not found.' }));
+      return;
+    }
+    const lines = [
+      `full address:s:${this.rdpEndpoint.host}:${this.rdpEndpoint.port}`,
+      `username:s:${user.username}|${t.id}`,
+      'use multimon:i:0',
+      'authentication level:i:2',
+      'prompt for credentials on client:i:0',
+      'screen mode id:i:1',
+      'session bpp:i:32',
+    ];
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(`${user.username}-${host.name}-jumpserver`)}.rdp`,
+    });
+    res.end(lines.map((l) => `${l}\n`).join(''));
   }
 
   private create(coll: Coll, body: Record<string, any>, org: string, send: (s: number, v?: unknown) => void): void {

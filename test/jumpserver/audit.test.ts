@@ -11,6 +11,19 @@ import { apiError } from '../helpers/apiError';
 import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 
+/** An upgrade of the env's tunnel (the CLI's raw one): answered 404 for an unknown env, recorded either way. */
+function tunnelUpgrade(url: string, token: string, headers: Record<string, string>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const req = http.request(`${url}/api/v1/environments/nowhere/tunnel?port=22`, {
+      headers: { connection: 'Upgrade', upgrade: 'hangar-tcp', authorization: `Bearer ${token}`, ...headers },
+    });
+    req.on('response', (r) => (r.resume(), resolve()));
+    req.on('upgrade', (_r, sock) => (sock.destroy(), resolve()));
+    req.on('error', () => resolve());
+    req.end();
+  });
+}
+
 describe('jumpserver area: the audit trail', function () {
   this.timeout(120_000);
   let d: TestDaemon;
@@ -47,25 +60,33 @@ describe('jumpserver area: the audit trail', function () {
   });
 
   it('records tunnel openings (a WebSocket/raw upgrade) with client, address and result', async () => {
-    await new Promise<void>((resolve) => {
-      const req = http.request(`${d.url}/api/v1/environments/nowhere/tunnel?port=22`, {
-        headers: {
-          connection: 'Upgrade',
-          upgrade: 'hangar-tcp',
-          authorization: `Bearer ${d.token}`,
-          'x-hangar-client': 'tunnel-test/1',
-        },
-      });
-      req.on('response', (r) => (r.resume(), resolve()));
-      req.on('upgrade', (_r, sock) => (sock.destroy(), resolve()));
-      req.on('error', () => resolve());
-      req.end();
-    });
+    // trust_proxy off (the default): X-Forwarded-For is anyone's to write, so the peer address counts.
+    await tunnelUpgrade(d.url, d.token, { 'x-hangar-client': 'tunnel-test/1', 'x-forwarded-for': '203.0.113.7' });
     const { entries } = await d.admin.audit({ action: 'tunnel.open' });
     assert.equal(entries[0].target, 'nowhere');
     assert.equal(entries[0].result, 'not_found');
     assert.equal(entries[0].client, 'tunnel-test/1');
     assert.match(entries[0].address!, /127\.0\.0\.1/);
+  });
+
+  it('trust_proxy on: tunnel rows take the address from X-Forwarded-For, as HTTP rows do', async () => {
+    const p = await startDaemon({ configYaml: 'trust_proxy: true\n' });
+    try {
+      const xff = { 'x-forwarded-for': '203.0.113.7' };
+      await tunnelUpgrade(p.url, p.token, xff);
+      const res = await fetch(`${p.url}/api/v1/environments/nowhere/start`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${p.token}`, ...xff },
+      });
+      assert.equal(res.status, 404);
+      const { entries } = await p.admin.audit({});
+      const tunnel = entries.find((x) => x.action === 'tunnel.open')!;
+      const http404 = entries.find((x) => x.action === 'environment.start')!;
+      assert.equal(tunnel.address, '203.0.113.7');
+      assert.equal(http404.address, '203.0.113.7');
+    } finally {
+      await p.close();
+    }
   });
 
   it('is for admins: a second user gets 403 on the page and the exports', async () => {

@@ -4,27 +4,21 @@
 // GET /environments/:id/sessions; forwarding refused gives the explanation of KoKo's two settings; a connection
 // token logs in as JMS-<id>.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client } from 'ssh2';
+import { Client, utils } from 'ssh2';
+import { generateEd25519 } from '../../common/sshkeys';
+import { AUTHORIZED_KEYS_PATH } from '../../daemon/contract';
 import type { ConnectionInfo, Environment } from '../../common/model';
 import { kokoForwardingHint, probeForwarding } from '../../extension/attach/koko';
 import { JumpServerApiDouble } from '../doubles/jumpserver-api';
 import { KokoDouble } from '../doubles/koko';
 import { Cli } from '../helpers/cli';
+import { jumpServerYaml, runSsh } from '../helpers/jumpserver';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { SSH_IMAGE } from '../helpers/docker';
 import { retry } from '../helpers/retry';
 import { tmpDir } from '../helpers/tmp';
-
-function ssh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile('ssh', args, { timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    ),
-  );
-}
 
 describe('jumpserver area: real ssh through the KoKo double into a Docker env', function () {
   this.timeout(240_000);
@@ -39,19 +33,10 @@ describe('jumpserver area: real ssh through the KoKo double into a Docker env', 
 
   before(async () => {
     await api.start();
-    api.privateTokens.set('tok', 'admin');
-    fs.writeFileSync(path.join(dir, 'token'), 'tok\n');
     const port = await koko.start();
-    const yaml = [
-      'jumpserver:',
-      `  url: ${api.url}`,
-      `  auth: {private_token_file: ${path.join(dir, 'token')}}`,
-      `  koko: {host: 127.0.0.1, port: ${port}}`,
-      '  asset_address: 127.0.0.1',
-      '  asset_bind: 127.0.0.1',
-      `  asset_port_range: {from: ${23000 + (process.pid % 500)}, to: ${23600}}`,
-    ].join('\n');
-    d = await startDaemon({ configYaml: yaml + '\n' });
+    const from = 23000 + (process.pid % 500);
+    const yaml = jumpServerYaml({ api, dir, token: 'tok', kokoPort: port, ports: { from, to: 23600 } });
+    d = await startDaemon({ configYaml: yaml });
     cli = new Cli(d.url);
     await cli.login(d.token);
     // The JumpServer user's SSH key is the CLI's key (a user's own key in JumpServer).
@@ -87,7 +72,7 @@ describe('jumpserver area: real ssh through the KoKo double into a Docker env', 
 
   it('real ssh through KoKo runs a command in the env; the session and command are recorded', async () => {
     const r = await retry(async () => {
-      const x = await ssh(['-F', sshConfig, '-o', 'BatchMode=yes', conn.ssh.host_alias, 'echo via-koko; hostname']);
+      const x = await runSsh(['-F', sshConfig, '-o', 'BatchMode=yes', conn.ssh.host_alias, 'echo via-koko; hostname']);
       assert.equal(x.code, 0, x.stderr);
       return x;
     }, 30_000);
@@ -112,6 +97,32 @@ describe('jumpserver area: real ssh through the KoKo double into a Docker env', 
     assert.deepEqual(ok, { ok: true });
     koko.enableLocalPortForward = koko.enableVscodeSupport = false;
     assert.equal(kokoForwardingHint('debug1: Authentication succeeded'), undefined);
+  });
+
+  it("a key the owner adds later keeps the hosted account's key authorized (KoKo still gets in)", async () => {
+    const added = generateEd25519('later').publicKey;
+    await d.admin.addKey(`later-${Date.now()}`, added);
+    const cat = async () => {
+      const x = await runSsh([
+        '-F',
+        sshConfig,
+        '-o',
+        'BatchMode=yes',
+        conn.ssh.host_alias,
+        `cat ${AUTHORIZED_KEYS_PATH}`,
+      ]);
+      assert.equal(x.code, 0, x.stderr);
+      return x.stdout;
+    };
+    // The push of the new authorized_keys is asynchronous: wait for it, then the hosted key must still be there.
+    const keys = await retry(async () => {
+      const k = await cat();
+      assert.ok(k.includes(added.split(' ')[1]), 'new key pushed');
+      return k;
+    }, 30_000);
+    const hosted = api.objects('accounts').find((a) => a.secret_type === 'ssh_key')!;
+    const hostedPub = utils.parseKey(hosted.secret) as { getPublicSSH(): Buffer };
+    assert.ok(keys.includes(hostedPub.getPublicSSH().toString('base64')), 'hosted key kept');
   });
 
   it('a connection token logs in as JMS-<id> with its value as the password', async () => {

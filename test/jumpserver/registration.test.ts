@@ -78,6 +78,14 @@ describe('jumpserver area: registration with the JumpServer API double', functio
     env = await bob.createEnvironment({ ...base, name: 'viajms', use_jumpserver: true });
     const [host] = hosts();
     assert.equal(host.address, '10.1.2.3');
+    assert.deepEqual(
+      host.protocols.map((p: { name: string }) => p.name),
+      ['ssh'],
+      'a terminal env serves SSH only',
+    );
+    const c = await bob.connection(env.id);
+    assert.equal(c.direct_refused, undefined, 'not required: the direct routes stay');
+    assert.ok(c.ssh.tunnel_path);
     assert.equal(host.protocols[0].name, 'ssh');
     assert.ok(host.protocols[0].port >= 22200);
     assert.equal(host.comment.endsWith(env.id), true);
@@ -201,6 +209,14 @@ describe('jumpserver area: required JumpServer, access-key signatures', function
       assert.match(err.message, /through JumpServer only/);
       return true;
     });
+    // Connection info lists only what works: the KoKo route, not the refused tunnel, and says why.
+    const c = await d.admin.connection(e.id);
+    assert.equal(c.direct_refused?.rule, 'jumpserver.required');
+    assert.match(c.direct_refused!.reason, /only through JumpServer/);
+    assert.equal(c.ssh.tunnel_path, undefined);
+    assert.equal(c.ssh.proxy_command, undefined);
+    assert.equal(c.jumpserver?.required, true);
+    assert.match(c.jumpserver!.user, /^admin@hangar@hangar-onlyjms-/);
     await d.admin.deleteEnvironment(e.id);
     assert.equal(jms.objects('hosts').length, 0);
   });

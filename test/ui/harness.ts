@@ -859,3 +859,14 @@ export async function closeUiTest(
     await d!.admin.deleteEnvironment(e.id).catch(() => undefined);
   await d?.close();
 }
+
+/** "Hangar: Connect to Gateway…" from the palette: the URL, then the token (the two steps of its quick input). */
+export async function connectGateway(page: Page, url: string, token: string): Promise<void> {
+  await runCommand(page, 'Hangar: Connect to Gateway…');
+  const title = (t: string) =>
+    page.locator('.quick-input-widget .quick-input-title').filter({ hasText: t }).waitFor({ timeout: 15_000 });
+  await title('(1/2)');
+  await quickInputType(page, url);
+  await title('(2/2)');
+  await quickInputType(page, token);
+}

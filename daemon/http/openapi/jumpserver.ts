@@ -40,6 +40,20 @@ const tokenSchema = z
     date_expired: z.string().nullable(),
   })
   .openapi('ConnectionToken');
+const rdpSchema = z
+  .object({
+    via: z.enum(['jumpserver', 'direct']),
+    filename: z.string(),
+    rdp_file: z
+      .string()
+      .describe("The .rdp file: JumpServer's (its RDP gateway, username <jmsuser>|<token id>) or the gateway's"),
+    host: z.string(),
+    port: z.number().int(),
+    user: z.string(),
+    password: z.string().describe('Through JumpServer: the connection token value; direct: the xrdp login password'),
+    expire_time: z.number().int().optional(),
+  })
+  .openapi('RdpLogin');
 const sessionSchema = z
   .object({
     id: z.string(),
@@ -68,6 +82,18 @@ export function registerJumpServer(r: OpenAPIRegistry): void {
     summary: 'A JumpServer connection token for KoKo (username JMS-<id>, the value as password)',
     request: { params: idParams },
     responses: answers({ 201: ok('Token', tokenSchema) }, [NOT_CONFIGURED, NOT_REGISTERED, JMS_REFUSED, JMS_DOWN]),
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/environments/{id}/rdp',
+    summary: "The env's RDP login and .rdp file: through JumpServer when registered there (a fresh token), else direct",
+    request: { params: idParams },
+    responses: answers({ 200: ok('RDP login', rdpSchema) }, [
+      [404, 'Unknown env, or not the caller’s'],
+      [409, 'The env offers no RDP (or is JumpServer-only and not registered there yet)'],
+      JMS_REFUSED,
+      JMS_DOWN,
+    ]),
   });
   r.registerPath({
     method: 'get',

@@ -75,10 +75,16 @@ export const connectionSchema = z
         user: z.string(),
         host_alias: z.string(),
         host_key: z.string().nullable(),
-        tunnel_path: z.string(),
-        proxy_command: z.string(),
+        tunnel_path: z.string().optional().describe('Absent when direct access is refused (direct_refused)'),
+        proxy_command: z.string().optional(),
       })
       .passthrough(),
+    direct_refused: z
+      .object({ rule: z.string(), reason: z.string() })
+      .optional()
+      .describe(
+        'jumpserver.required: the gateway refuses direct routes for this env; only JumpServer routes are listed',
+      ),
   })
   .passthrough()
   .openapi('Connection', {
