@@ -2,7 +2,7 @@
 // anything is written; then the row, its volumes, ports and GPU grants in one transaction.
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Environment, User } from '../../common/model';
+import type { Environment, SshServer, User } from '../../common/model';
 import type { CreateEnvironmentInput } from '../../common/schemas';
 import { capability, type Backends, type Driver } from '../contract';
 import { ConflictError, InputError } from '../errors';
@@ -29,6 +29,8 @@ export interface CreateDeps {
   vncPorts?: PortRange;
   rdpPorts?: PortRange;
   quotas?: TeamQuotas;
+  /** ssh_server when a create gives none (config default_ssh_server). */
+  defaultSshServer?: SshServer;
 }
 
 /** The row as written, and the host's private key (kept in memory for the first provisioning only). */
@@ -180,6 +182,7 @@ async function insertRow(
     gpu_mig_profile: input.gpu_mig_profile,
     env_vars: input.env_vars,
     ssh_user: input.ssh_user,
+    ssh_server: input.ssh_server ?? d.defaultSshServer ?? 'agent',
     env_vars_from_secrets: input.env_vars_from_secrets,
     schedule: input.schedule,
     command: input.command,

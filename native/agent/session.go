@@ -126,8 +126,8 @@ func (s *session) sftp() {
 	defer s.cs.srv.tracker.Open(KindSftp)()
 	srv, err := sftp.NewServer(s.ch, sftp.WithServerWorkingDirectory(s.cs.srv.login.Home))
 	if err == nil {
+		// Serve ends at the client's EOF; exit-status goes out before the channel closes (scp checks it).
 		_ = srv.Serve()
-		_ = srv.Close()
 	}
 	s.exit(0, "")
 }

@@ -26,6 +26,7 @@ import { dockerOptions } from './connection';
 import { connectLocal, SshHop } from '../shared/sshHop';
 import { createOptions } from './hostconfig';
 import { dockerVolumes } from './volumes';
+import { placeAgent } from './agent';
 import {
   bootFilesArchive,
   demuxBuffer,
@@ -186,6 +187,11 @@ export class DockerDriver implements Driver {
     }
     try {
       await this.writeFiles(container.id, spec.files);
+      if (spec.agent) {
+        const agent = spec.agent;
+        const copied = await this.call(() => placeAgent(container, agent, () => this.engineArch()));
+        this.o.log.debug({ backend: this.id, env: spec.envId, version: agent.version, copied }, 'hangar-agent placed');
+      }
     } catch (err) {
       // Writing the files mounts the volumes first: a share the host can't mount fails here, with the kernel's message.
       await container.remove({ force: true, v: true }).catch(() => undefined);
@@ -193,6 +199,12 @@ export class DockerDriver implements Driver {
       throw err;
     }
     return container.id;
+  }
+
+  private arch?: string;
+  private async engineArch(): Promise<string | undefined> {
+    this.arch ??= (await this.call(() => this.docker.info())).Architecture as string | undefined;
+    return this.arch;
   }
 
   async writeFiles(ref: string, files: BootFile[]): Promise<void> {
