@@ -61,7 +61,7 @@ describe('agent: hangar-agent in a VM, delivered by cloud-init', function () {
       env_vars: { HANGAR_AGENT_T: 'two words' },
     });
     envId = env.id;
-    await d.admin.waitFor(env.id, ['running'], 900_000);
+    await d.admin.waitFor(env.id, ['running'], { timeoutMs: 900_000 });
   });
   after(async () => {
     if (envId) await d.admin.deleteEnvironment(envId).catch(() => undefined);
