@@ -182,7 +182,7 @@ async function insertRow(
     gpu_mig_profile: input.gpu_mig_profile,
     env_vars: input.env_vars,
     ssh_user: input.ssh_user,
-    ssh_server: input.ssh_server ?? d.defaultSshServer ?? 'agent',
+    ssh_server: sshServerFor(input, d.defaultSshServer, d.backends.get(backendId).placesAgent !== false),
     env_vars_from_secrets: input.env_vars_from_secrets,
     schedule: input.schedule,
     command: input.command,
@@ -208,4 +208,15 @@ function checkStorageType(type: string, backendId: string, kind: string): void {
     'storage_type',
     `storage_type: '${type}' is not available on backend '${backendId}' (${kind}); what each kind of backend can: ${can}`,
   );
+}
+
+/** The ssh_server asked for, else the default where the backend can place the agent, else the image's sshd. */
+function sshServerFor(input: CreateEnvironmentInput, fallback: SshServer | undefined, placesAgent: boolean): SshServer {
+  if (input.ssh_server === 'agent' && !placesAgent)
+    throw new InputError(
+      'ssh_server',
+      "ssh_server: this backend can't place hangar-agent (Kubernetes: set its agent_image); use ssh_server image",
+    );
+  if (input.ssh_server) return input.ssh_server;
+  return placesAgent ? (fallback ?? 'agent') : 'image';
 }

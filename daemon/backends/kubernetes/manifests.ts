@@ -13,6 +13,7 @@
 // service-account token, no service links. Trade-off: root inside the container (with those capabilities) can
 // still read/modify everything in its own filesystem and chown files; a namespace with Pod Security Admission
 // level "restricted" will refuse these pods ("baseline" admits them).
+import { RESTRICTED_SSH_PORT, withAgent } from './agentPod';
 import type {
   V1Affinity,
   V1Container,
@@ -119,6 +120,10 @@ export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, 
       `storage_config mounts of ${other.target}: only shares (NFS) are mounted on Kubernetes backends yet`,
     );
   if (isBatch(kind) && !spec.runCommand?.length) throw new UnprocessableError(`a ${kind} needs a command to run`);
+  return withAgent(podSpec(spec, o, placement, kind), spec, o);
+}
+
+function podSpec(spec: EnvSpec, o: K8sOptions, placement: Placement, kind: WorkloadKind): V1PodTemplateSpec {
   const labels = labelsFor(spec, o);
   const gpus = gpuResources(spec);
   return {
@@ -337,7 +342,7 @@ export function service(spec: EnvSpec, o: K8sOptions, namespace: string): V1Serv
     spec: {
       type: 'ClusterIP',
       selector: { [LABELS.envId]: spec.envId },
-      ports: [...ports].map(([port, name]) => ({ name, port, targetPort: port, protocol: 'TCP' })),
+      ports: [...ports].map(([port, name]) => ({ name, port, targetPort: sshTarget(port, o), protocol: 'TCP' })),
     },
   };
 }
@@ -363,3 +368,5 @@ export function networkPolicy(o: K8sOptions, namespace: string): V1NetworkPolicy
     },
   };
 }
+
+const sshTarget = (port: number, o: K8sOptions) => (port === SSH_PORT && o.restricted ? RESTRICTED_SSH_PORT : port);

@@ -2,6 +2,7 @@
 //
 //	hangar-agent serve --config /.hangar/agent.json   serve SSH as the login user (drops root after binding)
 //	hangar-agent status --config /.hangar/agent.json  print the open sessions by kind (JSON)
+//	hangar-agent install TARGET                         copy itself to TARGET (+ TARGET.version): the init container
 //	hangar-agent version
 package main
 
@@ -28,6 +29,14 @@ func main() {
 	switch os.Args[1] {
 	case "version":
 		fmt.Println(agent.Version)
+	case "install":
+		// The Kubernetes init container: copy this very binary (from the agent image) into the shared emptyDir.
+		if fs.NArg() != 1 {
+			log.Fatal("usage: hangar-agent install TARGET")
+		}
+		if err := install(fs.Arg(0)); err != nil {
+			log.Fatalf("hangar-agent install: %v", err)
+		}
 	case "status":
 		cfg, err := agent.LoadConfig(*cfgPath)
 		if err != nil {
@@ -73,4 +82,22 @@ func serve(cfgPath string) error {
 	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP)
 	logger.Printf("version %s serving SSH on %s for %s (uid %d)", agent.Version, l.Addr(), login.Name, os.Getuid())
 	return srv.Serve(l, agent.NewTracker(cfg.StatusFile))
+}
+
+func install(target string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(target+".tmp", b, 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(target+".tmp", target); err != nil {
+		return err
+	}
+	return os.WriteFile(target+".version", []byte(agent.Version+"\n"), 0o644)
 }
