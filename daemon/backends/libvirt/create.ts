@@ -8,7 +8,6 @@ import type { VmTemplate } from '../../../common/model';
 import { UnprocessableError } from '../../errors';
 import { bootFileOf, RDP_PORT, VNC_PORT, type EnvSpec } from '../../contract';
 import { buildSeedIso } from './cloudInit';
-import { AGENT_PATH, AGENT_VERSION_PATH, type BootFile } from '../../contract';
 import { consoleVolume } from './consoleLog';
 import { renderDomainXml, type DomainMeta, type Forward } from './domainXml';
 import type { ForwardPorts } from './forwards';
@@ -129,7 +128,8 @@ export class VmCreate {
     const seed = await buildSeedIso({
       instanceId: spec.envId,
       hostname: spec.name,
-      files: [...spec.files.filter((f) => f !== vncFile), ...(await agentFiles(spec))],
+      files: spec.files.filter((f) => f !== vncFile),
+      agent: spec.agent ? { binary: await spec.agent.binary('amd64'), version: spec.agent.version } : undefined,
       command: spec.command,
       disks: dataDisks.map((d) => ({ serial: d.serial, target: d.target, readOnly: d.readOnly })),
     });
@@ -241,14 +241,4 @@ export class VmCreate {
     }
     return out;
   }
-}
-
-/** ssh_server agent: hangar-agent rides in the seed (cloud-init writes it before the env's unit starts). The
- *  templates here are x86_64; an arm64 host's templates would take the arm64 build. */
-async function agentFiles(spec: EnvSpec): Promise<BootFile[]> {
-  if (!spec.agent) return [];
-  return [
-    { path: AGENT_PATH, content: await spec.agent.binary('amd64'), mode: 0o755 },
-    { path: AGENT_VERSION_PATH, content: spec.agent.version + '\n', mode: 0o644 },
-  ];
 }
