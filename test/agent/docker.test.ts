@@ -2,12 +2,15 @@
 // Jupyter but no sshd, a busybox-only image (no passwd, no useradd), an image whose own sshd still serves with
 // ssh_server image, and another user who can't reach any of them.
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import WebSocket from 'ws';
 import { HangarClient } from '../../common/client';
 import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { docker, SSH_IMAGE } from '../helpers/docker';
+import { tmpDir } from '../helpers/tmp';
 import { AGENT_BINARY, AGENT_BUSYBOX_IMAGE, AGENT_PYTHON_IMAGE, OpenSsh } from './openssh';
 import { agentAccessTests } from './suite';
 
@@ -87,6 +90,26 @@ describe('agent: hangar-agent in Docker envs, through the tunnel with OpenSSH', 
         if (status !== 200) await new Promise((r) => setTimeout(r, 500));
       }
       assert.equal(status, 200);
+    });
+
+    it("agent forwarding (ssh -A): the env reaches the client's ssh-agent through SSH_AUTH_SOCK", async () => {
+      const sock = path.join(tmpDir('agent-fwd-'), 'agent.sock');
+      const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+      try {
+        for (let i = 0; i < 50 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+        execFileSync('ssh-add', ['-q', path.join(ssh.cli.configDir, 'id_ed25519')], {
+          env: { ...process.env, SSH_AUTH_SOCK: sock },
+        });
+        // SSH_AGENTC_REQUEST_IDENTITIES (11) → SSH_AGENT_IDENTITIES_ANSWER (12) with one key: the key ssh-add loaded.
+        const ask =
+          'import os,socket,struct; s=socket.socket(socket.AF_UNIX); s.connect(os.environ["SSH_AUTH_SOCK"]); ' +
+          's.sendall(struct.pack(">IB",1,11)); h=s.recv(9); print(h[4], struct.unpack(">I",h[5:9])[0])';
+        const r = await ssh.run('ssh', ['-A', ssh.alias(PY), `python3 -c '${ask}'`], { env: { SSH_AUTH_SOCK: sock } });
+        assert.equal(r.code, 0, r.err);
+        assert.equal(r.out.trim(), '12 1');
+      } finally {
+        agent.kill();
+      }
     });
 
     it('the agent reports its open sessions by kind', async () => {
