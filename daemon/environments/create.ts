@@ -182,7 +182,7 @@ async function insertRow(
     gpu_mig_profile: input.gpu_mig_profile,
     env_vars: input.env_vars,
     ssh_user: input.ssh_user,
-    ssh_server: sshServerFor(input, d.defaultSshServer, d.backends.get(backendId).placesAgent !== false),
+    ssh_server: sshServerFor(input, d.defaultSshServer, d.backends.get(backendId)),
     env_vars_from_secrets: input.env_vars_from_secrets,
     schedule: input.schedule,
     command: input.command,
@@ -211,12 +211,13 @@ function checkStorageType(type: string, backendId: string, kind: string): void {
 }
 
 /** The ssh_server asked for, else the default where the backend can place the agent, else the image's sshd. */
-function sshServerFor(input: CreateEnvironmentInput, fallback: SshServer | undefined, placesAgent: boolean): SshServer {
+function sshServerFor(input: CreateEnvironmentInput, fallback: SshServer | undefined, driver: Driver): SshServer {
+  const placesAgent = driver.placesAgent !== false;
   if (input.ssh_server === 'agent' && !placesAgent)
     throw new InputError(
       'ssh_server',
       "ssh_server: this backend can't place hangar-agent (Kubernetes: set its agent_image); use ssh_server image",
     );
   if (input.ssh_server) return input.ssh_server;
-  return placesAgent ? (fallback ?? 'agent') : 'image';
+  return placesAgent && driver.agentByDefault !== false ? (fallback ?? 'agent') : 'image';
 }

@@ -58,10 +58,15 @@ describe('agent: hangar-agent in a VM, delivered by cloud-init', function () {
       deployment_mode: 'vm',
       backend_id: 'kvm',
       environment_type: 'terminal',
+      ssh_server: 'agent',
       env_vars: { HANGAR_AGENT_T: 'two words' },
     });
     envId = env.id;
-    await d.admin.waitFor(env.id, ['running'], { timeoutMs: 900_000 });
+    await d.admin.waitFor(env.id, ['running'], { timeoutMs: 900_000 }).catch(async (err) => {
+      // The serial console says why (cloud-init, the init unit, the agent's own stderr).
+      const log = await cli.run(['logs', ENV, '--tail', '120']);
+      throw new Error(`${String(err)}\n--- console ---\n${log.stdout}`);
+    });
   });
   after(async () => {
     if (envId) await d.admin.deleteEnvironment(envId).catch(() => undefined);

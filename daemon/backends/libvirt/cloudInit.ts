@@ -23,6 +23,9 @@ function unit(command: string[]): string {
     `ExecStart=${command.join(' ')}`,
     'Restart=always',
     'RestartSec=2',
+    // The env's log is the serial console: what the init script and its SSH server print shows there too.
+    'StandardOutput=journal+console',
+    'StandardError=journal+console',
     '',
     '[Install]',
     'WantedBy=multi-user.target',
