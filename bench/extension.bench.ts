@@ -39,6 +39,7 @@ function env(i: number): Environment {
     gpu_mig_profile: null,
     env_vars: {},
     ssh_user: 'hangar',
+    ssh_server: 'agent',
     host_key: null,
     status: (['running', 'stopped', 'failed', 'creating'] as const)[i % 4],
     status_message: null,

@@ -230,6 +230,8 @@ async function reconcile(): Promise<void> {
         namespace_prefix: 'hangar',
         image_pull_secrets: [],
         gpu_tolerations: [],
+        pod_security: 'baseline',
+        restricted_uid: 1000,
       },
     ];
     cfg.reconcile_interval_s = 3600;

@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash test/setup/all.sh
 node scripts/bundle.mjs
 npx tsx bench/ssh.bench.ts
+bash scripts/build-native.sh >/dev/null
+npx tsx bench/agent.bench.ts
 npx tsx bench/lifecycle.bench.ts
 npx tsx bench/extension.bench.ts
 npx tsx bench/gpu.bench.ts

@@ -104,6 +104,9 @@ export interface SecretKeyRef {
   key: string;
 }
 
+export const SSH_SERVERS = ['agent', 'image'] as const;
+export type SshServer = (typeof SSH_SERVERS)[number];
+
 export interface Environment {
   id: string;
   name: string;
@@ -147,6 +150,8 @@ export interface Environment {
   /** k8s_job / k8s_cronjob: the command (argv) the pod runs; null: the usual SSH environment. */
   command?: string[] | null;
   ssh_user: string;
+  /** Which SSH server answers port 22: the image's own sshd, or hangar-agent (which Hangar puts in). */
+  ssh_server: SshServer;
   /** The profile it was created from (null: a custom create) and the options chosen; see /profile-drift. */
   profile?: string | null;
   profile_options?: Record<string, unknown> | null;

@@ -9,6 +9,7 @@ import {
   GPU_MODES,
   LIFECYCLE_POLICIES,
   PULL_POLICIES,
+  SSH_SERVERS,
   STORAGE_TYPES,
 } from './model';
 import { cronProblem } from './cron';
@@ -311,6 +312,12 @@ export const createEnvironmentSchema = z
       .default(null)
       .describe('k8s_job / k8s_cronjob (required there, refused elsewhere): the argv the pod runs'),
     ssh_user: unixUser.default('hangar'),
+    ssh_server: z
+      .enum(SSH_SERVERS)
+      .optional()
+      .describe(
+        "Which SSH server answers port 22: agent (hangar-agent, which Hangar copies in: any image works) or image (the image's own /usr/sbin/sshd). Absent: the gateway's default_ssh_server",
+      ),
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -70,6 +70,14 @@ const kubernetesBackend = z
           .strict(),
       )
       .default([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]),
+    /** ssh_server agent: an image with /hangar-agent at its root (the operator mirrors it), run as an init container. */
+    agent_image: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._/:@-]{0,254}$/, 'must be an image reference')
+      .optional(),
+    /** restricted: agent envs meet the "restricted" Pod Security profile (non-root as restricted_uid, no capabilities). */
+    pod_security: z.enum(['baseline', 'restricted']).default('baseline'),
+    restricted_uid: z.number().int().min(1).max(2147483647).default(1000),
   })
   .strict();
 export type KubernetesBackendConfig = z.infer<typeof kubernetesBackend>;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { SSH_SERVERS } from '../common/model';
 import { profileSchema } from '../common/profiles';
 import { defaultsProblem } from './profiles/resolve';
 import { lifecycleConfigSchema } from '../common/lifecycle';
@@ -131,6 +132,10 @@ const configSchema = z
     rdp_port_range: z
       .object({ from: z.number().int().min(1024).max(65535), to: z.number().int().min(1024).max(65535) })
       .default({ from: 13389, to: 13488 }),
+    /** ssh_server for creates that name none: agent (hangar-agent, any image) or image (the image's own sshd). */
+    default_ssh_server: z.enum(SSH_SERVERS).default('agent'),
+    /** Where hangar-agent's builds are (linux-<arch>/hangar-agent); default: dist/native beside the daemon's bundle. */
+    agent_dir: z.string().optional(),
     /** Seconds to wait for a container to stop before it is killed. */
     stop_timeout_s: z.number().int().min(0).default(10),
     backends: z.array(backend).default([

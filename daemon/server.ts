@@ -1,4 +1,5 @@
 // Composition root: every service is built here and handed in through constructors.
+import { agentPayload, defaultAgentDir } from './environments/agentBinary';
 import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
@@ -153,6 +154,8 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
     clock,
     registry: jumpserver,
     envKeys: jumpserver ? (id) => jumpserver.hostedKey(id) : undefined,
+    agent: agentPayload(cfg.agent_dir ?? defaultAgentDir()),
+    defaultSshServer: cfg.default_ssh_server,
   });
   const vms = new VmService({ backends: drivers, envs, gpus, audit });
   const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });

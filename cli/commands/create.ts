@@ -59,6 +59,12 @@ export function createCommand(program: Command, ctx: CliContext): void {
     .option('--vnc-port <n>', 'VNC port', (v) => Number(v))
     .addOption(new Option('--pull <policy>', 'image pull policy').choices(['always', 'if-not-present', 'never']))
     .option('--user <name>', 'login user inside the environment')
+    .addOption(
+      new Option('--ssh-server <server>', "agent: hangar-agent (any image); image: the image's own sshd").choices([
+        'agent',
+        'image',
+      ]),
+    )
     .option('--no-wait', 'return as soon as the gateway accepted the request')
     .action(async (name: string, o: Record<string, any>) => {
       const req: CreateEnvironmentRequest = {
@@ -91,6 +97,7 @@ export function createCommand(program: Command, ctx: CliContext): void {
         vnc_port: o.vncPort,
         image_pull_policy: o.pull,
         ssh_user: o.user,
+        ssh_server: o.sshServer,
         network_config:
           o.port || o.expose
             ? {

@@ -61,7 +61,7 @@ export function environmentCommands(program: Command, ctx: CliContext): void {
         ctx.json(),
         { ...env, connection: conn },
         () =>
-          `${envTable([env])}ssh: ${conn.ssh.user}@${conn.ssh.host_alias}\n${conn.jupyter ? `jupyter: ${conn.jupyter.url}\n` : ''}` +
+          `${envTable([env])}ssh: ${conn.ssh.user}@${conn.ssh.host_alias} (ssh server: ${env.ssh_server})\n${conn.jupyter ? `jupyter: ${conn.jupyter.url}\n` : ''}` +
           `lifecycle: ${env.lifecycle_policy}${env.next_action ? `, next: ${describeNextAction(env.next_action)}` : ''}\n`,
       );
     });

@@ -24,7 +24,8 @@ export type BootRole =
   | 'host_key_pub'
   | 'jupyter_token'
   | 'vnc_password'
-  | 'rdp_password';
+  | 'rdp_password'
+  | 'agent_config';
 
 export const BOOT_PATHS: Record<BootRole, string> = {
   init: `${BOOT_DIR}/init.sh`,
@@ -36,7 +37,13 @@ export const BOOT_PATHS: Record<BootRole, string> = {
   jupyter_token: `${BOOT_DIR}/jupyter_token`,
   vnc_password: `${BOOT_DIR}/vnc_password`,
   rdp_password: `${BOOT_DIR}/rdp_password`,
+  agent_config: `${BOOT_DIR}/agent.json`,
 };
+/** hangar-agent inside an env (ssh_server agent), and the version file the backends compare before copying it. */
+export const AGENT_PATH = `${BOOT_DIR}/bin/hangar-agent`;
+export const AGENT_VERSION_PATH = `${AGENT_PATH}.version`;
+/** Where the agent writes its open sessions by kind (`hangar-agent status` prints it). */
+export const AGENT_STATUS_PATH = '/tmp/hangar-agent-status.json';
 export const INIT_PATH = BOOT_PATHS.init;
 export const AUTHORIZED_KEYS_PATH = BOOT_PATHS.authorized_keys;
 

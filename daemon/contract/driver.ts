@@ -17,6 +17,12 @@ export interface Driver {
   readonly readyTimeoutMs?: number;
   /** The port the env's sshd listens on inside (default SSH_PORT); openPort(SSH_PORT) reaches it. */
   readonly sshPort?: number;
+  /** Whether it can put hangar-agent into an env (ssh_server agent); absent: it can. Where it can't, creates that
+   *  name no ssh_server get the image's sshd, and an explicit agent is refused. */
+  readonly placesAgent?: boolean;
+  /** false: creates that name no ssh_server get the image's sshd even here (VM templates are whole systems with
+   *  their own); an explicit agent still works. Absent: default_ssh_server applies. */
+  readonly agentByDefault?: boolean;
   /** Reachability and version. Throws BackendUnavailableError when the backend can't be reached. */
   info(): Promise<BackendInfo>;
   /** Makes the image available according to the pull policy; UnprocessableError when it can't be had. */

@@ -41,7 +41,8 @@ export type EnvRecord = Pick<
   | 'schedule'
   | 'command'
   | 'created_at'
->;
+> &
+  Partial<Pick<Environment, 'ssh_server'>>;
 
 /** A record label's JSON, or undefined when absent or not one (an object made before records, or by hand). */
 export function parseRecord(raw: string | undefined): EnvRecord | undefined {

@@ -41,6 +41,14 @@ export interface NfsSource {
   make?: { base: string; sub: string };
 }
 
+/** hangar-agent for an env: its version (an env that has it at AGENT_VERSION_PATH already is not copied to again)
+ *  and the static binary per CPU architecture, read only when a backend copies it. */
+export interface AgentPayload {
+  version: string;
+  binary(arch: AgentArch): Promise<Buffer>;
+}
+export type AgentArch = 'amd64' | 'arm64';
+
 export interface EnvSpec {
   envId: string;
   name: string;
@@ -74,6 +82,8 @@ export interface EnvSpec {
   runCommand?: string[] | null;
   /** Kept with the object so a row can be rebuilt after a restore (see EnvRecord). */
   record?: EnvRecord;
+  /** ssh_server agent: hangar-agent to put at AGENT_PATH before the first start (each backend has its own way). */
+  agent?: AgentPayload;
   /** Made already started (start() follows at once anyway): spares Kubernetes a scale-up pass. Drivers may ignore it. */
   startNow?: boolean;
 }

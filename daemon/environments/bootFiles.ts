@@ -1,16 +1,9 @@
 // Files placed in every environment before its first start: the init script, sshd config, keys. Pure functions:
 // the same files serve Docker containers, Kubernetes pods and VM seeds; where they go is the contract's boot layout.
-import {
-  BOOT_PATHS,
-  JUPYTER_PORT,
-  LOGIN_GID,
-  LOGIN_UID,
-  SSH_PORT,
-  VNC_PORT,
-  type BootFile,
-  type BootRole,
-} from '../contract';
+import { BOOT_PATHS, JUPYTER_PORT, SSH_PORT, VNC_PORT, type BootFile, type BootRole } from '../contract';
 import { shq } from '../backends/shared/streams';
+import type { SshServer } from '../../common/model';
+import { agentConfig, sshServerExec, USER_BLOCK } from './bootUser';
 
 export { shq };
 
@@ -52,6 +45,8 @@ export interface InitOptions {
   jupyterBaseUrl: string | null;
   /** Mount points of named volumes, made writable for the login user. */
   volumeDirs: string[];
+  /** What it ends in: the image's sshd (default) or hangar-agent. */
+  sshServer?: SshServer;
 }
 
 /** Starts Jupyter when the image has one and a token was given. */
@@ -74,9 +69,9 @@ function jupyterBlock(baseUrl: string): string {
   elif command -v jupyter-server >/dev/null 2>&1; then J=jupyter-server
   fi
   if [ -n "$J" ]; then
-    chown "$U" /.hangar/jupyter_token
+    [ "$ROOT" = 1 ] && chown "$U" /.hangar/jupyter_token
     # The token is read from a file inside the env: it never appears in the container's config or env.
-    su -s /bin/sh "$U" -c "cd \\"$H\\" && exec $J --$P.token=\\"\\$(cat /.hangar/jupyter_token)\\" ${jupyterArgs} >/tmp/jupyter.log 2>&1" &
+    as_user "cd \\"$H\\" && exec $J --$P.token=\\"\\$(cat /.hangar/jupyter_token)\\" ${jupyterArgs} >/tmp/jupyter.log 2>&1" &
   fi
 fi
 `;
@@ -88,10 +83,10 @@ const VNC_BLOCK = `if [ -s /.hangar/vnc_password ] && command -v Xvnc >/dev/null
   # A restart keeps /tmp: a stale display lock would stop Xvnc ("server already active").
   rm -f /tmp/.X1-lock /tmp/.X11-unix/X1
   # VNC authentication reads a DES-obfuscated password file; vncpasswd -f makes it from the 8-character password.
-  su -s /bin/sh "$U" -c 'umask 077 && mkdir -p "$HOME/.vnc" && vncpasswd -f >"$HOME/.vnc/passwd"' </.hangar/vnc_password
-  su -s /bin/sh "$U" -c 'exec Xvnc :1 -rfbport ${VNC_PORT} -rfbauth "$HOME/.vnc/passwd" -SecurityTypes VncAuth -localhost=0 -geometry 1280x800 -depth 24 >/tmp/xvnc.log 2>&1' </dev/null &
+  as_user 'umask 077 && mkdir -p "$HOME/.vnc" && vncpasswd -f >"$HOME/.vnc/passwd"' </.hangar/vnc_password
+  as_user 'exec Xvnc :1 -rfbport ${VNC_PORT} -rfbauth "$HOME/.vnc/passwd" -SecurityTypes VncAuth -localhost=0 -geometry 1280x800 -depth 24 >/tmp/xvnc.log 2>&1' </dev/null &
   for _ in $(seq 1 50); do [ -e /tmp/.X11-unix/X1 ] && break; sleep 0.1; done
-  if [ -x /etc/X11/Xsession ]; then su -s /bin/sh "$U" -c 'DISPLAY=:1 exec /etc/X11/Xsession' </dev/null >/dev/null 2>&1 & fi
+  if [ -x /etc/X11/Xsession ]; then as_user 'DISPLAY=:1 exec /etc/X11/Xsession' </dev/null >/dev/null 2>&1 & fi
 fi
 `;
 
@@ -108,33 +103,19 @@ const RDP_BLOCK = `if [ -s /.hangar/rdp_password ] && command -v xrdp >/dev/null
 fi
 `;
 
-/** PID 1's child: create the login user, start Jupyter when asked and present, then run sshd in the foreground. */
+/** PID 1's child: create the login user, start Jupyter (and a desktop) when asked and present — the one place that
+ *  does, whichever SSH server follows — then run sshd or hangar-agent in the foreground. */
 export function initScript(o: InitOptions): string {
   return `#!/bin/sh
 # Managed by Hangar.
 set -eu
 U=${shq(o.user)}
-# uid/gid ${LOGIN_UID} when the image leaves them free: directories made on NFS shares belong to that number.
-if ! id "$U" >/dev/null 2>&1; then
-  if command -v useradd >/dev/null 2>&1; then
-    I=""; getent passwd ${LOGIN_UID} >/dev/null 2>&1 || I="-u ${LOGIN_UID}"
-    getent group ${LOGIN_GID} >/dev/null 2>&1 || groupadd -g ${LOGIN_GID} "$U" 2>/dev/null || true
-    [ -z "$I" ] || [ "$(getent group ${LOGIN_GID} | cut -d: -f1)" != "$U" ] || I="$I -g ${LOGIN_GID}"
-    useradd -m -s /bin/bash $I "$U" || useradd -m -g "$U" "$U" 2>/dev/null || useradd -m "$U"
-  else adduser -D -u ${LOGIN_UID} "$U" 2>/dev/null || adduser -D "$U"; fi
-fi
-# A locked account ("!") is refused by sshd even for key logins: mark it key-only instead.
-if command -v usermod >/dev/null 2>&1; then usermod -p '*' "$U"; fi
-H=$(getent passwd "$U" | cut -d: -f6)
-cp /.hangar/profile.sh /etc/profile.d/hangar-env.sh 2>/dev/null || true
+${USER_BLOCK}cp /.hangar/profile.sh /etc/profile.d/hangar-env.sh 2>/dev/null || true
 # Fresh named volumes are root-owned: hand them to the login user (bind mounts from the host are left alone).
 for d in ${o.volumeDirs.map(shq).join(' ')}; do
-  if [ -d "$d" ] && [ "$(stat -c %u "$d")" = 0 ]; then chown "$U:" "$d"; fi
+  if [ "$ROOT" = 1 ] && [ -d "$d" ] && [ "$(stat -c %u "$d")" = 0 ]; then chown "$U:" "$d"; fi
 done
-mkdir -p /run/sshd
-chmod 0600 /.hangar/ssh_host_ed25519_key
-${o.jupyterBaseUrl === null ? '' : jupyterBlock(o.jupyterBaseUrl)}${o.desktop ? VNC_BLOCK + RDP_BLOCK : ''}exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
-`;
+${o.jupyterBaseUrl === null ? '' : jupyterBlock(o.jupyterBaseUrl)}${o.desktop ? VNC_BLOCK + RDP_BLOCK : ''}${sshServerExec(o.sshServer ?? 'image')}`;
 }
 
 export interface BootInput {
@@ -150,6 +131,7 @@ export interface BootInput {
   volumeDirs: string[];
   /** The port sshd listens on inside (default SSH_PORT). */
   sshPort?: number;
+  sshServer?: SshServer;
 }
 
 const file = (role: BootRole, content: string, mode: number): BootFile => ({
@@ -168,6 +150,7 @@ export function bootFiles(b: BootInput): BootFile[] {
         jupyterBaseUrl: b.jupyterToken ? b.jupyterBaseUrl : null,
         volumeDirs: b.volumeDirs,
         desktop: Boolean(b.vncPassword),
+        sshServer: b.sshServer,
       }),
       0o755,
     ),
@@ -177,6 +160,7 @@ export function bootFiles(b: BootInput): BootFile[] {
     file('host_key', b.hostPrivateKey, 0o600),
     file('host_key_pub', b.hostPublicKey + '\n', 0o644),
   ];
+  if (b.sshServer === 'agent') files.push(agentConfig(b.user, b.envVars, b.sshPort));
   if (b.jupyterToken) files.push(file('jupyter_token', b.jupyterToken, 0o600));
   if (b.vncPassword) files.push(file('vnc_password', b.vncPassword + '\n', 0o600));
   if (b.rdpPassword) files.push(file('rdp_password', b.rdpPassword + '\n', 0o600));

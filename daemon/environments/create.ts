@@ -2,7 +2,7 @@
 // anything is written; then the row, its volumes, ports and GPU grants in one transaction.
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Environment, User } from '../../common/model';
+import type { Environment, SshServer, User } from '../../common/model';
 import type { CreateEnvironmentInput } from '../../common/schemas';
 import { capability, type Backends, type Driver } from '../contract';
 import { ConflictError, InputError } from '../errors';
@@ -29,6 +29,8 @@ export interface CreateDeps {
   vncPorts?: PortRange;
   rdpPorts?: PortRange;
   quotas?: TeamQuotas;
+  /** ssh_server when a create gives none (config default_ssh_server). */
+  defaultSshServer?: SshServer;
 }
 
 /** The row as written, and the host's private key (kept in memory for the first provisioning only). */
@@ -186,6 +188,7 @@ async function insertRow(
     gpu_mig_profile: input.gpu_mig_profile,
     env_vars: input.env_vars,
     ssh_user: input.ssh_user,
+    ssh_server: sshServerFor(input, d.defaultSshServer, d.backends.get(backendId)),
     env_vars_from_secrets: input.env_vars_from_secrets,
     schedule: input.schedule,
     command: input.command,
@@ -225,4 +228,16 @@ function checkStorageType(type: string, backendId: string, kind: string): void {
     'storage_type',
     `storage_type: '${type}' is not available on backend '${backendId}' (${kind}); what each kind of backend can: ${can}`,
   );
+}
+
+/** The ssh_server asked for, else the default where the backend can place the agent, else the image's sshd. */
+function sshServerFor(input: CreateEnvironmentInput, fallback: SshServer | undefined, driver: Driver): SshServer {
+  const placesAgent = driver.placesAgent !== false;
+  if (input.ssh_server === 'agent' && !placesAgent)
+    throw new InputError(
+      'ssh_server',
+      "ssh_server: this backend can't place hangar-agent (Kubernetes: set its agent_image); use ssh_server image",
+    );
+  if (input.ssh_server) return input.ssh_server;
+  return placesAgent && driver.agentByDefault !== false ? (fallback ?? 'agent') : 'image';
 }

@@ -37,6 +37,9 @@ import { UsageMeter } from './usage';
 import { GpuUsageRepo } from '../store/gpuUsage';
 import { systemClock, type Clock } from './clock';
 import { extend, startOnConnect, withNextAction, type LifecycleDeps } from './lifecycle';
+import type { AgentPayload } from '../contract';
+import type { SshServer } from '../../common/model';
+import { agentPayload, defaultAgentDir } from './agentBinary';
 import { checkEphemeralMounts, checkLifecycleInput, NO_RULES, type LifecycleRules } from './policy';
 import type { RegistrationHooks } from './hooks';
 
@@ -68,6 +71,9 @@ export interface EnvironmentServiceOptions {
   /** JumpServer (services/jumpserver.ts), when configured: told of every create, switch, stop, start and delete. */
   registry?: RegistrationHooks;
   envKeys?: (envId: string) => Promise<string | undefined>;
+  /** hangar-agent for ssh_server agent envs (default: beside the bundle), and the default when a create says none. */
+  agent?: AgentPayload;
+  defaultSshServer?: SshServer;
 }
 
 export class EnvironmentService {
@@ -95,7 +101,10 @@ export class EnvironmentService {
       stopTimeoutS: o.stopTimeoutS,
       audit: o.audit,
       quotas: o.quotas,
-      specOf: specBuilder({ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts, envKeys: o.envKeys }),
+      specOf: specBuilder({
+        ...{ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts, envKeys: o.envKeys },
+        agent: o.agent ?? agentPayload(defaultAgentDir()),
+      }),
     };
     this.queue = new GpuQueue({ ctx: this.ctx, db: o.db, box: o.box });
     this.createDeps = {
@@ -108,6 +117,7 @@ export class EnvironmentService {
       vncPorts: o.vncPorts,
       rdpPorts: o.rdpPorts,
       quotas: o.quotas,
+      defaultSshServer: o.defaultSshServer,
     };
     this.connectionDeps = {
       repo: o.repo,

@@ -2,7 +2,15 @@
 import type { Kysely } from 'kysely';
 import type { Environment, HomeClaim, User } from '../../common/model';
 import type { CreateEnvironmentInput } from '../../common/schemas';
-import { INIT_PATH, jupyterPath, RDP_PORT, VNC_PORT, type EnvRecord, type EnvSpec } from '../contract';
+import {
+  INIT_PATH,
+  jupyterPath,
+  RDP_PORT,
+  VNC_PORT,
+  type AgentPayload,
+  type EnvRecord,
+  type EnvSpec,
+} from '../contract';
 import type { SshKeyService } from '../services/keys';
 import type { EnvironmentRepo } from '../store/environments';
 import type { Database } from '../store/schema';
@@ -26,6 +34,7 @@ export function recordOf(e: Environment): EnvRecord {
     cpu: e.cpu,
     memory_mb: e.memory_mb,
     ssh_user: e.ssh_user,
+    ssh_server: e.ssh_server,
     host_key: e.host_key,
     storage_type: e.storage_type,
     storage_config: e.storage_config,
@@ -80,6 +89,7 @@ export interface SpecDeps {
   mounts: MountPolicy;
   /** Keys authorized for this env beyond its owner's (JumpServer's hosted account). */
   envKeys?: (envId: string) => Promise<string | undefined>;
+  agent?: AgentPayload;
 }
 
 /** Builds a row's full spec (boot files included) at provisioning. */
@@ -120,6 +130,7 @@ export function specBuilder(d: SpecDeps): SpecOf {
         user: env.ssh_user,
         authorizedKeys: withKey(await d.keys.authorizedKeys(env.owner_id), await d.envKeys?.(env.id)),
         sshPort,
+        sshServer: env.ssh_server,
         hostPrivateKey,
         hostPublicKey: env.host_key!,
         envVars: env.env_vars,
@@ -132,6 +143,7 @@ export function specBuilder(d: SpecDeps): SpecOf {
           .map((m) => m.target),
       }),
       command: ['/bin/sh', INIT_PATH],
+      agent: env.ssh_server === 'agent' ? d.agent : undefined,
       team: await teamOf(env.owner_id),
       secretEnv: env.env_vars_from_secrets,
       expose: env.network_config?.expose,

@@ -58,6 +58,8 @@ export class OrphanService {
     const status: EnvStatus = obj.state === 'running' ? 'running' : obj.state === 'failed' ? 'failed' : 'stopped';
     const env = await this.o.repo.insert({
       ...rec,
+      // Records made before ssh_server existed were of envs running the image's sshd.
+      ssh_server: rec.ssh_server ?? 'image',
       id: obj.envId,
       owner_id: owner.id,
       backend_id: d.id,

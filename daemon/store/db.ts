@@ -18,6 +18,7 @@ import * as m010 from './migrations/010_audit_trail';
 import * as m011 from './migrations/011_jumpserver';
 import * as m012 from './migrations/012_volume_claims';
 import * as m015 from './migrations/015_jumpserver_desktop';
+import * as m014 from './migrations/014_ssh_server';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '011_jumpserver': m011,
   '012_volume_claims': m012,
   '015_jumpserver_desktop': m015,
+  '014_ssh_server': m014,
 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {

@@ -59,6 +59,8 @@ export interface EnvironmentsTable {
   /** JSON argv or null. */
   command: ColumnType<string | null, string | null | undefined, string | null>;
   ssh_user: string;
+  /** 'image' (the image's sshd) or 'agent' (hangar-agent); rows older than migration 014 are 'image'. */
+  ssh_server: ColumnType<string, string | undefined, string>;
   /** The profile it came from, the options chosen (JSON) and the resolved fields then (JSON {hash, fields}). */
   profile: ColumnType<string | null, string | null | undefined, string | null>;
   profile_options: ColumnType<string | null, string | null | undefined, string | null>;

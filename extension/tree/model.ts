@@ -82,6 +82,12 @@ export function envDetails(e: Environment): Detail[] {
       icon: 'info',
     });
   d.push({ label: 'Image', value: e.image, icon: 'package' });
+  if (e.ssh_server)
+    d.push({
+      label: 'SSH server',
+      value: e.ssh_server === 'agent' ? 'hangar-agent' : "the image's sshd",
+      icon: 'terminal',
+    });
   d.push({ label: 'Backend', value: `${e.backend_id} (${e.deployment_mode})`, icon: 'server' });
   const res = [e.cpu ? `${e.cpu} CPU` : '', e.memory_mb ? `${e.memory_mb} MiB` : ''].filter(Boolean).join(', ');
   if (res) d.push({ label: 'Resources', value: res, icon: 'dashboard' });

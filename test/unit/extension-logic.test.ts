@@ -39,6 +39,7 @@ export function fakeEnv(over: Partial<Environment> = {}): Environment {
     gpu_mig_profile: null,
     env_vars: {},
     ssh_user: 'hangar',
+    ssh_server: 'agent',
     host_key: null,
     status: 'running',
     status_message: null,

@@ -26,7 +26,8 @@ import { dockerOptions } from './connection';
 import { connectLocal, SshHop } from '../shared/sshHop';
 import { createOptions } from './hostconfig';
 import { makeShareDirs } from './shareDirs';
-import { dockerVolumes } from './volumes';
+import { createMountedVolumes, dockerVolumes } from './volumes';
+import { placeAgent } from './agent';
 import {
   bootFilesArchive,
   demuxBuffer,
@@ -170,17 +171,7 @@ export class DockerDriver implements Driver {
   async create(spec: EnvSpec): Promise<string> {
     const existing = await this.findByEnvId(spec.envId);
     if (existing) return existing;
-    for (const m of spec.mounts) {
-      // Made on first use, kept after the env (like any named volume); the name comes from the volume's id.
-      if (m.type === 'volume') {
-        await this.call(() =>
-          this.docker.createVolume({
-            Name: m.source,
-            Labels: { [LABELS.managed]: 'true', [LABELS.gateway]: this.o.gatewayId, [LABELS.owner]: spec.owner },
-          }),
-        );
-      }
-    }
+    await this.call(() => createMountedVolumes(this.docker, spec, this.o.gatewayId));
     // Directories Hangar makes on shares for the login user, before anything mounts them.
     await this.call(() => makeShareDirs(this.docker, spec, this.o.gatewayId)).catch(async (err) => {
       await this.removeShareVolumes(spec.envId).catch(() => undefined);
@@ -199,6 +190,11 @@ export class DockerDriver implements Driver {
     }
     try {
       await this.writeFiles(container.id, spec.files);
+      if (spec.agent) {
+        const agent = spec.agent;
+        const copied = await this.call(() => placeAgent(container, agent, () => this.engineArch()));
+        this.o.log.debug({ backend: this.id, env: spec.envId, version: agent.version, copied }, 'hangar-agent placed');
+      }
     } catch (err) {
       // Writing the files mounts the volumes first: a share the host can't mount fails here, with the kernel's message.
       await container.remove({ force: true, v: true }).catch(() => undefined);
@@ -206,6 +202,12 @@ export class DockerDriver implements Driver {
       throw err;
     }
     return container.id;
+  }
+
+  private arch?: string;
+  private async engineArch(): Promise<string | undefined> {
+    this.arch ??= (await this.call(() => this.docker.info())).Architecture as string | undefined;
+    return this.arch;
   }
 
   async writeFiles(ref: string, files: BootFile[]): Promise<void> {

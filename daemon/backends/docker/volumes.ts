@@ -1,7 +1,7 @@
 // Named volumes on a Docker engine, made and removed on purpose (POST/DELETE /volumes). The local driver has no
 // size: a size asked for is kept in the store only; resize is not offered.
 import type Dockerode from 'dockerode';
-import type { VolumesCapability } from '../../contract';
+import { LABELS, type EnvSpec, type VolumesCapability } from '../../contract';
 import { ConflictError } from '../../errors';
 import { dockerMessage, statusCode } from './engineFormats';
 
@@ -21,4 +21,16 @@ export function dockerVolumes(
       });
     },
   };
+}
+
+/** The named volumes an env mounts, made on first use and kept after the env (like any named volume); the name
+ *  comes from the volume's id. */
+export async function createMountedVolumes(docker: Dockerode, spec: EnvSpec, gatewayId: string): Promise<void> {
+  for (const m of spec.mounts) {
+    if (m.type !== 'volume') continue;
+    await docker.createVolume({
+      Name: m.source,
+      Labels: { [LABELS.managed]: 'true', [LABELS.gateway]: gatewayId, [LABELS.owner]: spec.owner },
+    });
+  }
 }

@@ -30,6 +30,10 @@ export interface KubernetesDriverOptions {
   fs_group?: number;
   /** Tolerations of GPU pods (default: nvidia.com/gpu NoSchedule). */
   gpu_tolerations?: V1Toleration[];
+  /** ssh_server agent: its init container's image; pod_security restricted runs agent pods as restricted_uid. */
+  agent_image?: string;
+  pod_security?: 'baseline' | 'restricted';
+  restricted_uid?: number;
   gatewayId: string;
   log: Logger;
   /** How long a pod may stay Unschedulable before waitReady settles for 'pending' (the watch takes over). */
@@ -75,6 +79,9 @@ export class K8sClient {
       volumeSizeGb: o.volume_size_gb ?? 10,
       fsGroup: o.fs_group ?? 1000,
       gpuTolerations: o.gpu_tolerations,
+      agentImage: o.agent_image,
+      restricted: o.pod_security === 'restricted',
+      restrictedUid: o.restricted_uid,
     };
   }
 

@@ -41,6 +41,10 @@ export interface K8sOptions {
   fsGroup?: number;
   /** Added to pods that ask for GPUs. */
   gpuTolerations?: V1Toleration[];
+  /** ssh_server agent: the image the agent's init container runs; pod_security restricted, as restricted_uid. */
+  agentImage?: string;
+  restricted?: boolean;
+  restrictedUid?: number;
 }
 
 /** `<prefix>-<first 8 alphanumerics of the owner id>` (DNS-1123 label). */

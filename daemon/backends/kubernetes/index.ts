@@ -3,6 +3,7 @@
 // stop/start; in a namespace per user (or per team). The scheduler places GPUs (the gpus capability says
 // allocation 'scheduler'). This file wires the parts: API handles (client.ts), objects (manifests.ts, create.ts),
 // lifecycle.ts, workloads.ts, readiness (ready.ts), streams.ts, status (status.ts, watch.ts), cluster.ts.
+import { RESTRICTED_SSH_PORT } from './agentPod';
 import type { Duplex, Readable } from 'node:stream';
 import type { BackendInfo, PullPolicy } from '../../../common/model';
 import { BackendUnavailableError, UnprocessableError } from '../../errors';
@@ -17,7 +18,7 @@ import type {
   ManagedObject,
   ProgressFn,
 } from '../../contract';
-import { LABELS } from '../../contract';
+import { LABELS, SSH_PORT } from '../../contract';
 import { answerWithin } from '../shared/answerWithin';
 import { apiMessage, parseRef } from './api';
 import { K8sClient, type KubernetesDriverOptions } from './client';
@@ -49,6 +50,16 @@ export class KubernetesDriver implements Driver {
     exposure: { exposure: (ref) => exposure(this.c, ref) },
     gpus: { inventory: () => inventory(this.c), allocation: 'scheduler', modes: ['exclusive', 'mig', 'shared'] },
   };
+
+  /** Only with agent_image: the init container needs an image to run. */
+  get placesAgent(): boolean {
+    return Boolean(this.c.k8s.agentImage);
+  }
+
+  /** Restricted pods: the SSH server listens as non-root on a high port (openPort(22) reaches it). */
+  get sshPort(): number | undefined {
+    return this.c.k8s.restricted ? RESTRICTED_SSH_PORT : undefined;
+  }
 
   constructor(o: KubernetesDriverOptions) {
     this.id = o.id;
@@ -110,7 +121,8 @@ export class KubernetesDriver implements Driver {
     return streams.logs(this.c, ref, opts);
   }
   openPort(ref: string, port: number): Promise<Duplex> {
-    return streams.openPort(this.c, ref, port);
+    // Restricted pods serve SSH as non-root on a high port (agentPod.ts); callers still ask for port 22.
+    return streams.openPort(this.c, ref, port === SSH_PORT && this.c.k8s.restricted ? RESTRICTED_SSH_PORT : port);
   }
   exec(ref: string, cmd: string[], opts?: { user?: string; stdin?: string }): Promise<ExecResult> {
     return streams.exec(this.c, ref, cmd, opts);

@@ -13,6 +13,7 @@
 // service-account token, no service links. Trade-off: root inside the container (with those capabilities) can
 // still read/modify everything in its own filesystem and chown files; a namespace with Pod Security Admission
 // level "restricted" will refuse these pods ("baseline" admits them).
+import { RESTRICTED_SSH_PORT, withAgent } from './agentPod';
 import type {
   V1Affinity,
   V1Container,
@@ -116,8 +117,12 @@ export function envVars(spec: Pick<EnvSpec, 'env' | 'secretEnv'>): V1EnvVar[] {
 const isBatch = (kind: WorkloadKind) => kind === 'job' || kind === 'cronjob';
 
 export function podTemplate(spec: EnvSpec, o: K8sOptions, placement: Placement, kind: WorkloadKind): V1PodTemplateSpec {
-  const storage = podStorage(spec, kind);
   if (isBatch(kind) && !spec.runCommand?.length) throw new UnprocessableError(`a ${kind} needs a command to run`);
+  return withAgent(podSpec(spec, o, placement, kind), spec, o);
+}
+
+function podSpec(spec: EnvSpec, o: K8sOptions, placement: Placement, kind: WorkloadKind): V1PodTemplateSpec {
+  const storage = podStorage(spec, kind);
   const labels = labelsFor(spec, o);
   const gpus = gpuResources(spec);
   const shareDirs = shareDirsInit(spec);
@@ -348,7 +353,7 @@ export function service(spec: EnvSpec, o: K8sOptions, namespace: string): V1Serv
     spec: {
       type: 'ClusterIP',
       selector: { [LABELS.envId]: spec.envId },
-      ports: [...ports].map(([port, name]) => ({ name, port, targetPort: port, protocol: 'TCP' })),
+      ports: [...ports].map(([port, name]) => ({ name, port, targetPort: sshTarget(port, o), protocol: 'TCP' })),
     },
   };
 }
@@ -374,3 +379,5 @@ export function networkPolicy(o: K8sOptions, namespace: string): V1NetworkPolicy
     },
   };
 }
+
+const sshTarget = (port: number, o: K8sOptions) => (port === SSH_PORT && o.restricted ? RESTRICTED_SSH_PORT : port);

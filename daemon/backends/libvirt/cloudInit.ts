@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
-import type { BootFile } from '../../contract';
+import { AGENT_PATH, AGENT_VERSION_PATH, type BootFile } from '../../contract';
 import { sharesCloudInit, type GuestShare } from './guestShares';
 
 const run = promisify(execFile);
@@ -25,6 +25,9 @@ function unit(command: string[]): string {
     `ExecStart=${command.join(' ')}`,
     'Restart=always',
     'RestartSec=2',
+    // The env's log is the serial console: what the init script and its SSH server print shows there too.
+    'StandardOutput=journal+console',
+    'StandardError=journal+console',
     '',
     '[Install]',
     'WantedBy=multi-user.target',
@@ -57,12 +60,28 @@ function mountScript(disks: DataDisk[]): string {
     .join('\n');
 }
 
+/** hangar-agent rides on the seed ISO as a file of its own (base64 in user-data would make cloud-init parse megabytes
+ *  of YAML, slow under TCG); every boot copies it from the seed before the env's unit starts, unless the same
+ *  version is there. */
+export const AGENT_SEED_FILE = 'hangar-agent';
+const AGENT_COPY = [
+  'set -e',
+  `if [ "$(cat ${AGENT_VERSION_PATH} 2>/dev/null)" != "$(cat /run/hangar-seed/${AGENT_SEED_FILE}.version 2>/dev/null)" ] || [ ! -s /run/hangar-seed/${AGENT_SEED_FILE}.version ]; then`,
+  `  mkdir -p /run/hangar-seed ${AGENT_PATH.replace(/\/[^/]+$/, '')}`,
+  '  mountpoint -q /run/hangar-seed || mount -o ro /dev/disk/by-label/cidata /run/hangar-seed',
+  `  cp /run/hangar-seed/${AGENT_SEED_FILE} ${AGENT_PATH}.tmp && chmod 0755 ${AGENT_PATH}.tmp && mv ${AGENT_PATH}.tmp ${AGENT_PATH}`,
+  `  cp /run/hangar-seed/${AGENT_SEED_FILE}.version ${AGENT_VERSION_PATH}`,
+  '  umount /run/hangar-seed || true',
+  'fi',
+].join('\n');
+
 export function userData(o: {
   hostname: string;
   files: BootFile[];
   command: string[];
   disks?: DataDisk[];
   shares?: GuestShare[];
+  agent?: boolean;
 }): string {
   const shares = sharesCloudInit(o.shares ?? []);
   const config = {
@@ -76,7 +95,14 @@ export function userData(o: {
     ssh_pwauth: false,
     users: [],
     // Every boot, before the env's unit starts: data disks formatted when new and mounted where the env asked.
-    ...(o.disks?.length ? { bootcmd: [['sh', '-c', mountScript(o.disks)]] } : {}),
+    ...(o.disks?.length || o.agent
+      ? {
+          bootcmd: [
+            ...(o.disks?.length ? [['sh', '-c', mountScript(o.disks)]] : []),
+            ...(o.agent ? [['sh', '-c', AGENT_COPY]] : []),
+          ],
+        }
+      : {}),
     write_files: [
       ...o.files.map((f) => ({
         path: f.path,
@@ -111,13 +137,21 @@ export async function buildSeedIso(o: {
   command: string[];
   disks?: DataDisk[];
   shares?: GuestShare[];
+  /** hangar-agent and its version, put on the ISO beside user-data (see AGENT_SEED_FILE). */
+  agent?: { binary: Buffer; version: string };
 }): Promise<{ file: string; cleanup: () => Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hangar-seed-'));
   const cleanup = () => fs.rm(dir, { recursive: true, force: true });
   try {
     const src = path.join(dir, 'src');
     await fs.mkdir(src, { mode: 0o700 });
-    await fs.writeFile(path.join(src, 'user-data'), userData(o), { mode: 0o600 });
+    await fs.writeFile(path.join(src, 'user-data'), userData({ ...o, agent: Boolean(o.agent) }), { mode: 0o600 });
+    const extra: string[] = [];
+    if (o.agent) {
+      await fs.writeFile(path.join(src, AGENT_SEED_FILE), o.agent.binary, { mode: 0o755 });
+      await fs.writeFile(path.join(src, `${AGENT_SEED_FILE}.version`), o.agent.version + '\n', { mode: 0o644 });
+      extra.push(path.join(src, AGENT_SEED_FILE), path.join(src, `${AGENT_SEED_FILE}.version`));
+    }
     await fs.writeFile(path.join(src, 'meta-data'), metaData(o), { mode: 0o600 });
     const file = path.join(dir, 'seed.iso');
     await run('genisoimage', [
@@ -130,6 +164,7 @@ export async function buildSeedIso(o: {
       '-rock',
       path.join(src, 'user-data'),
       path.join(src, 'meta-data'),
+      ...extra,
     ]);
     const qcow2 = path.join(dir, 'seed.qcow2');
     await run('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', file, qcow2]);

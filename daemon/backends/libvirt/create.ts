@@ -141,6 +141,7 @@ export class VmCreate {
       instanceId: spec.envId,
       hostname: spec.name,
       files: spec.files.filter((f) => f !== vncFile),
+      agent: spec.agent ? { binary: await spec.agent.binary('amd64'), version: spec.agent.version } : undefined,
       command: spec.command,
       disks: dataDisks.map((d) => ({ serial: d.serial, target: d.target, readOnly: d.readOnly })),
       shares,

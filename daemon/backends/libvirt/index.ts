@@ -40,6 +40,8 @@ export class LibvirtDriver implements Driver {
   readonly id: string;
   readonly readyTimeoutMs: number;
   readonly sshPort = GUEST_SSH_PORT;
+  /** Templates are whole systems with their own sshd: the agent only when an env asks for it. */
+  readonly agentByDefault = false;
   private readonly templates: TemplateStore;
   private readonly host: LibvirtHost;
   private readonly agent: GuestAgent;

@@ -7,6 +7,7 @@ import {
   GPU_MODES,
   LIFECYCLE_POLICIES,
   PULL_POLICIES,
+  SSH_SERVERS,
   STORAGE_TYPES,
 } from '../../../common/model';
 
@@ -51,6 +52,9 @@ export const environmentSchema = z
     gpu_mig_profile: z.string().nullable(),
     env_vars: z.record(z.string()),
     ssh_user: z.string(),
+    ssh_server: z
+      .enum(SSH_SERVERS)
+      .describe("What answers SSH inside: agent (hangar-agent, put in by Hangar) or image (the image's own sshd)"),
     profile: z.string().nullable().describe('The profile it was made from; null: a custom create'),
     profile_options: z.record(z.unknown()).nullable().describe('The options chosen'),
     host_key: z.string().nullable().describe("The env's SSH host public key (pinned by clients)"),
