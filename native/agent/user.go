@@ -24,6 +24,17 @@ type Login struct {
 // LookupLogin finds name in /etc/passwd (os/user without cgo reads the file); its shell from the same line.
 func LookupLogin(name string) (*Login, error) {
 	u, err := user.Lookup(name)
+	if err != nil && os.Getuid() != 0 {
+		// No root to create the user (a restricted pod, an image's non-root USER): serve as whoever runs us.
+		u, err = user.LookupId(strconv.Itoa(os.Getuid()))
+		if err != nil {
+			home := os.Getenv("HOME")
+			if home == "" {
+				home = "/tmp"
+			}
+			u, err = &user.User{Uid: strconv.Itoa(os.Getuid()), Gid: strconv.Itoa(os.Getgid()), HomeDir: home}, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("login user %q: %w", name, err)
 	}

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
-import { POOL } from '../helpers/libvirt';
+import { POOL, POOL_DIR } from '../helpers/libvirt';
 import { AGENT_BINARY, OpenSsh } from './openssh';
 import { agentAccessTests } from './suite';
 
@@ -24,7 +24,7 @@ backends:
     forward_port_range: { from: 22700, to: 22749 }
     default_vcpus: 1
     default_memory_mb: 768
-    boot_timeout_s: 600
+    boot_timeout_s: 900   # TCG on a shared 2-core machine: a boot took 520 s with another VM running
     shutdown_timeout_s: 60
 `;
 
@@ -64,8 +64,12 @@ describe('agent: hangar-agent in a VM, delivered by cloud-init', function () {
     envId = env.id;
     await d.admin.waitFor(env.id, ['running'], { timeoutMs: 900_000 }).catch(async (err) => {
       // The serial console says why (cloud-init, the init unit, the agent's own stderr).
-      const log = await cli.run(['logs', ENV, '--tail', '120']);
-      throw new Error(`${String(err)}\n--- console ---\n${log.stdout}`);
+      const ref = (await d.admin.getEnvironment(ENV)).backend_ref;
+      const file = path.join(POOL_DIR, `${ref}-console.log`);
+      const log = fs.existsSync(file)
+        ? fs.readFileSync(file, 'utf8').split('\n').slice(-80).join('\n')
+        : '(no console log)';
+      throw new Error(`${String(err)}\n--- console ---\n${log}`);
     });
   });
   after(async () => {
