@@ -24,7 +24,7 @@ const virtualSize = (file: string) =>
   JSON.parse(execFileSync('qemu-img', ['info', '-U', '--output=json', file], { encoding: 'utf8' }))['virtual-size'];
 
 describe('storage: NFS shares and data disks in a VM (guest kernel NFS client)', function () {
-  this.timeout(1_500_000);
+  this.timeout(3_600_000);
   const sfx = `${process.pid % 1000}${Date.now() % 100000}`;
   const bobName = `bob${sfx}`;
   const TEMPLATE = `vmnfs-${sfx}`;
@@ -61,7 +61,7 @@ backends:
     forward_port_range: { from: 22600, to: 22649 }
     default_vcpus: 1
     default_memory_mb: 768
-    boot_timeout_s: 900
+    boot_timeout_s: 1800     # TCG on a shared 2-core machine: a boot has taken 677 s
     shutdown_timeout_s: 120
 shares:
   - {name: homes, server: 127.0.0.1, export: /export/${homes}, nfs_version: '4.2', users: [${bobName}], sub_directories: per_user}
@@ -117,7 +117,7 @@ shares:
         ],
       },
     });
-    env = await bob.waitFor(created.id, ['running', 'failed'], { timeoutMs: 1_200_000 });
+    env = await bob.waitFor(created.id, ['running', 'failed'], { timeoutMs: 2_000_000 });
     assert.equal(env.status, 'running', env.status_message ?? '');
     const xml = execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'dumpxml', env.backend_ref!], {
       encoding: 'utf8',
