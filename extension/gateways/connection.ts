@@ -67,7 +67,8 @@ export class GatewayConnection implements vscode.Disposable {
         this.again = false;
         try {
           const [envs, gpus] = await Promise.all([
-            this.client.listEnvironments(),
+            // Pages of 500 (cursors followed): one response never has to hold thousands of envs.
+            this.client.listEnvironmentsPaged({}, 500),
             this.client
               .request<GpuInfo[]>('GET', '/api/v1/gpus')
               .catch((err) => (err instanceof ApiError && err.status === 404 ? [] : Promise.reject(err))),
