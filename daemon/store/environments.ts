@@ -186,14 +186,8 @@ export class EnvironmentRepo {
   async list(f: EnvFilter & { limit?: number; after?: ListAfter } = {}): Promise<Environment[]> {
     let q = this.db.selectFrom('environments').selectAll();
     const a = f.after;
-    if (a)
-      q = q.where((eb) =>
-        eb.or([
-          eb('created_at', '>', a.created_at),
-          eb.and([eb('created_at', '=', a.created_at), eb('name', '>', a.name)]),
-          eb.and([eb('created_at', '=', a.created_at), eb('name', '=', a.name), eb('id', '>', a.id)]),
-        ]),
-      );
+    // A row value comparison: SQLite seeks the (created_at, name, id) index to it (an OR of terms would scan).
+    if (a) q = q.where(sql<boolean>`(created_at, name, id) > (${a.created_at}, ${a.name}, ${a.id})`);
     if (f.limit !== undefined) q = q.limit(f.limit);
     if (f.owner_id) q = q.where('owner_id', '=', f.owner_id);
     if (f.status?.length) q = q.where('status', 'in', f.status);
