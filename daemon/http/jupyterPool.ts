@@ -11,12 +11,7 @@ import type { EnvironmentService } from '../environments/service';
 const IDLE_MS = 5_000;
 const MAX_PER_ENV = 16;
 
-type PooledSocket = Duplex & {
-  hangarIdle?: NodeJS.Timeout;
-  ref?: () => void;
-  unref?: () => void;
-  setKeepAlive?: (on: boolean, ms: number) => void;
-};
+type PooledSocket = Duplex & { hangarIdle?: NodeJS.Timeout };
 
 class TunnelAgent extends http.Agent {
   constructor(private readonly open: () => Promise<Duplex>) {
@@ -39,20 +34,22 @@ class TunnelAgent extends http.Agent {
     return undefined;
   }
 
-  // Tunnels need not be net.Sockets (SSH channels, port-forward streams): only what they have is called.
+  // Tunnels need not be net.Sockets (SSH channels, port-forward streams): what the agent calls on its sockets is
+  // made a no-op where missing, then the agent's own bookkeeping runs (it also drops its free-socket listeners).
   override keepSocketAlive(socket: Duplex): boolean {
-    const s = socket as PooledSocket;
-    s.setKeepAlive?.(true, 1000);
-    s.unref?.();
-    return true;
+    return (super.keepSocketAlive(shim(socket) as never) as unknown) !== false;
   }
 
   override reuseSocket(socket: Duplex, req: http.ClientRequest): void {
-    const s = socket as PooledSocket;
-    clearTimeout(s.hangarIdle);
-    req.reusedSocket = true;
-    s.ref?.();
+    clearTimeout((socket as PooledSocket).hangarIdle);
+    super.reuseSocket(shim(socket) as never, req);
   }
+}
+
+function shim(socket: Duplex): Duplex {
+  const s = socket as Duplex & Record<string, unknown>;
+  for (const m of ['ref', 'unref', 'setKeepAlive', 'setTimeout']) if (typeof s[m] !== 'function') s[m] = () => socket;
+  return socket;
 }
 
 export class JupyterPool {
