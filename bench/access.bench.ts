@@ -6,6 +6,7 @@ import { openTunnel } from '../common/tunnel';
 import { docker } from '../test/helpers/docker';
 import { startDaemon } from '../test/helpers/daemon';
 import { vncResponse } from '../test/helpers/rfb';
+import { figure } from './figures';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -87,9 +88,15 @@ async function main(): Promise<void> {
       direct.push(await vncThroughput(tcp, vnc!.password!, 20));
       tcp.destroy();
     }
-    console.log(
-      `VNC raw frames 1280x800: WebSocket bridge ${median(bridged).toFixed(0)} MiB/s, direct ${median(direct).toFixed(0)} MiB/s; ratio ${(median(bridged) / median(direct)).toFixed(2)}x (target >= 0.90x)`,
-    );
+    figure({
+      figure: 'VNC raw frames 1280x800 through the WebSocket bridge vs direct',
+      hangar: median(bridged),
+      floor: median(direct),
+      unit: 'MiB/s',
+      goal: 0.9,
+      goal_on: 'ratio',
+      cmp: '>=',
+    });
 
     const { jupyter } = await d.admin.connection(jenv.id);
     const ip = JSON.parse(await docker('inspect', jenv.backend_ref!))[0].NetworkSettings.IPAddress;
@@ -108,9 +115,15 @@ async function main(): Promise<void> {
       g.push(await time(viaGateway, { authorization: `Bearer ${d.token}` }));
       s.push(await time(straight, { authorization: `token ${jupyter!.token}` }));
     }
-    console.log(
-      `Jupyter GET /api/status: through the gateway ${median(g).toFixed(2)} ms, direct ${median(s).toFixed(2)} ms (median of 60); ratio ${(median(g) / median(s)).toFixed(2)}x`,
-    );
+    figure({
+      figure: 'Jupyter GET /api/status through the gateway vs direct (median of 60)',
+      hangar: median(g),
+      floor: median(s),
+      unit: 'ms',
+      goal: 1.3,
+      goal_on: 'ratio',
+      cmp: '<=',
+    });
     for (const id of [env.id, jenv.id]) await d.admin.deleteEnvironment(id);
   } finally {
     await d.close();

@@ -9,6 +9,8 @@ import { openDatabase } from '../daemon/store/db';
 import { GpuRepo } from '../daemon/store/gpus';
 import { tmpDir } from '../test/helpers/tmp';
 import { ConflictError } from '../daemon/errors';
+import { figure } from './figures';
+import { rawGrantsPerSecond } from './gpuFloor';
 
 async function main(): Promise<void> {
   const db = await openDatabase(tmpDir('hangar-gpu-bench-'));
@@ -105,6 +107,28 @@ async function main(): Promise<void> {
   );
   console.log(`  ${(1000 / secs).toFixed(0)} decisions/s, ${(granted / secs).toFixed(0)} grants/s`);
   console.log(`double grants: ${doubles.length}`);
+  const floor = rawGrantsPerSecond(
+    devices.map((d) => d.id),
+    1000,
+  );
+  figure({
+    figure: 'GPU allocator: 1,000 concurrent requests on 512 GPUs (SQLite), grants/s',
+    hangar: granted / secs,
+    floor,
+    unit: 'grants/s',
+    goal: 2000,
+    goal_on: 'hangar',
+    cmp: '>=',
+  });
+  figure({
+    figure: 'GPU allocator: double grants',
+    hangar: doubles.length,
+    floor: 0,
+    unit: 'grants',
+    goal: 0,
+    goal_on: 'hangar',
+    cmp: '<=',
+  });
   await db.destroy();
   if (doubles.length || granted !== 512) process.exit(1);
 }

@@ -24,6 +24,7 @@ import { openDatabase } from '../daemon/store/db';
 import { startDaemon } from '../test/helpers/daemon';
 import { ensureCluster, eventLog, IMAGE, k8sApis, k8sConfig } from '../test/helpers/k8s';
 import { tmpDir } from '../test/helpers/tmp';
+import { figure } from './figures';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -117,9 +118,15 @@ async function latency(): Promise<void> {
   }
   const h = median(viaHangar);
   const k = median(direct);
-  console.log(
-    `create→Running on kwok, median of ${ROUNDS}: through Hangar ${h.toFixed(0)} ms, client-node directly ${k.toFixed(0)} ms; ratio ${(h / k).toFixed(2)}x`,
-  );
+  figure({
+    figure: `Kubernetes create→Running on kwok vs client-node applying the same objects (median of ${ROUNDS})`,
+    hangar: h,
+    floor: k,
+    unit: 'ms',
+    goal: 1.2,
+    goal_on: 'ratio',
+    cmp: '<=',
+  });
   console.log(
     `  (Hangar: POST → 'running' event; it also dry-runs the pod, checks the namespace and follows readiness with watches)`,
   );

@@ -1,5 +1,6 @@
 // Start-on-connect, side by side in one run: `ssh` to a stopped on_demand env until the first command's output, vs.
 // an explicit `hangar start` then the same `ssh` (goal: ≤ 1.05×). Rounds alternate, so drift hits both alike.
+import { figure } from './figures';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -62,7 +63,15 @@ async function main(): Promise<void> {
   const b = median(explicit);
   console.log(`start-on-connect (ssh to a stopped on_demand env → first output): median ${a.toFixed(0)} ms`);
   console.log(`explicit (hangar start, then ssh → first output):                 median ${b.toFixed(0)} ms`);
-  console.log(`ratio on-connect / explicit: ${(a / b).toFixed(3)}× (goal ≤ 1.05×; ${ROUNDS} rounds)`);
+  figure({
+    figure: `start-on-connect vs hangar start then ssh (${ROUNDS} rounds)`,
+    hangar: a,
+    floor: b,
+    unit: 'ms',
+    goal: 1.05,
+    goal_on: 'ratio',
+    cmp: '<=',
+  });
 }
 
 main().catch((err) => {

@@ -10,6 +10,7 @@ import { Cli } from '../test/helpers/cli';
 import { startDaemon } from '../test/helpers/daemon';
 import { DOCKER, SSH_IMAGE } from '../test/helpers/docker';
 import { tmpDir } from '../test/helpers/tmp';
+import { figure } from './figures';
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -171,16 +172,30 @@ async function main(): Promise<void> {
   await cli.run(['rm', 'bench-scp']);
   await d.close();
 
-  const ready = median(hangarTimes) / median(rawTimes);
-  const thr = median(tunnelMBs) / median(directMBs);
   console.log(
     `create→SSH-ready: hangar median ${median(hangarTimes).toFixed(0)} ms, raw docker run median ${median(rawTimes).toFixed(0)} ms (${ROUNDS} rounds)`,
   );
-  console.log(`  ratio hangar/raw = ${ready.toFixed(2)}x  (target <= 1.10x)`);
+  figure({
+    figure: 'create→SSH-ready on Docker vs raw docker run + sshd',
+    hangar: median(hangarTimes),
+    floor: median(rawTimes),
+    unit: 'ms',
+    goal: 1.1,
+    goal_on: 'ratio',
+    cmp: '<=',
+  });
   console.log(
     `scp ${MIB} MiB: tunnel median ${median(tunnelMBs).toFixed(1)} MiB/s, direct median ${median(directMBs).toFixed(1)} MiB/s (3 rounds)`,
   );
-  console.log(`  ratio tunnel/direct = ${thr.toFixed(2)}x  (target >= 0.90x)`);
+  figure({
+    figure: `scp ${MIB} MiB through the tunnel vs direct to the published port`,
+    hangar: median(tunnelMBs),
+    floor: median(directMBs),
+    unit: 'MiB/s',
+    goal: 0.9,
+    goal_on: 'ratio',
+    cmp: '>=',
+  });
 }
 
 main().then(

@@ -1,6 +1,7 @@
 // Side by side, in one run: create → SSH-ready for a VM through Hangar vs. by hand with `virsh create` of the same
 // domain XML (same template, same kind of overlay and cloud-init seed, same user-mode forward), waiting for the
 // env's sshd banner on the forwarded port. Both boot under TCG here, so the guest's boot dominates both.
+import { figure } from './figures';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -150,7 +151,15 @@ async function main(): Promise<void> {
   console.log(
     `VM create→SSH-ready (TCG): hangar median ${(median(hangar) / 1000).toFixed(1)} s [${hangar.map((x) => (x / 1000).toFixed(1)).join(', ')}], virsh create by hand median ${(median(byHand) / 1000).toFixed(1)} s [${byHand.map((x) => (x / 1000).toFixed(1)).join(', ')}] (${ROUNDS} rounds)`,
   );
-  console.log(`  ratio hangar/by-hand = ${(median(hangar) / median(byHand)).toFixed(2)}x`);
+  figure({
+    figure: 'VM create→SSH-ready (TCG) vs virsh create of the same domain by hand',
+    hangar: median(hangar),
+    floor: median(byHand),
+    unit: 'ms',
+    goal: 1.1,
+    goal_on: 'ratio',
+    cmp: '<=',
+  });
 }
 
 main().then(

@@ -1,12 +1,17 @@
 // SSH plumbing for the CLI: how ssh runs it, the pinned known_hosts file, and the -o options of `hangar ssh`.
 import fs from 'node:fs';
 import { identityFile, knownHostsFile } from '../common/localKey';
+import { nativeProxyPath } from '../common/nativeProxy';
 import { CONNECTION_OPTIONS } from '../common/sshConfig';
 
-/** How ssh should run this CLI (absolute paths, quoted for ssh_config's ProxyCommand). */
+/** How ssh should run this CLI's `proxy` (absolute paths, quoted for ssh_config's ProxyCommand): the native
+ *  proxy bundled beside it when there is one for this platform, else this Node CLI. */
 export function selfCommand(): string {
   const q = (s: string) => (/[\s"']/.test(s) ? `"${s}"` : s);
   const script = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
+  // __dirname is the bundle's own directory (dist/), whichever launcher (bin/hangar, node dist/hangar.js) ran it.
+  const native = nativeProxyPath(__dirname);
+  if (native) return q(native);
   return script.endsWith('.js') ? `${q(process.execPath)} ${q(script)}` : q(script || 'hangar');
 }
 

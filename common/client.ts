@@ -140,6 +140,29 @@ export class HangarClient {
     const qs = new URLSearchParams(q).toString();
     return this.request<Environment[]>('GET', `/api/v1/environments${qs ? '?' + qs : ''}`);
   }
+  /** One page (`limit`, `cursor`): the envs and the next page's cursor (null: the last page). */
+  async listEnvironmentsPage(q: Record<string, string> & { limit: string }) {
+    const res = await this.raw('GET', `/api/v1/environments?${new URLSearchParams(q)}`);
+    return { items: (await res.json()) as Environment[], next_cursor: res.headers.get('x-next-cursor') };
+  }
+  /** Every env, page by page (`max`: stop after that many). A gateway without pages (400 on the first): one list. */
+  async listEnvironmentsPaged(q: Record<string, string> = {}, pageSize = 500, max = Infinity): Promise<Environment[]> {
+    const out: Environment[] = [];
+    let cursor: string | null = null;
+    do {
+      const limit = String(Math.min(pageSize, max - out.length));
+      let page: { items: Environment[]; next_cursor: string | null };
+      try {
+        page = await this.listEnvironmentsPage({ ...q, limit, ...(cursor ? { cursor } : {}) });
+      } catch (err) {
+        if (cursor || !(err instanceof ApiError) || err.status !== 400) throw err;
+        return (await this.listEnvironments(q)).slice(0, max);
+      }
+      out.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor && out.length < max);
+    return out;
+  }
   getEnvironment(idOrName: string) {
     return this.request<Environment>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}`);
   }

@@ -416,6 +416,8 @@ export const updateEnvironmentSchema = z
   })
   .strict();
 
+/** The largest page of GET /environments (?limit=). */
+export const ENV_PAGE_MAX = 1000;
 export const listEnvironmentsQuery = z
   .object({
     status: z.string().optional(),
@@ -424,6 +426,14 @@ export const listEnvironmentsQuery = z
     backend_id: z.string().optional(),
     owner: z.string().optional(),
     name: z.string().optional(),
+    limit: queryInt(1, ENV_PAGE_MAX).describe(
+      `At most this many, in a stable order (created_at, name, id); X-Next-Cursor names the next page. Without it: all`,
+    ),
+    cursor: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,512}$/, 'must be the X-Next-Cursor of a previous page')
+      .optional()
+      .describe('X-Next-Cursor of the previous page'),
   })
   .strict();
 

@@ -8,6 +8,13 @@ import type { CliContext } from '../context';
 import { UsageError } from '../errors';
 import { envTable, print, progress } from '../output';
 
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--limit: must be a whole number ≥ 1, not ${JSON.stringify(v)}`);
+  return n;
+}
+
 export function environmentCommands(program: Command, ctx: CliContext): void {
   program
     .command('ls')
@@ -15,11 +22,15 @@ export function environmentCommands(program: Command, ctx: CliContext): void {
     .description('list environments')
     .option('--status <s>', 'filter by status (comma-separated)')
     .option('--backend <id>', 'filter by backend')
-    .action(async (o: { status?: string; backend?: string }) => {
+    .option('--owner <user>', 'filter by owner id (admins)')
+    .option('--limit <n>', 'at most this many (pages are followed until then)', positiveInt)
+    .action(async (o: { status?: string; backend?: string; owner?: string; limit?: number }) => {
       const q: Record<string, string> = {};
       if (o.status) q.status = o.status;
       if (o.backend) q.backend_id = o.backend;
-      const envs = await ctx.client().listEnvironments(q);
+      if (o.owner) q.owner = o.owner;
+      // Pages of 500, cursors followed: thousands of envs never come as one response.
+      const envs = await ctx.client().listEnvironmentsPaged(q, 500, o.limit ?? Infinity);
       print(ctx.json(), envs, () => (envs.length ? envTable(envs) : 'no environments\n'));
     });
 

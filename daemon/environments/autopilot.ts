@@ -36,7 +36,8 @@ export class Autopilot {
 
   /** The next automatic action of each env given (the API's next_action). */
   async deadlines(envs: Environment[]): Promise<Map<string, Decision>> {
-    const ids = envs.length > 50 ? undefined : envs.map((e) => e.id);
+    // A page (≤ 1000) reads its own rows' times; only a whole big list reads them all at once.
+    const ids = envs.length > 1000 ? undefined : envs.map((e) => e.id);
     const [times, teams] = await Promise.all([this.d.ctx.repo.lifecycleTimes(ids), this.teams(envs)]);
     const now = this.d.clock.now();
     const out = new Map<string, Decision>();

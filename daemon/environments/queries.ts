@@ -1,7 +1,7 @@
 // Owner-scoped reads: admins see everything; another user's env is "not found" (404), never "forbidden".
 import type { Environment, User } from '../../common/model';
-import { NotFoundError } from '../errors';
-import type { EnvFilter, EnvironmentRepo } from '../store/environments';
+import { InputError, NotFoundError } from '../errors';
+import type { EnvFilter, EnvironmentRepo, ListAfter } from '../store/environments';
 
 export function listFor(repo: EnvironmentRepo, actor: User, f: EnvFilter): Promise<Environment[]> {
   return repo.list({ ...f, owner_id: actor.role === 'admin' ? f.owner_id : actor.id });
@@ -12,4 +12,43 @@ export async function getFor(repo: EnvironmentRepo, actor: User, idOrName: strin
   const env = (await repo.get(idOrName)) ?? (await repo.findByName(actor.id, idOrName));
   if (!env || (env.owner_id !== actor.id && actor.role !== 'admin')) throw new NotFoundError('environment', idOrName);
   return env;
+}
+
+/** One page of the list and the cursor of the next (null: this was the last). */
+export interface EnvPage {
+  envs: Environment[];
+  next_cursor: string | null;
+}
+
+/** The cursor is the last row's sort key (base64url JSON): opaque to clients, stable under inserts and deletes. */
+function encodeCursor(e: Environment): string {
+  return Buffer.from(JSON.stringify([e.created_at, e.name, e.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): ListAfter {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'string'))
+      return { created_at: v[0], name: v[1], id: v[2] };
+  } catch {
+    /* refused below */
+  }
+  throw new InputError('cursor', 'cursor: must be the X-Next-Cursor of a previous page');
+}
+
+/** A page of `limit` (one more is read to know whether another page follows). */
+export async function pageFor(
+  repo: EnvironmentRepo,
+  actor: User,
+  f: EnvFilter & { limit: number; cursor?: string },
+): Promise<EnvPage> {
+  const { limit, cursor, ...filter } = f;
+  const rows = await repo.list({
+    ...filter,
+    owner_id: actor.role === 'admin' ? filter.owner_id : actor.id,
+    limit: limit + 1,
+    after: cursor ? decodeCursor(cursor) : undefined,
+  });
+  const envs = rows.slice(0, limit);
+  return { envs, next_cursor: rows.length > limit ? encodeCursor(envs[envs.length - 1]) : null };
 }

@@ -26,7 +26,7 @@ import type { PortRange } from './ports';
 import type { TeamQuotas } from '../profiles/quota';
 import type { ProfileOrigin } from '../profiles/resolve';
 import { finishDelete, provision, resumeStart } from './provision';
-import { getFor, listFor } from './queries';
+import { getFor, listFor, pageFor, type EnvPage } from './queries';
 import { pushAuthorizedKeys, rotate, type RotatableSecret } from './secrets';
 import { specBuilder } from './spec';
 import { setStatus, type EnvKey } from './status';
@@ -152,6 +152,11 @@ export class EnvironmentService {
 
   async list(actor: User, f: EnvFilter): Promise<Environment[]> {
     return withNextAction(this.life, await listFor(this.o.repo, actor, f));
+  }
+  /** One page of the stable order (GET /environments?limit=&cursor=). */
+  async listPage(actor: User, f: EnvFilter & { limit: number; cursor?: string }): Promise<EnvPage> {
+    const page = await pageFor(this.o.repo, actor, f);
+    return { ...page, envs: await withNextAction(this.life, page.envs) };
   }
   async get(actor: User, idOrName: string): Promise<Environment> {
     return (await withNextAction(this.life, [await getFor(this.o.repo, actor, idOrName)]))[0];

@@ -9,7 +9,7 @@ import { BackendUnavailableError, ConflictError, InputError } from '../errors';
 import type { Logger } from '../log';
 import type { Database } from '../store/schema';
 import { GpuRepo } from '../store/gpus';
-import { choose } from './allocate';
+import { choose, type Choice } from './allocate';
 
 export function requestOf(
   e: Pick<Environment, 'gpu_mode' | 'gpu_count' | 'gpu_model' | 'gpu_mig_profile' | 'gpu_device_ids'>,
@@ -22,6 +22,21 @@ export function requestOf(
     profile: e.gpu_mig_profile,
     deviceIds: e.gpu_device_ids,
   };
+}
+
+/** allocate.ts chooseWhole's refusal, from counts (GpuRepo.freeSummary). */
+function wholeRefusal(
+  req: GpuRequest,
+  where: string,
+  s: { byModel: { model: string; total: number; mig: number; free: number }[]; anyMatch: boolean },
+): string {
+  const free =
+    s.byModel
+      .map((c) => `${c.free} of ${c.total} ${c.model} free${c.mig ? ` (${c.mig} in MIG mode)` : ''}`)
+      .join(', ') || 'no GPUs in the inventory';
+  const model = req.model ? ` ${req.model}` : '';
+  const missing = req.model && !s.anyMatch ? ` (no${model} on ${where} at all)` : '';
+  return `need ${req.count}×${model || ' GPU'} on ${where}; ${free}${missing}`;
 }
 
 const CONTAINER_GPU_MODES: readonly GpuRequest['mode'][] = ['exclusive', 'mig', 'shared'];
@@ -141,7 +156,9 @@ export class GpuService {
   /** Chooses and records devices for a new env, inside the caller's transaction (with the env row). */
   async grantIn(trx: Kysely<Database>, envId: string, backendId: string, req: GpuRequest): Promise<string[]> {
     const repo = new GpuRepo(trx);
-    const choice = choose(req, await repo.devices(backendId), await repo.grants(backendId), `backend '${backendId}'`);
+    const choice =
+      (await this.fastWhole(repo, backendId, req)) ??
+      choose(req, await repo.devices(backendId), await repo.grants(backendId), `backend '${backendId}'`);
     if (!choice.ok) throw new ConflictError(`no GPU fits: ${choice.reason}`);
     const now = new Date().toISOString();
     const grants: GpuGrant[] = choice.deviceIds.map((device_id) => ({
@@ -159,6 +176,18 @@ export class GpuService {
       throw err;
     }
     return choice.deviceIds;
+  }
+
+  /** Exclusive whole GPUs by count (the common request): decided in SQL. Not enough free: undefined, and the full
+   *  allocator (allocate.ts) decides, with its reason for the refusal. */
+  private async fastWhole(repo: GpuRepo, backendId: string, req: GpuRequest): Promise<Choice | undefined> {
+    if (req.mode !== 'exclusive' || req.deviceIds.length || req.count < 1) return undefined;
+    const ids = await repo.freeWholeIds(backendId, req.model, req.count);
+    if (ids.length === req.count) return { ok: true, deviceIds: ids };
+    return {
+      ok: false,
+      reason: wholeRefusal(req, `backend '${backendId}'`, await repo.freeSummary(backendId, req.model)),
+    };
   }
 
   /** At start: take back the same devices the env's container was made with (they were released at stop). */

@@ -15,6 +15,7 @@ import { backendsRouter } from './routes/backends';
 import { environmentsRouter } from './routes/environments';
 import { identityRouter } from './routes/identity';
 import { jupyterAuth, jupyterMethods, jupyterProxy } from './routes/jupyter';
+import { JupyterPool } from './jupyterPool';
 import type { JupyterSessions } from '../services/jupyterSessions';
 import { UpgradeRequiredError } from '../errors';
 import { pathTable, unmatched } from './methodNotAllowed';
@@ -64,7 +65,7 @@ export function createApp(d: AppDeps): express.Express {
     '/api/v1/environments/:id/jupyter',
     jupyterMethods,
     jupyterAuth(d.auth, d.sessions),
-    jupyterProxy(d.envs, d.frameAncestors),
+    jupyterProxy(d.envs, d.frameAncestors, new JupyterPool(d.envs)),
   );
   app.use(express.json({ limit: '1mb' }));
   app.get('/healthz', (_req, res) => {

@@ -19,6 +19,7 @@ import * as m011 from './migrations/011_jumpserver';
 import * as m012 from './migrations/012_volume_claims';
 import * as m015 from './migrations/015_jumpserver_desktop';
 import * as m014 from './migrations/014_ssh_server';
+import * as m016 from './migrations/016_fast_paths';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   '012_volume_claims': m012,
   '015_jumpserver_desktop': m015,
   '014_ssh_server': m014,
+  '016_fast_paths': m016,
 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {

@@ -35,6 +35,13 @@ export interface EnvFilter {
   name?: string;
 }
 
+/** Where a page of the list starts: after this row, in the list's order (created_at, name, id). */
+export interface ListAfter {
+  created_at: string;
+  name: string;
+  id: string;
+}
+
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 
 function toDomain(r: Row): Environment {
@@ -177,15 +184,20 @@ export class EnvironmentRepo {
     };
   }
 
-  async list(f: EnvFilter = {}): Promise<Environment[]> {
+  /** Filters in SQL; `limit`/`after`: one page of the stable order (keyset, backed by an index of migration 016). */
+  async list(f: EnvFilter & { limit?: number; after?: ListAfter } = {}): Promise<Environment[]> {
     let q = this.db.selectFrom('environments').selectAll();
+    const a = f.after;
+    // A row value comparison: SQLite seeks the (created_at, name, id) index to it (an OR of terms would scan).
+    if (a) q = q.where(sql<boolean>`(created_at, name, id) > (${a.created_at}, ${a.name}, ${a.id})`);
+    if (f.limit !== undefined) q = q.limit(f.limit);
     if (f.owner_id) q = q.where('owner_id', '=', f.owner_id);
     if (f.status?.length) q = q.where('status', 'in', f.status);
     if (f.deployment_mode) q = q.where('deployment_mode', '=', f.deployment_mode);
     if (f.environment_type) q = q.where('environment_type', '=', f.environment_type);
     if (f.backend_id) q = q.where('backend_id', '=', f.backend_id);
     if (f.name) q = q.where('name', '=', f.name);
-    return (await q.orderBy('created_at').orderBy('name').execute()).map(toDomain);
+    return (await q.orderBy('created_at').orderBy('name').orderBy('id').execute()).map(toDomain);
   }
 
   async update(

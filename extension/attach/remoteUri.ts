@@ -16,15 +16,19 @@ export function remoteFolderUri(gatewayUrl: string, envName: string, folder: str
   return `vscode-remote://${remoteAuthority(gatewayUrl, envName)}${folder.startsWith('/') ? folder : '/' + folder}`;
 }
 
-/** How ssh should start the bundled CLI. Inside VS Code's Electron the runtime must be told to act as Node. */
+/** How ssh should start the bundled CLI: the native proxy for this platform when the extension ships one (no
+ *  runtime start, no `node` needed on Windows), else the Node CLI. Inside VS Code's Electron the runtime must be
+ *  told to act as Node. */
 export function proxyCommand(o: {
   execPath: string;
   electron: boolean;
   cliScript: string;
   configDir: string;
   platform: NodeJS.Platform;
+  nativeProxy?: string;
 }): string {
   const q = (s: string) => (/[\s"'$`\\]/.test(s) ? `"${s.replace(/(["\\$`])/g, '\\$1')}"` : s);
+  if (o.nativeProxy) return `${q(o.nativeProxy)} --config-dir ${q(o.configDir)}`;
   // Windows has no portable way to set an env var inside a ProxyCommand: use a `node` from PATH there.
   const runtime = !o.electron
     ? q(o.execPath)

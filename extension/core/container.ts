@@ -1,6 +1,7 @@
 // Composition root of the extension: services built once and handed to commands, views and handlers.
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { nativeProxyPath } from '../../common/nativeProxy';
 import { proxyCommand } from '../attach/remoteUri';
 import { commandTable } from '../commands/index';
 import { createStatusBar } from '../statusBar';
@@ -26,7 +27,14 @@ function cliRuntime(context: vscode.ExtensionContext, configDir: string): CliRun
     configDir,
     argv: [execPath, script, '--config-dir', configDir],
     env: electron ? { ELECTRON_RUN_AS_NODE: '1' } : {},
-    proxyCommand: proxyCommand({ execPath, electron, cliScript: script, configDir, platform: process.platform }),
+    proxyCommand: proxyCommand({
+      execPath,
+      electron,
+      cliScript: script,
+      configDir,
+      platform: process.platform,
+      nativeProxy: nativeProxyPath(context.asAbsolutePath('dist')),
+    }),
   };
 }
 

@@ -73,7 +73,8 @@ export class GatewayConnection implements vscode.Disposable {
             (err: unknown) =>
               err instanceof ApiError && err.status === 404 ? fallback : Promise.reject(err);
           const [envs, gpus, storage] = await Promise.all([
-            this.client.listEnvironments(),
+            // Pages of 500 (cursors followed): one response never has to hold thousands of envs.
+            this.client.listEnvironmentsPaged({}, 500),
             this.client.request<GpuInfo[]>('GET', '/api/v1/gpus').catch(absent<GpuInfo[]>([])),
             this.client.storage().catch(absent<StorageOverview | undefined>(undefined)),
           ]);

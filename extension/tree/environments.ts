@@ -8,6 +8,7 @@ import {
   envDescription,
   envDetails,
   groupEnvironments,
+  treePage,
   snapshotDescription,
   statusIcon,
   tooltipMarkdown,
@@ -18,6 +19,8 @@ import {
 export type EnvNode =
   | { kind: 'gateway'; gateway: GatewayConnection }
   | { kind: 'group'; gateway: GatewayConnection; group: EnvGroup }
+  /** The group's envs from `from` on: expanding it shows the next page. */
+  | { kind: 'more'; gateway: GatewayConnection; group: EnvGroup; from: number; more: number }
   | { kind: 'env'; gateway: GatewayConnection; env: Environment }
   | { kind: 'detail'; detail: Detail }
   | { kind: 'snapshots'; gateway: GatewayConnection; env: Environment }
@@ -52,7 +55,9 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
       case 'gateway':
         return this.gatewayChildren(node.gateway);
       case 'group':
-        return node.group.envs.map((env) => ({ kind: 'env', gateway: node.gateway, env }));
+        return this.page(node.gateway, node.group, 0);
+      case 'more':
+        return this.page(node.gateway, node.group, node.from);
       case 'env':
         return [
           ...(node.env.deployment_mode === 'vm' && node.env.backend_ref
@@ -65,6 +70,14 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
       default:
         return [];
     }
+  }
+
+  /** A page of a group's envs, then a "more" node for the rest: thousands of envs never become one level. */
+  private page(gateway: GatewayConnection, group: EnvGroup, from: number): EnvNode[] {
+    const { visible, more } = treePage(group.envs, from);
+    const nodes: EnvNode[] = visible.map((env) => ({ kind: 'env', gateway, env }));
+    if (more > 0) nodes.push({ kind: 'more', gateway, group, from: from + visible.length, more });
+    return nodes;
   }
 
   /** Fetched when the Snapshots node opens (not with the env list: most views never need them). */
@@ -122,6 +135,16 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
         );
         item.id = `${node.gateway.url}#${node.group.group}`;
         item.contextValue = 'hangarGroup';
+        return item;
+      }
+      case 'more': {
+        const item = new vscode.TreeItem(
+          vscode.l10n.t('{0} more…', node.more),
+          vscode.TreeItemCollapsibleState.Collapsed,
+        );
+        item.id = `${node.gateway.url}#${node.group.group}#from-${node.from}`;
+        item.iconPath = new vscode.ThemeIcon('ellipsis');
+        item.contextValue = 'hangarMore';
         return item;
       }
       case 'env': {

@@ -148,6 +148,15 @@ export function groupEnvironments(envs: Environment[], filter = ''): EnvGroup[] 
   }));
 }
 
+/** Envs one tree level shows; the rest sit under a "more" node (VS Code builds items only for what is shown). */
+export const TREE_PAGE = 200;
+
+/** `envs[from, from + TREE_PAGE)` and how many follow them (a "more" node when any). */
+export function treePage(envs: Environment[], from = 0, size = TREE_PAGE): { visible: Environment[]; more: number } {
+  const visible = envs.slice(from, from + size);
+  return { visible, more: Math.max(0, envs.length - from - visible.length) };
+}
+
 export function tooltipMarkdown(e: Environment, gatewayUrl: string): string {
   return [
     `**${e.name}** — ${e.status}${e.status_message ? `: ${e.status_message}` : ''}`,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { Environment, GpuInfo } from '../../common/model';
 import { gpuRows } from '../../extension/tree/gpuModel';
 import { proxyCommand, remoteFolderUri } from '../../extension/attach/remoteUri';
+import { nativePlatformDir, nativeProxyPath } from '../../common/nativeProxy';
 import { buildCreateRequest, checkName, checkNumber, type CreateAnswers } from '../../extension/create/request';
 import {
   envContextValue,
@@ -300,5 +301,22 @@ describe('extension: Remote-SSH URI and ProxyCommand', () => {
       }),
       '/opt/node "/a b/hangar.js" --config-dir /c',
     );
+  });
+  it('names the bundled native proxy when there is one: no runtime, no `node` on PATH needed on Windows', () => {
+    assert.equal(
+      proxyCommand({
+        execPath: 'C:\\VSCode\\Code.exe',
+        electron: true,
+        cliScript: 'C:\\ext\\dist\\hangar.js',
+        configDir: 'C:\\Users\\u\\cli',
+        platform: 'win32',
+        nativeProxy: 'C:\\ext\\dist\\native\\windows-amd64\\hangar-proxy.exe',
+      }),
+      '"C:\\\\ext\\\\dist\\\\native\\\\windows-amd64\\\\hangar-proxy.exe" --config-dir "C:\\\\Users\\\\u\\\\cli"',
+    );
+    assert.equal(nativePlatformDir('win32', 'arm64'), 'windows-arm64');
+    assert.equal(nativePlatformDir('darwin', 'x64'), 'darwin-amd64');
+    assert.equal(nativePlatformDir('freebsd', 'x64'), undefined);
+    assert.equal(nativeProxyPath('/nonexistent'), undefined);
   });
 });

@@ -82,9 +82,18 @@ function crud(r: OpenAPIRegistry): void {
   r.registerPath({
     method: 'get',
     path: '/environments',
-    summary: 'List environments (own; all for an admin)',
+    summary: 'List environments (own; all for an admin); with limit, one page of a stable order',
     request: { query: listEnvironmentsQuery },
-    responses: answers({ 200: ok('Environments', z.array(environmentSchema)) }, [400]),
+    responses: answers(
+      {
+        200: {
+          description: 'Environments; with limit/cursor one page, and X-Next-Cursor when another follows',
+          headers: { 'x-next-cursor': { schema: { type: 'string' }, description: 'The cursor of the next page' } },
+          content: { 'application/json': { schema: z.array(environmentSchema) } },
+        },
+      },
+      [400],
+    ),
   });
   r.registerPath({
     method: 'get',

@@ -1,7 +1,8 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import {
   createEnvironmentSchema,
   listEnvironmentsQuery,
+  ENV_PAGE_MAX,
   logsQuery,
   rotateSecretSchema,
   tunnelQuery,
@@ -16,6 +17,22 @@ import type { EnvironmentService } from '../../environments/service';
 import { userOf } from '../auth';
 import { parse } from '../validate';
 
+/** GET /environments: all, or with limit/cursor one page. Pages keep the body an array (every older caller reads
+ *  one); the next page is named in X-Next-Cursor. */
+function listHandler(envs: EnvironmentService): RequestHandler {
+  return async (req, res) => {
+    const { limit, cursor, owner, ...q } = parse(listEnvironmentsQuery, req.query);
+    const f = { ...q, status: q.status?.split(','), owner_id: owner };
+    if (limit === undefined && cursor === undefined) {
+      res.json(await envs.list(userOf(res), f));
+      return;
+    }
+    const page = await envs.listPage(userOf(res), { ...f, limit: limit ?? ENV_PAGE_MAX, cursor });
+    if (page.next_cursor) res.setHeader('x-next-cursor', page.next_cursor);
+    res.json(page.envs);
+  };
+}
+
 export function environmentsRouter(
   envs: EnvironmentService,
   sessions: JupyterSessions,
@@ -23,10 +40,7 @@ export function environmentsRouter(
 ): Router {
   const r = Router();
 
-  r.get('/', async (req, res) => {
-    const q = parse(listEnvironmentsQuery, req.query);
-    res.json(await envs.list(userOf(res), { ...q, status: q.status?.split(','), owner_id: q.owner }));
-  });
+  r.get('/', listHandler(envs));
 
   r.post('/', async (req, res) => {
     const u = userOf(res);

@@ -10,6 +10,7 @@ import { MethodNotAllowedError, UnauthorizedError } from '../../errors';
 import type { AuthService } from '../../services/auth';
 import { cookieValue, JupyterSessions, SESSION_COOKIE, SESSION_PARAM } from '../../services/jupyterSessions';
 import { requireAuth, userOf } from '../auth';
+import type { JupyterPool } from '../jupyterPool';
 
 // Hop-by-hop and credential headers that must not reach Jupyter. Origin/Referer go too: the gateway's bearer
 // auth is not cookie-based, so there is no CSRF to guard, and Jupyter would otherwise reject our Host.
@@ -125,21 +126,27 @@ export function frameableHeaders(h: http.IncomingHttpHeaders, ancestors: string[
   return out;
 }
 
-export function jupyterProxy(envs: EnvironmentService, frameAncestors: string[]): RequestHandler {
+export function jupyterProxy(envs: EnvironmentService, frameAncestors: string[], pool: JupyterPool): RequestHandler {
   return async (req, res, next) => {
-    const t = await jupyterTarget(envs, userOf(res), String(req.params.id), req.url);
+    const user = userOf(res);
+    const env = await envs.get(user, String(req.params.id));
+    const token = await envs.jupyterToken(user, env.id);
+    // A pooled, kept-alive connection through the tunnel (opened when none is free).
     const up = http.request({
-      createConnection: () => t.socket as never,
+      agent: pool.agentFor(env.id, user),
       method: req.method,
-      path: t.path,
-      headers: upstreamHeaders(req.headers, t.token),
+      path: jupyterPath(env.id) + req.url.replace(/^\/+/, ''),
+      headers: upstreamHeaders(req.headers, token),
     });
     up.on('response', (r) => {
       res.writeHead(r.statusCode ?? 502, frameableHeaders(r.headers, frameAncestors));
       r.pipe(res);
     });
     up.on('error', next);
-    res.on('close', () => up.destroy());
+    // Only a client gone mid-response ends the upstream request (a finished one leaves its socket to the pool).
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
     req.pipe(up);
   };
 }
