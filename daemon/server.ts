@@ -44,6 +44,9 @@ import { authFromConfig, JumpServerClient } from './jumpserver/client';
 import { JumpServerService, type JumpServerDeps } from './services/jumpserver';
 import { reconcileJumpServer } from './services/jumpserverReconcile';
 import { JumpServerEndpoints } from './services/jumpserverEndpoints';
+import { ObjectStores } from './objectstore/stores';
+import { DatasetService } from './services/datasets';
+import { DatasetObjects } from './services/datasetObjects';
 
 export interface RunningServer {
   url: string;
@@ -122,6 +125,9 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
   const drivers = driversFromConfig(cfg, gatewayId, log);
   const jumpserver = jumpServerOf(cfg, { db, envs: repo, users, box, gatewayId, log });
   const volumes = new VolumeRepo(db);
+  // Object stores: credentials read now (a missing file stops the start, naming the store), never stored.
+  const stores = new ObjectStores(cfg.object_stores);
+  const datasets = new DatasetService({ db, stores, audit });
   const gpus = new GpuService({ db, backends: drivers, log });
   const profileRepo = new ProfileRepo(db);
   const profiles = new ProfileService({
@@ -158,7 +164,7 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
   const reconciler = new Reconciler({ repo, backends: drivers, envs, log, gpus });
   return {
     ...{ db, users, jumpserver, audit, box, auth, keys, events, gatewayId, drivers, volumes, gpus, envs, vms },
-    ...{ orphans, reconciler, profiles },
+    ...{ orphans, reconciler, profiles, stores, datasets },
   };
 }
 
@@ -198,6 +204,7 @@ function buildApp(
     frameAncestors: cfg.jupyter_frame_ancestors,
     trustProxy: cfg.trust_proxy,
     jumpserver: s.jumpserver,
+    datasets: { catalogue: s.datasets, objects: new DatasetObjects({ datasets: s.datasets, audit: s.audit }) },
     readiness: () => readiness(db, drivers),
   });
 }
