@@ -189,9 +189,9 @@ async function insertRow(
   });
 }
 
-/** What each kind of backend does for a storage_type (nfs: mounts of the operator's shares). */
+/** What each kind of backend does for a storage_type (nfs: mounts of the operator's shares; s3: datasets). */
 const STORAGE_TYPES: Record<string, readonly string[]> = {
-  docker: ['local', 'nfs'],
+  docker: ['local', 'nfs', 's3'],
   kubernetes: ['local', 'nfs'],
   libvirt: ['local'],
 };

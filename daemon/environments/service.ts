@@ -39,6 +39,7 @@ import { systemClock, type Clock } from './clock';
 import { extend, startOnConnect, withNextAction, type LifecycleDeps } from './lifecycle';
 import { checkEphemeralMounts, checkLifecycleInput, NO_RULES, type LifecycleRules } from './policy';
 import type { RegistrationHooks } from './hooks';
+import type { DatasetAttachments } from './datasetMounts';
 
 export interface EnvironmentServiceOptions {
   db: Kysely<Database>;
@@ -68,6 +69,8 @@ export interface EnvironmentServiceOptions {
   /** JumpServer (services/jumpserver.ts), when configured: told of every create, switch, stop, start and delete. */
   registry?: RegistrationHooks;
   envKeys?: (envId: string) => Promise<string | undefined>;
+  /** Host-side dataset mounts (datasetMounts.ts), where the gateway's host runs Docker envs. */
+  datasets?: DatasetAttachments;
 }
 
 export class EnvironmentService {
@@ -93,6 +96,7 @@ export class EnvironmentService {
       lock: this.lock,
       gpus: o.gpus,
       stopTimeoutS: o.stopTimeoutS,
+      datasets: o.datasets,
       audit: o.audit,
       quotas: o.quotas,
       specOf: specBuilder({ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts, envKeys: o.envKeys }),
