@@ -14,6 +14,7 @@ import { lifecycle, remove } from './lifecycle';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
 import { targets } from './targets';
 import { openDesktopPanel } from '../webviews/desktopPanel';
+import { downloadFromDataset, uploadToDataset } from './datasets';
 
 async function create(s: Services): Promise<void> {
   let gateways = s.gateways.all();
@@ -108,5 +109,7 @@ export function commandTable(s: Services): CommandTable {
     'hangar.showAuditLog': () => showAuditLog(s),
     'hangar.showOutput': () => s.log.show(),
     'hangar.showProfileDrift': (arg?: unknown) => showProfileDrift(s, arg),
+    'hangar.uploadToDataset': uploadToDataset,
+    'hangar.downloadFromDataset': downloadFromDataset,
   };
 }

@@ -26,6 +26,8 @@ export const COMMAND_IDS = [
   'hangar.showAuditLog',
   'hangar.showOutput',
   'hangar.showProfileDrift',
+  'hangar.uploadToDataset',
+  'hangar.downloadFromDataset',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];
