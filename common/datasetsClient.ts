@@ -4,6 +4,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { HangarClient } from './client';
 import type { Dataset, DatasetObject, ObjectStoreStatus } from './model';
 import type { CreateDatasetInput } from './datasets';
@@ -179,14 +181,16 @@ export async function downloadFile(c: HangarClient, ref: string, key: string, de
   const add = meter((resumed ? have : 0) + length, o, dest);
   if (resumed) add(have);
   fs.mkdirSync(path.dirname(dest), { recursive: true });
-  const out = fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' });
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, done) {
       add(chunk.length);
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-    }
-  } finally {
-    await new Promise<void>((r) => out.end(() => r()));
-  }
+      done(null, chunk);
+    },
+  });
+  await pipeline(
+    Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
+    count,
+    fs.createWriteStream(part, { flags: resumed ? 'a' : 'w' }),
+  );
   fs.renameSync(part, dest);
 }
