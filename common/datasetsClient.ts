@@ -26,6 +26,8 @@ export interface TransferOptions {
   onProgress?: (p: Progress) => void;
   /** Where resume state files live (default: no resume state). */
   stateDir?: string;
+  /** A multipart upload's part the store acknowledged. */
+  onPart?: (part: number) => void;
 }
 
 const enc = encodeURIComponent;
@@ -104,6 +106,7 @@ export async function uploadFile(c: HangarClient, ref: string, file: string, key
         timeoutMs: 0,
       });
       done.set(n, ((await res.json()) as { etag: string }).etag);
+      o.onPart?.(n);
     }
   };
   await Promise.all(Array.from({ length: PARALLEL_PARTS }, worker));
