@@ -97,6 +97,10 @@ async function main(): Promise<void> {
       rate(downGateway),
       null,
     );
+  } catch (err) {
+    // The daemon's own account of it (a child process: its log is not ours).
+    console.error(d.output().split('\n').slice(-15).join('\n'));
+    throw err;
   } finally {
     if (envId) {
       await d.admin.deleteEnvironment(envId).catch(() => undefined);
