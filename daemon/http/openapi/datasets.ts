@@ -44,7 +44,12 @@ export const datasetSchema = z
   })
   .openapi('Dataset');
 const objectSchema = z
-  .object({ key: z.string(), size: z.number().int(), last_modified: z.string().nullable(), etag: z.string().nullable() })
+  .object({
+    key: z.string(),
+    size: z.number().int(),
+    last_modified: z.string().nullable(),
+    etag: z.string().nullable(),
+  })
   .openapi('DatasetObject');
 const storeSchema = z
   .object({ name: z.string(), ok: z.boolean(), presign: z.boolean(), problem: z.string().optional() })
