@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { VERSION } from '../common/version';
 import { accountCommands } from './commands/account';
 import { createCommand } from './commands/create';
+import { datasetCommands } from './commands/datasets';
 import { environmentCommands } from './commands/environments';
 import { inventoryCommands } from './commands/inventory';
 import { auditCommands } from './commands/audit';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     inventoryCommands,
     vmCommands,
     storageCommands,
+    datasetCommands,
     profileCommands,
     auditCommands,
   ]) {

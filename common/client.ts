@@ -78,19 +78,42 @@ export class HangarClient {
   }
 
   async raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    return this.exchange(method, path, {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      signal,
+    });
+  }
+
+  /** A request with a raw body (a string or a byte stream: uploads) and extra headers; timeoutMs 0: no timeout
+   *  (transfers take as long as they take; the signal cancels them). */
+  async exchange(
+    method: string,
+    path: string,
+    o: {
+      body?: string | AsyncIterable<Uint8Array>;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+      timeoutMs?: number;
+    },
+  ): Promise<Response> {
+    const { signal } = o;
+    const headers: Record<string, string> = { accept: 'application/json', ...o.headers };
     if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
     headers['x-hangar-client'] = this.o.client ?? `hangar-client/${VERSION}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 60_000);
+    const ms = o.timeoutMs ?? this.o.timeoutMs ?? 60_000;
+    const timeout = ms > 0 ? AbortSignal.timeout(ms) : undefined;
+    const signals = [signal, timeout].filter((x): x is AbortSignal => x !== undefined);
     let res: Response;
     try {
       res = await this.fetchFn(`${this.url}${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+        body: o.body as BodyInit | undefined,
+        // A streamed body needs half-duplex (undici); harmless for strings.
+        ...(o.body !== undefined && typeof o.body !== 'string' ? { duplex: 'half' } : {}),
+        signal: signals.length ? AbortSignal.any(signals) : undefined,
+      } as RequestInit);
     } catch (err) {
       if ((err as Error).name === 'AbortError' && signal?.aborted) throw err;
       // A refused certificate says what to check; it is not "unreachable".

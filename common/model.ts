@@ -51,12 +51,14 @@ export interface Mount {
   source: string;
   target: string;
   read_only?: boolean;
-  type: 'volume' | 'host_path' | 'bind' | 'share';
+  type: 'volume' | 'host_path' | 'bind' | 'share' | 'dataset';
   /** share: a sub-directory of the export (relative, no ".."); `{user}` / `{env}` segments: see common/schemas.ts. */
   sub_path?: string;
   /** Set by the gateway (shares): the directories of sub_path below this prefix ('' = the export) are made by Hangar,
    *  owned by the login user. Absent: sub_path must exist on the export. */
   make_below?: string;
+  /** Set by the gateway: the dataset this mount resolved to. */
+  dataset_id?: string;
   /** Set by the gateway: the volume this mount resolved to. */
   volume_id?: string;
   /** VMs: size of the data disk a new named volume becomes; Kubernetes: the size its claim asks for. */
@@ -361,6 +363,41 @@ export interface VolumeState {
   storage_class?: string;
   capacity_gb?: number;
   message?: string;
+}
+
+/** A dataset: a named bucket + prefix on one of the operator's object stores, owned by a user or a team. Size and
+ *  count are of completed objects only (an upload in flight or cut half-way is not in them). */
+export interface Dataset {
+  id: string;
+  name: string;
+  owner_id: string | null;
+  team: string | null;
+  store: string;
+  bucket: string;
+  prefix: string;
+  description: string;
+  tags: string[];
+  size_bytes: number;
+  object_count: number;
+  created_at: string;
+  updated_at: string;
+  /** The environments whose storage_config mounts it. */
+  mounted_by: { id: string; name: string }[];
+}
+
+export interface DatasetObject {
+  key: string;
+  size: number;
+  last_modified: string | null;
+  etag: string | null;
+}
+
+/** An object store as users see it: its name, whether it answers, whether it hands out presigned URLs. */
+export interface ObjectStoreStatus {
+  name: string;
+  ok: boolean;
+  problem?: string;
+  presign: boolean;
 }
 
 /** GET /storage: what the caller may mount, by name. */

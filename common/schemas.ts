@@ -98,7 +98,7 @@ export const VOLUME_SOURCE = /^(team:|id:)?[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const HOST_PATH_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const mount = z
   .object({
-    type: z.enum(['volume', 'host_path', 'bind', 'share']),
+    type: z.enum(['volume', 'host_path', 'bind', 'share', 'dataset']),
     source: z.string().min(1).max(4096),
     target: z
       .string()
@@ -153,6 +153,13 @@ const mount = z
       if (m[k] !== undefined && m.type !== 'volume')
         ctx.addIssue({ code: 'custom', path: [k], message: `${k} is for mounts of type volume (Kubernetes claims)` });
     oneClass(m, ctx);
+    if (m.type === 'dataset' && !VOLUME_SOURCE.test(m.source)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source'],
+        message: 'a dataset source is NAME, team:NAME or id:ID of a dataset (GET /datasets)',
+      });
+    }
     if (m.type === 'volume' && !VOLUME_SOURCE.test(m.source)) {
       ctx.addIssue({
         code: 'custom',

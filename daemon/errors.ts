@@ -74,6 +74,17 @@ export class BackendUnavailableError extends DomainError {
   }
 }
 
+/** An object store that doesn't answer: 503 naming it (error.backend is the store's name). */
+export class ObjectStoreUnavailableError extends BackendUnavailableError {
+  constructor(
+    readonly store: string,
+    cause: string,
+  ) {
+    super(store, cause);
+    this.message = `object store '${store}' is unavailable: ${cause}`;
+  }
+}
+
 export function statusFor(err: unknown): number {
   if (err instanceof InputError) return 400;
   if (err instanceof UnauthorizedError) return 401;

@@ -30,7 +30,7 @@ import { SecretBox } from './secretBox';
 import { VERSION } from '../common/version';
 import { PID_FILE } from './backup';
 import { resolveGatewayId } from './services/gatewayId';
-import { MountPolicy } from './environments/mounts';
+import { MountPolicy, type DatasetMountSource } from './environments/mounts';
 import { OrphanService } from './services/orphans';
 import { VolumeRepo } from './store/volumes';
 import { loadTls, missingNames } from './tls';
@@ -45,6 +45,10 @@ import { authFromConfig, JumpServerClient } from './jumpserver/client';
 import { JumpServerService, type JumpServerDeps } from './services/jumpserver';
 import { reconcileJumpServer } from './services/jumpserverReconcile';
 import { JumpServerEndpoints } from './services/jumpserverEndpoints';
+import { ObjectStores } from './objectstore/stores';
+import { DatasetService } from './services/datasets';
+import { DatasetObjects } from './services/datasetObjects';
+import { DatasetMounts } from './environments/datasetMounts';
 
 export interface RunningServer {
   url: string;
@@ -124,6 +128,7 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
   const drivers = driversFromConfig(cfg, gatewayId, log);
   const jumpserver = jumpServerOf(cfg, { db, envs: repo, users, box, gatewayId, log });
   const volumes = new VolumeRepo(db);
+  const { stores, datasets, datasetMounts, mounts } = storageOf(cfg, db, audit, log);
   const gpus = new GpuService({ db, backends: drivers, log });
   const profileRepo = new ProfileRepo(db);
   const profiles = new ProfileService({
@@ -144,7 +149,8 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
     log,
     publicUrl,
     stopTimeoutS: cfg.stop_timeout_s,
-    mounts: new MountPolicy({ hostPaths: cfg.host_paths, db, shares: cfg.shares, quotas: cfg.volume_quotas }),
+    mounts,
+    datasets: datasetMounts,
     vncPorts: cfg.vnc_port_range,
     rdpPorts: cfg.rdp_port_range,
     publishAddress: (id) => publishAddressOf(cfg, id),
@@ -162,11 +168,38 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
   const reconciler = new Reconciler({ repo, backends: drivers, envs, log, gpus });
   return {
     ...{ db, users, jumpserver, audit, box, auth, keys, events, gatewayId, drivers, volumes, gpus, envs, vms },
-    ...{ orphans, reconciler, profiles },
+    ...{ orphans, reconciler, profiles, stores, datasets },
   };
 }
 
 type Services = Awaited<ReturnType<typeof buildServices>>;
+
+/** Who may mount what (host paths, shares, volumes, datasets); object stores (credentials read now: a missing file stops the start, naming the store; never stored), the
+ *  datasets over them, and their host-side mounts. The daemon mounts on its own host (s3fs), so only Docker engines
+ *  on this host (unix sockets) can bind them. */
+function storageOf(cfg: Config, db: Kysely<Database>, audit: AuditRepo, log: Logger) {
+  const stores = new ObjectStores(cfg.object_stores);
+  const datasets = new DatasetService({ db, stores, audit });
+  const datasetMounts = new DatasetMounts({
+    root: path.join(cfg.data_dir, 'dataset-mounts'),
+    datasets: datasets.repo,
+    stores,
+    log,
+  });
+  const datasetSource: DatasetMountSource = {
+    forMount: (actor, ref) => datasets.forMount(actor, ref),
+    dir: (envId, n) => datasetMounts.dir(envId, n),
+    backends: cfg.backends.filter((b) => b.kind === 'docker' && b.url.startsWith('unix://')).map((b) => b.id),
+  };
+  const mounts = new MountPolicy({
+    hostPaths: cfg.host_paths,
+    db,
+    shares: cfg.shares,
+    quotas: cfg.volume_quotas,
+    datasets: datasetSource,
+  });
+  return { stores, datasets, datasetMounts, mounts };
+}
 
 /** The HTTP app: routes get services only (the store and backends stay behind them). */
 function buildApp(
@@ -202,6 +235,7 @@ function buildApp(
     frameAncestors: cfg.jupyter_frame_ancestors,
     trustProxy: cfg.trust_proxy,
     jumpserver: s.jumpserver,
+    datasets: { catalogue: s.datasets, objects: new DatasetObjects({ datasets: s.datasets, audit: s.audit }) },
     readiness: () => readiness(db, drivers),
   });
 }

@@ -53,6 +53,11 @@ export function createCommand(program: Command, ctx: CliContext): void {
       "a host directory the gateway's host_paths lists, by name (read-only unless it allows rw); repeatable",
       collect,
     )
+    .option(
+      '--dataset <name:dst[:ro]>',
+      "a dataset (team:NAME your team's, id:ID by id) mounted at dst (Docker: s3fs on the host); sets --storage-type s3",
+      collect,
+    )
     .option('--storage-type <t>', 'local | nfs | ceph | s3 | pvc')
     .option('--lifecycle <p>', 'persistent | ephemeral | scheduled | on_demand')
     .option('--jumpserver', 'route access through JumpServer')
@@ -91,7 +96,7 @@ export function createCommand(program: Command, ctx: CliContext): void {
         cpu: o.cpu,
         memory_mb: o.memory,
         env_vars: o.env ? parseKv(o.env, '--env') : undefined,
-        storage_type: o.storageType,
+        storage_type: o.storageType ?? (o.dataset ? 's3' : undefined),
         lifecycle_policy: o.lifecycle,
         use_jumpserver: o.jumpserver,
         vnc_port: o.vncPort,
@@ -117,10 +122,11 @@ export function createCommand(program: Command, ctx: CliContext): void {
             )
           : undefined,
         storage_config:
-          o.volume || o.hostPath
+          o.volume || o.hostPath || o.dataset
             ? {
                 mounts: [
                   ...((o.volume ?? []) as string[]).map(parseVolume),
+                  ...((o.dataset ?? []) as string[]).map((v) => ({ ...parseVolume(v), type: 'dataset' as const })),
                   ...((o.hostPath ?? []) as string[]).map(parseHostPath),
                 ],
               }

@@ -1,5 +1,6 @@
 // `hangar gpus` and `hangar backends`: what the gateway's backends have and whether they answer.
 import type { Command } from 'commander';
+import { datasetApi } from '../../common/datasetsClient';
 import type { GpuInfo, JumpServerStatus } from '../../common/model';
 import type { CliContext } from '../context';
 import { columns, print } from '../output';
@@ -41,7 +42,11 @@ export function inventoryCommands(program: Command, ctx: CliContext): void {
     .description('backends and their reachability')
     .action(async () => {
       const c = ctx.client();
-      const [bs, js] = await Promise.all([c.backends(), c.jumpserver().catch(() => undefined)]);
+      const [bs, js, stores] = await Promise.all([
+        c.backends(),
+        c.jumpserver().catch(() => undefined),
+        datasetApi.stores(c).catch(() => []),
+      ]);
       // --json stays the backends array (scripts read it); `hangar jumpserver --json` gives JumpServer's status.
       print(
         ctx.json(),
@@ -52,7 +57,9 @@ export function inventoryCommands(program: Command, ctx: CliContext): void {
               (b) =>
                 `${b.id}  ${b.kind}  ${b.available ? 'up ' + (b.version ?? '') : 'DOWN ' + (b.error ?? '')}${b.default ? '  (default)' : ''}\n`,
             )
-            .join('') + (js?.configured ? jumpserverLine(js) : ''),
+            .join('') +
+          (js?.configured ? jumpserverLine(js) : '') +
+          stores.map((st) => `store ${st.name}  s3  ${st.ok ? 'up' : 'DOWN ' + (st.problem ?? '')}\n`).join(''),
       );
     });
 

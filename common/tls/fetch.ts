@@ -1,6 +1,6 @@
 // A fetch over node:https with a given agent, for HangarClient: the global fetch (undici) can't use an
 // https.Agent, and every request to a pinned gateway must go through the pin check. Covers what the client
-// uses: method, headers, a string body, an abort signal; the body streams (logs --follow).
+// uses: method, headers, a string or streamed body, an abort signal; the answer streams (logs --follow).
 import https from 'node:https';
 import { Readable } from 'node:stream';
 
@@ -33,6 +33,10 @@ export function fetchWithAgent(agent: https.Agent): typeof fetch {
         );
       });
       req.once('error', reject);
-      req.end(typeof init.body === 'string' ? init.body : undefined);
+      const body = init.body as unknown;
+      // A streamed body (uploads) is piped; a string is sent whole.
+      if (body && typeof body === 'object' && Symbol.asyncIterator in body)
+        Readable.from(body as AsyncIterable<Uint8Array>).pipe(req);
+      else req.end(typeof body === 'string' ? body : undefined);
     })) as typeof fetch;
 }

@@ -49,6 +49,7 @@ export function start(ctx: ActionContext, actor: Actor, env: Environment): Promi
     await setStatus(ctx, cur, ['stopped', 'failed'], 'starting');
     let settled: BackendStatus | void;
     try {
+      await ctx.datasets?.attach(cur);
       await driver.start(cur.backend_ref);
       settled = await waitUntilReady(ctx, driver, cur.backend_ref);
     } catch (err) {
@@ -87,6 +88,7 @@ export function stop(ctx: ActionContext, actor: Actor, env: Environment): Promis
       await setStatus(ctx, cur, ['stopping'], cur.status, (err as Error).message);
       throw err;
     }
+    await ctx.datasets?.detach(cur.id);
     await setStatus(ctx, cur, ['stopping'], 'stopped');
     await ctx.gpus.release(cur.id);
     await ctx.audit.record({ ...auditBy(actor), action: 'environment.stop', target: env.id });
@@ -100,6 +102,7 @@ export function resumeStop(ctx: ActionContext, actor: Actor, env: Environment): 
     const cur = await current(ctx, env.id);
     if (cur.status !== 'stopping' || !cur.backend_ref) return cur;
     await ctx.backends.get(cur.backend_id).stop(cur.backend_ref, ctx.stopTimeoutS);
+    await ctx.datasets?.detach(cur.id);
     await setStatus(ctx, cur, ['stopping'], 'stopped');
     await ctx.gpus.release(cur.id);
     await ctx.audit.record({ ...auditBy(actor), action: 'environment.stop', target: env.id });
@@ -116,6 +119,7 @@ export function restart(ctx: ActionContext, actor: Actor, env: Environment): Pro
     await setStatus(ctx, env, ['running'], 'starting');
     let settled: BackendStatus | void;
     try {
+      await ctx.datasets?.attach(env);
       await driver.restart(env.backend_ref!, ctx.stopTimeoutS);
       settled = await waitUntilReady(ctx, driver, env.backend_ref!);
     } catch (err) {

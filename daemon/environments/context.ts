@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import type { EventBus } from '../services/events';
 import type { EnvironmentRepo } from '../store/environments';
 import type { OperationLock } from './lock';
+import type { DatasetAttachments } from './datasetMounts';
 
 export interface LifecycleContext {
   repo: EnvironmentRepo;
@@ -14,4 +15,6 @@ export interface LifecycleContext {
   lock: OperationLock;
   gpus: GpuService;
   stopTimeoutS: number;
+  /** Host-side dataset mounts: made before every start, removed after stop and delete. */
+  datasets?: DatasetAttachments;
 }

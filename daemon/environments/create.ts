@@ -212,9 +212,9 @@ function checkClaimFields(input: CreateEnvironmentInput, driver: Driver): void {
 }
 
 /** What each kind of backend does for a storage_type (nfs: mounts of the operator's shares; pvc: claims for the home
- *  directory and volumes; ceph: claims of the backend's mapped Ceph classes, or on Docker CephFS shares). */
+ *  directory and volumes; ceph: claims of the backend's mapped Ceph classes, or on Docker CephFS shares; s3: datasets). */
 const STORAGE_TYPES: Record<string, readonly string[]> = {
-  docker: ['local', 'nfs', 'ceph'],
+  docker: ['local', 'nfs', 'ceph', 's3'],
   kubernetes: ['local', 'nfs', 'pvc', 'ceph'],
   libvirt: ['local', 'nfs'],
 };

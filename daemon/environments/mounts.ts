@@ -19,12 +19,30 @@ export interface PlannedMount {
   newVolume?: NewVolume;
 }
 
+/** Datasets for mounts (services/datasets.ts resolves, environments/datasetMounts.ts mounts): which backends can. */
+export interface DatasetMountSource {
+  /** The caller's own or team's dataset by NAME, team:NAME or id:ID; 404 otherwise. */
+  forMount(actor: User, ref: string): Promise<{ id: string; name: string }>;
+  /** The host directory a mount's FUSE file system is at (bound into the container). */
+  dir(envId: string, n: number): string;
+  /** Backends whose containers run on this gateway's host (where the daemon mounts). */
+  backends: readonly string[];
+}
+
 export class MountPolicy {
   private readonly hostPaths: HostPathConfig[];
   private readonly db: Kysely<Database>;
   private readonly shares: ShareConfig[];
   private readonly quotas?: VolumeQuotas;
-  constructor(o: { hostPaths: HostPathConfig[]; db: Kysely<Database>; shares?: ShareConfig[]; quotas?: VolumeQuotas }) {
+  private readonly datasets?: DatasetMountSource;
+  constructor(o: {
+    hostPaths: HostPathConfig[];
+    db: Kysely<Database>;
+    shares?: ShareConfig[];
+    quotas?: VolumeQuotas;
+    datasets?: DatasetMountSource;
+  }) {
+    this.datasets = o.datasets;
     this.hostPaths = o.hostPaths;
     this.db = o.db;
     this.shares = o.shares ?? [];
@@ -50,6 +68,7 @@ export class MountPolicy {
         );
       }
       if (m.type === 'host_path') out.push(this.planHostPath(actor, m, field));
+      else if (m.type === 'dataset') out.push(await this.planDataset(actor, backendId, m, field, i));
       else if (m.type === 'share') {
         const stored = planShare(this.shares, actor, m, field);
         out.push({ stored, spec: shareSpec(this.shares, stored, 'preview') });
@@ -78,6 +97,26 @@ export class MountPolicy {
     return {
       stored: { type: 'host_path', source: h.name, target: m.target, read_only: readOnly },
       spec: { type: 'bind', source: h.path, target: m.target, read_only: readOnly },
+    };
+  }
+
+  /** A dataset by name (own, team:NAME, id:ID): another's is a 404; only backends on the gateway's host mount them. */
+  private async planDataset(actor: User, backendId: string, m: Mount, field: string, i: number) {
+    if (!this.datasets?.backends.includes(backendId))
+      throw new InputError(
+        `${field}.type`,
+        `${field}.type: backend '${backendId}' can't mount datasets (backends that can: ${this.datasets?.backends.join(', ') || 'none'}; Docker engines on the gateway's host)`,
+      );
+    const ds = await this.datasets.forMount(actor, m.source);
+    const stored: Mount = { type: 'dataset', source: m.source, target: m.target, read_only: m.read_only ?? false };
+    return {
+      stored: { ...stored, dataset_id: ds.id },
+      spec: {
+        type: 'bind' as const,
+        source: `(dataset ${ds.name}, mount ${i})`,
+        target: m.target,
+        read_only: stored.read_only,
+      },
     };
   }
 
@@ -110,8 +149,10 @@ export class MountPolicy {
   /** A row's stored mounts → the backend's, at provisioning. The operator's list is read again: an entry removed
    *  since the create is refused, and one made read-only since is mounted read-only. */
   toSpec(mounts: Mount[], envId: string): SpecMount[] {
-    return mounts.map((m) => {
+    return mounts.map((m, n) => {
       if (m.type === 'share') return shareSpec(this.shares, m, envId);
+      if (m.type === 'dataset' && this.datasets)
+        return { type: 'bind', source: this.datasets.dir(envId, n), target: m.target, read_only: m.read_only };
       if (m.type === 'volume' && m.volume_id)
         return {
           type: 'volume',

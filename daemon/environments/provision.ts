@@ -27,6 +27,7 @@ export async function provision(ctx: ProvisionContext, id: string, hostPrivateKe
     const { ref, row } = await ensureObject(ctx, driver, env, hostPrivateKey);
     await ctx.repo.update(id, { backend_ref: ref });
     await setStatus(ctx, row, ['creating'], 'starting');
+    await ctx.datasets?.attach(row);
     if (!hostPrivateKey && (await driver.inspect(ref)).state === 'running') {
       // Resumed after a crash that may have cut a start short (dockerd can leave such a container without its
       // network): restart it into a known state rather than trust it.
@@ -78,6 +79,7 @@ async function provisionFailed(ctx: ProvisionContext, driver: Driver, env: Envir
   // Nothing half-made stays behind: remove what was created, keep the row as failed with the reason.
   const ref = (await ctx.repo.get(id))?.backend_ref ?? (await driver.findByEnvId(id).catch(() => undefined));
   if (ref) await driver.delete(ref).catch(() => undefined);
+  await ctx.datasets?.detach(id).catch(() => undefined);
   await ctx.repo.update(id, { backend_ref: null });
   await ctx.gpus.release(id);
   await setStatus(ctx, env, ['creating', 'starting'], 'failed', err instanceof Error ? err.message : String(err));
@@ -88,6 +90,7 @@ export async function resumeStart(ctx: LifecycleContext, id: string): Promise<vo
   const env = (await ctx.repo.get(id))!;
   const driver = ctx.backends.get(env.backend_id);
   try {
+    await ctx.datasets?.attach(env);
     if ((await driver.inspect(env.backend_ref!)).state === 'running')
       await driver.restart(env.backend_ref!, ctx.stopTimeoutS);
     else await driver.start(env.backend_ref!);
@@ -106,6 +109,7 @@ export async function finishDelete(ctx: LifecycleContext, id: string): Promise<v
   const driver = ctx.backends.get(env.backend_id);
   const ref = env.backend_ref ?? (await driver.findByEnvId(id));
   if (ref) await driver.delete(ref);
+  await ctx.datasets?.detach(id);
   await ctx.gpus.release(id);
   await ctx.repo.delete(id);
   ctx.events.publish({ type: 'environment.deleted', environment_id: id, owner_id: env.owner_id, status: 'deleting' });

@@ -42,6 +42,7 @@ import type { SshServer } from '../../common/model';
 import { agentPayload, defaultAgentDir } from './agentBinary';
 import { checkEphemeralMounts, checkLifecycleInput, NO_RULES, type LifecycleRules } from './policy';
 import type { RegistrationHooks } from './hooks';
+import type { DatasetAttachments } from './datasetMounts';
 
 export interface EnvironmentServiceOptions {
   db: Kysely<Database>;
@@ -74,6 +75,8 @@ export interface EnvironmentServiceOptions {
   /** hangar-agent for ssh_server agent envs (default: beside the bundle), and the default when a create says none. */
   agent?: AgentPayload;
   defaultSshServer?: SshServer;
+  /** Host-side dataset mounts (datasetMounts.ts), where the gateway's host runs Docker envs. */
+  datasets?: DatasetAttachments;
 }
 
 export class EnvironmentService {
@@ -99,6 +102,7 @@ export class EnvironmentService {
       lock: this.lock,
       gpus: o.gpus,
       stopTimeoutS: o.stopTimeoutS,
+      datasets: o.datasets,
       audit: o.audit,
       quotas: o.quotas,
       specOf: specBuilder({

@@ -30,6 +30,9 @@ import { storageRouter } from './routes/storage';
 import { profilesRouter } from './routes/profiles';
 import type { ProfileService } from '../profiles/service';
 import { jumpserverRouter } from './routes/jumpserver';
+import { datasetsRouter } from './routes/datasets';
+import type { DatasetService } from '../services/datasets';
+import type { DatasetObjects } from '../services/datasetObjects';
 import type { JumpServerService } from '../services/jumpserver';
 
 export interface AppDeps {
@@ -45,6 +48,7 @@ export interface AppDeps {
   profiles: ProfileService;
   orphans: OrphanService;
   jumpserver?: JumpServerService;
+  datasets: { catalogue: DatasetService; objects: DatasetObjects };
   sessions: JupyterSessions;
   frameAncestors: string[];
   /** express `trust proxy`: false ignores X-Forwarded-* (the default). */
@@ -91,6 +95,7 @@ export function createApp(d: AppDeps): express.Express {
   api.use(gpusRouter(d.gpus));
   api.use(vmsRouter(d.vms));
   api.use(storageRouter(d.volumes, d.orphans));
+  api.use(datasetsRouter(d.datasets.catalogue, d.datasets.objects));
   // The event stream is a WebSocket upgrade (../websocket.ts); a plain GET can't be one.
   api.get('/events', () => {
     throw new UpgradeRequiredError();

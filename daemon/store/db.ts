@@ -20,6 +20,7 @@ import * as m012 from './migrations/012_volume_claims';
 import * as m015 from './migrations/015_jumpserver_desktop';
 import * as m014 from './migrations/014_ssh_server';
 import * as m016 from './migrations/016_fast_paths';
+import * as m013 from './migrations/013_datasets';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   '015_jumpserver_desktop': m015,
   '014_ssh_server': m014,
   '016_fast_paths': m016,
+  '013_datasets': m013,
 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {

@@ -173,7 +173,25 @@ export interface MetaTable {
   value: string;
 }
 
+export interface DatasetsTable {
+  id: string;
+  name: string;
+  owner_id: string | null;
+  team: string | null;
+  store: string;
+  bucket: string;
+  prefix: string;
+  description: string;
+  /** JSON array of strings. */
+  tags: string;
+  size_bytes: number;
+  object_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
+  datasets: DatasetsTable;
   volumes: VolumesTable;
   meta: MetaTable;
   profiles: ProfilesTable;

@@ -16,6 +16,7 @@ import { mountAnswers } from '../tree/storageModel';
 import { createVolume, deleteVolume } from './storage';
 import { targets } from './targets';
 import { openDesktopPanel } from '../webviews/desktopPanel';
+import { downloadFromDataset, uploadToDataset } from './datasets';
 
 async function create(s: Services, prefill?: ReturnType<typeof mountAnswers>, url?: string): Promise<void> {
   let gateways = s.gateways.all();
@@ -122,5 +123,7 @@ export function commandTable(s: Services): CommandTable {
       const r = row as Parameters<typeof mountAnswers>[0] & { gateway?: string };
       if (r?.mount) await create(s, mountAnswers(r), r.gateway);
     },
+    'hangar.uploadToDataset': uploadToDataset,
+    'hangar.downloadFromDataset': downloadFromDataset,
   };
 }

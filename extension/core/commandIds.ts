@@ -29,6 +29,8 @@ export const COMMAND_IDS = [
   'hangar.createVolume',
   'hangar.deleteVolume',
   'hangar.mountInNewEnvironment',
+  'hangar.uploadToDataset',
+  'hangar.downloadFromDataset',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

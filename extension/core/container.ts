@@ -10,6 +10,7 @@ import { GatewayManager } from '../gateways/manager';
 import { GatewayStore } from '../gateways/store';
 import { EnvironmentsProvider } from '../tree/environments';
 import { GpusProvider, StorageProvider } from '../tree/resources';
+import { DatasetsProvider } from '../tree/datasets';
 import { createUriHandler } from '../uriHandler';
 import { registerCommands } from './commands';
 import { caFileSetting } from './settings';
@@ -74,6 +75,7 @@ export async function compose(context: vscode.ExtensionContext): Promise<Service
     envView,
     vscode.window.registerTreeDataProvider('hangar.gpus', new GpusProvider(gateways)),
     vscode.window.registerTreeDataProvider('hangar.storage', new StorageProvider(gateways)),
+    vscode.window.registerTreeDataProvider('hangar.datasets', new DatasetsProvider(gateways)),
     gateways.onDidChange(updateKeys),
     // Another CA file: the CLI config (ProxyCommand) and every connection follow.
     vscode.workspace.onDidChangeConfiguration((e) => {

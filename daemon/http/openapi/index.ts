@@ -1,5 +1,6 @@
 // The API description served at /api/v1/openapi.json, generated from the zod schemas the routes validate with.
 import { OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { registerDatasets } from './datasets';
 import { registerEnvironments } from './environments';
 import { registerIdentity } from './identity';
 import { registerInfra } from './infra';
@@ -20,6 +21,7 @@ export function openApiDocument(version: string): OpenApiDocument {
   registerStorage(r);
   registerProfiles(r);
   registerJumpServer(r);
+  registerDatasets(r);
   return new OpenApiGeneratorV31(r.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
