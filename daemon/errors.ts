@@ -74,6 +74,16 @@ export class BackendUnavailableError extends DomainError {
   }
 }
 
+/** An object store (S3, MinIO…) cannot be reached or answers 5xx: 503 naming it. */
+export class StoreUnavailableError extends DomainError {
+  constructor(
+    readonly store: string,
+    cause: string,
+  ) {
+    super(`object store '${store}' is unavailable: ${cause}`, 'store_unavailable', { store });
+  }
+}
+
 export function statusFor(err: unknown): number {
   if (err instanceof InputError) return 400;
   if (err instanceof UnauthorizedError) return 401;
@@ -84,5 +94,6 @@ export function statusFor(err: unknown): number {
   if (err instanceof UpgradeRequiredError) return 426;
   if (err instanceof UnprocessableError) return 422;
   if (err instanceof BackendUnavailableError) return 503;
+  if (err instanceof StoreUnavailableError) return 503;
   return 500;
 }

@@ -44,6 +44,7 @@ import { authFromConfig, JumpServerClient } from './jumpserver/client';
 import { JumpServerService, type JumpServerDeps } from './services/jumpserver';
 import { reconcileJumpServer } from './services/jumpserverReconcile';
 import { JumpServerEndpoints } from './services/jumpserverEndpoints';
+import { dataProtection } from './backups/wiring';
 
 export interface RunningServer {
   url: string;
@@ -53,6 +54,8 @@ export interface RunningServer {
   reconciler: Reconciler;
   drivers: DriverRegistry;
   gatewayId: string;
+  /** Volume snapshots, backups and their schedules (tests tick the schedules with a moved clock). */
+  data: ReturnType<typeof dataProtection>;
   adminTokenFile?: string;
   /** SHA-256 fingerprint of the certificate served, when TLS is on. */
   tlsFingerprint?: string;
@@ -98,6 +101,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger; clock?: Clo
     drivers,
     gpus,
     gatewayId,
+    data: s.data,
     adminTokenFile,
     tlsFingerprint: tls?.fingerprint256,
     close: () => shutdown({ reconciler, gpus, unwatch, wss, server, envs, drivers, db, pidFile }),
@@ -156,9 +160,11 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
   const vms = new VmService({ backends: drivers, envs, gpus, audit });
   const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });
   const reconciler = new Reconciler({ repo, backends: drivers, envs, log, gpus });
+  const now = () => clock?.now() ?? Date.now();
+  const data = dataProtection(cfg, { db, backends: drivers, audit, users, envs, gatewayId, log, now });
   return {
     ...{ db, users, jumpserver, audit, box, auth, keys, events, gatewayId, drivers, volumes, gpus, envs, vms },
-    ...{ orphans, reconciler, profiles },
+    ...{ orphans, reconciler, profiles, data },
   };
 }
 
@@ -198,6 +204,7 @@ function buildApp(
     frameAncestors: cfg.jupyter_frame_ancestors,
     trustProxy: cfg.trust_proxy,
     jumpserver: s.jumpserver,
+    data: s.data,
     readiness: () => readiness(db, drivers),
   });
 }
@@ -224,9 +231,15 @@ function startBackgroundWork(cfg: Config, log: Logger, s: Services): (() => void
     : undefined;
   gpus.startLoop(cfg.gpu_refresh_interval_s);
   envs.autopilot.startLoop(cfg.lifecycle.interval_s);
+  s.data.schedules.startLoop(cfg.lifecycle.interval_s);
   // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
   // back, a reconcile covers what the gap hid. The periodic reconcile stays as the backstop.
-  return [...watchBackends(drivers, envs, reconciler, log), () => clearInterval(jmsLoop), () => endpoints?.close()];
+  return [
+    ...watchBackends(drivers, envs, reconciler, log),
+    () => clearInterval(jmsLoop),
+    () => endpoints?.close(),
+    () => void s.data.schedules.stop(),
+  ];
 }
 
 /** JumpServer, when configured: its client (secrets read from their files now) and the registration service. */

@@ -30,6 +30,9 @@ import { profilesRouter } from './routes/profiles';
 import type { ProfileService } from '../profiles/service';
 import { jumpserverRouter } from './routes/jumpserver';
 import type { JumpServerService } from '../services/jumpserver';
+import type { dataProtection } from '../backups/wiring';
+import { snapshotsRouter } from './routes/snapshots';
+import { backupsRouter } from './routes/backups';
 
 export interface AppDeps {
   version: string;
@@ -44,6 +47,7 @@ export interface AppDeps {
   profiles: ProfileService;
   orphans: OrphanService;
   jumpserver?: JumpServerService;
+  data: ReturnType<typeof dataProtection>;
   sessions: JupyterSessions;
   frameAncestors: string[];
   /** express `trust proxy`: false ignores X-Forwarded-* (the default). */
@@ -90,6 +94,8 @@ export function createApp(d: AppDeps): express.Express {
   api.use(gpusRouter(d.gpus));
   api.use(vmsRouter(d.vms));
   api.use(storageRouter(d.volumes, d.orphans));
+  api.use(snapshotsRouter(d.data.snapshots));
+  api.use(backupsRouter(d.data.backups, d.data.schedules));
   // The event stream is a WebSocket upgrade (../websocket.ts); a plain GET can't be one.
   api.get('/events', () => {
     throw new UpgradeRequiredError();

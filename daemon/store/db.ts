@@ -16,6 +16,7 @@ import * as m008 from './migrations/008_lifecycle';
 import * as m009 from './migrations/009_profiles';
 import * as m010 from './migrations/010_audit_trail';
 import * as m011 from './migrations/011_jumpserver';
+import * as m018 from './migrations/018_snapshots_backups';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '009_profiles': m009,
   '010_audit_trail': m010,
   '011_jumpserver': m011,
+  '018_snapshots_backups': m018,
 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {

@@ -26,6 +26,7 @@ import { dockerOptions } from './connection';
 import { connectLocal, SshHop } from '../shared/sshHop';
 import { createOptions } from './hostconfig';
 import { dockerVolumes } from './volumes';
+import { dockerVolumeArchive } from './volumeArchive';
 import {
   bootFilesArchive,
   demuxBuffer,
@@ -79,6 +80,11 @@ export class DockerDriver implements Driver {
       o.log.warn({ backend: o.id }, `the SSH host key of ${ssh.host} is not verified: set ssh_host_key`);
     this.docker = new Dockerode(opts);
     this.ssh = ssh && new SshHop(o.id, ssh);
+    this.capabilities.volumeArchive = dockerVolumeArchive(
+      () => this.docker,
+      (fn) => this.call(fn),
+      o.gatewayId,
+    );
   }
 
   /** Runs a Docker call; a connection failure becomes BackendUnavailableError naming this backend. */

@@ -7,6 +7,7 @@ import { registerProfiles } from './profiles';
 import { registerJumpServer } from './jumpserver';
 import { newRegistry } from './registry';
 import { registerStorage } from './storage';
+import { registerSnapshots } from './snapshots';
 import { registerVms } from './vms';
 
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
@@ -18,6 +19,7 @@ export function openApiDocument(version: string): OpenApiDocument {
   registerInfra(r);
   registerVms(r);
   registerStorage(r);
+  registerSnapshots(r);
   registerProfiles(r);
   registerJumpServer(r);
   return new OpenApiGeneratorV31(r.definitions).generateDocument({
