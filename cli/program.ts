@@ -10,6 +10,7 @@ import { loginCommands } from './commands/login';
 import { profileCommands } from './commands/profiles';
 import { sshCommands } from './commands/ssh';
 import { storageCommands } from './commands/storage';
+import { backupCommands, snapshotCommands } from './commands/backups';
 import { vmCommands } from './commands/vms';
 import { cliContext, type GlobalOptions } from './context';
 
@@ -42,6 +43,8 @@ export function buildProgram(): Command {
     inventoryCommands,
     vmCommands,
     storageCommands,
+    snapshotCommands,
+    backupCommands,
     profileCommands,
     auditCommands,
   ]) {

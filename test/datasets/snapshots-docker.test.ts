@@ -8,6 +8,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { HangarClient } from '../../common/client';
 import type { User, Volume } from '../../common/model';
 import { apiError } from '../helpers/apiError';
+import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { docker, SSH_IMAGE } from '../helpers/docker';
 import { ensureS3Server, testStore, uniqueBucket } from '../helpers/s3';
@@ -124,6 +125,26 @@ describe('datasets: Docker volume snapshots as archives in the object store', fu
       (await u.bob.c.volumeSnapshots(vol.id)).map((x) => x.name),
       ['first'],
     );
+  });
+
+  it('the CLI: hangar snapshots create, ls, restore --new, rm; hangar backups run, ls', async () => {
+    const cli = new Cli(d.url);
+    await cli.login(u.bob.token);
+    const c = await cli.run(['snapshots', 'create', 'data', 'by-cli']);
+    assert.equal(c.code, 0, c.stderr);
+    const ls = await cli.run(['snapshots', 'ls', 'data']);
+    assert.match(ls.stdout, /by-cli .* archive +ready/);
+    const id = c.stdout.split(' ')[1];
+    const r = await cli.run(['snapshots', 'restore', id, '--new', 'from-cli']);
+    assert.equal(r.code, 0, r.stderr);
+    const nv = (await u.bob.c.volumes()).find((v) => v.name === 'from-cli')!;
+    assert.equal(await volumeDigest(nv.backend_name), await volumeDigest(vol.backend_name));
+    assert.equal((await cli.run(['snapshots', 'rm', 'data', id])).code, 0);
+    const run = await cli.run(['backups', 'run', '--volume', vol.id]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match((await cli.run(['backups', 'ls', '--volume', vol.id])).stdout, /complete +manual/);
+    const none = await cli.run(['snapshots', 'restore', id, '--same']);
+    assert.equal(none.code, 4, none.stderr);
   });
 
   it('a store that is down answers 503 naming it, and no snapshot is listed', async () => {
