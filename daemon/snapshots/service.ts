@@ -57,6 +57,8 @@ export class SnapshotService {
     const base = { id, volume_id: v.id, name, backend_id: v.backend_id, created_by: actor.id, created_at: this.now() };
     const snaps = capability(drv, 'volumeSnapshots');
     if (snaps) {
+      // A disk is copied only while no VM holds it.
+      if (snaps.kind === 'disk') await this.o.volumes.refuseIfInUse(v, 'snapshotting its disk');
       await this.o.repo.insert({ ...base, kind: snaps.kind, status: 'creating', store: null, object_key: null });
       try {
         const st = await snaps.create(v.backend_name, backendSnapshotName(id));
