@@ -29,6 +29,7 @@ import { waitReady } from './ready';
 import * as streams from './streams';
 import { EnvWatch } from './watch';
 import { listWhere, statusNow } from './workloads';
+import { volumeSnapshots } from './volumeSnapshots';
 
 export { apiMessage, isUnreachable, parseRef, statusOf } from './api';
 export type { KubernetesDriverOptions } from './client';
@@ -53,6 +54,7 @@ export class KubernetesDriver implements Driver {
     this.id = o.id;
     this.c = new K8sClient(o);
     this.creator = new K8sCreate(this.c, (ref) => this.delete(ref));
+    this.capabilities.volumeSnapshots = volumeSnapshots(this.c);
   }
 
   async info(): Promise<BackendInfo> {
