@@ -33,7 +33,8 @@ for a in "${areas[@]}"; do
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
     k8s) bash test/setup/k8s-cluster.sh up ;;
     storage) bash test/setup/all.sh; bash test/setup/start-nfs.sh ;;
-    datasets) bash test/setup/all.sh; bash test/setup/start-s3.sh >/dev/null ;;
+    datasets) bash test/setup/all.sh; bash test/setup/start-s3.sh >/dev/null; bash test/setup/start-libvirtd.sh
+      bash test/setup/k8s-cluster.sh up; bash test/setup/k8s-snapshots.sh ;;
     kvm) bash test/setup/install-packages.sh; bash test/setup/start-libvirtd.sh; bash test/setup/build-vm-image.sh >/dev/null ;;
   esac
   specs+=("test/$a/**/*.test.ts")
