@@ -62,7 +62,10 @@ describe('datasets: Kubernetes VolumeSnapshots (snapshot-controller on the test 
     const target = `hangar-vol-${crypto.randomUUID()}`;
     await snaps.restore(vol, snap, target, { replace: false });
     const pvc = await core.readNamespacedPersistentVolumeClaim({ name: target, namespace: ns });
-    assert.deepEqual(pvc.spec?.dataSource, { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snap });
+    assert.deepEqual(
+      { ...pvc.spec?.dataSource },
+      { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snap },
+    );
     assert.equal(pvc.spec?.resources?.requests?.storage, '1Gi');
     await assert.rejects(snaps.restore(vol, snap, vol, { replace: true }), /restores into a new claim only/);
     await snaps.delete(vol, snap);
