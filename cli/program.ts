@@ -11,6 +11,7 @@ import { loginCommands } from './commands/login';
 import { profileCommands } from './commands/profiles';
 import { sshCommands } from './commands/ssh';
 import { storageCommands } from './commands/storage';
+import { backupCommands, snapshotCommands } from './commands/backups';
 import { vmCommands } from './commands/vms';
 import { cliContext, type GlobalOptions } from './context';
 
@@ -44,6 +45,8 @@ export function buildProgram(): Command {
     vmCommands,
     storageCommands,
     datasetCommands,
+    snapshotCommands,
+    backupCommands,
     profileCommands,
     auditCommands,
   ]) {

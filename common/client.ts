@@ -1,4 +1,5 @@
 // Typed HTTP client for the gateway API, shared by the CLI and the extension. No vscode imports.
+import type { Backup, BackupSchedule, PutBackupScheduleInput, RestoreSnapshotInput, VolumeSnapshot } from './snapshots';
 import type https from 'node:https';
 import { EventStream } from './events';
 import { VERSION } from './version';
@@ -323,6 +324,44 @@ export class HangarClient {
   }
 
   /** Logs as a byte stream (follow keeps it open). */
+  // Snapshots of volumes and backups (common/snapshots.ts).
+  volumeSnapshots(volumeId: string) {
+    return this.request<VolumeSnapshot[]>('GET', `/api/v1/volumes/${encodeURIComponent(volumeId)}/snapshots`);
+  }
+  createVolumeSnapshot(volumeId: string, name?: string) {
+    const p = `/api/v1/volumes/${encodeURIComponent(volumeId)}/snapshots`;
+    return this.request<VolumeSnapshot>('POST', p, name ? { name } : {});
+  }
+  deleteVolumeSnapshot(volumeId: string, snapshotId: string) {
+    const p = `/api/v1/volumes/${encodeURIComponent(volumeId)}/snapshots/${encodeURIComponent(snapshotId)}`;
+    return this.request<void>('DELETE', p);
+  }
+  restoreSnapshot(snapshotId: string, req: RestoreSnapshotInput) {
+    return this.request<Volume>('POST', `/api/v1/snapshots/${encodeURIComponent(snapshotId)}/restore`, req);
+  }
+  backups(q: { environment?: string; volume?: string } = {}) {
+    const qs = new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => !!e[1])).toString();
+    return this.request<Backup[]>('GET', `/api/v1/backups${qs ? `?${qs}` : ''}`);
+  }
+  runBackup(req: { environment?: string; volume?: string }) {
+    return this.request<Backup>('POST', '/api/v1/backups', req);
+  }
+  restoreBackup(id: string) {
+    return this.request<Backup>('POST', `/api/v1/backups/${encodeURIComponent(id)}/restore`);
+  }
+  deleteBackup(id: string) {
+    return this.request<void>('DELETE', `/api/v1/backups/${encodeURIComponent(id)}`);
+  }
+  backupSchedules() {
+    return this.request<BackupSchedule[]>('GET', '/api/v1/backup-schedules');
+  }
+  putBackupSchedule(req: Partial<PutBackupScheduleInput> & { cron: string }) {
+    return this.request<BackupSchedule>('PUT', '/api/v1/backup-schedules', req);
+  }
+  deleteBackupSchedule(id: string) {
+    return this.request<void>('DELETE', `/api/v1/backup-schedules/${encodeURIComponent(id)}`);
+  }
+
   async logs(
     idOrName: string,
     opts: { tail?: number; follow?: boolean; signal?: AbortSignal },

@@ -12,6 +12,7 @@ import { lifecycleConfigSchema } from '../common/lifecycle';
 import { backend, portRange } from './backendConfig';
 import { checkShares, share, volumeQuotas } from './storageConfig';
 import { checkObjectStores, objectStore } from './objectstore/config';
+import { backupStore, checkBackupStore } from './snapshots/config';
 
 export type {
   BackendConfig,
@@ -163,6 +164,8 @@ const configSchema = z
     shares: z.array(share).default([]),
     /** S3-compatible stores for datasets, volume archives and backups; credentials from a file or the environment. */
     object_stores: z.array(objectStore).default([]),
+    /** Where Docker volume archives and backups go (a bucket on one of object_stores); none: those are 422. */
+    backup_store: backupStore.optional(),
     jumpserver: jumpserverConfig.optional(),
     /** HTTPS and WSS on the listen port: `self-signed` (a certificate made at first start, kept in the data dir), or
      *  `off`; a certificate of your own is given with tls_cert_file + tls_key_file instead. */
@@ -324,6 +327,7 @@ function checkReferences(cfg: z.infer<typeof configSchema>): void {
   }
   checkShares(cfg.shares);
   checkObjectStores(cfg.object_stores);
+  checkBackupStore(cfg);
   const names = new Set<string>();
   for (const [i, h] of cfg.host_paths.entries()) {
     if (names.has(h.name)) throw new Error(`invalid configuration: host_paths.${i}.name: duplicate name '${h.name}'`);

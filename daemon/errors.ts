@@ -74,14 +74,13 @@ export class BackendUnavailableError extends DomainError {
   }
 }
 
-/** An object store that doesn't answer: 503 naming it (error.backend is the store's name). */
-export class ObjectStoreUnavailableError extends BackendUnavailableError {
+/** An object store (S3, MinIO…) that doesn't answer, or answers 5xx: 503 naming it (error.store). */
+export class ObjectStoreUnavailableError extends DomainError {
   constructor(
     readonly store: string,
     cause: string,
   ) {
-    super(store, cause);
-    this.message = `object store '${store}' is unavailable: ${cause}`;
+    super(`object store '${store}' is unavailable: ${cause}`, 'store_unavailable', { store });
   }
 }
 
@@ -95,5 +94,6 @@ export function statusFor(err: unknown): number {
   if (err instanceof UpgradeRequiredError) return 426;
   if (err instanceof UnprocessableError) return 422;
   if (err instanceof BackendUnavailableError) return 503;
+  if (err instanceof ObjectStoreUnavailableError) return 503;
   return 500;
 }

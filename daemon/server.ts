@@ -49,6 +49,7 @@ import { ObjectStores } from './objectstore/stores';
 import { DatasetService } from './services/datasets';
 import { DatasetObjects } from './services/datasetObjects';
 import { DatasetMounts } from './environments/datasetMounts';
+import { dataProtection } from './backups/wiring';
 
 export interface RunningServer {
   url: string;
@@ -58,6 +59,8 @@ export interface RunningServer {
   reconciler: Reconciler;
   drivers: DriverRegistry;
   gatewayId: string;
+  /** Volume snapshots, backups and their schedules (tests tick the schedules with a moved clock). */
+  data: ReturnType<typeof dataProtection>;
   adminTokenFile?: string;
   /** SHA-256 fingerprint of the certificate served, when TLS is on. */
   tlsFingerprint?: string;
@@ -104,6 +107,7 @@ export async function startServer(cfg: Config, opts: { log?: Logger; clock?: Clo
     drivers,
     gpus,
     gatewayId,
+    data: s.data,
     adminTokenFile,
     tlsFingerprint: tls?.fingerprint256,
     close: () => shutdown({ reconciler, gpus, unwatch, wss, server, envs, drivers, db, pidFile }),
@@ -131,12 +135,7 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
   const { stores, datasets, datasetMounts, mounts } = storageOf(cfg, db, audit, log);
   const gpus = new GpuService({ db, backends: drivers, log });
   const profileRepo = new ProfileRepo(db);
-  const profiles = new ProfileService({
-    repo: profileRepo,
-    audit,
-    configured: cfg.profiles,
-    onlyForRoles: cfg.profiles_only_for_roles,
-  });
+  const profiles = profilesOf(cfg, profileRepo, audit);
   const envs = new EnvironmentService({
     db,
     box,
@@ -166,13 +165,19 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
   const vms = new VmService({ backends: drivers, envs, gpus, audit });
   const orphans = new OrphanService({ backends: drivers, repo, users, audit, events });
   const reconciler = new Reconciler({ repo, backends: drivers, envs, log, gpus });
+  const now = () => clock?.now() ?? Date.now();
+  const data = dataProtection(cfg, { db, backends: drivers, audit, users, envs, gatewayId, log, now });
   return {
     ...{ db, users, jumpserver, audit, box, auth, keys, events, gatewayId, drivers, volumes, gpus, envs, vms },
-    ...{ orphans, reconciler, profiles, stores, datasets },
+    ...{ orphans, reconciler, profiles, stores, datasets, data },
   };
 }
 
 type Services = Awaited<ReturnType<typeof buildServices>>;
+
+function profilesOf(cfg: Config, repo: ProfileRepo, audit: AuditRepo): ProfileService {
+  return new ProfileService({ repo, audit, configured: cfg.profiles, onlyForRoles: cfg.profiles_only_for_roles });
+}
 
 /** Who may mount what (host paths, shares, volumes, datasets); object stores (credentials read now: a missing file stops the start, naming the store; never stored), the
  *  datasets over them, and their host-side mounts. The daemon mounts on its own host (s3fs), so only Docker engines
@@ -236,6 +241,7 @@ function buildApp(
     trustProxy: cfg.trust_proxy,
     jumpserver: s.jumpserver,
     datasets: { catalogue: s.datasets, objects: new DatasetObjects({ datasets: s.datasets, audit: s.audit }) },
+    data: s.data,
     readiness: () => readiness(db, drivers),
   });
 }
@@ -262,9 +268,15 @@ function startBackgroundWork(cfg: Config, log: Logger, s: Services): (() => void
     : undefined;
   gpus.startLoop(cfg.gpu_refresh_interval_s);
   envs.autopilot.startLoop(cfg.lifecycle.interval_s);
+  s.data.schedules.startLoop(cfg.lifecycle.interval_s);
   // Backends that push status changes (Kubernetes watches) feed them to the service; after a lost watch comes
   // back, a reconcile covers what the gap hid. The periodic reconcile stays as the backstop.
-  return [...watchBackends(drivers, envs, reconciler, log), () => clearInterval(jmsLoop), () => endpoints?.close()];
+  return [
+    ...watchBackends(drivers, envs, reconciler, log),
+    () => clearInterval(jmsLoop),
+    () => endpoints?.close(),
+    () => void s.data.schedules.stop(),
+  ];
 }
 
 /** JumpServer, when configured: its client (secrets read from their files now) and the registration service. */

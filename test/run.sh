@@ -36,7 +36,8 @@ for a in "${areas[@]}"; do
     ui) bash test/setup/all.sh; bash test/setup/code-server.sh ;;
     k8s) bash test/setup/k8s-cluster.sh up ;;
     storage) bash test/setup/all.sh; bash test/setup/start-nfs.sh; bash test/setup/start-libvirtd.sh; bash test/setup/build-vm-image.sh >/dev/null ;;
-    datasets) bash test/setup/all.sh; bash test/setup/start-s3.sh >/dev/null ;;
+    datasets) bash test/setup/all.sh; bash test/setup/start-s3.sh >/dev/null; bash test/setup/start-libvirtd.sh
+      bash test/setup/k8s-cluster.sh up; bash test/setup/k8s-snapshots.sh ;;
     agent)
       bash test/setup/all.sh; bash test/setup/build-agent-images.sh
       bash test/setup/start-libvirtd.sh; bash test/setup/build-vm-image.sh >/dev/null

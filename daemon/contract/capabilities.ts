@@ -3,6 +3,7 @@
 import type { ExposedService, GpuMode, Snapshot, VmTemplate, VolumeState } from '../../common/model';
 import type { BackendStatus, EnvSpec } from './spec';
 import type { GpuDevice } from './gpu';
+import type { VolumeArchiveCapability, VolumeSnapshotsCapability } from './volumeData';
 
 /** VM snapshots (libvirt: internal qcow2 snapshots, with memory when running). */
 export interface SnapshotsCapability {
@@ -95,6 +96,8 @@ export interface VolumeOptions {
 
 export interface Capabilities {
   volumes?: VolumesCapability;
+  volumeSnapshots?: VolumeSnapshotsCapability;
+  volumeArchive?: VolumeArchiveCapability;
   snapshots?: SnapshotsCapability;
   templates?: TemplatesCapability;
   gpus?: GpuInventoryCapability;

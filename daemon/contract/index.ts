@@ -5,3 +5,4 @@ export * from './driver';
 export * from './gpu';
 export * from './labels';
 export * from './spec';
+export * from './volumeData';

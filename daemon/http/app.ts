@@ -34,6 +34,9 @@ import { datasetsRouter } from './routes/datasets';
 import type { DatasetService } from '../services/datasets';
 import type { DatasetObjects } from '../services/datasetObjects';
 import type { JumpServerService } from '../services/jumpserver';
+import type { dataProtection } from '../backups/wiring';
+import { snapshotsRouter } from './routes/snapshots';
+import { backupsRouter } from './routes/backups';
 
 export interface AppDeps {
   version: string;
@@ -49,6 +52,7 @@ export interface AppDeps {
   orphans: OrphanService;
   jumpserver?: JumpServerService;
   datasets: { catalogue: DatasetService; objects: DatasetObjects };
+  data: ReturnType<typeof dataProtection>;
   sessions: JupyterSessions;
   frameAncestors: string[];
   /** express `trust proxy`: false ignores X-Forwarded-* (the default). */
@@ -96,6 +100,8 @@ export function createApp(d: AppDeps): express.Express {
   api.use(vmsRouter(d.vms));
   api.use(storageRouter(d.volumes, d.orphans));
   api.use(datasetsRouter(d.datasets.catalogue, d.datasets.objects));
+  api.use(snapshotsRouter(d.data.snapshots));
+  api.use(backupsRouter(d.data.backups, d.data.schedules));
   // The event stream is a WebSocket upgrade (../websocket.ts); a plain GET can't be one.
   api.get('/events', () => {
     throw new UpgradeRequiredError();

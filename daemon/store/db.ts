@@ -21,6 +21,7 @@ import * as m015 from './migrations/015_jumpserver_desktop';
 import * as m014 from './migrations/014_ssh_server';
 import * as m016 from './migrations/016_fast_paths';
 import * as m013 from './migrations/013_datasets';
+import * as m018 from './migrations/018_snapshots_backups';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   '014_ssh_server': m014,
   '016_fast_paths': m016,
   '013_datasets': m013,
+  '018_snapshots_backups': m018,
 };
 
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {

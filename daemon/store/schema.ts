@@ -190,8 +190,66 @@ export interface DatasetsTable {
   updated_at: string;
 }
 
+export interface VolumeSnapshotsTable {
+  id: string;
+  volume_id: string;
+  name: string;
+  backend_id: string;
+  /** archive (Docker: a tar in the backup store), csi (a Kubernetes VolumeSnapshot), disk (a VM data disk copy). */
+  kind: string;
+  status: string;
+  message: string | null;
+  store: string | null;
+  object_key: string | null;
+  size_bytes: number | null;
+  sha256: string | null;
+  created_by: string;
+  created_at: string;
+}
+export interface BackupSchedulesTable {
+  id: string;
+  target_kind: string;
+  target_id: string;
+  owner_id: string;
+  cron: string;
+  timezone: string;
+  keep: number;
+  enabled: number;
+  last_run_at: string | null;
+  created_at: string;
+}
+export interface BackupsTable {
+  id: string;
+  target_kind: string;
+  target_id: string;
+  owner_id: string;
+  trigger: string;
+  status: string;
+  message: string | null;
+  store: string;
+  size_bytes: number;
+  objects: number;
+  started_at: string;
+  finished_at: string | null;
+}
+export interface BackupItemsTable {
+  backup_id: string;
+  /** home, or volume:<volume id> */
+  item: string;
+  volume_id: string | null;
+  path: string | null;
+  object_key: string;
+  size_bytes: number;
+  sha256: string;
+}
+
 export interface Database {
   datasets: DatasetsTable;
+
+  volume_snapshots: VolumeSnapshotsTable;
+  backup_schedules: BackupSchedulesTable;
+  backups: BackupsTable;
+  backup_items: BackupItemsTable;
   volumes: VolumesTable;
   meta: MetaTable;
   profiles: ProfilesTable;

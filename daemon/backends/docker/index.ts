@@ -26,8 +26,9 @@ import { dockerOptions } from './connection';
 import { connectLocal, SshHop } from '../shared/sshHop';
 import { createOptions } from './hostconfig';
 import { makeShareDirs } from './shareDirs';
-import { createMountedVolumes, dockerVolumes } from './volumes';
+import { createMountedVolumes, dockerVolumes, removeShareVolumes } from './volumes';
 import { placeAgent } from './agent';
+import { dockerVolumeArchive } from './volumeArchive';
 import {
   bootFilesArchive,
   demuxBuffer,
@@ -82,6 +83,11 @@ export class DockerDriver implements Driver {
       o.log.warn({ backend: o.id }, `the SSH host key of ${ssh.host} is not verified: set ssh_host_key`);
     this.docker = new Dockerode(opts);
     this.ssh = ssh && new SshHop(o.id, ssh);
+    this.capabilities.volumeArchive = dockerVolumeArchive(
+      () => this.docker,
+      (fn) => this.call(fn),
+      o.gatewayId,
+    );
   }
 
   /** Runs a Docker call; a connection failure becomes BackendUnavailableError naming this backend. */
@@ -255,12 +261,8 @@ export class DockerDriver implements Driver {
   }
 
   /** The local-driver volumes an env's share mounts became (they hold no data: the data is on the export). */
-  private async removeShareVolumes(envId: string): Promise<void> {
-    const filters = { label: [`${LABELS.gateway}=${this.o.gatewayId}`, `${LABELS.envId}=${envId}`] };
-    const { Volumes } = await this.call(() => this.docker.listVolumes({ filters }));
-    for (const v of Volumes ?? [])
-      if (v.Name.startsWith(`hangar-share-${envId}-`))
-        await this.call(() => this.docker.getVolume(v.Name).remove()).catch(() => undefined);
+  private removeShareVolumes(envId: string): Promise<void> {
+    return this.call(() => removeShareVolumes(this.docker, this.o.gatewayId, envId));
   }
 
   async inspect(ref: string): Promise<BackendStatus> {

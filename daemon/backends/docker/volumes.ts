@@ -34,3 +34,15 @@ export async function createMountedVolumes(docker: Dockerode, spec: EnvSpec, gat
     });
   }
 }
+
+/** The local-driver volumes an env's share mounts became (they hold no data: the data is on the export). */
+export async function removeShareVolumes(docker: Dockerode, gatewayId: string, envId: string): Promise<void> {
+  const filters = { label: [`${LABELS.gateway}=${gatewayId}`, `${LABELS.envId}=${envId}`] };
+  const { Volumes } = await docker.listVolumes({ filters });
+  for (const v of Volumes ?? [])
+    if (v.Name.startsWith(`hangar-share-${envId}-`))
+      await docker
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => undefined);
+}

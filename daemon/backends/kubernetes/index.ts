@@ -31,6 +31,7 @@ import * as streams from './streams';
 import { EnvWatch } from './watch';
 import { claimVolumes, explainEnv } from './claimsApi';
 import { listWhere, statusNow } from './workloads';
+import { volumeSnapshots } from './volumeSnapshots';
 
 export { apiMessage, isUnreachable, parseRef, statusOf } from './api';
 export type { KubernetesDriverOptions } from './client';
@@ -66,6 +67,7 @@ export class KubernetesDriver implements Driver {
     this.c = new K8sClient(o);
     this.creator = new K8sCreate(this.c, (ref) => this.delete(ref));
     this.capabilities.volumes = claimVolumes(this.c, (ns, who) => this.creator.ensureNamespace(ns, who));
+    this.capabilities.volumeSnapshots = volumeSnapshots(this.c);
   }
 
   async info(): Promise<BackendInfo> {

@@ -29,6 +29,7 @@ import { domainName, GUEST_SSH_PORT, LibvirtHost, type LibvirtDriverOptions } fr
 import { VmLifecycle } from './lifecycle';
 import { parseNodeDevices } from './nodedev';
 import { Snapshots } from './snapshots';
+import { diskSnapshots } from './diskSnapshots';
 import { TemplateStore } from './templates';
 import { libvirtVolumes } from './volumes';
 
@@ -74,6 +75,7 @@ export class LibvirtDriver implements Driver {
     this.templates = new TemplateStore(this.host.virsh, o.pool, o.id);
     this.agent = new GuestAgent(this.host.virsh);
     this.snaps = new Snapshots(this.host.virsh);
+    this.capabilities.volumeSnapshots = diskSnapshots(() => this.host.virsh, o.pool);
     this.console = new ConsoleLog(this.host.virsh, o.pool, () => this.host.poolPath(), Boolean(this.host.ssh));
     this.life = new VmLifecycle(this.host, this.console);
     this.creator = new VmCreate(this.host, this.templates, new ForwardPorts(this.host), (ref) => this.delete(ref));

@@ -81,7 +81,7 @@ export function registerDatasets(r: OpenAPIRegistry): void {
       400,
       [403, 'Not in that team, or the store refuses the bucket'],
       [409, 'A dataset of that name, or over that place, exists'],
-      [503, 'The object store is unavailable (error.backend names it)'],
+      [503, 'The object store is unavailable (error.store names it)'],
     ]),
   });
   r.registerPath({

@@ -8,6 +8,7 @@ import { registerProfiles } from './profiles';
 import { registerJumpServer } from './jumpserver';
 import { newRegistry } from './registry';
 import { registerStorage } from './storage';
+import { registerSnapshots } from './snapshots';
 import { registerVms } from './vms';
 
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
@@ -19,6 +20,7 @@ export function openApiDocument(version: string): OpenApiDocument {
   registerInfra(r);
   registerVms(r);
   registerStorage(r);
+  registerSnapshots(r);
   registerProfiles(r);
   registerJumpServer(r);
   registerDatasets(r);

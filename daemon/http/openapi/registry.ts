@@ -10,6 +10,7 @@ export const errorSchema = z
         message: z.string(),
         field: z.string().optional().describe('The request field at fault (400)'),
         backend: z.string().optional().describe('The unavailable backend (503)'),
+        store: z.string().optional().describe('The unavailable object store (503)'),
       })
       .passthrough(),
   })

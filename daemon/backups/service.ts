@@ -1,0 +1,221 @@
+// Backups of an env's data (its home directory and the volumes it mounts) or of one volume: each item a tar archive in
+// the backup store with its size and SHA-256. The backup row is `running` until every item is written, then
+// `complete` with its items in one transaction; any failure marks it `failed` with the reason and removes what was
+// written. Retention keeps the newest N complete backups of a target that has a schedule. Restore checks each
+// archive's checksum before it touches the env (which must be stopped) or the volume (not held by a running env).
+import crypto from 'node:crypto';
+import type { Environment, User, Volume } from '../../common/model';
+import type { Backup, BackupTargetKind, RunBackupInput } from '../../common/snapshots';
+import { capability, type Backends, type VolumeArchiveCapability } from '../contract';
+import { ConflictError, NotFoundError, UnprocessableError } from '../errors';
+import type { Logger } from '../log';
+import type { ArchiveStore, Written } from '../snapshots/archiveStore';
+import { readFile } from '../snapshots/service';
+import { AT_REST, type VolumeAccess } from '../snapshots/volumeAccess';
+import type { BackupRepo, BackupRow } from '../store/backups';
+import type { BackupItemsTable } from '../store/schema';
+import type { AuditRepo } from '../store/users';
+
+export interface BackupDeps {
+  repo: BackupRepo;
+  backends: Backends;
+  volumes: VolumeAccess;
+  envs: { get(actor: User, idOrName: string): Promise<Environment> };
+  archives?: ArchiveStore;
+  audit: AuditRepo;
+  log: Logger;
+  now: () => number;
+}
+
+/** What one backup archives: the env's home (Docker: /home/<user> in its container) and volumes, or one volume. */
+interface Plan {
+  kind: BackupTargetKind;
+  id: string;
+  backendId: string;
+  home?: { ref: string; path: string };
+  volumes: Volume[];
+}
+
+function publicOf(b: BackupRow): Backup {
+  const { owner_id: _o, items, ...rest } = b;
+  return { ...rest, items: items.map(({ object_key: _k, ...i }) => i) };
+}
+
+export class BackupService {
+  constructor(private readonly o: BackupDeps) {}
+
+  private iso(): string {
+    return new Date(this.o.now()).toISOString();
+  }
+
+  async list(actor: User, q: { environment?: string; volume?: string }): Promise<Backup[]> {
+    const t = q.environment || q.volume ? await this.target(actor, q) : undefined;
+    const rows = await this.o.repo.list({
+      ...(actor.role === 'admin' ? {} : { owner_id: actor.id }),
+      ...(t ? { target_kind: t.kind, target_id: t.id } : {}),
+    });
+    return rows.map(publicOf);
+  }
+
+  async get(actor: User, id: string): Promise<Backup> {
+    return publicOf(await this.mine(actor, id));
+  }
+
+  /** The env or volume named, the caller's (404 otherwise), with what a backup of it holds. */
+  async target(actor: User, t: { environment?: string; volume?: string }): Promise<Plan> {
+    if (t.environment !== undefined) {
+      const env = await this.o.envs.get(actor, t.environment);
+      const ids = (env.storage_config?.mounts ?? []).flatMap((m) => (m.volume_id ? [m.volume_id] : []));
+      const volumes = await Promise.all(ids.map((id) => this.o.volumes.get(actor, id)));
+      const home = env.backend_ref ? { ref: env.backend_ref, path: `/home/${env.ssh_user}` } : undefined;
+      return { kind: 'environment', id: env.id, backendId: env.backend_id, home, volumes };
+    }
+    const v = await this.o.volumes.get(actor, t.volume!);
+    return { kind: 'volume', id: v.id, backendId: v.backend_id, volumes: [v] };
+  }
+
+  /** Archives for the target's backend, and the store; 422 saying which is missing. */
+  archiverFor(plan: Pick<Plan, 'backendId'>): { arch: VolumeArchiveCapability; store: ArchiveStore } {
+    const drv = this.o.backends.has(plan.backendId) ? this.o.backends.get(plan.backendId) : undefined;
+    const arch = drv && capability(drv, 'volumeArchive');
+    if (!arch) {
+      const can = this.o.backends
+        .all()
+        .filter((d) => capability(d, 'volumeArchive'))
+        .map((d) => d.id);
+      throw new UnprocessableError(
+        `backend '${plan.backendId}' can't archive env data into the backup store (backends that can: ${can.join(', ') || 'none'})`,
+      );
+    }
+    if (!this.o.archives) throw new UnprocessableError('no backup store is configured (backup_store in the config)');
+    return { arch, store: this.o.archives };
+  }
+
+  async run(actor: User, req: RunBackupInput, trigger: Backup['trigger'] = 'manual', keep?: number): Promise<Backup> {
+    const plan = await this.target(actor, req);
+    const { arch, store } = this.archiverFor(plan);
+    const id = crypto.randomUUID();
+    await this.o.repo.insert({
+      id,
+      target_kind: plan.kind,
+      target_id: plan.id,
+      owner_id: actor.id,
+      trigger,
+      store: store.name,
+      started_at: this.iso(),
+    });
+    const written: BackupItemsTable[] = [];
+    try {
+      await store.check();
+      await this.archiveAll(id, plan, arch, store, written);
+      await this.o.repo.complete(id, written, this.iso());
+    } catch (err) {
+      for (const w of written) await store.delete(w.object_key).catch(() => undefined);
+      await this.o.repo.fail(id, (err as Error).message ?? String(err), this.iso());
+      throw err;
+    }
+    await this.o.audit.record({ user_id: actor.id, action: 'backup.run', target: id, detail: { trigger } });
+    const retain = keep ?? (await this.o.repo.scheduleFor(plan.kind, plan.id))?.keep;
+    if (retain) await this.prune(plan.kind, plan.id, retain);
+    return this.get(actor, id);
+  }
+
+  private async archiveAll(
+    id: string,
+    plan: Plan,
+    arch: VolumeArchiveCapability,
+    store: ArchiveStore,
+    out: BackupItemsTable[],
+  ): Promise<void> {
+    const put = async (item: string, exp: { stream: NodeJS.ReadableStream; done: Promise<void> }) => {
+      const key = store.key('backups', id, `${item.replace(':', '-')}.tar`);
+      const [w] = await Promise.all([store.put(key, exp.stream as never), exp.done]);
+      return w as Written;
+    };
+    if (plan.home) {
+      const w = await put('home', await arch.exportPath(plan.home.ref, plan.home.path));
+      out.push(item(id, 'home', w, null, plan.home.path));
+    }
+    for (const v of plan.volumes) {
+      const image = await arch.helperImage(await this.o.volumes.helperImages(v));
+      const w = await put(`volume:${v.id}`, await arch.exportVolume(v.backend_name, image));
+      out.push(item(id, `volume:${v.id}`, w, v.id, null));
+    }
+  }
+
+  /** Keeps the newest `keep` complete backups of a target (and as many failed records); older ones go, objects first. */
+  async prune(kind: string, targetId: string, keep: number): Promise<void> {
+    const rows = await this.o.repo.list({ target_kind: kind, target_id: targetId });
+    for (const status of ['complete', 'failed'] as const) {
+      for (const b of rows.filter((r) => r.status === status).slice(keep)) {
+        for (const i of b.items) await this.o.archives?.delete(i.object_key);
+        await this.o.repo.delete(b.id);
+        this.o.log.info({ backup: b.id, target: targetId }, 'backup removed by retention');
+      }
+    }
+  }
+
+  async restore(actor: User, id: string): Promise<Backup> {
+    const b = await this.mine(actor, id);
+    if (b.status !== 'complete') throw new ConflictError(`backup '${id}' is ${b.status}: only a complete one restores`);
+    const plan = await this.target(
+      actor,
+      b.target_kind === 'environment' ? { environment: b.target_id } : { volume: b.target_id },
+    );
+    if (b.target_kind === 'environment') {
+      const env = await this.o.envs.get(actor, b.target_id);
+      if (!AT_REST.includes(env.status))
+        throw new ConflictError(`environment '${env.name}' is ${env.status}: stop it before restoring its data`);
+    } else await this.o.volumes.refuseIfInUse(plan.volumes[0], 'restoring into it');
+    const { arch, store } = this.archiverFor(plan);
+    // Every archive is fetched and checked before the first one is put back: a bad one changes nothing.
+    const files = new Map<string, { file: string; cleanup: () => void }>();
+    try {
+      for (const i of b.items) files.set(i.item, await store.fetchVerified(i.object_key, i.sha256));
+      for (const i of b.items) {
+        const f = readFile(files.get(i.item)!.file);
+        if (i.item === 'home' && plan.home) await arch.importPath(plan.home.ref, i.path ?? plan.home.path, f);
+        const v = plan.volumes.find((x) => x.id === i.volume_id);
+        if (v)
+          await arch.importVolume(v.backend_name, f, await arch.helperImage(await this.o.volumes.helperImages(v)), {
+            clear: true,
+          });
+      }
+    } finally {
+      for (const f of files.values()) f.cleanup();
+    }
+    await this.o.audit.record({ user_id: actor.id, action: 'backup.restore', target: id, detail: {} });
+    return publicOf(b);
+  }
+
+  async delete(actor: User, id: string): Promise<void> {
+    const b = await this.mine(actor, id);
+    for (const i of b.items) await this.o.archives?.delete(i.object_key);
+    await this.o.repo.delete(id);
+    await this.o.audit.record({ user_id: actor.id, action: 'backup.delete', target: id, detail: {} });
+  }
+
+  private async mine(actor: User, id: string): Promise<BackupRow> {
+    const b = await this.o.repo.get(id);
+    if (!b || (actor.role !== 'admin' && b.owner_id !== actor.id)) throw new NotFoundError('backup', id);
+    return b;
+  }
+}
+
+function item(
+  backupId: string,
+  name: string,
+  w: Written,
+  volumeId: string | null,
+  path: string | null,
+): BackupItemsTable {
+  return {
+    backup_id: backupId,
+    item: name,
+    volume_id: volumeId,
+    path,
+    object_key: w.key,
+    size_bytes: w.size_bytes,
+    sha256: w.sha256,
+  };
+}

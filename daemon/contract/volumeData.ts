@@ -1,0 +1,39 @@
+// What backends can do with a volume's data beyond making and removing it (capabilities.ts lists them by name):
+// snapshots the backend keeps itself, and tar archives of a volume or an env's directory the gateway carries to the
+// backup store. Names are the gateway's (hangar-vol-<id>, hangar-snap-<id>), never a user's input.
+import type { Readable } from 'node:stream';
+
+export interface BackendSnapshotState {
+  /** ready: can be restored; pending: the backend is still taking it (a CSI driver's readyToUse not yet true). */
+  state: 'ready' | 'pending' | 'failed';
+  size_bytes?: number;
+  message?: string;
+}
+
+/** Snapshots kept by the backend: a Kubernetes VolumeSnapshot of a claim, a copy of a VM's qcow2 data disk. */
+export interface VolumeSnapshotsCapability {
+  readonly kind: 'csi' | 'disk';
+  create(volume: string, snapshot: string): Promise<BackendSnapshotState>;
+  state(volume: string, snapshot: string): Promise<BackendSnapshotState>;
+  /** Into `target`: a new volume made from the snapshot, or (replace) the source volume's content put back. */
+  restore(volume: string, snapshot: string, target: string, o: { replace: boolean }): Promise<BackendSnapshotState>;
+  delete(volume: string, snapshot: string): Promise<void>;
+}
+
+/** An archive's stream and how it ended (rejects when the backend failed half-way). */
+export interface TarExport {
+  stream: Readable;
+  done: Promise<void>;
+}
+
+/** Docker: a volume (or a path of an env's container) as a tar stream through the engine's archive API, on a
+ *  helper container made — never started, never pulled — from an image the engine already has. */
+export interface VolumeArchiveCapability {
+  /** The first of `images` the engine has (an env's own image); 422 when it has none of them. */
+  helperImage(images: string[]): Promise<string>;
+  exportVolume(volume: string, image: string): Promise<TarExport>;
+  /** clear: the volume's old content is removed first (a helper run of `image` with no network). */
+  importVolume(volume: string, tar: Readable, image: string, o: { clear: boolean }): Promise<void>;
+  exportPath(ref: string, path: string): Promise<TarExport>;
+  importPath(ref: string, path: string, tar: Readable): Promise<void>;
+}
