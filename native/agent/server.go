@@ -79,9 +79,12 @@ func (s *Server) handle(c net.Conn) {
 	defer c.Close()
 	sc, chans, reqs, err := ssh.NewServerConn(c, s.ssh)
 	if err != nil {
+		s.log.Printf("connection from %s closed before login: %v", c.RemoteAddr(), err)
 		return
 	}
 	defer sc.Close()
+	// The env's log says who logged in, as sshd's "Accepted publickey for" does.
+	s.log.Printf("Accepted publickey for %s from %s", sc.User(), sc.RemoteAddr())
 	done := s.tracker.Conn()
 	defer done()
 	cs := &connState{srv: s, conn: sc, forwards: map[string]net.Listener{}}

@@ -148,7 +148,8 @@ describe('docker: environment lifecycle', function () {
 
   it('logs: tail and follow', async () => {
     const r = await cli.run(['logs', 'box', '--tail', '50']);
-    assert.match(r.stdout, /Server listening on/);
+    // The env's SSH server is hangar-agent by default (ssh_server: agent); sshd says the same in its own words.
+    assert.match(r.stdout, /Server listening on|serving SSH on/);
     const ac = new AbortController();
     const body = await d.admin.logs('box', { follow: true, tail: 0, signal: ac.signal });
     const reader = body.getReader();

@@ -78,7 +78,8 @@ export function suite(root: Mocha.Suite): void {
       const text = fs.readFileSync(file, 'utf8');
       assert.ok(text.startsWith(mine), 'user lines first, byte for byte');
       assert.equal(text.match(/# --- START HANGAR /g)?.length, 1);
-      assert.match(text, /ProxyCommand .*hangar\.js --config-dir .* proxy --url /);
+      // The native proxy when the bundle carries one for this platform (dist/native), else the bundled Node CLI.
+      assert.match(text, /ProxyCommand .*(hangar-proxy'?|hangar\.js) --config-dir .* proxy --url /);
       assert.equal(fs.statSync(file).mode & 0o777, 0o640);
       // Attaching again rewrites the block in place: still one.
       await vscode.commands.executeCommand('hangar.attach', { gateway: g, env });

@@ -11,6 +11,7 @@ import { openTunnel } from '../../common/tunnel';
 import { rfbLogin } from '../helpers/rfb';
 import { Cli } from '../helpers/cli';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { HangarClient } from '../../common/client';
 import { LIBVIRT_CONFIG, POOL, POOL_DIR } from '../helpers/libvirt';
 import { tmpDir } from '../helpers/tmp';
 import { apiError } from '../helpers/apiError';
@@ -381,7 +382,10 @@ describe('kvm: VMs through libvirt', function () {
     assert.match(virsh('domstate', env.backend_ref!, '--reason'), /shut off \(shutdown\)/); // powered off, not destroyed
     // A disk-only snapshot while off.
     assert.equal((await d.admin.createSnapshot('vm1', 'off1')).state, 'shutoff');
-    const started = await d.admin.action('vm1', 'start');
+    // A start answers once the guest boots and SSH answers: minutes under TCG on a busy machine, past the client's
+    // default 60 s.
+    const patient = new HangarClient({ url: d.url, token: d.token, timeoutMs: 15 * 60_000 });
+    const started = await patient.action('vm1', 'start');
     assert.equal(started.status, 'running');
     assert.equal(await ssh(cli, d, env, 'cat marker'), 'one');
     assert.equal(await ssh(cli, d, env, 'cat /data/file'), 'kept');
