@@ -17,9 +17,10 @@ import type { CreateDatasetInput } from '../../common/datasets';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors';
 import type { ObjectStore } from '../objectstore/client';
 import type { ObjectStores } from '../objectstore/stores';
-import { datasetMountedBy, DatasetRepo, type DatasetOwner, type DatasetRow } from '../store/datasets';
+import { datasetMountedBy, DatasetRepo, type DatasetRow } from '../store/datasets';
 import type { Database } from '../store/schema';
 import type { AuditRepo } from '../store/users';
+import { ownerFor } from './owners';
 
 /** Multipart uploads older than this under a dataset's prefix are aborted when it is counted (a cut client left them). */
 export const STALE_UPLOAD_MS = 24 * 3600_000;
@@ -220,15 +221,4 @@ export class DatasetService {
       (actor.team ? await this.repo.find({ team: actor.team }, ref) : undefined)
     );
   }
-}
-
-function ownerFor(actor: User, team: true | string | undefined): DatasetOwner {
-  if (team === undefined) return { owner_id: actor.id };
-  const name = team === true ? actor.team : team;
-  if (!name || (name !== actor.team && actor.role !== 'admin'))
-    throw new ForbiddenError(`team: user '${actor.name}' is not in team '${name ?? '(none)'}'`, {
-      rule: 'team',
-      field: 'team',
-    });
-  return { team: name };
 }

@@ -1,12 +1,13 @@
 // Volumes as owned objects (a user's or a team's), made and removed on purpose, with quotas; and what a user may
 // mount (GET /storage). Another user's volume is a 404, like another user's env.
+import { ownerFor } from './owners';
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { StorageOverview, User, Volume, VolumeState } from '../../common/model';
 import type { CreateVolumeInput } from '../../common/schemas';
 import type { HostPathConfig } from '../config';
 import { LABELS, capability, type Backends } from '../contract';
-import { ConflictError, ForbiddenError, InputError, NotFoundError, UnprocessableError } from '../errors';
+import { ConflictError, InputError, NotFoundError, UnprocessableError } from '../errors';
 import type { ShareConfig, VolumeQuotas } from '../storageConfig';
 import { checkVolumeQuota } from '../storageQuota';
 import type { AuditRepo } from '../store/users';
@@ -71,7 +72,7 @@ export class VolumeService {
         `${asked}: backend '${backendId}' has no storage classes (volumes there are not Kubernetes claims)`,
       );
     const size = req.size_gb ?? vols?.claims?.defaultSizeGb;
-    const owner = this.ownerFor(actor, req.team);
+    const owner = ownerFor(actor, req.team);
     if (await this.repo.find(owner, backendId, req.name))
       throw new ConflictError(`volume '${req.name}' already exists on backend '${backendId}'`);
     await checkVolumeQuota(this.o.db, this.o.quotas, owner, size ?? 0);
@@ -177,17 +178,6 @@ export class VolumeService {
       .filter((h) => listed(h.users, h.teams, actor))
       .map((h) => ({ name: h.name, read_only: h.read_only }));
     return { volumes, shares, host_paths: hostPaths };
-  }
-
-  private ownerFor(actor: User, team: true | string | undefined): VolumeOwner {
-    if (team === undefined) return { owner_id: actor.id };
-    const name = team === true ? actor.team : team;
-    if (!name || (name !== actor.team && actor.role !== 'admin'))
-      throw new ForbiddenError(`team: user '${actor.name}' is not in team '${name ?? '(none)'}'`, {
-        rule: 'team',
-        field: 'team',
-      });
-    return { team: name };
   }
 
   private labels(backendId: string, actor: User, owner: VolumeOwner): Record<string, string> {

@@ -1,10 +1,11 @@
 // Datasets' rows: where each lives (store, bucket, prefix), its owner and its catalogue.
+import type { OwnedBy } from './owners';
 import type { Kysely, Selectable } from 'kysely';
 import type { Dataset } from '../../common/model';
 import type { Database, DatasetsTable } from './schema';
 
 export type DatasetRow = Omit<Dataset, 'mounted_by'>;
-export type DatasetOwner = { owner_id: string; team?: undefined } | { team: string; owner_id?: undefined };
+export type DatasetOwner = OwnedBy;
 
 const toDomain = (r: Selectable<DatasetsTable>): DatasetRow => ({ ...r, tags: JSON.parse(r.tags) as string[] });
 

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import type { OwnedBy } from './owners';
 import type { Volume } from '../../common/model';
 import type { Database, VolumesTable } from './schema';
 
@@ -24,7 +25,7 @@ export type NewVolume = {
   ceph?: string | null;
 } & VolumeOwner;
 
-export type VolumeOwner = { owner_id: string; team?: undefined } | { team: string; owner_id?: undefined };
+export type VolumeOwner = OwnedBy;
 
 export class VolumeRepo {
   constructor(private readonly db: Kysely<Database>) {}
