@@ -12,6 +12,7 @@ import type {
   JumpServerStatus,
   BackendInfo,
   ConnectionInfo,
+  EnvActivity,
   Environment,
   Orphan,
   Snapshot,
@@ -227,6 +228,10 @@ export class HangarClient {
       undefined,
       signal,
     );
+  }
+  /** What is open in the env now: tunnels through the gateway and the agent's own sessions, by kind. */
+  activity(idOrName: string) {
+    return this.request<EnvActivity>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/activity`);
   }
   connection(idOrName: string) {
     return this.request<ConnectionInfo>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/connection`);

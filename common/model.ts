@@ -164,6 +164,22 @@ export interface Environment {
   updated_at: string;
 }
 
+/** hangar-agent's own count of what is open in its env (GET /environments/:id/activity). */
+export interface AgentStatus {
+  version: string;
+  started_at: string;
+  updated_at: string;
+  /** SSH connections open (the gateway's probe is not one). */
+  connections: number;
+  sessions: { shell: number; exec: number; sftp: number; forward: number };
+}
+
+/** What is open in an env: tunnels through this gateway by kind, and the agent's sessions (null: no agent answered). */
+export interface EnvActivity {
+  gateway: Partial<Record<'ssh' | 'port' | 'jupyter' | 'vnc' | 'rdp', number>>;
+  agent: AgentStatus | null;
+}
+
 export interface ConnectionInfo {
   environment_id: string;
   name: string;

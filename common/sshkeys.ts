@@ -17,9 +17,20 @@ const u32 = (n: number) => {
 };
 
 export function generateEd25519(comment: string): { privateKey: string; publicKey: string } {
-  const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
-  const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
+  return ed25519FromSeed(crypto.randomBytes(32), comment);
+}
+
+// PKCS#8 for an ed25519 seed (RFC 8410): this fixed prefix, then the 32 bytes.
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** The pair of a given 32-byte seed: the same seed gives the same key (a key derived from a gateway secret). */
+export function ed25519FromSeed(seed: Buffer, comment: string): { privateKey: string; publicKey: string } {
+  const privateKey = crypto.createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  const pub = Buffer.from(crypto.createPublicKey(privateKey).export({ format: 'jwk' }).x!, 'base64url');
   const pubBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(pub)]);
   const check = crypto.randomBytes(4).readUInt32BE(0);
   let priv = Buffer.concat([

@@ -8,6 +8,7 @@ import type { Database } from '../store/schema';
 import * as actions from './actions';
 import type { ActionContext } from './actions';
 import type { Activity } from './activity';
+import { openSessions, type AgentSessions } from './agentSessions';
 import type { Clock } from './clock';
 import { decide, type Decision } from './deadline';
 import { kernelsBusy } from './kernels';
@@ -21,6 +22,8 @@ export interface AutopilotDeps {
   clock: Clock;
   rules: LifecycleRules;
   usage?: UsageMeter;
+  /** hangar-agent's status probe: an agent env with a session open is active, wherever that session came from. */
+  agents?: AgentSessions;
 }
 
 export interface TickReport {
@@ -83,6 +86,7 @@ export class Autopilot {
     const envs = await this.d.ctx.repo.list({ status: ['running', 'stopped'] });
     await this.sampleGpus(envs);
     await this.probeKernels(envs);
+    await this.probeAgents(envs);
     await this.d.activity.flush();
     const [decisions, times] = await Promise.all([this.deadlines(envs), this.d.ctx.repo.lifecycleTimes()]);
     const now = this.d.clock.now();
@@ -155,6 +159,25 @@ export class Autopilot {
         if (token && (await kernelsBusy(this.d.ctx.backends, env, token))) this.d.activity.bump(env.id, true);
       }),
     );
+  }
+
+  /** Agent envs report their own sessions: one with any open is active now (a KoKo login, a published port). Envs
+   *  the gateway already counts as connected need no probe; eight at a time keeps a big fleet's tick short. */
+  private async probeAgents(envs: Environment[]): Promise<void> {
+    const agents = this.d.agents;
+    if (!agents) return;
+    const todo = envs.filter(
+      (e) =>
+        e.status === 'running' &&
+        e.ssh_server === 'agent' &&
+        !this.d.ctx.lock.isBusy(e.id) &&
+        !this.d.activity.connections(e.id),
+    );
+    const next = async (): Promise<void> => {
+      for (let env = todo.shift(); env; env = todo.shift())
+        if (openSessions(await agents.status(env)) > 0) this.d.activity.bump(env.id, true);
+    };
+    await Promise.all(Array.from({ length: Math.min(8, todo.length) }, next));
   }
 
   /** GPU readings from the inventory (refreshed by the GPU loop) for the running envs holding those GPUs; the

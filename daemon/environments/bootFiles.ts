@@ -132,6 +132,8 @@ export interface BootInput {
   /** The port sshd listens on inside (default SSH_PORT). */
   sshPort?: number;
   sshServer?: SshServer;
+  /** The gateway's status probe keys (hangar-agent's status_keys). */
+  statusKeys?: string[];
 }
 
 const file = (role: BootRole, content: string, mode: number): BootFile => ({
@@ -160,7 +162,7 @@ export function bootFiles(b: BootInput): BootFile[] {
     file('host_key', b.hostPrivateKey, 0o600),
     file('host_key_pub', b.hostPublicKey + '\n', 0o644),
   ];
-  if (b.sshServer === 'agent') files.push(agentConfig(b.user, b.envVars, b.sshPort));
+  if (b.sshServer === 'agent') files.push(agentConfig(b.user, b.envVars, b.sshPort, b.statusKeys));
   if (b.jupyterToken) files.push(file('jupyter_token', b.jupyterToken, 0o600));
   if (b.vncPassword) files.push(file('vnc_password', b.vncPassword + '\n', 0o600));
   if (b.rdpPassword) files.push(file('rdp_password', b.rdpPassword + '\n', 0o600));

@@ -47,7 +47,12 @@ exec /usr/sbin/sshd -D -e -f /.hangar/sshd_config
 }
 
 /** /.hangar/agent.json: what hangar-agent serves (the same host key and authorized_keys sshd would use). */
-export function agentConfig(user: string, envVars: Record<string, string>, port = SSH_PORT): BootFile {
+export function agentConfig(
+  user: string,
+  envVars: Record<string, string>,
+  port = SSH_PORT,
+  statusKeys: string[] = [],
+): BootFile {
   const content = JSON.stringify(
     {
       user,
@@ -55,6 +60,8 @@ export function agentConfig(user: string, envVars: Record<string, string>, port 
       host_key: BOOT_PATHS.host_key,
       authorized_keys: BOOT_PATHS.authorized_keys,
       env: envVars,
+      // The gateway's key for its status probe (agentSessions.ts): it may ask for the open sessions, nothing else.
+      status_keys: statusKeys,
     },
     null,
     2,

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Environment, SshServer, User } from '../../common/model';
 import type { CreateEnvironmentInput } from '../../common/schemas';
-import { capability, type Backends, type Driver } from '../contract';
+import { capability, type AgentPayload, type Backends, type Driver } from '../contract';
 import { ConflictError, InputError } from '../errors';
 import { requestOf, type GpuService } from '../gpu/service';
 import type { SecretBox } from '../secretBox';
@@ -31,6 +31,8 @@ export interface CreateDeps {
   quotas?: TeamQuotas;
   /** ssh_server when a create gives none (config default_ssh_server). */
   defaultSshServer?: SshServer;
+  /** hangar-agent, named in the preflight spec of agent envs (the backend's admission sees the agent's pod). */
+  agent?: AgentPayload;
 }
 
 /** The row as written, and the host's private key (kept in memory for the first provisioning only). */
@@ -91,7 +93,8 @@ export async function createEnvironment(
   const hostKey = generateEd25519(`hangar-${input.name}`);
   const id = crypto.randomUUID();
   // The backend's own admission (Kubernetes: LimitRange, ResourceQuota) refuses before anything is recorded.
-  await capability(driver, 'preflight')?.preflight(previewSpec(id, actor, input, mounts));
+  const agent = sshServerFor(input, d.defaultSshServer, driver) === 'agent' ? d.agent : undefined;
+  await capability(driver, 'preflight')?.preflight({ ...previewSpec(id, actor, input, mounts), agent });
   try {
     // The row and its GPU grants commit together: a crash leaves both or neither.
     const env = await d.db.transaction().execute(async (trx) => {

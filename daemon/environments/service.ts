@@ -2,7 +2,7 @@
 // evented. Each operation lives in a part of this folder; the parts get narrow collaborators, never this class.
 import type { Duplex, Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import type { ConnectionInfo, Environment, User } from '../../common/model';
+import type { ConnectionInfo, EnvActivity, Environment, User } from '../../common/model';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from '../../common/schemas';
 import type { BackendStatus, Backends } from '../contract';
 import { BackendUnavailableError, ConflictError, ForbiddenError, UnprocessableError } from '../errors';
@@ -43,6 +43,8 @@ import { agentPayload, defaultAgentDir } from './agentBinary';
 import { checkEphemeralMounts, checkLifecycleInput, NO_RULES, type LifecycleRules } from './policy';
 import type { RegistrationHooks } from './hooks';
 import type { DatasetAttachments } from './datasetMounts';
+import { AgentSessions } from './agentSessions';
+import crypto from 'node:crypto';
 
 export interface EnvironmentServiceOptions {
   db: Kysely<Database>;
@@ -91,9 +93,12 @@ export class EnvironmentService {
   readonly activity: Activity;
   /** The policy loop (server.ts starts it; tests call tick()). */
   readonly autopilot: Autopilot;
+  /** hangar-agent's own counts of what is open in its env (sessions that bypass the gateway count too). */
+  private readonly agents: AgentSessions;
 
   constructor(private readonly o: EnvironmentServiceOptions) {
     this.lock = new OperationLock({ log: o.log });
+    this.agents = new AgentSessions(o.backends, o.box?.derive('agent-status') ?? crypto.randomBytes(32));
     this.ctx = {
       repo: o.repo,
       backends: o.backends,
@@ -108,20 +113,14 @@ export class EnvironmentService {
       specOf: specBuilder({
         ...{ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts, envKeys: o.envKeys },
         agent: o.agent ?? agentPayload(defaultAgentDir()),
+        statusKey: this.agents.publicKey,
       }),
     };
     this.queue = new GpuQueue({ ctx: this.ctx, db: o.db, box: o.box });
     this.createDeps = {
-      db: o.db,
-      box: o.box,
-      repo: o.repo,
-      backends: o.backends,
-      gpus: o.gpus,
-      mounts: o.mounts,
-      vncPorts: o.vncPorts,
-      rdpPorts: o.rdpPorts,
-      quotas: o.quotas,
-      defaultSshServer: o.defaultSshServer,
+      ...{ db: o.db, box: o.box, repo: o.repo, backends: o.backends, gpus: o.gpus, mounts: o.mounts },
+      ...{ vncPorts: o.vncPorts, rdpPorts: o.rdpPorts, quotas: o.quotas, defaultSshServer: o.defaultSshServer },
+      agent: o.agent ?? agentPayload(defaultAgentDir()),
     };
     this.connectionDeps = {
       repo: o.repo,
@@ -140,6 +139,7 @@ export class EnvironmentService {
       activity: this.activity,
       clock,
       rules: this.rules,
+      agents: this.agents,
       usage: new UsageMeter({ repo: new GpuUsageRepo(o.db), clock }),
     });
     this.life = {
@@ -170,6 +170,12 @@ export class EnvironmentService {
   async extend(actor: User, idOrName: string, minutes: number): Promise<Environment> {
     await extend(this.life, actor, await this.get(actor, idOrName), minutes);
     return this.get(actor, idOrName);
+  }
+
+  /** What is open in the env now: tunnels through this gateway by kind, and the agent's sessions by kind. */
+  async activityOf(actor: User, idOrName: string): Promise<EnvActivity> {
+    const env = await this.get(actor, idOrName);
+    return { gateway: this.activity.kinds(env.id), agent: await this.agents.status(env) };
   }
 
   async connection(actor: User, idOrName: string): Promise<ConnectionInfo> {

@@ -90,6 +90,8 @@ export interface SpecDeps {
   /** Keys authorized for this env beyond its owner's (JumpServer's hosted account). */
   envKeys?: (envId: string) => Promise<string | undefined>;
   agent?: AgentPayload;
+  /** The gateway's status probe key, put into agent envs' config (agentSessions.ts). */
+  statusKey?: string;
 }
 
 /** Builds a row's full spec (boot files included) at provisioning. */
@@ -131,6 +133,7 @@ export function specBuilder(d: SpecDeps): SpecOf {
         authorizedKeys: withKey(await d.keys.authorizedKeys(env.owner_id), await d.envKeys?.(env.id)),
         sshPort,
         sshServer: env.ssh_server,
+        statusKeys: d.statusKey ? [d.statusKey] : [],
         hostPrivateKey,
         hostPublicKey: env.host_key!,
         envVars: env.env_vars,

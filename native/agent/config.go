@@ -23,7 +23,13 @@ type Config struct {
 	Env map[string]string `json:"env"`
 	// StatusFile is where open sessions by kind are written (read back by `hangar-agent status`).
 	StatusFile string `json:"status_file"`
+	// StatusKeys are the gateway's public keys (authorized_keys lines): they log in as StatusUser and may only ask
+	// for the status (no shell, no forwards), so the gateway counts sessions that never pass its tunnel.
+	StatusKeys []string `json:"status_keys"`
 }
+
+// StatusUser is the SSH user name the gateway's status probe logs in as.
+const StatusUser = "hangar-status"
 
 // LoadConfig reads and checks the agent's config file.
 func LoadConfig(path string) (*Config, error) {

@@ -42,6 +42,9 @@ func NewServer(cfg *Config, login *Login, logger *log.Logger) (*Server, error) {
 // checkKey accepts the login user with a key listed in authorized_keys, read again at every attempt (the gateway
 // rewrites the file when the owner's keys change).
 func (s *Server) checkKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	if meta.User() == StatusUser {
+		return s.checkStatusKey(key)
+	}
 	if meta.User() != s.login.Name {
 		return nil, fmt.Errorf("user %q is not the login user", meta.User())
 	}
@@ -63,6 +66,23 @@ func (s *Server) checkKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permis
 	return nil, fmt.Errorf("key not authorized")
 }
 
+// checkStatusKey accepts one of the gateway's keys for the status probe (marked, so the connection gets nothing else).
+func (s *Server) checkStatusKey(key ssh.PublicKey) (*ssh.Permissions, error) {
+	want := key.Marshal()
+	for _, line := range s.cfg.StatusKeys {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err == nil && bytes.Equal(k.Marshal(), want) {
+			return &ssh.Permissions{Extensions: map[string]string{roleExt: roleStatus}}, nil
+		}
+	}
+	return nil, fmt.Errorf("key not authorized for the status")
+}
+
+const (
+	roleExt    = "hangar-role"
+	roleStatus = "status"
+)
+
 // Serve accepts connections on l until it is closed.
 func (s *Server) Serve(l net.Listener, tracker *Tracker) error {
 	s.tracker = tracker
@@ -83,6 +103,11 @@ func (s *Server) handle(c net.Conn) {
 		return
 	}
 	defer sc.Close()
+	if sc.Permissions.Extensions[roleExt] == roleStatus {
+		// The gateway's probe: not a login, not counted, and nothing but the status.
+		s.serveStatus(chans, reqs)
+		return
+	}
 	// The env's log says who logged in, as sshd's "Accepted publickey for" does.
 	s.log.Printf("Accepted publickey for %s from %s", sc.User(), sc.RemoteAddr())
 	done := s.tracker.Conn()

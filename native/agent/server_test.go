@@ -18,8 +18,21 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// statusSigner is the gateway's key in every test agent's status_keys.
+var statusSigner = func() ssh.Signer {
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	s, _ := ssh.NewSignerFromKey(k)
+	return s
+}()
+
 // startAgent serves on 127.0.0.1 as the current user, with a fresh host key and one authorized client key.
 func startAgent(t *testing.T) (addr string, client *ssh.ClientConfig, tr *Tracker) {
+	t.Helper()
+	return startAgentShell(t, "/bin/sh")
+}
+
+// startAgentShell: the login user's shell is `shell` (busybox's sh, as in a busybox-only image).
+func startAgentShell(t *testing.T, shell string) (addr string, client *ssh.ClientConfig, tr *Tracker) {
 	t.Helper()
 	// Not t.TempDir(): the status file is rewritten when connections close, after the test's own cleanup.
 	dir, _ := os.MkdirTemp("", "hangar-agent-test-")
@@ -35,12 +48,13 @@ func startAgent(t *testing.T) (addr string, client *ssh.ClientConfig, tr *Tracke
 	_ = os.WriteFile(filepath.Join(dir, "keys"), ssh.MarshalAuthorizedKey(signer.PublicKey()), 0o644)
 	u, _ := user.Current()
 	cfg := &Config{User: u.Username, HostKey: filepath.Join(dir, "host"), AuthorizedKeys: filepath.Join(dir, "keys"),
-		Env: map[string]string{"HANGAR_TEST": "from-config"}, StatusFile: filepath.Join(dir, "status.json")}
+		Env: map[string]string{"HANGAR_TEST": "from-config"}, StatusFile: filepath.Join(dir, "status.json"),
+		StatusKeys: []string{string(ssh.MarshalAuthorizedKey(statusSigner.PublicKey()))}}
 	login, err := LookupLogin(u.Username)
 	if err != nil {
 		t.Fatal(err)
 	}
-	login.Shell, login.Dir = "/bin/sh", dir
+	login.Shell, login.Dir = shell, dir
 	srv, err := NewServer(cfg, login, log.New(io.Discard, "", 0))
 	if err != nil {
 		t.Fatal(err)

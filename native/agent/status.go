@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // Kinds of open sessions the agent reports (what the gateway's activity counts).
@@ -86,5 +88,40 @@ func (t *Tracker) write() {
 	tmp := filepath.Join(filepath.Dir(t.path), "."+filepath.Base(t.path)+".tmp")
 	if os.WriteFile(tmp, b, 0o644) == nil {
 		_ = os.Rename(tmp, t.path)
+	}
+}
+
+// serveStatus answers the gateway's probe: each session channel's exec "status" gets the JSON status and exit 0;
+// every other channel, request and command is refused.
+func (s *Server) serveStatus(chans <-chan ssh.NewChannel, reqs <-chan *ssh.Request) {
+	go ssh.DiscardRequests(reqs)
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			_ = nc.Reject(ssh.Prohibited, "the status login may only ask for the status")
+			continue
+		}
+		ch, creqs, err := nc.Accept()
+		if err != nil {
+			continue
+		}
+		go s.statusChannel(ch, creqs)
+	}
+}
+
+func (s *Server) statusChannel(ch ssh.Channel, reqs <-chan *ssh.Request) {
+	defer ch.Close()
+	for r := range reqs {
+		var cmd struct{ Command string }
+		ok := r.Type == "exec" && ssh.Unmarshal(r.Payload, &cmd) == nil && cmd.Command == "status"
+		if r.WantReply {
+			_ = r.Reply(ok, nil)
+		}
+		if !ok {
+			continue
+		}
+		b, _ := json.Marshal(s.tracker.Snapshot())
+		_, _ = ch.Write(append(b, '\n'))
+		_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{0}))
+		return
 	}
 }

@@ -69,14 +69,17 @@ describe('agent: hangar-agent in Docker envs, through the tunnel with OpenSSH', 
   });
 
   describe('python3 + Jupyter image without openssh-server', () => {
-    agentAccessTests(() => ({
-      ssh,
-      env: PY,
-      httpServer: (p) =>
-        `cd "$(mktemp -d)" && echo hangar-L >marker-hangar-L.txt && exec python3 -m http.server ${p} --bind 127.0.0.1`,
-      httpGet: (u) =>
-        `python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request.urlopen("${u}").read().decode())'`,
-    }));
+    agentAccessTests(
+      () => ({
+        ssh,
+        env: PY,
+        httpServer: (p) =>
+          `cd "$(mktemp -d)" && echo hangar-L >marker-hangar-L.txt && exec python3 -m http.server ${p} --bind 127.0.0.1`,
+        httpGet: (u) =>
+          `python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request.urlopen("${u}").read().decode())'`,
+      }),
+      { python: true },
+    );
 
     it('Jupyter runs (started by the init script) and answers through the gateway', async () => {
       const base = `${d.url}/api/v1/environments/${envIds[PY]}/jupyter`;
@@ -125,6 +128,56 @@ describe('agent: hangar-agent in Docker envs, through the tunnel with OpenSSH', 
         held.kill();
       }
     });
+  });
+
+  it('the gateway hears of sessions that bypass it (a login straight to the container): by kind, as activity', async () => {
+    const name = `agod-${id}`;
+    const env = await d.admin.createEnvironment({
+      name,
+      image: AGENT_BUSYBOX_IMAGE,
+      image_pull_policy: 'never',
+      environment_type: 'terminal',
+      lifecycle_policy: 'on_demand',
+    });
+    ids.push(env.id);
+    const running = await d.admin.waitFor(env.id, ['running']);
+    const ip = (
+      await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', running.backend_ref!)
+    ).trim();
+    const deadline = async () => Date.parse((await d.admin.getEnvironment(env.id)).next_action!.at!);
+    const tick = () => d.server.envs.autopilot.tick();
+    const before = await deadline();
+    // Not through the tunnel: the gateway sees no connection, only the agent knows.
+    const direct = spawn('ssh', [
+      ...['-i', path.join(ssh.cli.configDir, 'id_ed25519'), '-o', 'BatchMode=yes'],
+      ...['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', `hangar@${ip}`, 'sleep 120'],
+    ]);
+    try {
+      let seen;
+      for (let i = 0; i < 100 && !seen?.agent?.sessions.exec; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        seen = await d.admin.activity(env.id);
+      }
+      assert.equal(seen!.agent!.sessions.exec, 1, JSON.stringify(seen));
+      assert.equal(seen!.agent!.connections, 1);
+      assert.deepEqual(seen!.gateway, {});
+      await new Promise((r) => setTimeout(r, 1100));
+      await tick();
+      const during = await deadline();
+      assert.ok(during > before, `the idle deadline moved on (${before} → ${during})`);
+      direct.kill();
+      for (let i = 0; i < 100 && (await d.admin.activity(env.id)).agent?.sessions.exec; i++)
+        await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 1100));
+      await tick();
+      assert.equal(
+        await deadline(),
+        during,
+        'with nothing open, the deadline stays: ' + JSON.stringify(await d.admin.activity(env.id)),
+      );
+    } finally {
+      direct.kill();
+    }
   });
 
   describe('busybox-only image (no /etc/passwd, no useradd)', () => {
@@ -188,6 +241,7 @@ describe('agent: hangar-agent in Docker envs, through the tunnel with OpenSSH', 
     const { token } = await d.admin.createUser(`agbob${id}`);
     const bob = new HangarClient({ url: d.url, token });
     await assert.rejects(bob.connection(envIds[PY]), (e: { status?: number }) => e.status === 404);
+    await assert.rejects(bob.activity(envIds[PY]), (e: { status?: number }) => e.status === 404);
     const status = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`${d.url.replace(/^http/, 'ws')}/api/v1/environments/${envIds[PY]}/tunnel?port=22`, {
         headers: { authorization: `Bearer ${token}` },

@@ -69,6 +69,31 @@ describe('agent: the Kubernetes pod spec carries hangar-agent (kwok: spec only)'
     assert.ok(main.ports!.some((p) => p.name === 'ssh' && p.containerPort === 2222));
   });
 
+  it("restricted is the API server's own Pod Security admission: the env's pod is admitted, a root pod is not", async () => {
+    const { core, apps } = k8sApis();
+    const dep = (await apps.listDeploymentForAllNamespaces({ labelSelector: `dev.hangar.env-id=${ids[0]}` })).items[0];
+    const namespace = dep.metadata!.namespace!;
+    const ns = await core.readNamespace({ name: namespace });
+    assert.equal(ns.metadata?.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
+    // The ReplicaSet controller made the pod through admission (kwok then "runs" it without executing anything).
+    let pods: unknown[] = [];
+    for (let i = 0; i < 60 && !pods.length; i++) {
+      pods = (await core.listNamespacedPod({ namespace, labelSelector: `dev.hangar.env-id=${ids[0]}` })).items;
+      if (!pods.length) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(pods.length, 1, 'the restricted pod was admitted');
+    // The same namespace refuses a pod that runs as root with the default capabilities (a dry run: nothing made).
+    const root = {
+      metadata: { name: `root-${id}` },
+      spec: { containers: [{ name: 'c', image: AGENT_BUSYBOX_IMAGE }] },
+    };
+    await assert.rejects(
+      core.createNamespacedPod({ namespace, body: root, dryRun: 'All' }),
+      (e: { code?: number; body?: string }) =>
+        e.code === 403 && /violates PodSecurity\W+restricted/.test(String(e.body)),
+    );
+  });
+
   it('a backend without agent_image: the default falls back to the image sshd; an explicit agent is a 400', async () => {
     const env = await d.admin.createEnvironment({
       name: `agp-${id}`,

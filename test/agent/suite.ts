@@ -40,7 +40,8 @@ const inTerminal = (ssh: OpenSsh, inner: string) =>
     );
   });
 
-export function agentAccessTests(t: () => AgentTarget): void {
+/** `python`: the image has python3, for the unix-socket ends of the streamlocal test (busybox has neither end). */
+export function agentAccessTests(t: () => AgentTarget, o: { python?: boolean } = {}): void {
   it('exec: output and exit codes come back; the session is the login user, not root', async () => {
     const { ssh, env } = t();
     const ok = await ssh.ssh(env, 'echo out; echo err >&2; id -un');
@@ -160,6 +161,55 @@ export function agentAccessTests(t: () => AgentTarget): void {
       ]);
       assert.equal(r.code, 0, r.err);
       assert.equal(r.out.trim(), 'through-ssh-R');
+    } finally {
+      srv.close();
+    }
+  });
+
+  if (o.python) streamlocalTest(t);
+}
+
+function streamlocalTest(t: () => AgentTarget): void {
+  it('streamlocal: ssh -L to a unix socket in the env, ssh -R from one', async () => {
+    const { ssh, env } = t();
+    const n = crypto.randomBytes(4).toString('hex');
+    const remote = `/tmp/hangar-sl-${n}.sock`;
+    const serve = `import socket; s=socket.socket(socket.AF_UNIX); s.bind("${remote}"); s.listen(1); c,_=s.accept(); c.sendall(b"from-unix"); c.close()`;
+    const server = ssh.spawn(['-T', ssh.alias(env), `python3 -c '${serve}'`]);
+    const local = path.join(tmpDir('agent-sl-'), 'l.sock');
+    const fwd = ssh.spawn(['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${local}:${remote}`, ssh.alias(env)]);
+    const read = () =>
+      new Promise<string>((resolve) => {
+        let got = '';
+        net
+          .connect(local)
+          .on('data', (b) => (got += b))
+          .on('close', () => resolve(got))
+          .on('error', () => resolve(''));
+      });
+    try {
+      let got = '';
+      for (let i = 0; i < 60 && got !== 'from-unix'; i++) {
+        if (fs.existsSync(local)) got = await read();
+        if (got !== 'from-unix') await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.equal(got, 'from-unix', 'ssh -L local.sock:remote.sock');
+    } finally {
+      fwd.kill();
+      server.kill();
+    }
+    const srv = http.createServer((_q, res) => res.end('through-unix-R')).listen(0, '127.0.0.1');
+    await new Promise((r) => srv.once('listening', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    const sock = `/tmp/hangar-slr-${n}.sock`;
+    const ask = `import socket; s=socket.socket(socket.AF_UNIX); s.connect("${sock}"); s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n"); print(s.makefile().read().split()[-1])`;
+    try {
+      const r = await ssh.run('ssh', [
+        ...['-o', 'ExitOnForwardFailure=yes', '-R', `${sock}:127.0.0.1:${port}`],
+        ...[ssh.alias(env), `python3 -c '${ask}'; rm -f ${sock}`],
+      ]);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out.trim(), 'through-unix-R');
     } finally {
       srv.close();
     }

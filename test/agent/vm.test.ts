@@ -87,12 +87,15 @@ describe('agent: hangar-agent in a VM, delivered by cloud-init', function () {
     assert.doesNotMatch(r.out, /sshd/);
   });
 
-  agentAccessTests(() => ({
-    ssh,
-    env: ENV,
-    httpServer: (p) =>
-      `cd "$(mktemp -d)" && echo hangar-L >marker-hangar-L.txt && exec python3 -m http.server ${p} --bind 127.0.0.1`,
-    httpGet: (u) =>
-      `python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request.urlopen("${u}").read().decode())'`,
-  }));
+  agentAccessTests(
+    () => ({
+      ssh,
+      env: ENV,
+      httpServer: (p) =>
+        `cd "$(mktemp -d)" && echo hangar-L >marker-hangar-L.txt && exec python3 -m http.server ${p} --bind 127.0.0.1`,
+      httpGet: (u) =>
+        `python3 -c 'import urllib.request,sys; sys.stdout.write(urllib.request.urlopen("${u}").read().decode())'`,
+    }),
+    { python: true },
+  );
 });

@@ -43,6 +43,7 @@ packages=(
   s3fs                   # s3fs-fuse: mounts a dataset's bucket+prefix on the host, bound into the env
   rclone                 # rclone mount / sync: the other FUSE client, and sync into a volume where FUSE is missing
   busybox-static         # the agent tests' busybox-only image (no OpenSSH, no package manager)
+  qemu-user-static       # runs the linux/arm64 hangar-agent in the agent tests (no arm64 CPU here)
 )
 
 missing=()

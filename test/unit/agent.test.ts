@@ -51,6 +51,7 @@ describe('hangar-agent wiring', () => {
     assert.deepEqual(JSON.parse(String(cfg.content)), {
       user: 'dev',
       listen: ':2222',
+      status_keys: [],
       host_key: '/.hangar/ssh_host_ed25519_key',
       authorized_keys: '/.hangar/authorized_keys',
       env: { A: 'b c' },

@@ -28,6 +28,11 @@ import { createWorkload, listWhere } from './workloads';
 import { envClaims, templateHome } from './claims';
 import { ensureClaims } from './claimsApi';
 
+const ENFORCE_RESTRICTED = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+};
+
 export { TEAM_LABEL } from './conventions';
 
 export class K8sCreate {
@@ -66,7 +71,12 @@ export class K8sCreate {
             body: {
               metadata: {
                 name: namespace,
-                labels: { [LABELS.managed]: 'true', [LABELS.gateway]: c.o.gatewayId, [LABELS.backend]: c.id, ...whose },
+                labels: {
+                  ...{ [LABELS.managed]: 'true', [LABELS.gateway]: c.o.gatewayId, [LABELS.backend]: c.id, ...whose },
+                  // pod_security restricted: the API server's Pod Security admission enforces it on every pod here
+                  // (the create's dry run included), not only Hangar's own spec.
+                  ...(c.o.pod_security === 'restricted' ? ENFORCE_RESTRICTED : {}),
+                },
               },
             },
           }),

@@ -14,7 +14,7 @@ import { JUPYTER_METHODS } from '../routes/jupyter';
 import { createFromProfileSchema } from '../../../common/profiles';
 import { profileDriftSchema } from './profiles';
 import { answers, idParams, jsonBody, named, ok } from './registry';
-import { connectionSchema, environmentSchema } from './responses';
+import { connectionSchema, environmentSchema, envActivitySchema } from './responses';
 
 const env = ok('The environment', environmentSchema);
 
@@ -135,6 +135,14 @@ function crud(r: OpenAPIRegistry): void {
 }
 
 function lifecycle(r: OpenAPIRegistry): void {
+  r.registerPath({
+    method: 'get',
+    path: '/environments/{id}/activity',
+    operationId: 'getEnvironmentActivity',
+    summary: "What is open in the env now: the gateway's tunnels and hangar-agent's sessions, by kind",
+    request: { params: idParams },
+    responses: answers({ 200: ok('What is open', envActivitySchema) }, [404]),
+  });
   for (const action of ['start', 'stop', 'restart'] as const) {
     r.registerPath({
       method: 'post',

@@ -70,6 +70,25 @@ export const environmentSchema = z
   .passthrough()
   .openapi('Environment');
 
+const count = z.number().int().min(0);
+export const envActivitySchema = z
+  .object({
+    gateway: z
+      .record(count)
+      .describe('Tunnels open through this gateway by kind (ssh, port, jupyter, vnc, rdp); empty when none'),
+    agent: z
+      .object({
+        version: z.string(),
+        started_at: z.string(),
+        updated_at: z.string(),
+        connections: count.describe("SSH connections open to the agent (the gateway's probe is not one)"),
+        sessions: z.object({ shell: count, exec: count, sftp: count, forward: count }),
+      })
+      .nullable()
+      .describe("hangar-agent's own sessions by kind, wherever they came from; null: no agent, not running, no answer"),
+  })
+  .openapi('EnvActivity');
+
 export const connectionSchema = z
   .object({
     environment_id: z.string(),

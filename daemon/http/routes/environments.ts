@@ -78,6 +78,10 @@ export function environmentsRouter(
     res.json(await envs.extend(userOf(res), req.params.id, extendMinutes(b)));
   });
 
+  r.get('/:id/activity', async (req, res) => {
+    res.json(await envs.activityOf(userOf(res), req.params.id));
+  });
+
   r.get('/:id/connection', async (req, res) => {
     res.json(await envs.connection(userOf(res), req.params.id));
   });

@@ -12,8 +12,6 @@ import (
 	"log"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"hangar.dev/native/agent"
 )
@@ -79,7 +77,7 @@ func serve(cfgPath string) error {
 	if err := agent.DropTo(login); err != nil {
 		return err
 	}
-	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP)
+	agent.CatchSignals()
 	logger.Printf("version %s serving SSH on %s for %s (uid %d)", agent.Version, l.Addr(), login.Name, os.Getuid())
 	return srv.Serve(l, agent.NewTracker(cfg.StatusFile))
 }

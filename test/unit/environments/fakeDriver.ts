@@ -31,6 +31,8 @@ export class FakeDriver implements Driver {
   readonly kind = 'docker' as const;
   readonly modes = ['docker_local'] as const;
   readonly readyTimeoutMs = 2000;
+  /** Its port 22 says a banner and nothing more: no agent to ask for its sessions (the image's sshd, as it were). */
+  readonly agentByDefault = false;
   readonly objects = new Map<string, FakeObject>();
   readonly calls: string[] = [];
   gpuCount = 0;
