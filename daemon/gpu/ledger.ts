@@ -14,6 +14,8 @@ export class GrantLedger {
   private used = new Set<string>();
   /** GPUs hosting a granted vGPU: not whole any more. */
   private vgpuParents = new Set<string>();
+  /** Whole GPUs before this one in `whole` are all taken. */
+  private first = 0;
   /** Whether grants were added (or undone) since the read. */
   changed = false;
   /** Refusals worded since the last change, by request. */
@@ -37,6 +39,7 @@ export class GrantLedger {
   }
 
   private index(): void {
+    this.first = 0;
     this.used = new Set();
     this.vgpuParents = new Set();
     for (const g of this.grants) this.note(g);
@@ -65,9 +68,13 @@ export class GrantLedger {
   private fastWhole(req: GpuRequest): Choice | undefined {
     if (req.mode !== 'exclusive' || req.deviceIds.length || req.count < 1) return undefined;
     const model = req.model?.toLowerCase();
+    const taken = (id: string) => this.used.has(id) || this.vgpuParents.has(id);
+    // Grants only add up between reads (an undo re-indexes): the taken ones at the front are skipped once.
+    while (this.first < this.whole.length && taken(this.whole[this.first].d.id)) this.first++;
     const ids: string[] = [];
-    for (const w of this.whole) {
-      if (this.used.has(w.d.id) || this.vgpuParents.has(w.d.id) || (model && !w.model.includes(model))) continue;
+    for (let i = this.first; i < this.whole.length; i++) {
+      const w = this.whole[i];
+      if (taken(w.d.id) || (model && !w.model.includes(model))) continue;
       ids.push(w.d.id);
       if (ids.length === req.count) return { ok: true, deviceIds: ids };
     }
