@@ -1,5 +1,6 @@
 // Allocator throughput and correctness: 1,000 concurrent single-GPU requests on 512 simulated GPUs, through the
-// real store (SQLite transactions + the unique index). Prints grants/s and `double grants: N` (must be 0).
+// real store (SQLite transactions + the unique index), each inside a transaction as a create makes it (batched by
+// GpuService.transaction, as creates are). Prints grants/s and `double grants: N` (must be 0).
 import crypto from 'node:crypto';
 import { DriverRegistry } from '../daemon/backends/registry';
 import { GpuService } from '../daemon/gpu/service';
