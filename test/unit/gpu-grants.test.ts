@@ -3,7 +3,7 @@
 // would, and a caller whose work fails leaves no grant behind.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { DriverRegistry } from '../../daemon/backends/registry';
 import type { GpuDevice, GpuGrant, GpuRequest } from '../../daemon/contract';
 import { ConflictError } from '../../daemon/errors';
@@ -151,6 +151,27 @@ describe('gpu: grants through the store, batched', function () {
     await gpus.release(envs[0]);
     const again = await gpus.transaction((trx) => gpus.grantIn(trx, envs[1], 'b', exclusive()));
     assert.deepEqual(again, [devices[0].id]);
+  });
+
+  it('a batch whose COMMIT fails keeps nothing and tells every caller; the next batch reads afresh', async () => {
+    const devices = Array.from({ length: 4 }, (_, i) => gpu(i * 8));
+    await setUp(devices, 3);
+    const results = await Promise.allSettled([
+      gpus.transaction((trx) => gpus.grantIn(trx, envs[0], 'b', exclusive())),
+      gpus.transaction(async (trx) => {
+        // A foreign key checked only at COMMIT: the whole transaction fails there, after every caller's work.
+        await sql`pragma defer_foreign_keys = on`.execute(trx);
+        await trx
+          .insertInto('gpu_grants')
+          .values({ id: 'orphan', env_id: 'no-such-env', device_id: devices[3].id, mode: 'shared', created_at: now })
+          .execute();
+        return [];
+      }),
+      gpus.transaction((trx) => gpus.grantIn(trx, envs[1], 'b', exclusive())),
+    ]);
+    assert.ok(results.every((r) => r.status === 'rejected' && /FOREIGN KEY/.test(String(r.reason))));
+    assert.equal((await db.selectFrom('gpu_grants').select('id').execute()).length, 0);
+    assert.deepEqual(await gpus.transaction((trx) => gpus.grantIn(trx, envs[2], 'b', exclusive())), [devices[0].id]);
   });
 
   it('outside a batch (a plain transaction) the same rules hold', async () => {
