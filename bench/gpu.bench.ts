@@ -1,5 +1,6 @@
 // Allocator throughput and correctness: 1,000 concurrent single-GPU requests on 512 simulated GPUs, through the
-// real store (SQLite transactions + the unique index). Prints grants/s and `double grants: N` (must be 0).
+// real store (SQLite transactions + the unique index), each inside a transaction as a create makes it (batched by
+// GpuService.transaction, as creates are). Prints grants/s and `double grants: N` (must be 0).
 import crypto from 'node:crypto';
 import { DriverRegistry } from '../daemon/backends/registry';
 import { GpuService } from '../daemon/gpu/service';
@@ -80,7 +81,8 @@ async function main(): Promise<void> {
   const t0 = process.hrtime.bigint();
   const results = await Promise.allSettled(
     ids.map((id, i) =>
-      db.transaction().execute((trx) =>
+      // As a create does: the grant inside the create's transaction, batched with the others of the tick.
+      gpus.transaction((trx) =>
         gpus.grantIn(trx, id, 'b', {
           mode: 'exclusive',
           count: 1,

@@ -96,8 +96,9 @@ export async function createEnvironment(
   const agent = sshServerFor(input, d.defaultSshServer, driver) === 'agent' ? d.agent : undefined;
   await capability(driver, 'preflight')?.preflight({ ...previewSpec(id, actor, input, mounts), agent });
   try {
-    // The row and its GPU grants commit together: a crash leaves both or neither.
-    const env = await d.db.transaction().execute(async (trx) => {
+    // The row and its GPU grants commit together: a crash leaves both or neither. Creates of the same tick share
+    // one transaction (a savepoint each) and one read of the GPUs (GpuService.transaction).
+    const env = await d.gpus.transaction(async (trx) => {
       let row = await insertRow(d, trx, id, actor, input, mounts, hostKey.publicKey);
       const repo = new EnvironmentRepo(trx, d.box);
       // What the env keeps of its profile commits with the row (recreate and drift read it).

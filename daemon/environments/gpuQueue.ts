@@ -41,19 +41,28 @@ export class GpuQueue {
         (e) => !e.backend_ref && e.gpu_mode !== 'none' && !ctx.lock.isBusy(e.id) && ctx.gpus.allocates(e.backend_id),
       )
       .sort((a, b) => a.created_at.localeCompare(b.created_at));
-    for (const e of queued) {
-      const granted = await this.o.db.transaction().execute(async (trx) => {
-        const cur = await new EnvironmentRepo(trx, this.o.box).get(e.id);
-        if (cur?.status !== 'pending' || cur.backend_ref) return null;
-        return ctx.gpus.grantIn(trx, e.id, e.backend_id, requestOf(e)!).catch((err) => {
-          if (err instanceof ConflictError) return null;
-          throw err;
-        });
-      });
-      if (!granted) continue;
-      await ctx.repo.update(e.id, { gpu_device_ids: granted });
+    // All asked for at once: one batch (GpuService.transaction), decided in queue order on one read of the GPUs.
+    const grants = await Promise.allSettled(
+      queued.map((e) =>
+        ctx.gpus.transaction(async (trx) => {
+          const cur = await new EnvironmentRepo(trx, this.o.box).get(e.id);
+          if (cur?.status !== 'pending' || cur.backend_ref) return null;
+          return ctx.gpus.grantIn(trx, e.id, e.backend_id, requestOf(e)!).catch((err) => {
+            if (err instanceof ConflictError) return null;
+            throw err;
+          });
+        }),
+      ),
+    );
+    // Every committed grant is followed up, even when another env's transaction failed (that error comes last).
+    for (const [i, e] of queued.entries()) {
+      const r = grants[i];
+      if (r.status === 'rejected' || !r.value) continue;
+      await ctx.repo.update(e.id, { gpu_device_ids: r.value });
       await setStatus(ctx, e, ['pending'], 'creating');
       ctx.lock.track(e.id, () => provision(ctx, e.id));
     }
+    const failed = grants.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }

@@ -9,7 +9,9 @@ import { BackendUnavailableError, ConflictError, InputError } from '../errors';
 import type { Logger } from '../log';
 import type { Database } from '../store/schema';
 import { GpuRepo } from '../store/gpus';
-import { choose, type Choice } from './allocate';
+import { GroupCommit } from '../store/groupCommit';
+import { choose } from './allocate';
+import { GrantLedger } from './ledger';
 
 export function requestOf(
   e: Pick<Environment, 'gpu_mode' | 'gpu_count' | 'gpu_model' | 'gpu_mig_profile' | 'gpu_device_ids'>,
@@ -22,21 +24,6 @@ export function requestOf(
     profile: e.gpu_mig_profile,
     deviceIds: e.gpu_device_ids,
   };
-}
-
-/** allocate.ts chooseWhole's refusal, from counts (GpuRepo.freeSummary). */
-function wholeRefusal(
-  req: GpuRequest,
-  where: string,
-  s: { byModel: { model: string; total: number; mig: number; free: number }[]; anyMatch: boolean },
-): string {
-  const free =
-    s.byModel
-      .map((c) => `${c.free} of ${c.total} ${c.model} free${c.mig ? ` (${c.mig} in MIG mode)` : ''}`)
-      .join(', ') || 'no GPUs in the inventory';
-  const model = req.model ? ` ${req.model}` : '';
-  const missing = req.model && !s.anyMatch ? ` (no${model} on ${where} at all)` : '';
-  return `need ${req.count}×${model || ' GPU'} on ${where}; ${free}${missing}`;
 }
 
 const CONTAINER_GPU_MODES: readonly GpuRequest['mode'][] = ['exclusive', 'mig', 'shared'];
@@ -54,6 +41,7 @@ export class GpuService {
     this.drivers = o.backends;
     this.log = o.log;
     this.repo = new GpuRepo(o.db);
+    this.batches = new GroupCommit(o.db, { savepoint: (trx) => this.undoPoint(trx) });
   }
 
   /** GPU-hours held, busy and reclaimed by automatic stops, per user or team, over hours in [from, to) (default:
@@ -153,12 +141,12 @@ export class GpuService {
       .filter((g) => (!f.model || g.model.toLowerCase().includes(f.model.toLowerCase())) && (!f.free || g.free > 0));
   }
 
-  /** Chooses and records devices for a new env, inside the caller's transaction (with the env row). */
+  /** Chooses and records devices for a new env, inside the caller's transaction (with the env row). In a batch of
+   *  transaction() the inventory and grants are read once for all its callers (ledger.ts). */
   async grantIn(trx: Kysely<Database>, envId: string, backendId: string, req: GpuRequest): Promise<string[]> {
     const repo = new GpuRepo(trx);
-    const choice =
-      (await this.fastWhole(repo, backendId, req)) ??
-      choose(req, await repo.devices(backendId), await repo.grants(backendId), `backend '${backendId}'`);
+    const ledger = await this.ledger(trx, repo, backendId);
+    const choice = ledger.choose(req, `backend '${backendId}'`);
     if (!choice.ok) throw new ConflictError(`no GPU fits: ${choice.reason}`);
     const now = new Date().toISOString();
     const grants: GpuGrant[] = choice.deviceIds.map((device_id) => ({
@@ -171,22 +159,55 @@ export class GpuService {
     try {
       await repo.insertGrants(grants);
     } catch (err) {
-      if (/UNIQUE/.test(String(err)))
+      // Only another gateway (PostgreSQL) can have granted it since this transaction read: read again next time.
+      this.ledgers.get(trx)?.delete(backendId);
+      if (/UNIQUE|unique constraint/i.test(String(err)))
         throw new ConflictError(`no GPU fits: a requested GPU was just granted to another environment`);
       throw err;
     }
+    ledger.add(grants);
     return choice.deviceIds;
   }
 
-  /** Exclusive whole GPUs by count (the common request): decided in SQL. Not enough free: undefined, and the full
-   *  allocator (allocate.ts) decides, with its reason for the refusal. */
-  private async fastWhole(repo: GpuRepo, backendId: string, req: GpuRequest): Promise<Choice | undefined> {
-    if (req.mode !== 'exclusive' || req.deviceIds.length || req.count < 1) return undefined;
-    const ids = await repo.freeWholeIds(backendId, req.model, req.count);
-    if (ids.length === req.count) return { ok: true, deviceIds: ids };
-    return {
-      ok: false,
-      reason: wholeRefusal(req, `backend '${backendId}'`, await repo.freeSummary(backendId, req.model)),
+  /** Runs `fn` in a transaction shared with the other callers of this tick (store/groupCommit.ts): one BEGIN, one
+   *  read of each backend's GPUs and one COMMIT for the whole batch. For creates and the GPU queue. */
+  transaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.batches.run(fn);
+  }
+
+  /** Per transaction and backend: what it read of the GPUs and what it granted since. Nothing outlives the
+   *  transaction, so the database stays the one truth: each batch reads it afresh (single SQLite writer: exact;
+   *  several gateways on PostgreSQL: a grant another gateway commits after this read is refused by the unique
+   *  index gpu_grants_exclusive, that caller gets a 409 and the batch reads again). */
+  private readonly ledgers = new WeakMap<Kysely<Database>, Map<string, GrantLedger>>();
+  private readonly batches: GroupCommit<Database>;
+
+  private async ledger(trx: Kysely<Database>, repo: GpuRepo, backendId: string): Promise<GrantLedger> {
+    const read = async () => new GrantLedger(await repo.devices(backendId), await repo.grants(backendId));
+    if (!trx.isTransaction) return read(); // autocommit: nothing to keep it beside
+    let byBackend = this.ledgers.get(trx);
+    if (!byBackend) this.ledgers.set(trx, (byBackend = new Map()));
+    let l = byBackend.get(backendId);
+    if (!l) byBackend.set(backendId, (l = await read()));
+    return l;
+  }
+
+  /** A caller's savepoint in a batch: if it is rolled back, its grants leave the ledgers too. */
+  private undoPoint(trx: Kysely<Database>): () => void {
+    const marks = [...(this.ledgers.get(trx) ?? new Map<string, GrantLedger>())].map(
+      ([b, l]) => [b, l.mark()] as const,
+    );
+    return () => {
+      const byBackend = this.ledgers.get(trx);
+      if (!byBackend) return;
+      const before = new Map(marks);
+      for (const [b, l] of byBackend) {
+        const m = before.get(b);
+        // Read inside the rolled-back work: still right unless that work granted through it (then read again).
+        if (m === undefined) {
+          if (l.changed) byBackend.delete(b);
+        } else l.undo(m);
+      }
     };
   }
 

@@ -43,6 +43,24 @@ const migrations: Record<string, Migration> = {
   '018_snapshots_backups': m018,
 };
 
+/** The connection with its prepared statements kept by SQL text: Kysely prepares every query it runs and the
+ *  daemon's queries repeat (a GPU grant is three statements; preparing was a sixth of its time). Bounded: the
+ *  least recently used go. SQLite re-prepares a kept statement itself after a schema change. */
+function keptStatements(sqlite: SQLite.Database, max = 1000): { prepare: SQLite.Database['prepare']; close(): void } {
+  const kept = new Map<string, SQLite.Statement>();
+  return {
+    prepare: ((text: string) => {
+      let stmt = kept.get(text);
+      if (stmt) kept.delete(text);
+      else stmt = sqlite.prepare(text);
+      kept.set(text, stmt);
+      if (kept.size > max) kept.delete(kept.keys().next().value!);
+      return stmt;
+    }) as SQLite.Database['prepare'],
+    close: () => sqlite.close(),
+  };
+}
+
 export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(dataDir, 'hangar.db');
@@ -53,7 +71,7 @@ export async function openDatabase(dataDir: string): Promise<Kysely<Database>> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   fs.chmodSync(file, 0o600);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keptStatements(sqlite) }) });
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { GpuDevice, GpuGrant } from '../contract';
 import type { Database, GpusTable } from './schema';
 
@@ -76,67 +76,6 @@ export class GpuRepo {
         );
       await q.execute();
     });
-  }
-
-  /** The allocator's fast path for whole exclusive GPUs: the first `count` free ones in its order (index, node, id),
-   *  chosen in SQL, so a decision reads `count` rows instead of the inventory and every grant. Same rules as
-   *  allocate.ts chooseWhole: usable, MIG off, not hosting granted vGPUs, no grant at all, model substring. */
-  async freeWholeIds(backendId: string, model: string | null, count: number): Promise<string[]> {
-    let q = this.wholeGpus(backendId)
-      .select('g.id')
-      .where('g.present', '=', 1)
-      .where('g.health', '=', 'ok')
-      // Subqueries evaluated once (NOT IN), not per candidate row.
-      .where('g.id', 'not in', (eb) => eb.selectFrom('gpu_grants').select('device_id'));
-    if (model) q = q.where(sql<boolean>`instr(lower(g.model), ${model.toLowerCase()}) > 0`);
-    const rows = await q.orderBy('g.idx').orderBy('g.node').orderBy('g.id').limit(count).execute();
-    return rows.map((r) => r.id);
-  }
-
-  /** Whole GPUs of a backend: MIG off, not hosting granted vGPUs. */
-  private wholeGpus(backendId: string) {
-    return this.db
-      .selectFrom('gpus as g')
-      .where('g.backend_id', '=', backendId)
-      .where('g.kind', '=', 'gpu')
-      .where('g.mig_mode', '!=', 'enabled')
-      .where('g.id', 'not in', (eb) =>
-        eb
-          .selectFrom('gpu_grants as y')
-          .innerJoin('gpus as m', 'm.id', 'y.device_id')
-          .select((e) => e.fn.coalesce('m.parent_id', sql<string>`''`).as('parent_id'))
-          .where('m.kind', '=', 'mdev'),
-      );
-  }
-
-  /** Per model, in inventory order: whole GPUs free, all GPUs, those in MIG mode (allocate.ts describeFree), and
-   *  whether any whole GPU matches `model` — the refusal's words, counted in SQL. */
-  async freeSummary(backendId: string, model: string | null) {
-    const byModel = await this.db
-      .selectFrom('gpus')
-      .select((eb) => [
-        'model',
-        eb.fn.countAll<number>().as('total'),
-        sql<number>`sum(mig_mode = 'enabled')`.as('mig'),
-        sql<number>`sum(mig_mode != 'enabled' and health = 'ok' and present = 1 and id not in (select device_id from gpu_grants))`.as(
-          'free',
-        ),
-      ])
-      .where('backend_id', '=', backendId)
-      .where('kind', '=', 'gpu')
-      .groupBy('model')
-      .orderBy(sql`min(node || char(0) || printf('%012d', idx) || char(0) || id)`)
-      .execute();
-    const anyMatch = model
-      ? Boolean(
-          await this.wholeGpus(backendId)
-            .select('g.id')
-            .where(sql<boolean>`instr(lower(g.model), ${model.toLowerCase()}) > 0`)
-            .limit(1)
-            .executeTakeFirst(),
-        )
-      : true;
-    return { byModel, anyMatch };
   }
 
   async grants(backendId?: string): Promise<GpuGrant[]> {
