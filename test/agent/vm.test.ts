@@ -1,5 +1,6 @@
-// hangar-agent in a VM (libvirt + QEMU under TCG, the Debian test template, which has its own sshd): the agent rides
-// in the cloud-init seed and serves port 22 instead of sshd (ssh_server agent), for the real OpenSSH client.
+// hangar-agent in a VM (libvirt + QEMU under TCG, the Debian test template, which has its own sshd and Debian's
+// jupyter-notebook): the agent rides in the cloud-init seed and serves port 22 instead of sshd (ssh_server agent),
+// for the real OpenSSH client; the init script starts Jupyter, reached through the gateway.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -57,7 +58,7 @@ describe('agent: hangar-agent in a VM, delivered by cloud-init', function () {
       image: TEMPLATE,
       deployment_mode: 'vm',
       backend_id: 'kvm',
-      environment_type: 'terminal',
+      environment_type: 'ide', // Jupyter too: the template has Debian's jupyter-notebook and no sshd on port 22
       ssh_server: 'agent',
       env_vars: { HANGAR_AGENT_T: 'two words' },
     });
@@ -85,6 +86,21 @@ describe('agent: hangar-agent in a VM, delivered by cloud-init', function () {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^hangar +\/\.hangar\/bin\/hangar-agent serve/m);
     assert.doesNotMatch(r.out, /sshd/);
+  });
+
+  it('Jupyter (started by the init script in the guest) answers through the gateway', async () => {
+    const base = `${d.url}/api/v1/environments/${envId}/jupyter`;
+    let status = 0;
+    // Under TCG the notebook server takes a while to import itself after boot.
+    for (let i = 0; i < 600 && status !== 200; i++) {
+      status = await fetch(`${base}/api/status`, { headers: { authorization: `Bearer ${d.token}` } }).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status !== 200) await new Promise((r) => setTimeout(r, 1000));
+    }
+    const log = status === 200 ? '' : (await ssh.ssh(ENV, 'tail -20 /tmp/jupyter.log')).out;
+    assert.equal(status, 200, log);
   });
 
   agentAccessTests(
