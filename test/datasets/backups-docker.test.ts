@@ -12,7 +12,7 @@ import { apiError } from '../helpers/apiError';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { docker, SSH_IMAGE } from '../helpers/docker';
 import { ensureS3Server, testStore, uniqueBucket } from '../helpers/s3';
-import { backupStoreYaml, volumeDigest, writeVolume } from '../helpers/volumeData';
+import { backupStoreYaml, containerTree, volumeDigest, writeVolume } from '../helpers/volumeData';
 
 const DAY = 86_400_000;
 
@@ -150,6 +150,56 @@ describe('datasets: backups of a Docker env on a schedule (moved clock), retenti
     await u.bob.c.waitFor(envName, ['running'], { timeoutMs: 120_000 });
     assert.equal(await homeSum(), firstHome);
     assert.notEqual(firstVol, beforeRestore); // v1 then, v2 in the kept backups
+  });
+
+  it('restore is exact: files added after the backup are gone, changed and deleted ones back, modes and links kept', async () => {
+    const home = `/home/${env.ssh_user}`;
+    const own = `${env.ssh_user}:${env.ssh_user}`;
+    await docker(
+      'exec',
+      env.backend_ref!,
+      'sh',
+      '-ec',
+      [
+        `cd ${home} && mkdir -p proj/src deep/a/b && echo one > proj/a.txt && head -c 70000 /dev/urandom > proj/src/m.bin`,
+        `printf '#!/bin/sh\\necho hi\\n' > proj/run.sh && chmod 0750 proj/run.sh && chmod 0600 proj/a.txt && chmod 0700 deep`,
+        `echo b > deep/a/b/f && ln -s proj/a.txt link && chown -R ${own} proj deep && chown -h ${own} link`,
+      ].join(' && '),
+    );
+    const [homeThen, volThen] = [await containerTree(env.backend_ref!, home), await volumeDigest(vol.backend_name)];
+    const b = await u.bob.c.runBackup({ environment: envName });
+    assert.equal(b.status, 'complete');
+    await docker(
+      'exec',
+      env.backend_ref!,
+      'sh',
+      '-ec',
+      [
+        `cd ${home} && echo new > new.txt && mkdir added && echo z > added/z && echo more >> proj/a.txt`,
+        `chmod 0644 proj/run.sh && rm -r deep link && ln -s /etc/passwd link2 && head -c 100 /dev/zero > proj/src/m.bin`,
+      ].join(' && '),
+    );
+    await writeVolume(vol.backend_name, 'echo extra > /v/extra && echo v9 > /v/version && mkdir /v/later');
+    assert.notDeepEqual(await containerTree(env.backend_ref!, home), homeThen);
+    await u.bob.c.action(envName, 'stop');
+    await u.bob.c.waitFor(envName, ['stopped'], { timeoutMs: 60_000 });
+    assert.equal((await apiError(u.alice.c.restoreBackup(b.id))).status, 404);
+    await u.bob.c.restoreBackup(b.id);
+    const homeNow = await containerTree(env.backend_ref!, home);
+    assert.deepEqual(homeNow, homeThen);
+    assert.ok(
+      homeNow.some((l) => /\/proj\/run\.sh file 750 /.test(l)) &&
+        homeNow.some((l) => /\/link symlink .* -> proj\/a\.txt$/.test(l)),
+      homeNow.join('\n'),
+    );
+    assert.equal(await volumeDigest(vol.backend_name), volThen);
+    // The env starts on its restored home, its user still owning it.
+    await u.bob.c.action(envName, 'start');
+    await u.bob.c.waitFor(envName, ['running'], { timeoutMs: 120_000 });
+    assert.equal(
+      await docker('exec', env.backend_ref!, 'sh', '-c', `stat -c %U ${home}/proj/a.txt && cat ${home}/proj/a.txt`),
+      `${env.ssh_user}\none`,
+    );
   });
 
   it('store down: run now is 503 naming the store; a scheduled run is a failed backup with the reason, none complete', async () => {
