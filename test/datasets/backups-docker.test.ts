@@ -1,7 +1,9 @@
 // Backups of a Docker env's data (home directory + mounted volume) into the real test S3 server, on a schedule in a
 // time zone driven by a moved clock: retention keeps N (older ones gone from the store and the catalogue), restore
-// of a chosen backup brings the content back (checksums), another user gets 404, a running env is 409, a store that
-// is down is 503 naming it (run now) or a failed backup with the reason (scheduled) — never a complete one.
+// of a chosen backup brings the content back (checksums) exactly (the whole home tree listed with types, modes, owners,
+// link targets and checksums: files added after the backup gone), another user gets 404, a running env is 409, so is
+// an env with a mount inside its home (nothing touched), a store that is down is 503 naming it (run now) or a failed
+// backup with the reason (scheduled) — never a complete one.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -200,6 +202,31 @@ describe('datasets: backups of a Docker env on a schedule (moved clock), retenti
       await docker('exec', env.backend_ref!, 'sh', '-c', `stat -c %U ${home}/proj/a.txt && cat ${home}/proj/a.txt`),
       `${env.ssh_user}\none`,
     );
+  });
+
+  it('an env with a mount inside its home: restore is 409 naming the mount, and neither the home nor the volume changes', async () => {
+    const name = `bak-in-${sfx}`;
+    await u.bob.c.createEnvironment({
+      name,
+      image: SSH_IMAGE,
+      image_pull_policy: 'never',
+      storage_config: { mounts: [{ type: 'volume', source: 'inner', target: `/home/${env.ssh_user}/data` }] },
+    });
+    const e2 = await u.bob.c.waitFor(name, ['running'], { timeoutMs: 120_000 });
+    const home = `/home/${e2.ssh_user}`;
+    await docker('exec', e2.backend_ref!, 'sh', '-c', `echo kept > ${home}/data/f && echo h1 > ${home}/h`);
+    const b = await u.bob.c.runBackup({ environment: name });
+    await docker('exec', e2.backend_ref!, 'sh', '-c', `echo v2 > ${home}/data/f && echo h2 > ${home}/h`);
+    await u.bob.c.action(name, 'stop');
+    await u.bob.c.waitFor(name, ['stopped'], { timeoutMs: 60_000 });
+    const inner = (await u.bob.c.volumes()).find((v) => v.name === 'inner')!;
+    const [homeThen, volThen] = [await containerTree(e2.backend_ref!, home), await volumeDigest(inner.backend_name)];
+    const err = await apiError(u.bob.c.restoreBackup(b.id));
+    assert.equal(err.status, 409);
+    assert.match(err.message, new RegExp(`${home}/data is a mount inside ${home}: .*nothing was restored`));
+    assert.deepEqual(await containerTree(e2.backend_ref!, home), homeThen);
+    assert.equal(await volumeDigest(inner.backend_name), volThen);
+    await u.bob.c.deleteEnvironment(name);
   });
 
   it('store down: run now is 503 naming the store; a scheduled run is a failed backup with the reason, none complete', async () => {

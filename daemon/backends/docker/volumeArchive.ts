@@ -83,7 +83,10 @@ export function dockerVolumeArchive(docker: () => Dockerode, call: Call, gateway
       const parent = path.replace(/\/[^/]+\/?$/, '') || '/';
       const c = docker().getContainer(ref);
       if (o?.replace) await refuseMountsInside(call, c, path);
-      const body = o?.replace ? replacing(path.replace(/\/+$/, '').split('/').pop()!, tar) : tar;
+      const base = path.replace(/\/+$/, '').split('/').pop();
+      if (o?.replace && !base)
+        throw new UnprocessableError(`an exact restore needs a directory below /, not '${path}'`);
+      const body = o?.replace ? replacing(base!, tar) : tar;
       await call(() => c.putArchive(body, { path: parent }));
     },
   };
