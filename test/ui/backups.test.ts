@@ -2,7 +2,8 @@
 // "Back Up Now" on the env's Backups node makes a complete backup that the node then shows as the last backup (when,
 // status, size); files changed and added after it; "Restore from Backup…" lists it in a QuickPick, asks in a modal
 // (the running env is stopped for it) and puts the home back exactly — the changed file as it was, the added one gone —
-// and the env runs again. Screenshot: test-results/screenshots/40-backups.png.
+// and the env runs again. A volume with a schedule gets a Backups row in the Storage view, where Back Up Now works too.
+// Screenshots: test-results/screenshots/40-backups.png, 41-volume-backups.png.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -23,6 +24,7 @@ import {
   openWorkbench,
   quickPickSelect,
   REPO_ROOT,
+  runCommand,
   screenshot,
   startCodeServer,
   treeItem,
@@ -51,7 +53,12 @@ describe('ui: backups of an env in code-server (real daemon, Docker env, test S3
     d = await startDaemon({ configYaml: backupStoreYaml(uniqueBucket('hangar-uibak')) });
     token = (await d.admin.createUser(`erin${sfx}`, 'user')).token;
     me = new HangarClient({ url: d.url, token });
-    await me.createEnvironment({ name: envName, image: SSH_IMAGE, image_pull_policy: 'never' });
+    await me.createEnvironment({
+      name: envName,
+      image: SSH_IMAGE,
+      image_pull_policy: 'never',
+      storage_config: { mounts: [{ type: 'volume', source: 'uidata', target: '/data' }] },
+    });
     const env = await me.waitFor(envName, ['running'], { timeoutMs: 120_000 });
     ref = env.backend_ref!;
     home = `/home/${env.ssh_user}`;
@@ -93,5 +100,27 @@ describe('ui: backups of an env in code-server (real daemon, Docker env, test S3
     await waitForNotification(page, new RegExp(`Restored ${envName} from the backup of`), { timeoutMs: 300_000 });
     assert.equal((await me.getEnvironment(envName)).status, 'running');
     assert.equal(await inEnv(`cat ${home}/notes.txt; ls ${home}/later.txt 2>/dev/null || echo gone`), 'v1\ngone');
+  });
+
+  it('the Storage view: a volume with a schedule has a Backups row; Back Up Now there shows its last backup', async () => {
+    const { page } = wb;
+    const vol = (await me.volumes()).find((v) => v.name === 'uidata')!;
+    await me.putBackupSchedule({ volume: vol.id, cron: '0 3 * * *', timezone: 'Asia/Shanghai', keep: 3 });
+    await runCommand(page, 'Hangar: Refresh');
+    await page.locator('.pane-header', { hasText: 'Storage' }).first().click();
+    const storage = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Storage' }) }).first();
+    const row = treeItem(page, 'Backups', storage);
+    await row.waitFor({ timeout: 20_000 });
+    assert.match(await row.innerText(), /0 3 \* \* \* \(Asia\/Shanghai\), keep 3/);
+    await contextMenu(page, 'Backups', 'Back Up Now', storage);
+    await waitForNotification(page, /Backup of uidata: complete · /, { timeoutMs: 120_000 });
+    const [b] = await me.backups({ volume: vol.id });
+    assert.deepEqual(
+      [b.status, b.target_kind, b.items.map((i) => i.item)],
+      ['complete', 'volume', [`volume:${vol.id}`]],
+    );
+    await row.click();
+    await treeItem(page, `Last backup: ${backupWhen(b)}`, storage).waitFor({ timeout: 20_000 });
+    await screenshot(page, '41-volume-backups');
   });
 });
