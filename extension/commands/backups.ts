@@ -64,6 +64,14 @@ export async function restoreFromBackup(s: Services, arg?: unknown): Promise<voi
   const env = t.kind === 'environment' ? (t.gateway.environments.find((e) => e.id === t.env.id) ?? t.env) : undefined;
   const plan = restorePlan({ kind: t.kind, name: t.name, status: env?.status }, b, vscode.l10n.t);
   if ((await vscode.window.showWarningMessage(plan.message, { modal: true }, plan.confirm)) !== plan.confirm) return;
+  await restoreWithProgress(t, b, env, plan.stopFirst).finally(() => redraw(s, t.gateway));
+  void vscode.window.showInformationMessage(
+    vscode.l10n.t('Restored {0} from the backup of {1}.', t.name, backupWhen(b)),
+  );
+}
+
+/** Stops a running env first and starts it again after (also when the restore was refused: nothing changed then). */
+async function restoreWithProgress(t: Target, b: Backup, env: Environment | undefined, stopFirst: boolean) {
   const c = t.gateway.client;
   await vscode.window.withProgress(
     {
@@ -71,23 +79,27 @@ export async function restoreFromBackup(s: Services, arg?: unknown): Promise<voi
       title: vscode.l10n.t('Restoring {0} from the backup of {1}', t.name, backupWhen(b)),
     },
     async (progress) => {
-      if (env && plan.stopFirst) {
+      if (env && stopFirst) {
         progress.report({ message: vscode.l10n.t('stopping {0}', env.name) });
         await c.action(env.id, 'stop');
         await c.waitFor(env.id, ['stopped'], { timeoutMs: 180_000 });
       }
       progress.report({ message: vscode.l10n.t('putting the data back') });
-      await c.restoreBackup(b.id);
-      if (env && plan.stopFirst) {
+      const failed = await c.restoreBackup(b.id).then(
+        () => undefined,
+        (err: unknown) => ({ err }),
+      );
+      // The restore's own error is the one shown.
+      if (env && stopFirst) {
         progress.report({ message: vscode.l10n.t('starting {0}', env.name) });
-        await c.action(env.id, 'start');
-        await c.waitFor(env.id, ['running'], { timeoutMs: 300_000 });
+        const start = (async () => {
+          await c.action(env.id, 'start');
+          await c.waitFor(env.id, ['running'], { timeoutMs: 300_000 });
+        })();
+        await (failed ? start.catch(() => undefined) : start);
       }
+      if (failed) throw failed.err;
     },
-  );
-  await redraw(s, t.gateway);
-  void vscode.window.showInformationMessage(
-    vscode.l10n.t('Restored {0} from the backup of {1}.', t.name, backupWhen(b)),
   );
 }
 
