@@ -183,16 +183,17 @@ export class BackupService {
           i.item === 'home' ? `the home ${i.path}` : `volume ${i.volume_id}`,
         );
       }
+      // The helper image of each volume is found before anything changes too (a 422 there touches nothing).
+      const images = new Map<string, string>();
+      for (const v of plan.volumes.filter((x) => b.items.some((i) => i.volume_id === x.id)))
+        images.set(v.id, await arch.helperImage(await this.o.volumes.helperImages(v)));
       for (const i of b.items) {
         const f = readFile(files.get(i.item)!.file);
         // Exact: the home and each volume hold the backup's files alone (later ones gone, changed ones put back).
         if (i.item === 'home' && plan.home)
           await arch.importPath(plan.home.ref, i.path ?? plan.home.path, f, { replace: true });
-        const v = plan.volumes.find((x) => x.id === i.volume_id);
-        if (v)
-          await arch.importVolume(v.backend_name, f, await arch.helperImage(await this.o.volumes.helperImages(v)), {
-            clear: true,
-          });
+        const v = plan.volumes.find((x) => x.id === i.volume_id && images.has(x.id));
+        if (v) await arch.importVolume(v.backend_name, f, images.get(v.id)!, { clear: true });
       }
     } finally {
       for (const f of files.values()) f.cleanup();
