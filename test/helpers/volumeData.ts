@@ -34,7 +34,9 @@ export async function containerTree(ref: string, path: string): Promise<string[]
     stream.on('data', (c) => hash.update(c as Buffer));
     stream.on('end', () => {
       const what = h.type === 'file' ? hash.digest('hex') : h.type === 'symlink' ? `-> ${h.linkname}` : '';
-      lines.push(`${h.name.replace(/\/+$/, '')} ${h.type} ${((h.mode ?? 0) & 0o7777).toString(8)} ${h.uid}:${h.gid} ${what}`);
+      lines.push(
+        `${h.name.replace(/\/+$/, '')} ${h.type} ${((h.mode ?? 0) & 0o7777).toString(8)} ${h.uid}:${h.gid} ${what}`,
+      );
       next();
     });
   });
