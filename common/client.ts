@@ -58,6 +58,9 @@ export interface ClientOptions {
   client?: string;
 }
 
+/** How long a request that moves a target's whole data (a backup, a restore) may take. */
+const LONG_MS = 30 * 60_000;
+
 export class HangarClient {
   readonly url: string;
   /** For https:// gateways: the agent every request, tunnel and event stream goes through (pin checked). */
@@ -348,11 +351,20 @@ export class HangarClient {
     const qs = new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => !!e[1])).toString();
     return this.request<Backup[]>('GET', `/api/v1/backups${qs ? `?${qs}` : ''}`);
   }
-  runBackup(req: { environment?: string; volume?: string }) {
-    return this.request<Backup>('POST', '/api/v1/backups', req);
+  /** Archives as much data as the target holds: waits up to `timeoutMs` (30 min), not the client's usual limit. */
+  runBackup(req: { environment?: string; volume?: string }, timeoutMs = LONG_MS) {
+    return this.long<Backup>('POST', '/api/v1/backups', req, timeoutMs);
   }
-  restoreBackup(id: string) {
-    return this.request<Backup>('POST', `/api/v1/backups/${encodeURIComponent(id)}/restore`);
+  restoreBackup(id: string, timeoutMs = LONG_MS) {
+    return this.long<Backup>('POST', `/api/v1/backups/${encodeURIComponent(id)}/restore`, undefined, timeoutMs);
+  }
+  private async long<T>(method: string, path: string, body: unknown, timeoutMs: number): Promise<T> {
+    const res = await this.exchange(method, path, {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      timeoutMs,
+    });
+    return (await res.json()) as T;
   }
   deleteBackup(id: string) {
     return this.request<void>('DELETE', `/api/v1/backups/${encodeURIComponent(id)}`);

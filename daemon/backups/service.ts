@@ -2,8 +2,10 @@
 // the backup store with its size and SHA-256. The backup row is `running` until every item is written, then
 // `complete` with its items in one transaction; any failure marks it `failed` with the reason and removes what was
 // written. Retention keeps the newest N complete backups of a target that has a schedule. Restore checks each
-// archive's checksum before it touches the env (which must be stopped) or the volume (not held by a running env).
+// archive's checksum and reads it through before it touches the env (which must be stopped) or the volume (not held
+// by a running env), then makes the home and volumes exactly as backed up.
 import crypto from 'node:crypto';
+import { basename } from 'node:path';
 import type { Environment, User, Volume } from '../../common/model';
 import type { Backup, BackupTargetKind, RunBackupInput } from '../../common/snapshots';
 import { capability, type Backends, type VolumeArchiveCapability } from '../contract';
@@ -11,6 +13,7 @@ import { ConflictError, NotFoundError, UnprocessableError } from '../errors';
 import type { Logger } from '../log';
 import type { ArchiveStore, Written } from '../snapshots/archiveStore';
 import { readFile } from '../snapshots/service';
+import { checkTar } from '../snapshots/tarCheck';
 import { AT_REST, type VolumeAccess } from '../snapshots/volumeAccess';
 import type { BackupRepo, BackupRow } from '../store/backups';
 import type { BackupItemsTable } from '../store/schema';
@@ -168,18 +171,29 @@ export class BackupService {
         throw new ConflictError(`environment '${env.name}' is ${env.status}: stop it before restoring its data`);
     } else await this.o.volumes.refuseIfInUse(plan.volumes[0], 'restoring into it');
     const { arch, store } = this.archiverFor(plan);
-    // Every archive is fetched and checked before the first one is put back: a bad one changes nothing.
+    // Every archive is fetched, checked and read through before the first one is put back: a bad one changes nothing.
     const files = new Map<string, { file: string; cleanup: () => void }>();
     try {
-      for (const i of b.items) files.set(i.item, await store.fetchVerified(i.object_key, i.sha256));
+      for (const i of b.items) {
+        files.set(i.item, await store.fetchVerified(i.object_key, i.sha256));
+        const root = i.item === 'home' ? basename(i.path ?? plan.home?.path ?? 'home') : arch.volumeRoot;
+        await checkTar(
+          files.get(i.item)!.file,
+          root,
+          i.item === 'home' ? `the home ${i.path}` : `volume ${i.volume_id}`,
+        );
+      }
+      // The helper image of each volume is found before anything changes too (a 422 there touches nothing).
+      const images = new Map<string, string>();
+      for (const v of plan.volumes.filter((x) => b.items.some((i) => i.volume_id === x.id)))
+        images.set(v.id, await arch.helperImage(await this.o.volumes.helperImages(v)));
       for (const i of b.items) {
         const f = readFile(files.get(i.item)!.file);
-        if (i.item === 'home' && plan.home) await arch.importPath(plan.home.ref, i.path ?? plan.home.path, f);
-        const v = plan.volumes.find((x) => x.id === i.volume_id);
-        if (v)
-          await arch.importVolume(v.backend_name, f, await arch.helperImage(await this.o.volumes.helperImages(v)), {
-            clear: true,
-          });
+        // Exact: the home and each volume hold the backup's files alone (later ones gone, changed ones put back).
+        if (i.item === 'home' && plan.home)
+          await arch.importPath(plan.home.ref, i.path ?? plan.home.path, f, { replace: true });
+        const v = plan.volumes.find((x) => x.id === i.volume_id && images.has(x.id));
+        if (v) await arch.importVolume(v.backend_name, f, images.get(v.id)!, { clear: true });
       }
     } finally {
       for (const f of files.values()) f.cleanup();

@@ -29,11 +29,15 @@ export interface TarExport {
 /** Docker: a volume (or a path of an env's container) as a tar stream through the engine's archive API, on a
  *  helper container made — never started, never pulled — from an image the engine already has. */
 export interface VolumeArchiveCapability {
+  /** The directory every entry of a volume's archive lies under (checked before a restore). */
+  readonly volumeRoot: string;
   /** The first of `images` the engine has (an env's own image); 422 when it has none of them. */
   helperImage(images: string[]): Promise<string>;
   exportVolume(volume: string, image: string): Promise<TarExport>;
   /** clear: the volume's old content is removed first (a helper run of `image` with no network). */
   importVolume(volume: string, tar: Readable, image: string, o: { clear: boolean }): Promise<void>;
   exportPath(ref: string, path: string): Promise<TarExport>;
-  importPath(ref: string, path: string, tar: Readable): Promise<void>;
+  /** replace: `path` becomes exactly the archive's content (what else was there is gone), in one extraction; 409 when
+   *  a mount lies at or inside `path` (it would be emptied). Without it the archive is extracted over what is there. */
+  importPath(ref: string, path: string, tar: Readable, o?: { replace?: boolean }): Promise<void>;
 }

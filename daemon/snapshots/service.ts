@@ -12,6 +12,7 @@ import type { AuditRepo } from '../store/users';
 import { backendVolumeName } from '../store/volumes';
 import { backendSnapshotName, SnapshotRepo, type SnapshotRow } from '../store/snapshots';
 import type { ArchiveStore } from './archiveStore';
+import { checkTar } from './tarCheck';
 import type { VolumeAccess } from './volumeAccess';
 
 export interface SnapshotServiceOptions {
@@ -151,6 +152,8 @@ export class SnapshotService {
     if (!arch || !row.object_key || !row.sha256) throw this.cannot(v);
     const { file, cleanup } = await this.archives(v).fetchVerified(row.object_key, row.sha256);
     try {
+      // Read through first: a cut or corrupt archive must not leave the volume emptied (or a new one half made).
+      await checkTar(file, arch.volumeRoot, `snapshot ${row.id}`);
       const image = await arch.helperImage(await this.o.volumes.helperImages(v));
       if (!replace) await capability(drv, 'volumes')?.create(target.backend_name, labels, target.size_gb ?? undefined);
       await arch.importVolume(target.backend_name, readFile(file), image, { clear: replace });

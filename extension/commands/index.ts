@@ -9,6 +9,7 @@ import { showProfileDrift } from './profileDrift';
 import { copyConnectionInfo, copySshCommand, openJupyter, openRdp, openTerminal, showLogs } from './access';
 import { attach } from './attach';
 import { showAuditLog } from './audit';
+import { backupNow, restoreFromBackup } from './backups';
 import { connect, logout } from './connect';
 import { lifecycle, remove } from './lifecycle';
 import { createSnapshot, deleteSnapshot, revertSnapshot } from './snapshots';
@@ -114,6 +115,8 @@ export function commandTable(s: Services): CommandTable {
     'hangar.createSnapshot': (arg?: unknown) => createSnapshot(s, arg),
     'hangar.revertSnapshot': (arg?: unknown) => revertSnapshot(s, arg),
     'hangar.deleteSnapshot': (arg?: unknown) => deleteSnapshot(s, arg),
+    'hangar.backupNow': (arg?: unknown) => backupNow(s, arg),
+    'hangar.restoreFromBackup': (arg?: unknown) => restoreFromBackup(s, arg),
     'hangar.showAuditLog': () => showAuditLog(s),
     'hangar.showOutput': () => s.log.show(),
     'hangar.showProfileDrift': (arg?: unknown) => showProfileDrift(s, arg),

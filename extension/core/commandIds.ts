@@ -23,6 +23,8 @@ export const COMMAND_IDS = [
   'hangar.createSnapshot',
   'hangar.revertSnapshot',
   'hangar.deleteSnapshot',
+  'hangar.backupNow',
+  'hangar.restoreFromBackup',
   'hangar.showAuditLog',
   'hangar.showOutput',
   'hangar.showProfileDrift',

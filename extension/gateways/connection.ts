@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { ApiError, HangarClient, VSCODE_CLIENT } from '../../common/client';
 import { EventStream } from '../../common/events';
 import type { Environment, GpuInfo, StorageOverview } from '../../common/model';
+import type { BackupSchedule } from '../../common/snapshots';
 import type { TlsTrustError } from '../../common/tls/errors';
 import type { TlsTrust } from '../../common/tls/trust';
 
@@ -16,6 +17,8 @@ export class GatewayConnection implements vscode.Disposable {
   gpus: GpuInfo[] = [];
   /** What the user may mount (GET /storage); undefined from a gateway that predates the endpoint. */
   storage?: StorageOverview;
+  /** The user's backup schedules (the Storage view shows a scheduled volume's backups); empty where none. */
+  backupSchedules: BackupSchedule[] = [];
   state: GatewayState = { kind: 'loading' };
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.emitter.event;
@@ -72,12 +75,15 @@ export class GatewayConnection implements vscode.Disposable {
             <T>(fallback: T) =>
             (err: unknown) =>
               err instanceof ApiError && err.status === 404 ? fallback : Promise.reject(err);
-          const [envs, gpus, storage] = await Promise.all([
+          const [envs, gpus, storage, schedules] = await Promise.all([
             // Pages of 500 (cursors followed): one response never has to hold thousands of envs.
             this.client.listEnvironmentsPaged({}, 500),
             this.client.request<GpuInfo[]>('GET', '/api/v1/gpus').catch(absent<GpuInfo[]>([])),
             this.client.storage().catch(absent<StorageOverview | undefined>(undefined)),
+            // Secondary: a gateway without backups (or one failing to list them) still shows its envs.
+            this.client.backupSchedules().catch((): BackupSchedule[] => []),
           ]);
+          this.backupSchedules = schedules;
           this.environments = envs;
           this.gpus = gpus;
           this.storage = storage;

@@ -15,6 +15,7 @@ import {
   type Detail,
   type EnvGroup,
 } from './model';
+import { backupRows, noBackupsText, type BackupRow } from './backupModel';
 
 export type EnvNode =
   | { kind: 'gateway'; gateway: GatewayConnection }
@@ -25,6 +26,8 @@ export type EnvNode =
   | { kind: 'detail'; detail: Detail }
   | { kind: 'snapshots'; gateway: GatewayConnection; env: Environment }
   | { kind: 'snapshot'; gateway: GatewayConnection; env: Environment; snapshot: Snapshot }
+  | { kind: 'backups'; gateway: GatewayConnection; env: Environment }
+  | { kind: 'backup'; gateway: GatewayConnection; env: Environment; row: BackupRow }
   | { kind: 'message'; text: string; icon: string };
 
 export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, vscode.Disposable {
@@ -63,10 +66,13 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
           ...(node.env.deployment_mode === 'vm' && node.env.backend_ref
             ? [{ kind: 'snapshots' as const, gateway: node.gateway, env: node.env }]
             : []),
+          { kind: 'backups' as const, gateway: node.gateway, env: node.env },
           ...envDetails(node.env).map((detail): EnvNode => ({ kind: 'detail', detail })),
         ];
       case 'snapshots':
         return this.snapshots(node.gateway, node.env);
+      case 'backups':
+        return this.backups(node.gateway, node.env);
       default:
         return [];
     }
@@ -86,6 +92,24 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
       const list = await gateway.client.snapshots(env.id);
       if (list.length === 0) return [{ kind: 'message', text: vscode.l10n.t('No snapshots'), icon: 'info' }];
       return list.map((snapshot) => ({ kind: 'snapshot', gateway, env, snapshot }));
+    } catch (err) {
+      return [{ kind: 'message', text: (err as Error).message, icon: 'warning' }];
+    }
+  }
+
+  /** Fetched when the Backups node opens: the env's backups, newest (the last one) first; a hint when none. */
+  private async backups(gateway: GatewayConnection, env: Environment): Promise<EnvNode[]> {
+    try {
+      const [list, schedules] = await Promise.all([
+        gateway.client.backups({ environment: env.id }),
+        gateway.client.backupSchedules().catch(() => []),
+      ]);
+      const rows = backupRows(list, vscode.l10n.t);
+      if (rows.length === 0) {
+        const schedule = schedules.find((x) => x.target_kind === 'environment' && x.target_id === env.id);
+        return [{ kind: 'message', text: noBackupsText(schedule, vscode.l10n.t), icon: 'info' }];
+      }
+      return rows.map((row) => ({ kind: 'backup', gateway, env, row }));
     } catch (err) {
       return [{ kind: 'message', text: (err as Error).message, icon: 'warning' }];
     }
@@ -181,6 +205,22 @@ export class EnvironmentsProvider implements vscode.TreeDataProvider<EnvNode>, v
         item.tooltip = node.snapshot.description ?? undefined;
         item.iconPath = new vscode.ThemeIcon(node.snapshot.current ? 'pass-filled' : 'circle-outline');
         item.contextValue = 'hangarSnapshot';
+        return item;
+      }
+      case 'backups': {
+        const item = new vscode.TreeItem(vscode.l10n.t('Backups'), vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `${node.gateway.url}#${node.env.id}#backups`;
+        item.iconPath = new vscode.ThemeIcon('archive');
+        item.contextValue = 'hangarBackups';
+        return item;
+      }
+      case 'backup': {
+        const item = new vscode.TreeItem(node.row.label, vscode.TreeItemCollapsibleState.None);
+        item.id = `${node.gateway.url}#${node.env.id}#backup#${node.row.backup.id}`;
+        item.description = node.row.description;
+        item.tooltip = node.row.tooltip;
+        item.iconPath = new vscode.ThemeIcon(node.row.icon);
+        item.contextValue = node.row.context;
         return item;
       }
       case 'message': {

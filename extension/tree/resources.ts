@@ -2,6 +2,8 @@
 // Storage view (the volumes and host paths environments mount).
 import * as vscode from 'vscode';
 import type { Environment, GpuInfo, StorageOverview } from '../../common/model';
+import type { Backup, BackupSchedule } from '../../common/snapshots';
+import { backupRows } from './backupModel';
 import { gpuRows } from './gpuModel';
 import { storageRows, type StorageRow } from './storageModel';
 import type { GatewayManager } from '../gateways/manager';
@@ -16,8 +18,19 @@ interface Row {
   context?: string;
   mount?: StorageRow['mount'];
   gateway?: string;
+  /** Children fetched when the row opens (a volume's backups). */
+  backupsOf?: StorageRow['backupsOf'];
+  /** A backup row of the volume `volume`. */
+  backup?: Backup;
+  volume?: StorageRow['backupsOf'];
 }
-type Source = { url: string; environments: Environment[]; gpus: GpuInfo[]; storage?: StorageOverview };
+type Source = {
+  url: string;
+  environments: Environment[];
+  gpus: GpuInfo[];
+  storage?: StorageOverview;
+  backupSchedules?: BackupSchedule[];
+};
 
 abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
@@ -27,7 +40,7 @@ abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disp
     this.sub = gateways.onDidChange(() => this.emitter.fire());
   }
   protected abstract rows(g: Source): Row[];
-  getChildren(row?: Row): Row[] {
+  getChildren(row?: Row): Row[] | Promise<Row[]> {
     if (row) return row.children ?? [];
     const all = this.gateways.all();
     if (all.length <= 1) return all[0] ? this.rows(all[0]) : [];
@@ -36,7 +49,11 @@ abstract class RowsProvider implements vscode.TreeDataProvider<Row>, vscode.Disp
   getTreeItem(row: Row): vscode.TreeItem {
     const item = new vscode.TreeItem(
       row.label,
-      row.children?.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+      row.backupsOf
+        ? vscode.TreeItemCollapsibleState.Collapsed
+        : row.children?.length
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.None,
     );
     item.description = row.description;
     item.tooltip = row.tooltip ?? row.description;
@@ -70,8 +87,25 @@ export class GpusProvider extends RowsProvider {
 export class StorageProvider extends RowsProvider {
   protected rows(g: Source): Row[] {
     const tag = (r: StorageRow): Row => ({ ...r, gateway: g.url, children: r.children?.map(tag) });
-    if (g.storage) return storageRows(g.storage, g.environments, vscode.l10n.t).map(tag);
+    if (g.storage) return storageRows(g.storage, g.environments, vscode.l10n.t, g.backupSchedules).map(tag);
     return this.fromMounts(g.environments);
+  }
+
+  override getChildren(row?: Row): Row[] | Promise<Row[]> {
+    return row?.backupsOf ? this.backups(row) : super.getChildren(row);
+  }
+
+  /** A scheduled volume's backups, newest (the last one) first. */
+  private async backups(row: Row): Promise<Row[]> {
+    const g = this.gateways.all().find((x) => x.url === row.gateway);
+    if (!g || !row.backupsOf) return [];
+    try {
+      const rows = backupRows(await g.client.backups({ volume: row.backupsOf.volume_id }), vscode.l10n.t);
+      if (rows.length === 0) return [{ label: vscode.l10n.t('No backups yet'), icon: 'info' }];
+      return rows.map((r) => ({ ...r, gateway: g.url, backupsOf: undefined, volume: row.backupsOf }));
+    } catch (err) {
+      return [{ label: (err as Error).message, icon: 'warning' }];
+    }
   }
 
   /** A gateway without GET /storage: what its environments mount. */

@@ -2,17 +2,21 @@
 // them, shares, host paths) and the environments' own mounts (which env mounts a share or host path, and where).
 // `t` localizes (vscode.l10n.t in the view; the identity with {0} placeholders in tests).
 import type { Environment, Mount, StorageOverview } from '../../common/model';
+import type { BackupSchedule } from '../../common/snapshots';
 
 export interface StorageRow {
   label: string;
   description?: string;
   tooltip?: string;
   icon: string;
-  /** contextValue: what the row's menu offers (volume: delete, mount in a new env; share/host_path: mount). */
-  context?: 'volume' | 'share' | 'host_path' | 'section';
+  /** contextValue: what the row's menu offers (volume: delete, mount in a new env; share/host_path: mount;
+   *  volumeBackups: back up now, restore from backup). */
+  context?: 'volume' | 'share' | 'host_path' | 'section' | 'volumeBackups';
   /** For the commands: the object's kind and name (volumes by id: id:<id>). */
   mount?: { type: 'volume' | 'share' | 'host_path'; source: string; backend_id?: string; volume_id?: string };
   children?: StorageRow[];
+  /** A volume's Backups row (it has a schedule): its backups are fetched when it opens. */
+  backupsOf?: { volume_id: string; name: string };
 }
 
 export type Translate = (message: string, ...args: (string | number)[]) => string;
@@ -25,7 +29,28 @@ function mountsOf(envs: Environment[], match: (m: { type: string; source: string
   );
 }
 
-export function storageRows(overview: StorageOverview, envs: Environment[], t: Translate = plain): StorageRow[] {
+/** A scheduled volume's Backups row: the schedule as its description, the backups fetched when opened. */
+function backupsRow(v: { id: string; name: string }, schedules: BackupSchedule[], t: Translate): StorageRow[] {
+  const s = schedules.find((x) => x.target_kind === 'volume' && x.target_id === v.id);
+  if (!s) return [];
+  const desc = `${s.cron} (${s.timezone}), ${t('keep {0}', s.keep)}${s.enabled ? '' : ` · ${t('disabled')}`}`;
+  return [
+    {
+      label: t('Backups'),
+      description: desc,
+      icon: 'archive',
+      context: 'volumeBackups',
+      backupsOf: { volume_id: v.id, name: v.name },
+    },
+  ];
+}
+
+export function storageRows(
+  overview: StorageOverview,
+  envs: Environment[],
+  t: Translate = plain,
+  schedules: BackupSchedule[] = [],
+): StorageRow[] {
   const by = (list: string[]) => (list.length ? t('mounted by {0}', list.join(', ')) : t('not mounted'));
   const volumes = overview.volumes.map((v): StorageRow => {
     const where = mountsOf(envs, (m) => m.type === 'volume' && m.volume_id === v.id);
@@ -37,6 +62,7 @@ export function storageRows(overview: StorageOverview, envs: Environment[], t: T
       icon: 'database',
       context: 'volume',
       mount: { type: 'volume', source: `id:${v.id}`, backend_id: v.backend_id, volume_id: v.id },
+      ...(schedules.length ? { children: backupsRow(v, schedules, t) } : {}),
     };
   });
   const shares = overview.shares.map((s): StorageRow => ({

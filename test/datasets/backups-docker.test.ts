@@ -1,7 +1,9 @@
 // Backups of a Docker env's data (home directory + mounted volume) into the real test S3 server, on a schedule in a
 // time zone driven by a moved clock: retention keeps N (older ones gone from the store and the catalogue), restore
-// of a chosen backup brings the content back (checksums), another user gets 404, a running env is 409, a store that
-// is down is 503 naming it (run now) or a failed backup with the reason (scheduled) — never a complete one.
+// of a chosen backup brings the content back (checksums) exactly (the whole home tree listed with types, modes, owners,
+// link targets and checksums: files added after the backup gone), another user gets 404, a running env is 409, so is
+// an env with a mount inside its home (nothing touched), a store that is down is 503 naming it (run now) or a failed
+// backup with the reason (scheduled) — never a complete one.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -12,7 +14,7 @@ import { apiError } from '../helpers/apiError';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { docker, SSH_IMAGE } from '../helpers/docker';
 import { ensureS3Server, testStore, uniqueBucket } from '../helpers/s3';
-import { backupStoreYaml, volumeDigest, writeVolume } from '../helpers/volumeData';
+import { backupStoreYaml, containerTree, volumeDigest, writeVolume } from '../helpers/volumeData';
 
 const DAY = 86_400_000;
 
@@ -150,6 +152,81 @@ describe('datasets: backups of a Docker env on a schedule (moved clock), retenti
     await u.bob.c.waitFor(envName, ['running'], { timeoutMs: 120_000 });
     assert.equal(await homeSum(), firstHome);
     assert.notEqual(firstVol, beforeRestore); // v1 then, v2 in the kept backups
+  });
+
+  it('restore is exact: files added after the backup are gone, changed and deleted ones back, modes and links kept', async () => {
+    const home = `/home/${env.ssh_user}`;
+    const own = `${env.ssh_user}:${env.ssh_user}`;
+    await docker(
+      'exec',
+      env.backend_ref!,
+      'sh',
+      '-ec',
+      [
+        `cd ${home} && mkdir -p proj/src deep/a/b && echo one > proj/a.txt && head -c 70000 /dev/urandom > proj/src/m.bin`,
+        `printf '#!/bin/sh\\necho hi\\n' > proj/run.sh && chmod 0750 proj/run.sh && chmod 0600 proj/a.txt && chmod 0700 deep`,
+        `echo b > deep/a/b/f && ln -s proj/a.txt link && chown -R ${own} proj deep && chown -h ${own} link`,
+      ].join(' && '),
+    );
+    const [homeThen, volThen] = [await containerTree(env.backend_ref!, home), await volumeDigest(vol.backend_name)];
+    const b = await u.bob.c.runBackup({ environment: envName });
+    assert.equal(b.status, 'complete');
+    await docker(
+      'exec',
+      env.backend_ref!,
+      'sh',
+      '-ec',
+      [
+        `cd ${home} && echo new > new.txt && mkdir added && echo z > added/z && echo more >> proj/a.txt`,
+        `chmod 0644 proj/run.sh && rm -r deep link && ln -s /etc/passwd link2 && head -c 100 /dev/zero > proj/src/m.bin`,
+      ].join(' && '),
+    );
+    await writeVolume(vol.backend_name, 'echo extra > /v/extra && echo v9 > /v/version && mkdir /v/later');
+    assert.notDeepEqual(await containerTree(env.backend_ref!, home), homeThen);
+    await u.bob.c.action(envName, 'stop');
+    await u.bob.c.waitFor(envName, ['stopped'], { timeoutMs: 60_000 });
+    assert.equal((await apiError(u.alice.c.restoreBackup(b.id))).status, 404);
+    await u.bob.c.restoreBackup(b.id);
+    const homeNow = await containerTree(env.backend_ref!, home);
+    assert.deepEqual(homeNow, homeThen);
+    assert.ok(
+      homeNow.some((l) => /\/proj\/run\.sh file 750 /.test(l)) &&
+        homeNow.some((l) => /\/link symlink .* -> proj\/a\.txt$/.test(l)),
+      homeNow.join('\n'),
+    );
+    assert.equal(await volumeDigest(vol.backend_name), volThen);
+    // The env starts on its restored home, its user still owning it.
+    await u.bob.c.action(envName, 'start');
+    await u.bob.c.waitFor(envName, ['running'], { timeoutMs: 120_000 });
+    assert.equal(
+      await docker('exec', env.backend_ref!, 'sh', '-c', `stat -c %U ${home}/proj/a.txt && cat ${home}/proj/a.txt`),
+      `${env.ssh_user}\none`,
+    );
+  });
+
+  it('an env with a mount inside its home: restore is 409 naming the mount, and neither the home nor the volume changes', async () => {
+    const name = `bak-in-${sfx}`;
+    await u.bob.c.createEnvironment({
+      name,
+      image: SSH_IMAGE,
+      image_pull_policy: 'never',
+      storage_config: { mounts: [{ type: 'volume', source: 'inner', target: `/home/${env.ssh_user}/data` }] },
+    });
+    const e2 = await u.bob.c.waitFor(name, ['running'], { timeoutMs: 120_000 });
+    const home = `/home/${e2.ssh_user}`;
+    await docker('exec', e2.backend_ref!, 'sh', '-c', `echo kept > ${home}/data/f && echo h1 > ${home}/h`);
+    const b = await u.bob.c.runBackup({ environment: name });
+    await docker('exec', e2.backend_ref!, 'sh', '-c', `echo v2 > ${home}/data/f && echo h2 > ${home}/h`);
+    await u.bob.c.action(name, 'stop');
+    await u.bob.c.waitFor(name, ['stopped'], { timeoutMs: 60_000 });
+    const inner = (await u.bob.c.volumes()).find((v) => v.name === 'inner')!;
+    const [homeThen, volThen] = [await containerTree(e2.backend_ref!, home), await volumeDigest(inner.backend_name)];
+    const err = await apiError(u.bob.c.restoreBackup(b.id));
+    assert.equal(err.status, 409);
+    assert.match(err.message, new RegExp(`${home}/data is a mount inside ${home}: .*nothing was restored`));
+    assert.deepEqual(await containerTree(e2.backend_ref!, home), homeThen);
+    assert.equal(await volumeDigest(inner.backend_name), volThen);
+    await u.bob.c.deleteEnvironment(name);
   });
 
   it('store down: run now is 503 naming the store; a scheduled run is a failed backup with the reason, none complete', async () => {

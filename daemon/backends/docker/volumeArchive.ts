@@ -2,9 +2,10 @@
 // mounted into a helper container that is created and never started, from an image the engine already has (the
 // env's own image: never a pull); only clearing a volume before a restore runs one, with no network and root's
 // file capabilities alone. Helpers are removed whatever happens.
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { UnprocessableError } from '../../errors';
+import * as tarStream from 'tar-stream';
+import { ConflictError, UnprocessableError } from '../../errors';
 import { LABELS, type TarExport, type VolumeArchiveCapability } from '../../contract';
 import { dockerMessage, statusCode } from './engineFormats';
 
@@ -39,6 +40,7 @@ export function dockerVolumeArchive(docker: () => Dockerode, call: Call, gateway
   const removeHelper = (c: Dockerode.Container) => c.remove({ force: true }).catch(() => undefined);
 
   return {
+    volumeRoot: MOUNT.slice(1),
     async helperImage(images) {
       for (const image of images) {
         const ok = await call(() => docker().getImage(image).inspect()).then(
@@ -77,11 +79,46 @@ export function dockerVolumeArchive(docker: () => Dockerode, call: Call, gateway
     async exportPath(ref, path) {
       return streamed(() => call(() => docker().getContainer(ref).getArchive({ path })));
     },
-    async importPath(ref, path, tar) {
+    async importPath(ref, path, tar, o) {
       const parent = path.replace(/\/[^/]+\/?$/, '') || '/';
-      await call(() => docker().getContainer(ref).putArchive(tar, { path: parent }));
+      const c = docker().getContainer(ref);
+      if (o?.replace) await refuseMountsInside(call, c, path);
+      const base = path.replace(/\/+$/, '').split('/').pop();
+      if (o?.replace && !base)
+        throw new UnprocessableError(`an exact restore needs a directory below /, not '${path}'`);
+      const body = o?.replace ? replacing(base!, tar) : tar;
+      await call(() => c.putArchive(body, { path: parent }));
     },
   };
+}
+
+/** Mounts at or under `path` would be emptied through the container by a replace (a volume, a host directory): 409. */
+async function refuseMountsInside(call: Call, c: Dockerode.Container, path: string): Promise<void> {
+  const info = await call(() => c.inspect());
+  const root = path.replace(/\/+$/, '');
+  const inside = (info.Mounts ?? []).map((m) => m.Destination).filter((d) => d === root || d.startsWith(`${root}/`));
+  if (inside.length)
+    throw new ConflictError(
+      `${inside.join(', ')} ${inside.length > 1 ? 'are mounts' : 'is a mount'} inside ${root}: an exact restore of ${root} would empty ${inside.length > 1 ? 'them' : 'it'}; nothing was restored`,
+    );
+}
+
+/** The archive led by an empty file named `base`: the engine, extracting in order, removes what is at `base` to put
+ *  that file there, then replaces the file by the archive's `base/` directory — so only the archive's content is
+ *  left, in one extraction (Docker replaces any existing entry unless both are directories). */
+function replacing(base: string, tar: Readable): Readable {
+  const pack = tarStream.pack();
+  pack.entry({ name: base, size: 0, mode: 0o600 }, Buffer.alloc(0));
+  pack.finalize();
+  return Readable.from(
+    (async function* () {
+      const head: Buffer[] = [];
+      for await (const chunk of pack) head.push(chunk as Buffer);
+      // One 512-byte header; the two zero blocks that end the packed archive are dropped.
+      yield Buffer.concat(head).subarray(0, 512);
+      yield* tar;
+    })(),
+  );
 }
 
 /** The archive passed through, with the owner and mode of its first entry (the volume's root) once read. */

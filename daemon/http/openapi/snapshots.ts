@@ -162,12 +162,16 @@ function registerBackups(r: OpenAPIRegistry): void {
   r.registerPath({
     method: 'post',
     path: '/backups/{id}/restore',
-    summary: "Put a complete backup's data back (the env must be stopped; each archive's SHA-256 checked first)",
+    summary:
+      "Make an env's (or volume's) data exactly a complete backup's: the env must be stopped; each archive's SHA-256 checked and the tar read through first",
     request: { params: byId },
     responses: answers({ 200: ok('The backup restored', backupSchema) }, [
       404,
-      [409, 'The env is not stopped, or the backup is not complete'],
-      [422, "An archive's checksum does not match, or the backend refused it"],
+      [409, 'The env is not stopped, the backup is not complete, or a mount lies inside the home'],
+      [
+        422,
+        "An archive's checksum does not match, it is cut or holds entries outside its root, or the backend refused it",
+      ],
       STORE_503,
     ]),
   });
