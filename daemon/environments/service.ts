@@ -327,13 +327,18 @@ export class EnvironmentService {
 
   /** The Jupyter token (injected by the proxy so the gateway's own auth is the only one a user meets). */
   async jupyterToken(actor: User, idOrName: string): Promise<string> {
-    const env = await this.get(actor, idOrName);
-    const t = (await this.o.repo.secrets(env.id))?.jupyter_token;
-    if (!t)
+    return (await this.jupyterAccess(actor, idOrName)).token;
+  }
+
+  /** The env (owner-checked; no next_action: the Jupyter proxy's per-request path) and its Jupyter token. */
+  async jupyterAccess(actor: User, idOrName: string): Promise<{ env: Environment; token: string }> {
+    const env = await getFor(this.o.repo, actor, idOrName);
+    const token = (await this.o.repo.secrets(env.id))?.jupyter_token;
+    if (!token)
       throw new ConflictError(
         `environment '${env.name}' does not run Jupyter (environment_type ${env.environment_type})`,
       );
-    return t;
+    return { env, token };
   }
 
   /** A new Jupyter token or VNC password: written into the env, which restarts with it; the old one stops working. */

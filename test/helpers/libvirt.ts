@@ -44,6 +44,9 @@ export const POOL = process.env.HANGAR_LIBVIRT_POOL ?? 'hangar-test';
 export const POOL_DIR = process.env.HANGAR_LIBVIRT_POOL_DIR ?? '/var/lib/hangar-test/pool';
 
 export const LIBVIRT_CONFIG = `
+# The VM lane runs beside the other tests (test/run.sh): host ports of their own, never the defaults others take.
+vnc_port_range: { from: 16900, to: 16999 }
+rdp_port_range: { from: 14389, to: 14488 }
 backends:
   - id: kvm
     kind: libvirt

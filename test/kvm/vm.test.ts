@@ -337,7 +337,7 @@ describe('kvm: VMs through libvirt', function () {
 
   it("shows the VM's own display over VNC through the gateway's bridge (vnc_port on 127.0.0.1, the env's password)", async () => {
     const { vnc } = await d.admin.connection(env.id);
-    assert.ok(env.vnc_port! >= 15900 && env.vnc_port! <= 15999);
+    assert.ok(env.vnc_port! >= 16900 && env.vnc_port! <= 16999);
     assert.match(
       virsh('dumpxml', env.backend_ref!),
       new RegExp(`<graphics type='vnc' port='${env.vnc_port}' autoport='no' listen='127\\.0\\.0\\.1'`),

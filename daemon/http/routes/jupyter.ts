@@ -74,8 +74,7 @@ export async function jupyterTarget(
   idOrName: string,
   rest: string,
 ): Promise<JupyterTarget> {
-  const env = await envs.get(user, idOrName);
-  const token = await envs.jupyterToken(user, env.id);
+  const { env, token } = await envs.jupyterAccess(user, idOrName);
   const socket = await envs.openTunnel(user, env.id, JUPYTER_PORT, { audit: false });
   return { socket, token, path: jupyterPath(env.id) + rest.replace(/^\/+/, '') };
 }
@@ -129,8 +128,7 @@ export function frameableHeaders(h: http.IncomingHttpHeaders, ancestors: string[
 export function jupyterProxy(envs: EnvironmentService, frameAncestors: string[], pool: JupyterPool): RequestHandler {
   return async (req, res, next) => {
     const user = userOf(res);
-    const env = await envs.get(user, String(req.params.id));
-    const token = await envs.jupyterToken(user, env.id);
+    const { env, token } = await envs.jupyterAccess(user, String(req.params.id));
     // A pooled, kept-alive connection through the tunnel (opened when none is free).
     const up = http.request({
       agent: pool.agentFor(env.id, user),
