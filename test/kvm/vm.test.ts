@@ -238,32 +238,39 @@ describe('kvm: VMs through libvirt', function () {
   it('a template without cloud-init (VNC only) is ready once running; its display answers on vnc_port through the bridge', async () => {
     const blank = path.join(tmpDir(), 'blank.qcow2');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', blank, '64M']);
+    // Names of their own: a run cut short elsewhere can't leave one in the way.
+    const template = `vnc-only-${Date.now().toString(36)}`;
     await d.admin.importTemplate('kvm', {
-      name: 'vnc-only',
+      name: template,
       os: 'other',
       cloud_init: false,
       firmware: 'bios',
       access: ['vnc'],
       disk: { file: blank },
     });
-    const e = await d.admin.createEnvironment({
-      name: 'bare',
-      deployment_mode: 'vm',
-      backend_id: 'kvm',
-      image: 'vnc-only',
-      environment_type: 'desktop',
-    });
-    const ready = await d.admin.waitFor(e.id, ['running', 'failed'], { timeoutMs: 120_000 });
-    assert.equal(ready.status, 'running', ready.status_message ?? '');
-    const s = await openTunnel(`${d.url}/api/v1/environments/${e.id}/tunnel?port=5901`, d.token, 'raw');
+    let envId: string | undefined;
     try {
-      assert.equal((await rfbLogin(s, (await d.admin.connection(e.id)).vnc!.password!)).ok, true);
+      const e = await d.admin.createEnvironment({
+        name: `bare-${template.slice(9)}`,
+        deployment_mode: 'vm',
+        backend_id: 'kvm',
+        image: template,
+        environment_type: 'desktop',
+      });
+      envId = e.id;
+      const ready = await d.admin.waitFor(e.id, ['running', 'failed'], { timeoutMs: 120_000 });
+      assert.equal(ready.status, 'running', ready.status_message ?? '');
+      const s = await openTunnel(`${d.url}/api/v1/environments/${e.id}/tunnel?port=5901`, d.token, 'raw');
+      try {
+        assert.equal((await rfbLogin(s, (await d.admin.connection(e.id)).vnc!.password!)).ok, true);
+      } finally {
+        s.destroy();
+      }
     } finally {
-      s.destroy();
+      if (envId) await d.admin.deleteEnvironment(envId).catch(() => undefined);
+      await d.server.envs.idle();
+      await d.admin.deleteTemplate('kvm', template).catch(() => undefined);
     }
-    await d.admin.deleteEnvironment(e.id);
-    await d.server.envs.idle();
-    await d.admin.deleteTemplate('kvm', 'vnc-only');
   });
 
   it('creates a VM from the template: overlay, seed, TCG domain with user-mode forwards on 127.0.0.1; it boots and SSH answers', async () => {
