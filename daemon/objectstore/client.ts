@@ -1,6 +1,7 @@
 // One S3 client per configured store, made from its config and credentials; a health check that names the store.
 // An adapter beside the backends: services use it, it uses none of them.
-import { HeadBucketCommand, ListBucketsCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3, isS3Error } from './sdk';
 import type { ObjectStoreConfig, ObjectStoreCredentials } from './config';
 
 export interface ObjectStore {
@@ -14,7 +15,7 @@ export interface ObjectStore {
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export function objectStoreClient(config: ObjectStoreConfig, credentials: ObjectStoreCredentials): ObjectStore {
-  const client = new S3Client({
+  const client = new (s3().S3Client)({
     endpoint: config.endpoint,
     region: config.region,
     forcePathStyle: config.path_style,
@@ -40,8 +41,8 @@ export interface StoreHealth {
 export async function storeHealth(store: ObjectStore, bucket?: string): Promise<StoreHealth> {
   const base = { name: store.name, endpoint: store.config.endpoint };
   try {
-    if (bucket) await store.client.send(new HeadBucketCommand({ Bucket: bucket }));
-    else await store.client.send(new ListBucketsCommand({}));
+    if (bucket) await store.client.send(new (s3().HeadBucketCommand)({ Bucket: bucket }));
+    else await store.client.send(new (s3().ListBucketsCommand)({}));
     return { ...base, ok: true };
   } catch (e) {
     return { ...base, ok: false, problem: storeProblem(e) };
@@ -50,7 +51,7 @@ export async function storeHealth(store: ObjectStore, bucket?: string): Promise<
 
 /** A short, secret-free description of an S3 failure: the service's error code, or the network error's. */
 export function storeProblem(e: unknown): string {
-  if (e instanceof S3ServiceException) return `${e.name} (HTTP ${e.$metadata.httpStatusCode ?? '?'})`;
+  if (isS3Error(e)) return `${e.name} (HTTP ${e.$metadata.httpStatusCode ?? '?'})`;
   const err = e as NodeJS.ErrnoException & { name?: string };
   return err.code ?? err.name ?? 'unreachable';
 }

@@ -2,21 +2,8 @@
 // (multipart for big bodies, aborted when the client goes away), the resumable multipart protocol part by part, and
 // presigned URLs straight to the store where it allows them. Keys are checked relative paths under the prefix.
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListPartsCommand,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3, isS3Error, s3Storage, s3Presigner } from '../objectstore/sdk';
 import type { DatasetObject, User } from '../../common/model';
 import { ConflictError, NotFoundError, UnprocessableError } from '../errors';
 import type { ObjectStore } from '../objectstore/client';
@@ -66,7 +53,7 @@ export class DatasetObjects {
     const { store, ...at } = this.where(d, key);
     try {
       const r = await this.call(store, () =>
-        store.client.send(new GetObjectCommand({ ...at, ...(range ? { Range: range } : {}) })),
+        store.client.send(new (s3().GetObjectCommand)({ ...at, ...(range ? { Range: range } : {}) })),
       );
       return {
         body: r.Body as Readable,
@@ -88,10 +75,12 @@ export class DatasetObjects {
     if (length !== undefined && length < PART_BYTES) {
       // Small bodies: one PUT (the SDK needs the length to stream it).
       await this.call(store, () =>
-        store.client.send(new PutObjectCommand({ ...at, Body: body, ContentLength: length }), { abortSignal: signal }),
+        store.client.send(new (s3().PutObjectCommand)({ ...at, Body: body, ContentLength: length }), {
+          abortSignal: signal,
+        }),
       );
     } else {
-      const up = new Upload({
+      const up = new (s3Storage().Upload)({
         client: store.client,
         params: { ...at, Body: body },
         partSize: PART_BYTES,
@@ -114,7 +103,7 @@ export class DatasetObjects {
     const d = await this.o.datasets.row(actor, ref);
     const { store, ...at } = this.where(d, key);
     await this.head(store, at, key);
-    await this.call(store, () => store.client.send(new DeleteObjectCommand(at)));
+    await this.call(store, () => store.client.send(new (s3().DeleteObjectCommand)(at)));
     await this.o.audit.record({ user_id: actor.id, action: 'dataset.object_delete', target: d.id, detail: { key } });
     await this.o.datasets.recount(d);
   }
@@ -124,7 +113,7 @@ export class DatasetObjects {
   async startUpload(actor: User, ref: string, key: string): Promise<{ upload_id: string; key: string }> {
     const d = await this.o.datasets.row(actor, ref);
     const { store, ...at } = this.where(d, key);
-    const r = await this.call(store, () => store.client.send(new CreateMultipartUploadCommand(at)));
+    const r = await this.call(store, () => store.client.send(new (s3().CreateMultipartUploadCommand)(at)));
     return { upload_id: r.UploadId!, key };
   }
 
@@ -142,7 +131,13 @@ export class DatasetObjects {
     try {
       const r = await this.call(store, () =>
         store.client.send(
-          new UploadPartCommand({ ...at, UploadId: uploadId, PartNumber: part, Body: body, ContentLength: length }),
+          new (s3().UploadPartCommand)({
+            ...at,
+            UploadId: uploadId,
+            PartNumber: part,
+            Body: body,
+            ContentLength: length,
+          }),
         ),
       );
       return { part, etag: r.ETag! };
@@ -160,7 +155,7 @@ export class DatasetObjects {
     try {
       do {
         const r = await this.call(store, () =>
-          store.client.send(new ListPartsCommand({ ...at, UploadId: uploadId, PartNumberMarker: marker })),
+          store.client.send(new (s3().ListPartsCommand)({ ...at, UploadId: uploadId, PartNumberMarker: marker })),
         );
         for (const p of r.Parts ?? []) out.push({ part: p.PartNumber!, etag: p.ETag!, size: p.Size ?? 0 });
         marker = r.IsTruncated ? r.NextPartNumberMarker : undefined;
@@ -178,7 +173,7 @@ export class DatasetObjects {
     try {
       await this.call(store, () =>
         store.client.send(
-          new CompleteMultipartUploadCommand({
+          new (s3().CompleteMultipartUploadCommand)({
             ...at,
             UploadId: uploadId,
             MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.part, ETag: p.etag })) },
@@ -187,7 +182,7 @@ export class DatasetObjects {
       );
     } catch (e) {
       const err = missing(e, uploadId, 'upload');
-      if (e instanceof S3ServiceException && /InvalidPart/.test(e.name))
+      if (isS3Error(e) && /InvalidPart/.test(e.name))
         throw new ConflictError(`upload '${uploadId}': a part's etag does not match what the store has (${e.name})`);
       throw err;
     }
@@ -200,7 +195,9 @@ export class DatasetObjects {
     const d = await this.o.datasets.row(actor, ref);
     const { store, ...at } = this.where(d, key);
     try {
-      await this.call(store, () => store.client.send(new AbortMultipartUploadCommand({ ...at, UploadId: uploadId })));
+      await this.call(store, () =>
+        store.client.send(new (s3().AbortMultipartUploadCommand)({ ...at, UploadId: uploadId })),
+      );
     } catch (e) {
       throw missing(e, uploadId, 'upload');
     }
@@ -213,9 +210,9 @@ export class DatasetObjects {
     if (!store.config.presign)
       throw new UnprocessableError(`object store '${store.name}' does not hand out presigned URLs (presign: false)`);
     if (method === 'get') await this.head(store, at, key);
-    const url = await getSignedUrl(
+    const url = await s3Presigner().getSignedUrl(
       this.presigner(store),
-      method === 'get' ? new GetObjectCommand(at) : new PutObjectCommand(at),
+      method === 'get' ? new (s3().GetObjectCommand)(at) : new (s3().PutObjectCommand)(at),
       { expiresIn: expiresS },
     );
     await this.o.audit.record({ user_id: actor.id, action: 'dataset.presign', target: d.id, detail: { key, method } });
@@ -226,7 +223,7 @@ export class DatasetObjects {
     let c = this.presigners.get(store.name);
     if (!c) {
       const credentials = this.o.datasets.stores.credentialsOf(store.name)!;
-      c = new S3Client({
+      c = new (s3().S3Client)({
         endpoint: store.config.public_endpoint ?? store.config.endpoint,
         region: store.config.region,
         forcePathStyle: store.config.path_style,
@@ -239,7 +236,7 @@ export class DatasetObjects {
 
   private async head(store: ObjectStore, at: { Bucket: string; Key: string }, key: string): Promise<DatasetObject> {
     try {
-      const h = await this.call(store, () => store.client.send(new HeadObjectCommand(at)));
+      const h = await this.call(store, () => store.client.send(new (s3().HeadObjectCommand)(at)));
       return {
         key,
         size: h.ContentLength ?? 0,
@@ -254,7 +251,6 @@ export class DatasetObjects {
 
 /** A store's 404 (no such key, no such upload) becomes ours, naming what is missing; anything else as it was. */
 function missing(e: unknown, id: string, what: string): unknown {
-  if (e instanceof S3ServiceException && (e.$metadata.httpStatusCode === 404 || /NoSuch/.test(e.name)))
-    return new NotFoundError(what, id);
+  if (isS3Error(e) && (e.$metadata.httpStatusCode === 404 || /NoSuch/.test(e.name))) return new NotFoundError(what, id);
   return e;
 }

@@ -2,15 +2,7 @@
 // delete (refused while mounted; objects removed only when asked), and their catalogue counts. Another user's
 // dataset is a 404, like another user's env.
 import crypto from 'node:crypto';
-import {
-  CreateBucketCommand,
-  DeleteObjectsCommand,
-  HeadBucketCommand,
-  ListMultipartUploadsCommand,
-  AbortMultipartUploadCommand,
-  ListObjectsV2Command,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import { s3, isS3Error } from '../objectstore/sdk';
 import type { Kysely } from 'kysely';
 import type { Dataset, User } from '../../common/model';
 import type { CreateDatasetInput } from '../../common/datasets';
@@ -150,7 +142,7 @@ export class DatasetService {
     do {
       const page = await this.o.stores.call(store, () =>
         store.client.send(
-          new ListObjectsV2Command({ Bucket: d.bucket, Prefix: `${d.prefix}/${sub}`, ContinuationToken: token }),
+          new (s3().ListObjectsV2Command)({ Bucket: d.bucket, Prefix: `${d.prefix}/${sub}`, ContinuationToken: token }),
         ),
       );
       for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) yield o;
@@ -160,13 +152,13 @@ export class DatasetService {
 
   private async abortStale(store: ObjectStore, d: DatasetRow): Promise<void> {
     const page = await this.o.stores.call(store, () =>
-      store.client.send(new ListMultipartUploadsCommand({ Bucket: d.bucket, Prefix: `${d.prefix}/` })),
+      store.client.send(new (s3().ListMultipartUploadsCommand)({ Bucket: d.bucket, Prefix: `${d.prefix}/` })),
     );
     const cutoff = Date.now() - STALE_UPLOAD_MS;
     for (const u of page.Uploads ?? [])
       if (u.Initiated && u.Initiated.getTime() < cutoff)
         await store.client
-          .send(new AbortMultipartUploadCommand({ Bucket: d.bucket, Key: u.Key, UploadId: u.UploadId }))
+          .send(new (s3().AbortMultipartUploadCommand)({ Bucket: d.bucket, Key: u.Key, UploadId: u.UploadId }))
           .catch(() => undefined);
   }
 
@@ -178,7 +170,7 @@ export class DatasetService {
       const b = batch;
       batch = [];
       await this.o.stores.call(store, () =>
-        store.client.send(new DeleteObjectsCommand({ Bucket: d.bucket, Delete: { Objects: b, Quiet: true } })),
+        store.client.send(new (s3().DeleteObjectsCommand)({ Bucket: d.bucket, Delete: { Objects: b, Quiet: true } })),
       );
     };
     for await (const o of this.objects(store, d)) {
@@ -198,13 +190,13 @@ export class DatasetService {
 
   private async ensureBucket(store: ObjectStore, bucket: string): Promise<void> {
     try {
-      await this.o.stores.call(store, () => store.client.send(new HeadBucketCommand({ Bucket: bucket })));
+      await this.o.stores.call(store, () => store.client.send(new (s3().HeadBucketCommand)({ Bucket: bucket })));
     } catch (e) {
-      const status = e instanceof S3ServiceException ? e.$metadata.httpStatusCode : undefined;
+      const status = isS3Error(e) ? e.$metadata.httpStatusCode : undefined;
       if (status === 403)
         throw new ForbiddenError(`bucket: the store refuses bucket '${bucket}'`, { rule: 'store', field: 'bucket' });
       if (status !== 404) throw e;
-      await this.o.stores.call(store, () => store.client.send(new CreateBucketCommand({ Bucket: bucket })));
+      await this.o.stores.call(store, () => store.client.send(new (s3().CreateBucketCommand)({ Bucket: bucket })));
     }
   }
 

@@ -6,14 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { s3, isS3Error, s3Storage } from '../objectstore/sdk';
 import { ObjectStoreUnavailableError, UnprocessableError } from '../errors';
 import { storeProblem, type ObjectStore } from '../objectstore/client';
 import type { BackupStoreConfig } from './config';
@@ -59,7 +52,7 @@ export class ArchiveStore {
       }),
     );
     body.once('error', (e) => counted.destroy(e));
-    const upload = new Upload({
+    const upload = new (s3Storage().Upload)({
       client: this.store.client,
       params: { Bucket: this.cfg.bucket, Key: key, Body: counted },
       partSize: 8 * 1024 * 1024,
@@ -77,7 +70,7 @@ export class ArchiveStore {
     const cleanup = () => fs.rmSync(file, { force: true });
     try {
       const r = await this.guard(() =>
-        this.store.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: key })),
+        this.store.client.send(new (s3().GetObjectCommand)({ Bucket: this.cfg.bucket, Key: key })),
       );
       const hash = crypto.createHash('sha256');
       const tee = new Transform({
@@ -98,18 +91,20 @@ export class ArchiveStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.guard(() => this.store.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: key })));
+    await this.guard(() =>
+      this.store.client.send(new (s3().DeleteObjectCommand)({ Bucket: this.cfg.bucket, Key: key })),
+    );
   }
 
   private async ensureBucket(): Promise<void> {
     if (this.bucketReady) {
-      await this.guard(() => this.store.client.send(new HeadBucketCommand({ Bucket: this.cfg.bucket })));
+      await this.guard(() => this.store.client.send(new (s3().HeadBucketCommand)({ Bucket: this.cfg.bucket })));
       return;
     }
     const Bucket = this.cfg.bucket;
-    await this.guard(() => this.store.client.send(new HeadBucketCommand({ Bucket }))).catch(async (err) => {
+    await this.guard(() => this.store.client.send(new (s3().HeadBucketCommand)({ Bucket }))).catch(async (err) => {
       if (err instanceof ObjectStoreUnavailableError) throw err;
-      await this.guard(() => this.store.client.send(new CreateBucketCommand({ Bucket })));
+      await this.guard(() => this.store.client.send(new (s3().CreateBucketCommand)({ Bucket })));
     });
     this.bucketReady = true;
   }
@@ -118,7 +113,7 @@ export class ArchiveStore {
     try {
       return await fn();
     } catch (err) {
-      const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+      const status = isS3Error(err) ? err.$metadata.httpStatusCode : undefined;
       if (status !== undefined && status < 500)
         throw new UnprocessableError(`object store '${this.name}' refused: ${storeProblem(err)}`);
       throw new ObjectStoreUnavailableError(this.name, storeProblem(err));

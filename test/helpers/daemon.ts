@@ -81,12 +81,11 @@ export interface ChildDaemon {
 
 /** The bundled daemon as its own process, for kill -9 tests. */
 export async function spawnDaemon(dataDir: string, extraArgs: string[] = []): Promise<ChildDaemon> {
-  const bin = path.resolve(__dirname, '../../dist/hangard.js');
-  const proc = spawn(
-    process.execPath,
-    [bin, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'info', ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  // bin/hangard, as users run it (its node flags included), on the bundle in dist/.
+  const bin = path.resolve(__dirname, '../../bin/hangard');
+  const proc = spawn(bin, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'info', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let buf = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hangard did not start: ${buf}`)), 20_000);
