@@ -5,6 +5,7 @@ import { BackendUnavailableError, UnprocessableError } from '../../errors';
 import { LABELS, type EnvSpec } from '../../contract';
 import { formatRef, statusOf, unless } from './api';
 import type { K8sClient } from './client';
+import { datasetSecret } from './datasetSync';
 import {
   bootSecret,
   cronJob,
@@ -146,6 +147,7 @@ export class K8sCreate {
     const placement = await this.placement(spec);
     // Build everything first: an unsupported spec fails before anything is made.
     const secret = bootSecret(spec, c.k8s, namespace);
+    const keys = datasetSecret(spec, c.k8s, namespace);
     const svc = service(spec, c.k8s, namespace);
     const pub = publicService(spec, c.k8s, namespace);
     const pubPolicy = publicPolicy(spec, c.k8s, namespace);
@@ -168,6 +170,14 @@ export class K8sCreate {
           if (statusOf(err) !== 409) return c.refused('Secret')(err);
           await c.call(() => c.core.replaceNamespacedSecret({ name: secret.metadata!.name!, namespace, body: secret }));
         });
+      // The datasets' keys are made again with each create (a new secret): replaced, like the boot Secret.
+      if (keys)
+        await c
+          .call(() => c.core.createNamespacedSecret({ namespace, body: keys }))
+          .catch(async (err) => {
+            if (statusOf(err) !== 409) return c.refused('Secret')(err);
+            await c.call(() => c.core.replaceNamespacedSecret({ name: keys.metadata!.name!, namespace, body: keys }));
+          });
       await c.call(() => c.core.createNamespacedService({ namespace, body: svc })).catch(keep('Service'));
       if (pub)
         await c.call(() => c.core.createNamespacedService({ namespace, body: pub })).catch(keep('public Service'));
