@@ -3,8 +3,10 @@
 // the pod is checked as the API server stores it: the sync init containers, the copy-back sidecar of a read-write
 // dataset, the Secret, read-only mounts, no key in any literal value). The env's key is then used straight against
 // the store: it reads its datasets, writes only the read-write one, and is refused another dataset's prefix, another
-// bucket and (after the env is deleted) everything. Stores that can't scope are refused with a 400 naming the field.
+// bucket and (after the env is deleted) everything. Stores that can't scope are refused with a 400 naming the field,
+// unless the operator opted in (then the env gets the store's own key).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   GetBucketPolicyCommand,
   GetObjectCommand,
@@ -65,6 +67,7 @@ describe('datasets: Kubernetes pods sync them, with credentials scoped to their 
         'object_stores:',
         `  - {name: s3, ${store}, scoping: versitygw, admin_endpoint: 'http://127.0.0.1:17071'}`,
         `  - {name: plain, ${store}}`,
+        `  - {name: optin, ${store}, full_credentials_to_envs: true}`,
         '',
       ].join('\n'),
     });
@@ -73,6 +76,7 @@ describe('datasets: Kubernetes pods sync them, with credentials scoped to their 
     await datasetApi.create(alice, { name: 'corpus', store: 's3', bucket });
     await datasetApi.create(alice, { name: 'scratch', store: 's3', bucket });
     await datasetApi.create(alice, { name: 'unscoped', store: 'plain', bucket });
+    await datasetApi.create(alice, { name: 'optedin', store: 'optin', bucket: other });
     await datasetApi.create(bob, { name: 'bobs', store: 's3', bucket });
     await datasetApi.create(bob, { name: 'elsewhere', store: 's3', bucket: other });
     const root = testStore().client;
@@ -92,9 +96,9 @@ describe('datasets: Kubernetes pods sync them, with credentials scoped to their 
     await d?.close();
   });
 
-  const create = (c: HangarClient, backend: string, mounts: object[]) =>
+  const create = (c: HangarClient, backend: string, mounts: object[], name = `ds${sfx}`) =>
     c.createEnvironment({
-      name: `ds${sfx}`,
+      name,
       image: IMAGE,
       deployment_mode: 'k8s_pod',
       environment_type: 'terminal',
@@ -202,6 +206,28 @@ describe('datasets: Kubernetes pods sync them, with credentials scoped to their 
       s3.send(new GetObjectCommand({ Bucket: bucket, Key: `alice${sfx}/corpusx/a.txt` })),
       'a sibling prefix that starts alike',
     );
+  });
+
+  it("a store that can't scope, where the operator opted in: the env gets the store's own key", async () => {
+    const made = await create(
+      alice,
+      'k8s',
+      [{ type: 'dataset', source: 'optedin', target: '/d', read_only: true }],
+      `optin${sfx}`,
+    );
+    const e = await alice.waitFor(made.id, ['running', 'failed'], { timeoutMs: 120_000 });
+    assert.equal(e.status, 'running', e.status_message ?? '');
+    const { core } = k8sApis();
+    const secret = (await core.listNamespacedSecret({ namespace: nsOf(e) })).items.find((s) =>
+      s.metadata!.name!.endsWith(`${e.id.slice(0, 8)}-datasets`),
+    )!;
+    const id = Buffer.from(secret.data!['ds-0-access-key-id'], 'base64').toString();
+    assert.equal(
+      `AWS_ACCESS_KEY_ID=${id}`,
+      /^AWS_ACCESS_KEY_ID=.*$/m.exec(readFileSync(S3_CREDENTIALS_FILE, 'utf8'))![0],
+    );
+    await alice.deleteEnvironment(e.id);
+    await eventually(async () => !(await alice.listEnvironments()).some((x) => x.id === e.id), 'deleted', 60_000);
   });
 
   it('deleting the env revokes the key and removes its Secret and policy statements', async () => {
