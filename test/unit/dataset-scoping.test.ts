@@ -1,12 +1,12 @@
 // Datasets in envs that reach the store themselves, pure parts: the bucket policy statements of an env's account
 // (list under the prefix only, read, write only when read-write; the operator's statements kept, stale Hangar ones
-// dropped), what a VM's cloud-init gets (a root-only 0600 key file, an s3fs unit before the env's, the host alias on
+// dropped), what a VM's cloud-init gets (a root-only 0600 rclone config, a mount unit before the env's, the host alias on
 // user-mode networking, the refusal on a restricted network) and the store config's scoping rules. The real store,
 // pods and guest: test/datasets/k8s-datasets.test.ts and test/datasets/vm-datasets.test.ts.
 import assert from 'node:assert/strict';
 import YAML from 'yaml';
 import { userData } from '../../daemon/backends/libvirt/cloudInit';
-import { datasetsScript, guestDatasets } from '../../daemon/backends/libvirt/guestDatasets';
+import { datasetsScript, guestDatasets, rcloneConfig } from '../../daemon/backends/libvirt/guestDatasets';
 import type { SpecMount } from '../../daemon/contract';
 import { objectStore } from '../../daemon/objectstore/config';
 import { accountFor, mergePolicy, newSecret, statementsFor } from '../../daemon/objectstore/scopedPolicy';
@@ -75,7 +75,7 @@ describe('datasets: scoped credentials and guest mounts (pure)', () => {
     assert.equal(mergePolicy(only, mine, [], new Set([mine])), undefined);
   });
 
-  it('VM: a 0600 key file, s3fs with ro and the login user, the store on loopback reached as 10.0.2.2', () => {
+  it('VM: a 0600 rclone config with the key, rclone mount --read-only for the login user, 10.0.2.2 for loopback', () => {
     const guest = guestDatasets([ds('/data/corpus', true), ds("/data/it's", false, 'https://s3.example.org')], {
       backendId: 'kvm',
       network: 'user',
@@ -86,19 +86,38 @@ describe('datasets: scoped credentials and guest mounts (pure)', () => {
     const script = datasetsScript(guest);
     assert.match(
       script,
-      /s3fs 'b1:\/alice\/corpus' '\/data\/corpus' -o 'passwd_file=\/etc\/hangar\/datasets\/0\.passwd,url=http:\/\/10\.0\.2\.2:17070,endpoint=us-east-1,use_path_request_style,allow_other,uid=1000,gid=1000,umask=0022,mp_umask=0022,ro'/,
+      /rclone 'mount' 'ds:b1\/alice\/corpus' '\/data\/corpus' '--config=\/etc\/hangar\/datasets\/0\.conf' '--daemon' '--allow-other' '--uid=1000' '--gid=1000' '--umask=022' '--dir-cache-time=30s' '--log-file=\/var\/log\/hangar-dataset-0\.log' '--read-only'/,
     );
-    assert.match(script, /'\/data\/it'\\''s' -o '[^']*mp_umask=0022'/, 'quoted, and read-write has no ro');
+    assert.match(script, /'\/data\/it'\\''s' .*'--vfs-cache-mode=writes'/, 'quoted; read-write caches writes');
     assert.ok(!script.includes('S3cret'), 'the key is in its file, not the script');
     const doc = YAML.parse(
       userData({ hostname: 'h', files: [], command: ['/bin/true'], datasets: guest }).replace('#cloud-config\n', ''),
     );
-    const key = doc.write_files.find((f: { path: string }) => f.path === '/etc/hangar/datasets/0.passwd');
-    assert.equal(key.permissions, '0600');
-    assert.equal(key.content, 'hgenvabc:S3cretS3cret\n');
+    const conf = doc.write_files.find((f: { path: string }) => f.path === '/etc/hangar/datasets/0.conf');
+    assert.equal(conf.permissions, '0600');
+    assert.equal(
+      conf.content,
+      [
+        '[ds]',
+        'type = s3',
+        'provider = Other',
+        'endpoint = http://10.0.2.2:17070',
+        'region = us-east-1',
+        'force_path_style = true',
+        'no_check_bucket = true',
+        'access_key_id = hgenvabc',
+        'secret_access_key = S3cretS3cret',
+        '',
+      ].join('\n'),
+    );
     const unit = doc.write_files.find((f: { path: string }) => f.path.endsWith('hangar-datasets.service'));
     assert.match(unit.content, /Before=hangar-init\.service/);
     assert.deepEqual(doc.runcmd.slice(-3)[0], ['systemctl', 'enable', '--now', 'hangar-datasets.service']);
+    const nl = { ...ds('/d', true), dataset: { ...ds('/d', true).dataset!, region: 'x\nsecret_access_key = y' } };
+    assert.throws(
+      () => rcloneConfig(guestDatasets([nl], { backendId: 'k', network: 'n', restrict: false })[0]),
+      /region/,
+    );
   });
 
   it('VM: a restricted network is refused, naming it; a libvirt network keeps the loopback address', () => {

@@ -46,6 +46,8 @@ function rcloneEnv(spec: EnvSpec, i: number, m: SpecMount): V1EnvVar[] {
     { name: 'RCLONE_CONFIG_DS_ENDPOINT', value: d.endpoint },
     { name: 'RCLONE_CONFIG_DS_REGION', value: d.region },
     { name: 'RCLONE_CONFIG_DS_FORCE_PATH_STYLE', value: String(d.pathStyle) },
+    // A key scoped to a prefix may not create or probe the bucket.
+    { name: 'RCLONE_CONFIG_DS_NO_CHECK_BUCKET', value: 'true' },
     { name: 'RCLONE_CONFIG_DS_ACCESS_KEY_ID', valueFrom: key('access-key-id') },
     { name: 'RCLONE_CONFIG_DS_SECRET_ACCESS_KEY', valueFrom: key('secret-access-key') },
     { name: 'HOME', value: '/tmp' },

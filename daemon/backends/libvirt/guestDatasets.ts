@@ -1,8 +1,10 @@
-// Datasets in a VM, mounted by the guest itself with s3fs (FUSE is the guest kernel's own: nothing of the host's is
-// lent). cloud-init writes each dataset's scoped key to a root-only 0600 passwd file and a oneshot unit, ordered
-// before the env's unit, that mounts them at every boot (read-only with -o ro, files the login user's). The guest
-// reaches the store itself: a store on the libvirt host's loopback is QEMU's host alias 10.0.2.2 on user-mode
-// networking; restrict_network leaves the guest nothing to reach, so it is refused, naming it.
+// Datasets in a VM, mounted by the guest itself with rclone mount (FUSE is the guest kernel's own: nothing of the
+// host's is lent). Not s3fs: Debian 12's s3fs (1.90) checks the bucket's root listing at mount, which a key scoped to
+// a prefix is refused; rclone lists under the prefix only. cloud-init writes each dataset's rclone config with the
+// scoped key (root-only, 0600) and a oneshot unit, ordered before the env's unit, that mounts them at every boot
+// (--read-only for read-only mounts, files the login user's). The guest reaches the store itself: a store on the
+// libvirt host's loopback is QEMU's host alias 10.0.2.2 on user-mode networking; restrict_network leaves the guest
+// nothing to reach, so it is refused, naming it.
 import { UnprocessableError } from '../../errors';
 import { LOGIN_GID, LOGIN_UID, type DatasetSource, type SpecMount } from '../../contract';
 import { shq } from '../shared/streams';
@@ -36,26 +38,47 @@ export function guestDatasets(
   });
 }
 
+/** rclone's config of one dataset's remote "ds": the guest-side endpoint and the scoped key (a root-only file).
+ *  no_check_bucket: a key scoped to a prefix may not create or probe the bucket. */
+export function rcloneConfig(d: GuestDataset): string {
+  const values = {
+    type: 's3',
+    provider: 'Other',
+    endpoint: d.endpoint,
+    region: d.region,
+    force_path_style: String(d.pathStyle),
+    no_check_bucket: 'true',
+    access_key_id: d.accessKeyId,
+    secret_access_key: d.secretAccessKey,
+  };
+  const bad = Object.entries(values).find(([, v]) => /[\r\n]/.test(v));
+  if (bad) throw new UnprocessableError(`dataset mount of ${d.target}: the store's ${bad[0]} has a line break`);
+  return ['[ds]', ...Object.entries(values).map(([k, v]) => `${k} = ${v}`), ''].join('\n');
+}
+
 /** Every boot, before the env's unit: each dataset mounted where the env asked (a failed one is reported on the
- *  console and the others still mount). */
+ *  console and the others still mount). Read-write mounts cache written files locally and upload them after close
+ *  (rclone's --vfs-cache-mode writes: random writes work; a write reaches the bucket seconds after its close). */
 export function datasetsScript(ds: GuestDataset[]): string {
   const lines = ['#!/bin/sh', '# Managed by Hangar.', 'set -u', 'rc=0'];
   for (const [i, d] of ds.entries()) {
-    const opts = [
-      `passwd_file=${KEYS}/${i}.passwd`,
-      `url=${d.endpoint}`,
-      `endpoint=${d.region}`,
-      ...(d.pathStyle ? ['use_path_request_style'] : []),
-      'allow_other',
-      `uid=${LOGIN_UID}`,
-      `gid=${LOGIN_GID}`,
-      'umask=0022',
-      'mp_umask=0022',
-      ...(d.readOnly ? ['ro'] : []),
+    const args = [
+      'mount',
+      `ds:${d.bucket}/${d.prefix}`,
+      d.target,
+      `--config=${KEYS}/${i}.conf`,
+      '--daemon',
+      '--allow-other',
+      `--uid=${LOGIN_UID}`,
+      `--gid=${LOGIN_GID}`,
+      '--umask=022',
+      '--dir-cache-time=30s',
+      `--log-file=/var/log/hangar-dataset-${i}.log`,
+      ...(d.readOnly ? ['--read-only'] : ['--vfs-cache-mode=writes']),
     ];
     lines.push(
       `mkdir -p ${shq(d.target)}`,
-      `mountpoint -q ${shq(d.target)} || s3fs ${shq(`${d.bucket}:/${d.prefix}`)} ${shq(d.target)} -o ${shq(opts.join(','))} || { echo "hangar: dataset at ${d.target.replace(/["$`\\]/g, '')} did not mount" >&2; rc=1; }`,
+      `mountpoint -q ${shq(d.target)} || rclone ${args.map(shq).join(' ')} || { echo "hangar: dataset ${i} did not mount" >&2; rc=1; }`,
     );
   }
   lines.push('exit $rc');
@@ -65,7 +88,7 @@ export function datasetsScript(ds: GuestDataset[]): string {
 export function datasetsUnit(): string {
   return [
     '[Unit]',
-    'Description=Hangar: datasets (s3fs mounts of the env’s buckets/prefixes)',
+    'Description=Hangar: datasets (rclone mounts of the env’s buckets/prefixes)',
     'Wants=network-online.target',
     'After=network-online.target',
     'Before=hangar-init.service',
@@ -92,8 +115,8 @@ export function datasetsCloudInit(ds: GuestDataset[]): {
   return {
     files: [
       ...ds.map((d, i) => ({
-        path: `${KEYS}/${i}.passwd`,
-        content: `${d.accessKeyId}:${d.secretAccessKey}\n`,
+        path: `${KEYS}/${i}.conf`,
+        content: rcloneConfig(d),
         permissions: '0600',
       })),
       { path: SCRIPT, content: datasetsScript(ds), permissions: '0700' },
