@@ -76,9 +76,12 @@ export function datasetsScript(ds: GuestDataset[]): string {
       `--log-file=/var/log/hangar-dataset-${i}.log`,
       ...(d.readOnly ? ['--read-only'] : ['--vfs-cache-mode=writes']),
     ];
+    const t = shq(d.target);
+    // A few tries: the store may not answer yet this early in the boot.
     lines.push(
-      `mkdir -p ${shq(d.target)}`,
-      `mountpoint -q ${shq(d.target)} || rclone ${args.map(shq).join(' ')} || { echo "hangar: dataset ${i} did not mount" >&2; rc=1; }`,
+      `mkdir -p ${t}`,
+      `for _ in 1 2 3 4 5; do mountpoint -q ${t} && break; rclone ${args.map(shq).join(' ')} && break; sleep 3; done`,
+      `mountpoint -q ${t} || { echo "hangar: dataset ${i} did not mount" >&2; rc=1; }`,
     );
   }
   lines.push('exit $rc');
