@@ -78,6 +78,9 @@ describe('datasets: mounted in a VM by the guest (rclone mount, scoped credentia
     ensureS3Server();
     d = await startDaemon({
       configYaml: `
+# The VM lane runs beside the other tests (test/run.sh): host ports of its own.
+vnc_port_range: { from: 16800, to: 16819 }
+rdp_port_range: { from: 14300, to: 14319 }
 backends:
   - id: kvm
     kind: libvirt
