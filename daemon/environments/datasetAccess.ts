@@ -52,7 +52,9 @@ export class DatasetAccess {
           accessKeyId: creds.accessKeyId,
           secretAccessKey: creds.secretAccessKey,
         });
-      this.o.log.info({ env: env.id, store, datasets: items.length, account: creds.accessKeyId }, 'dataset access');
+      // The account name of a scoped grant (not a secret); a store's own key id is not logged.
+      const account = s.config.scoping === 'none' ? '(the store’s own key)' : creds.accessKeyId;
+      this.o.log.info({ env: env.id, store, datasets: items.length, account }, 'dataset access');
     }
     return out;
   }
