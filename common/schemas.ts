@@ -365,12 +365,12 @@ export const createEnvironmentSchema = z
         path: ['network_config', 'expose'],
         message: 'needs a Kubernetes deployment_mode (k8s_*)',
       });
-    const bind = v.storage_config?.mounts?.findIndex((m) => m.type !== 'volume' && m.type !== 'share') ?? -1;
+    const bind = v.storage_config?.mounts?.findIndex((m) => !['volume', 'share', 'dataset'].includes(m.type)) ?? -1;
     if (v.deployment_mode === 'vm' && bind >= 0)
       ctx.addIssue({
         code: 'custom',
         path: ['storage_config', 'mounts', bind, 'source'],
-        message: "a VM can't mount a host path; use a named volume (it becomes a disk) or a share",
+        message: "a VM can't mount a host path; use a named volume (it becomes a disk), a share or a dataset",
       });
     if (v.gpu_mode === 'mig' && v.gpu_mig_profile && !/^\d+g\.\d+gb$/.test(v.gpu_mig_profile)) {
       ctx.addIssue({ code: 'custom', path: ['gpu_mig_profile'], message: 'must be a MIG profile like 1g.10gb' });

@@ -75,6 +75,12 @@ const kubernetesBackend = z
       .string()
       .regex(/^[a-z0-9][a-z0-9._/:@-]{0,254}$/, 'must be an image reference')
       .optional(),
+    /** Datasets in pods: an image with rclone (e.g. rclone/rclone, mirrored by the operator) whose init container
+     *  copies each dataset into an emptyDir at start; none: Kubernetes envs can't mount datasets. */
+    dataset_sync_image: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._/:@-]{0,254}$/, 'must be an image reference')
+      .optional(),
     /** restricted: agent envs meet the "restricted" Pod Security profile (non-root as restricted_uid, no capabilities). */
     pod_security: z.enum(['baseline', 'restricted']).default('baseline'),
     restricted_uid: z.number().int().min(1).max(2147483647).default(1000),

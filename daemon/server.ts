@@ -30,7 +30,6 @@ import { SecretBox } from './secretBox';
 import { VERSION } from '../common/version';
 import { PID_FILE } from './backup';
 import { resolveGatewayId } from './services/gatewayId';
-import { MountPolicy, type DatasetMountSource } from './environments/mounts';
 import { OrphanService } from './services/orphans';
 import { VolumeRepo } from './store/volumes';
 import { loadTls, missingNames } from './tls';
@@ -45,10 +44,8 @@ import { authFromConfig, JumpServerClient } from './jumpserver/client';
 import { JumpServerService, type JumpServerDeps } from './services/jumpserver';
 import { reconcileJumpServer } from './services/jumpserverReconcile';
 import { JumpServerEndpoints } from './services/jumpserverEndpoints';
-import { ObjectStores } from './objectstore/stores';
-import { DatasetService } from './services/datasets';
 import { DatasetObjects } from './services/datasetObjects';
-import { DatasetMounts } from './environments/datasetMounts';
+import { storageOf } from './storageWiring';
 import { dataProtection } from './backups/wiring';
 
 export interface RunningServer {
@@ -137,7 +134,7 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
   const drivers = driversFromConfig(cfg, gatewayId, log);
   const jumpserver = jumpServerOf(cfg, { db, envs: repo, users, box, gatewayId, log });
   const volumes = new VolumeRepo(db);
-  const { stores, datasets, datasetMounts, mounts } = storageOf(cfg, db, audit, log);
+  const { stores, datasets, datasetMounts, mounts, datasetSources } = storageOf(cfg, db, audit, log);
   const gpus = new GpuService({ db, backends: drivers, log });
   const profileRepo = new ProfileRepo(db);
   const profiles = profilesOf(cfg, profileRepo, audit);
@@ -155,6 +152,7 @@ async function buildServices(cfg: Config, log: Logger, publicUrl: () => string, 
     stopTimeoutS: cfg.stop_timeout_s,
     mounts,
     datasets: datasetMounts,
+    datasetSources,
     vncPorts: cfg.vnc_port_range,
     rdpPorts: cfg.rdp_port_range,
     publishAddress: (id) => publishAddressOf(cfg, id),
@@ -182,33 +180,6 @@ type Services = Awaited<ReturnType<typeof buildServices>>;
 
 function profilesOf(cfg: Config, repo: ProfileRepo, audit: AuditRepo): ProfileService {
   return new ProfileService({ repo, audit, configured: cfg.profiles, onlyForRoles: cfg.profiles_only_for_roles });
-}
-
-/** Who may mount what (host paths, shares, volumes, datasets); object stores (credentials read now: a missing file stops the start, naming the store; never stored), the
- *  datasets over them, and their host-side mounts. The daemon mounts on its own host (s3fs), so only Docker engines
- *  on this host (unix sockets) can bind them. */
-function storageOf(cfg: Config, db: Kysely<Database>, audit: AuditRepo, log: Logger) {
-  const stores = new ObjectStores(cfg.object_stores);
-  const datasets = new DatasetService({ db, stores, audit });
-  const datasetMounts = new DatasetMounts({
-    root: path.join(cfg.data_dir, 'dataset-mounts'),
-    datasets: datasets.repo,
-    stores,
-    log,
-  });
-  const datasetSource: DatasetMountSource = {
-    forMount: (actor, ref) => datasets.forMount(actor, ref),
-    dir: (envId, n) => datasetMounts.dir(envId, n),
-    backends: cfg.backends.filter((b) => b.kind === 'docker' && b.url.startsWith('unix://')).map((b) => b.id),
-  };
-  const mounts = new MountPolicy({
-    hostPaths: cfg.host_paths,
-    db,
-    shares: cfg.shares,
-    quotas: cfg.volume_quotas,
-    datasets: datasetSource,
-  });
-  return { stores, datasets, datasetMounts, mounts };
 }
 
 /** The HTTP app: routes get services only (the store and backends stay behind them). */

@@ -6,8 +6,9 @@ import type { EnvRecord } from './labels';
 /** A mount as the backend gets it, resolved by the gateway (environments/mounts.ts): a volume's `source` is its
  *  derived backend name (hangar-vol-<id>), a bind's is a path from the operator's host_paths. Never user input. */
 export interface SpecMount {
-  /** nfs: an operator's share (source is the share's name; nfs says where it is). */
-  type: 'volume' | 'bind' | 'nfs';
+  /** nfs: an operator's share (source is the share's name; nfs says where it is). dataset: a bucket/prefix the env
+   *  reaches itself (VMs, pods), with credentials scoped to its datasets (source is "dataset-<n>"). */
+  type: 'volume' | 'bind' | 'nfs' | 'dataset';
   source: string;
   target: string;
   read_only?: boolean;
@@ -15,6 +16,19 @@ export interface SpecMount {
   nfs?: NfsSource;
   /** Volumes on Kubernetes: what the claim asks for when this env makes it (first use). */
   claim?: ClaimRequest;
+  dataset?: DatasetSource;
+}
+
+/** Where an env's own client finds a dataset, and the keys it uses (scoped to the env's datasets where the store can
+ *  scope; never logged). `endpoint` is the store as guests reach it (object_stores guest_endpoint, else endpoint). */
+export interface DatasetSource {
+  endpoint: string;
+  region: string;
+  pathStyle: boolean;
+  bucket: string;
+  prefix: string;
+  accessKeyId: string;
+  secretAccessKey: string;
 }
 
 /** What a Kubernetes claim asks for (the driver resolves ceph to the backend's mapped class). */

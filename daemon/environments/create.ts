@@ -219,8 +219,8 @@ function checkClaimFields(input: CreateEnvironmentInput, driver: Driver): void {
  *  directory and volumes; ceph: claims of the backend's mapped Ceph classes, or on Docker CephFS shares; s3: datasets). */
 const STORAGE_TYPES: Record<string, readonly string[]> = {
   docker: ['local', 'nfs', 'ceph', 's3'],
-  kubernetes: ['local', 'nfs', 'pvc', 'ceph'],
-  libvirt: ['local', 'nfs'],
+  kubernetes: ['local', 'nfs', 'pvc', 'ceph', 's3'],
+  libvirt: ['local', 'nfs', 's3'],
 };
 
 function checkStorageType(type: string, backendId: string, kind: string): void {

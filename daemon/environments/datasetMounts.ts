@@ -12,13 +12,16 @@ import { UnprocessableError } from '../errors';
 import type { Logger } from '../log';
 import type { ObjectStores } from '../objectstore/stores';
 import type { DatasetRepo } from '../store/datasets';
+import type { DatasetAccess } from './datasetAccess';
 
 const run = promisify(execFile);
 
-/** What the lifecycle asks of it (context.ts): both idempotent. */
+/** What the lifecycle asks of it (context.ts), all idempotent: host mounts before a start and after a stop; revoke:
+ *  the scoped credentials of an env that reaches the store itself, when it is deleted (or its create failed). */
 export interface DatasetAttachments {
   attach(env: Environment): Promise<void>;
   detach(envId: string): Promise<void>;
+  revoke(env: Environment): Promise<void>;
 }
 
 /** The uid/gid the login user gets in Hangar's images (the first useradd): files in a mounted dataset are theirs. */
@@ -33,8 +36,16 @@ export class DatasetMounts implements DatasetAttachments {
       log: Logger;
       uid?: number;
       s3fs?: string;
+      /** Backends whose containers run on this host (only their envs are mounted here). */
+      hostBackends: readonly string[];
+      /** Scoped credentials of envs elsewhere (VMs, pods). */
+      access?: DatasetAccess;
     },
   ) {}
+
+  async revoke(env: Environment): Promise<void> {
+    await this.o.access?.revoke(env);
+  }
 
   /** The host directory of an env's n-th mount (made here, so dockerd finds the bind source at create). */
   dir(envId: string, n: number): string {
@@ -45,6 +56,7 @@ export class DatasetMounts implements DatasetAttachments {
   }
 
   async attach(env: Environment): Promise<void> {
+    if (!this.o.hostBackends.includes(env.backend_id)) return;
     const mounts = env.storage_config?.mounts ?? [];
     for (const [n, m] of mounts.entries()) {
       if (m.type !== 'dataset' || !m.dataset_id) continue;

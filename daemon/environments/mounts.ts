@@ -7,7 +7,7 @@ import type { HostPathConfig } from '../config';
 import type { ShareConfig, VolumeQuotas } from '../storageConfig';
 import { checkVolumeQuota } from '../storageQuota';
 import { planShare, shareSpec } from './shares';
-import type { SpecMount } from '../contract';
+import type { DatasetSource, SpecMount } from '../contract';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnprocessableError } from '../errors';
 import type { Database } from '../store/schema';
 import { backendVolumeName, VolumeRepo, type NewVolume, type VolumeOwner } from '../store/volumes';
@@ -19,14 +19,19 @@ export interface PlannedMount {
   newVolume?: NewVolume;
 }
 
-/** Datasets for mounts (services/datasets.ts resolves, environments/datasetMounts.ts mounts): which backends can. */
+/** Datasets for mounts (services/datasets.ts resolves, environments/datasetMounts.ts mounts on the gateway's host,
+ *  datasetAccess.ts scopes credentials for envs that mount themselves): which backends can. */
 export interface DatasetMountSource {
   /** The caller's own or team's dataset by NAME, team:NAME or id:ID; 404 otherwise. */
-  forMount(actor: User, ref: string): Promise<{ id: string; name: string }>;
+  forMount(actor: User, ref: string): Promise<{ id: string; name: string; store: string }>;
   /** The host directory a mount's FUSE file system is at (bound into the container). */
   dir(envId: string, n: number): string;
   /** Backends whose containers run on this gateway's host (where the daemon mounts). */
   backends: readonly string[];
+  /** Backends whose envs reach the store themselves (VMs; Kubernetes with a dataset_sync_image). */
+  guestBackends: readonly string[];
+  /** Why a store's datasets can't go to such envs (it can't scope credentials and the operator didn't opt in). */
+  refusal(store: string): string | undefined;
 }
 
 export class MountPolicy {
@@ -100,19 +105,24 @@ export class MountPolicy {
     };
   }
 
-  /** A dataset by name (own, team:NAME, id:ID): another's is a 404; only backends on the gateway's host mount them. */
+  /** A dataset by name (own, team:NAME, id:ID): another's is a 404. Docker engines on the gateway's host get a bind of
+   *  the daemon's mount; VMs and pods mount it themselves, with credentials scoped to it where the store can. */
   private async planDataset(actor: User, backendId: string, m: Mount, field: string, i: number) {
-    if (!this.datasets?.backends.includes(backendId))
+    const d = this.datasets;
+    const host = d?.backends.includes(backendId);
+    if (!d || (!host && !d.guestBackends.includes(backendId)))
       throw new InputError(
         `${field}.type`,
-        `${field}.type: backend '${backendId}' can't mount datasets (backends that can: ${this.datasets?.backends.join(', ') || 'none'}; Docker engines on the gateway's host)`,
+        `${field}.type: backend '${backendId}' can't mount datasets (backends that can: ${[...(d?.backends ?? []), ...(d?.guestBackends ?? [])].join(', ') || 'none'}; Docker engines on the gateway's host, libvirt, Kubernetes with a dataset_sync_image)`,
       );
-    const ds = await this.datasets.forMount(actor, m.source);
+    const ds = await d.forMount(actor, m.source);
+    const refused = host ? undefined : d.refusal(ds.store);
+    if (refused) throw new InputError(`${field}.source`, `${field}.source: ${refused}`);
     const stored: Mount = { type: 'dataset', source: m.source, target: m.target, read_only: m.read_only ?? false };
     return {
       stored: { ...stored, dataset_id: ds.id },
       spec: {
-        type: 'bind' as const,
+        type: host ? ('bind' as const) : ('dataset' as const),
         source: `(dataset ${ds.name}, mount ${i})`,
         target: m.target,
         read_only: stored.read_only,
@@ -148,9 +158,12 @@ export class MountPolicy {
 
   /** A row's stored mounts → the backend's, at provisioning. The operator's list is read again: an entry removed
    *  since the create is refused, and one made read-only since is mounted read-only. */
-  toSpec(mounts: Mount[], envId: string): SpecMount[] {
+  toSpec(mounts: Mount[], envId: string, datasets?: ReadonlyMap<number, DatasetSource>): SpecMount[] {
     return mounts.map((m, n) => {
       if (m.type === 'share') return shareSpec(this.shares, m, envId);
+      const dataset = datasets?.get(n);
+      if (m.type === 'dataset' && dataset)
+        return { type: 'dataset', source: `dataset-${n}`, target: m.target, read_only: m.read_only, dataset };
       if (m.type === 'dataset' && this.datasets)
         return { type: 'bind', source: this.datasets.dir(envId, n), target: m.target, read_only: m.read_only };
       if (m.type === 'volume' && m.volume_id)

@@ -80,6 +80,7 @@ async function provisionFailed(ctx: ProvisionContext, driver: Driver, env: Envir
   const ref = (await ctx.repo.get(id))?.backend_ref ?? (await driver.findByEnvId(id).catch(() => undefined));
   if (ref) await driver.delete(ref).catch(() => undefined);
   await ctx.datasets?.detach(id).catch(() => undefined);
+  await ctx.datasets?.revoke(env).catch(() => undefined);
   await ctx.repo.update(id, { backend_ref: null });
   await ctx.gpus.release(id);
   await setStatus(ctx, env, ['creating', 'starting'], 'failed', err instanceof Error ? err.message : String(err));
@@ -110,6 +111,7 @@ export async function finishDelete(ctx: LifecycleContext, id: string): Promise<v
   const ref = env.backend_ref ?? (await driver.findByEnvId(id));
   if (ref) await driver.delete(ref);
   await ctx.datasets?.detach(id);
+  await ctx.datasets?.revoke(env);
   await ctx.gpus.release(id);
   await ctx.repo.delete(id);
   ctx.events.publish({ type: 'environment.deleted', environment_id: id, owner_id: env.owner_id, status: 'deleting' });

@@ -28,7 +28,7 @@ import type { ProfileOrigin } from '../profiles/resolve';
 import { finishDelete, provision, resumeStart } from './provision';
 import { getFor, listFor, pageFor, type EnvPage } from './queries';
 import { pushAuthorizedKeys, rotate, type RotatableSecret } from './secrets';
-import { specBuilder } from './spec';
+import { specBuilder, type SpecDeps } from './spec';
 import { setStatus, type EnvKey } from './status';
 import type { EnvStatus } from '../../common/model';
 import { Activity, kindOfPort } from './activity';
@@ -77,8 +77,10 @@ export interface EnvironmentServiceOptions {
   /** hangar-agent for ssh_server agent envs (default: beside the bundle), and the default when a create says none. */
   agent?: AgentPayload;
   defaultSshServer?: SshServer;
-  /** Host-side dataset mounts (datasetMounts.ts), where the gateway's host runs Docker envs. */
+  /** Host-side dataset mounts (datasetMounts.ts), where the gateway's host runs Docker envs; and the scoped
+   *  credentials of envs that mount datasets themselves (datasetAccess.ts). */
   datasets?: DatasetAttachments;
+  datasetSources?: SpecDeps['datasetSources'];
 }
 
 export class EnvironmentService {
@@ -112,6 +114,7 @@ export class EnvironmentService {
       quotas: o.quotas,
       specOf: specBuilder({
         ...{ db: o.db, repo: o.repo, keys: o.keys, mounts: o.mounts, envKeys: o.envKeys },
+        datasetSources: o.datasetSources,
         agent: o.agent ?? agentPayload(defaultAgentDir()),
         statusKey: this.agents.publicKey,
       }),

@@ -8,6 +8,7 @@ import {
   RDP_PORT,
   VNC_PORT,
   type AgentPayload,
+  type DatasetSource,
   type EnvRecord,
   type EnvSpec,
 } from '../contract';
@@ -92,6 +93,8 @@ export interface SpecDeps {
   agent?: AgentPayload;
   /** The gateway's status probe key, put into agent envs' config (agentSessions.ts). */
   statusKey?: string;
+  /** Datasets of envs that mount them themselves, with scoped credentials made now (datasetAccess.ts). */
+  datasetSources?: (env: Environment) => Promise<ReadonlyMap<number, DatasetSource>>;
 }
 
 /** Builds a row's full spec (boot files included) at provisioning. */
@@ -124,7 +127,7 @@ export function specBuilder(d: SpecDeps): SpecOf {
           ? [{ container_port: RDP_PORT, host_port: env.rdp_port }]
           : []),
       ],
-      mounts: d.mounts.toSpec(env.storage_config?.mounts ?? [], env.id),
+      mounts: d.mounts.toSpec(env.storage_config?.mounts ?? [], env.id, await d.datasetSources?.(env)),
       storageType: env.storage_type,
       home: homeOf(env.storage_config?.home),
       gpus: { mode: env.gpu_mode, deviceIds: env.gpu_device_ids, count: env.gpu_count },

@@ -35,8 +35,23 @@ export const objectStore = z
     users: z.array(z.string().min(1)).default(['*']),
     teams: z.array(z.string().min(1)).default([]),
     timeout_ms: z.number().int().min(100).default(30_000),
+    /** How envs that reach the store themselves (VMs, Kubernetes pods) get credentials scoped to their datasets:
+     *  versitygw: an account per env made through its admin API, allowed the env's bucket/prefix by bucket policy;
+     *  none: the store can't scope, and those envs get its datasets only with full_credentials_to_envs. */
+    scoping: z.enum(['versitygw', 'none']).default('none'),
+    /** versitygw's admin API (e.g. http://127.0.0.1:17071), signed with the store's credentials. */
+    admin_endpoint: z.string().url().optional(),
+    /** The operator's explicit choice to hand a store that can't scope its full credentials to VM and pod envs. */
+    full_credentials_to_envs: z.boolean().default(false),
+    /** Where VMs and pods reach the store, when that differs from `endpoint` (a VM on user-mode networking reaches a
+     *  store on the libvirt host's loopback as 10.0.2.2 without it). */
+    guest_endpoint: z.string().url().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.scoping === 'versitygw' && !s.admin_endpoint)
+      ctx.addIssue({ code: 'custom', path: ['admin_endpoint'], message: 'scoping versitygw needs admin_endpoint' });
+  });
 export type ObjectStoreConfig = z.infer<typeof objectStore>;
 
 export interface ObjectStoreCredentials {

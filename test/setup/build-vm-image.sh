@@ -88,7 +88,8 @@ SUITE=bookworm
 VM_DIR="$HANGAR_CACHE/vm"
 DEB_CACHE="$HANGAR_CACHE/debs/$SUITE-amd64"
 DISK_SIZE=2G
-VM_PACKAGES="linux-image-cloud-amd64 initramfs-tools systemd-sysv udev dbus openssh-server cloud-init sudo iproute2 netbase e2fsprogs qemu-guest-agent nfs-common jupyter-notebook"
+# rclone + fuse3: datasets the guest mounts itself (daemon/backends/libvirt/guestDatasets.ts).
+VM_PACKAGES="linux-image-cloud-amd64 initramfs-tools systemd-sysv udev dbus openssh-server cloud-init sudo iproute2 netbase e2fsprogs qemu-guest-agent nfs-common jupyter-notebook rclone fuse3"
 CMDLINE="root=/dev/vda rw console=ttyS0,115200n8 quiet"
 MARKER=HANGAR-BOOT-OK
 MIRROR=$(detect_debian_mirror "$SUITE")

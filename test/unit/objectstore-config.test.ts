@@ -29,6 +29,8 @@ describe('config: object_stores', () => {
         users: ['*'],
         teams: [],
         timeout_ms: 30_000,
+        scoping: 'none',
+        full_credentials_to_envs: false,
       },
     ]);
   });

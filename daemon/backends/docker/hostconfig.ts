@@ -1,6 +1,7 @@
 // EnvSpec → Docker create options. Pure, so the hardening and GPU mapping are unit-tested without an engine.
 import type Dockerode from 'dockerode';
 import { LABELS, SSHD_CAPABILITIES, type EnvSpec, type SpecMount } from '../../contract';
+import { UnprocessableError } from '../../errors';
 
 export function containerName(spec: Pick<EnvSpec, 'name' | 'envId'>): string {
   return `hangar-${spec.name}-${spec.envId.slice(0, 8)}`;
@@ -38,7 +39,9 @@ export function createOptions(
       Mounts: spec.mounts.map((m, i) =>
         m.type === 'nfs'
           ? nfsMount(spec.envId, i, m, gatewayId)
-          : { Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.read_only ?? false },
+          : m.type === 'dataset'
+            ? noDataset(m.target)
+            : { Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.read_only ?? false },
       ),
       DeviceRequests: gpuDeviceRequests(spec.gpus),
       Privileged: false,
@@ -116,4 +119,9 @@ export function nfsMount(envId: string, i: number, m: SpecMount, gatewayId: stri
       },
     },
   };
+}
+
+/** Docker envs get datasets as binds of the daemon's host mounts (environments/datasetMounts.ts), never keys. */
+function noDataset(target: string): never {
+  throw new UnprocessableError(`dataset mount of ${target}: Docker engines mount datasets only on the gateway's host`);
 }

@@ -120,6 +120,8 @@ export function podStorage(
     } else if (m.type === 'volume') {
       volumes.push({ name: `vol-${i}`, persistentVolumeClaim: { claimName: m.source, readOnly } });
       mounts.push({ name: `vol-${i}`, mountPath: m.target, readOnly });
+    } else if (m.type === 'dataset') {
+      continue; // datasetSync.ts
     } else if (m.type === 'nfs') {
       throw new UnprocessableError(
         `storage_config mounts of ${m.target}: CephFS shares are for Docker hosts; on Kubernetes mount a volume with ceph: cephfs (the backend's CephFS StorageClass)`,

@@ -32,6 +32,7 @@ export interface KubernetesDriverOptions {
   gpu_tolerations?: V1Toleration[];
   /** ssh_server agent: its init container's image; pod_security restricted runs agent pods as restricted_uid. */
   agent_image?: string;
+  dataset_sync_image?: string;
   pod_security?: 'baseline' | 'restricted';
   restricted_uid?: number;
   gatewayId: string;
@@ -80,6 +81,7 @@ export class K8sClient {
       fsGroup: o.fs_group ?? 1000,
       gpuTolerations: o.gpu_tolerations,
       agentImage: o.agent_image,
+      datasetSyncImage: o.dataset_sync_image,
       restricted: o.pod_security === 'restricted',
       restrictedUid: o.restricted_uid,
     };

@@ -43,6 +43,8 @@ export interface K8sOptions {
   gpuTolerations?: V1Toleration[];
   /** ssh_server agent: the image the agent's init container runs; pod_security restricted, as restricted_uid. */
   agentImage?: string;
+  /** Datasets: the rclone image of the sync init containers (datasetSync.ts). */
+  datasetSyncImage?: string;
   restricted?: boolean;
   restrictedUid?: number;
 }

@@ -5,6 +5,7 @@ import { BackendUnavailableError, UnprocessableError } from '../../errors';
 import { LABELS, type EnvSpec } from '../../contract';
 import { formatRef, statusOf, unless } from './api';
 import type { K8sClient } from './client';
+import { datasetSecret } from './datasetSync';
 import {
   bootSecret,
   cronJob,
@@ -146,6 +147,7 @@ export class K8sCreate {
     const placement = await this.placement(spec);
     // Build everything first: an unsupported spec fails before anything is made.
     const secret = bootSecret(spec, c.k8s, namespace);
+    const keys = datasetSecret(spec, c.k8s, namespace);
     const svc = service(spec, c.k8s, namespace);
     const pub = publicService(spec, c.k8s, namespace);
     const pubPolicy = publicPolicy(spec, c.k8s, namespace);
@@ -162,16 +164,19 @@ export class K8sCreate {
     // key, and a resumed create makes a new one.
     const keep = (what: string) => (err: unknown) => (statusOf(err) === 409 ? undefined : c.refused(what)(err));
     try {
-      // Independent of each other: made at once (one round trip, not four); all settled before the workload.
-      const made = await Promise.allSettled([
+      // Create a Secret, or replace one left by an earlier create (it holds keys made anew each time).
+      const putSecret = (body: typeof secret) =>
         c
-          .call(() => c.core.createNamespacedSecret({ namespace, body: secret }))
+          .call(() => c.core.createNamespacedSecret({ namespace, body }))
           .catch(async (err) => {
             if (statusOf(err) !== 409) return c.refused('Secret')(err);
-            await c.call(() =>
-              c.core.replaceNamespacedSecret({ name: secret.metadata!.name!, namespace, body: secret }),
-            );
-          }),
+            await c.call(() => c.core.replaceNamespacedSecret({ name: body.metadata!.name!, namespace, body }));
+          });
+      // Independent of each other: made at once (one round trip, not several); all settled before the workload.
+      const made = await Promise.allSettled([
+        putSecret(secret),
+        // The datasets' keys are made again with each create (a new secret): replaced, like the boot Secret.
+        keys && putSecret(keys),
         c.call(() => c.core.createNamespacedService({ namespace, body: svc })).catch(keep('Service')),
         pub && c.call(() => c.core.createNamespacedService({ namespace, body: pub })).catch(keep('public Service')),
         pubPolicy &&

@@ -49,6 +49,7 @@ import {
   type K8sOptions,
   type WorkloadKind,
 } from './conventions';
+import { datasetSync } from './datasetSync';
 import { shareDirsInit } from './shareDirs';
 
 // The shared names and keys are part of this module's surface too (tests and older imports read them from here).
@@ -126,13 +127,15 @@ function podSpec(spec: EnvSpec, o: K8sOptions, placement: Placement, kind: Workl
   const labels = labelsFor(spec, o);
   const gpus = gpuResources(spec);
   const shareDirs = shareDirsInit(spec);
+  const sync = datasetSync(spec, o);
+  const inits = [...(shareDirs.initContainers ?? []), ...sync.initContainers];
   return {
     metadata: { labels, annotations: {} },
     spec: {
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       hostname: spec.name.slice(0, 63),
-      terminationGracePeriodSeconds: 10,
+      terminationGracePeriodSeconds: sync.graceS ?? 10,
       imagePullSecrets: o.imagePullSecrets.length ? o.imagePullSecrets.map((name) => ({ name })) : undefined,
       // A Job's pod runs once: a failure is reported (backoffLimit 0), not retried in place.
       restartPolicy: isBatch(kind) ? 'Never' : undefined,
@@ -145,8 +148,8 @@ function podSpec(spec: EnvSpec, o: K8sOptions, placement: Placement, kind: Workl
         // Claims are made group-writable for the login user's group (NFS volumes ignore it; init.sh chowns those).
         ...(storage.claims ? { fsGroup: o.fsGroup ?? 1000, fsGroupChangePolicy: 'OnRootMismatch' } : {}),
       },
-      initContainers: shareDirs.initContainers,
-      containers: [envContainer(spec, kind, gpus, storage.mounts)],
+      initContainers: inits.length ? inits : undefined,
+      containers: [envContainer(spec, kind, gpus, [...storage.mounts, ...sync.mounts])],
       volumes: [
         { name: 'hangar-boot', secret: { secretName: `${objectName(spec)}-boot`, defaultMode: 0o400 } },
         // In memory: it holds the env's SSH host key.
@@ -154,6 +157,7 @@ function podSpec(spec: EnvSpec, o: K8sOptions, placement: Placement, kind: Workl
         // The operator's shares (in-tree nfs volumes: the kubelet's node mounts them), volumes' and the home claim.
         ...storage.volumes,
         ...shareDirs.volumes,
+        ...sync.volumes, // datasets, copied in by the sync init containers (datasetSync.ts)
       ],
     },
   };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
 import { AGENT_PATH, AGENT_VERSION_PATH, type BootFile } from '../../contract';
+import { datasetsCloudInit, type GuestDataset } from './guestDatasets';
 import { sharesCloudInit, type GuestShare } from './guestShares';
 
 const run = promisify(execFile);
@@ -81,9 +82,11 @@ export function userData(o: {
   command: string[];
   disks?: DataDisk[];
   shares?: GuestShare[];
+  datasets?: GuestDataset[];
   agent?: boolean;
 }): string {
   const shares = sharesCloudInit(o.shares ?? []);
+  const datasets = datasetsCloudInit(o.datasets ?? []);
   const config = {
     hostname: o.hostname,
     preserve_hostname: false,
@@ -113,10 +116,12 @@ export function userData(o: {
       })),
       { path: `/etc/systemd/system/${INIT_UNIT}`, permissions: '0644', content: unit(o.command) },
       ...shares.files,
+      ...datasets.files,
     ],
     runcmd: [
       'systemctl disable --now ssh.service ssh.socket sshd.service 2>/dev/null || true',
       ...shares.runcmd,
+      ...datasets.runcmd,
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', INIT_UNIT],
     ],
@@ -137,6 +142,8 @@ export async function buildSeedIso(o: {
   command: string[];
   disks?: DataDisk[];
   shares?: GuestShare[];
+  /** Datasets the guest mounts with s3fs (their scoped keys go into user-data, on the seed only). */
+  datasets?: GuestDataset[];
   /** hangar-agent and its version, put on the ISO beside user-data (see AGENT_SEED_FILE). */
   agent?: { binary: Buffer; version: string };
 }): Promise<{ file: string; cleanup: () => Promise<void> }> {

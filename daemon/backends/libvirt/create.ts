@@ -11,6 +11,7 @@ import { buildSeedIso } from './cloudInit';
 import { consoleVolume } from './consoleLog';
 import { renderDomainXml, type DomainMeta, type Forward } from './domainXml';
 import type { ForwardPorts } from './forwards';
+import { guestDatasets, type GuestDataset } from './guestDatasets';
 import { guestShares, type GuestShare } from './guestShares';
 import { domainName, type LibvirtHost } from './host';
 import { mdevSlot, mdevXml, pciAddressOf } from './nodedev';
@@ -65,12 +66,7 @@ export class VmCreate {
       await this.host.poolPath(); // a pool without a target path fails before anything is made
       const disk = await this.overlayDisk(ref, tmpl);
       const dataDisks = await this.dataDisks(spec);
-      const shares = guestShares(spec.mounts, {
-        backendId: this.host.id,
-        network: this.host.o.network,
-        restrict: this.host.o.restrict_network,
-      });
-      const seed = await this.seed(ref, spec, dataDisks, shares, signal);
+      const seed = await this.seed(ref, spec, dataDisks, this.guestMounts(spec), signal);
       const vnc = spec.ports.find((p) => p.container_port === VNC_PORT && p.host_port);
       forwards = await this.forwards.allocate(
         tmpl.access.includes('rdp') && !spec.ports.some((p) => p.container_port === RDP_PORT)
@@ -109,6 +105,12 @@ export class VmCreate {
     }
   }
 
+  /** What the guest mounts itself: NFS shares (its kernel's client) and datasets (s3fs). */
+  private guestMounts(spec: EnvSpec): { shares: GuestShare[]; datasets: GuestDataset[] } {
+    const net = { backendId: this.host.id, network: this.host.o.network, restrict: this.host.o.restrict_network };
+    return { shares: guestShares(spec.mounts, net), datasets: guestDatasets(spec.mounts, net) };
+  }
+
   /** The VM's root disk: a qcow2 overlay backed by the template's volume (the template itself is never written). */
   private async overlayDisk(ref: string, tmpl: VmTemplate): Promise<string> {
     const disk = `${ref}.qcow2`;
@@ -132,7 +134,7 @@ export class VmCreate {
     ref: string,
     spec: EnvSpec,
     dataDisks: DataDisk[],
-    shares: GuestShare[],
+    guest: { shares: GuestShare[]; datasets: GuestDataset[] },
     signal?: AbortSignal,
   ): Promise<string> {
     const vncFile = bootFileOf(spec.files, 'vnc_password');
@@ -144,7 +146,7 @@ export class VmCreate {
       agent: spec.agent ? { binary: await spec.agent.binary('amd64'), version: spec.agent.version } : undefined,
       command: spec.command,
       disks: dataDisks.map((d) => ({ serial: d.serial, target: d.target, readOnly: d.readOnly })),
-      shares,
+      ...guest,
     });
     try {
       const size = (await fsp.stat(seed.file)).size;
