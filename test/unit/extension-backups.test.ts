@@ -20,8 +20,8 @@ const backup = (id: string, at: string, over: Partial<Backup> = {}): Backup => (
   started_at: at,
   finished_at: at,
   items: [
-    { item: 'home', volume_id: null, path: '/home/alice', size_bytes: 3 * 1024 * 1024, sha256: 'a' },
-    { item: 'volume:v1', volume_id: 'v1', path: null, size_bytes: 200_000, sha256: 'b' },
+    { item: 'home', volume_id: null, path: '/home/alice', size_bytes: 3 * 1024 * 1024, sha256: 'a', kind: 'archive' },
+    { item: 'volume:v1', volume_id: 'v1', path: null, size_bytes: 200_000, sha256: 'b', kind: 'archive' },
   ],
   ...over,
 });
