@@ -22,61 +22,44 @@ export function vmEnvData(): EnvDataCapability {
   return { home: async (ref) => ({ name: ref, path: '/' }) };
 }
 
+/** Removes a volume of the pool; one that is gone already is fine. */
+async function drop(host: LibvirtHost, vol: string): Promise<void> {
+  await host.virsh.run(['vol-delete', '--pool', host.o.pool, vol]).catch((err) => {
+    if (!(err instanceof NotFoundError)) throw err;
+  });
+}
+
+/** A point-in-time copy of the running domain's disk (its top layer), in the pool; the caller removes it. */
+async function copyOf(host: LibvirtHost, disk: string, domain: string): Promise<string> {
+  const dir = await host.poolPath();
+  const copy = `hangar-bkcopy-${crypto.randomUUID()}.qcow2`;
+  const src = path.join(dir, file(disk));
+  const args = ['blockcopy', domain, src, '--dest', path.join(dir, copy), '--format', 'qcow2'];
+  await host.virsh.act([...args, '--shallow', '--transient-job', '--wait', '--finish'], COPY).catch(async (err) => {
+    await host.virsh.refreshPool(host.o.pool);
+    await drop(host, copy).catch(() => undefined);
+    throw err;
+  });
+  await host.virsh.refreshPool(host.o.pool);
+  return copy;
+}
+
 export function diskImages(host: LibvirtHost): DiskImagesCapability {
   const pool = host.o.pool;
   const virsh = () => host.virsh;
-  const drop = (vol: string) =>
-    virsh()
-      .run(['vol-delete', '--pool', pool, vol])
-      .then(
-        () => undefined,
-        (err) => {
-          if (!(err instanceof NotFoundError)) throw err;
-        },
-      );
-
-  /** A point-in-time copy of the running domain's disk, in the pool; the caller removes it. */
-  const copyOf = async (disk: string, domain: string): Promise<string> => {
-    const dir = await host.poolPath();
-    const copy = `hangar-bkcopy-${crypto.randomUUID()}.qcow2`;
-    const made = virsh().act(
-      [
-        'blockcopy',
-        domain,
-        path.join(dir, file(disk)),
-        '--dest',
-        path.join(dir, copy),
-        '--format',
-        'qcow2',
-        '--shallow',
-        '--transient-job',
-        '--wait',
-        '--finish',
-      ],
-      COPY,
-    );
-    await made.catch(async (err) => {
-      await virsh().refreshPool(pool);
-      await drop(copy).catch(() => undefined);
-      throw err;
-    });
-    await virsh().refreshPool(pool);
-    return copy;
-  };
-
   return {
     async export(disk, runningIn): Promise<TarExport> {
       await virsh().refreshPool(pool);
       if (!runningIn) return await virsh().downloadStream(pool, file(disk));
-      const copy = await copyOf(disk, runningIn);
+      const copy = await copyOf(host, disk, runningIn);
       const d = await virsh().downloadStream(pool, copy);
-      return { stream: d.stream, done: d.done.finally(() => drop(copy).catch(() => undefined)) };
+      return { stream: d.stream, done: d.done.finally(() => drop(host, copy).catch(() => undefined)) };
     },
 
     async import(disk, from) {
       const size = (await fsp.stat(from)).size;
       await virsh().refreshPool(pool);
-      await drop(file(disk));
+      await drop(host, file(disk));
       await virsh().act(['vol-create-as', pool, file(disk), `${size}b`, '--allocation', '0', '--format', 'raw']);
       await virsh().upload(pool, file(disk), from);
       await virsh().refreshPool(pool);
