@@ -37,7 +37,7 @@ for a in "${areas[@]}"; do
     k8s) bash test/setup/k8s-cluster.sh up ;;
     storage) bash test/setup/all.sh; bash test/setup/start-nfs.sh; bash test/setup/start-libvirtd.sh; bash test/setup/build-vm-image.sh >/dev/null ;;
     datasets) bash test/setup/all.sh; bash test/setup/start-s3.sh >/dev/null; bash test/setup/start-libvirtd.sh
-      bash test/setup/k8s-cluster.sh up; bash test/setup/k8s-snapshots.sh ;;
+      bash test/setup/build-vm-image.sh >/dev/null; bash test/setup/k8s-cluster.sh up; bash test/setup/k8s-snapshots.sh ;;
     agent)
       bash test/setup/all.sh; bash test/setup/build-agent-images.sh
       bash test/setup/start-libvirtd.sh; bash test/setup/build-vm-image.sh >/dev/null
@@ -53,7 +53,8 @@ done
 # waiting on the guest; no dockerd in them, so the dockerd-down test can't touch them) beside everything else.
 # Each lane is its own mocha; the VM lane's report follows the other's, and the last line sums both.
 vm_lane=(test/kvm/*.test.ts test/storage/vm-nfs.test.ts test/storage/libvirt-volumes.test.ts
-  test/agent/vm.test.ts test/datasets/snapshots-libvirt.test.ts)
+  test/agent/vm.test.ts test/datasets/snapshots-libvirt.test.ts test/datasets/backups-libvirt.test.ts
+  test/datasets/backups-vm.test.ts)
 ignore=()
 for f in "${vm_lane[@]}"; do ignore+=(--ignore "$f"); done
 lane_log=$(mktemp /tmp/hangar-vm-lane.XXXXXX)

@@ -40,7 +40,7 @@ export function methodFor(backends: Backends, archives: ArchiveStore | undefined
     );
   }
   const snaps = capability(drv, 'volumeSnapshots');
-  if (!capability(drv, 'volumeArchive') && !capability(drv, 'diskImages') && snaps)
+  if (!capability(drv, 'volumeArchive') && !capability(drv, 'diskImages') && snaps?.kind === 'csi')
     return { kind: 'csi', snaps, backendId };
   if (!archives) throw new UnprocessableError('no backup store is configured (backup_store in the config)');
   const arch = capability(drv, 'volumeArchive');
