@@ -8,17 +8,13 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { HangarClient } from '../../common/client';
 import type { Environment, User } from '../../common/model';
 import { apiError } from '../helpers/apiError';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
-import { POOL } from '../helpers/libvirt';
+import { importTestTemplate, POOL } from '../helpers/libvirt';
 import { ensureS3Server, uniqueBucket } from '../helpers/s3';
 import { backupStoreYaml } from '../helpers/volumeData';
-
-const templateDir = () => execFileSync('bash', ['test/setup/build-vm-image.sh', 'path'], { encoding: 'utf8' }).trim();
 
 describe('datasets: backup of a running VM env (root overlay + data disk), restore, checksums in the guest', function () {
   this.timeout(3_600_000);
@@ -56,19 +52,7 @@ backends:
     shutdown_timeout_s: 120
 ${backupStoreYaml(bucket)}`,
     });
-    const dir = templateDir();
-    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'template.json'), 'utf8'));
-    await d.admin.importTemplate('kvm', {
-      name: TEMPLATE,
-      os: 'debian-12',
-      cloud_init: true,
-      firmware: 'direct-kernel',
-      default_user: 'debian',
-      cmdline: meta.cmdline,
-      disk: { file: path.join(dir, 'disk.qcow2') },
-      kernel: { file: path.join(dir, meta.kernel) },
-      initrd: { file: path.join(dir, meta.initrd) },
-    });
+    await importTestTemplate(d.admin, 'kvm', TEMPLATE);
     const b = await d.admin.createUser(`bob${sfx}`, 'user');
     bobUser = b.user;
     bob = new HangarClient({ url: d.url, token: b.token, timeoutMs: 600_000 });

@@ -1,5 +1,9 @@
 // libvirt test fixtures: the daemon configuration for this machine's libvirtd, and a complete DomainSpec for rendering
 // tests (override what a test is about).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ImportTemplateRequest } from '../../common/schemas';
 import type { DomainSpec } from '../../daemon/backends/libvirt/domainXml';
 
 export function domainSpec(over: Partial<DomainSpec> = {}): DomainSpec {
@@ -57,3 +61,24 @@ backends:
     boot_timeout_s: 600
     shutdown_timeout_s: 90
 `;
+
+/** Imports the test VM template (test/setup/build-vm-image.sh: Debian 12, cloud-init, direct kernel) as `name`. */
+export async function importTestTemplate(
+  admin: { importTemplate(backend: string, req: ImportTemplateRequest): Promise<unknown> },
+  backendId: string,
+  name: string,
+): Promise<void> {
+  const dir = execFileSync('bash', ['test/setup/build-vm-image.sh', 'path'], { encoding: 'utf8' }).trim();
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'template.json'), 'utf8'));
+  await admin.importTemplate(backendId, {
+    name,
+    os: 'debian-12',
+    cloud_init: true,
+    firmware: 'direct-kernel',
+    default_user: 'debian',
+    cmdline: meta.cmdline,
+    disk: { file: path.join(dir, 'disk.qcow2') },
+    kernel: { file: path.join(dir, meta.kernel) },
+    initrd: { file: path.join(dir, meta.initrd) },
+  });
+}
