@@ -27,11 +27,13 @@ describe('datasets: backup of a running VM env (root overlay + data disk), resto
   let alice: HangarClient;
   let env: Environment;
   const sh = async (script: string): Promise<string> => {
-    const r = await d.server.drivers.get('kvm').exec(env.backend_ref!, ['sh', '-c', script], { user: env.ssh_user });
+    const r = await d.server.drivers
+      .get('kvm')
+      .exec(env.backend_ref!, ['env', `HOME=/home/${env.ssh_user}`, 'sh', '-c', script], { user: env.ssh_user });
     if (r.exitCode !== 0) throw new Error(`${script}: exit ${r.exitCode}: ${r.stderr}`);
     return r.stdout.trim();
   };
-  const sums = () => sh('cd ~ && sha256sum a.bin notes.txt sub/b.bin && cd /data && sha256sum d.bin');
+  const sums = () => sh('cd $HOME && sha256sum a.bin notes.txt sub/b.bin && cd /data && sha256sum d.bin');
 
   before(async function () {
     this.timeout(2_400_000);
@@ -82,8 +84,8 @@ ${backupStoreYaml(bucket)}`,
 
   it('backed up while it runs, changed, stopped, restored, started: every file is the backup’s again', async () => {
     await sh(
-      'mkdir -p ~/sub && head -c 3000000 /dev/urandom > ~/a.bin && echo hello > ~/notes.txt && ' +
-        'head -c 200000 /dev/urandom > ~/sub/b.bin && head -c 2000000 /dev/urandom > /data/d.bin && sync',
+      'mkdir -p $HOME/sub && head -c 3000000 /dev/urandom > $HOME/a.bin && echo hello > $HOME/notes.txt && ' +
+        'head -c 200000 /dev/urandom > $HOME/sub/b.bin && head -c 2000000 /dev/urandom > /data/d.bin && sync',
     );
     const before = await sums();
     const b = await bob.runBackup({ environment: env.id });
@@ -107,10 +109,10 @@ ${backupStoreYaml(bucket)}`,
       assert.equal((await apiError(call())).status, 404);
 
     await sh(
-      'head -c 1000 /dev/urandom >> ~/a.bin && rm ~/notes.txt && echo later > ~/new.txt && ' +
+      'head -c 1000 /dev/urandom >> $HOME/a.bin && rm $HOME/notes.txt && echo later > $HOME/new.txt && ' +
         'head -c 2000000 /dev/urandom > /data/d.bin && sync',
     );
-    assert.notEqual(await sh('cd ~ && sha256sum a.bin'), before.split('\n')[0]);
+    assert.notEqual(await sh('cd $HOME && sha256sum a.bin'), before.split('\n')[0]);
     assert.equal((await apiError(bob.restoreBackup(b.id))).status, 409, 'a running env is not restored');
     assert.equal((await bob.action(env.id, 'stop')).status, 'stopped');
     const restored = await bob.restoreBackup(b.id);
@@ -118,6 +120,6 @@ ${backupStoreYaml(bucket)}`,
     // Start answers once the guest's sshd does (minutes under TCG, past HTTP's header timeout): on the service itself.
     assert.equal((await d.server.envs.start(bobUser, env.id)).status, 'running');
     assert.equal(await sums(), before);
-    assert.equal(await sh('ls ~/new.txt 2>/dev/null || echo gone'), 'gone');
+    assert.equal(await sh('ls $HOME/new.txt 2>/dev/null || echo gone'), 'gone');
   });
 });

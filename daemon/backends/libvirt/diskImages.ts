@@ -34,7 +34,10 @@ async function copyOf(host: LibvirtHost, disk: string, domain: string): Promise<
   const dir = await host.poolPath();
   const copy = `hangar-bkcopy-${crypto.randomUUID()}.qcow2`;
   const src = path.join(dir, file(disk));
-  const args = ['blockcopy', domain, src, '--dest', path.join(dir, copy), '--format', 'qcow2'];
+  // The disk by its target (vda…) as the running domain lists it; its pool path otherwise.
+  const rows = (await host.virsh.run(['domblklist', domain])).split('\n').map((l) => l.trim().split(/\s+/));
+  const target = rows.find((r) => r[1] === src || r[1]?.endsWith(`/${file(disk)}`))?.[0] ?? src;
+  const args = ['blockcopy', domain, target, '--dest', path.join(dir, copy), '--format', 'qcow2'];
   await host.virsh.act([...args, '--shallow', '--transient-job', '--wait', '--finish'], COPY).catch(async (err) => {
     await host.virsh.refreshPool(host.o.pool);
     await drop(host, copy).catch(() => undefined);
