@@ -2,8 +2,9 @@
 // written and read by pattern with qemu-io (QEMU's own block layer, as a guest would see it). A backup is the qcow2
 // file's exact bytes in the store (the SHA-256 recorded equals the pool file's and the object's); the disk is
 // changed, restored, and holds the old bytes again (pattern and SHA-256 of the whole file); a schedule's keep 1
-// deletes the older backup's object; another user gets 404 for everything; a volume a running VM holds is a 409
-// (the booted VM's own backup, while it runs, is test/datasets/backups-vm.test.ts).
+// deletes the older backup's object; another user gets 404 for everything; an object changed in the store is a 422
+// on restore and the disk is not touched (the booted VM's own backup, while it runs, is
+// test/datasets/backups-vm.test.ts).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -11,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { HangarClient } from '../../common/client';
 import type { Volume } from '../../common/model';
 import { apiError } from '../helpers/apiError';
@@ -118,5 +119,19 @@ describe('datasets: backups of libvirt data disks (qcow2 images in the store), r
     assert.deepEqual(await keys(), [`snap/backups/${next.id}/volume-${vol.id}.qcow2`]);
     assert.equal((await apiError(bob.backup(old.id))).status, 404);
     assert.equal(next.items[0].sha256, fileSum(diskFile(vol)));
+  });
+
+  it('an image changed in the store is a 422 naming the checksum, and the disk is not touched', async () => {
+    const [b] = await bob.backups({ volume: vol.id });
+    const key = (await keys())[0];
+    const body = Buffer.alloc(b.items[0].size_bytes, 1);
+    await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    await qemuIo(vol, 'write -P 0x77 0 1M');
+    const now = fileSum(diskFile(vol));
+    const r = await apiError(bob.restoreBackup(b.id));
+    assert.equal(r.status, 422);
+    assert.match(r.message, new RegExp(`has SHA-256 [0-9a-f]{64}, recorded ${b.items[0].sha256}`));
+    assert.equal(fileSum(diskFile(vol)), now);
+    assert.equal(await holds(vol, 0x77), true);
   });
 });

@@ -3,7 +3,7 @@
 // WHILE IT RUNS (each disk copied at one point in time by blockcopy, then streamed: the items are the root overlay
 // and the data disk, qcow2 images), the files are changed, added and deleted, a restore of the running env is a
 // 409, the env is stopped and restored, started again: every file's SHA-256 in the guest is the backup's, the file
-// made after it is gone. Another user gets 404 for the env's backups. Commands run in the guest through the guest
+// made after it is gone. Another user gets 404 for the env's backups; the data disk alone, while the VM holds it, is 409. Commands run in the guest through the guest
 // agent (the login user's shell, as SSH would give it; SSH itself is test/kvm).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -26,6 +26,7 @@ describe('datasets: backup of a running VM env (root overlay + data disk), resto
   let bobUser: User;
   let alice: HangarClient;
   let env: Environment;
+  let volId: string;
   const sh = async (script: string): Promise<string> => {
     const r = await d.server.drivers
       .get('kvm')
@@ -60,6 +61,7 @@ ${backupStoreYaml(bucket)}`,
     bob = new HangarClient({ url: d.url, token: b.token, timeoutMs: 600_000 });
     alice = new HangarClient({ url: d.url, token: (await d.admin.createUser(`alice${sfx}`, 'user')).token });
     const vol = await bob.createVolume({ name: 'vmdata', size_gb: 1, backend_id: 'kvm' });
+    volId = vol.id;
     const created = await bob.createEnvironment({
       name: `vmbak-${sfx}`,
       deployment_mode: 'vm',
@@ -98,6 +100,7 @@ ${backupStoreYaml(bucket)}`,
       ],
     );
     assert.equal((await bob.getEnvironment(env.id)).status, 'running', 'the env ran on through its backup');
+    console.log(`      images: ${b.items.map((i) => `${i.item.replace(/:.*/, '')} ${i.size_bytes} B`).join(', ')}`);
     const copies = execFileSync('virsh', ['-q', '-c', 'qemu:///system', 'vol-list', POOL], { encoding: 'utf8' });
     assert.doesNotMatch(copies, /hangar-bkcopy-/, 'the point-in-time copies are removed');
     for (const call of [
@@ -114,6 +117,9 @@ ${backupStoreYaml(bucket)}`,
     );
     assert.notEqual(await sh('cd $HOME && sha256sum a.bin'), before.split('\n')[0]);
     assert.equal((await apiError(bob.restoreBackup(b.id))).status, 409, 'a running env is not restored');
+    const held = await apiError(bob.runBackup({ volume: volId }));
+    assert.equal(held.status, 409, 'a disk a running VM holds is backed up through its env, not alone');
+    assert.match(held.message, /is mounted by 'vmbak-.*' \(running\)/);
     assert.equal((await bob.action(env.id, 'stop')).status, 'stopped');
     const restored = await bob.restoreBackup(b.id);
     assert.equal(restored.id, b.id);
