@@ -17,23 +17,14 @@ import { HangarClient } from '../../common/client';
 import type { Volume } from '../../common/model';
 import { apiError } from '../helpers/apiError';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
-import { LIBVIRT_CONFIG, POOL, POOL_DIR } from '../helpers/libvirt';
+import { holds, LIBVIRT_CONFIG, POOL, POOL_DIR, qemuIo } from '../helpers/libvirt';
 import { ensureS3Server, testStore, uniqueBucket } from '../helpers/s3';
 import { backupStoreYaml } from '../helpers/volumeData';
 
 const run = promisify(execFile);
 const virsh = (...a: string[]) => run('virsh', ['-q', '-c', 'qemu:///system', ...a]);
 const diskFile = (v: Volume) => path.join(POOL_DIR, `${v.backend_name}.qcow2`);
-const qemuIo = async (v: Volume, cmd: string) => (await run('qemu-io', ['-f', 'qcow2', '-c', cmd, diskFile(v)])).stdout;
 const fileSum = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-async function holds(v: Volume, byte: number): Promise<boolean> {
-  try {
-    return !/verification failed/i.test(await qemuIo(v, `read -P ${byte} 0 1M`));
-  } catch (err) {
-    if (/verification failed/i.test(String((err as { stdout?: string }).stdout) + String(err))) return false;
-    throw err;
-  }
-}
 
 describe('datasets: backups of libvirt data disks (qcow2 images in the store), restore by checksum', function () {
   this.timeout(300_000);
@@ -60,8 +51,8 @@ describe('datasets: backups of libvirt data disks (qcow2 images in the store), r
     bob = new HangarClient({ url: d.url, token: (await d.admin.createUser(`bob${sfx}`, 'user')).token });
     alice = new HangarClient({ url: d.url, token: (await d.admin.createUser(`alice${sfx}`, 'user')).token });
     vol = await bob.createVolume({ name: 'disk', backend_id: 'kvm', size_gb: 1 });
-    await qemuIo(vol, 'write -P 0xab 0 1M');
-    await qemuIo(vol, 'write -P 0x11 512M 4M');
+    await qemuIo(vol.backend_name, 'write -P 0xab 0 1M');
+    await qemuIo(vol.backend_name, 'write -P 0x11 512M 4M');
   });
   after(async () => {
     for (const b of (await d?.admin.backups().catch(() => [])) ?? []) await d.admin.deleteBackup(b.id).catch(() => 0);
@@ -81,14 +72,14 @@ describe('datasets: backups of libvirt data disks (qcow2 images in the store), r
     const [key] = await keys();
     assert.match(key, new RegExp(`^snap/backups/${b.id}/volume-${vol.id}\\.qcow2$`));
     assert.equal(await objectSum(key), before, 'the object holds the same bytes');
-    await qemuIo(vol, 'write -P 0xcd 0 1M');
-    await qemuIo(vol, 'write -P 0x22 900M 1M'); // new clusters: the file grows
-    assert.equal(await holds(vol, 0xab), false);
+    await qemuIo(vol.backend_name, 'write -P 0xcd 0 1M');
+    await qemuIo(vol.backend_name, 'write -P 0x22 900M 1M'); // new clusters: the file grows
+    assert.equal(await holds(vol.backend_name, 0xab), false);
     assert.notEqual(fileSum(diskFile(vol)), before);
     await bob.restoreBackup(b.id);
     assert.equal(fileSum(diskFile(vol)), before, 'the pool file is byte for byte the backup');
-    assert.equal(await holds(vol, 0xab), true);
-    assert.match(await qemuIo(vol, 'read -P 0x11 512M 4M'), /read 4194304/);
+    assert.equal(await holds(vol.backend_name, 0xab), true);
+    assert.match(await qemuIo(vol.backend_name, 'read -P 0x11 512M 4M'), /read 4194304/);
     const info = JSON.parse((await run('qemu-img', ['info', '-U', '--output=json', diskFile(vol)])).stdout);
     assert.deepEqual([info.format, info['virtual-size']], ['qcow2', 2 ** 30]);
   });
@@ -110,7 +101,7 @@ describe('datasets: backups of libvirt data disks (qcow2 images in the store), r
   it('a schedule with keep 1: the next backup deletes the older one, its object first', async () => {
     const [old] = await bob.backups({ volume: vol.id });
     await bob.putBackupSchedule({ volume: vol.id, cron: '0 3 * * *', timezone: 'Asia/Shanghai', keep: 1 });
-    await qemuIo(vol, 'write -P 0xee 0 1M');
+    await qemuIo(vol.backend_name, 'write -P 0xee 0 1M');
     const next = await bob.runBackup({ volume: vol.id });
     assert.deepEqual(
       (await bob.backups({ volume: vol.id })).map((b) => b.id),
@@ -126,12 +117,12 @@ describe('datasets: backups of libvirt data disks (qcow2 images in the store), r
     const key = (await keys())[0];
     const body = Buffer.alloc(b.items[0].size_bytes, 1);
     await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-    await qemuIo(vol, 'write -P 0x77 0 1M');
+    await qemuIo(vol.backend_name, 'write -P 0x77 0 1M');
     const now = fileSum(diskFile(vol));
     const r = await apiError(bob.restoreBackup(b.id));
     assert.equal(r.status, 422);
     assert.match(r.message, new RegExp(`has SHA-256 [0-9a-f]{64}, recorded ${b.items[0].sha256}`));
     assert.equal(fileSum(diskFile(vol)), now);
-    assert.equal(await holds(vol, 0x77), true);
+    assert.equal(await holds(vol.backend_name, 0x77), true);
   });
 });

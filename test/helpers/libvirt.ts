@@ -1,8 +1,9 @@
 // libvirt test fixtures: the daemon configuration for this machine's libvirtd, and a complete DomainSpec for rendering
 // tests (override what a test is about).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { ImportTemplateRequest } from '../../common/schemas';
 import type { DomainSpec } from '../../daemon/backends/libvirt/domainXml';
 
@@ -81,4 +82,18 @@ export async function importTestTemplate(
     kernel: { file: path.join(dir, meta.kernel) },
     initrd: { file: path.join(dir, meta.initrd) },
   });
+}
+
+/** qemu-io on a data disk of the test pool by its backend name (QEMU's own block layer: what a guest would see). */
+export const qemuIo = async (name: string, cmd: string) =>
+  (await promisify(execFile)('qemu-io', ['-f', 'qcow2', '-c', cmd, path.join(POOL_DIR, `${name}.qcow2`)])).stdout;
+
+/** True when the disk holds `byte` over the first MiB (qemu-io -P verifies the pattern; a mismatch exits 1). */
+export async function holds(name: string, byte: number): Promise<boolean> {
+  try {
+    return !/verification failed/i.test(await qemuIo(name, `read -P ${byte} 0 1M`));
+  } catch (err) {
+    if (/verification failed/i.test(String((err as { stdout?: string }).stdout) + String(err))) return false;
+    throw err;
+  }
 }
