@@ -351,6 +351,9 @@ export class HangarClient {
     const qs = new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => !!e[1])).toString();
     return this.request<Backup[]>('GET', `/api/v1/backups${qs ? `?${qs}` : ''}`);
   }
+  backup(id: string) {
+    return this.request<Backup>('GET', `/api/v1/backups/${encodeURIComponent(id)}`);
+  }
   /** Archives as much data as the target holds: waits up to `timeoutMs` (30 min), not the client's usual limit. */
   runBackup(req: { environment?: string; volume?: string }, timeoutMs = LONG_MS) {
     return this.long<Backup>('POST', '/api/v1/backups', req, timeoutMs);

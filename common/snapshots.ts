@@ -35,7 +35,11 @@ export interface BackupItem {
   volume_id: string | null;
   path: string | null;
   size_bytes: number;
+  /** Of the object as stored; empty for a VolumeSnapshot (it stays in the cluster, nothing to hash). */
   sha256: string;
+  /** archive: a tar in the backup store (Docker); disk_image: a qcow2 file's bytes there (VM); volume_snapshot: a
+   *  Kubernetes VolumeSnapshot of the claim. */
+  kind: 'archive' | 'disk_image' | 'volume_snapshot';
 }
 
 export interface Backup {

@@ -54,7 +54,8 @@ done
 # waiting on the guest; no dockerd in them, so the dockerd-down test can't touch them) beside everything else.
 # Each lane is its own mocha; the VM lane's report follows the other's, and the last line sums both.
 vm_lane=(test/kvm/*.test.ts test/storage/vm-nfs.test.ts test/storage/libvirt-volumes.test.ts
-  test/agent/vm.test.ts test/datasets/snapshots-libvirt.test.ts test/datasets/vm-datasets.test.ts)
+  test/agent/vm.test.ts test/datasets/snapshots-libvirt.test.ts test/datasets/vm-datasets.test.ts
+  test/datasets/backups-libvirt.test.ts test/datasets/backups-vm.test.ts)
 ignore=()
 for f in "${vm_lane[@]}"; do ignore+=(--ignore "$f"); done
 lane_log=$(mktemp /tmp/hangar-vm-lane.XXXXXX)

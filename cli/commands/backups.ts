@@ -62,7 +62,8 @@ function backupTable(bs: Backup[]): string {
       `${b.target_kind}:${b.target_id}`,
       b.status,
       b.trigger,
-      size(b.size_bytes),
+      // Kubernetes: VolumeSnapshots in the cluster, no size the gateway counted.
+      b.items.length && b.items.every((i) => i.kind === 'volume_snapshot') ? 'snapshots' : size(b.size_bytes),
       String(b.objects),
       b.started_at,
       b.message ?? '',

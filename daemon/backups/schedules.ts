@@ -36,7 +36,7 @@ export class BackupSchedules {
 
   async put(actor: User, req: PutBackupScheduleInput): Promise<BackupSchedule> {
     const plan = await this.o.backups.target(actor, req);
-    this.o.backups.archiverFor(plan);
+    this.o.backups.method(plan);
     const row = await this.o.repo.putSchedule({
       id: crypto.randomUUID(),
       target_kind: plan.kind,

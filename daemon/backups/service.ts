@@ -1,5 +1,6 @@
-// Backups of an env's data (its home directory and the volumes it mounts) or of one volume: each item a tar archive in
-// the backup store with its size and SHA-256. The backup row is `running` until every item is written, then
+// Backups of an env's data (its home directory and the volumes it mounts) or of one volume, by the backend's method
+// (methods.ts): Docker tar archives (here), VM disk images (diskItems.ts), Kubernetes VolumeSnapshots (claimItems.ts).
+// A Docker item is a tar archive in the backup store with its size and SHA-256. The backup row is `running` until every item is written, then
 // `complete` with its items in one transaction; any failure marks it `failed` with the reason and removes what was
 // written. Retention keeps the newest N complete backups of a target that has a schedule. Restore checks each
 // archive's checksum and reads it through before it touches the env (which must be stopped) or the volume (not held
@@ -8,8 +9,8 @@ import crypto from 'node:crypto';
 import { basename } from 'node:path';
 import type { Environment, User, Volume } from '../../common/model';
 import type { Backup, BackupTargetKind, RunBackupInput } from '../../common/snapshots';
-import { capability, type Backends, type VolumeArchiveCapability } from '../contract';
-import { ConflictError, NotFoundError, UnprocessableError } from '../errors';
+import { capability, type Backends, type EnvDataObject, type VolumeArchiveCapability } from '../contract';
+import { ConflictError, NotFoundError } from '../errors';
 import type { Logger } from '../log';
 import type { ArchiveStore, Written } from '../snapshots/archiveStore';
 import { readFile } from '../snapshots/service';
@@ -18,6 +19,9 @@ import { AT_REST, type VolumeAccess } from '../snapshots/volumeAccess';
 import type { BackupRepo, BackupRow } from '../store/backups';
 import type { BackupItemsTable } from '../store/schema';
 import type { AuditRepo } from '../store/users';
+import { restoreClaims, writeClaims } from './claimItems';
+import { restoreDisks, writeDisks } from './diskItems';
+import { dropItem, itemKind, itemRow, methodFor, type Method } from './methods';
 
 export interface BackupDeps {
   repo: BackupRepo;
@@ -37,11 +41,12 @@ interface Plan {
   backendId: string;
   home?: { ref: string; path: string };
   volumes: Volume[];
+  env?: Environment;
 }
 
 function publicOf(b: BackupRow): Backup {
   const { owner_id: _o, items, ...rest } = b;
-  return { ...rest, items: items.map(({ object_key: _k, ...i }) => i) };
+  return { ...rest, items: items.map(({ object_key: k, ...i }) => ({ ...i, kind: itemKind(k) })) };
 }
 
 export class BackupService {
@@ -71,32 +76,41 @@ export class BackupService {
       const ids = (env.storage_config?.mounts ?? []).flatMap((m) => (m.volume_id ? [m.volume_id] : []));
       const volumes = await Promise.all(ids.map((id) => this.o.volumes.get(actor, id)));
       const home = env.backend_ref ? { ref: env.backend_ref, path: `/home/${env.ssh_user}` } : undefined;
-      return { kind: 'environment', id: env.id, backendId: env.backend_id, home, volumes };
+      return { kind: 'environment', id: env.id, backendId: env.backend_id, home, volumes, env };
     }
     const v = await this.o.volumes.get(actor, t.volume!);
     return { kind: 'volume', id: v.id, backendId: v.backend_id, volumes: [v] };
   }
 
-  /** Archives for the target's backend, and the store; 422 saying which is missing. */
-  archiverFor(plan: Pick<Plan, 'backendId'>): { arch: VolumeArchiveCapability; store: ArchiveStore } {
-    const drv = this.o.backends.has(plan.backendId) ? this.o.backends.get(plan.backendId) : undefined;
-    const arch = drv && capability(drv, 'volumeArchive');
-    if (!arch) {
-      const can = this.o.backends
-        .all()
-        .filter((d) => capability(d, 'volumeArchive'))
-        .map((d) => d.id);
-      throw new UnprocessableError(
-        `backend '${plan.backendId}' can't archive env data into the backup store (backends that can: ${can.join(', ') || 'none'})`,
-      );
+  /** How the target's backend backs up (and the store where it needs one); 422 saying what is missing. */
+  method(plan: Pick<Plan, 'backendId'>): Method {
+    return methodFor(this.o.backends, this.o.archives, plan.backendId);
+  }
+
+  /** The object holding the env's own data where the backend keeps it whole (a VM's overlay, a home claim). */
+  private async homeObject(plan: Plan): Promise<EnvDataObject | undefined> {
+    const ref = plan.env?.backend_ref;
+    const data =
+      ref && this.o.backends.has(plan.backendId) && capability(this.o.backends.get(plan.backendId), 'envData');
+    return data ? data.home(ref) : undefined;
+  }
+
+  /** VM disks: a running env's are copied at one point in time (its domain named), a stopped one's read as they
+   *  are; an env starting or stopping, or a volume a running VM holds, is a 409. */
+  private async diskState(plan: Plan): Promise<string | undefined> {
+    if (!plan.env) {
+      await this.o.volumes.refuseIfInUse(plan.volumes[0], 'backing up its disk (or back up the env)');
+      return undefined;
     }
-    if (!this.o.archives) throw new UnprocessableError('no backup store is configured (backup_store in the config)');
-    return { arch, store: this.o.archives };
+    if (plan.env.status === 'running') return plan.env.backend_ref ?? undefined;
+    if (AT_REST.includes(plan.env.status)) return undefined;
+    throw new ConflictError(`environment '${plan.env.name}' is ${plan.env.status}: back it up running or stopped`);
   }
 
   async run(actor: User, req: RunBackupInput, trigger: Backup['trigger'] = 'manual', keep?: number): Promise<Backup> {
     const plan = await this.target(actor, req);
-    const { arch, store } = this.archiverFor(plan);
+    const m = this.method(plan);
+    const runningIn = m.kind === 'disk' ? await this.diskState(plan) : undefined;
     const id = crypto.randomUUID();
     await this.o.repo.insert({
       id,
@@ -104,16 +118,25 @@ export class BackupService {
       target_id: plan.id,
       owner_id: actor.id,
       trigger,
-      store: store.name,
+      store: m.kind === 'csi' ? m.backendId : m.store.name,
       started_at: this.iso(),
     });
     const written: BackupItemsTable[] = [];
     try {
-      await store.check();
-      await this.archiveAll(id, plan, arch, store, written);
+      if (m.kind === 'tar') {
+        await m.store.check();
+        await this.archiveAll(id, plan, m.arch, m.store, written);
+      } else if (m.kind === 'disk') {
+        await m.store.check();
+        const home = await this.homeObject(plan);
+        await writeDisks({ id, disks: m.disks, store: m.store, home, volumes: plan.volumes, runningIn }, written);
+      } else {
+        const home = await this.homeObject(plan);
+        await writeClaims({ id, backendId: m.backendId, snaps: m.snaps, home, volumes: plan.volumes }, written);
+      }
       await this.o.repo.complete(id, written, this.iso());
     } catch (err) {
-      for (const w of written) await store.delete(w.object_key).catch(() => undefined);
+      for (const w of written) await this.drop(w.object_key).catch(() => undefined);
       await this.o.repo.fail(id, (err as Error).message ?? String(err), this.iso());
       throw err;
     }
@@ -137,12 +160,12 @@ export class BackupService {
     };
     if (plan.home) {
       const w = await put('home', await arch.exportPath(plan.home.ref, plan.home.path));
-      out.push(item(id, 'home', w, null, plan.home.path));
+      out.push(itemRow(id, 'home', w, null, plan.home.path));
     }
     for (const v of plan.volumes) {
       const image = await arch.helperImage(await this.o.volumes.helperImages(v));
       const w = await put(`volume:${v.id}`, await arch.exportVolume(v.backend_name, image));
-      out.push(item(id, `volume:${v.id}`, w, v.id, null));
+      out.push(itemRow(id, `volume:${v.id}`, w, v.id, null));
     }
   }
 
@@ -151,7 +174,7 @@ export class BackupService {
     const rows = await this.o.repo.list({ target_kind: kind, target_id: targetId });
     for (const status of ['complete', 'failed'] as const) {
       for (const b of rows.filter((r) => r.status === status).slice(keep)) {
-        for (const i of b.items) await this.o.archives?.delete(i.object_key);
+        for (const i of b.items) await this.drop(i.object_key);
         await this.o.repo.delete(b.id);
         this.o.log.info({ backup: b.id, target: targetId }, 'backup removed by retention');
       }
@@ -170,7 +193,22 @@ export class BackupService {
       if (!AT_REST.includes(env.status))
         throw new ConflictError(`environment '${env.name}' is ${env.status}: stop it before restoring its data`);
     } else await this.o.volumes.refuseIfInUse(plan.volumes[0], 'restoring into it');
-    const { arch, store } = this.archiverFor(plan);
+    const m = this.method(plan);
+    if (m.kind === 'disk') {
+      await restoreDisks(b, {
+        disks: m.disks,
+        store: m.store,
+        home: await this.homeObject(plan),
+        volumes: plan.volumes,
+      });
+    } else if (m.kind === 'csi') await restoreClaims(b, m.snaps);
+    else await this.restoreArchives(b, plan, m.arch, m.store);
+    await this.o.audit.record({ user_id: actor.id, action: 'backup.restore', target: id, detail: {} });
+    return publicOf(b);
+  }
+
+  /** Docker: every archive fetched, checked and read through, then the home and volumes made exactly as backed up. */
+  private async restoreArchives(b: BackupRow, plan: Plan, arch: VolumeArchiveCapability, store: ArchiveStore) {
     // Every archive is fetched, checked and read through before the first one is put back: a bad one changes nothing.
     const files = new Map<string, { file: string; cleanup: () => void }>();
     try {
@@ -198,15 +236,17 @@ export class BackupService {
     } finally {
       for (const f of files.values()) f.cleanup();
     }
-    await this.o.audit.record({ user_id: actor.id, action: 'backup.restore', target: id, detail: {} });
-    return publicOf(b);
   }
 
   async delete(actor: User, id: string): Promise<void> {
     const b = await this.mine(actor, id);
-    for (const i of b.items) await this.o.archives?.delete(i.object_key);
+    for (const i of b.items) await this.drop(i.object_key);
     await this.o.repo.delete(id);
     await this.o.audit.record({ user_id: actor.id, action: 'backup.delete', target: id, detail: {} });
+  }
+
+  private drop(key: string): Promise<void> {
+    return dropItem(this.o.backends, this.o.archives, key);
   }
 
   private async mine(actor: User, id: string): Promise<BackupRow> {
@@ -214,22 +254,4 @@ export class BackupService {
     if (!b || (actor.role !== 'admin' && b.owner_id !== actor.id)) throw new NotFoundError('backup', id);
     return b;
   }
-}
-
-function item(
-  backupId: string,
-  name: string,
-  w: Written,
-  volumeId: string | null,
-  path: string | null,
-): BackupItemsTable {
-  return {
-    backup_id: backupId,
-    item: name,
-    volume_id: volumeId,
-    path,
-    object_key: w.key,
-    size_bytes: w.size_bytes,
-    sha256: w.sha256,
-  };
 }

@@ -3,7 +3,12 @@
 import type { ExposedService, GpuMode, Snapshot, VmTemplate, VolumeState } from '../../common/model';
 import type { BackendStatus, EnvSpec } from './spec';
 import type { GpuDevice } from './gpu';
-import type { VolumeArchiveCapability, VolumeSnapshotsCapability } from './volumeData';
+import type {
+  DiskImagesCapability,
+  EnvDataCapability,
+  VolumeArchiveCapability,
+  VolumeSnapshotsCapability,
+} from './volumeData';
 
 /** VM snapshots (libvirt: internal qcow2 snapshots, with memory when running). */
 export interface SnapshotsCapability {
@@ -98,6 +103,8 @@ export interface Capabilities {
   volumes?: VolumesCapability;
   volumeSnapshots?: VolumeSnapshotsCapability;
   volumeArchive?: VolumeArchiveCapability;
+  envData?: EnvDataCapability;
+  diskImages?: DiskImagesCapability;
   snapshots?: SnapshotsCapability;
   templates?: TemplatesCapability;
   gpus?: GpuInventoryCapability;

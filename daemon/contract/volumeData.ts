@@ -18,6 +18,9 @@ export interface VolumeSnapshotsCapability {
   /** Into `target`: a new volume made from the snapshot, or (replace) the source volume's content put back. */
   restore(volume: string, snapshot: string, target: string, o: { replace: boolean }): Promise<BackendSnapshotState>;
   delete(volume: string, snapshot: string): Promise<void>;
+  /** Kubernetes, for a stopped env's backup restore: the claim `volume` is deleted and made again under its name with
+   *  the snapshot as its dataSource (same class, access modes, labels), so the env's workload needs no change. */
+  swapIn?(volume: string, snapshot: string): Promise<void>;
 }
 
 /** An archive's stream and how it ended (rejects when the backend failed half-way). */
@@ -40,4 +43,25 @@ export interface VolumeArchiveCapability {
   /** replace: `path` becomes exactly the archive's content (what else was there is gone), in one extraction; 409 when
    *  a mount lies at or inside `path` (it would be emptied). Without it the archive is extracted over what is there. */
   importPath(ref: string, path: string, tar: Readable, o?: { replace?: boolean }): Promise<void>;
+}
+
+/** An env's own data besides its volumes, by the backend's name for it: a VM's root overlay disk (hangar-<env>, all
+ *  the guest wrote, /home included, over its template), a pod's home claim. `path`: where the env sees it. */
+export interface EnvDataObject {
+  name: string;
+  path: string;
+}
+
+/** Which of an env's objects hold its own data (what a backup of the env takes besides its volumes). */
+export interface EnvDataCapability {
+  home(ref: string): Promise<EnvDataObject | undefined>;
+}
+
+/** libvirt: whole disks (an env's root overlay, a data disk hangar-vol-<id>) as the exact bytes of their qcow2 files. */
+export interface DiskImagesCapability {
+  /** The disk's bytes. With `runningIn` (the domain that runs with it) a point-in-time copy of its top layer is made
+   *  first (blockcopy, then the job ended) and read instead; the copy is removed when `done` settles. */
+  export(disk: string, runningIn?: string): Promise<TarExport>;
+  /** The disk becomes exactly the file's bytes (no VM may hold it); resolves with the SHA-256 read back from the pool. */
+  import(disk: string, file: string): Promise<string>;
 }

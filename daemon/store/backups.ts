@@ -5,7 +5,10 @@ import type { Backup, BackupItem, BackupSchedule, BackupTargetKind } from '../..
 import type { BackupItemsTable, BackupSchedulesTable, BackupsTable, Database } from './schema';
 
 export type ScheduleRow = Omit<BackupSchedule, 'next_run_at'> & { owner_id: string };
-export type BackupRow = Omit<Backup, 'items'> & { owner_id: string; items: (BackupItem & { object_key: string })[] };
+export type BackupRow = Omit<Backup, 'items'> & {
+  owner_id: string;
+  items: (Omit<BackupItem, 'kind'> & { object_key: string })[];
+};
 
 const schedule = (r: Selectable<BackupSchedulesTable>): ScheduleRow => ({
   ...r,

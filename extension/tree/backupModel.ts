@@ -25,7 +25,9 @@ export const backupWhen = (b: Pick<Backup, 'started_at'>) => `${b.started_at.rep
 export function backupStatusText(b: Backup, t: Translate = plain): string {
   if (b.status === 'failed') return t('failed: {0}', b.message ?? t('no reason given'));
   if (b.status === 'running') return t('running');
-  return [t('complete'), bytesText(b.size_bytes), b.trigger === 'schedule' ? t('scheduled') : t('manual')].join(' · ');
+  // Kubernetes backups are VolumeSnapshots in the cluster: they have no size the gateway counted.
+  const size = b.items.every((i) => i.kind === 'volume_snapshot') ? t('VolumeSnapshots') : bytesText(b.size_bytes);
+  return [t('complete'), size, b.trigger === 'schedule' ? t('scheduled') : t('manual')].join(' · ');
 }
 
 const ICON: Record<Backup['status'], string> = { complete: 'pass', failed: 'error', running: 'loading~spin' };
@@ -38,7 +40,10 @@ export function backupRows(list: Backup[], t: Translate = plain, max = 20): Back
     description: backupStatusText(b, t),
     tooltip: [
       `${backupWhen(b)} — ${backupStatusText(b, t)}`,
-      ...b.items.map((x) => `${x.item === 'home' ? (x.path ?? 'home') : x.item}: ${bytesText(x.size_bytes)}`),
+      ...b.items.map(
+        (x) =>
+          `${x.item === 'home' ? (x.path ?? 'home') : x.item}: ${x.kind === 'volume_snapshot' ? t('VolumeSnapshot') : bytesText(x.size_bytes)}`,
+      ),
       t('store: {0}', b.store),
     ].join('\n'),
     icon: ICON[b.status],

@@ -5,27 +5,15 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { HangarClient } from '../../common/client';
 import type { Volume } from '../../common/model';
 import { apiError } from '../helpers/apiError';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
-import { LIBVIRT_CONFIG, POOL, POOL_DIR } from '../helpers/libvirt';
+import { holds, LIBVIRT_CONFIG, POOL, qemuIo } from '../helpers/libvirt';
 
 const run = promisify(execFile);
 const virsh = (...a: string[]) => run('virsh', ['-q', '-c', 'qemu:///system', ...a]);
-const qemuIo = async (name: string, cmd: string) =>
-  (await run('qemu-io', ['-f', 'qcow2', '-c', cmd, path.join(POOL_DIR, `${name}.qcow2`)])).stdout;
-/** True when the disk holds `byte` over the first MiB (qemu-io -P verifies the pattern; a mismatch exits 1). */
-async function holds(name: string, byte: number): Promise<boolean> {
-  try {
-    return !/verification failed/i.test(await qemuIo(name, `read -P ${byte} 0 1M`));
-  } catch (err) {
-    if (/verification failed/i.test(String((err as { stdout?: string }).stdout) + String(err))) return false;
-    throw err;
-  }
-}
 
 describe('datasets: libvirt data disk snapshots (virsh vol-clone), checked by content', function () {
   this.timeout(180_000);

@@ -1,5 +1,10 @@
 // libvirt test fixtures: the daemon configuration for this machine's libvirtd, and a complete DomainSpec for rendering
 // tests (override what a test is about).
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { ImportTemplateRequest } from '../../common/schemas';
 import type { DomainSpec } from '../../daemon/backends/libvirt/domainXml';
 
 export function domainSpec(over: Partial<DomainSpec> = {}): DomainSpec {
@@ -60,3 +65,38 @@ backends:
     boot_timeout_s: 600
     shutdown_timeout_s: 90
 `;
+
+/** Imports the test VM template (test/setup/build-vm-image.sh: Debian 12, cloud-init, direct kernel) as `name`. */
+export async function importTestTemplate(
+  admin: { importTemplate(backend: string, req: ImportTemplateRequest): Promise<unknown> },
+  backendId: string,
+  name: string,
+): Promise<void> {
+  const dir = execFileSync('bash', ['test/setup/build-vm-image.sh', 'path'], { encoding: 'utf8' }).trim();
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'template.json'), 'utf8'));
+  await admin.importTemplate(backendId, {
+    name,
+    os: 'debian-12',
+    cloud_init: true,
+    firmware: 'direct-kernel',
+    default_user: 'debian',
+    cmdline: meta.cmdline,
+    disk: { file: path.join(dir, 'disk.qcow2') },
+    kernel: { file: path.join(dir, meta.kernel) },
+    initrd: { file: path.join(dir, meta.initrd) },
+  });
+}
+
+/** qemu-io on a data disk of the test pool by its backend name (QEMU's own block layer: what a guest would see). */
+export const qemuIo = async (name: string, cmd: string) =>
+  (await promisify(execFile)('qemu-io', ['-f', 'qcow2', '-c', cmd, path.join(POOL_DIR, `${name}.qcow2`)])).stdout;
+
+/** True when the disk holds `byte` over the first MiB (qemu-io -P verifies the pattern; a mismatch exits 1). */
+export async function holds(name: string, byte: number): Promise<boolean> {
+  try {
+    return !/verification failed/i.test(await qemuIo(name, `read -P ${byte} 0 1M`));
+  } catch (err) {
+    if (/verification failed/i.test(String((err as { stdout?: string }).stdout) + String(err))) return false;
+    throw err;
+  }
+}

@@ -20,8 +20,8 @@ const backup = (id: string, at: string, over: Partial<Backup> = {}): Backup => (
   started_at: at,
   finished_at: at,
   items: [
-    { item: 'home', volume_id: null, path: '/home/alice', size_bytes: 3 * 1024 * 1024, sha256: 'a' },
-    { item: 'volume:v1', volume_id: 'v1', path: null, size_bytes: 200_000, sha256: 'b' },
+    { item: 'home', volume_id: null, path: '/home/alice', size_bytes: 3 * 1024 * 1024, sha256: 'a', kind: 'archive' },
+    { item: 'volume:v1', volume_id: 'v1', path: null, size_bytes: 200_000, sha256: 'b', kind: 'archive' },
   ],
   ...over,
 });
@@ -129,5 +129,26 @@ describe('extension: backups in the trees and "Restore from backup…"', () => {
     );
     assert.deepEqual(scratch.children, []);
     assert.equal(storageRows(overview, [])[0].children![0].children, undefined);
+  });
+
+  it("a Kubernetes backup (VolumeSnapshots) says so instead of a size; a VM one shows its images' size", () => {
+    const snaps = backup('k', '2030-03-02T03:00:00Z', {
+      store: 'k8s',
+      size_bytes: 0,
+      items: [
+        { item: 'home', volume_id: null, path: '/home', size_bytes: 0, sha256: '', kind: 'volume_snapshot' },
+        { item: 'volume:v1', volume_id: 'v1', path: null, size_bytes: 0, sha256: '', kind: 'volume_snapshot' },
+      ],
+    });
+    const [row] = backupRows([snaps]);
+    assert.equal(row.description, 'complete · VolumeSnapshots · manual');
+    assert.match(row.tooltip, /\/home: VolumeSnapshot\nvolume:v1: VolumeSnapshot\nstore: k8s/);
+    const vm = backup('v', '2030-03-02T03:00:00Z', {
+      size_bytes: 2 * 1024 * 1024,
+      items: [
+        { item: 'home', volume_id: null, path: '/', size_bytes: 2 * 1024 * 1024, sha256: 'c', kind: 'disk_image' },
+      ],
+    });
+    assert.match(backupRows([vm])[0].description, /^complete · 2(\.0)? MiB · manual$/);
   });
 });

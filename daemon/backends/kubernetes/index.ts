@@ -32,6 +32,7 @@ import { EnvWatch } from './watch';
 import { claimVolumes, explainEnv } from './claimsApi';
 import { listWhere, statusNow } from './workloads';
 import { volumeSnapshots } from './volumeSnapshots';
+import { k8sEnvData } from './envHome';
 
 export { apiMessage, isUnreachable, parseRef, statusOf } from './api';
 export type { KubernetesDriverOptions } from './client';
@@ -68,6 +69,7 @@ export class KubernetesDriver implements Driver {
     this.creator = new K8sCreate(this.c, (ref) => this.delete(ref));
     this.capabilities.volumes = claimVolumes(this.c, (ns, who) => this.creator.ensureNamespace(ns, who));
     this.capabilities.volumeSnapshots = volumeSnapshots(this.c);
+    this.capabilities.envData = k8sEnvData(this.c);
   }
 
   async info(): Promise<BackendInfo> {

@@ -5,7 +5,8 @@
 // snapshot back into an existing claim, so restoring into the same volume is a 422 saying so.
 import { CustomObjectsApi, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { LABELS, type BackendSnapshotState, type VolumeSnapshotsCapability } from '../../contract';
-import { UnprocessableError } from '../../errors';
+import { ConflictError, UnprocessableError } from '../../errors';
+import { pollUntil } from '../shared/poll';
 import { unless } from './api';
 import type { K8sClient } from './client';
 
@@ -59,6 +60,12 @@ export function volumeSnapshots(c: K8sClient): VolumeSnapshotsCapability {
       return read((await claim(volume)).metadata!.namespace!, snapshot);
     },
     restore: (volume, snapshot, target, o) => restoreClaim(c, custom, claim, { volume, snapshot, target, ...o }),
+    async swapIn(volume, snapshot) {
+      const pvc = await claim(volume);
+      const st = await read(pvc.metadata!.namespace!, snapshot);
+      if (st.state !== 'ready') throw new ConflictError(`VolumeSnapshot ${snapshot} is ${st.state}: ${st.message}`);
+      await swapClaim(c, pvc, snapshot);
+    },
     async delete(volume, snapshot) {
       const pvc = await c.maybe(() => claim(volume));
       if (!pvc) return;
@@ -101,4 +108,38 @@ async function restoreClaim(
     .call(() => c.core.createNamespacedPersistentVolumeClaim({ namespace, body }))
     .catch(c.refused(`claim ${r.target}`));
   return { state: 'ready' };
+}
+
+/** The claim deleted (its pod is gone: the env is stopped), then made again under its name from the snapshot. */
+async function swapClaim(c: K8sClient, pvc: V1PersistentVolumeClaim, snapshot: string): Promise<void> {
+  const { name, namespace, labels, annotations } = pvc.metadata as Required<V1PersistentVolumeClaim>['metadata'];
+  await c
+    .call(() => c.core.deleteNamespacedPersistentVolumeClaim({ name: name!, namespace: namespace! }))
+    .catch(unless(404));
+  const gone = await pollUntil(
+    async () =>
+      (await c.maybe(() => c.core.readNamespacedPersistentVolumeClaim({ name: name!, namespace: namespace! })))
+        ? undefined
+        : true,
+    { timeoutMs: 120_000, intervalMs: 250, factor: 2, maxMs: 2000 },
+  );
+  if (!gone)
+    throw new UnprocessableError(
+      `claim ${name} is still being deleted (does a pod still use it?): run the restore again once it is gone`,
+    );
+  const keep = Object.fromEntries(
+    Object.entries(annotations ?? {}).filter(([k]) => !k.startsWith('pv.kubernetes.io/') && !k.startsWith('volume.')),
+  );
+  const body: V1PersistentVolumeClaim = {
+    metadata: { name, namespace, labels, annotations: keep },
+    spec: {
+      accessModes: pvc.spec?.accessModes,
+      storageClassName: pvc.spec?.storageClassName,
+      resources: { requests: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' } },
+      dataSource: { apiGroup: GROUP, kind: 'VolumeSnapshot', name: snapshot },
+    },
+  };
+  await c
+    .call(() => c.core.createNamespacedPersistentVolumeClaim({ namespace: namespace!, body }))
+    .catch(c.refused(`claim ${name}`));
 }

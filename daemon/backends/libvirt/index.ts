@@ -30,6 +30,7 @@ import { VmLifecycle } from './lifecycle';
 import { parseNodeDevices } from './nodedev';
 import { Snapshots } from './snapshots';
 import { diskSnapshots } from './diskSnapshots';
+import { diskImages, vmEnvData } from './diskImages';
 import { TemplateStore } from './templates';
 import { libvirtVolumes } from './volumes';
 
@@ -76,6 +77,8 @@ export class LibvirtDriver implements Driver {
     this.agent = new GuestAgent(this.host.virsh);
     this.snaps = new Snapshots(this.host.virsh);
     this.capabilities.volumeSnapshots = diskSnapshots(() => this.host.virsh, o.pool);
+    this.capabilities.diskImages = diskImages(this.host);
+    this.capabilities.envData = vmEnvData();
     this.console = new ConsoleLog(this.host.virsh, o.pool, () => this.host.poolPath(), Boolean(this.host.ssh));
     this.life = new VmLifecycle(this.host, this.console);
     this.creator = new VmCreate(this.host, this.templates, new ForwardPorts(this.host), (ref) => this.delete(ref));

@@ -1,7 +1,13 @@
 // Runs libvirt's own client, virsh (libvirt-clients), against one connection URI. virsh speaks libvirt's RPC to
 // local (qemu:///system) and remote (qemu+ssh://user@host/system) daemons alike, so every operation the driver
 // needs — domains, storage volumes, snapshots, node devices — works the same on both.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Readable } from 'node:stream';
 import { BackendUnavailableError, NotFoundError, UnprocessableError } from '../../errors';
 import type { Unreachable } from '../shared/call';
 import { pollUntil } from '../shared/poll';
@@ -130,6 +136,39 @@ export class Virsh {
     const args = ['vol-download', '--pool', pool, vol, file];
     if (opts.offset) args.push('--offset', String(opts.offset));
     return this.run(args);
+  }
+
+  /** A volume's bytes as a stream: vol-download into a FIFO the daemon reads (virsh can't write to Node's stdout, a
+   *  socket; no file holds the bytes on either host). `done` rejects with libvirt's message when virsh fails;
+   *  destroying the stream ends virsh. */
+  async downloadStream(pool: string, vol: string): Promise<{ stream: Readable; done: Promise<void> }> {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hangar-vol-'));
+    const fifo = path.join(dir, 'stream');
+    await promisify(execFile)('mkfifo', ['-m', '0600', fifo]);
+    const args = ['vol-download', '--pool', pool, vol, fifo];
+    const child = spawn(this.o.bin ?? 'virsh', ['-q', '-c', this.o.uri, ...args], {
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      if (stderr.length < 8192) stderr += b.toString();
+    });
+    const stream = fs.createReadStream(fifo);
+    // The reader gave up (the store failed): end virsh rather than leave it blocked on a full FIFO.
+    stream.once('close', () => {
+      if (!stream.readableEnded) child.kill();
+    });
+    const done = new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => {
+        // virsh that failed before opening the FIFO leaves the reader waiting: open and end it.
+        if (code !== 0) fs.open(fifo, 'w', (_e, fd) => (fd === undefined ? undefined : fs.close(fd, () => undefined)));
+        if (code === 0) resolve();
+        else reject(new UnprocessableError(new VirshError(args, stderr, code).message));
+      });
+    }).finally(() => fsp.rm(dir, { recursive: true, force: true }));
+    return { stream, done };
   }
 
   /** Uploads a local file into a volume (vol-upload needs a real, seekable file: not a pipe). */

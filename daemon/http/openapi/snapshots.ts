@@ -48,7 +48,10 @@ export const backupSchema = z
         volume_id: z.string().nullable(),
         path: z.string().nullable(),
         size_bytes: z.number().int(),
-        sha256: z.string(),
+        sha256: z.string().describe('Of the object as stored; empty for a VolumeSnapshot'),
+        kind: z
+          .enum(['archive', 'disk_image', 'volume_snapshot'])
+          .describe('a tar in the store (Docker), a qcow2 image in the store (VM), a VolumeSnapshot (Kubernetes)'),
       }),
     ),
   })
@@ -136,12 +139,14 @@ function registerBackups(r: OpenAPIRegistry): void {
   r.registerPath({
     method: 'post',
     path: '/backups',
-    summary: "Back up an env's home and volumes, or one volume, now (the answer is the finished backup)",
+    summary:
+      "Back up an env's home and volumes, or one volume, now (the answer is the finished backup): Docker tar archives and VM disk images into the backup store, Kubernetes VolumeSnapshots",
     request: { body: jsonBody(runBackupSchema.openapi('RunBackup')) },
     responses: answers({ 201: ok('The backup', backupSchema) }, [
       400,
       404,
-      [422, "The backend can't archive, or no backup store is configured"],
+      [409, "VM: the env is starting or stopping, or the volume's disk is held by a VM that is not stopped"],
+      [422, "The backend can't back up, no backup store is configured, or the backend refused (libvirt's message)"],
       STORE_503,
     ]),
   });
@@ -167,7 +172,10 @@ function registerBackups(r: OpenAPIRegistry): void {
     request: { params: byId },
     responses: answers({ 200: ok('The backup restored', backupSchema) }, [
       404,
-      [409, 'The env is not stopped, the backup is not complete, or a mount lies inside the home'],
+      [
+        409,
+        'The env is not stopped, the backup is not complete, a mount lies inside the home, or (Kubernetes) a VolumeSnapshot is not ready yet',
+      ],
       [
         422,
         "An archive's checksum does not match, it is cut or holds entries outside its root, or the backend refused it",
@@ -193,7 +201,7 @@ function registerSchedules(r: OpenAPIRegistry): void {
     responses: answers({ 200: ok('The schedule', backupScheduleSchema) }, [
       400,
       404,
-      [422, "The backend can't archive, or no backup store is configured"],
+      [422, "The backend can't back up, or no backup store is configured"],
     ]),
   });
   r.registerPath({
