@@ -3,6 +3,7 @@
 // store (lib-storage, the same part size and parallelism), goal ≥ 0.9× the direct throughput; and reading the dataset
 // mounted in a Docker env (s3fs on the host, bound in) vs. downloading it through the gateway (reported, no goal).
 // Prints one JSON line per figure: {"figure","hangar","floor","ratio","goal","met"} (throughputs in MiB/s).
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,35 +48,52 @@ async function main(): Promise<void> {
   let envId: string | undefined;
   try {
     const ds = await datasetApi.create(d.admin, { name: 'bench', store: 's3', bucket });
-    // Upload: direct first, then through the gateway (same file, page cache warm for both).
+    // Upload: direct, gateway, gateway, direct (ABBA: the same file, page cache warm for all; the store's writes
+    // of one side don't land on the other's clock more than the other way round).
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const uploads = { direct: [] as number[], gateway: [] as number[] };
     let t0 = process.hrtime.bigint();
-    await new Upload({
-      client: store.client,
-      params: { Bucket: bucket, Key: `direct/big.bin`, Body: fs.createReadStream(file) },
-      partSize: PART_BYTES,
-      queueSize: 4,
-    }).done();
-    const upDirect = secs(t0);
-    t0 = process.hrtime.bigint();
-    await uploadFile(d.admin, ds.id, file, 'big.bin');
-    const upGateway = secs(t0);
-    line(`upload ${MIB} MiB through the gateway vs. S3 client direct (MiB/s)`, rate(upGateway), rate(upDirect), 0.9);
-
-    t0 = process.hrtime.bigint();
-    const got = await store.client.send(new GetObjectCommand({ Bucket: bucket, Key: `${ds.prefix}/big.bin` }));
-    await pipeline(got.Body as Readable, fs.createWriteStream(path.join(work, 'direct.bin')));
-    const downDirect = secs(t0);
-    t0 = process.hrtime.bigint();
-    await downloadFile(d.admin, ds.id, 'big.bin', path.join(work, 'gateway.bin'));
-    const downGateway = secs(t0);
+    for (const side of ['direct', 'gateway', 'gateway', 'direct'] as const) {
+      t0 = process.hrtime.bigint();
+      if (side === 'direct')
+        await new Upload({
+          client: store.client,
+          params: { Bucket: bucket, Key: `direct/big.bin`, Body: fs.createReadStream(file) },
+          partSize: PART_BYTES,
+          queueSize: 4,
+        }).done();
+      else await uploadFile(d.admin, ds.id, file, 'big.bin');
+      uploads[side].push(secs(t0));
+      execFileSync('sync');
+    }
     line(
-      `download ${MIB} MiB through the gateway vs. S3 client direct (MiB/s)`,
-      rate(downGateway),
-      rate(downDirect),
+      `upload ${MIB} MiB through the gateway vs. S3 client direct (MiB/s, mean of 2 each, ABBA)`,
+      rate(mean(uploads.gateway)),
+      rate(mean(uploads.direct)),
       0.9,
     );
-    fs.rmSync(path.join(work, 'direct.bin'));
-    fs.rmSync(path.join(work, 'gateway.bin'));
+
+    // Download: direct, gateway, gateway, direct (ABBA), each file removed and flushed before the next, so neither
+    // side gets the store's page cache first or pays for the other's dirty pages being written back.
+    const downloads = { direct: [] as number[], gateway: [] as number[] };
+    for (const side of ['direct', 'gateway', 'gateway', 'direct'] as const) {
+      const out = path.join(work, `${side}.bin`);
+      t0 = process.hrtime.bigint();
+      if (side === 'direct') {
+        const got = await store.client.send(new GetObjectCommand({ Bucket: bucket, Key: `${ds.prefix}/big.bin` }));
+        await pipeline(got.Body as Readable, fs.createWriteStream(out));
+      } else await downloadFile(d.admin, ds.id, 'big.bin', out);
+      downloads[side].push(secs(t0));
+      fs.rmSync(out);
+      execFileSync('sync');
+    }
+    const downGateway = mean(downloads.gateway);
+    line(
+      `download ${MIB} MiB through the gateway vs. S3 client direct (MiB/s, mean of 2 each, ABBA)`,
+      rate(downGateway),
+      rate(mean(downloads.direct)),
+      0.9,
+    );
 
     const env = await d.admin.createEnvironment({
       name: `bench-ds-${Date.now().toString(36)}`,

@@ -11,6 +11,7 @@ import {
   clickActivityBar,
   clickDialogButton,
   closeUiTest,
+  connectGateway,
   contextMenu,
   openWorkbench,
   quickInputType,
@@ -19,10 +20,10 @@ import {
   screenshot,
   startCodeServer,
   treeItem,
-  waitForDialog,
-  waitForNotification,
   type CodeServer,
   type Workbench,
+  waitForDialog,
+  waitForNotification,
 } from './harness';
 
 describe('ui: the Storage view in code-server', function () {
@@ -55,9 +56,7 @@ describe('ui: the Storage view in code-server', function () {
   it('create a volume, see it with the share, delete it from its context menu', async () => {
     const { page } = wb;
     await clickActivityBar(page, 'Hangar');
-    await runCommand(page, 'Hangar: Connect to Gateway…');
-    await quickInputType(page, d.url);
-    await quickInputType(page, token);
+    await connectGateway(page, d.url, token);
     await waitForNotification(page, /Connected to/, { timeoutMs: 30_000 });
     // The view starts collapsed.
     await page.locator('.pane-header', { hasText: 'Storage' }).first().click();
