@@ -8,6 +8,7 @@ import type { GpuDevice } from '../daemon/contract';
 import { createLogger } from '../daemon/log';
 import { openDatabase } from '../daemon/store/db';
 import { GpuRepo } from '../daemon/store/gpus';
+import { gpuDevice } from '../test/helpers/gpuDevices';
 import { tmpDir } from '../test/helpers/tmp';
 import { ConflictError } from '../daemon/errors';
 import { figure } from './figures';
@@ -17,26 +18,7 @@ async function main(): Promise<void> {
   const db = await openDatabase(tmpDir('hangar-gpu-bench-'));
   const now = new Date().toISOString();
   await db.insertInto('users').values({ id: 'u', name: 'bench', role: 'admin', created_at: now }).execute();
-  const devices: GpuDevice[] = Array.from({ length: 512 }, (_, i) => ({
-    id: `GPU-${crypto.randomUUID()}`,
-    backend_id: 'b',
-    node: `host-${Math.floor(i / 8)}`,
-    kind: 'gpu',
-    index: i % 8,
-    model: i % 2 ? 'NVIDIA H100 80GB HBM3' : 'NVIDIA A100-SXM4-80GB',
-    memory_mb: 81920,
-    pci_bus_id: null,
-    driver: '550',
-    mig_mode: 'disabled',
-    parent_id: null,
-    profile: null,
-    utilization: 0,
-    health: 'ok',
-    health_message: null,
-    capacity: 1,
-    present: true,
-    last_seen: now,
-  }));
+  const devices: GpuDevice[] = Array.from({ length: 512 }, (_, i) => gpuDevice(i));
   await new GpuRepo(db).sync('b', devices, null);
   const ids = Array.from({ length: 1000 }, () => crypto.randomUUID());
   for (const id of ids) {

@@ -2,7 +2,6 @@
 // .transaction) never double-grant, decide exactly as the pure allocator (allocate.ts) deciding one after another
 // would, and a caller whose work fails leaves no grant behind.
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { DriverRegistry } from '../../daemon/backends/registry';
 import type { GpuDevice, GpuGrant, GpuRequest } from '../../daemon/contract';
@@ -14,32 +13,11 @@ import { openDatabase } from '../../daemon/store/db';
 import { GpuRepo } from '../../daemon/store/gpus';
 import type { Database } from '../../daemon/store/schema';
 import { insertEnvRows } from '../helpers/envRows';
+import { gpuDevice } from '../helpers/gpuDevices';
 import { tmpDir } from '../helpers/tmp';
 
 const now = new Date().toISOString();
-function gpu(i: number, o: Partial<GpuDevice> = {}): GpuDevice {
-  return {
-    id: `GPU-${i}-${crypto.randomUUID()}`,
-    backend_id: 'b',
-    node: `host-${Math.floor(i / 8)}`,
-    kind: 'gpu',
-    index: i % 8,
-    model: i % 2 ? 'NVIDIA H100 80GB HBM3' : 'NVIDIA A100-SXM4-80GB',
-    memory_mb: 81920,
-    pci_bus_id: null,
-    driver: '550',
-    mig_mode: 'disabled',
-    parent_id: null,
-    profile: null,
-    utilization: 0,
-    health: 'ok',
-    health_message: null,
-    capacity: 1,
-    present: true,
-    last_seen: now,
-    ...o,
-  };
-}
+const gpu = gpuDevice;
 const exclusive = (model: string | null = null, count = 1): GpuRequest => ({
   mode: 'exclusive',
   count,
