@@ -1,6 +1,7 @@
 // Side by side in one run, on a hangard of its own (a child process, so its memory is its own):
-//  1. GET /api/v1/environments?limit=100 (pages along the cursors) with 10,000 envs at 200 req/s, p99, next to
-//     GET /healthz at the same rate (the HTTP floor), in alternating 5 s phases;
+//  1. GET /api/v1/environments?limit=100 (pages along the cursors) with 10,000 envs at 200 req/s, p99, while
+//     another connection updates WRITES rows a second (as activity and status changes do), next to GET /healthz at
+//     the same rate (the HTTP floor), in alternating 5 s phases;
 //  2. the daemon's RSS idle and with 10,000 envs, next to a bare `node` idling (the runtime's floor).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import { figure } from './figures';
 const ENVS = Number(process.env.BENCH_ENVS ?? 10_000);
 const RATE = 200;
 const PHASE_S = 5;
+const WRITES = Number(process.env.BENCH_ENV_WRITES ?? 20);
 
 const rssMiB = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -61,8 +63,18 @@ async function main(): Promise<void> {
     const idle = rssMiB(d.proc.pid!);
     const floorRss = rssMiB(bare.pid!);
     const db = await openDatabase(dataDir);
-    await insertEnvRows(db, (await d.admin.me()).id, ENVS, { prefix: 'bench' });
-    await db.destroy();
+    const ids = await insertEnvRows(db, (await d.admin.me()).id, ENVS, { prefix: 'bench' });
+    // Rows change under the list: a random row's activity time, WRITES times a second, from a second connection.
+    let writes = 0;
+    const writer = setInterval(() => {
+      const id = ids[Math.floor(Math.random() * ids.length)];
+      void db
+        .updateTable('environments')
+        .set({ last_activity_at: new Date().toISOString() })
+        .where('id', '=', id)
+        .execute()
+        .then(() => writes++);
+    }, 1000 / WRITES);
     // The cursors of every page of 100, so requests spread over the whole list.
     const cursors: string[] = [''];
     for (let c: string | null = ''; ;) {
@@ -80,19 +92,22 @@ async function main(): Promise<void> {
     const health: number[] = [];
     await load(agent, d.url, d.token, listPath, 1); // warm-up
     for (let i = 0; i < 2; i++) {
+      writer.refresh();
       list.push(...(await load(agent, d.url, d.token, listPath, PHASE_S)));
       health.push(...(await load(agent, d.url, d.token, () => '/healthz', PHASE_S)));
     }
+    clearInterval(writer);
+    await db.destroy();
     const full = performance.now();
     const all = await d.admin.listEnvironments();
     const fullMs = performance.now() - full;
     const loaded = rssMiB(d.proc.pid!);
     agent.destroy();
     console.log(
-      `GET /environments?limit=100 with ${all.length} envs at ${RATE} req/s: p99 ${p99(list).toFixed(1)} ms (${list.length} requests), /healthz p99 ${p99(health).toFixed(1)} ms; one unpaginated list ${fullMs.toFixed(0)} ms`,
+      `GET /environments?limit=100 with ${all.length} envs at ${RATE} req/s: p99 ${p99(list).toFixed(1)} ms (${list.length} requests, ${writes} row updates meanwhile), /healthz p99 ${p99(health).toFixed(1)} ms; one unpaginated list ${fullMs.toFixed(0)} ms`,
     );
     figure({
-      figure: `GET /api/v1/environments (limit=100) with ${ENVS} envs at ${RATE} req/s, p99`,
+      figure: `GET /api/v1/environments (limit=100) with ${ENVS} envs at ${RATE} req/s, ${WRITES} row updates/s, p99`,
       hangar: p99(list),
       floor: p99(health),
       unit: 'ms',

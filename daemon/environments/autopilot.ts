@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Environment, User } from '../../common/model';
 import type { Database } from '../store/schema';
+import type { LifecycleTimes } from '../store/environments';
 import * as actions from './actions';
 import type { ActionContext } from './actions';
 import type { Activity } from './activity';
@@ -38,10 +39,13 @@ export class Autopilot {
   constructor(private readonly d: AutopilotDeps) {}
 
   /** The next automatic action of each env given (the API's next_action). */
-  async deadlines(envs: Environment[]): Promise<Map<string, Decision>> {
-    // A page (≤ 1000) reads its own rows' times; only a whole big list reads them all at once.
+  async deadlines(
+    envs: readonly Environment[],
+    known?: ReadonlyMap<string, LifecycleTimes>,
+  ): Promise<Map<string, Decision>> {
+    // A page (≤ 1000) reads its own rows' times (or has them); only a whole big list reads them all at once.
     const ids = envs.length > 1000 ? undefined : envs.map((e) => e.id);
-    const [times, teams] = await Promise.all([this.d.ctx.repo.lifecycleTimes(ids), this.teams(envs)]);
+    const [times, teams] = await Promise.all([known ?? this.d.ctx.repo.lifecycleTimes(ids), this.teams(envs)]);
     const now = this.d.clock.now();
     const out = new Map<string, Decision>();
     for (const env of envs) {
@@ -201,7 +205,7 @@ export class Autopilot {
     await this.d.usage?.sample(envs, held, teams);
   }
 
-  private async teams(envs: Environment[]): Promise<Map<string, User['team']>> {
+  private async teams(envs: readonly Environment[]): Promise<Map<string, User['team']>> {
     const owners = [...new Set(envs.map((e) => e.owner_id))];
     if (!owners.length) return new Map();
     const rows = await this.d.db.selectFrom('users').select(['id', 'team']).where('id', 'in', owners).execute();

@@ -3,6 +3,7 @@
 import type { NextAction } from '../../common/lifecycle';
 import type { Environment, User } from '../../common/model';
 import { ConflictError } from '../errors';
+import type { LifecycleTimes } from '../store/environments';
 import * as actions from './actions';
 import type { ActionContext } from './actions';
 import type { Autopilot } from './autopilot';
@@ -16,8 +17,13 @@ export interface LifecycleDeps {
 }
 
 /** The envs with their next automatic action filled in. */
-export async function withNextAction(d: LifecycleDeps, envs: Environment[]): Promise<Environment[]> {
-  const dl = await d.autopilot.deadlines(envs);
+/** `times`: the rows' lifecycle times when they were read with them (a page of the list). */
+export async function withNextAction(
+  d: LifecycleDeps,
+  envs: readonly Environment[],
+  times?: ReadonlyMap<string, LifecycleTimes>,
+): Promise<Environment[]> {
+  const dl = await d.autopilot.deadlines(envs, times);
   return envs.map((e) => {
     const x = dl.get(e.id);
     const next: NextAction | null = x

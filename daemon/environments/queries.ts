@@ -1,7 +1,7 @@
 // Owner-scoped reads: admins see everything; another user's env is "not found" (404), never "forbidden".
 import type { Environment, User } from '../../common/model';
 import { InputError, NotFoundError } from '../errors';
-import type { EnvFilter, EnvironmentRepo, ListAfter } from '../store/environments';
+import type { EnvFilter, EnvironmentRepo, LifecycleTimes, ListAfter } from '../store/environments';
 
 export function listFor(repo: EnvironmentRepo, actor: User, f: EnvFilter): Promise<Environment[]> {
   return repo.list({ ...f, owner_id: actor.role === 'admin' ? f.owner_id : actor.id });
@@ -18,6 +18,8 @@ export async function getFor(repo: EnvironmentRepo, actor: User, idOrName: strin
 export interface EnvPage {
   envs: Environment[];
   next_cursor: string | null;
+  /** The rows' lifecycle times, read with them. */
+  times: ReadonlyMap<string, LifecycleTimes>;
 }
 
 /** The cursor is the last row's sort key (base64url JSON): opaque to clients, stable under inserts and deletes. */
@@ -43,12 +45,12 @@ export async function pageFor(
   f: EnvFilter & { limit: number; cursor?: string },
 ): Promise<EnvPage> {
   const { limit, cursor, ...filter } = f;
-  const rows = await repo.list({
+  const { envs: rows, times } = await repo.page({
     ...filter,
     owner_id: actor.role === 'admin' ? filter.owner_id : actor.id,
     limit: limit + 1,
     after: cursor ? decodeCursor(cursor) : undefined,
   });
   const envs = rows.slice(0, limit);
-  return { envs, next_cursor: rows.length > limit ? encodeCursor(envs[envs.length - 1]) : null };
+  return { envs, times, next_cursor: rows.length > limit ? encodeCursor(envs[envs.length - 1]) : null };
 }

@@ -163,7 +163,7 @@ export class EnvironmentService {
   /** One page of the stable order (GET /environments?limit=&cursor=). */
   async listPage(actor: User, f: EnvFilter & { limit: number; cursor?: string }): Promise<EnvPage> {
     const page = await pageFor(this.o.repo, actor, f);
-    return { ...page, envs: await withNextAction(this.life, page.envs) };
+    return { ...page, envs: await withNextAction(this.life, page.envs, page.times) };
   }
   async get(actor: User, idOrName: string): Promise<Environment> {
     return (await withNextAction(this.life, [await getFor(this.o.repo, actor, idOrName)]))[0];

@@ -22,6 +22,7 @@ import * as m014 from './migrations/014_ssh_server';
 import * as m016 from './migrations/016_fast_paths';
 import * as m013 from './migrations/013_datasets';
 import * as m018 from './migrations/018_snapshots_backups';
+import * as m019 from './migrations/019_env_row_version';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '016_fast_paths': m016,
   '013_datasets': m013,
   '018_snapshots_backups': m018,
+  '019_env_row_version': m019,
 };
 
 /** The connection with its prepared statements kept by SQL text: Kysely prepares every query it runs and the

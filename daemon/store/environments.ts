@@ -1,6 +1,7 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Environment, EnvStatus } from '../../common/model';
 import type { SecretBox } from '../secretBox';
+import { VersionedRows } from './versionedRows';
 import type { Database, EnvironmentsTable } from './schema';
 
 type Row = Selectable<EnvironmentsTable>;
@@ -40,6 +41,47 @@ export interface ListAfter {
   created_at: string;
   name: string;
   id: string;
+}
+
+function timesOf(
+  r: Pick<Row, 'started_at' | 'stopped_at' | 'last_activity_at' | 'extended_until' | 'lifecycle_pending'>,
+): LifecycleTimes {
+  return {
+    started_at: r.started_at,
+    stopped_at: r.stopped_at,
+    last_activity_at: r.last_activity_at,
+    extended_until: r.extended_until,
+    pending: r.lifecycle_pending ? JSON.parse(r.lifecycle_pending) : null,
+  };
+}
+
+/** A page of the list and its rows' lifecycle times (read with them). */
+export interface EnvPageRead {
+  envs: readonly Environment[];
+  times: ReadonlyMap<string, LifecycleTimes>;
+}
+
+/** A row as the list shows it. */
+interface ListedRow {
+  env: Environment;
+  times: LifecycleTimes;
+}
+
+type EnvSelect<O> = SelectQueryBuilder<Database, 'environments', O>;
+
+/** The list's filters and window in its stable order, on whatever columns `q` selects. */
+function filtered<O>(q: EnvSelect<O>, f: EnvFilter & { limit?: number; after?: ListAfter }): EnvSelect<O> {
+  const a = f.after;
+  // A row value comparison: SQLite seeks the (created_at, name, id) index to it (an OR of terms would scan).
+  if (a) q = q.where(sql<boolean>`(created_at, name, id) > (${a.created_at}, ${a.name}, ${a.id})`);
+  if (f.limit !== undefined) q = q.limit(f.limit);
+  if (f.owner_id) q = q.where('owner_id', '=', f.owner_id);
+  if (f.status?.length) q = q.where('status', 'in', f.status);
+  if (f.deployment_mode) q = q.where('deployment_mode', '=', f.deployment_mode);
+  if (f.environment_type) q = q.where('environment_type', '=', f.environment_type);
+  if (f.backend_id) q = q.where('backend_id', '=', f.backend_id);
+  if (f.name) q = q.where('name', '=', f.name);
+  return q.orderBy('created_at').orderBy('name').orderBy('id');
 }
 
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
@@ -94,6 +136,9 @@ export type NewEnvironment = Omit<
   EnvSecrets & { created_at?: string };
 
 export class EnvironmentRepo {
+  /** Rows the list has read, by version (a transaction's repo has its own, short-lived). */
+  private readonly rows = new VersionedRows<ListedRow>();
+
   /** `box` encrypts the secret columns at rest (Jupyter token, VNC password). */
   constructor(
     private readonly db: Kysely<Database>,
@@ -186,18 +231,28 @@ export class EnvironmentRepo {
 
   /** Filters in SQL; `limit`/`after`: one page of the stable order (keyset, backed by an index of migration 016). */
   async list(f: EnvFilter & { limit?: number; after?: ListAfter } = {}): Promise<Environment[]> {
-    let q = this.db.selectFrom('environments').selectAll();
-    const a = f.after;
-    // A row value comparison: SQLite seeks the (created_at, name, id) index to it (an OR of terms would scan).
-    if (a) q = q.where(sql<boolean>`(created_at, name, id) > (${a.created_at}, ${a.name}, ${a.id})`);
-    if (f.limit !== undefined) q = q.limit(f.limit);
-    if (f.owner_id) q = q.where('owner_id', '=', f.owner_id);
-    if (f.status?.length) q = q.where('status', 'in', f.status);
-    if (f.deployment_mode) q = q.where('deployment_mode', '=', f.deployment_mode);
-    if (f.environment_type) q = q.where('environment_type', '=', f.environment_type);
-    if (f.backend_id) q = q.where('backend_id', '=', f.backend_id);
-    if (f.name) q = q.where('name', '=', f.name);
-    return (await q.orderBy('created_at').orderBy('name').orderBy('id').execute()).map(toDomain);
+    return (await filtered(this.db.selectFrom('environments').selectAll(), f).execute()).map(toDomain);
+  }
+
+  /** A page of the list with its rows' lifecycle times: the window's ids and row versions, then in full only the
+   *  rows not already read at that version. A row deleted between the two reads is left out. */
+  async page(f: EnvFilter & { limit: number; after?: ListAfter }): Promise<EnvPageRead> {
+    const keys = await filtered(this.db.selectFrom('environments').select(['id', 'row_version']), f).execute();
+    const missing = keys.filter((k) => !this.rows.get(k.id, k.row_version)).map((k) => k.id);
+    // Read in full just now, maybe at a newer version than the window saw: the newer row is the one to show.
+    const fresh = new Map<string, ListedRow>();
+    if (missing.length)
+      for (const r of await this.db.selectFrom('environments').selectAll().where('id', 'in', missing).execute())
+        fresh.set(r.id, this.rows.put(r.id, r.row_version, { env: toDomain(r), times: timesOf(r) }));
+    const envs: Environment[] = [];
+    const times = new Map<string, LifecycleTimes>();
+    for (const k of keys) {
+      const r = fresh.get(k.id) ?? this.rows.get(k.id, k.row_version);
+      if (!r) continue;
+      envs.push(r.env);
+      times.set(k.id, r.times);
+    }
+    return { envs, times };
   }
 
   async update(
@@ -288,19 +343,7 @@ export class EnvironmentRepo {
       .selectFrom('environments')
       .select(['id', 'started_at', 'stopped_at', 'last_activity_at', 'extended_until', 'lifecycle_pending']);
     if (ids) q = q.where('id', 'in', ids.length ? ids : ['']);
-    const rows = await q.execute();
-    return new Map(
-      rows.map((r) => [
-        r.id,
-        {
-          started_at: r.started_at,
-          stopped_at: r.stopped_at,
-          last_activity_at: r.last_activity_at,
-          extended_until: r.extended_until,
-          pending: r.lifecycle_pending ? JSON.parse(r.lifecycle_pending) : null,
-        },
-      ]),
-    );
+    return new Map((await q.execute()).map((r) => [r.id, timesOf(r)]));
   }
 
   /** Activity pushes last_activity_at out, never in. */

@@ -78,6 +78,8 @@ export interface EnvironmentsTable {
   last_activity_at: Opt;
   extended_until: Opt;
   lifecycle_pending: Opt;
+  /** Moved on by a trigger at every UPDATE (019). */
+  row_version: Generated<number>;
 }
 type Opt = ColumnType<string | null, string | null | undefined, string | null>;
 export interface GpuUsageTable {

@@ -25,6 +25,7 @@ import {
   type Workbench,
   closeUiTest,
 } from './harness';
+import { uiState } from './uiState';
 
 async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -188,13 +189,21 @@ describe('ui: the extension in code-server', function () {
     // handed to vscode.openFolder (the command's result).
     assert.match(decodeURIComponent(opened.url()), /[?&]folder=\/home\/hangar\b/);
     await opened.close();
+    // The popup took the focus: a workbench left in the background does not lay out its webviews.
+    await page.bringToFront();
   });
 
   it("Open Desktop shows the environment's desktop in a noVNC panel", async () => {
     const { page } = wb;
     await contextMenu(page, 'ui-desk', 'Open Desktop');
     const bar = page.frameLocator('iframe.webview').frameLocator('#active-frame').locator('#bar');
-    await bar.filter({ hasText: /connected$/ }).waitFor({ timeout: 60_000 });
+    await bar
+      .filter({ hasText: /connected$/ })
+      .waitFor({ timeout: 60_000 })
+      .catch(async (e: Error) => {
+        await screenshot(page, '08-desktop-failed');
+        throw new Error(`${e.message}\n${await uiState(page, cs)}`);
+      });
     await screenshot(page, '08-desktop-panel', { settleMs: 1500 });
   });
 
@@ -215,9 +224,9 @@ describe('ui: the extension in code-server', function () {
       .filter({ hasText: /Files|Running|Clusters|Upload/ })
       .first()
       .waitFor({ timeout: 60_000 })
-      .catch(async (e) => {
+      .catch(async (e: Error) => {
         await screenshot(page, '09-jupyter-failed');
-        throw e;
+        throw new Error(`${e.message}\n${await uiState(page, cs)}`);
       });
     await screenshot(page, '09-jupyter', { settleMs: 1500 });
   });

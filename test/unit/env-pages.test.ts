@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { ApiError, HangarClient } from '../../common/client';
 import type { Environment } from '../../common/model';
 import { openDatabase } from '../../daemon/store/db';
+import { VersionedRows } from '../../daemon/store/versionedRows';
 import { groupEnvironments, TREE_PAGE, treePage } from '../../extension/tree/model';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { insertEnvRows } from '../helpers/envRows';
@@ -90,6 +91,59 @@ describe('env list pages on hangard', function () {
   it('the client follows cursors (hangar ls, the extension), stopping at max', async () => {
     assert.equal((await d.admin.listEnvironmentsPaged({}, 500)).length, 1354);
     assert.equal((await d.admin.listEnvironmentsPaged({}, 100, 250)).length, 250);
+  });
+
+  // Last: it changes the rows the tests above count.
+  it('a page shows at once a row another connection changed, deleted or added, not the one it read before', async () => {
+    const first = await d.admin.listEnvironmentsPage({ limit: '50' });
+    const [a, b] = first.items;
+    assert.equal(a.status, 'failed');
+    const db = await openDatabase(d.dataDir);
+    try {
+      await db.updateTable('environments').set({ status: 'stopped' }).where('id', '=', a.id).execute();
+      await db.deleteFrom('environments').where('id', '=', b.id).execute();
+      await insertEnvRows(db, (await d.admin.me()).id, 1, {
+        prefix: 'early',
+        row: () => ({ created_at: '2025-06-01T00:00:00.000Z' }),
+      });
+      const again = (await d.admin.listEnvironmentsPage({ limit: '50' })).items;
+      assert.equal(again[0].name, 'early-0');
+      assert.equal(again.find((e) => e.id === a.id)?.status, 'stopped');
+      assert.ok(!again.some((e) => e.id === b.id));
+      assert.deepEqual(
+        again.slice(2).map((e) => e.id),
+        first.items.slice(2, 50).map((e) => e.id),
+      );
+      // The trigger of migration 019 moved the changed row's version on, once.
+      const v = await db.selectFrom('environments').select('row_version').where('id', '=', a.id).executeTakeFirst();
+      assert.equal(v?.row_version, 1);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe('rows kept by version (VersionedRows)', () => {
+  const row = () => ({ env: { id: 'x', storage_config: { mounts: [] as unknown[] } }, at: null });
+  it('gives a row only at the version it was read at, frozen to the last nested object', () => {
+    const c = new VersionedRows<ReturnType<typeof row>>();
+    const kept = c.put('x', 3, row());
+    assert.equal(c.get('x', 3), kept);
+    assert.equal(c.get('x', 4), undefined);
+    assert.throws(() => {
+      (kept.env as { id: string }).id = 'changed';
+    }, TypeError);
+    assert.throws(() => kept.env.storage_config.mounts.push(1), TypeError);
+  });
+  it('keeps at most max rows, the least recently read going first', () => {
+    const c = new VersionedRows<ReturnType<typeof row>>(2);
+    c.put('a', 1, row());
+    c.put('b', 1, row());
+    c.get('a', 1);
+    c.put('c', 1, row());
+    assert.equal(c.size, 2);
+    assert.ok(c.get('a', 1) && c.get('c', 1));
+    assert.equal(c.get('b', 1), undefined);
   });
 });
 
