@@ -21,6 +21,23 @@ const MIB = Number(process.env.BENCH_DATASET_MIB ?? 1024);
 const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const rate = (s: number) => MIB / s;
 
+/** CPU seconds of a process so far (utime + stime; /proc counts in 1/100 s). */
+function cpuOf(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Where a transfer's CPU went: this process (the client), the gateway, the store. */
+function cpuAccount(pids: { gateway: number; store: number }) {
+  const t = () => ({ client: process.cpuUsage(), gateway: cpuOf(pids.gateway), store: cpuOf(pids.store) });
+  const a = t();
+  return () => {
+    const b = t();
+    const client = (b.client.user + b.client.system - a.client.user - a.client.system) / 1e6;
+    return { client, gateway: b.gateway - a.gateway, store: b.store - a.store };
+  };
+}
+
 function line(figure: string, hangar: number, floor: number, goal: number | null): void {
   const ratio = hangar / floor;
   const r = (x: number) => Math.round(x * 100) / 100;
@@ -52,8 +69,16 @@ async function main(): Promise<void> {
     // of one side don't land on the other's clock more than the other way round).
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const uploads = { direct: [] as number[], gateway: [] as number[] };
+    const storePid = Number(execFileSync('pgrep', ['-o', 'versitygw'], { encoding: 'utf8' }).trim());
+    const pids = { gateway: d.proc.pid!, store: storePid };
+    const cpu: Record<string, Record<string, number>> = {};
+    const tally = (what: string, used: Record<string, number>) => {
+      cpu[what] ??= {};
+      for (const [k, v] of Object.entries(used)) cpu[what][k] = (cpu[what][k] ?? 0) + v / 2;
+    };
     let t0 = process.hrtime.bigint();
     for (const side of ['direct', 'gateway', 'gateway', 'direct'] as const) {
+      const used = cpuAccount(pids);
       t0 = process.hrtime.bigint();
       if (side === 'direct')
         await new Upload({
@@ -64,6 +89,7 @@ async function main(): Promise<void> {
         }).done();
       else await uploadFile(d.admin, ds.id, file, 'big.bin');
       uploads[side].push(secs(t0));
+      tally(`upload ${side}`, used());
       execFileSync('sync');
     }
     line(
@@ -78,16 +104,24 @@ async function main(): Promise<void> {
     const downloads = { direct: [] as number[], gateway: [] as number[] };
     for (const side of ['direct', 'gateway', 'gateway', 'direct'] as const) {
       const out = path.join(work, `${side}.bin`);
+      const used = cpuAccount(pids);
       t0 = process.hrtime.bigint();
       if (side === 'direct') {
         const got = await store.client.send(new GetObjectCommand({ Bucket: bucket, Key: `${ds.prefix}/big.bin` }));
         await pipeline(got.Body as Readable, fs.createWriteStream(out));
       } else await downloadFile(d.admin, ds.id, 'big.bin', out);
       downloads[side].push(secs(t0));
+      tally(`download ${side}`, used());
       fs.rmSync(out);
       execFileSync('sync');
     }
     const downGateway = mean(downloads.gateway);
+    for (const [what, c] of Object.entries(cpu))
+      console.log(
+        `CPU s per ${MIB} MiB, ${what}: ${Object.entries(c)
+          .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+          .join(', ')}`,
+      );
     line(
       `download ${MIB} MiB through the gateway vs. S3 client direct (MiB/s, mean of 2 each, ABBA)`,
       rate(downGateway),

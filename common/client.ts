@@ -1,11 +1,14 @@
 // Typed HTTP client for the gateway API, shared by the CLI and the extension. No vscode imports.
 import type { Backup, BackupSchedule, PutBackupScheduleInput, RestoreSnapshotInput, VolumeSnapshot } from './snapshots';
+import type { IncomingMessage } from 'node:http';
 import type https from 'node:https';
+import type { Readable } from 'node:stream';
 import { EventStream } from './events';
 import { VERSION } from './version';
 import { TlsTrustError } from './tls/errors';
 import { fetchWithAgent } from './tls/fetch';
 import { agentFor, type TlsTrust } from './tls/trust';
+import { failureOf, isTlsRefusal, transfer } from './transfer';
 import type {
   RdpLogin,
   AuditPage,
@@ -144,6 +147,46 @@ export class HangarClient {
       );
     }
     return res;
+  }
+
+  /** Bulk bytes (dataset transfers) on node:http(s) streams instead of fetch: the answer's stream once its head
+   *  is in; no timeout (the signal cancels). Errors as exchange() gives them. */
+  async transfer(
+    method: string,
+    path: string,
+    o: { body?: Readable; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<IncomingMessage> {
+    const headers: Record<string, string> = { accept: 'application/json', ...o.headers };
+    if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
+    headers['x-hangar-client'] = this.o.client ?? `hangar-client/${VERSION}`;
+    try {
+      return await transfer({
+        method,
+        url: `${this.url}${path}`,
+        headers,
+        body: o.body,
+        signal: o.signal,
+        agent: this.agent,
+      });
+    } catch (err) {
+      const f = failureOf(err);
+      if (!f) {
+        if ((err as Error).name === 'AbortError' || isTlsRefusal(err)) throw err;
+        throw new ApiError(0, 'unreachable', `gateway ${this.url} is unreachable: ${(err as Error).message}`);
+      }
+      let e: { code?: string; message?: string; field?: string } = {};
+      try {
+        e = (JSON.parse(f.body) as { error?: typeof e }).error ?? {};
+      } catch {
+        /* not JSON */
+      }
+      throw new ApiError(
+        f.status,
+        e.code ?? `http_${f.status}`,
+        e.message ?? `${method} ${path}: HTTP ${f.status}`,
+        e.field,
+      );
+    }
   }
 
   me() {

@@ -46,6 +46,12 @@ export class UnprocessableError extends DomainError {
     super(message, code);
   }
 }
+/** A Range that starts at or past the end of what is there: 416. */
+export class RangeNotSatisfiableError extends DomainError {
+  constructor(range: string) {
+    super(`range ${range} starts past the end of the object`, 'range_not_satisfiable');
+  }
+}
 /** A path the API has, asked with a method it doesn't: 405 with an Allow header. */
 export class MethodNotAllowedError extends DomainError {
   constructor(
@@ -93,6 +99,7 @@ export function statusFor(err: unknown): number {
   if (err instanceof MethodNotAllowedError) return 405;
   if (err instanceof UpgradeRequiredError) return 426;
   if (err instanceof UnprocessableError) return 422;
+  if (err instanceof RangeNotSatisfiableError) return 416;
   if (err instanceof BackendUnavailableError) return 503;
   if (err instanceof ObjectStoreUnavailableError) return 503;
   return 500;

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3, isS3Error, s3Storage, s3Presigner } from '../objectstore/sdk';
 import type { DatasetObject, User } from '../../common/model';
-import { ConflictError, NotFoundError, UnprocessableError } from '../errors';
+import { ConflictError, NotFoundError, RangeNotSatisfiableError, UnprocessableError } from '../errors';
 import type { ObjectStore } from '../objectstore/client';
 import type { DatasetRow } from '../store/datasets';
 import type { AuditRepo } from '../store/users';
@@ -64,6 +64,7 @@ export class DatasetObjects {
         status: r.ContentRange ? 206 : 200,
       };
     } catch (e) {
+      if (range && isS3Error(e) && e.$metadata.httpStatusCode === 416) throw new RangeNotSatisfiableError(range);
       throw missing(e, key, 'object');
     }
   }

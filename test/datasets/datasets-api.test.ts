@@ -140,6 +140,21 @@ describe('datasets: catalogue and transfers through the gateway', function () {
     const back = path.join(work, 'back.bin');
     await downloadFile(c.alice, 'imgs', 'a/big.bin', back);
     assert.equal(sha(fs.readFileSync(back)), sha(fs.readFileSync(big)));
+    // A download cut after 5 MiB + 1 resumes from there (ranges in order after it); a whole .part is just renamed.
+    const bigBytes = fs.readFileSync(big);
+    for (const kept of [5 * 1024 * 1024 + 1, bigBytes.length]) {
+      fs.rmSync(back);
+      fs.writeFileSync(`${back}.part`, bigBytes.subarray(0, kept));
+      let from = -1;
+      await downloadFile(c.alice, 'imgs', 'a/big.bin', back, {
+        onProgress: (p) => {
+          if (from < 0) from = p.bytes;
+        },
+      });
+      assert.equal(sha(fs.readFileSync(back)), sha(bigBytes), `resumed at ${kept}`);
+      assert.ok(!fs.existsSync(`${back}.part`));
+      if (kept < bigBytes.length) assert.equal(from, kept);
+    }
     const objs = await datasetApi.objects(c.alice, 'imgs', 'a');
     assert.deepEqual(
       objs.map((o) => o.key),
@@ -157,6 +172,20 @@ describe('datasets: catalogue and transfers through the gateway', function () {
       assert.equal(e.status, 400, key);
       assert.equal(e.field, 'key');
     }
+    // A Range is handed to the store only as one plain byte range.
+    for (const range of ['bytes=0-1,4-5', 'bytes=-5', 'items=0-1', 'bytes=0-1a']) {
+      const r = await apiError(
+        c.alice.exchange('GET', '/api/v1/datasets/imgs/object?key=a/small.txt', { headers: { range } }),
+      );
+      assert.equal(r.status, 400, range);
+      assert.equal(r.field, 'range');
+    }
+    const past = await apiError(
+      c.alice.exchange('GET', '/api/v1/datasets/imgs/object?key=a/small.txt', {
+        headers: { range: 'bytes=99999999-' },
+      }),
+    );
+    assert.equal(past.status, 416);
     const e = await apiError(c.alice.request('GET', '/api/v1/datasets/imgs/object?key=nope.txt'));
     assert.equal(e.status, 404);
     assert.match(e.message, /nope\.txt/);

@@ -125,6 +125,7 @@ function registerObjects(r: OpenAPIRegistry): void {
     responses: answers({ 200: octets('The bytes'), 206: octets('The range asked for') }, [
       400,
       [404, 'No such dataset or object'],
+      [416, 'The range starts past the end of the object'],
       503,
     ]),
   });

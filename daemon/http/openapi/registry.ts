@@ -23,6 +23,7 @@ export const ERR = {
   403: 'Admin only',
   404: "Unknown, or not the caller's (both 404 so ids don't leak)",
   409: 'Wrong state for this (the message says which)',
+  416: 'The Range asked for starts past the end',
   422: "Well-formed but can't be satisfied here (the message says why)",
   426: 'A WebSocket endpoint asked without an Upgrade',
   503: 'A backend is unavailable (error.backend names it)',

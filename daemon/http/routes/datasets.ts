@@ -70,7 +70,10 @@ export function datasetsRouter(datasets: DatasetService, objects: DatasetObjects
   });
   r.get('/datasets/:id/object', async (req, res) => {
     const { key } = parse(objectQuery, req.query);
-    const range = typeof req.headers.range === 'string' ? req.headers.range : undefined;
+    const range = req.headers.range;
+    // One range of bytes, as the clients ask; anything else is not handed to the store.
+    if (range !== undefined && !/^bytes=\d{1,15}-\d{0,15}$/.test(range))
+      throw new InputError('range', 'range: must be one byte range, bytes=<first>-[<last>]');
     const d = await objects.download(userOf(res), req.params.id, key, range);
     res.status(d.status);
     res.setHeader('content-type', 'application/octet-stream');

@@ -1,0 +1,61 @@
+// Bulk bytes to and from the gateway on node:http(s) streams, for dataset uploads and downloads: fetch (undici)
+// moves a body through web streams, which on a busy machine cost as much CPU as the gateway's whole relay. The same
+// agent as every other request (an https gateway's pin check), the same errors (ApiError, unreachable, TLS).
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TlsTrustError } from './tls/errors';
+
+export interface TransferRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: Readable;
+  signal?: AbortSignal;
+  /** For https:// gateways: the client's pinned agent. */
+  agent?: https.Agent;
+}
+
+/** Kept-alive sockets for plain-http gateways (each part of an upload is its own request). */
+const plainAgent = new http.Agent({ keepAlive: true });
+
+export interface TransferFailure {
+  status: number;
+  body: string;
+}
+
+/** The answer once its head is in (2xx), or a TransferFailure with the error body, or the network error. */
+export function transfer(r: TransferRequest): Promise<http.IncomingMessage> {
+  const mod = r.url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(r.url, {
+      method: r.method,
+      headers: r.headers,
+      agent: r.agent ?? (mod === http ? plainAgent : undefined),
+      signal: r.signal,
+    });
+    req.once('error', reject);
+    req.once('response', (res) => {
+      const status = res.statusCode ?? 502;
+      if (status < 400) return resolve(res);
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c.length < 65_536 ? c : ''));
+      res.once('end', () => reject(Object.assign(new Error(`HTTP ${status}`), { failure: { status, body } })));
+      res.once('error', reject);
+    });
+    if (r.body)
+      // A body the gateway refused early (a 4xx before it read it all) ends the pipe with an error: the answer wins.
+      pipeline(r.body, req).catch((err: unknown) => req.destroy(err as Error));
+    else req.end();
+  });
+}
+
+/** The failure of a transfer() (an HTTP error answer), or undefined for a network error. */
+export function failureOf(err: unknown): TransferFailure | undefined {
+  return (err as { failure?: TransferFailure }).failure;
+}
+
+export const isTlsRefusal = (err: unknown) =>
+  err instanceof TlsTrustError || (err as Error).cause instanceof TlsTrustError;
