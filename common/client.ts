@@ -15,6 +15,7 @@ import type {
   JumpServerStatus,
   BackendInfo,
   ConnectionInfo,
+  DatasetsSynced,
   EnvActivity,
   Environment,
   Orphan,
@@ -276,6 +277,10 @@ export class HangarClient {
     );
   }
   /** What is open in the env now: tunnels through the gateway and the agent's own sessions, by kind. */
+  /** Copies the env's read-write datasets back to their prefixes now (Kubernetes pods). */
+  syncDatasets(idOrName: string) {
+    return this.request<DatasetsSynced>('POST', `/api/v1/environments/${encodeURIComponent(idOrName)}/datasets/sync`);
+  }
   activity(idOrName: string) {
     return this.request<EnvActivity>('GET', `/api/v1/environments/${encodeURIComponent(idOrName)}/activity`);
   }

@@ -174,6 +174,12 @@ export interface AgentStatus {
   sessions: { shell: number; exec: number; sftp: number; forward: number };
 }
 
+/** POST /environments/{id}/datasets/sync: each read-write dataset of the env copied back to its prefix now. */
+export interface DatasetsSynced {
+  environment_id: string;
+  datasets: { source: string; target: string; ok: boolean; message?: string }[];
+}
+
 /** What is open in an env: tunnels through this gateway by kind, and the agent's sessions (null: no agent answered). */
 export interface EnvActivity {
   gateway: Partial<Record<'ssh' | 'port' | 'jupyter' | 'vnc' | 'rdp', number>>;

@@ -1,4 +1,4 @@
-// `hangar datasets ls|create|rm|upload|download`: datasets on the gateway's object stores, transfers through the
+// `hangar datasets ls|create|rm|upload|download|sync`: datasets on the gateway's object stores, transfers through the
 // gateway (no S3 credentials needed) with progress in bytes and rate; big uploads resume after a cut connection.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -138,5 +138,18 @@ export function datasetCommands(program: Command, ctx: CliContext): void {
         () =>
           `downloaded ${objs.length} file(s), ${human(total)} in ${s.toFixed(1)} s (${human(total / Math.max(s, 1e-3))}/s)\n`,
       );
+    });
+  d.command('sync <env>')
+    .description(
+      "copy a running env's read-write datasets back to the store now (Kubernetes: they are copies; also done at stop)",
+    )
+    .action(async (env: string) => {
+      const r = await ctx.client().syncDatasets(env);
+      print(ctx.json(), r, () =>
+        r.datasets
+          .map((x) => `${x.ok ? 'synced' : 'FAILED'}  ${x.source} (${x.target})${x.message ? `: ${x.message}` : ''}\n`)
+          .join(''),
+      );
+      if (r.datasets.some((x) => !x.ok)) process.exitCode = 1;
     });
 }

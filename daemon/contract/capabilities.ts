@@ -99,6 +99,19 @@ export interface VolumeOptions {
   team?: string | null;
 }
 
+/** Datasets copied into the env at start rather than mounted (Kubernetes pods): copy the read-write ones back to
+ *  their prefixes now, while it runs (they are copied back at stop anyway). */
+export interface DatasetSyncBackCapability {
+  /** One result per read-write dataset, by its index in storage_config.mounts. */
+  syncBack(ref: string): Promise<DatasetSyncBack[]>;
+}
+export interface DatasetSyncBack {
+  mountIndex: number;
+  ok: boolean;
+  /** Why not: the copy's last error line. */
+  message?: string;
+}
+
 export interface Capabilities {
   volumes?: VolumesCapability;
   volumeSnapshots?: VolumeSnapshotsCapability;
@@ -114,6 +127,7 @@ export interface Capabilities {
   imageLabels?: ImageLabelsCapability;
   readinessHint?: ReadinessHintCapability;
   readyWait?: ReadyWaitCapability;
+  datasetSyncBack?: DatasetSyncBackCapability;
 }
 export type CapabilityName = keyof Capabilities;
 

@@ -2,7 +2,8 @@
 // evented. Each operation lives in a part of this folder; the parts get narrow collaborators, never this class.
 import type { Duplex, Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import type { ConnectionInfo, EnvActivity, Environment, User } from '../../common/model';
+import type { ConnectionInfo, DatasetsSynced, EnvActivity, Environment, User } from '../../common/model';
+import { syncDatasetsBack } from './datasetSyncBack';
 import type { CreateEnvironmentInput, UpdateEnvironmentInput } from '../../common/schemas';
 import type { BackendStatus, Backends } from '../contract';
 import { BackendUnavailableError, ConflictError, ForbiddenError, UnprocessableError } from '../errors';
@@ -277,6 +278,11 @@ export class EnvironmentService {
       status: updated.status,
     });
     return updated;
+  }
+
+  /** Copies the env's read-write datasets back to their prefixes now (where they are copies: Kubernetes). */
+  async syncDatasets(actor: User, idOrName: string): Promise<DatasetsSynced> {
+    return syncDatasetsBack(this.o.backends, await this.get(actor, idOrName));
   }
 
   // ---- streams and secrets ---------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import { abandonUpload, datasetApi, downloadFile, filesUnder, uploadFile } from 
 import { withCancellableProgress } from '../core/progress';
 import { progressText } from '../tree/datasetModel';
 import type { DatasetNode } from '../tree/datasets';
+import type { Services } from '../core/services';
+import { targets } from './targets';
 
 const stateDir = path.join(os.tmpdir(), 'hangar-vscode-uploads');
 
@@ -60,4 +62,26 @@ export async function downloadFromDataset(node: DatasetNode | undefined): Promis
     }
   });
   if (!r.ok && !r.cancelled) throw r.error;
+}
+
+/** "Sync Datasets Back": a running pod's read-write datasets copied back to the store now (done at stop anyway). */
+export async function syncDatasetsBack(s: Services, arg?: unknown): Promise<void> {
+  const [ref] = await targets(s, arg, undefined, {
+    statuses: ['running'],
+    placeholder: vscode.l10n.t('Copy the datasets of… back to the store'),
+  });
+  if (!ref) return;
+  const r = await vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: vscode.l10n.t('Copying the datasets of {0} back', ref.env.name),
+    },
+    () => ref.gateway.client.syncDatasets(ref.env.id),
+  );
+  const failed = r.datasets.filter((x) => !x.ok);
+  if (failed.length)
+    throw new Error(failed.map((x) => `${x.source} (${x.target}): ${x.message ?? 'failed'}`).join('; '));
+  void vscode.window.showInformationMessage(
+    vscode.l10n.t('Copied back to the store: {0}', r.datasets.map((x) => `${x.source} (${x.target})`).join(', ')),
+  );
 }

@@ -17,7 +17,7 @@ import { mountAnswers } from '../tree/storageModel';
 import { createVolume, deleteVolume } from './storage';
 import { targets } from './targets';
 import { openDesktopPanel } from '../webviews/desktopPanel';
-import { downloadFromDataset, uploadToDataset } from './datasets';
+import { downloadFromDataset, syncDatasetsBack, uploadToDataset } from './datasets';
 
 async function create(s: Services, prefill?: ReturnType<typeof mountAnswers>, url?: string): Promise<void> {
   let gateways = s.gateways.all();
@@ -116,6 +116,7 @@ export function commandTable(s: Services): CommandTable {
     'hangar.revertSnapshot': (arg?: unknown) => revertSnapshot(s, arg),
     'hangar.deleteSnapshot': (arg?: unknown) => deleteSnapshot(s, arg),
     'hangar.backupNow': (arg?: unknown) => backupNow(s, arg),
+    'hangar.syncDatasets': (arg?: unknown) => syncDatasetsBack(s, arg),
     'hangar.restoreFromBackup': (arg?: unknown) => restoreFromBackup(s, arg),
     'hangar.showAuditLog': () => showAuditLog(s),
     'hangar.showOutput': () => s.log.show(),

@@ -24,6 +24,7 @@ export const COMMAND_IDS = [
   'hangar.revertSnapshot',
   'hangar.deleteSnapshot',
   'hangar.backupNow',
+  'hangar.syncDatasets',
   'hangar.restoreFromBackup',
   'hangar.showAuditLog',
   'hangar.showOutput',

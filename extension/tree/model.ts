@@ -58,12 +58,21 @@ export function envDescription(e: Environment): string {
 const JUPYTER_TYPES = new Set(['ide', 'data_process']);
 
 /** `hangarEnv+<status>[+ssh][+jupyter][+desktop][+vm]`: package.json menus match these tags with regexes. */
+/** Pods copy their datasets in at start and back at stop: a read-write one can also be copied back on demand. */
+export function syncsDatasets(e: Environment): boolean {
+  return (
+    e.deployment_mode.startsWith('k8s_') &&
+    (e.storage_config?.mounts ?? []).some((m) => m.type === 'dataset' && !m.read_only)
+  );
+}
+
 export function envContextValue(e: Environment): string {
   const tags = ['hangarEnv', e.status];
   if (e.status === 'running') tags.push('ssh');
   if (JUPYTER_TYPES.has(e.environment_type)) tags.push('jupyter');
   if (e.environment_type === 'desktop' || e.vnc_port !== null) tags.push('desktop');
   if (e.deployment_mode === 'vm') tags.push('vm');
+  if (e.status === 'running' && syncsDatasets(e)) tags.push('syncds');
   return tags.join('+');
 }
 

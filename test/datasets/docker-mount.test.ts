@@ -121,6 +121,10 @@ describe('datasets: mounted into Docker envs (s3fs on the host, bound in)', func
     assert.doesNotMatch(inspect, /\/dev\/fuse|SYS_ADMIN/);
     assert.equal(s3fsMounts().filter((l) => l.includes(env.id)).length, 2);
     assert.ok(!fs.readdirSync(path.join(d.dataDir, 'dataset-mounts')).some((f) => f.endsWith('.passwd')));
+    // Mounted, not copied: nothing to sync back on demand, and the answer says so.
+    const sync = await apiError(c.carol.syncDatasets(env.id));
+    assert.equal(sync.status, 422);
+    assert.match(sync.message, /mounts its datasets .*nothing to sync back/);
     // Mounted: the dataset can't be deleted; the catalogue names who uses it.
     assert.deepEqual((await datasetApi.get(c.bob, 'team:corpus')).mounted_by, [{ id: env.id, name: 'reader' }]);
     assert.equal((await apiError(datasetApi.remove(c.bob, 'team:corpus'))).status, 409);

@@ -6,7 +6,9 @@
 // bucket and (after the env is deleted) everything. Stores that can't scope are refused with a 400 naming the field,
 // unless the operator opted in (then the env gets the store's own key).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import {
   GetBucketPolicyCommand,
   GetObjectCommand,
@@ -21,6 +23,7 @@ import { apiError } from '../helpers/apiError';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { ensureCluster, eventually, IMAGE, k8sApis, KUBECONFIG, nsOf, podsOf } from '../helpers/k8s';
 import { ensureS3Server, S3_CREDENTIALS_FILE, S3_ENDPOINT, testStore, uniqueBucket } from '../helpers/s3';
+import { tmpDir } from '../helpers/tmp';
 
 const SYNC_IMAGE = 'registry.example.org/mirror/rclone:1.68';
 
@@ -206,6 +209,82 @@ describe('datasets: Kubernetes pods sync them, with credentials scoped to their 
       s3.send(new GetObjectCommand({ Bucket: bucket, Key: `alice${sfx}/corpusx/a.txt` })),
       'a sibling prefix that starts alike',
     );
+  });
+
+  it("syncs a read-write dataset back on demand: rclone exec'd in its copy-back sidecar through the API server", async () => {
+    assert.equal((await apiError(bob.syncDatasets(env.id))).status, 404, "another user's env");
+    const [pod] = await podsOf(env);
+    const namespace = nsOf(env);
+    // kwok stands in for the kubelet: an Exec object makes it run the sidecar's exec here, in a directory that plays
+    // the pod's copy of the dataset, with the sidecar's environment as a kubelet would give it (the key from the
+    // datasets Secret its secretKeyRef names).
+    const work = tmpDir('hangar-k8s-syncback-');
+    fs.writeFileSync(path.join(work, 'result.txt'), 'written in the pod');
+    fs.mkdirSync(path.join(work, 'run'));
+    fs.writeFileSync(path.join(work, 'run', 'metrics.json'), '{"loss": 0.1}');
+    const sidecar = pod.spec!.initContainers!.find((c) => c.name === 'dataset-back-1')!;
+    assert.equal(sidecar.workingDir, '/dataset');
+    const { core, kc } = k8sApis();
+    const secret = (await core.listNamespacedSecret({ namespace })).items.find((x) =>
+      x.metadata!.name!.endsWith('-datasets'),
+    )!;
+    const envs = sidecar.env!.map((e) => ({
+      name: e.name,
+      value: e.value ?? Buffer.from(secret.data![e.valueFrom!.secretKeyRef!.key], 'base64').toString(),
+    }));
+    // kwok's local exec adds these to its own environment, which a pod's would not have: this machine's
+    // AWS_CA_BUNDLE makes rclone's S3 client refuse its own HTTP transport.
+    envs.push({ name: 'AWS_CA_BUNDLE', value: '' });
+    await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      group: 'kwok.x-k8s.io',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'execs',
+      body: {
+        apiVersion: 'kwok.x-k8s.io/v1alpha1',
+        kind: 'Exec',
+        metadata: { name: pod.metadata!.name, namespace },
+        spec: { execs: [{ containers: ['dataset-back-1'], local: { workDir: work, envs } }] },
+      },
+    });
+    // kwok picks the object up from its watch.
+    let last = '';
+    const r = await eventually(
+      async () => {
+        const x = await alice.syncDatasets(env.id);
+        last = JSON.stringify(x.datasets);
+        return x.datasets[0]?.ok && x;
+      },
+      'a successful sync',
+      30_000,
+    ).catch((e: Error) => assert.fail(`${e.message}; the last answer: ${last}`));
+    assert.deepEqual(r.datasets, [{ source: 'scratch', target: '/data/scratch', ok: true }]);
+    const root = testStore().client;
+    for (const [key, body] of [
+      ['result.txt', 'written in the pod'],
+      ['run/metrics.json', '{"loss": 0.1}'],
+    ]) {
+      const got = await root.send(new GetObjectCommand({ Bucket: bucket, Key: `alice${sfx}/scratch/${key}` }));
+      assert.equal(await got.Body!.transformToString(), body, key);
+    }
+    // Stopped, it was copied back at the stop (the sidecar's TERM): on demand is for a running env.
+    await alice.action(env.id, 'stop');
+    await alice.waitFor(env.id, ['stopped'], { timeoutMs: 120_000 });
+    assert.equal((await apiError(alice.syncDatasets(env.id))).status, 409);
+  });
+
+  it('an env with only read-only datasets has nothing to sync back (422)', async () => {
+    const ro = await create(
+      alice,
+      'k8s',
+      [{ type: 'dataset', source: 'corpus', target: '/data/corpus', read_only: true }],
+      `ro${sfx}`,
+    );
+    const e = await apiError(alice.syncDatasets(ro.id));
+    assert.equal(e.status, 422);
+    assert.match(e.message, /no read-write dataset/);
+    await alice.deleteEnvironment(ro.id);
+    await eventually(async () => !(await alice.listEnvironments()).some((x) => x.id === ro.id), 'deleted', 60_000);
   });
 
   it("a store that can't scope, where the operator opted in: the env gets the store's own key", async () => {

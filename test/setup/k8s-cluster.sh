@@ -51,7 +51,8 @@
 #   StorageClass "standard" (default, WaitForFirstConsumer) uses the in-tree
 #   kubernetes.io/host-path provisioner (kube-controller-manager --enable-hostpath-provisioner):
 #   PVCs bind; each volume is an empty dir /tmp/hostpath_pv/<uuid>, removed with its PVC.
-#   `kubectl logs/exec/attach` fail (kwok has no such config); port-forward fails with
+#   `kubectl logs/attach` fail (kwok has no such config), and exec unless a kwok Exec object for the pod
+#   runs its containers' commands locally (k8s/kwok-crd-execs.yaml); port-forward fails with
 #   `no forward found for port N in pod "ns/name"` unless a kwok PortForward object for the pod
 #   routes the port to a server on 127.0.0.1 (k8s/kwok-crd-portforwards.yaml).
 #
@@ -387,8 +388,9 @@ args_of() {
       # controller then marks every node NotReady after 50 s, taints it unreachable, and kwok's
       # node-initialize stage flips it back: nodes flap).
       ARGS+=(--node-lease-duration-seconds=40)
-      # PortForward objects (test/setup/k8s/kwok-crd-portforwards.yaml) route port-forwards.
-      ARGS+=(--enable-crds=PortForward)
+      # PortForward objects (test/setup/k8s/kwok-crd-portforwards.yaml) route port-forwards; Exec objects
+      # (kwok-crd-execs.yaml) run a pod's exec as a local command.
+      ARGS+=(--enable-crds=PortForward --enable-crds=Exec)
       ;;
   esac
 }
@@ -563,10 +565,11 @@ cmd_start() {
   wait_healthy etcd 30
   ensure_running kube-apiserver
   wait_healthy kube-apiserver 90
-  # kwok watches PortForward objects: their CRD must exist before it starts.
+  # kwok watches PortForward and Exec objects: their CRDs must exist before it starts.
   run_logged_append "$LOGS/apply.log" KUBECTL apply --server-side --force-conflicts --field-manager=hangar-test \
-    -f "$here/k8s/kwok-crd-portforwards.yaml"
-  run_logged_append "$LOGS/apply.log" KUBECTL wait --for=condition=Established --timeout=30s crd/portforwards.kwok.x-k8s.io
+    -f "$here/k8s/kwok-crd-portforwards.yaml" -f "$here/k8s/kwok-crd-execs.yaml"
+  run_logged_append "$LOGS/apply.log" KUBECTL wait --for=condition=Established --timeout=30s \
+    crd/portforwards.kwok.x-k8s.io crd/execs.kwok.x-k8s.io
   for c in kube-controller-manager kube-scheduler kwok; do ensure_running "$c"; done
   for c in kube-controller-manager kube-scheduler kwok; do wait_healthy "$c" 60; done
   apply_objects

@@ -87,6 +87,18 @@ describe('extension: tree model', () => {
       envContextValue(fakeEnv({ deployment_mode: 'vm', environment_type: 'terminal', status: 'stopped' })),
       'hangarEnv+stopped+vm',
     );
+    // A running pod with a read-write dataset offers "Sync Datasets Back"; read-only ones, Docker or stopped: not.
+    const ds = (read_only: boolean) => ({
+      storage_config: { mounts: [{ type: 'dataset' as const, source: 'd', target: '/data', read_only }] },
+    });
+    const pod = { deployment_mode: 'k8s_pod' as const, environment_type: 'terminal' as const };
+    assert.equal(envContextValue(fakeEnv({ ...pod, ...ds(false) })), 'hangarEnv+running+ssh+syncds');
+    assert.equal(envContextValue(fakeEnv({ ...pod, ...ds(true) })), 'hangarEnv+running+ssh');
+    assert.equal(envContextValue(fakeEnv({ ...pod, ...ds(false), status: 'stopped' })), 'hangarEnv+stopped');
+    assert.equal(
+      envContextValue(fakeEnv({ ...ds(false), deployment_mode: 'docker_local', environment_type: 'terminal' })),
+      'hangarEnv+running+ssh',
+    );
     assert.equal(
       snapshotDescription({
         name: 's1',

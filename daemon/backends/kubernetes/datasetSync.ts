@@ -13,6 +13,8 @@ import { labelsFor, objectName, type K8sOptions } from './conventions';
 
 export const COPY_BACK_GRACE_S = 120;
 const AT = '/dataset';
+/** The copy-back sidecar of mount i; its command's last argument is the dataset's remote. */
+export const COPY_BACK = /^dataset-back-(\d+)$/;
 
 export const datasetSecretName = (spec: Pick<EnvSpec, 'name' | 'envId'>) => `${objectName(spec)}-datasets`;
 const datasetMounts = (spec: EnvSpec) =>
@@ -94,6 +96,8 @@ export function datasetSync(
       ...base,
       name: `dataset-back-${i}`,
       restartPolicy: 'Always',
+      // An on-demand copy-back (datasetSyncBack.ts) is exec'd here and copies its working directory.
+      workingDir: AT,
       // Sleeps until the pod stops; TERM copies back. The remote is $1, never spliced into the script.
       command: [
         '/bin/sh',

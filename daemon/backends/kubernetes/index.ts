@@ -33,6 +33,7 @@ import { claimVolumes, explainEnv } from './claimsApi';
 import { listWhere, statusNow } from './workloads';
 import { volumeSnapshots } from './volumeSnapshots';
 import { k8sEnvData } from './envHome';
+import { syncBack } from './datasetSyncBack';
 
 export { apiMessage, isUnreachable, parseRef, statusOf } from './api';
 export type { KubernetesDriverOptions } from './client';
@@ -70,6 +71,7 @@ export class KubernetesDriver implements Driver {
     this.capabilities.volumes = claimVolumes(this.c, (ns, who) => this.creator.ensureNamespace(ns, who));
     this.capabilities.volumeSnapshots = volumeSnapshots(this.c);
     this.capabilities.envData = k8sEnvData(this.c);
+    if (this.c.k8s.datasetSyncImage) this.capabilities.datasetSyncBack = { syncBack: (ref) => syncBack(this.c, ref) };
   }
 
   async info(): Promise<BackendInfo> {

@@ -10,7 +10,7 @@ import { bootKey, CONTAINER, MODES_KEY, modesText, parseModes } from './conventi
 import { podsOf } from './workloads';
 
 /** The newest live pod of the env (for logs, exec, port-forward). */
-async function pod(c: K8sClient, r: Ref, needRunning = true): Promise<V1Pod> {
+export async function pod(c: K8sClient, r: Ref, needRunning = true): Promise<V1Pod> {
   const stamp = (p: V1Pod) => String(p.metadata?.creationTimestamp?.toISOString?.() ?? '');
   const pods = (await podsOf(c, r)).sort((a, b) => stamp(b).localeCompare(stamp(a)));
   const p = needRunning ? pods.find((x) => x.status?.phase === 'Running') : pods[0];
@@ -125,7 +125,7 @@ export async function exec(
   c: K8sClient,
   ref: string,
   cmd: string[],
-  opts: { user?: string; stdin?: string } = {},
+  opts: { user?: string; stdin?: string; container?: string } = {},
 ): Promise<ExecResult> {
   const r = parseRef(ref);
   const name = (await pod(c, r)).metadata!.name!;
@@ -146,7 +146,9 @@ export async function exec(
   });
   const stdin = opts.stdin !== undefined ? (PassThrough.from([opts.stdin]) as unknown as Readable) : null;
   const status = await new Promise<V1Status>((resolve, reject) => {
-    c.call(() => new Exec(c.kc).exec(r.namespace, name, CONTAINER, argv, out, err, stdin, false, resolve)).then(
+    c.call(() =>
+      new Exec(c.kc).exec(r.namespace, name, opts.container ?? CONTAINER, argv, out, err, stdin, false, resolve),
+    ).then(
       (ws) => ws.on('close', () => resolve({ status: 'Unknown' } as V1Status)),
       (e) =>
         reject(
@@ -159,7 +161,7 @@ export async function exec(
   const cause = status.details?.causes?.find((x) => x.reason === 'ExitCode');
   if (status.status !== 'Success' && !cause?.message) {
     throw new UnprocessableError(
-      `exec in pod ${name} failed: ${status.message ?? (stderr.trim() || 'the stream closed without an exit status')}`,
+      `exec in pod ${name} failed: ${[status.message, stderr.trim().split('\n').pop()].filter(Boolean).join(': ') || 'the stream closed without an exit status'}`,
     );
   }
   return { exitCode: cause?.message ? Number(cause.message) : 0, stdout, stderr };

@@ -14,7 +14,7 @@ import { JUPYTER_METHODS } from '../routes/jupyter';
 import { createFromProfileSchema } from '../../../common/profiles';
 import { profileDriftSchema } from './profiles';
 import { answers, idParams, jsonBody, named, ok } from './registry';
-import { connectionSchema, environmentSchema, envActivitySchema } from './responses';
+import { connectionSchema, datasetsSyncedSchema, environmentSchema, envActivitySchema } from './responses';
 
 const env = ok('The environment', environmentSchema);
 
@@ -32,6 +32,7 @@ const BY_ID = [
   'getLogs',
   'getProfileDrift',
   'extendEnvironment',
+  'syncEnvironmentDatasets',
 ] as const;
 const links = Object.fromEntries(
   BY_ID.map((operationId) => [operationId, { operationId, parameters: { id: '$response.body#/id' } }]),
@@ -142,6 +143,20 @@ function lifecycle(r: OpenAPIRegistry): void {
     summary: "What is open in the env now: the gateway's tunnels and hangar-agent's sessions, by kind",
     request: { params: idParams },
     responses: answers({ 200: ok('What is open', envActivitySchema) }, [404]),
+  });
+  r.registerPath({
+    method: 'post',
+    path: '/environments/{id}/datasets/sync',
+    operationId: 'syncEnvironmentDatasets',
+    summary:
+      "Copy the env's read-write datasets back to their prefixes now (Kubernetes pods, where they are copies; also done at stop)",
+    request: { params: idParams },
+    responses: answers({ 200: ok('Each read-write dataset, copied or why not', datasetsSyncedSchema) }, [
+      404,
+      [409, 'Not running'],
+      [422, 'No read-write dataset, or its datasets are mounts (Docker, VMs): nothing to sync'],
+      503,
+    ]),
   });
   for (const action of ['start', 'stop', 'restart'] as const) {
     r.registerPath({

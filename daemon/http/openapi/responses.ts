@@ -71,6 +71,20 @@ export const environmentSchema = z
   .openapi('Environment');
 
 const count = z.number().int().min(0);
+export const datasetsSyncedSchema = z
+  .object({
+    environment_id: z.string(),
+    datasets: z.array(
+      z.object({
+        source: z.string().describe('The dataset (storage_config.mounts.N.source)'),
+        target: z.string(),
+        ok: z.boolean(),
+        message: z.string().optional().describe("Why not: the copy's last error line"),
+      }),
+    ),
+  })
+  .openapi('DatasetsSynced');
+
 export const envActivitySchema = z
   .object({
     gateway: z

@@ -86,6 +86,9 @@ export function environmentsRouter(
     res.json(await envs.connection(userOf(res), req.params.id));
   });
 
+  r.post('/:id/datasets/sync', async (req, res) => {
+    res.json(await envs.syncDatasets(userOf(res), req.params.id));
+  });
   accessRoutes(r, envs, sessions);
   profileRoutes(r, envs, profiles);
   return r;
