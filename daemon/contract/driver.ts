@@ -23,6 +23,9 @@ export interface Driver {
   /** false: creates that name no ssh_server get the image's sshd even here (VM templates are whole systems with
    *  their own); an explicit agent still works. Absent: default_ssh_server applies. */
   readonly agentByDefault?: boolean;
+  /** Where the host ports it publishes (vnc_port, rdp_port) bind when that is on this machine (a local engine or
+   *  libvirt): a port something already listens on there is not handed out. Absent: a remote host, not checkable. */
+  readonly localPublishAddress?: string;
   /** Reachability and version. Throws BackendUnavailableError when the backend can't be reached. */
   info(): Promise<BackendInfo>;
   /** Makes the image available according to the pull policy; UnprocessableError when it can't be had. */

@@ -156,11 +156,12 @@ async function insertRow(
   const desktop = input.environment_type === 'desktop';
   const storageConfig = storedStorageConfig(input, mounts);
   await d.mounts.commit(trx, mounts);
+  const local = d.backends.get(backendId).localPublishAddress;
   const vncPort = desktop
-    ? await allocatePort(trx, 'vnc_port', backendId, input.vnc_port, d.vncPorts ?? DEFAULT_VNC_PORTS)
+    ? await allocatePort(trx, 'vnc_port', backendId, input.vnc_port, d.vncPorts ?? DEFAULT_VNC_PORTS, local)
     : input.vnc_port;
   const rdpPort = desktop
-    ? await allocatePort(trx, 'rdp_port', backendId, null, d.rdpPorts ?? DEFAULT_RDP_PORTS)
+    ? await allocatePort(trx, 'rdp_port', backendId, null, d.rdpPorts ?? DEFAULT_RDP_PORTS, local)
     : null;
   return new EnvironmentRepo(trx, d.box).insert({
     id,

@@ -75,9 +75,12 @@ export class DockerDriver implements Driver {
   };
   private readonly docker: Dockerode;
   private readonly ssh?: SshHop;
+  readonly localPublishAddress?: string;
 
   constructor(private readonly o: DockerDriverOptions) {
     this.id = o.id;
+    // An engine on a unix socket is on this machine: its published ports bind here.
+    if (o.url.startsWith('unix:')) this.localPublishAddress = o.publish_address;
     const { opts, ssh } = dockerOptions(o.url, o.ssh_key_file, o.ssh_host_key);
     if (ssh && !o.ssh_host_key)
       o.log.warn({ backend: o.id }, `the SSH host key of ${ssh.host} is not verified: set ssh_host_key`);

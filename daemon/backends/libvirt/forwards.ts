@@ -1,18 +1,9 @@
 // Host ports forwarded to a user-mode-networked VM: unique among every Hangar VM on the host.
-import net from 'node:net';
 import { ConflictError } from '../../errors';
+import { portIsFree } from '../../hostPorts';
 import { bootFileOf, JUPYTER_PORT, VNC_PORT, type EnvSpec } from '../../contract';
 import type { Forward } from './domainXml';
 import { GUEST_SSH_PORT, type LibvirtHost } from './host';
-
-/** Whether nothing listens on address:port yet (a bind that succeeds, then closes). */
-function portIsFree(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, address, () => srv.close(() => resolve(true)));
-  });
-}
 
 export class ForwardPorts {
   private lock: Promise<unknown> = Promise.resolve();

@@ -41,6 +41,7 @@ export class LibvirtDriver implements Driver {
   readonly modes = ['vm'] as const;
   readonly id: string;
   readonly readyTimeoutMs: number;
+  readonly localPublishAddress?: string;
   readonly sshPort = GUEST_SSH_PORT;
   /** Templates are whole systems with their own sshd: the agent only when an env asks for it. */
   readonly agentByDefault = false;
@@ -72,6 +73,8 @@ export class LibvirtDriver implements Driver {
     this.id = o.id;
     this.readyTimeoutMs = o.boot_timeout_s * 1000;
     this.host = new LibvirtHost(o);
+    // A VM's display listens on the forward address of its host: checkable when that host is this machine.
+    if (!this.host.ssh) this.localPublishAddress = this.host.o.forward_address;
     this.capabilities.volumes = libvirtVolumes(this.host);
     this.templates = new TemplateStore(this.host.virsh, o.pool, o.id);
     this.agent = new GuestAgent(this.host.virsh);
