@@ -39,9 +39,7 @@ import {
   stateOf,
   statusCode,
 } from './engineFormats';
-
 export { demuxBuffer } from './engineFormats';
-
 export interface DockerDriverOptions {
   id: string;
   url: string;
@@ -65,6 +63,8 @@ export class DockerDriver implements Driver {
   readonly kind = 'docker' as const;
   readonly modes = ['docker_local'] as const;
   readonly id: string;
+  /** An engine on a unix socket is on this machine: its published ports bind here. */
+  readonly localPublishAddress?: string;
   readonly capabilities: Capabilities = {
     imageLabels: { imageLabels: (image) => this.imageLabels(image) },
     gpus: { inventory: () => this.inventory(), allocation: 'gateway', modes: ['exclusive', 'mig', 'shared'] },
@@ -75,11 +75,9 @@ export class DockerDriver implements Driver {
   };
   private readonly docker: Dockerode;
   private readonly ssh?: SshHop;
-  readonly localPublishAddress?: string;
 
   constructor(private readonly o: DockerDriverOptions) {
     this.id = o.id;
-    // An engine on a unix socket is on this machine: its published ports bind here.
     if (o.url.startsWith('unix:')) this.localPublishAddress = o.publish_address;
     const { opts, ssh } = dockerOptions(o.url, o.ssh_key_file, o.ssh_host_key);
     if (ssh && !o.ssh_host_key)
