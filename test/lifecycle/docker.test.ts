@@ -148,8 +148,9 @@ describe('lifecycle: policies on Docker (moved clock)', function () {
     assert.equal(r.out.trim(), 'up');
     assert.match(r.err, new RegExp(`starting ${name}…`));
     assert.equal((await get(env.id)).status, 'running');
-    // A session held open: time passes, nothing stops it.
-    const held = spawn('ssh', ['-F', file, '-o', 'BatchMode=yes', sshAlias(d.url, name), 'sleep 6'], {
+    // A session held open: time passes, nothing stops it. (Held until the test ends it: a session that ends by
+    // itself could end before the tick on a busy machine.)
+    const held = spawn('ssh', ['-F', file, '-o', 'BatchMode=yes', sshAlias(d.url, name), 'sleep 300'], {
       env: { ...process.env, HANGAR_CONFIG_DIR: cli.configDir, HANGAR_URL: '', HANGAR_TOKEN: '' },
       stdio: 'ignore',
     });
@@ -157,7 +158,9 @@ describe('lifecycle: policies on Docker (moved clock)', function () {
     clock.advance(90 * MIN);
     await tick();
     assert.equal((await get(env.id)).status, 'running');
-    await new Promise((res) => held.once('exit', res));
+    const exited = new Promise((res) => held.once('exit', res));
+    held.kill();
+    await exited;
     await waitUntil(async () => (await get(env.id)).next_action!.action === 'stop');
     assert.equal((await get(env.id)).next_action!.reason, 'idle 30 min');
     clock.advance(29 * MIN);
