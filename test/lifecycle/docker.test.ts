@@ -148,6 +148,9 @@ describe('lifecycle: policies on Docker (moved clock)', function () {
     assert.equal(r.out.trim(), 'up');
     assert.match(r.err, new RegExp(`starting ${name}…`));
     assert.equal((await get(env.id)).status, 'running');
+    // The first session's tunnel closes a moment after ssh returns: let it, so the "connection open" seen next is
+    // the held one's.
+    await waitUntil(async () => !/connection/.test((await get(env.id)).next_action!.reason));
     // A session held open: time passes, nothing stops it. (Held until the test ends it: a session that ends by
     // itself could end before the tick on a busy machine.)
     const held = spawn('ssh', ['-F', file, '-o', 'BatchMode=yes', sshAlias(d.url, name), 'sleep 300'], {
