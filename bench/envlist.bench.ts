@@ -92,7 +92,6 @@ async function main(): Promise<void> {
     const health: number[] = [];
     await load(agent, d.url, d.token, listPath, 1); // warm-up
     for (let i = 0; i < 2; i++) {
-      writer.refresh();
       list.push(...(await load(agent, d.url, d.token, listPath, PHASE_S)));
       health.push(...(await load(agent, d.url, d.token, () => '/healthz', PHASE_S)));
     }

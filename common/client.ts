@@ -51,6 +51,17 @@ export class ApiError extends Error {
   }
 }
 
+/** An error answer as an ApiError: the gateway's { error: { code, message, field } }, or the status alone. */
+function apiErrorOf(status: number, body: string, method: string, path: string): ApiError {
+  let e: { code?: string; message?: string; field?: string } = {};
+  try {
+    e = (JSON.parse(body) as { error?: typeof e }).error ?? {};
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(status, e.code ?? `http_${status}`, e.message ?? `${method} ${path}: HTTP ${status}`, e.field);
+}
+
 export interface ClientOptions {
   url: string;
   token?: string;
@@ -107,9 +118,7 @@ export class HangarClient {
     },
   ): Promise<Response> {
     const { signal } = o;
-    const headers: Record<string, string> = { accept: 'application/json', ...o.headers };
-    if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
-    headers['x-hangar-client'] = this.o.client ?? `hangar-client/${VERSION}`;
+    const headers = this.headers(o.headers);
     const ms = o.timeoutMs ?? this.o.timeoutMs ?? 60_000;
     const timeout = ms > 0 ? AbortSignal.timeout(ms) : undefined;
     const signals = [signal, timeout].filter((x): x is AbortSignal => x !== undefined);
@@ -127,26 +136,9 @@ export class HangarClient {
       if ((err as Error).name === 'AbortError' && signal?.aborted) throw err;
       // A refused certificate says what to check; it is not "unreachable".
       if (err instanceof TlsTrustError) throw err;
-      throw new ApiError(
-        0,
-        'unreachable',
-        `gateway ${this.url} is unreachable: ${(err as Error).cause ?? (err as Error).message}`,
-      );
+      throw this.unreachable((err as Error).cause ?? (err as Error).message);
     }
-    if (!res.ok) {
-      let e: { code?: string; message?: string; field?: string } = {};
-      try {
-        e = ((await res.json()) as { error?: typeof e }).error ?? {};
-      } catch {
-        /* not JSON */
-      }
-      throw new ApiError(
-        res.status,
-        e.code ?? 'http_' + res.status,
-        e.message ?? `${method} ${path}: HTTP ${res.status}`,
-        e.field,
-      );
-    }
+    if (!res.ok) throw apiErrorOf(res.status, await res.text().catch(() => ''), method, path);
     return res;
   }
 
@@ -157,37 +149,33 @@ export class HangarClient {
     path: string,
     o: { body?: Readable; headers?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<IncomingMessage> {
-    const headers: Record<string, string> = { accept: 'application/json', ...o.headers };
-    if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
-    headers['x-hangar-client'] = this.o.client ?? `hangar-client/${VERSION}`;
     try {
       return await transfer({
         method,
         url: `${this.url}${path}`,
-        headers,
+        headers: this.headers(o.headers),
         body: o.body,
         signal: o.signal,
         agent: this.agent,
       });
     } catch (err) {
       const f = failureOf(err);
-      if (!f) {
-        if ((err as Error).name === 'AbortError' || isTlsRefusal(err)) throw err;
-        throw new ApiError(0, 'unreachable', `gateway ${this.url} is unreachable: ${(err as Error).message}`);
-      }
-      let e: { code?: string; message?: string; field?: string } = {};
-      try {
-        e = (JSON.parse(f.body) as { error?: typeof e }).error ?? {};
-      } catch {
-        /* not JSON */
-      }
-      throw new ApiError(
-        f.status,
-        e.code ?? `http_${f.status}`,
-        e.message ?? `${method} ${path}: HTTP ${f.status}`,
-        e.field,
-      );
+      if (f) throw apiErrorOf(f.status, f.body, method, path);
+      if ((err as Error).name === 'AbortError' || isTlsRefusal(err)) throw err;
+      throw this.unreachable((err as Error).message);
     }
+  }
+
+  /** Every request's headers: JSON answers, the bearer token, who is asking (the audit trail's client). */
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    const h: Record<string, string> = { accept: 'application/json', ...extra };
+    if (this.o.token) h.authorization = `Bearer ${this.o.token}`;
+    h['x-hangar-client'] = this.o.client ?? `hangar-client/${VERSION}`;
+    return h;
+  }
+
+  private unreachable(cause: unknown): ApiError {
+    return new ApiError(0, 'unreachable', `gateway ${this.url} is unreachable: ${cause}`);
   }
 
   me() {

@@ -41,7 +41,10 @@ export function transfer(r: TransferRequest): Promise<http.IncomingMessage> {
       if (status < 400) return resolve(res);
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c.length < 65_536 ? c : ''));
+      // An error answer is a small JSON body: keep its first 64 KiB.
+      res.on('data', (c: string) => {
+        if (body.length < 65_536) body += c;
+      });
       res.once('end', () => reject(Object.assign(new Error(`HTTP ${status}`), { failure: { status, body } })));
       res.once('error', reject);
     });
