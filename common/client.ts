@@ -8,7 +8,7 @@ import { VERSION } from './version';
 import { TlsTrustError } from './tls/errors';
 import { fetchWithAgent } from './tls/fetch';
 import { agentFor, type TlsTrust } from './tls/trust';
-import { failureOf, isTlsRefusal, transfer } from './transfer';
+import { failureOf, isTlsRefusal, readText, transfer } from './transfer';
 import type {
   RdpLogin,
   AuditPage,
@@ -91,10 +91,29 @@ export class HangarClient {
     return this.o.token;
   }
 
+  /** A JSON request, on node:http(s) (no fetch: loading its runtime, undici, is a third of a CLI start). */
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await this.raw(method, path, body, signal);
-    if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
+    if (this.o.fetch) {
+      const res = await this.raw(method, path, body, signal);
+      return (res.status === 204 ? undefined : await res.json()) as T;
+    }
+    const json = body === undefined ? undefined : JSON.stringify(body);
+    const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 60_000);
+    let text: string;
+    try {
+      const res = await transfer({
+        method,
+        url: `${this.url}${path}`,
+        headers: this.headers(json === undefined ? {} : { 'content-type': 'application/json' }),
+        body: json,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        agent: this.agent,
+      });
+      text = await readText(res);
+    } catch (err) {
+      throw this.failed(err, method, path, signal?.aborted === true);
+    }
+    return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   async raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
@@ -159,11 +178,17 @@ export class HangarClient {
         agent: this.agent,
       });
     } catch (err) {
-      const f = failureOf(err);
-      if (f) throw apiErrorOf(f.status, f.body, method, path);
-      if ((err as Error).name === 'AbortError' || isTlsRefusal(err)) throw err;
-      throw this.unreachable((err as Error).message);
+      throw this.failed(err, method, path, true); // no timeout here: an abort is the caller's
     }
+  }
+
+  /** An error answer as ApiError; the caller's abort and a refused certificate as they are; else (a timeout
+   *  too) unreachable. */
+  private failed(err: unknown, method: string, path: string, callerAborted: boolean): unknown {
+    const f = failureOf(err);
+    if (f) return apiErrorOf(f.status, f.body, method, path);
+    if (isTlsRefusal(err) || ((err as Error).name === 'AbortError' && callerAborted)) return err;
+    return this.unreachable((err as Error).message);
   }
 
   /** Every request's headers: JSON answers, the bearer token, who is asking (the audit trail's client). */

@@ -11,7 +11,8 @@ export interface TransferRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
-  body?: Readable;
+  /** A stream (piped), or a whole string (a JSON request). */
+  body?: Readable | string;
   signal?: AbortSignal;
   /** For https:// gateways: the client's pinned agent. */
   agent?: https.Agent;
@@ -48,11 +49,19 @@ export function transfer(r: TransferRequest): Promise<http.IncomingMessage> {
       res.once('end', () => reject(Object.assign(new Error(`HTTP ${status}`), { failure: { status, body } })));
       res.once('error', reject);
     });
-    if (r.body)
+    if (r.body instanceof Readable)
       // A body the gateway refused early (a 4xx before it read it all) ends the pipe with an error: the answer wins.
       pipeline(r.body, req).catch((err: unknown) => req.destroy(err as Error));
-    else req.end();
+    else req.end(r.body);
   });
+}
+
+/** A (small) answer's whole text. */
+export async function readText(res: http.IncomingMessage): Promise<string> {
+  res.setEncoding('utf8');
+  let text = '';
+  for await (const c of res) text += c as string;
+  return text;
 }
 
 /** The failure of a transfer() (an HTTP error answer), or undefined for a network error. */

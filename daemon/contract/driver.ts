@@ -15,6 +15,10 @@ export interface Driver {
   readonly capabilities: Capabilities;
   /** How long "running" may take after start (a VM boots; a container starts); default 60 s. */
   readonly readyTimeoutMs?: number;
+  /** How often readiness asks while it waits (readiness.ts): the first delay, growing by `factor` up to `maxMs`.
+   *  A container answers within a few hundred ms, and asking it costs a refused connect: ask often. Absent:
+   *  50 ms growing to 500 (a booting VM). */
+  readonly readyPoll?: { intervalMs: number; factor: number; maxMs: number };
   /** The port the env's sshd listens on inside (default SSH_PORT); openPort(SSH_PORT) reaches it. */
   readonly sshPort?: number;
   /** Whether it can put hangar-agent into an env (ssh_server agent); absent: it can. Where it can't, creates that

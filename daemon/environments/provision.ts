@@ -48,7 +48,8 @@ async function ensureObject(
   env: Environment,
   hostPrivateKey?: string,
 ): Promise<{ ref: string; row: Environment }> {
-  let ref = env.backend_ref ?? (await driver.findByEnvId(env.id));
+  // A first pass (the host key in hand) follows the row's insert at once: no object can carry its new id yet.
+  let ref = env.backend_ref ?? (hostPrivateKey ? undefined : await driver.findByEnvId(env.id));
   if (ref && !hostPrivateKey && (await driver.inspect(ref)).state === 'created') {
     // Made but never started before the crash: its boot files may never have been written. Start over.
     await driver.delete(ref);

@@ -7,6 +7,8 @@ import { pollUntil } from '../backends/shared/poll';
 import { firstBytes, isRdpConfirm, isSshBanner, RDP_CONNECTION_REQUEST } from '../backends/shared/probe';
 import { readAll } from '../backends/shared/streams';
 
+const EXIT_CHECK_MS = 200;
+
 export interface ReadyDeps {
   log: Logger;
   stopTimeoutS: number;
@@ -25,10 +27,14 @@ export async function waitUntilReady(
   const probe = (await capability(driver, 'readinessHint')?.probe(ref)) ?? 'ssh';
   let last = '';
   const repair = noAddressRepair(d, driver, ref);
-  // Containers answer within tens of ms; a booting VM takes a minute: back off up to half a second.
+  // Whether it exited is asked at most every EXIT_CHECK_MS: a refused connect is cheap, an inspect is not.
+  let checked = 0;
   const ready = await pollUntil(
     async () => {
-      await failIfExited(driver, ref);
+      if (Date.now() - checked >= EXIT_CHECK_MS) {
+        await failIfExited(driver, ref);
+        checked = Date.now();
+      }
       if (probe === 'running') return true;
       try {
         const answer = await firstBytes(
@@ -43,7 +49,7 @@ export async function waitUntilReady(
       }
       return undefined;
     },
-    { timeoutMs, intervalMs: 50, factor: 1.5, maxMs: 500 },
+    { timeoutMs, ...(driver.readyPoll ?? { intervalMs: 50, factor: 1.5, maxMs: 500 }) },
   );
   if (!ready)
     throw new UnprocessableError(

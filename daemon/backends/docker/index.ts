@@ -2,7 +2,7 @@
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import Dockerode from 'dockerode';
 import type { BackendInfo, PullPolicy } from '../../../common/model';
-import { BackendUnavailableError, InputError, NoNetworkAddressError, UnprocessableError } from '../../errors';
+import { BackendUnavailableError, NoNetworkAddressError, UnprocessableError } from '../../errors';
 import type { Logger } from '../../log';
 import {
   LABELS,
@@ -27,7 +27,8 @@ import { connectLocal, SshHop } from '../shared/sshHop';
 import { createOptions } from './hostconfig';
 import { makeShareDirs } from './shareDirs';
 import { createMountedVolumes, dockerVolumes, removeShareVolumes } from './volumes';
-import { placeAgent } from './agent';
+import { AgentFiles } from './agent';
+import { DockerImages } from './images';
 import { dockerVolumeArchive } from './volumeArchive';
 import {
   bootFilesArchive,
@@ -62,11 +63,12 @@ export const dockerUnreachable = byCode(SOCKET_CODES, (err) => {
 export class DockerDriver implements Driver {
   readonly kind = 'docker' as const;
   readonly modes = ['docker_local'] as const;
+  readonly readyPoll = { intervalMs: 15, factor: 1.1, maxMs: 250 };
   readonly id: string;
   /** An engine on a unix socket is on this machine: its published ports bind here. */
   readonly localPublishAddress?: string;
   readonly capabilities: Capabilities = {
-    imageLabels: { imageLabels: (image) => this.imageLabels(image) },
+    imageLabels: { imageLabels: (image) => this.images.labels(image) },
     gpus: { inventory: () => this.inventory(), allocation: 'gateway', modes: ['exclusive', 'mig', 'shared'] },
     volumes: dockerVolumes(
       () => this.docker,
@@ -74,6 +76,8 @@ export class DockerDriver implements Driver {
     ),
   };
   private readonly docker: Dockerode;
+  private readonly images: DockerImages;
+  private readonly agentFiles = new AgentFiles();
   private readonly ssh?: SshHop;
 
   constructor(private readonly o: DockerDriverOptions) {
@@ -83,6 +87,12 @@ export class DockerDriver implements Driver {
     if (ssh && !o.ssh_host_key)
       o.log.warn({ backend: o.id }, `the SSH host key of ${ssh.host} is not verified: set ssh_host_key`);
     this.docker = new Dockerode(opts);
+    this.images = new DockerImages({
+      id: o.id,
+      docker: this.docker,
+      call: (fn) => this.call(fn),
+      allowPulls: o.allow_image_pulls !== false,
+    });
     this.ssh = ssh && new SshHop(o.id, ssh);
     this.capabilities.volumeArchive = dockerVolumeArchive(
       () => this.docker,
@@ -117,52 +127,8 @@ export class DockerDriver implements Driver {
     return { ...base, available: true, version: `${v.Version} (API ${v.ApiVersion})` };
   }
 
-  async ensureImage(image: string, policy: PullPolicy, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
-    const present = await this.call(() => this.docker.getImage(image).inspect()).then(
-      () => true,
-      (err) => {
-        if (statusCode(err) === 404) return false;
-        // The engine's own reference rules (e.g. repository names are lowercase) are stricter than the API's.
-        if (statusCode(err) === 400) throw new InputError('image', `image: ${dockerMessage(err)}`);
-        throw err;
-      },
-    );
-    if (policy === 'never' || this.o.allow_image_pulls === false) {
-      const why =
-        policy === 'never' ? "image_pull_policy is 'never'" : 'it does not pull images (allow_image_pulls: false)';
-      if (!present)
-        throw new UnprocessableError(
-          `image '${image}' is not present on backend '${this.id}' and ${why}`,
-          'image_unavailable',
-        );
-      return;
-    }
-    if (policy === 'if-not-present' && present) return;
-    onProgress?.(`pulling ${image}`);
-    try {
-      const stream = await this.call(() => this.docker.pull(image, { abortSignal: signal } as object));
-      await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(
-          stream,
-          (err) => (err ? reject(err) : resolve()),
-          (ev: { status?: string; progress?: string }) => {
-            if (ev.status) onProgress?.(`${ev.status}${ev.progress ? ' ' + ev.progress : ''}`);
-          },
-        );
-      });
-    } catch (err) {
-      if (err instanceof BackendUnavailableError) throw err;
-      const hint = present ? ' (a local copy exists; use image_pull_policy if-not-present to use it)' : '';
-      throw new UnprocessableError(
-        `image '${image}' could not be pulled on backend '${this.id}': ${dockerMessage(err)}${hint}`,
-        'image_unavailable',
-      );
-    }
-  }
-
-  private async imageLabels(image: string): Promise<Record<string, string>> {
-    const i = await this.call(() => this.docker.getImage(image).inspect());
-    return (i.Config?.Labels as Record<string, string> | null) ?? {};
+  ensureImage(image: string, policy: PullPolicy, onProgress?: ProgressFn, signal?: AbortSignal): Promise<void> {
+    return this.images.ensure(image, policy, onProgress, signal);
   }
 
   async findByEnvId(envId: string): Promise<string | undefined> {
@@ -196,12 +162,21 @@ export class DockerDriver implements Driver {
       throw err;
     }
     try {
-      await this.writeFiles(container.id, spec.files);
-      if (spec.agent) {
-        const agent = spec.agent;
-        const copied = await this.call(() => placeAgent(container, agent, () => this.engineArch()));
-        this.o.log.debug({ backend: this.id, env: spec.envId, version: agent.version, copied }, 'hangar-agent placed');
-      }
+      // The boot files and the agent in one archive: each copy into a container costs the engine a mount.
+      const agent = spec.agent;
+      const agentFiles = agent
+        ? await this.call(async () =>
+            this.agentFiles.filesFor(container, (await this.images.inspect(spec.image))?.Id, agent, () =>
+              this.engineArch(),
+            ),
+          )
+        : [];
+      await this.writeFiles(container.id, [...spec.files, ...agentFiles]);
+      if (agent)
+        this.o.log.debug(
+          { backend: this.id, env: spec.envId, version: agent.version, copied: agentFiles.length > 0 },
+          'hangar-agent placed',
+        );
     } catch (err) {
       // Writing the files mounts the volumes first: a share the host can't mount fails here, with the kernel's message.
       await container.remove({ force: true, v: true }).catch(() => undefined);
