@@ -111,6 +111,8 @@ export class HangarClient {
       });
       text = await readText(res);
     } catch (err) {
+      if (timeout.aborted && !signal?.aborted)
+        throw this.unreachable(`no answer within ${(this.o.timeoutMs ?? 60_000) / 1000} s`);
       throw this.failed(err, method, path, signal?.aborted === true);
     }
     return (text === '' ? undefined : JSON.parse(text)) as T;
@@ -182,8 +184,7 @@ export class HangarClient {
     }
   }
 
-  /** An error answer as ApiError; the caller's abort and a refused certificate as they are; else (a timeout
-   *  too) unreachable. */
+  /** An error answer as ApiError; the caller's abort and a refused certificate as they are; else unreachable. */
   private failed(err: unknown, method: string, path: string, callerAborted: boolean): unknown {
     const f = failureOf(err);
     if (f) return apiErrorOf(f.status, f.body, method, path);
