@@ -82,14 +82,14 @@ export async function startServer(cfg: Config, opts: { log?: Logger; clock?: Clo
     users: s.users,
     onError: (e) => log.error({ err: String(e) }, 'audit'),
   });
-  const app = buildApp(cfg, log, s, sessions, audit);
+  const { app, handler } = buildApp(cfg, log, s, sessions, audit);
   // One port either way: the WebSocket upgrade handler below works the same on an https server.
   // 64 KiB of request line and headers: the longest query the API takes (a dataset's 900-character prefix and 2 KiB
   // cursor, percent-encoded UTF-8) passes Node's 16 KiB default, which would answer an undocumented 431.
   const limits = { maxHeaderSize: 64 * 1024 };
   const server = tls
-    ? https.createServer({ ...limits, cert: tls.cert, key: tls.key }, app)
-    : http.createServer(limits, app);
+    ? https.createServer({ ...limits, cert: tls.cert, key: tls.key }, handler)
+    : http.createServer(limits, handler);
   const trustProxy = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
   const wss = attachWebSockets(server, { auth, sessions, envs, events, log, audit, trustProxy });
   const url = await listen(server, cfg, Boolean(tls));

@@ -19,6 +19,9 @@ export interface Driver {
    *  A container answers within a few hundred ms, and asking it costs a refused connect: ask often. Absent:
    *  50 ms growing to 500 (a booting VM). */
   readonly readyPoll?: { intervalMs: number; factor: number; maxMs: number };
+  /** true: a create with spec.startNow leaves the object started (Kubernetes: replicas 1, not suspended), so a
+   *  provision that has just made it does not call start() as well (a round trip that changes nothing). */
+  readonly startedByCreate?: boolean;
   /** The port the env's sshd listens on inside (default SSH_PORT); openPort(SSH_PORT) reaches it. */
   readonly sshPort?: number;
   /** Whether it can put hangar-agent into an env (ssh_server agent); absent: it can. Where it can't, creates that

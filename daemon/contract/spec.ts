@@ -98,8 +98,12 @@ export interface EnvSpec {
   record?: EnvRecord;
   /** ssh_server agent: hangar-agent to put at AGENT_PATH before the first start (each backend has its own way). */
   agent?: AgentPayload;
-  /** Made already started (start() follows at once anyway): spares Kubernetes a scale-up pass. Drivers may ignore it. */
+  /** Made already started: spares Kubernetes a scale-up pass. Drivers may ignore it; one that honours it declares
+   *  `startedByCreate` (driver.ts) and provisioning then skips start(). */
   startNow?: boolean;
+  /** Provisioning knows no object carries this envId (a first create, or findByEnvId found none): a driver whose
+   *  create looks for one first (idempotency) may skip that. */
+  absent?: boolean;
 }
 
 /** What the backend says about one environment. `missing` = the object is gone; `pending` = started but not

@@ -24,11 +24,13 @@ export async function provision(ctx: ProvisionContext, id: string, hostPrivateKe
     await driver.ensureImage(env.image, env.image_pull_policy, (m) => ctx.log.debug({ env: id, m }, 'image'));
     const labels = capability(driver, 'imageLabels');
     if (labels) await ctx.repo.setDeclaredAccess(id, declaredAccess(await labels.imageLabels(env.image)));
-    const { ref, row } = await ensureObject(ctx, driver, env, hostPrivateKey);
+    const { ref, row, created } = await ensureObject(ctx, driver, env, hostPrivateKey);
     await ctx.repo.update(id, { backend_ref: ref });
     await setStatus(ctx, row, ['creating'], 'starting');
     await ctx.datasets?.attach(row);
-    if (!hostPrivateKey && (await driver.inspect(ref)).state === 'running') {
+    if (created) {
+      if (!driver.startedByCreate) await driver.start(ref);
+    } else if ((await driver.inspect(ref)).state === 'running') {
       // Resumed after a crash that may have cut a start short (dockerd can leave such a container without its
       // network): restart it into a known state rather than trust it.
       await driver.restart(ref, ctx.stopTimeoutS);
@@ -47,7 +49,7 @@ async function ensureObject(
   driver: Driver,
   env: Environment,
   hostPrivateKey?: string,
-): Promise<{ ref: string; row: Environment }> {
+): Promise<{ ref: string; row: Environment; created: boolean }> {
   // A first pass (the host key in hand) follows the row's insert at once: no object can carry its new id yet.
   let ref = env.backend_ref ?? (hostPrivateKey ? undefined : await driver.findByEnvId(env.id));
   if (ref && !hostPrivateKey && (await driver.inspect(ref)).state === 'created') {
@@ -56,7 +58,7 @@ async function ensureObject(
     await ctx.repo.update(env.id, { backend_ref: null });
     ref = undefined;
   }
-  if (ref) return { ref, row: env };
+  if (ref) return { ref, row: env, created: false };
   // A resumed create lost the private host key with the old process: make a new pair (nothing used it yet).
   let privateKey = hostPrivateKey;
   let row = env;
@@ -65,7 +67,8 @@ async function ensureObject(
     privateKey = k.privateKey;
     row = (await ctx.repo.update(env.id, { host_key: k.publicKey }))!;
   }
-  return { ref: await driver.create({ ...(await ctx.specOf(row, privateKey, driver.sshPort)), startNow: true }), row };
+  const spec = { ...(await ctx.specOf(row, privateKey, driver.sshPort)), startNow: true, absent: true };
+  return { ref: await driver.create(spec), row, created: true };
 }
 
 async function provisionFailed(ctx: ProvisionContext, driver: Driver, env: Environment, err: unknown): Promise<void> {

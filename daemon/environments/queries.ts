@@ -2,6 +2,7 @@
 import type { Environment, User } from '../../common/model';
 import { InputError, NotFoundError } from '../errors';
 import type { EnvFilter, EnvironmentRepo, LifecycleTimes, ListAfter } from '../store/environments';
+import type { JupyterAccess } from '../store/jupyterTokens';
 
 export function listFor(repo: EnvironmentRepo, actor: User, f: EnvFilter): Promise<Environment[]> {
   return repo.list({ ...f, owner_id: actor.role === 'admin' ? f.owner_id : actor.id });
@@ -10,6 +11,14 @@ export function listFor(repo: EnvironmentRepo, actor: User, f: EnvFilter): Promi
 /** By id or by name. */
 export async function getFor(repo: EnvironmentRepo, actor: User, idOrName: string): Promise<Environment> {
   const env = (await repo.get(idOrName)) ?? (await repo.findByName(actor.id, idOrName));
+  if (!env || (env.owner_id !== actor.id && actor.role !== 'admin')) throw new NotFoundError('environment', idOrName);
+  return env;
+}
+
+/** The same, as the Jupyter proxy reads it on every request (one narrow query by id; names are looked up). */
+export async function jupyterFor(repo: EnvironmentRepo, actor: User, idOrName: string): Promise<JupyterAccess> {
+  const env =
+    (await repo.jupyter.access(idOrName)) ?? (await repo.jupyter.access((await getFor(repo, actor, idOrName)).id));
   if (!env || (env.owner_id !== actor.id && actor.role !== 'admin')) throw new NotFoundError('environment', idOrName);
   return env;
 }

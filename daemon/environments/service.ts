@@ -13,6 +13,7 @@ import type { SecretBox } from '../secretBox';
 import type { EventBus } from '../services/events';
 import type { SshKeyService } from '../services/keys';
 import type { EnvFilter, EnvironmentRepo } from '../store/environments';
+import type { JupyterAccess } from '../store/jupyterTokens';
 import type { Database } from '../store/schema';
 import type { AuditRepo } from '../store/users';
 import * as actions from './actions';
@@ -27,7 +28,7 @@ import type { PortRange } from './ports';
 import type { TeamQuotas } from '../profiles/quota';
 import type { ProfileOrigin } from '../profiles/resolve';
 import { finishDelete, provision, resumeStart } from './provision';
-import { getFor, listFor, pageFor, type EnvPage } from './queries';
+import { getFor, jupyterFor, listFor, pageFor, type EnvPage } from './queries';
 import { pushAuthorizedKeys, rotate, type RotatableSecret } from './secrets';
 import { specBuilder, type SpecDeps } from './spec';
 import { setStatus, type EnvKey } from './status';
@@ -339,15 +340,14 @@ export class EnvironmentService {
     return (await this.jupyterAccess(actor, idOrName)).token;
   }
 
-  /** The env (owner-checked; no next_action: the Jupyter proxy's per-request path) and its Jupyter token. */
-  async jupyterAccess(actor: User, idOrName: string): Promise<{ env: Environment; token: string }> {
-    const env = await getFor(this.o.repo, actor, idOrName);
-    const token = (await this.o.repo.secrets(env.id))?.jupyter_token;
-    if (!token)
+  /** The env (owner-checked) and its Jupyter token: the Jupyter proxy's per-request path, one query by id. */
+  async jupyterAccess(actor: User, idOrName: string): Promise<{ env: JupyterAccess; token: string }> {
+    const env = await jupyterFor(this.o.repo, actor, idOrName);
+    if (!env.jupyter_token)
       throw new ConflictError(
         `environment '${env.name}' does not run Jupyter (environment_type ${env.environment_type})`,
       );
-    return { env, token };
+    return { env, token: env.jupyter_token };
   }
 
   /** A new Jupyter token or VNC password: written into the env, which restarts with it; the old one stops working. */

@@ -1,4 +1,5 @@
 // Express wiring: health and OpenAPI are public; everything else needs a bearer token.
+import type http from 'node:http';
 import express from 'express';
 import type { Logger } from '../log';
 import type { AuthService } from '../services/auth';
@@ -16,6 +17,7 @@ import { environmentsRouter } from './routes/environments';
 import { identityRouter } from './routes/identity';
 import { jupyterAuth, jupyterMethods, jupyterProxy } from './routes/jupyter';
 import { JupyterPool } from './jupyterPool';
+import { withJupyterFastPath } from './jupyterFast';
 import type { JupyterSessions } from '../services/jupyterSessions';
 import { UpgradeRequiredError } from '../errors';
 import { pathTable, unmatched } from './methodNotAllowed';
@@ -61,8 +63,11 @@ export interface AppDeps {
   readiness: () => Promise<Readiness>;
 }
 
-export function createApp(d: AppDeps): express.Express {
+/** The Express app (its settings: trust proxy), and the server's request handler: the app behind the Jupyter
+ *  proxy's fast path (jupyterFast.ts). */
+export function createApp(d: AppDeps): { app: express.Express; handler: http.RequestListener } {
   const app = express();
+  const pool = new JupyterPool(d.envs);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   // req.ip and req.protocol (the Jupyter cookie's Secure flag) follow X-Forwarded-* only from trusted proxies.
@@ -73,7 +78,7 @@ export function createApp(d: AppDeps): express.Express {
     '/api/v1/environments/:id/jupyter',
     jupyterMethods,
     jupyterAuth(d.auth, d.sessions),
-    jupyterProxy(d.envs, d.frameAncestors, new JupyterPool(d.envs)),
+    jupyterProxy(d.envs, d.frameAncestors, pool),
   );
   app.use(express.json({ limit: '1mb' }));
   app.get('/healthz', (_req, res) => {
@@ -109,5 +114,6 @@ export function createApp(d: AppDeps): express.Express {
   app.use('/api/v1', api);
   app.use(unmatched(pathTable(doc.paths ?? {}, '/api/v1')));
   app.use(errorMiddleware(d.log));
-  return app;
+  const { auth, sessions, envs, frameAncestors, log } = d;
+  return { app, handler: withJupyterFastPath(app, { auth, sessions, envs, pool, frameAncestors, log }) };
 }

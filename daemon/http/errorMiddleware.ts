@@ -13,23 +13,33 @@ function fromFramework(err: unknown): unknown {
   return err;
 }
 
+/** An error as the API answers it: status and { code, message, field? }; a server fault is logged (5xx but 503). */
+export function errorAnswer(
+  log: Logger,
+  error: unknown,
+  where: { method?: string; path: string },
+): { status: number; body: { code: string; message: string }; allow?: string } {
+  const err = fromFramework(error) as { stack?: string } | undefined;
+  const status = statusFor(err);
+  if (status >= 500 && status !== 503)
+    log.error({ err: String(err?.stack ?? err), method: where.method, url: where.path }, 'request failed');
+  const body =
+    err instanceof DomainError
+      ? { code: err.code, message: err.message, ...(err.details ?? {}) }
+      : { code: 'internal', message: 'internal error' };
+  return { status, body, allow: err instanceof MethodNotAllowedError ? err.allow.join(', ') : undefined };
+}
+
 /** The one place errors become HTTP answers: { error: { code, message, field? } }. */
 export function errorMiddleware(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    err = fromFramework(err);
-    const status = statusFor(err);
-    if (status >= 500 && status !== 503)
-      log.error({ err: String(err?.stack ?? err), method: req.method, url: req.path }, 'request failed');
-    const body =
-      err instanceof DomainError
-        ? { code: err.code, message: err.message, ...(err.details ?? {}) }
-        : { code: 'internal', message: 'internal error' };
+    const { status, body, allow } = errorAnswer(log, err, { method: req.method, path: req.path });
     res.locals.errorCode = body.code;
     if (res.headersSent) {
       res.end();
       return;
     }
-    if (err instanceof MethodNotAllowedError) res.setHeader('allow', err.allow.join(', '));
+    if (allow) res.setHeader('allow', allow);
     res.status(status).json({ error: body });
   };
 }

@@ -1,6 +1,8 @@
 import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { Environment, EnvStatus } from '../../common/model';
 import type { SecretBox } from '../secretBox';
+import { hotQuery } from './hotQuery';
+import { JupyterTokens } from './jupyterTokens';
 import { VersionedRows } from './versionedRows';
 import type { Database, EnvironmentsTable } from './schema';
 
@@ -140,12 +142,20 @@ export class EnvironmentRepo {
   private readonly rows = new VersionedRows<ListedRow>();
 
   /** `box` encrypts the secret columns at rest (Jupyter token, VNC password). */
+  /** Asked by nearly every request. */
+  private readonly row: (id: string) => Promise<Row | undefined>;
+  /** The Jupyter proxy's per-request read. */
+  readonly jupyter: JupyterTokens;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly box?: SecretBox,
     /** The lifecycle's clock for started_at / stopped_at (tests move it). */
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.row = hotQuery(db, (d, id: string) => d.selectFrom('environments').selectAll().where('id', '=', id), ['']);
+    this.jupyter = new JupyterTokens(db, box);
+  }
 
   private seal(v: string | null | undefined): string | null | undefined {
     return v && this.box ? this.box.seal(v) : v;
@@ -200,7 +210,7 @@ export class EnvironmentRepo {
   }
 
   async get(id: string): Promise<Environment | undefined> {
-    const r = await this.db.selectFrom('environments').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.row(id);
     return r && toDomain(r);
   }
 

@@ -1,9 +1,24 @@
 import type { Kysely } from 'kysely';
 import type { SshKey, User } from '../../common/model';
+import { hotQuery } from './hotQuery';
 import type { Database } from './schema';
 
 export class UserRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Every authenticated request asks it. */
+  private readonly byTokenHash: (hash: string) => Promise<User | undefined>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.byTokenHash = hotQuery(
+      db,
+      (d, hash: string) =>
+        d
+          .selectFrom('api_tokens')
+          .innerJoin('users', 'users.id', 'api_tokens.user_id')
+          .select(['users.id', 'users.name', 'users.role', 'users.team', 'users.created_at'])
+          .where('api_tokens.token_hash', '=', hash),
+      [''],
+    );
+  }
 
   async insert(u: User): Promise<void> {
     await this.db.insertInto('users').values(u).execute();
@@ -32,12 +47,7 @@ export class UserRepo {
       .execute();
   }
   async userForTokenHash(hash: string): Promise<User | undefined> {
-    return this.db
-      .selectFrom('api_tokens')
-      .innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .select(['users.id', 'users.name', 'users.role', 'users.team', 'users.created_at'])
-      .where('api_tokens.token_hash', '=', hash)
-      .executeTakeFirst();
+    return this.byTokenHash(hash);
   }
   async touchToken(hash: string): Promise<void> {
     await this.db

@@ -139,6 +139,41 @@ describe('docker: Jupyter through the gateway', function () {
     await d.admin.deleteEnvironment(other.id);
   });
 
+  // The proxy's common case runs ahead of Express (daemon/http/jupyterFast.ts); whatever it refuses Express answers.
+  it("another user's token is a 404; the env's name works for its owner; a bad method 405, bad percent-encoding 400", async () => {
+    const other = await d.admin.createUser(`jup-other-${Date.now()}`);
+    const r = await fetch(`${base}/api/status`, { headers: { authorization: `Bearer ${other.token}` } });
+    assert.equal(r.status, 404);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'not_found');
+    const byName = await fetch(`${d.url}/api/v1/environments/nb/jupyter/api/status`, { headers: auth() });
+    assert.equal(byName.status, 200);
+    assert.equal((await fetch(`${base}/api/status`, { method: 'OPTIONS', headers: auth() })).status, 405);
+    const bad = await fetch(`${d.url}/api/v1/environments/%E0%A4%A/jupyter/api/status`, { headers: auth() });
+    assert.equal(bad.status, 400);
+  });
+
+  it('an env whose Jupyter port does not answer is a 422 naming the port, on GET and with a body', async () => {
+    const env = await d.admin.createEnvironment({
+      name: 'nojup',
+      image: 'hangar-test/ssh:latest',
+      image_pull_policy: 'never',
+      environment_type: 'ide',
+    });
+    try {
+      await d.admin.waitFor(env.id, ['running']);
+      const url = `${d.url}/api/v1/environments/${env.id}/jupyter/api/contents/x.txt`;
+      for (const init of [{}, { method: 'PUT', body: '{"type":"file","format":"text","content":"x"}' }]) {
+        const r = await fetch(url, { ...init, headers: { ...auth(), 'content-type': 'application/json' } });
+        assert.equal(r.status, 422);
+        const e = ((await r.json()) as { error: { code: string; message: string } }).error;
+        assert.equal(e.code, 'port_unreachable');
+        assert.match(e.message, /port 8888 of 'nojup' is not reachable/);
+      }
+    } finally {
+      await d.admin.deleteEnvironment(env.id);
+    }
+  });
+
   it('a kernel computes 1+1 over the kernel WebSocket', async () => {
     const k = (await (
       await fetch(`${base}/api/kernels`, {

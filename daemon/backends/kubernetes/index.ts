@@ -42,6 +42,7 @@ export { TEAM_LABEL } from './create';
 export class KubernetesDriver implements Driver {
   readonly kind = 'kubernetes' as const;
   readonly modes = ['k8s_pod', 'k8s_stateful', 'k8s_job', 'k8s_cronjob'] as const;
+  readonly startedByCreate = true;
   readonly id: string;
   private readonly c: K8sClient;
   private readonly creator: K8sCreate;

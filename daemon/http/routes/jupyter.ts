@@ -1,6 +1,6 @@
 // Reverse proxy to an env's Jupyter through the tunnel: the gateway's auth in front, Jupyter's token injected,
 // so the env's port is never exposed. HTTP here; kernel WebSockets in ../websocket.ts.
-import http, { type IncomingHttpHeaders } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
 import type { User } from '../../../common/model';
@@ -125,26 +125,41 @@ export function frameableHeaders(h: http.IncomingHttpHeaders, ancestors: string[
   return out;
 }
 
+/** One request to the env's Jupyter over a pooled, kept-alive connection through the tunnel (opened when none is
+ *  free), and its answer back, framable by VS Code; `fail` gets an upstream error. */
+export function forward(
+  o: { pool: JupyterPool; frameAncestors: string[] },
+  user: User,
+  to: { envId: string; token: string; rest: string },
+  req: IncomingMessage,
+  res: ServerResponse,
+  fail: (err: Error) => void,
+): void {
+  const up = http.request({
+    agent: o.pool.agentFor(to.envId, user),
+    method: req.method,
+    path: jupyterPath(to.envId) + to.rest.replace(/^\/+/, ''),
+    headers: upstreamHeaders(req.headers, to.token),
+  });
+  up.on('response', (r) => {
+    res.writeHead(r.statusCode ?? 502, frameableHeaders(r.headers, o.frameAncestors));
+    r.pipe(res);
+  });
+  up.on('error', fail);
+  // Only a client gone mid-response ends the upstream request (a finished one leaves its socket to the pool).
+  res.on('close', () => {
+    if (!res.writableFinished) up.destroy();
+  });
+  // Most of Jupyter's requests have no body: end at once, the headers in one write, no stream piping.
+  const bodyless = !req.headers['transfer-encoding'] && (req.headers['content-length'] ?? '0') === '0';
+  if (bodyless) up.end();
+  else req.pipe(up);
+}
+
 export function jupyterProxy(envs: EnvironmentService, frameAncestors: string[], pool: JupyterPool): RequestHandler {
   return async (req, res, next) => {
     const user = userOf(res);
     const { env, token } = await envs.jupyterAccess(user, String(req.params.id));
-    // A pooled, kept-alive connection through the tunnel (opened when none is free).
-    const up = http.request({
-      agent: pool.agentFor(env.id, user),
-      method: req.method,
-      path: jupyterPath(env.id) + req.url.replace(/^\/+/, ''),
-      headers: upstreamHeaders(req.headers, token),
-    });
-    up.on('response', (r) => {
-      res.writeHead(r.statusCode ?? 502, frameableHeaders(r.headers, frameAncestors));
-      r.pipe(res);
-    });
-    up.on('error', next);
-    // Only a client gone mid-response ends the upstream request (a finished one leaves its socket to the pool).
-    res.on('close', () => {
-      if (!res.writableFinished) up.destroy();
-    });
-    req.pipe(up);
+    forward({ pool, frameAncestors }, user, { envId: env.id, token, rest: req.url }, req, res, next);
   };
 }
