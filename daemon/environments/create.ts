@@ -49,7 +49,7 @@ async function check(
   d: CreateDeps,
   actor: User,
   input: CreateEnvironmentInput,
-): Promise<{ driver: Driver; mounts: PlannedMount[] }> {
+): Promise<{ driver: Driver; mounts: PlannedMount[]; answers: Promise<void> }> {
   const backendId = input.backend_id ?? d.backends.defaultId;
   if (!d.backends.has(backendId)) throw new InputError('backend_id', `backend_id: no backend '${backendId}'`);
   const driver = d.backends.get(backendId);
@@ -70,10 +70,12 @@ async function check(
   const mounts = await d.mounts.plan(actor, backendId, input.storage_config?.mounts ?? []);
   if (await d.repo.findByName(actor.id, input.name))
     throw new ConflictError(`environment '${input.name}' already exists`);
-  // Fail fast, before anything is written: the backend must answer and a 'never' image must be there.
-  await driver.info();
+  // Fail fast, before anything is written: the backend must answer (asked beside what follows, a Kubernetes
+  // preflight's own round trip among it) and a 'never' image must be there.
+  const answers = driver.info().then(() => undefined);
+  answers.catch(() => undefined); // awaited before the insert; a refusal before then leaves it unheard
   if (input.image_pull_policy === 'never') await driver.ensureImage(input.image, 'never');
-  return { driver, mounts };
+  return { driver, mounts, answers };
 }
 
 export async function createEnvironment(
@@ -82,7 +84,7 @@ export async function createEnvironment(
   input: CreateEnvironmentInput,
   origin?: ProfileOrigin,
 ): Promise<Created> {
-  const { driver, mounts } = await check(d, actor, input);
+  const { driver, mounts, answers } = await check(d, actor, input);
   // The team's quota before anything is written (a 409 with the numbers).
   await d.quotas?.check(actor.id, { ...input, gpu_count: input.gpu_count || input.gpu_device_ids.length });
   const backendId = driver.id;
@@ -94,7 +96,10 @@ export async function createEnvironment(
   const id = crypto.randomUUID();
   // The backend's own admission (Kubernetes: LimitRange, ResourceQuota) refuses before anything is recorded.
   const agent = sshServerFor(input, d.defaultSshServer, driver) === 'agent' ? d.agent : undefined;
-  await capability(driver, 'preflight')?.preflight({ ...previewSpec(id, actor, input, mounts), agent });
+  await Promise.all([
+    answers,
+    capability(driver, 'preflight')?.preflight({ ...previewSpec(id, actor, input, mounts), agent }),
+  ]);
   try {
     // The row and its GPU grants commit together: a crash leaves both or neither. Creates of the same tick share
     // one transaction (a savepoint each) and one read of the GPUs (GpuService.transaction).

@@ -1,5 +1,5 @@
 // waitReady: follows one env (watches on its pods and its workload) until it is Ready or settles otherwise.
-import { Watch } from '@kubernetes/client-node';
+import { Watch, type V1Pod } from '@kubernetes/client-node';
 import { BackendUnavailableError, UnprocessableError } from '../../errors';
 import type { BackendStatus } from '../../contract';
 import { isUnreachable, parseRef, type Ref } from './api';
@@ -32,32 +32,25 @@ export async function waitReady(c: K8sClient, ref: string, signal?: AbortSignal)
   const graceMs = c.o.unschedulableGraceMs ?? 5000;
   const limitMs = c.o.readyTimeoutMs ?? 300_000;
   const deadline = Date.now() + limitMs;
-  let wake = () => undefined as void;
-  let changed = true;
-  let lost: Error | undefined;
-  const stop = follow(
-    c,
-    r,
-    () => {
-      changed = true;
-      wake();
-    },
-    (err) => {
-      lost = err;
-      wake();
-    },
-  );
-  const onAbort = () => wake();
+  const news = new News(r, generation);
+  const stop = follow(c, r, news.onEvent, news.onLost);
+  const onAbort = () => news.wake();
   signal?.addEventListener('abort', onAbort);
   try {
     let pendingSince: number | undefined;
     let last: BackendStatus | undefined;
     for (;;) {
       if (signal?.aborted) throw new Error('aborted');
-      if (lost) throw lost;
-      if (changed) {
-        changed = false;
-        last = await statusNow(c, r, generation);
+      if (news.lost) throw news.lost;
+      if (news.ready) return;
+      if (news.changed) {
+        news.changed = false;
+        // A Ready pod seen meanwhile answers at once (the read in flight is left to finish unheard).
+        const now = statusNow(c, r, generation);
+        now.catch(() => undefined);
+        const first = await Promise.race([now, news.seenReady]);
+        if (first === 'ready') return;
+        last = first;
         const v = verdict(c, r, last);
         if (v) return v.done;
         pendingSince = last.state === 'pending' ? (pendingSince ?? Date.now()) : undefined;
@@ -73,11 +66,7 @@ export async function waitReady(c: K8sClient, ref: string, signal?: AbortSignal)
         pendingSince !== undefined ? graceMs - (Date.now() - pendingSince) : 2000,
         deadline - Date.now(),
       );
-      await sleepUnlessWoken(
-        nap,
-        () => (changed = true),
-        (w) => (wake = w),
-      );
+      await news.nap(nap);
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -92,6 +81,50 @@ function templateGeneration(r: Ref, w: unknown): string | null | undefined {
   const template = (w as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec
     ?.template;
   return template?.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null;
+}
+
+/** What the watches said during one wait: something changed (look again), a Ready pod, a watch lost. */
+class News {
+  changed = true;
+  ready = false;
+  lost: Error | undefined;
+  readonly seenReady: Promise<'ready'>;
+  private seen = () => undefined as void;
+  private wakeUp = () => undefined as void;
+
+  constructor(
+    private readonly r: Ref,
+    private readonly generation: string | null | undefined,
+  ) {
+    this.seenReady = new Promise((res) => (this.seen = () => res('ready')));
+  }
+
+  readonly onEvent = (pod?: V1Pod): void => {
+    if (readyPod(this.r, this.generation, pod)) {
+      this.ready = true;
+      this.seen();
+    }
+    this.changed = true;
+    this.wakeUp();
+  };
+
+  readonly onLost = (err: Error): void => {
+    this.lost = err;
+    this.wakeUp();
+  };
+
+  wake(): void {
+    this.wakeUp();
+  }
+
+  /** Sleeps ms (then looks again anyway), or until an event. */
+  nap(ms: number): Promise<void> {
+    return sleepUnlessWoken(
+      ms,
+      () => (this.changed = true),
+      (w) => (this.wakeUp = w),
+    );
+  }
 }
 
 /** Waits ms (then onTimeout), or less if the wake function handed to setWake is called first. */
@@ -111,8 +144,17 @@ function sleepUnlessWoken(ms: number, onTimeout: () => void, setWake: (wake: () 
   });
 }
 
-/** Watches the env's pods and its workload's collection in its namespace; onEvent on every change. */
-function follow(c: K8sClient, r: Ref, onEvent: () => void, onLost: (err: Error) => void): () => void {
+/** A Ready pod of the current template, as a pod watch shows it: a Deployment's or StatefulSet's env (one
+ *  replica) is running without another read (the event is newer than any read would be). */
+function readyPod(r: Ref, generation: string | null | undefined, pod: V1Pod | undefined): boolean {
+  if (!pod || (r.kind !== 'deployment' && r.kind !== 'statefulset') || pod.metadata?.deletionTimestamp) return false;
+  if ((pod.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null) !== generation) return false;
+  return pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
+}
+
+/** Watches the env's pods and its workload's collection in its namespace; onEvent on every change (with the pod,
+ *  for a pod's event). */
+function follow(c: K8sClient, r: Ref, onEvent: (pod?: V1Pod) => void, onLost: (err: Error) => void): () => void {
   const labelSelector = envSelector(r);
   const paths = [
     `/api/v1/namespaces/${r.namespace}/pods`,
@@ -130,11 +172,12 @@ function follow(c: K8sClient, r: Ref, onEvent: () => void, onLost: (err: Error) 
     isUnreachable(err) ? new BackendUnavailableError(c.id, (err as Error).message) : (err as Error);
   const open = (path: string) => {
     if (stopped) return;
+    const pods = path === paths[0];
     watch
       .watch(
         path,
         { labelSelector },
-        () => onEvent(),
+        (type: string, obj: V1Pod) => onEvent(pods && type !== 'DELETED' ? obj : undefined),
         (err) => {
           if (stopped) return;
           if (err && isUnreachable(err)) return onLost(lostAs(err));

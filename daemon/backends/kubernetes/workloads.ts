@@ -63,15 +63,21 @@ export async function podsOf(c: K8sClient, r: Ref): Promise<V1Pod[]> {
 
 /** The workload and its pods (and a CronJob's Jobs) now; `generation` keeps only pods of the current template. */
 export async function statusNow(c: K8sClient, r: Ref, generation?: string | null): Promise<BackendStatus> {
-  const w = await readWorkload(c, r);
-  if (!w) return { state: 'missing' };
-  let pods = await podsOf(c, r);
-  if (generation !== undefined)
-    pods = pods.filter((p) => (p.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null) === generation);
-  const jobs =
+  // Asked at once (one round trip, not two or three); the pods and runs of a missing workload are not looked at.
+  const [w, all, jobs] = await Promise.all([
+    readWorkload(c, r),
+    podsOf(c, r),
     r.kind === 'cronjob'
-      ? (await c.call(() => c.batch.listNamespacedJob({ namespace: r.namespace, labelSelector: envSelector(r) }))).items
-      : [];
+      ? c
+          .call(() => c.batch.listNamespacedJob({ namespace: r.namespace, labelSelector: envSelector(r) }))
+          .then((l) => l.items)
+      : [],
+  ]);
+  if (!w) return { state: 'missing' };
+  const pods =
+    generation === undefined
+      ? all
+      : all.filter((p) => (p.metadata?.annotations?.[RESTARTED_ANNOTATION] ?? null) === generation);
   return explainPending(c, workloadStatus(r.kind, w, pods, jobs), pods);
 }
 
