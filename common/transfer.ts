@@ -26,8 +26,11 @@ export interface TransferFailure {
   body: string;
 }
 
+/** How often a request whose kept-alive socket was found closed is sent again (each on another socket). */
+const RESENDS = 3;
+
 /** The answer once its head is in (2xx), or a TransferFailure with the error body, or the network error. */
-export function transfer(r: TransferRequest): Promise<http.IncomingMessage> {
+export function transfer(r: TransferRequest, resent = 0): Promise<http.IncomingMessage> {
   const mod = r.url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
     const req = mod.request(r.url, {
@@ -36,7 +39,13 @@ export function transfer(r: TransferRequest): Promise<http.IncomingMessage> {
       agent: r.agent ?? (mod === http ? plainAgent : undefined),
       signal: r.signal,
     });
-    req.once('error', reject);
+    req.once('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server closed (its idle timeout) just as it was reused: the server never read the
+      // request, so one that can be sent again is (Node's documented pattern); a stream body can't be.
+      const stale = req.reusedSocket && err.code === 'ECONNRESET' && !(r.body instanceof Readable);
+      if (stale && resent < RESENDS && !r.signal?.aborted) return void transfer(r, resent + 1).then(resolve, reject);
+      reject(err);
+    });
     req.once('response', (res) => {
       const status = res.statusCode ?? 502;
       if (status < 400) return resolve(res);
