@@ -57,11 +57,17 @@ async function serve(d: JupyterFastDeps, req: IncomingMessage, res: ServerRespon
   const path = url.split('?')[0];
   logWhenDone(d.log, req, res, path, () => user.name);
   const rest = url.slice(m[0].length) || '/';
-  forward(d, user, { envId: access.env.id, token: access.token, rest }, req, res, (err) => {
+  // Taken from here on: whatever fails is answered here, never handed to Express as well.
+  const fail = (err: unknown) => {
     const { status, body } = errorAnswer(d.log, err, { method: req.method, path });
     if (res.headersSent) return void res.destroy();
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: body }));
-  });
+  };
+  try {
+    forward(d, user, { envId: access.env.id, token: access.token, rest }, req, res, fail);
+  } catch (err) {
+    fail(err);
+  }
   return true;
 }
 
